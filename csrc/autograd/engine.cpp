@@ -1,0 +1,113 @@
+#include "autograd/engine.h"
+#include <unordered_map>
+#include <vector>
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "ops/ops.h"
+
+namespace tl {
+
+namespace {
+
+void check_grad(const Tensor& g, const InputMeta& meta, const Node& node, size_t i) {
+  if (g.shape() != meta.shape)
+    throw RuntimeError(str_cat("[backward] ", node.name(), " returned a gradient of shape ", shape_str(g.shape()),
+                               " for input ", i, " of shape ", shape_str(meta.shape)));
+  if (g.dtype() != meta.dtype)
+    throw RuntimeError(str_cat("[backward] ", node.name(), " returned a gradient of dtype ", dtype_name(g.dtype()),
+                               " for input ", i, " of dtype ", dtype_name(meta.dtype)));
+}
+
+Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add(acc, g) : g; }
+
+void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
+  Tensor old(leaf->grad);
+  Tensor sum = old.defined() ? add(old, g) : g.contiguous();
+  // A gradient may alias a saved or broadcast buffer; leaves own theirs.
+  if (!old.defined() && sum.impl() == g.impl()) sum = g.clone();
+  leaf->grad = sum.impl_ptr();
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, bool create_graph) {
+  TL_CHECK_TYPE(root.defined(), "backward", "undefined tensor");
+  if (!root.requires_grad())
+    throw RuntimeError("[backward] element 0 of tensors does not require grad and does not have a grad_fn");
+  Tensor grad = grad_in;
+  if (!grad.defined()) {
+    if (root.numel() != 1)
+      throw RuntimeError(str_cat("[backward] grad can be implicitly created only for single-element outputs; "
+                                 "output has shape ", shape_str(root.shape()), ", pass grad explicitly"));
+    grad = Tensor::full(root.shape(), Scalar::from_int(1), root.dtype());
+  } else {
+    if (grad.shape() != root.shape())
+      throw std::invalid_argument(str_cat("[backward] grad of shape ", shape_str(grad.shape()),
+                                          " does not match output of shape ", shape_str(root.shape())));
+    grad = grad.to_dtype(root.dtype());
+  }
+  GradModeGuard mode(create_graph);
+
+  if (!root.grad_fn()) {  // backward on a leaf
+    accumulate_leaf(root.impl(), grad);
+    return;
+  }
+
+  // Count, for each node, how many edges from nodes in this graph point at it.
+  std::unordered_map<Node*, int> deps;
+  std::vector<Node*> stack{root.grad_fn().get()};
+  deps[root.grad_fn().get()] = 0;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (n->released)
+      throw RuntimeError(str_cat("[backward] trying to backward through the graph a second time (", n->name(),
+                                 " has freed its saved tensors); pass retain_graph=True to the first backward"));
+    for (const Edge& e : n->next) {
+      if (!e.fn) continue;
+      auto it = deps.find(e.fn.get());
+      if (it == deps.end()) {
+        deps[e.fn.get()] = 1;
+        stack.push_back(e.fn.get());
+      } else {
+        ++it->second;
+      }
+    }
+  }
+
+  std::unordered_map<Node*, Tensor> grads;
+  grads[root.grad_fn().get()] = grad;
+  std::vector<std::shared_ptr<Node>> ready{root.grad_fn()};
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    Tensor g = std::move(grads[node.get()]);
+    grads.erase(node.get());
+    std::vector<Tensor> in_grads = node->backward(g);
+    if (in_grads.size() != node->next.size())
+      throw RuntimeError(str_cat("[backward] ", node->name(), " returned ", in_grads.size(), " gradients for ",
+                                 node->next.size(), " inputs"));
+    for (size_t i = 0; i < node->next.size(); ++i) {
+      const Edge& e = node->next[i];
+      if (!e.active()) continue;
+      const Tensor& gi = in_grads[i];
+      if (!gi.defined())
+        throw RuntimeError(str_cat("[backward] ", node->name(), " returned no gradient for input ", i,
+                                   " which requires grad"));
+      check_grad(gi, node->input_meta[i], *node, i);
+      if (e.leaf) {
+        accumulate_leaf(e.leaf.get(), gi);
+      } else {
+        Tensor& slot = grads[e.fn.get()];
+        slot = accumulate(slot, gi);
+        if (--deps[e.fn.get()] == 0) ready.push_back(e.fn);
+      }
+    }
+    if (!retain_graph) {
+      node->release_saved();
+      node->released = true;
+    }
+  }
+}
+
+}  // namespace tl

@@ -1,0 +1,28 @@
+// GEMM: C = alpha * op(A) @ op(B) + beta * C, row-major, with an optional fused epilogue
+// (add a bias row, then an activation) applied while the tile is in registers.
+//   op(A) is M x K: A is M x K with row stride lda (trans_a = false) or K x M (trans_a = true).
+//   op(B) is K x N: likewise with ldb. C is M x N with row stride ldc.
+// beta == 0 means C is write-only (NaNs in C are not propagated), as in BLAS.
+#pragma once
+#include <cstdint>
+
+namespace tl::kernels {
+
+enum class Activation : uint8_t { None = 0, Relu = 1 };
+
+template <class T>
+struct Epilogue {
+  const T* bias = nullptr;  // length N, added to every row, or null
+  Activation act = Activation::None;
+};
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep = {});
+
+// Plain triple loop, kept as the oracle for tests of the fast paths.
+template <class T>
+void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                    const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep = {});
+
+}  // namespace tl::kernels
