@@ -1,0 +1,168 @@
+#include "bindings/convert.h"
+#include "ops/binary.h"
+
+namespace tl::bind {
+
+DType parse_dtype(py::handle obj) {
+  py::module_ np = py::module_::import("numpy");
+  py::object dt;
+  try {
+    dt = np.attr("dtype")(obj);
+  } catch (py::error_already_set&) {
+    throw TypeError(str_cat("data type '", std::string(py::str(obj)), "' not understood"));
+  }
+  std::string kind = py::str(dt.attr("kind"));
+  std::string name = py::str(dt.attr("name"));
+  if (!py::bool_(dt.attr("isnative")) && dt.attr("itemsize").cast<int>() > 1)
+    throw TypeError("non-native byte order dtype " + name + " is not supported");
+  return dtype_from_name(name);
+}
+
+std::optional<DType> parse_optional_dtype(py::handle obj) {
+  if (obj.is_none()) return std::nullopt;
+  return parse_dtype(obj);
+}
+
+py::dtype to_numpy_dtype(DType d) { return py::dtype(dtype_name(d)); }
+
+namespace {
+
+bool supported_numpy_dtype(const py::dtype& dt, DType& out) {
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'b' && size == 1) { out = DType::Bool; return true; }
+  if (kind == 'u' && size == 1) { out = DType::UInt8; return true; }
+  if (kind == 'i' && size == 4) { out = DType::Int32; return true; }
+  if (kind == 'i' && size == 8) { out = DType::Int64; return true; }
+  if (kind == 'f' && size == 4) { out = DType::Float32; return true; }
+  if (kind == 'f' && size == 8) { out = DType::Float64; return true; }
+  return false;
+}
+
+[[noreturn]] void unsupported(const py::dtype& dt) {
+  std::string name = py::str(dt);
+  throw TypeError("unsupported dtype " + name +
+                  ": tensorlet supports bool, uint8, int32, int64, float32 and float64 (convert with .astype())");
+}
+
+}  // namespace
+
+Tensor from_numpy(const py::array& arr_in) {
+  py::array arr = arr_in;
+  DType dt;
+  py::dtype npdt = arr.dtype();
+  if (!supported_numpy_dtype(npdt, dt)) unsupported(npdt);
+  const bool native = py::bool_(npdt.attr("isnative"));
+  const auto isz = static_cast<int64_t>(npdt.itemsize());
+  bool ok = native;
+  const auto nd = arr.ndim();
+  Shape shape(nd);
+  Strides strides(nd);
+  for (py::ssize_t i = 0; i < nd; ++i) {
+    shape[i] = arr.shape(i);
+    if (arr.strides(i) % isz != 0) ok = false;
+    strides[i] = arr.strides(i) / isz;
+  }
+  if (reinterpret_cast<uintptr_t>(arr.data()) % static_cast<uintptr_t>(isz) != 0) ok = false;
+  if (!ok) {
+    // Big-endian, misaligned or odd strides: copy into a native contiguous array first.
+    py::module_ np = py::module_::import("numpy");
+    arr = np.attr("ascontiguousarray")(arr, py::arg("dtype") = to_numpy_dtype(dt));
+    return from_numpy(arr);
+  }
+  auto owner = std::shared_ptr<void>(new py::object(arr), [](void* p) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(p);
+  });
+  const bool writable = arr.writeable();
+  auto storage = Storage::borrow(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()), owner, writable);
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->dtype = dt;
+  return Tensor(std::move(impl));
+}
+
+bool is_python_scalar(py::handle obj) {
+  return PyBool_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || PyFloat_Check(obj.ptr());
+}
+
+Scalar to_scalar(py::handle obj) {
+  if (PyBool_Check(obj.ptr())) return Scalar::from_bool(obj.ptr() == Py_True);
+  if (PyLong_Check(obj.ptr())) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (overflow) throw std::overflow_error("Python integer " + std::string(py::str(obj)) + " out of bounds for int64");
+    return Scalar::from_int(v);
+  }
+  if (PyFloat_Check(obj.ptr())) return Scalar::from_double(PyFloat_AS_DOUBLE(obj.ptr()));
+  throw TypeError("expected a Python number, got " + std::string(py::str(py::type::of(obj).attr("__name__"))));
+}
+
+Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
+  if (py::isinstance<Tensor>(obj)) {
+    Tensor t = obj.cast<Tensor>();
+    if (dtype && *dtype != t.dtype()) return t.to_dtype(*dtype);
+    return copy ? t.clone() : t;
+  }
+  py::module_ np = py::module_::import("numpy");
+  py::object arr_obj;
+  if (py::isinstance<py::array>(obj)) {
+    arr_obj = py::reinterpret_borrow<py::object>(obj);
+  } else {
+    try {
+      arr_obj = np.attr("asarray")(obj);
+    } catch (py::error_already_set& e) {
+      throw TypeError(str_cat("cannot convert ", std::string(py::str(py::type::of(obj).attr("__name__"))),
+                              " to a tensor: ", e.what()));
+    }
+  }
+  py::array arr = py::reinterpret_borrow<py::array>(arr_obj);
+  DType dt;
+  if (!supported_numpy_dtype(arr.dtype(), dt)) unsupported(arr.dtype());
+  Tensor t = from_numpy(arr);
+  if (dtype && *dtype != t.dtype()) return t.to_dtype(*dtype);
+  // Data that NumPy made for us (from a list) is owned already; an existing array is copied.
+  if (copy && arr_obj.ptr() == obj.ptr()) return t.clone();
+  return t;
+}
+
+py::array to_numpy(const Tensor& t) {
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
+  std::vector<py::ssize_t> strides(t.ndim());
+  const auto isz = static_cast<py::ssize_t>(t.itemsize());
+  for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * isz;
+  auto* keep = new std::shared_ptr<Storage>(t.storage());
+  py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  py::array arr(to_numpy_dtype(t.dtype()), shape, strides, t.data_ptr(), base);
+  if (!t.storage()->writable) py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return arr;
+}
+
+Tensor operand(py::handle obj, const Tensor& other) {
+  if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
+  if (is_python_scalar(obj)) return weak_scalar_like(to_scalar(obj), other);
+  return to_tensor(obj, std::nullopt, false);
+}
+
+Shape to_shape(py::handle obj, const char* op) {
+  Shape s;
+  if (PyLong_Check(obj.ptr()) || py::hasattr(obj, "__index__")) {
+    if (!py::isinstance<py::sequence>(obj)) {
+      s.push_back(obj.cast<int64_t>());
+      return s;
+    }
+  }
+  if (!py::isinstance<py::sequence>(obj))
+    throw TypeError(str_cat("[", op, "] expected an int or a sequence of ints for the shape"));
+  for (py::handle h : obj) {
+    if (!(PyLong_Check(h.ptr()) || py::hasattr(h, "__index__")) || PyBool_Check(h.ptr()) || PyFloat_Check(h.ptr()))
+      throw TypeError(str_cat("[", op, "] '", std::string(py::str(py::type::of(h).attr("__name__"))),
+                              "' object cannot be interpreted as an integer"));
+    s.push_back(py::reinterpret_borrow<py::object>(h).attr("__index__")().cast<int64_t>());
+  }
+  return s;
+}
+
+}  // namespace tl::bind

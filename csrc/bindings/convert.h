@@ -1,0 +1,34 @@
+// Conversions at the Python boundary: NumPy arrays, Python scalars and nested lists to
+// Tensors (zero-copy where possible), Tensors to NumPy arrays, dtype arguments to DType.
+#pragma once
+#include <optional>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include "core/tensor.h"
+
+namespace py = pybind11;
+
+namespace tl::bind {
+
+// Accepts anything numpy.dtype() accepts and maps it to a supported DType (TypeError else).
+DType parse_dtype(py::handle obj);
+std::optional<DType> parse_optional_dtype(py::handle obj);
+py::dtype to_numpy_dtype(DType d);
+
+// Zero-copy when the array's dtype is supported, native-endian, aligned and its strides are
+// whole elements; a copy otherwise.
+Tensor from_numpy(const py::array& arr);
+// tl.array / tl.asarray: `copy` forces a fresh buffer.
+Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy);
+// A zero-copy NumPy view of the tensor (keeps the storage alive).
+py::array to_numpy(const Tensor& t);
+
+// Operand of a binary op: a Tensor, or a Python scalar (weak, NumPy 2 rules), or array-like.
+bool is_python_scalar(py::handle obj);
+Scalar to_scalar(py::handle obj);
+Tensor operand(py::handle obj, const Tensor& other);
+
+// Shape arguments: an int or a sequence of ints.
+Shape to_shape(py::handle obj, const char* op);
+
+}  // namespace tl::bind

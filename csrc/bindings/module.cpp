@@ -1,0 +1,29 @@
+// The extension module tensorlet._core: exception mapping, then one bind_* per topic file.
+#include <pybind11/pybind11.h>
+#include "core/error.h"
+
+namespace py = pybind11;
+
+namespace tl::bind {
+void bind_tensor(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_autograd(py::module_& m);
+}  // namespace tl::bind
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "tensorlet's C++ core: strided tensors, kernels and autograd";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const tl::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const tl::MemoryError& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const std::overflow_error& e) {
+      PyErr_SetString(PyExc_OverflowError, e.what());
+    }
+  });
+  tl::bind::bind_tensor(m);
+  tl::bind::bind_ops(m);
+  tl::bind::bind_autograd(m);
+}

@@ -1,0 +1,13 @@
+// dot and matmul with NumPy's rules; transposed views reach the GEMM as flags, not copies.
+#pragma once
+#include "core/tensor.h"
+
+namespace tl {
+
+// numpy.matmul: 1-D operands are promoted and the added dim removed; batch dims broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// numpy.dot: scalar product for 0-d, inner product for 1-D, matmul for 2-D, and the sum over
+// a's last axis and b's second-to-last for N-D.
+Tensor dot(const Tensor& a, const Tensor& b);
+
+}  // namespace tl

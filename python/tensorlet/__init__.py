@@ -1,0 +1,23 @@
+"""tensorlet: a small deep-learning package with a C++ tensor core.
+
+``import tensorlet as tl`` gives NumPy-like tensors (``tl.array``, ``tl.zeros``, ...),
+elementwise ops, reductions, ``tl.dot``/``tl.matmul``, and reverse-mode autodiff
+(``requires_grad``, ``backward()``, ``tl.no_grad()``). Everything is computed by the
+compiled core ``tensorlet._core``; NumPy is used only for interop.
+"""
+import numpy as _np
+
+from . import _core
+from ._core import *  # noqa: F401,F403  (the C++ API: Tensor and the op functions)
+from ._core import Tensor
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+
+# dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
+bool_ = _np.dtype("bool")
+uint8 = _np.dtype("uint8")
+int32 = _np.dtype("int32")
+int64 = _np.dtype("int64")
+float32 = _np.dtype("float32")
+float64 = _np.dtype("float64")
+
+__version__ = "0.1.0"
