@@ -8,6 +8,7 @@ namespace tl::bind {
 void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -26,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_tensor(m);
   tl::bind::bind_ops(m);
   tl::bind::bind_autograd(m);
+  tl::bind::bind_optim(m);
 }
