@@ -22,10 +22,16 @@ Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? a
 
 void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
   Tensor old(leaf->grad);
-  Tensor sum = old.defined() ? add(old, g) : g.contiguous();
-  // A gradient may alias a saved or broadcast buffer; leaves own theirs.
-  if (!old.defined() && sum.impl() == g.impl()) sum = g.clone();
-  leaf->grad = sum.impl_ptr();
+  if (old.defined()) {
+    leaf->grad = add(old, g).impl_ptr();
+  } else if (GradMode::is_enabled()) {
+    leaf->grad = g.impl_ptr();  // create_graph: keep the gradient's own history
+  } else if (g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1) {
+    leaf->grad = g.impl_ptr();  // a fresh buffer nobody else sees: take it without a copy
+  } else {
+    // The gradient may alias a saved, broadcast or shared buffer; a leaf owns its .grad.
+    leaf->grad = g.clone().impl_ptr();
+  }
 }
 
 }  // namespace
@@ -47,9 +53,10 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, 
     grad = grad.to_dtype(root.dtype());
   }
   GradModeGuard mode(create_graph);
+  retain_graph = retain_graph || create_graph;  // as PyTorch: a graph built for higher order is kept
 
-  if (!root.grad_fn()) {  // backward on a leaf
-    accumulate_leaf(root.impl(), grad);
+  if (!root.grad_fn()) {  // backward on a leaf: the caller's grad must not become its .grad
+    accumulate_leaf(root.impl(), grad.clone());
     return;
   }
 
