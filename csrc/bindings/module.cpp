@@ -9,6 +9,7 @@ void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_config(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -28,4 +29,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_ops(m);
   tl::bind::bind_autograd(m);
   tl::bind::bind_optim(m);
+  tl::bind::bind_config(m);
 }

@@ -10,6 +10,7 @@ import numpy as _np
 from . import _core
 from ._core import *  # noqa: F401,F403  (the C++ API: Tensor and the op functions)
 from ._core import Tensor
+from ._core import config, get_num_threads, set_num_threads  # kernel ISA / threads
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.

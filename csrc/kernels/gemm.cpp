@@ -1,0 +1,417 @@
+// The blocked GEMM driver (GotoBLAS / BLIS design) for float and double, and a simple exact
+// path for integers. Per-ISA micro-kernels come from gemm_{generic,avx2,avx512}.cpp through
+// gemm_ukernel.h; this file is built for baseline x86-64 and only calls them when cpu.h says
+// the CPU can run them.
+//
+// Loops, outermost first (row-major C; see gemm_config.h for why A is the broadcast side):
+//   i0 over M by mc   | p0 over K by kc: pack A(mc x kc) into mr-row micro-panels
+//   j0 over N by nc   | pack B(kc x nc) into nr-column micro-panels
+//   ir over mc by mr  | jr over nc by nr: micro-kernel on one mr x nr tile of C
+// The first K block applies beta, later ones accumulate (beta = 1), and only the last one
+// adds the bias and applies relu, so the epilogue happens on the tile in registers.
+// Threads each take a rectangle of C (split along M or N, whichever duplicates less packing)
+// and run this whole sequence on it with their own thread-local packing buffers.
+#include "kernels/gemm.h"
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <type_traits>
+#include "core/error.h"
+#include "kernels/gemm_config.h"
+#include "kernels/gemm_ukernel.h"
+#include "kernels/parallel.h"
+
+namespace tl::kernels {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+int64_t round_down(int64_t a, int64_t b) { return a / b * b; }
+
+// A 64-byte aligned scratch buffer that only grows: each thread keeps one for A and one for B,
+// so steady-state GEMM calls never touch the heap.
+class PackBuffer {
+ public:
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { std::free(data_); }
+  template <class T>
+  T* get(int64_t count) {
+    const size_t bytes = size_t(round_up(std::max<int64_t>(count, 1) * int64_t(sizeof(T)), 64));
+    if (bytes > capacity_) {
+      std::free(data_);
+      data_ = nullptr;
+      capacity_ = 0;
+      void* p = std::aligned_alloc(64, bytes);
+      if (!p) throw std::bad_alloc();
+      data_ = p;
+      capacity_ = bytes;
+    }
+    return static_cast<T*>(data_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+thread_local PackBuffer tls_pack_a, tls_pack_b;
+
+template <class T>
+const GemmKernels<T>& kernels_for(Isa isa) {
+  switch (isa) {
+#ifdef TL_X86
+    case Isa::Avx512: return gemm_kernels_avx512<T>();
+    case Isa::Avx2: return gemm_kernels_avx2<T>();
+#endif
+    default: return gemm_kernels_generic<T>();
+  }
+}
+
+// Blocking for one micro-kernel shape from the cache sizes.
+template <class T>
+GemmBlocking blocking_for(const UkrShape<T>& u) {
+  const CacheInfo& c = cache_info();
+  GemmBlocking b;
+  b.mr = u.mr;
+  b.nr = u.nr;
+  // An mr x kc micro-panel of A takes about half of L1; B streams through the rest.
+  b.kc = std::clamp<int64_t>(round_down(c.l1d / 2 / (u.mr * int64_t(sizeof(T))), 16), 64, 512);
+  // A kc x nc block of packed B takes about half of L2.
+  b.nc = std::max<int64_t>(round_down(c.l2 / 2 / (b.kc * int64_t(sizeof(T))), u.nr), u.nr);
+  // An mc x kc block of packed A in (a share of) L3; capped to bound the per-thread buffer.
+  b.mc = std::clamp<int64_t>(round_down(c.l3 / 4 / (b.kc * int64_t(sizeof(T))), u.mr), u.mr,
+                             round_down(1024, u.mr));
+  return b;
+}
+
+// dst[p * R + r] = src[r * ld + p] for r < rows, 0 for rows <= r < R (p < k).
+template <class T>
+void pack_transpose(const T* src, int64_t ld, int64_t rows, int64_t k, int R, T* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* s = src + r * ld;
+    T* d = dst + r;
+    for (int64_t p = 0; p < k; ++p) d[p * R] = s[p];
+  }
+  for (int64_t r = rows; r < R; ++r)
+    for (int64_t p = 0; p < k; ++p) dst[p * R + r] = T(0);
+}
+
+// dst[p * R + r] = src[p * ld + r] for r < cols, 0 for cols <= r < R (p < k).
+template <class T>
+void pack_copy(const T* src, int64_t ld, int64_t cols, int64_t k, int R, T* dst) {
+  for (int64_t p = 0; p < k; ++p) {
+    T* d = dst + p * R;
+    std::memcpy(d, src + p * ld, size_t(cols) * sizeof(T));
+    for (int64_t r = cols; r < R; ++r) d[r] = T(0);
+  }
+}
+
+template <class T>
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K;
+  T alpha;
+  const T* A;
+  int64_t lda;
+  const T* B;
+  int64_t ldb;
+  T beta;
+  T* C;
+  int64_t ldc;
+  const T* bias;
+  bool relu;
+
+  // op(A)[i, p] and op(B)[p, j] as pointers into the stored matrices.
+  const T* a_at(int64_t i, int64_t p) const { return ta ? A + p * lda + i : A + i * lda + p; }
+  const T* b_at(int64_t p, int64_t j) const { return tb ? B + j * ldb + p : B + p * ldb + j; }
+};
+
+// Packs one micro-panel: `lines` (<= R) rows of op(A) or columns of op(B), each k deep, into
+// dst[p * R + r]. When the stored matrix keeps a line's k values contiguous (src[r * ld + p]:
+// A not transposed, B transposed) this is a transpose; otherwise a row-by-row copy.
+template <class T>
+void pack_panel(const T* src, int64_t ld, bool k_contiguous, int64_t lines, int64_t k, int R,
+                PackTransFn<T> pack_trans, T* dst) {
+  if (!k_contiguous) pack_copy(src, ld, lines, k, R, dst);
+  else if (pack_trans) pack_trans(src, ld, lines, k, R, dst);
+  else pack_transpose(src, ld, lines, k, R, dst);
+}
+
+// C = alpha * acc + beta * C, then bias and relu, for an edge tile computed into scratch.
+template <class T>
+void store_edge_tile(const T* acc, int64_t ld_acc, T* C, int64_t ldc, int64_t m, int64_t n, T alpha, T beta,
+                     const T* bias, bool relu) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      T v = alpha * acc[i * ld_acc + j];
+      if (beta != T(0)) v += beta * C[i * ldc + j];
+      if (bias) v += bias[j];
+      if (relu && v <= T(0)) v = T(0);  // NaN stays NaN
+      C[i * ldc + j] = v;
+    }
+  }
+}
+
+// The whole blocked algorithm on one rectangle of C, on the calling thread.
+template <class T>
+void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking& bl, PackTransFn<T> pack_trans) {
+  const int MR = u.mr, NR = u.nr;
+  const int64_t M = pr.M, N = pr.N, K = pr.K;
+  // Few column panels: packing A would not be amortised, so the kernel reads A in place
+  // (k-major when A is transposed, row by row otherwise) and only edge rows get packed.
+  const bool direct_a = N <= 2 * NR;
+  const int amode = (direct_a && !pr.ta) ? kARowMajor : kAKMajor;
+
+  // Even splits: e.g. K = 784 with kc = 512 becomes two blocks of 392, not 512 + 272.
+  const int64_t kc = round_up(ceil_div(K, ceil_div(K, bl.kc)), 8);
+  const int64_t mc = round_up(ceil_div(M, ceil_div(M, bl.mc)), MR);
+  const int64_t nc = round_up(ceil_div(N, ceil_div(N, bl.nc)), NR);
+
+  T* abuf = tls_pack_a.get<T>(direct_a ? MR * kc : std::min(mc, round_up(M, MR)) * kc);
+  T* bbuf = tls_pack_b.get<T>(kc * std::min(nc, round_up(N, NR)));
+  alignas(64) T edge[16 * 32];  // one micro-tile; kernels are at most 16 x 32
+  static_assert(sizeof(edge) >= sizeof(T) * 16 * 32, "edge tile too small");
+
+  UkrArgs<T> args{};
+  args.alpha = pr.alpha;
+
+  for (int64_t i0 = 0; i0 < M; i0 += mc) {
+    const int64_t mb = std::min(mc, M - i0);
+    for (int64_t p0 = 0; p0 < K; p0 += kc) {
+      const int64_t kb = std::min(kc, K - p0);
+      const bool first = p0 == 0, last = p0 + kb == K;
+      const T beta = first ? pr.beta : T(1);
+      if (!direct_a)
+        for (int64_t ir = 0; ir < mb; ir += MR)
+          pack_panel(pr.a_at(i0 + ir, p0), pr.lda, !pr.ta, std::min<int64_t>(MR, mb - ir), kb, MR, pack_trans,
+                     abuf + ir * kb);
+
+      for (int64_t j0 = 0; j0 < N; j0 += nc) {
+        const int64_t nb = std::min(nc, N - j0);
+        for (int64_t jr = 0; jr < nb; jr += NR)
+          pack_panel(pr.b_at(p0, j0 + jr), pr.ldb, pr.tb, std::min<int64_t>(NR, nb - jr), kb, NR, pack_trans,
+                     bbuf + jr * kb);
+
+        for (int64_t ir = 0; ir < mb; ir += MR) {
+          const int64_t m = std::min<int64_t>(MR, mb - ir);
+          const int64_t i = i0 + ir;
+          if (!direct_a) {
+            args.a = abuf + ir * kb;
+            args.a_stride = MR;
+          } else if (m == MR) {
+            args.a = pr.a_at(i, p0);
+            args.a_stride = pr.lda;
+          } else {
+            pack_panel(pr.a_at(i, p0), pr.lda, !pr.ta, m, kb, MR, pack_trans, abuf);
+            args.a = abuf;
+            args.a_stride = MR;
+          }
+          const UkrFn<T> fn = u.fn[(direct_a && m == MR) ? amode : kAKMajor];
+          args.k = kb;
+          args.b_stride = NR;
+          for (int64_t jr = 0; jr < nb; jr += NR) {
+            const int64_t n = std::min<int64_t>(NR, nb - jr);
+            const int64_t j = j0 + jr;
+            T* c = pr.C + i * pr.ldc + j;
+            const T* bias = (last && pr.bias) ? pr.bias + j : nullptr;
+            const bool relu = last && pr.relu;
+            args.b = bbuf + jr * kb;
+            if (m == MR && n == NR) {
+              args.c = c;
+              args.ldc = pr.ldc;
+              args.beta = beta;
+              args.bias = bias;
+              args.relu = relu;
+              fn(args);
+            } else {
+              args.c = edge;
+              args.ldc = NR;
+              args.alpha = T(1);
+              args.beta = T(0);
+              args.bias = nullptr;
+              args.relu = false;
+              fn(args);
+              args.alpha = pr.alpha;
+              store_edge_tile(edge, NR, c, pr.ldc, m, n, pr.alpha, beta, bias, relu);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// C = beta * C, then the epilogue: the whole GEMM when K == 0 or alpha == 0 (as in BLAS,
+// A and B are then not read).
+template <class T>
+void scale_and_epilogue(const Problem<T>& pr) {
+  for (int64_t i = 0; i < pr.M; ++i) {
+    T* c = pr.C + i * pr.ldc;
+    for (int64_t j = 0; j < pr.N; ++j) {
+      T v = pr.beta == T(0) ? T(0) : pr.beta * c[j];
+      if (pr.bias) v += pr.bias[j];
+      if (pr.relu && v <= T(0)) v = T(0);
+      c[j] = v;
+    }
+  }
+}
+
+// [begin, end) of part `idx` when `total` is cut into `parts` pieces aligned to `align`.
+void split_range(int64_t total, int64_t parts, int64_t align, int64_t idx, int64_t* begin, int64_t* end) {
+  const int64_t units = ceil_div(total, align);
+  const int64_t lo = units * idx / parts, hi = units * (idx + 1) / parts;
+  *begin = std::min(total, lo * align);
+  *end = std::min(total, hi * align);
+}
+
+template <class T>
+void gemm_float(const Problem<T>& pr) {
+  const Isa isa = active_isa();
+  const GemmKernels<T>& ks = kernels_for<T>(isa);
+  const bool narrow = pr.N <= ks.narrow.nr && ks.narrow.nr < ks.wide.nr;
+  const UkrShape<T>& u = narrow ? ks.narrow : ks.wide;
+  const GemmBlocking bl = blocking_for<T>(u);
+
+  // Thread grid tm x tn over C. Each thread packs its own rows of A and columns of B, so a
+  // split along N repacks A in every thread and a split along M repacks B: pick the grid
+  // with the least total packing among those that give every thread a whole tile.
+  const double flops = 2.0 * double(pr.M) * double(pr.N) * double(pr.K);
+  int64_t nt = flops >= kGemmParallelFlops ? get_num_threads() : 1;
+  const int64_t tiles_m = ceil_div(pr.M, u.mr), tiles_n = ceil_div(pr.N, u.nr);
+  nt = std::max<int64_t>(1, std::min(nt, tiles_m * tiles_n));
+  int64_t tm = 1, tn = 1;
+  if (nt > 1) {
+    double best = -1;
+    for (int64_t d = 1; d <= nt; ++d) {
+      if (nt % d) continue;
+      const int64_t cm = nt / d, cn = d;
+      if (cm > tiles_m || cn > tiles_n) continue;
+      // Packing traffic plus a penalty for load imbalance in tiles.
+      const double pack = double(pr.K) * (double(pr.M) * cn + double(pr.N) * cm);
+      const double imbalance = double(ceil_div(tiles_m, cm) * ceil_div(tiles_n, cn)) * cm * cn /
+                               double(tiles_m * tiles_n);
+      const double cost = pack + imbalance * flops / 64.0;
+      if (best < 0 || cost < best) best = cost, tm = cm, tn = cn;
+    }
+    if (best < 0) tm = nt, tn = 1;  // unreachable: d = nt or 1 always fits one way
+  }
+  if (tm * tn == 1) {
+    gemm_blocked(pr, u, bl, ks.pack_trans);
+    return;
+  }
+  parallel_for(0, tm * tn, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      int64_t i0, i1, j0, j1;
+      split_range(pr.M, tm, u.mr, t / tn, &i0, &i1);
+      split_range(pr.N, tn, u.nr, t % tn, &j0, &j1);
+      if (i0 >= i1 || j0 >= j1) continue;
+      Problem<T> sub = pr;
+      sub.M = i1 - i0;
+      sub.N = j1 - j0;
+      sub.A = pr.a_at(i0, 0);
+      sub.B = pr.b_at(0, j0);
+      sub.C = pr.C + i0 * pr.ldc + j0;
+      sub.bias = pr.bias ? pr.bias + j0 : nullptr;
+      gemm_blocked(sub, u, bl, ks.pack_trans);
+    }
+  });
+}
+
+// Integers: exact i-k-j loops. Arithmetic wraps modulo 2^bits like NumPy (done in the
+// unsigned type, since signed overflow is undefined behaviour in C++).
+template <class T>
+void gemm_integer(const Problem<T>& pr) {
+  using U = std::make_unsigned_t<T>;
+  for (int64_t i = 0; i < pr.M; ++i) {
+    T* c = pr.C + i * pr.ldc;
+    U* row = reinterpret_cast<U*>(c);
+    // Accumulate alpha * A @ B into the row on top of beta * C.
+    for (int64_t j = 0; j < pr.N; ++j) row[j] = pr.beta == T(0) ? U(0) : U(U(pr.beta) * U(c[j]));
+    for (int64_t p = 0; p < pr.K; ++p) {
+      const U a = U(U(pr.alpha) * U(*pr.a_at(i, p)));
+      if (a == 0) continue;
+      for (int64_t j = 0; j < pr.N; ++j) row[j] = U(row[j] + U(a * U(*pr.b_at(p, j))));
+    }
+    for (int64_t j = 0; j < pr.N; ++j) {
+      U v = row[j];
+      if (pr.bias) v = U(v + U(pr.bias[j]));
+      T s = T(v);
+      if (pr.relu && s < T(0)) s = T(0);
+      c[j] = s;
+    }
+  }
+}
+
+template <class T>
+void check_args(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
+                int64_t ldb, const T* C, int64_t ldc) {
+  TL_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm", "negative size: M=", M, " N=", N, " K=", K);
+  // Stored shapes: A is (M, K) or (K, M) when transposed; B is (K, N) or (N, K).
+  const int64_t a_rows = ta ? K : M, a_cols = ta ? M : K;
+  const int64_t b_rows = tb ? N : K, b_cols = tb ? K : N;
+  if (M > 0 && N > 0 && K > 0) {
+    TL_CHECK(A && B, "gemm", "null input pointer");
+    TL_CHECK(a_rows <= 1 || lda >= a_cols, "gemm", "lda=", lda, " < ", a_cols, " columns of A");
+    TL_CHECK(b_rows <= 1 || ldb >= b_cols, "gemm", "ldb=", ldb, " < ", b_cols, " columns of B");
+  }
+  if (M > 0 && N > 0) {
+    TL_CHECK(C, "gemm", "null output pointer");
+    TL_CHECK(M <= 1 || ldc >= N, "gemm", "ldc=", ldc, " < ", N, " columns of C");
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep) {
+  check_args(ta, tb, M, N, K, A, lda, B, ldb, C, ldc);
+  if (M == 0 || N == 0) return;
+  const Problem<T> pr{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu};
+  if constexpr (std::is_floating_point_v<T>) {
+    DenormalGuard ftz;
+    if (K == 0 || alpha == T(0)) return scale_and_epilogue(pr);
+    gemm_float(pr);
+  } else {
+    gemm_integer(pr);
+  }
+}
+
+template <class T>
+GemmBlocking gemm_blocking(Isa isa) {
+  return blocking_for<T>(kernels_for<T>(isa).wide);
+}
+
+double measure_fma_peak_gflops(Isa isa) {
+  const auto probe = kernels_for<float>(isa).fma_probe;
+  alignas(64) float sink[16];
+  double best = 0;
+  int64_t iters = 1 << 16;
+  for (int run = 0; run < 8; ++run) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double flops = probe(iters, sink);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (sec < 5e-3) iters *= 4;  // too short to time: grow, and do not count it
+    else best = std::max(best, flops / sec * 1e-9);
+  }
+  return best;
+}
+
+#define TL_INSTANTIATE(T)                                                                                     \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
+                        T*, int64_t, const Epilogue<T>&);
+TL_INSTANTIATE(float)
+TL_INSTANTIATE(double)
+TL_INSTANTIATE(int64_t)
+TL_INSTANTIATE(int32_t)
+TL_INSTANTIATE(uint8_t)
+#undef TL_INSTANTIATE
+template GemmBlocking gemm_blocking<float>(Isa);
+template GemmBlocking gemm_blocking<double>(Isa);
+
+}  // namespace tl::kernels

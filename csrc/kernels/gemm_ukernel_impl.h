@@ -1,0 +1,94 @@
+// The register-blocked GEMM micro-kernel, written once over a small vector-traits class V and
+// instantiated by each per-ISA file (gemm_generic.cpp, gemm_avx2.cpp, gemm_avx512.cpp).
+//
+// Include this only inside an anonymous namespace of a per-ISA file, after defining the
+// traits: the instantiations are compiled with that file's ISA flags and must not be merged
+// with (or reached from) code built for another ISA. V provides:
+//   T, Reg, W (lanes), zero(), loadu(p), storeu(p, r), set1(x), fmadd(a, b, c) = a*b+c,
+//   mul, add, max(a, b) (returns b when either is NaN, like x86 MAXPS).
+//
+// acc[MR][NV] holds an MR x (NV * W) tile of C; each k step loads NV vectors of B and
+// broadcasts MR scalars of A. The epilogue runs on the registers before the single store.
+
+template <class V, int MR, int NV, int AM>
+void ukr(const UkrArgs<typename V::T>& p) {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+  constexpr int W = V::W;
+
+  Reg acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+
+  // Start pulling the C tile in while the k loop runs.
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(p.c + i * p.ldc, 1);
+    __builtin_prefetch(p.c + i * p.ldc + NV * W - 1, 1);
+  }
+
+  const T* a = p.a;
+  const T* b = p.b;
+  const int64_t as = p.a_stride, bs = p.b_stride;
+  for (int64_t q = 0; q < p.k; ++q) {
+    Reg bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + j * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const Reg av = V::set1(AM == kAKMajor ? a[i] : a[i * as]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+    }
+    a += AM == kAKMajor ? as : 1;
+    b += bs;
+  }
+
+  const Reg alpha = V::set1(p.alpha), beta = V::set1(p.beta), zero = V::zero();
+  const bool use_beta = p.beta != T(0);
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    T* c = p.c + i * p.ldc;
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      Reg v = V::mul(acc[i][j], alpha);
+      if (use_beta) v = V::fmadd(beta, V::loadu(c + j * W), v);
+      if (p.bias) v = V::add(v, V::loadu(p.bias + j * W));
+      if (p.relu) v = V::max(zero, v);  // max(0, NaN) keeps the NaN, as the reference does
+      V::storeu(c + j * W, v);
+    }
+  }
+}
+
+// The kernel pair (A k-major / A row-major) for one tile shape.
+template <class V, int MR, int NV>
+constexpr UkrShape<typename V::T> ukr_shape() {
+  UkrShape<typename V::T> s;
+  s.mr = MR;
+  s.nr = NV * V::W;
+  s.fn[kAKMajor] = &ukr<V, MR, NV, kAKMajor>;
+  s.fn[kARowMajor] = &ukr<V, MR, NV, kARowMajor>;
+  return s;
+}
+
+// FMA throughput probe for the benchmarks' "fraction of peak": `iters` rounds of 12
+// independent vector FMA chains (enough to cover latency x pipes on current cores). Returns
+// the flops executed; the result goes to *sink so the loop is not optimised away.
+template <class V>
+double fma_probe(int64_t iters, typename V::T* sink) {
+  using Reg = typename V::Reg;
+  constexpr int kChains = 12;
+  Reg acc[kChains];
+  const Reg x = V::set1(typename V::T(0.999)), y = V::set1(typename V::T(1e-3));
+#pragma GCC unroll 12
+  for (int c = 0; c < kChains; ++c) acc[c] = V::set1(typename V::T(c));
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = V::fmadd(acc[c], x, y);
+  }
+  Reg s = acc[0];
+  for (int c = 1; c < kChains; ++c) s = V::add(s, acc[c]);
+  V::storeu(sink, s);
+  return double(iters) * kChains * V::W * 2;
+}

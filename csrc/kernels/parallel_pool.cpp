@@ -1,0 +1,254 @@
+// The thread pool behind parallel_for: the calling thread plus num_threads - 1 workers.
+//
+// - One parallel region at a time uses the pool; a region that finds it busy (another Python
+//   thread is inside a kernel) runs inline on its own thread, and so does a parallel_for
+//   nested in a region. Results never depend on that: callers split work by index only.
+// - Workers spin on the job counter for a bounded time (~50 us) after each region, so
+//   back-to-back kernels do not pay a futex wake-up, then block on a condition variable.
+// - fork(): pthread_atfork handlers keep fork from racing a region or a pool resize; the
+//   child drops (leaks, on purpose: its mutexes may be mid-use) the parent's pool, whose
+//   threads do not exist there, and builds a fresh one lazily on first use.
+// - Thread count: TENSORLET_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs in this
+//   process's affinity mask (sched_getaffinity), so taskset and cgroup cpusets are honoured.
+// - Every worker sets FTZ/DAZ once; the caller sets it for the region (see cpu.h).
+#include <pthread.h>
+#include <sched.h>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include "kernels/cpu.h"
+#include "kernels/parallel.h"
+
+namespace tl {
+namespace {
+
+constexpr auto kSpin = std::chrono::microseconds(50);
+constexpr int kMaxThreads = 256;
+
+thread_local bool tls_in_region = false;  // true in workers and in a caller during a region
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int workers) {
+    threads_.reserve(size_t(workers));
+    try {
+      for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { worker_loop(); });
+    } catch (...) {  // e.g. EAGAIN from pthread_create: stop the ones that started
+      shutdown();
+      throw;
+    }
+  }
+  ~ThreadPool() { shutdown(); }
+  int workers() const { return int(threads_.size()); }
+
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  // Runs fn over `chunks` pieces of [begin, end) on the workers and the caller.
+  void run(int64_t begin, int64_t end, int64_t chunks, FunctionRef<void(int64_t, int64_t)> fn) {
+    fn_ = &fn;
+    begin_ = begin;
+    size_ = end - begin;
+    chunks_ = chunks;
+    next_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    pending_.store(int(threads_.size()), std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work();
+    // Wait for every worker to leave the job (they reference fn_ and our stack frame).
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    while (pending_.load(std::memory_order_acquire) != 0 && std::chrono::steady_clock::now() < deadline)
+      cpu_relax();
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
+      if (c >= chunks_) return;
+      const int64_t lo = begin_ + size_ * c / chunks_, hi = begin_ + size_ * (c + 1) / chunks_;
+      try {
+        (*fn_)(lo, hi);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!error_) error_ = std::current_exception();
+      }
+    }
+  }
+
+  void worker_loop() {
+    tls_in_region = true;
+    kernels::set_flush_denormals();
+    uint64_t seen = 0;
+    for (;;) {
+      // Spin briefly for the next job, then sleep.
+      const auto deadline = std::chrono::steady_clock::now() + kSpin;
+      while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < deadline)
+        cpu_relax();
+      if (generation_.load(std::memory_order_acquire) == seen) {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      }
+      seen = generation_.load(std::memory_order_acquire);
+      if (stop_) return;
+      work();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);  // pairs with the caller's predicate check
+        done_cv_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_{0};
+  std::atomic<int> pending_{0};
+  bool stop_ = false;
+  // The current job; written by the caller before generation_ is bumped.
+  const FunctionRef<void(int64_t, int64_t)>* fn_ = nullptr;
+  int64_t begin_ = 0, size_ = 0, chunks_ = 0;
+  std::exception_ptr error_;
+};
+
+int parse_positive(const char* s) {
+  if (!s || !*s) return 0;
+  char* end = nullptr;
+  const long v = std::strtol(s, &end, 10);
+  if (*end != '\0' || v < 1) return 0;
+  return int(std::min<long>(v, kMaxThreads));
+}
+
+int default_num_threads() {
+  for (const char* var : {"TENSORLET_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    const char* s = std::getenv(var);
+    if (s && *s) {
+      if (int n = parse_positive(s)) return n;
+      std::fprintf(stderr, "tensorlet: ignoring %s=%s (expected a positive integer)\n", var, s);
+    }
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return std::min(n, kMaxThreads);
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc ? int(std::min<unsigned>(hc, kMaxThreads)) : 1;
+}
+
+// g_mu guards g_pool and g_num_threads and is held for the whole of a parallel region.
+std::mutex g_mu;
+ThreadPool* g_pool = nullptr;  // never deleted at exit: joining threads in static destructors hangs
+int g_num_threads = 0;         // 0 = not yet read from the environment
+std::atomic<int> g_num_threads_cache{0};
+
+int ensure_num_threads_locked() {
+  if (g_num_threads == 0) {
+    g_num_threads = default_num_threads();
+    g_num_threads_cache.store(g_num_threads, std::memory_order_relaxed);
+  }
+  return g_num_threads;
+}
+
+void atfork_prepare() { g_mu.lock(); }
+void atfork_parent() { g_mu.unlock(); }
+void atfork_child() {
+  g_pool = nullptr;  // the parent's workers do not exist here
+  g_mu.unlock();
+}
+
+struct AtforkRegistration {
+  AtforkRegistration() { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
+} g_atfork_registration;
+
+}  // namespace
+
+int get_num_threads() {
+  int n = g_num_threads_cache.load(std::memory_order_relaxed);
+  if (n) return n;
+  std::lock_guard<std::mutex> lk(g_mu);
+  return ensure_num_threads_locked();
+}
+
+void set_num_threads(int n) {
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("set_num_threads: expected 1 <= n <= " + std::to_string(kMaxThreads) + ", got " +
+                                std::to_string(n));
+  if (tls_in_region) throw std::invalid_argument("set_num_threads: cannot be called from inside a parallel region");
+  std::lock_guard<std::mutex> lk(g_mu);  // waits for a running region to finish
+  g_num_threads = n;
+  g_num_threads_cache.store(n, std::memory_order_relaxed);
+  if (g_pool && g_pool->workers() != n - 1) {
+    delete g_pool;
+    g_pool = nullptr;
+  }
+}
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) {
+  if (end <= begin) return;
+  kernels::DenormalGuard ftz;
+  const int64_t n = end - begin;
+  const int64_t max_chunks = grain > 0 ? (n + grain - 1) / grain : n;
+  if (max_chunks <= 1 || tls_in_region) {
+    fn(begin, end);
+    return;
+  }
+  std::unique_lock<std::mutex> lk(g_mu, std::try_to_lock);
+  if (!lk.owns_lock()) {  // another thread's region has the pool
+    fn(begin, end);
+    return;
+  }
+  const int threads = ensure_num_threads_locked();
+  const int64_t chunks = std::min<int64_t>(max_chunks, threads);
+  if (chunks <= 1) {
+    lk.unlock();
+    fn(begin, end);
+    return;
+  }
+  if (!g_pool) g_pool = new ThreadPool(threads - 1);
+  tls_in_region = true;
+  try {
+    g_pool->run(begin, end, chunks, fn);
+  } catch (...) {
+    tls_in_region = false;
+    throw;
+  }
+  tls_in_region = false;
+}
+
+}  // namespace tl
