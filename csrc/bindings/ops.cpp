@@ -27,14 +27,6 @@ AxisSpec to_axis(py::handle axis) {
   return AxisSpec::of({axis.cast<int64_t>()});
 }
 
-// reshape(2, 3), reshape((2, 3)) and reshape([2, 3]) all mean the same.
-Shape shape_from_args(const py::args& args, const char* op) {
-  if (args.size() == 1) return to_shape(args[0], op);
-  Shape s;
-  for (py::handle h : args) s.push_back(to_shape(h, op).at(0));
-  return s;
-}
-
 }  // namespace
 
 void bind_ops(py::module_& m) {
@@ -61,25 +53,6 @@ void bind_ops(py::module_& m) {
   cls.def("__neg__", [](const Tensor& a) { return neg(a); });
   cls.def("__pos__", [](const Tensor& a) { return a; });
   cls.def("dot", [](const Tensor& a, py::handle b) { return call_binary<dot>(py::cast(a), b); });
-
-  // Shape ops.
-  m.def("reshape", [](py::handle x, py::handle shape) { return reshape(to_tensor(x, std::nullopt, false), to_shape(shape, "reshape")); },
-        py::arg("a"), py::arg("newshape"));
-  cls.def("reshape", [](const Tensor& t, py::args args) { return reshape(t, shape_from_args(args, "reshape")); });
-  m.def("transpose", [](py::handle x, py::object axes) {
-          return transpose(to_tensor(x, std::nullopt, false), axes.is_none() ? std::vector<int64_t>{} : to_shape(axes, "transpose"));
-        }, py::arg("a"), py::arg("axes") = py::none());
-  cls.def("transpose", [](const Tensor& t, py::args args) {
-    if (args.size() == 0 || (args.size() == 1 && args[0].is_none())) return transpose(t);
-    return transpose(t, shape_from_args(args, "transpose"));
-  });
-  cls.def_property_readonly("T", [](const Tensor& t) { return transpose(t); });
-  m.def("swapaxes", [](py::handle x, int64_t a, int64_t b) { return swapaxes(to_tensor(x, std::nullopt, false), a, b); },
-        py::arg("a"), py::arg("axis1"), py::arg("axis2"));
-  cls.def("swapaxes", &swapaxes, py::arg("axis1"), py::arg("axis2"));
-  m.def("broadcast_to", [](py::handle x, py::handle shape) {
-          return broadcast_to(to_tensor(x, std::nullopt, false), to_shape(shape, "broadcast_to"));
-        }, py::arg("array"), py::arg("shape"));
 
   // Reductions.
   auto sum_fn = [](const Tensor& t, py::handle axis, bool keepdims) {

@@ -147,3 +147,92 @@ Tensor swapaxes(const Tensor& t, int64_t a, int64_t b) {
 }
 
 }  // namespace tl
+
+namespace tl {
+
+namespace {
+
+// Gradient of a view that only adds or removes size-1 dims, or of a flat copy: reshape back.
+struct ViewReshapeBackward : Node {
+  const char* name_ = "ReshapeBackward";
+  const char* name() const override { return name_; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {reshape(g, input_meta[0].shape)}; }
+};
+
+struct CopyBackward : Node {
+  const char* name() const override { return "CopyBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {g}; }
+};
+
+Tensor record_reshape_like(Tensor out, const Tensor& t, const char* name) {
+  if (auto node = record<ViewReshapeBackward>(out, {t})) node->name_ = name;
+  return out;
+}
+
+}  // namespace
+
+Tensor squeeze(const Tensor& t, const std::optional<std::vector<int64_t>>& axes) {
+  const int64_t nd = t.ndim();
+  std::vector<bool> drop(nd, false);
+  if (!axes) {
+    for (int64_t i = 0; i < nd; ++i) drop[i] = t.shape()[i] == 1;
+  } else {
+    for (int64_t a : normalize_axes(*axes, nd, "squeeze")) {
+      TL_CHECK(t.shape()[a] == 1, "squeeze", "cannot select an axis to squeeze out which has size not equal to one (axis ",
+               a, " of shape ", shape_str(t.shape()), ")");
+      drop[a] = true;
+    }
+  }
+  Shape shape;
+  Strides st;
+  for (int64_t i = 0; i < nd; ++i)
+    if (!drop[i]) {
+      shape.push_back(t.shape()[i]);
+      st.push_back(t.strides()[i]);
+    }
+  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "SqueezeBackward");
+}
+
+Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
+  const int64_t out_nd = t.ndim() + static_cast<int64_t>(axes_in.size());
+  std::vector<bool> is_new(out_nd, false);
+  for (int64_t a : normalize_axes(axes_in, out_nd, "expand_dims")) is_new[a] = true;
+  Shape shape(out_nd);
+  Strides st(out_nd);
+  int64_t src = 0;
+  for (int64_t i = 0; i < out_nd; ++i) {
+    if (is_new[i]) {
+      shape[i] = 1;
+      st[i] = 0;
+    } else {
+      shape[i] = t.shape()[src];
+      st[i] = t.strides()[src++];
+    }
+  }
+  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "ExpandDimsBackward");
+}
+
+Tensor flatten(const Tensor& t) {
+  const Shape shape{t.numel()};
+  return record_reshape_like(t.clone().view_with(shape, {1}, 0), t, "FlattenBackward");
+}
+
+Tensor ravel(const Tensor& t) {
+  if (!t.is_contiguous()) return flatten(t);
+  const Shape shape{t.numel()};
+  return record_reshape_like(t.view_with(shape, {1}, t.offset()), t, "RavelBackward");
+}
+
+Tensor copy(const Tensor& t) {
+  Tensor out = t.clone();
+  record<CopyBackward>(out, {t});
+  return out;
+}
+
+Tensor ascontiguousarray(const Tensor& t) {
+  if (t.ndim() == 0) return reshape(t, {1});
+  if (t.is_contiguous()) return t;
+  return copy(t);
+}
+
+}  // namespace tl

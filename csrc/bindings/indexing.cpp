@@ -1,0 +1,156 @@
+// Tensor.__getitem__ / __setitem__ / __iter__: Python index objects -> tl::Index.
+#include <pybind11/stl.h>
+#include "autograd/grad_mode.h"
+#include "bindings/convert.h"
+#include "bindings/gil.h"
+#include "ops/indexing.h"
+
+namespace tl::bind {
+
+namespace {
+
+// Raised for index objects of the wrong type. NumPy raises IndexError for these; Python's own
+// sequences raise TypeError; this derives from both so either `except` works.
+PyObject* invalid_index_error = nullptr;
+
+[[noreturn]] void invalid_index(py::handle obj) {
+  std::string msg = str_cat("[index] only integers, slices (`:`), ellipsis (`...`), None (newaxis) and integer or "
+                            "boolean arrays are valid indices, got ",
+                            std::string(py::str(py::type::of(obj).attr("__name__"))));
+  PyErr_SetString(invalid_index_error, msg.c_str());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void non_integer_array() {
+  PyErr_SetString(invalid_index_error, "[index] arrays used as indices must be of integer (or boolean) type");
+  throw py::error_already_set();
+}
+
+int64_t to_index_int(py::handle h) {
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow)
+    throw std::out_of_range(str_cat("[index] cannot fit '", std::string(py::str(py::type::of(h).attr("__name__"))),
+                                    "' into an index-sized integer"));
+  return v;
+}
+
+IndexItem array_item(const py::array& arr) {
+  const char kind = arr.dtype().kind();
+  if (kind == 'b') return IndexItem::tensor(to_tensor(arr, std::nullopt, false));
+  if (kind != 'i' && kind != 'u') non_integer_array();
+  const auto isz = arr.dtype().itemsize();
+  const bool direct = (kind == 'i' && (isz == 4 || isz == 8)) || (kind == 'u' && isz == 1);
+  if (direct) return IndexItem::tensor(to_tensor(arr, std::nullopt, false));
+  return IndexItem::tensor(to_tensor(arr.attr("astype")("int64"), std::nullopt, false));
+}
+
+IndexItem parse_item(py::handle h, const py::module_& np) {
+  PyObject* o = h.ptr();
+  if (o == Py_None) return IndexItem::newaxis();
+  if (o == Py_Ellipsis) return IndexItem::ellipsis();
+  if (PySlice_Check(o)) {
+    auto* s = reinterpret_cast<PySliceObject*>(o);
+    Py_ssize_t start, stop, step;
+    if (PySlice_Unpack(o, &start, &stop, &step) < 0) throw py::error_already_set();
+    IndexItem it = IndexItem::slice();
+    if (s->start != Py_None) it.start = start;
+    if (s->stop != Py_None) it.stop = stop;
+    if (s->step != Py_None) it.step = step;
+    return it;
+  }
+  if (PyBool_Check(o)) return IndexItem::boolean(o == Py_True);
+  if (PyLong_Check(o)) return IndexItem::integer(to_index_int(h));
+  if (py::isinstance<Tensor>(h)) return IndexItem::tensor(h.cast<Tensor>());
+  if (py::isinstance<py::array>(h)) return array_item(py::reinterpret_borrow<py::array>(h));
+  if (py::isinstance(h, np.attr("bool_"))) return IndexItem::boolean(PyObject_IsTrue(o) == 1);
+  if (PyFloat_Check(o) || PyUnicode_Check(o) || PyBytes_Check(o)) invalid_index(h);
+  if (py::isinstance<py::sequence>(h)) {
+    if (py::len(h) == 0) return IndexItem::tensor(Tensor::empty({0}, DType::Int64));
+    py::object arr;
+    try {
+      arr = np.attr("asarray")(h);
+    } catch (py::error_already_set&) {
+      non_integer_array();
+    }
+    return array_item(py::reinterpret_borrow<py::array>(arr));
+  }
+  if (PyIndex_Check(o)) {  // NumPy integer scalars and other __index__ objects
+    py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(o));
+    if (!i) throw py::error_already_set();
+    return IndexItem::integer(to_index_int(i));
+  }
+  invalid_index(h);
+}
+
+Index parse_index(py::handle key) {
+  static py::module_ np = py::module_::import("numpy");
+  Index idx;
+  if (PyTuple_Check(key.ptr())) {
+    idx.reserve(py::len(key));
+    for (py::handle h : key) idx.push_back(parse_item(h, np));
+  } else {
+    idx.push_back(parse_item(key, np));
+  }
+  return idx;
+}
+
+// The value of x[...] = value, as a tensor; Python ints must fit an integer target (NumPy 2).
+Tensor setitem_value(const Tensor& x, py::handle value) {
+  if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
+  if (is_python_scalar(value)) {
+    Scalar s = to_scalar(value);
+    if (s.kind == ScalarKind::Int && is_integral(x.dtype())) {
+      int64_t lo = 0, hi = 0;
+      switch (x.dtype()) {
+        case DType::UInt8: lo = 0; hi = 255; break;
+        case DType::Int32: lo = INT32_MIN; hi = INT32_MAX; break;
+        default: lo = INT64_MIN; hi = INT64_MAX; break;
+      }
+      if (s.i < lo || s.i > hi)
+        throw std::overflow_error(str_cat("Python integer ", s.i, " out of bounds for ", dtype_name(x.dtype())));
+    }
+    return Tensor::scalar(s, x.dtype());
+  }
+  return to_tensor(value, std::nullopt, false);
+}
+
+struct TensorIterator {
+  Tensor t;
+  int64_t i = 0;
+};
+
+}  // namespace
+
+void bind_indexing(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
+
+  py::tuple bases = py::make_tuple(py::handle(PyExc_IndexError), py::handle(PyExc_TypeError));
+  invalid_index_error = PyErr_NewException("tensorlet._core.InvalidIndexError", bases.ptr(), nullptr);
+  if (!invalid_index_error) throw py::error_already_set();
+  m.attr("InvalidIndexError") = py::handle(invalid_index_error);
+
+  cls.def("__getitem__", [](const Tensor& t, py::handle key) {
+    Index idx = parse_index(key);
+    return without_gil_if(is_large(t.numel()), [&] { return index(t, idx); });
+  });
+  cls.def("__setitem__", [](const Tensor& t, py::handle key, py::handle value) {
+    Index idx = parse_index(key);
+    Tensor v = setitem_value(t, value);
+    without_gil_if(is_large(t.numel()), [&] { index_put_(t, idx, v); });
+  });
+
+  py::class_<TensorIterator>(m, "_TensorIterator")
+      .def("__iter__", [](TensorIterator& it) -> TensorIterator& { return it; }, py::return_value_policy::reference)
+      .def("__next__", [](TensorIterator& it) {
+        if (it.i >= it.t.shape()[0]) throw py::stop_iteration();
+        return index(it.t, {IndexItem::integer(it.i++)});
+      });
+  cls.def("__iter__", [](const Tensor& t) {
+    TL_CHECK_TYPE(t.ndim() > 0, "iter", "iteration over a 0-d array");
+    return TensorIterator{t, 0};
+  });
+}
+
+}  // namespace tl::bind

@@ -1,0 +1,384 @@
+#include "ops/indexing.h"
+#include <algorithm>
+#include <limits>
+#include "autograd/function.h"
+#include "kernels/copy.h"
+#include "kernels/gather.h"
+#include "ops/shape_ops.h"
+
+namespace tl {
+
+int64_t resolve_slice(const IndexItem& s, int64_t length, int64_t& start, int64_t& step) {
+  step = s.step.value_or(1);
+  TL_CHECK(step != 0, "index", "slice step cannot be zero");
+  if (step < -std::numeric_limits<int64_t>::max()) step = -std::numeric_limits<int64_t>::max();
+  auto adjust = [&](int64_t v) {
+    if (v < 0) {
+      v += length;
+      if (v < 0) v = step < 0 ? -1 : 0;
+    } else if (v >= length) {
+      v = step < 0 ? length - 1 : length;
+    }
+    return v;
+  };
+  int64_t stop;
+  start = s.start ? adjust(*s.start) : (step < 0 ? length - 1 : 0);
+  stop = s.stop ? adjust(*s.stop) : (step < 0 ? -1 : length);
+  if (step < 0) return stop < start ? (start - stop - 1) / (-step) + 1 : 0;
+  return start < stop ? (stop - start - 1) / step + 1 : 0;
+}
+
+namespace {
+
+constexpr const char* kOp = "index";
+
+// One advanced index after the basic part has been applied: the view dim it indexes, the axis
+// of the original array (for error messages) and the index values (an integer tensor).
+struct Adv {
+  int64_t dim;
+  int64_t axis;
+  Tensor idx;
+};
+
+// x[index] resolved: the basic view's geometry plus the advanced indices on it.
+struct Plan {
+  Shape shape;
+  Strides strides;
+  int64_t offset = 0;
+  std::vector<Adv> adv;
+};
+
+Tensor int64_vector(const std::vector<int64_t>& v) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(v.size())}, DType::Int64);
+  std::copy(v.begin(), v.end(), t.data<int64_t>());
+  return t;
+}
+
+// Applies the basic part of `index` to x and collects the advanced part. When `canon` is given,
+// it receives an equivalent index without masks (each replaced by its nonzero() arrays), so a
+// backward pass need not keep the mask or search it again.
+Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
+  const int64_t nd = x.ndim();
+  int64_t consumed = 0, ellipses = 0;
+  bool has_adv = false;
+  for (const IndexItem& it : index) {
+    switch (it.kind) {
+      case IndexItem::Kind::Int:
+      case IndexItem::Kind::Slice: ++consumed; break;
+      case IndexItem::Kind::Ellipsis:
+        TL_CHECK_INDEX(++ellipses <= 1, kOp, "an index can only have a single ellipsis ('...')");
+        break;
+      case IndexItem::Kind::NewAxis: break;
+      case IndexItem::Kind::Bool: has_adv = true; break;
+      case IndexItem::Kind::Array: {
+        const Tensor& a = it.array;
+        TL_CHECK_INDEX(a.defined() && (is_integral(a.dtype()) || a.dtype() == DType::Bool), kOp,
+                       "arrays used as indices must be of integer (or boolean) type");
+        has_adv = true;
+        consumed += a.dtype() == DType::Bool ? a.ndim() : 1;
+        break;
+      }
+    }
+  }
+  TL_CHECK_INDEX(consumed <= nd, kOp, "too many indices for array: array is ", nd, "-dimensional, but ", consumed,
+                 " were indexed");
+
+  Plan pl;
+  pl.offset = x.offset();
+  pl.shape.reserve(nd + index.size());
+  pl.strides.reserve(nd + index.size());
+  int64_t src = 0;  // next dim of x
+  auto push_adv = [&](Tensor idx, int64_t axis) {
+    pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, axis, idx});
+    if (canon) canon->push_back(IndexItem::tensor(std::move(idx)));
+  };
+  // A scalar boolean adds an axis of length 1 that is indexed by [0] (True) or [] (False).
+  auto push_bool = [&](bool b) {
+    pl.shape.push_back(1);
+    pl.strides.push_back(0);
+    pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, src, b ? int64_vector({0}) : int64_vector({})});
+    if (canon) canon->push_back(IndexItem::boolean(b));
+  };
+  for (const IndexItem& it : index) {
+    switch (it.kind) {
+      case IndexItem::Kind::Int: {
+        const int64_t size = x.shape()[src];
+        if (has_adv) {
+          pl.shape.push_back(size);
+          pl.strides.push_back(x.strides()[src]);
+          push_adv(Tensor::scalar(Scalar::from_int(it.value), DType::Int64), src);
+        } else {
+          int64_t i = it.value < 0 ? it.value + size : it.value;
+          TL_CHECK_INDEX(i >= 0 && i < size, kOp, "index ", it.value, " is out of bounds for axis ", src, " with size ",
+                         size);
+          pl.offset += i * x.strides()[src];
+        }
+        ++src;
+        break;
+      }
+      case IndexItem::Kind::Slice: {
+        int64_t start, step;
+        const int64_t n = resolve_slice(it, x.shape()[src], start, step);
+        if (n > 0) pl.offset += start * x.strides()[src];
+        pl.shape.push_back(n);
+        pl.strides.push_back(x.strides()[src] * step);
+        if (canon) canon->push_back(it);
+        ++src;
+        break;
+      }
+      case IndexItem::Kind::Ellipsis: {
+        const int64_t take = nd - consumed;
+        for (int64_t k = 0; k < take; ++k, ++src) {
+          pl.shape.push_back(x.shape()[src]);
+          pl.strides.push_back(x.strides()[src]);
+        }
+        if (canon) canon->push_back(it);
+        break;
+      }
+      case IndexItem::Kind::NewAxis:
+        pl.shape.push_back(1);
+        pl.strides.push_back(0);
+        if (canon) canon->push_back(it);
+        break;
+      case IndexItem::Kind::Bool:
+        push_bool(it.value != 0);
+        break;
+      case IndexItem::Kind::Array: {
+        const Tensor& a = it.array;
+        if (a.dtype() != DType::Bool) {
+          pl.shape.push_back(x.shape()[src]);
+          pl.strides.push_back(x.strides()[src]);
+          push_adv(a, src);
+          ++src;
+          break;
+        }
+        if (a.ndim() == 0) {
+          push_bool(a.item_int() != 0);
+          break;
+        }
+        for (int64_t k = 0; k < a.ndim(); ++k)
+          TL_CHECK_INDEX(a.shape()[k] == x.shape()[src + k], kOp, "boolean index did not match indexed array along axis ",
+                         src + k, "; size of axis is ", x.shape()[src + k], " but size of corresponding boolean axis is ",
+                         a.shape()[k]);
+        Tensor m = a.contiguous();
+        auto rows = kernels::nonzero(m.data<bool>(), m.shape());
+        for (int64_t k = 0; k < a.ndim(); ++k, ++src) {
+          pl.shape.push_back(x.shape()[src]);
+          pl.strides.push_back(x.strides()[src]);
+          push_adv(int64_vector(rows[k]), src);
+        }
+        break;
+      }
+    }
+  }
+  for (; src < nd; ++src) {  // implicit trailing ellipsis
+    pl.shape.push_back(x.shape()[src]);
+    pl.strides.push_back(x.strides()[src]);
+  }
+  return pl;
+}
+
+// The advanced part of a plan, resolved against a dense side of the result's shape.
+struct Gather {
+  Shape result_shape;
+  Shape b_shape;
+  int64_t first = 0;  // where the broadcast index dims go in the result
+  std::vector<int64_t> rest;  // view dims that are not indexed, in order
+  std::vector<int64_t> a_off;  // per b: byte offset into the view
+};
+
+Gather resolve_advanced(const Plan& pl, size_t itemsize) {
+  Gather g;
+  // Broadcast the index shapes together (IndexError naming them all, as NumPy).
+  Shape b;
+  try {
+    for (const Adv& a : pl.adv) b = broadcast_shapes(b, a.idx.shape(), kOp);
+  } catch (const std::invalid_argument&) {
+    std::string shapes;
+    for (const Adv& a : pl.adv) shapes += shape_str(a.idx.shape()) + " ";
+    throw std::out_of_range(str_cat("[index] shape mismatch: indexing arrays could not be broadcast together with shapes ",
+                                    shapes.substr(0, shapes.size() - 1)));
+  }
+  g.b_shape = b;
+  const int64_t nb = checked_numel(b, kOp);
+  g.a_off.assign(static_cast<size_t>(nb), 0);
+  for (const Adv& a : pl.adv) {
+    Tensor idx = broadcast_view(a.idx.to_dtype(DType::Int64), b).contiguous();
+    const int64_t* v = idx.data<int64_t>();
+    const int64_t size = pl.shape[a.dim];
+    const int64_t stride = pl.strides[a.dim] * static_cast<int64_t>(itemsize);
+    for (int64_t k = 0; k < nb; ++k) {
+      int64_t i = v[k] < 0 ? v[k] + size : v[k];
+      TL_CHECK_INDEX(i >= 0 && i < size, kOp, "index ", v[k], " is out of bounds for axis ", a.axis, " with size ", size);
+      g.a_off[k] += i * stride;
+    }
+  }
+  bool adjacent = true;
+  for (size_t j = 1; j < pl.adv.size(); ++j) adjacent = adjacent && pl.adv[j].dim == pl.adv[j - 1].dim + 1;
+  std::vector<bool> is_adv(pl.shape.size(), false);
+  for (const Adv& a : pl.adv) is_adv[a.dim] = true;
+  g.first = adjacent ? pl.adv.front().dim : 0;
+  for (int64_t d = 0; d < static_cast<int64_t>(pl.shape.size()); ++d)
+    if (!is_adv[d]) g.rest.push_back(d);
+  for (int64_t k = 0; k < g.first; ++k) g.result_shape.push_back(pl.shape[g.rest[k]]);
+  g.result_shape.insert(g.result_shape.end(), b.begin(), b.end());
+  for (size_t k = g.first; k < g.rest.size(); ++k) g.result_shape.push_back(pl.shape[g.rest[k]]);
+  return g;
+}
+
+// The loop pairing the view (x's storage at the plan) with a dense tensor of the result shape.
+kernels::IndexLoop make_loop(const Plan& pl, Gather& g, const Strides& dense_strides, size_t itemsize) {
+  const int64_t isz = static_cast<int64_t>(itemsize);
+  kernels::IndexLoop L;
+  const int64_t nbd = static_cast<int64_t>(g.b_shape.size());
+  for (int64_t k = 0; k < static_cast<int64_t>(g.rest.size()); ++k) {
+    const int64_t d = g.rest[k];
+    const int64_t rd = k < g.first ? k : k + nbd;  // the dim of the result it maps to
+    auto& shape = k < g.first ? L.p_shape : L.s_shape;
+    auto& sa = k < g.first ? L.p_a : L.s_a;
+    auto& sd = k < g.first ? L.p_d : L.s_d;
+    shape.push_back(pl.shape[d]);
+    sa.push_back(pl.strides[d] * isz);
+    sd.push_back(dense_strides[rd] * isz);
+  }
+  // Dense-side offsets of each b: an odometer over the broadcast index dims.
+  const size_t nb = g.a_off.size();
+  L.d_off.assign(nb, 0);
+  std::vector<int64_t> idx(nbd, 0);
+  int64_t off = 0;
+  for (size_t j = 0; j < nb; ++j) {
+    L.d_off[j] = off;
+    for (int64_t k = nbd - 1; k >= 0; --k) {
+      const int64_t st = dense_strides[g.first + k] * isz;
+      off += st;
+      if (++idx[k] < g.b_shape[k]) break;
+      off -= st * g.b_shape[k];
+      idx[k] = 0;
+    }
+  }
+  L.a_off = std::move(g.a_off);
+  return L;
+}
+
+char* view_base(const Tensor& x, const Plan& pl) {
+  return static_cast<char*>(x.storage()->data) + pl.offset * static_cast<int64_t>(x.itemsize());
+}
+
+struct IndexBackward : Node {
+  Index index;
+  const char* name() const override { return "IndexBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {index_scatter(g, input_meta[0].shape, index)}; }
+  void release_saved() override { index.clear(); }
+};
+
+struct IndexScatterBackward : Node {
+  Index index;
+  const char* name() const override { return "IndexScatterBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {tl::index(g, index)}; }
+  void release_saved() override { index.clear(); }
+};
+
+}  // namespace
+
+Tensor index(const Tensor& x, const Index& idx) {
+  const bool want_graph = needs_grad({&x});
+  Index canon;
+  Plan pl = plan_index(x, idx, want_graph ? &canon : nullptr);
+  Tensor out;
+  if (pl.adv.empty()) {
+    out = x.view_with(std::move(pl.shape), std::move(pl.strides), pl.offset);
+    if (auto node = record<IndexBackward>(out, {x})) node->index = idx;
+    return out;
+  }
+  Gather g = resolve_advanced(pl, x.itemsize());
+  out = Tensor::empty(g.result_shape, x.dtype());
+  kernels::IndexLoop loop = make_loop(pl, g, out.strides(), x.itemsize());
+  kernels::gather(view_base(x, pl), static_cast<char*>(out.data_ptr()), loop, x.itemsize());
+  if (auto node = record<IndexBackward>(out, {x})) node->index = std::move(canon);
+  return out;
+}
+
+namespace {
+
+// Drops leading size-1 dims of v beyond `ndim` (NumPy lets x[i] = v[None] through).
+Tensor strip_leading_ones(const Tensor& v, size_t ndim) {
+  size_t drop = 0;
+  while (v.ndim() - drop > ndim && v.shape()[drop] == 1) ++drop;
+  if (drop == 0) return v;
+  return v.view_with(Shape(v.shape().begin() + drop, v.shape().end()),
+                     Strides(v.strides().begin() + drop, v.strides().end()), v.offset());
+}
+
+bool broadcastable(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t i = 0; i < from.size(); ++i) {
+    int64_t f = from[from.size() - 1 - i], t = to[to.size() - 1 - i];
+    if (f != t && f != 1) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
+  x.check_writable("setitem");
+  if (GradMode::is_enabled()) {
+    if (x.requires_grad())
+      throw RuntimeError("[setitem] cannot assign into a tensor that requires grad: an in-place change would make its "
+                         "gradient wrong; assign under tl.no_grad() or into a detached copy");
+    if (value_in.requires_grad())
+      throw RuntimeError("[setitem] assigning a value that requires grad would silently drop its gradient; pass "
+                         "value.detach() or assign under tl.no_grad()");
+  }
+  // NumPy's whole-array mask assignment takes only 0-d or 1-d values (x[x > 0] = v).
+  if (idx.size() == 1 && idx[0].kind == IndexItem::Kind::Array && idx[0].array.defined() &&
+      idx[0].array.dtype() == DType::Bool && idx[0].array.ndim() == x.ndim() && x.ndim() > 0)
+    TL_CHECK_TYPE(value_in.ndim() <= 1, "setitem", "boolean array indexing assignment requires a 0 or 1-dimensional "
+                  "input, input has ", value_in.ndim(), " dimensions");
+  Plan pl = plan_index(x, idx, nullptr);
+  // Integers (or 0-d integer arrays) for every dim address one element: the value must be a scalar.
+  bool element = static_cast<int64_t>(idx.size()) == x.ndim();
+  for (const IndexItem& it : idx)
+    element = element && (it.kind == IndexItem::Kind::Int ||
+                          (it.kind == IndexItem::Kind::Array && it.array.ndim() == 0 && is_integral(it.array.dtype())));
+  TL_CHECK(!element || value_in.ndim() == 0, "setitem", "setting an array element with a sequence: value of shape ",
+           shape_str(value_in.shape()), " for a single element");
+  Tensor v = value_in;
+  if (v.storage() == x.storage()) v = v.clone();  // overlapping source: read it all before writing
+  if (pl.adv.empty()) {
+    Tensor dst = x.view_with(pl.shape, pl.strides, pl.offset);
+    v = strip_leading_ones(v, dst.ndim());
+    TL_CHECK(broadcastable(v.shape(), dst.shape()), "setitem", "could not broadcast input array from shape ",
+             shape_str(v.shape()), " into shape ", shape_str(dst.shape()));
+    kernels::copy_cast(dst, broadcast_view(v, dst.shape()));
+    return;
+  }
+  Gather g = resolve_advanced(pl, x.itemsize());
+  v = strip_leading_ones(v, g.result_shape.size());
+  TL_CHECK(broadcastable(v.shape(), g.result_shape), "setitem", "shape mismatch: value array of shape ",
+           shape_str(v.shape()), " could not be broadcast to indexing result of shape ", shape_str(g.result_shape));
+  Tensor vb = broadcast_view(v.to_dtype(x.dtype()), g.result_shape);
+  kernels::IndexLoop loop = make_loop(pl, g, vb.strides(), x.itemsize());
+  kernels::scatter(view_base(x, pl), static_cast<const char*>(vb.data_ptr()), loop, x.itemsize());
+}
+
+Tensor index_scatter(const Tensor& g, const Shape& shape, const Index& idx) {
+  Tensor out = Tensor::zeros(shape, g.dtype());
+  Plan pl = plan_index(out, idx, nullptr);
+  if (pl.adv.empty()) {
+    Tensor dst = out.view_with(pl.shape, pl.strides, pl.offset);
+    TL_CHECK(dst.shape() == g.shape(), "index_scatter", "gradient of shape ", shape_str(g.shape()),
+             " does not match the indexing result of shape ", shape_str(dst.shape()));
+    kernels::copy_cast(dst, g);
+  } else {
+    Gather gi = resolve_advanced(pl, out.itemsize());
+    TL_CHECK(gi.result_shape == g.shape(), "index_scatter", "gradient of shape ", shape_str(g.shape()),
+             " does not match the indexing result of shape ", shape_str(gi.result_shape));
+    kernels::IndexLoop loop = make_loop(pl, gi, g.strides(), out.itemsize());
+    kernels::scatter_add(view_base(out, pl), static_cast<const char*>(g.data_ptr()), loop, out.dtype());
+  }
+  if (auto node = record<IndexScatterBackward>(out, {g})) node->index = idx;
+  return out;
+}
+
+}  // namespace tl

@@ -1,0 +1,47 @@
+// NumPy indexing: x[...] and x[...] = v.
+//
+// Basic indices (integers, slices, `...`, `None`) give views sharing storage; any integer-array
+// or boolean-mask index makes the result a copy (a gather). NumPy's rules throughout: integers
+// become 0-d advanced indices as soon as one array index is present; advanced indices broadcast
+// together; their result dims replace the indexed dims in place when the advanced indices are
+// adjacent, and go first otherwise; a boolean mask of k dims stands for its k nonzero() arrays.
+#pragma once
+#include <optional>
+#include <vector>
+#include "core/tensor.h"
+
+namespace tl {
+
+struct IndexItem {
+  enum class Kind : uint8_t { Int, Slice, Ellipsis, NewAxis, Array, Bool };
+  Kind kind = Kind::Int;
+  int64_t value = 0;                      // Int: the index; Bool: 0 or 1
+  std::optional<int64_t> start, stop, step;  // Slice, Python semantics (None = default)
+  Tensor array;                           // Array: an integer or bool tensor
+
+  static IndexItem integer(int64_t i) { IndexItem it; it.kind = Kind::Int; it.value = i; return it; }
+  static IndexItem slice(std::optional<int64_t> start = {}, std::optional<int64_t> stop = {},
+                         std::optional<int64_t> step = {}) {
+    IndexItem it; it.kind = Kind::Slice; it.start = start; it.stop = stop; it.step = step; return it;
+  }
+  static IndexItem ellipsis() { IndexItem it; it.kind = Kind::Ellipsis; return it; }
+  static IndexItem newaxis() { IndexItem it; it.kind = Kind::NewAxis; return it; }
+  static IndexItem boolean(bool b) { IndexItem it; it.kind = Kind::Bool; it.value = b; return it; }
+  static IndexItem tensor(Tensor t) { IndexItem it; it.kind = Kind::Array; it.array = std::move(t); return it; }
+};
+using Index = std::vector<IndexItem>;
+
+// x[index]; differentiable (views scatter their gradient back, gathers scatter-add it).
+Tensor index(const Tensor& x, const Index& index);
+// x[index] = value: value is broadcast to x[index]'s shape and cast to x's dtype (unsafe, as
+// NumPy). Refuses read-only storage, and tensors that require grad while grad mode is on.
+void index_put_(const Tensor& x, const Index& index, const Tensor& value);
+// The adjoint of index(): zeros of `shape` with `g` added at `index` (repeated entries add up).
+// Differentiable: its backward is index() again.
+Tensor index_scatter(const Tensor& g, const Shape& shape, const Index& index);
+
+// Python slice semantics (PySlice_AdjustIndices): clamps start/stop to `size` and returns the
+// number of elements; `start`/`step` receive the resolved values. ValueError for step 0.
+int64_t resolve_slice(const IndexItem& s, int64_t size, int64_t& start, int64_t& step);
+
+}  // namespace tl

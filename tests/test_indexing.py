@@ -1,0 +1,397 @@
+"""__getitem__ / __setitem__ / iteration against NumPy: views vs copies, errors, gradients."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+import tensorlet as tl
+from conftest import assert_tensor_equal
+from gradcheck import gradcheck
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+shapes = st.lists(st.integers(0, 5), min_size=0, max_size=4).map(tuple)
+
+
+def outcome(f):
+    """(result, None) or (None, exception class) — to compare NumPy's and our behaviour."""
+    try:
+        return f(), None
+    except (IndexError, ValueError, TypeError) as e:
+        return None, type(e)
+
+
+def check_same(x_np, key, t=None):
+    t = tl.array(x_np) if t is None else t
+    want, werr = outcome(lambda: x_np[key])
+    got, gerr = outcome(lambda: t[key])
+    if werr is not None:
+        assert gerr is not None and issubclass(gerr, werr), (key, werr, gerr)
+        return None
+    assert gerr is None, (key, gerr)
+    assert_tensor_equal(got, want)
+    return got
+
+
+@st.composite
+def basic_keys(draw, shape):
+    """A random basic index for `shape`: ints (sometimes out of range), slices, None, one `...`."""
+    items, dim, used_ellipsis = [], 0, False
+    for _ in range(draw(st.integers(0, len(shape) + 2))):
+        kind = draw(st.sampled_from(["int", "slice", "slice", "none", "ellipsis"]))
+        size = shape[dim] if dim < len(shape) else 3
+        if kind == "int":
+            items.append(draw(st.integers(-size - 1, size)))
+            dim += 1
+        elif kind == "slice":
+            bound = st.one_of(st.none(), st.integers(-size - 3, size + 3))
+            step = st.one_of(st.none(), st.integers(-3, 3).filter(lambda s: s != 0))
+            items.append(slice(draw(bound), draw(bound), draw(step)))
+            dim += 1
+        elif kind == "none":
+            items.append(None)
+        elif not used_ellipsis:
+            items.append(Ellipsis)
+            used_ellipsis = True
+    if len(items) == 1 and draw(st.booleans()):
+        return items[0]
+    return tuple(items)
+
+
+@FAST
+@given(st.data())
+def test_basic_indexing_matches_numpy_and_is_a_view(data):
+    shape = data.draw(shapes)
+    key = data.draw(basic_keys(shape))
+    x = np.asarray(np.random.randn(*shape))
+    t = tl.array(x)
+    got = check_same(x, key, t)
+    if got is not None and got.size > 0:
+        assert np.shares_memory(np.asarray(got), np.asarray(t))
+        # Writes through the view reach the base tensor.
+        got[...] = 123.0
+        assert np.all(np.asarray(t)[key] == 123.0)
+
+
+@FAST
+@given(st.data())
+def test_basic_indexing_of_non_contiguous_input(data):
+    shape = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple))
+    base = np.random.randn(*[2 * d for d in shape])
+    x = base[tuple(slice(None, None, -2) for _ in shape)].T  # negative strides, transposed
+    t = tl.asarray(x)
+    assert not t.is_contiguous or x.size <= 1
+    check_same(x, data.draw(basic_keys(x.shape)), t)
+
+
+def test_slice_clamping_and_negative_steps():
+    x = np.arange(10)
+    t = tl.array(x)
+    for key in [slice(-100, 100), slice(100, -100, -1), slice(None, None, -1), slice(8, 2, -3), slice(-3, None),
+                slice(5, 5), slice(2, -2, 4), slice(None, -11, -1), slice(2**70, None), slice(None, None, -2**70)]:
+        assert_tensor_equal(t[key], x[key])
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        t[::0]
+
+
+def test_integer_errors_match_numpy():
+    t = tl.array(np.zeros((3, 4)))
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 0 with size 3"):
+        t[5]
+    with pytest.raises(IndexError, match="index -5 is out of bounds for axis 1 with size 4"):
+        t[0, -5]
+    with pytest.raises(IndexError, match="too many indices for array: array is 2-dimensional, but 3 were indexed"):
+        t[0, 0, 0]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        t[..., ...]
+    with pytest.raises(IndexError, match="too many indices"):
+        tl.array(3.0)[0]
+    with pytest.raises(IndexError):
+        t[2**70]
+
+
+@pytest.mark.parametrize("bad", [1.0, "a", b"a", 1j, object(), np.float64(1.0), [1.0], np.array([1.5])])
+def test_bad_index_types_are_type_and_index_errors(bad):
+    t = tl.array(np.zeros((3, 4)))
+    with pytest.raises(TypeError):
+        t[bad]
+    with pytest.raises(IndexError):  # NumPy raises IndexError here; ours is both
+        t[bad]
+
+
+def test_index_kinds_agree():
+    x = np.arange(24).reshape(4, 6)
+    t = tl.array(x)
+    for key in [np.int64(2), np.int32(-1), np.array([1, 3], np.int32), np.array([1, 3], np.uint8),
+                np.array([1, 3], np.int16), tl.array([3, 0]), [2, 2, -1], [], np.array(2), tl.array(1),
+                (tl.array([0, 1]), tl.array([[2], [3]]))]:
+        np_key = tuple(np.asarray(k) for k in key) if isinstance(key, tuple) else key
+        assert_tensor_equal(t[key], x[np.asarray(np_key) if isinstance(np_key, tl.Tensor) else np_key])
+
+
+@st.composite
+def advanced_keys(draw, shape):
+    """Mixes integer arrays (broadcastable shapes), ints, slices and None at random positions."""
+    nd = len(shape)
+    n_index = draw(st.integers(1, nd))
+    bshape = draw(st.lists(st.integers(1, 3), max_size=2).map(tuple))
+    key, dim = [], 0
+    for _ in range(n_index):
+        size = shape[dim]
+        kind = draw(st.sampled_from(["array", "array", "int", "slice", "none"]))
+        if kind == "array":
+            # broadcastable to bshape: drop some leading dims, set some to 1
+            s = list(bshape[draw(st.integers(0, len(bshape))):])
+            s = [1 if draw(st.booleans()) else d for d in s]
+            key.append(np.random.randint(-size, size, size=s) if size > 0 else np.zeros(s, np.int64))
+            dim += 1
+        elif kind == "int":
+            key.append(draw(st.integers(-size, size - 1)) if size > 0 else 0)
+            dim += 1
+        elif kind == "slice":
+            key.append(slice(draw(st.integers(-4, 4)), None, draw(st.sampled_from([1, 2, -1]))))
+            dim += 1
+        else:
+            key.append(None)
+    return tuple(key)
+
+
+@FAST
+@given(st.data())
+def test_advanced_indexing_matches_numpy_and_copies(data):
+    shape = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=4).map(tuple))
+    key = data.draw(advanced_keys(shape))
+    x = np.asarray(np.random.randn(*shape))
+    t = tl.array(x)
+    got = check_same(x, key, t)
+    if got is not None and got.size > 0 and any(isinstance(k, np.ndarray) for k in key):
+        assert not np.shares_memory(np.asarray(got), np.asarray(t))
+    # the same on a non-contiguous (transposed) input
+    xt = np.asarray(np.random.randn(*shape[::-1])).T
+    check_same(xt, key, tl.asarray(xt))
+
+
+def test_advanced_dims_placement():
+    x = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)
+    t = tl.array(x)
+    i, j = np.array([[0, 1]]), np.array([[1], [2]])
+    for key in [(slice(None), i, j), (slice(None), i, slice(None), j), (i, slice(None), j), (0, slice(None), [0, 1]),
+                (slice(None), 0, [0, 1]), (Ellipsis, i), (None, slice(None), i, None, j), ([0, 1], [1, 2], [3, 0]),
+                (slice(None, None, -1), [0, 2], 1)]:
+        got = check_same(x, key, t)
+        assert got is not None, key
+
+
+def test_advanced_errors():
+    t = tl.array(np.zeros((3, 4)))
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 1 with size 4"):
+        t[:, [0, 5]]
+    with pytest.raises(IndexError, match=r"could not be broadcast together with shapes \(2,\) \(3,\)"):
+        t[[0, 1], [0, 1, 2]]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
+        tl.array(np.zeros((3, 0)))[[3]]
+
+
+@FAST
+@given(st.data())
+def test_boolean_masks_match_numpy(data):
+    shape = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=3).map(tuple))
+    x = np.asarray(np.random.randn(*shape))
+    k = data.draw(st.integers(1, len(shape)))
+    start = data.draw(st.integers(0, len(shape) - k))
+    mask = np.random.rand(*shape[start:start + k]) > 0.5
+    key = (slice(None),) * start + (mask,)
+    got = check_same(x, key)
+    assert got is not None
+    check_same(x, key + (None,) * data.draw(st.integers(0, 1)))
+    assert_tensor_equal(tl.array(x)[tl.array(x > 0)], x[x > 0])
+
+
+def test_boolean_mask_special_cases():
+    x = np.arange(12.0).reshape(3, 4)
+    t = tl.array(x)
+    for key in [True, False, np.True_, (Ellipsis, True), (0, [True, False, True, True]), ([True, False, True], 1),
+                ([True, False, True], slice(None), None), ([True, False, True], [0, 3]), np.zeros((3, 4), bool)]:
+        check_same(x, key, t)
+    with pytest.raises(IndexError, match="boolean index did not match indexed array along axis 0; size of axis is 3 "
+                                         "but size of corresponding boolean axis is 2"):
+        t[[True, False]]
+
+
+def test_iteration_and_len():
+    x = np.arange(6.0).reshape(3, 2)
+    t = tl.array(x)
+    rows = list(t)
+    assert len(rows) == len(t) == 3
+    for r, e in zip(rows, x):
+        assert_tensor_equal(r, e)
+    assert np.shares_memory(np.asarray(rows[1]), np.asarray(t))
+    assert [float(v) for v in tl.array([1.0, 2.0])] == [1.0, 2.0]
+    assert list(tl.array(np.zeros((0, 3)))) == []
+    with pytest.raises(TypeError):
+        iter(tl.array(1.0))
+
+
+# ---------------------------------------------------------------------------------- setitem
+
+def setitem_both(x, key, value, t_value=None):
+    want = x.copy()
+    werr = outcome(lambda: want.__setitem__(key, value))[1]
+    t = tl.array(x)
+    gerr = outcome(lambda: t.__setitem__(key, value if t_value is None else t_value))[1]
+    if werr is not None:
+        assert gerr is not None and issubclass(gerr, werr), (key, werr, gerr)
+        return
+    assert gerr is None, (key, gerr)
+    assert_tensor_equal(t, want)
+
+
+@FAST
+@given(st.data())
+def test_setitem_matches_numpy(data):
+    shape = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=3).map(tuple))
+    kind = data.draw(st.sampled_from(["basic", "advanced", "mask"]))
+    if kind == "basic":
+        key = data.draw(basic_keys(shape))
+    elif kind == "advanced":
+        key = data.draw(advanced_keys(shape))
+    else:
+        key = np.random.rand(*shape) > 0.5
+    x = np.asarray(np.random.randn(*shape))
+    try:
+        target = x[key].shape
+    except (IndexError, ValueError, TypeError):
+        target = ()
+    # values: scalar, full-shape array, broadcast trailing dims, a list, a tensor
+    vshape = data.draw(st.sampled_from([target, target[1:], target[-1:], (1,) + target, ()]))
+    v = np.asarray(np.random.randn(*vshape))
+    setitem_both(x, key, v)
+    setitem_both(x, key, v, tl.array(v))
+    setitem_both(x, key, 2.5)
+    if v.ndim <= len(target):  # NumPy refuses nested lists deeper than the target; we broadcast them
+        setitem_both(x, key, v.tolist())
+
+
+def test_setitem_broadcast_and_errors():
+    x = np.zeros((4, 3))
+    setitem_both(x, slice(0, 2), [1.0, 2.0, 3.0])
+    setitem_both(x, 0, np.ones((1, 1, 3)))
+    setitem_both(x, [0, 1], np.ones((3, 3)))
+    setitem_both(x, slice(0, 2), np.ones(4))
+    t = tl.array(x)
+    with pytest.raises(ValueError, match=r"could not broadcast input array from shape \(4,\) into shape \(2,3\)"):
+        t[0:2] = np.ones(4)
+    with pytest.raises(ValueError, match=r"value array of shape \(3,3\) could not be broadcast to indexing result "
+                                         r"of shape \(2,3\)"):
+        t[[0, 1]] = np.ones((3, 3))
+    with pytest.raises(IndexError):
+        t[7] = 1.0
+
+
+def test_setitem_casts_like_numpy():
+    t = tl.array([0, 0, 0])
+    t[0] = 2.7
+    t[1] = True
+    t[2:] = np.array([-3.9])
+    assert np.asarray(t).tolist() == [2, 1, -3]
+    u = tl.array(np.zeros(3, np.uint8))
+    with pytest.raises(OverflowError):
+        u[0] = 300
+    with pytest.raises(OverflowError):
+        u[0] = -1
+    u[1] = 255
+    b = tl.array([False, False])
+    b[0] = 5
+    assert np.asarray(b).tolist() == [True, False]
+    f = tl.array(np.zeros(2, np.float32))
+    f[...] = np.array([1, 2], np.int64)
+    assert_tensor_equal(f, np.array([1, 2], np.float32))
+
+
+def test_setitem_repeated_and_overlapping():
+    x = np.arange(6.0)
+    setitem_both(x, [1, 1, 2], np.array([5.0, 6.0, 7.0]))  # the last write wins
+    t = tl.array(x)
+    t[1:] = t[:-1]
+    y = x.copy()
+    y[1:] = y[:-1]
+    assert_tensor_equal(t, y)
+    t = tl.array(x)
+    t[::-1] = t
+    assert_tensor_equal(t, x[::-1])
+    t = tl.array(x)
+    t[[0, 1]] = t[[1, 0]]
+    y = x.copy()
+    y[[0, 1]] = y[[1, 0]]
+    assert_tensor_equal(t, y)
+
+
+def test_setitem_through_views_and_on_non_contiguous():
+    x = np.arange(24.0).reshape(4, 6)
+    t = tl.array(x)
+    v = t[:, ::2].T
+    v[1] = -1.0
+    v[[0, 2], 1:3] = 9.0
+    y = x.copy()
+    yv = y[:, ::2].T
+    yv[1] = -1.0
+    yv[[0, 2], 1:3] = 9.0
+    assert_tensor_equal(t, y)
+
+
+def test_setitem_refuses_read_only_and_grad():
+    a = np.zeros(3)
+    a.setflags(write=False)
+    t = tl.asarray(a)
+    with pytest.raises(ValueError, match="read-only"):
+        t[0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        t[1:][[0]] = 1.0
+    w = tl.array(np.zeros(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[0] = 1.0
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[1:][0] = 1.0
+    with tl.no_grad():
+        w[0] = 1.0
+    assert np.asarray(w).tolist() == [1.0, 0.0, 0.0]
+    buf = tl.array(np.zeros(3))
+    with pytest.raises(RuntimeError, match="drop its gradient"):
+        buf[0] = w[1]
+    buf[0] = w[1].detach()
+
+
+# ------------------------------------------------------------------------------- gradients
+
+@pytest.mark.parametrize("key", [
+    1, -1, slice(1, None), slice(None, None, -1), slice(3, 0, -2), (Ellipsis, 1), (None, slice(None), 0),
+    (slice(None), slice(1, 3)), (0, slice(None), None), (),
+])
+def test_basic_index_gradients(key):
+    gradcheck(lambda t: t[key], np.random.randn(4, 3))
+    gradcheck(lambda t: t.T[key], np.random.randn(3, 4))
+
+
+@pytest.mark.parametrize("key", [
+    [0, 2, 2, 0, 2], ([0, 1], [2, 2]), (slice(None), [1, 1, 0]), ([[0], [3]], [0, 2]),
+    np.array([True, False, True, True]), (slice(None), np.array([False, True, True])),
+    np.random.RandomState(0).rand(4, 3) > 0.4, (0, [1, 1]), (True, [3, 3]),
+])
+def test_advanced_index_gradients(key):
+    gradcheck(lambda t: t[key], np.random.randn(4, 3))
+
+
+def test_repeated_indices_accumulate():
+    x = tl.array(np.zeros(4), requires_grad=True)
+    y = x[[1, 1, 1, 3, -1]]
+    y.backward(tl.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert np.asarray(x.grad).tolist() == [0.0, 6.0, 0.0, 9.0]
+
+
+def test_gradient_of_rows_from_iteration_and_view_chains():
+    x = tl.array(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    total = None
+    for row in x:
+        total = row if total is None else total + row
+    (total * tl.array([1.0, 2.0])).sum().backward()
+    assert np.asarray(x.grad).tolist() == [[1.0, 2.0]] * 3
+    gradcheck(lambda t: t[1:][:, ::-1][0], np.random.randn(3, 4))

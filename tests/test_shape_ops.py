@@ -1,0 +1,267 @@
+"""Shape ops against NumPy: views vs copies, errors, gradients."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tensorlet as tl
+from conftest import assert_tensor_equal
+from gradcheck import gradcheck
+
+FAST = settings(max_examples=100, deadline=None)
+
+
+def shares(a, b):
+    return np.shares_memory(np.asarray(a), np.asarray(b))
+
+
+def randn(*shape):
+    return np.asarray(np.random.randn(*shape))
+
+
+# ------------------------------------------------------------------------------- reshape
+
+@FAST
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=4), st.data())
+def test_reshape_is_a_view_exactly_when_numpy_makes_one(shape, data):
+    x = randn(*shape)
+    perm = data.draw(st.permutations(range(len(shape))))
+    x = x.transpose(perm)
+    t = tl.asarray(x)
+    factors = [d for d in shape]
+    # a random target shape with the same size: regroup the dims
+    target = []
+    for d in factors:
+        if target and data.draw(st.booleans()):
+            target[-1] *= d
+        else:
+            target.append(d)
+    if target and data.draw(st.booleans()):
+        target[data.draw(st.integers(0, len(target) - 1))] = -1
+    want = x.reshape(target)
+    got = t.reshape(target)
+    assert_tensor_equal(got, want)
+    assert shares(got, t) == np.shares_memory(want, x) or x.size <= 1
+
+
+def test_reshape_forms_and_errors():
+    t = tl.array(np.arange(6.0))
+    assert t.reshape(2, 3).shape == (2, 3)
+    assert t.reshape((3, 2)).shape == (3, 2)
+    assert t.reshape([6, 1]).shape == (6, 1)
+    assert t.reshape(-1, 2).shape == (3, 2)
+    assert tl.reshape(t, (1, -1)).shape == (1, 6)
+    assert shares(t.reshape(2, 3), t)
+    with pytest.raises(ValueError, match=r"cannot reshape array of size 6 into shape \(4,\)"):
+        t.reshape(4)
+    with pytest.raises(ValueError, match="only specify one unknown dimension"):
+        t.reshape(-1, -1)
+    with pytest.raises(TypeError):
+        t.reshape(2.0, 3)
+
+
+# ------------------------------------------------------------------- transpose & swapaxes
+
+def test_transpose_swapaxes_T():
+    x = randn(2, 3, 4)
+    t = tl.array(x)
+    assert_tensor_equal(t.T, x.T)
+    assert_tensor_equal(t.transpose(1, 0, 2), x.transpose(1, 0, 2))
+    assert_tensor_equal(tl.transpose(t, (2, 0, 1)), np.transpose(x, (2, 0, 1)))
+    assert_tensor_equal(t.swapaxes(0, -1), x.swapaxes(0, -1))
+    assert_tensor_equal(tl.swapaxes(t, 1, 2), np.swapaxes(x, 1, 2))
+    assert shares(t.T, t) and shares(t.swapaxes(0, 1), t)
+    with pytest.raises(ValueError, match="repeated axis"):
+        t.transpose(0, 0, 1)
+    with pytest.raises(IndexError):
+        t.swapaxes(0, 3)
+
+
+# ---------------------------------------------------------------------- squeeze & co.
+
+@pytest.mark.parametrize("shape,axis", [((1, 3, 1), None), ((1, 3, 1), 0), ((1, 3, 1), -1), ((1, 3, 1), (0, 2)),
+                                        ((1,), None), ((), None), ((2, 0, 1), 2), ((3,), None)])
+def test_squeeze(shape, axis):
+    x = randn(*shape)
+    t = tl.array(x)
+    got = tl.squeeze(t, axis) if axis is not None else t.squeeze()
+    assert_tensor_equal(got, np.squeeze(x, axis))
+    assert shares(got, t) or x.size == 0
+
+
+def test_squeeze_errors():
+    t = tl.array(np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="cannot select an axis to squeeze out which has size not equal to one"):
+        t.squeeze(0)
+    with pytest.raises(IndexError):
+        t.squeeze(2)
+    with pytest.raises(ValueError, match="repeated axis"):
+        t.squeeze((1, 1))
+
+
+@pytest.mark.parametrize("shape,axis", [((2, 3), 0), ((2, 3), -1), ((2, 3), 1), ((2, 3), (0, 3)), ((), 0),
+                                        ((2,), (-1, 0)), ((2, 3), (1, 2, -1))])
+def test_expand_dims(shape, axis):
+    x = randn(*shape)
+    t = tl.array(x)
+    got = tl.expand_dims(t, axis)
+    assert_tensor_equal(got, np.expand_dims(x, axis))
+    assert shares(got, t)
+
+
+def test_expand_dims_errors():
+    t = tl.array(np.zeros((2, 3)))
+    with pytest.raises(IndexError, match="axis 3 is out of bounds for array of dimension 3"):
+        tl.expand_dims(t, 3)
+    with pytest.raises(ValueError, match="repeated axis"):
+        tl.expand_dims(t, (0, 0))
+
+
+@pytest.mark.parametrize("make", [lambda x: x, lambda x: x.T, lambda x: x[::2], lambda x: x[:, 1:], lambda x: x[1]])
+def test_ravel_flatten_copy_ascontiguousarray(make):
+    base = randn(4, 3)
+    x = make(base)
+    t = make(tl.asarray(base))
+    r = t.ravel()
+    assert_tensor_equal(r, np.ravel(x))
+    assert_tensor_equal(tl.ravel(t), np.ravel(x))
+    assert shares(r, base) == np.shares_memory(np.ravel(x), base)
+    f = t.flatten()
+    assert_tensor_equal(f, x.flatten())
+    assert not shares(f, base)
+    for c in (t.copy(), tl.copy(t)):
+        assert_tensor_equal(c, x.copy())
+        assert not shares(c, base) and c.is_contiguous
+    a = tl.ascontiguousarray(t)
+    assert_tensor_equal(a, np.ascontiguousarray(x))
+    assert a.is_contiguous
+    assert shares(a, base) == np.shares_memory(np.ascontiguousarray(x), base)
+
+
+def test_ascontiguousarray_of_scalar_and_dtype():
+    assert tl.ascontiguousarray(tl.array(3.0)).shape == np.ascontiguousarray(np.float64(3.0)).shape
+    assert tl.ascontiguousarray(tl.array([1, 2]), dtype="float32").dtype == np.float32
+
+
+def test_broadcast_to():
+    x = randn(3, 1)
+    t = tl.array(x)
+    got = tl.broadcast_to(t, (2, 3, 4))
+    assert_tensor_equal(got, np.broadcast_to(x, (2, 3, 4)))
+    assert shares(got, t)
+    with pytest.raises(ValueError):
+        tl.broadcast_to(t, (2, 4))
+
+
+# ------------------------------------------------------------- concatenate / stack / split
+
+@FAST
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=3), st.integers(1, 4), st.data())
+def test_concatenate_matches_numpy(shape, n, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    dtypes = [data.draw(st.sampled_from(["float32", "float64", "int32", "uint8", "bool"])) for _ in range(n)]
+    arrays = []
+    for dt in dtypes:
+        s = list(shape)
+        s[axis] = data.draw(st.integers(0, 3))
+        arrays.append((np.random.rand(*s) * 10).astype(dt))
+    got = tl.concatenate([tl.array(a) for a in arrays], axis=axis)
+    assert_tensor_equal(got, np.concatenate(arrays, axis=axis))
+    assert_tensor_equal(tl.concatenate(arrays, axis=None), np.concatenate(arrays, axis=None))
+
+
+def test_concatenate_errors_name_the_shapes():
+    a, b = tl.array(np.zeros((2, 3))), tl.array(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"all the input array dimensions except for the concatenation axis must "
+                                         r"match exactly, but along dimension 1, the array at index 0 has size 3 and "
+                                         r"the array at index 1 has size 4 \(shapes \(2,3\) and \(2,4\)\)"):
+        tl.concatenate([a, b])
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        tl.concatenate([a, tl.array(np.zeros(3))])
+    with pytest.raises(ValueError, match="zero-dimensional arrays cannot be concatenated"):
+        tl.concatenate([tl.array(1.0), tl.array(2.0)])
+    with pytest.raises(ValueError, match="need at least one array"):
+        tl.concatenate([])
+    with pytest.raises(IndexError):
+        tl.concatenate([a, a], axis=2)
+    assert tl.concatenate([a, b], axis=1).shape == (2, 7)
+    assert tl.concatenate((a, a), 0).shape == (4, 3)
+    assert tl.concatenate([tl.array(1.0), tl.array([2.0, 3.0])], axis=None).shape == (3,)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -3])
+def test_stack(axis):
+    arrays = [randn(2, 3) for _ in range(3)]
+    assert_tensor_equal(tl.stack([tl.array(a) for a in arrays], axis=axis), np.stack(arrays, axis=axis))
+
+
+def test_stack_errors():
+    with pytest.raises(ValueError, match=r"all input arrays must have the same shape.*\(2,3\).*\(3,2\)"):
+        tl.stack([tl.array(np.zeros((2, 3))), tl.array(np.zeros((3, 2)))])
+    with pytest.raises(IndexError):
+        tl.stack([tl.array(np.zeros(2))], axis=2)
+    with pytest.raises(ValueError):
+        tl.stack([])
+
+
+@pytest.mark.parametrize("shape,ios,axis", [((6,), 3, 0), ((6,), [2, 5], 0), ((4, 6), 2, 1), ((4, 6), [1, 1, 3], 0),
+                                            ((4, 6), [10], 1), ((4, 6), [-2], -1), ((0, 2), 3, 0), ((6,), [4, 2], 0),
+                                            ((6,), np.array([1, 4]), 0)])
+def test_split_views(shape, ios, axis):
+    x = randn(*shape)
+    t = tl.array(x)
+    got = tl.split(t, ios, axis=axis)
+    want = np.split(x, ios, axis=axis)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert_tensor_equal(g, w)
+        if w.size:
+            assert shares(g, t)
+
+
+def test_split_errors():
+    t = tl.array(np.zeros(5))
+    with pytest.raises(ValueError, match="array split does not result in an equal division"):
+        tl.split(t, 2)
+    with pytest.raises(ValueError):
+        tl.split(t, 0)
+
+
+# ------------------------------------------------------------------------------- gradients
+
+@pytest.mark.parametrize("f", [
+    lambda t: t.squeeze(), lambda t: tl.squeeze(t, 0), lambda t: tl.expand_dims(t, (0, 3)), lambda t: t.ravel(),
+    lambda t: t.T.ravel(), lambda t: t.flatten(), lambda t: t.copy(), lambda t: tl.copy(t),
+    lambda t: tl.ascontiguousarray(t.T), lambda t: t.reshape(3, -1), lambda t: t.swapaxes(0, 2),
+], ids=["squeeze", "squeeze0", "expand_dims", "ravel", "ravel_T", "flatten", "copy", "tl_copy", "ascontig", "reshape",
+        "swapaxes"])
+def test_shape_op_gradients(f):
+    gradcheck(f, randn(1, 3, 2))
+
+
+def test_concatenate_stack_gradients():
+    a, b, c = randn(2, 3), randn(4, 3), randn(2, 3)
+    gradcheck(lambda x, y: tl.concatenate([x, y, x]), a, b)
+    gradcheck(lambda x, y: tl.concatenate([x, y.T], axis=1), a, c.T.copy())
+    gradcheck(lambda x, y: tl.concatenate([x, y], axis=None), a, b)
+    gradcheck(lambda x, y: tl.stack([x, y, x], axis=1), a, c)
+    gradcheck(lambda x, y: tl.stack([x, y], axis=-1), a, c)
+
+
+def test_concatenate_gradient_of_mixed_dtypes_and_constants():
+    x = tl.array(np.ones(2, np.float32), requires_grad=True)
+    y = tl.array(np.ones(3, np.float64), requires_grad=True)
+    k = tl.array([1, 2])  # int input, no gradient
+    out = tl.concatenate([x, k, y])
+    assert out.dtype == np.float64
+    out.backward(tl.array(np.arange(7.0)))
+    assert x.grad.dtype == np.float32 and np.asarray(x.grad).tolist() == [0.0, 1.0]
+    assert np.asarray(y.grad).tolist() == [4.0, 5.0, 6.0]
+
+
+def test_split_gradients_and_unused_pieces():
+    gradcheck(lambda t: tl.concatenate(tl.split(t, 3, axis=1)[::-1], axis=1), randn(2, 6))
+    gradcheck(lambda t: tl.split(t, [1, 3])[1], randn(5, 2))
+    x = tl.array(np.arange(6.0), requires_grad=True)
+    a, b, c = tl.split(x, 3)
+    (b * tl.array([1.0, 2.0])).sum().backward()  # only b is used: a and c get zeros
+    assert np.asarray(x.grad).tolist() == [0.0, 0.0, 1.0, 2.0, 0.0, 0.0]
