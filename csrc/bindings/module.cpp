@@ -12,6 +12,7 @@ void bind_optim(py::module_& m);
 void bind_config(py::module_& m);
 void bind_shape(py::module_& m);
 void bind_indexing(py::module_& m);
+void bind_creation(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -34,4 +35,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_config(m);
   tl::bind::bind_shape(m);
   tl::bind::bind_indexing(m);
+  tl::bind::bind_creation(m);
 }

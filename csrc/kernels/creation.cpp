@@ -1,0 +1,58 @@
+#include "kernels/creation.h"
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include "kernels/parallel.h"
+
+namespace tl::kernels {
+
+template <class T>
+void arange_fill(T* out, int64_t n, T first, T second) {
+  if (n <= 0) return;
+  out[0] = first;
+  if (n == 1) return;
+  out[1] = second;
+  if constexpr (std::is_floating_point_v<T>) {
+    const T delta = second - first;
+    parallel_for(2, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = first + static_cast<T>(i) * delta;
+    });
+  } else {
+    // NumPy computes start + i*delta in npy_intp and truncates; unsigned wrap-around is
+    // well defined, signed overflow is not, so go through uint64.
+    const uint64_t f = static_cast<uint64_t>(static_cast<int64_t>(first));
+    const uint64_t d = static_cast<uint64_t>(static_cast<int64_t>(second)) - f;
+    parallel_for(2, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = static_cast<T>(f + static_cast<uint64_t>(i) * d);
+    });
+  }
+}
+
+template void arange_fill<uint8_t>(uint8_t*, int64_t, uint8_t, uint8_t);
+template void arange_fill<int32_t>(int32_t*, int64_t, int32_t, int32_t);
+template void arange_fill<int64_t>(int64_t*, int64_t, int64_t, int64_t);
+template void arange_fill<float>(float*, int64_t, float, float);
+template void arange_fill<double>(double*, int64_t, double, double);
+
+void linspace_fill(double* out, int64_t n, double start, double stop, bool endpoint) {
+  if (n <= 0) return;
+  const int64_t div = endpoint ? n - 1 : n;
+  const double delta = stop - start;
+  if (div > 0) {
+    const double step = delta / static_cast<double>(div);
+    const double ddiv = static_cast<double>(div);
+    const bool step_zero = step == 0.0;
+    parallel_for(0, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const double y = step_zero ? (static_cast<double>(i) / ddiv) * delta : static_cast<double>(i) * step;
+        out[i] = y + start;
+      }
+    });
+  } else {
+    // div == 0: a single sample (endpoint=True, num=1); NumPy computes 0 * delta + start.
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(i) * delta + start;
+  }
+  if (endpoint && n > 1) out[n - 1] = stop;
+}
+
+}  // namespace tl::kernels
