@@ -2,7 +2,10 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
-#include "kernels/parallel.h"
+
+// These loops stay on the calling thread on purpose: parallel_for regions run with FTZ/DAZ set
+// (kernels/cpu.h), which would flush subnormal samples (linspace(0, 1e-320, 4)) to zero where
+// NumPy keeps them. They are memory-bound; a second core would gain little.
 
 namespace tl::kernels {
 
@@ -14,17 +17,13 @@ void arange_fill(T* out, int64_t n, T first, T second) {
   out[1] = second;
   if constexpr (std::is_floating_point_v<T>) {
     const T delta = second - first;
-    parallel_for(2, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) out[i] = first + static_cast<T>(i) * delta;
-    });
+    for (int64_t i = 2; i < n; ++i) out[i] = first + static_cast<T>(i) * delta;
   } else {
     // NumPy computes start + i*delta in npy_intp and truncates; unsigned wrap-around is
     // well defined, signed overflow is not, so go through uint64.
     const uint64_t f = static_cast<uint64_t>(static_cast<int64_t>(first));
     const uint64_t d = static_cast<uint64_t>(static_cast<int64_t>(second)) - f;
-    parallel_for(2, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) out[i] = static_cast<T>(f + static_cast<uint64_t>(i) * d);
-    });
+    for (int64_t i = 2; i < n; ++i) out[i] = static_cast<T>(f + static_cast<uint64_t>(i) * d);
   }
 }
 
@@ -42,12 +41,10 @@ void linspace_fill(double* out, int64_t n, double start, double stop, bool endpo
     const double step = delta / static_cast<double>(div);
     const double ddiv = static_cast<double>(div);
     const bool step_zero = step == 0.0;
-    parallel_for(0, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const double y = step_zero ? (static_cast<double>(i) / ddiv) * delta : static_cast<double>(i) * step;
-        out[i] = y + start;
-      }
-    });
+    for (int64_t i = 0; i < n; ++i) {
+      const double y = step_zero ? (static_cast<double>(i) / ddiv) * delta : static_cast<double>(i) * step;
+      out[i] = y + start;
+    }
   } else {
     // div == 0: a single sample (endpoint=True, num=1); NumPy computes 0 * delta + start.
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(i) * delta + start;
