@@ -1,0 +1,177 @@
+"""Validation and conversion of the data given to fit / evaluate / predict.
+
+Runs once per call, before anything is built or trained, so a rejected call leaves the model
+as it was. Works on NumPy views of the data (the boundary); training itself only sees Tensors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional, Tuple
+
+import numpy as np
+
+import tensorlet as tl
+
+from . import losses as losses_module
+from .layers.layer import format_shape
+
+__all__ = ["as_numpy", "to_input_tensor", "check_same_length", "check_input_shape", "prepare_labels",
+           "split_validation", "check_batch_size"]
+
+
+def as_numpy(data, what: str) -> np.ndarray:
+    if data is None:
+        raise ValueError(f"{what} is None: pass a NumPy array or a tensorlet Tensor")
+    arr = np.asarray(data)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise ValueError(f"{what} must hold numbers; got an array of dtype {arr.dtype} and shape {arr.shape}")
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must have a batch dimension; got a scalar")
+    return arr
+
+
+def warn_if_not_finite(arr: np.ndarray, what: str) -> None:
+    if arr.dtype.kind != "f":
+        return
+    total = arr.sum(dtype=np.float64)  # one pass; finite sums need no second look
+    if np.isfinite(total):
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = np.unravel_index(int(np.argmax(bad)), arr.shape)
+        warnings.warn(
+            f"{what} contains {int(bad.sum())} NaN or infinite value(s) (first at index {tuple(int(i) for i in first)}); "
+            "the loss will not be finite",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def to_input_tensor(data, what: str = "x"):
+    """The model's input as a float32 Tensor (zero-copy when it already is one)."""
+    if isinstance(data, tl.Tensor):
+        if data.dtype.kind not in "biuf":
+            raise ValueError(f"{what} must hold numbers; got a tensor of dtype {data.dtype}")
+        arr = data.detach().numpy()
+        warn_if_not_finite(arr, what)
+        return data.detach() if data.dtype == np.float32 else tl.asarray(data.detach(), dtype="float32"), arr.shape
+    arr = as_numpy(data, what)
+    warn_if_not_finite(arr, what)
+    return tl.asarray(np.ascontiguousarray(arr, dtype=np.float32)), arr.shape
+
+
+def check_same_length(x_shape, y_shape, x_what="x", y_what="y") -> None:
+    if x_shape[0] != y_shape[0]:
+        raise ValueError(
+            f"Data cardinality is ambiguous: {x_what} has {x_shape[0]} samples (shape {tuple(x_shape)}) but "
+            f"{y_what} has {y_shape[0]} (shape {tuple(y_shape)}). Make sure all arrays contain the same number "
+            "of samples."
+        )
+    if x_shape[0] == 0:
+        raise ValueError(f"{x_what} is empty (shape {tuple(x_shape)}): there is nothing to train or evaluate on")
+
+
+def check_input_shape(x_shape, expected: Optional[Tuple], layer_name: str) -> None:
+    """x's sample shape must match the model's declared or built input shape."""
+    if len(x_shape) < 2:
+        raise ValueError(
+            f'Input 0 of layer "{layer_name}" is incompatible with the layer: expected a batch of samples '
+            f"(ndim >= 2), but received input with shape {tuple(x_shape)}. Reshape 1-D data to (n, 1)."
+        )
+    if expected is None:
+        return
+    got = (None,) + tuple(x_shape[1:])
+    if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+        raise ValueError(
+            f'Input 0 of layer "{layer_name}" is incompatible with the layer: expected shape {format_shape(expected)}, '
+            f"but received input with shape {format_shape(got)}"
+        )
+
+
+def _integral(arr: np.ndarray) -> bool:
+    if arr.dtype.kind in "biu":
+        return True
+    return arr.dtype.kind == "f" and bool(np.all(np.isfinite(arr) & (arr == np.round(arr))))
+
+
+def _sparse_labels(arr, output_shape, layer_name, loss_name) -> np.ndarray:
+    n_classes = output_shape[-1]
+    head = f'Labels for {loss_name} on the output of layer "{layer_name}" (shape {format_shape(output_shape)})'
+    if arr.ndim == len(output_shape) and arr.shape[-1] == 1:
+        arr = arr.reshape(arr.shape[:-1])
+    if arr.shape[1:] != tuple(output_shape[1:-1]):
+        hint = (" They look one-hot encoded: use loss='categorical_crossentropy', or pass the class indices "
+                "(y.argmax(axis=-1)).") if arr.shape[1:] == tuple(output_shape[1:]) else ""
+        raise ValueError(
+            f"{head} must be integer class indices of shape {format_shape(output_shape[:-1])}, "
+            f"but got labels of shape {format_shape((None,) + arr.shape[1:])}.{hint}"
+        )
+    if not _integral(arr):
+        raise ValueError(f"{head} must be integer class indices; got non-integer values of dtype {arr.dtype}")
+    lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+    if lo < 0 or hi >= n_classes:
+        bad = lo if lo < 0 else hi
+        where = int(np.argmax(arr.reshape(-1) == bad))
+        raise ValueError(
+            f"{head} must be in [0, {n_classes - 1}] for its {n_classes} units; found label {bad} "
+            f"(sample {where}). Keras would silently compute a wrong loss here."
+        )
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _dense_labels(arr, output_shape, layer_name, loss_name, loss) -> np.ndarray:
+    n_units = output_shape[-1]
+    head = f'Labels for {loss_name} on the output of layer "{layer_name}" (shape {format_shape(output_shape)})'
+    categorical = isinstance(loss, losses_module.CategoricalCrossentropy)
+    if arr.ndim == len(output_shape) - 1 and n_units == 1:
+        arr = arr.reshape(arr.shape + (1,))  # (n,) labels for a single output unit
+    if arr.shape[1:] != tuple(output_shape[1:]):
+        hint = ""
+        if categorical and arr.shape[1:] == tuple(output_shape[1:-1]) and _integral(arr):
+            hint = (f" These look like integer class labels: one-hot encode them with "
+                    f"tensorlet.utils.to_categorical(y, {n_units}), or use loss='sparse_categorical_crossentropy'.")
+        raise ValueError(
+            f"{head} must have shape {format_shape(output_shape)}, but got labels of shape "
+            f"{format_shape((None,) + arr.shape[1:])}.{hint}"
+        )
+    if isinstance(loss, losses_module.BinaryCrossentropy) and arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"{head} must be in [0, 1]; got values in [{arr.min()}, {arr.max()}]")
+    warn_if_not_finite(arr, "y")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def prepare_labels(y, loss, output_shape, layer_name: str):
+    """Checks y against the model's output and the loss; returns it as a Tensor (int64 class
+    indices for sparse losses, float32 otherwise) and the labels' shape."""
+    arr = y.detach().numpy() if isinstance(y, tl.Tensor) else as_numpy(y, "y")
+    loss_name = getattr(loss, "name", type(loss).__name__)
+    if getattr(loss, "sparse_labels", False):
+        arr = _sparse_labels(arr, output_shape, layer_name, loss_name)
+    elif isinstance(loss, (losses_module.CategoricalCrossentropy, losses_module.BinaryCrossentropy,
+                           losses_module.MeanSquaredError)):
+        arr = _dense_labels(arr, output_shape, layer_name, loss_name, loss)
+    elif arr.dtype.kind == "f":
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    return tl.asarray(arr), arr.shape
+
+
+def check_batch_size(batch_size, default: int = 32) -> int:
+    if batch_size is None:
+        return default
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def split_validation(n: int, validation_split: float) -> int:
+    """Keras's split point: the last ``validation_split`` of the samples (before shuffling)."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or \
+            not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
+    split_at = int(np.ceil(n * (1.0 - validation_split)))
+    if validation_split and (split_at == 0 or split_at == n):
+        raise ValueError(
+            f"validation_split={validation_split} leaves an empty training or validation set for {n} samples"
+        )
+    return split_at

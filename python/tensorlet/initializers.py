@@ -1,0 +1,208 @@
+"""Weight initializers with Keras 3's names, defaults and formulas.
+
+Each is a callable ``init(shape, dtype="float32") -> Tensor`` drawing from tensorlet's
+global generator (``tl.random.seed`` / ``tensorlet.utils.set_random_seed`` make it
+reproducible). Fans follow Keras: for a Dense kernel ``(in, units)``, fan_in = in and
+fan_out = units.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, Tuple
+
+import tensorlet as tl
+
+from ._lookup import by_name
+
+__all__ = [
+    "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
+    "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "get", "compute_fans",
+]
+
+# Keras truncates normal draws at two standard deviations; the standard deviation of a
+# standard normal truncated to [-2, 2] is this constant, which VarianceScaling divides out.
+_TRUNCATED_STD = 0.87962566103423978
+_MAX_REDRAWS = 64
+
+
+def compute_fans(shape: Tuple[int, ...]) -> Tuple[int, int]:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _standard_normal(shape, dtype):
+    return tl.random.normal(shape, dtype=dtype)
+
+
+def _truncated_standard_normal(shape, dtype):
+    """Standard normal draws, redrawing those outside [-2, 2] (all in the core)."""
+    x = _standard_normal(shape, dtype)
+    for _ in range(_MAX_REDRAWS):
+        outside = tl.abs(x) > 2.0
+        if int(tl.sum(outside)) == 0:
+            break
+        x = tl.where(outside, _standard_normal(shape, dtype), x)
+    return x
+
+
+def _uniform(shape, dtype, low, high):
+    u = tl.random.uniform(shape, dtype=dtype)
+    return u * (high - low) + low
+
+
+class Initializer:
+    def __call__(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def get_config(self) -> Dict:
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return tl.zeros(tuple(shape), dtype=dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return tl.ones(tuple(shape), dtype=dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = float(value)
+
+    def __call__(self, shape, dtype="float32"):
+        return tl.full(tuple(shape), self.value, dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05):
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype="float32"):
+        return _standard_normal(tuple(shape), dtype) * self.stddev + self.mean
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal draws truncated at two standard deviations from the mean."""
+
+    def __call__(self, shape, dtype="float32"):
+        return _truncated_standard_normal(tuple(shape), dtype) * self.stddev + self.mean
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05):
+        if not minval < maxval:
+            raise ValueError(f"RandomUniform: minval ({minval}) must be less than maxval ({maxval})")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, dtype="float32"):
+        return _uniform(tuple(shape), dtype, self.minval, self.maxval)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class VarianceScaling(Initializer):
+    """Keras's VarianceScaling: scale / n with n = fan_in, fan_out or their mean, drawn from a
+    truncated normal, an untruncated normal, or a uniform of that variance."""
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
+        if scale <= 0.0:
+            raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
+        if mode not in self._MODES:
+            raise ValueError(f"VarianceScaling: mode must be one of {self._MODES}, got {mode!r}")
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(f"VarianceScaling: distribution must be one of {self._DISTRIBUTIONS}, got {distribution!r}")
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+
+    def __call__(self, shape, dtype="float32"):
+        shape = tuple(shape)
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, n)
+        if self.distribution == "truncated_normal":
+            return _truncated_standard_normal(shape, dtype) * (math.sqrt(scale) / _TRUNCATED_STD)
+        if self.distribution == "untruncated_normal":
+            return _standard_normal(shape, dtype) * math.sqrt(scale)
+        limit = math.sqrt(3.0 * scale)
+        return _uniform(shape, dtype, -limit, limit)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+
+
+class _PresetVarianceScaling(VarianceScaling):
+    """A VarianceScaling with fixed arguments (the named initializers below)."""
+
+    PRESET = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(self):
+        super().__init__(*self.PRESET)
+
+    def get_config(self):
+        return {}
+
+
+class GlorotUniform(_PresetVarianceScaling):
+    """Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out))."""
+
+    PRESET = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_PresetVarianceScaling):
+    """Truncated normal with stddev sqrt(2 / (fan_in + fan_out))."""
+
+    PRESET = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeNormal(_PresetVarianceScaling):
+    """Truncated normal with stddev sqrt(2 / fan_in)."""
+
+    PRESET = (2.0, "fan_in", "truncated_normal")
+
+
+class HeUniform(_PresetVarianceScaling):
+    """Uniform in [-limit, limit], limit = sqrt(6 / fan_in)."""
+
+    PRESET = (2.0, "fan_in", "uniform")
+
+
+_BY_NAME = {
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_normal": HeNormal,
+    "he_uniform": HeUniform, "zeros": Zeros, "ones": Ones, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "constant": Constant,
+}
+
+
+def get(identifier) -> Initializer:
+    """An initializer from a name ('glorot_uniform', ...), an Initializer, or a callable."""
+    if isinstance(identifier, str):
+        return by_name("initializer", identifier, _BY_NAME)()
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")

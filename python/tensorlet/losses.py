@@ -1,0 +1,241 @@
+"""Losses with Keras 3's names, defaults and formulas.
+
+Functions (``categorical_crossentropy(y_true, y_pred)``, ...) return one value per sample;
+classes (``CategoricalCrossentropy()``, ...) reduce them to their mean over the batch
+(Keras's default ``"sum_over_batch_size"``). Everything is computed by tensor ops in the core.
+
+A loss object can also say how to compute itself from the *logits* of a final activation
+(``loss.fused_with("softmax")``): a model whose last layer is ``Dense(..., activation="softmax")``
+trained with categorical cross-entropy then goes through the core's fused, stable
+softmax+cross-entropy kernel instead of ``log(softmax(z))``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional
+
+import tensorlet as tl
+
+from ._lookup import by_name
+
+__all__ = [
+    "Loss", "LossFunctionWrapper", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "binary_crossentropy", "mean_squared_error", "mse", "MSE", "get",
+]
+
+EPSILON = 1e-7  # keras.backend.epsilon()
+
+
+# -- per-sample functions ----------------------------------------------------------------------
+def _one_hot(labels, num_classes: int, dtype):
+    labels = tl.asarray(labels)
+    classes = tl.arange(num_classes, dtype=labels.dtype)
+    mask = tl.reshape(labels, tuple(labels.shape) + (1,)) == classes
+    return tl.where(mask, tl.ones((), dtype=dtype), tl.zeros((), dtype=dtype))
+
+
+def _sparse_labels(y_true, y_pred):
+    """Keras accepts sparse labels shaped like y_pred minus its last axis, or with a last axis of 1."""
+    y_true = tl.asarray(y_true)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = tl.reshape(y_true, tuple(y_true.shape[:-1]))
+    return y_true
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """-sum(y_true * log(p)) along ``axis``; ``p`` is normalised and clipped to [eps, 1 - eps]
+    (probabilities), or ``softmax(y_pred)`` computed stably in one kernel (logits)."""
+    y_pred = tl.asarray(y_pred)
+    y_true = tl.asarray(y_true, dtype=y_pred.dtype)
+    if label_smoothing:
+        num_classes = y_pred.shape[axis]
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    if from_logits:
+        return tl.softmax_cross_entropy(y_pred, y_true, axis=axis)
+    p = y_pred / tl.sum(y_pred, axis=axis, keepdims=True)
+    p = tl.clip(p, EPSILON, 1.0 - EPSILON)
+    return -tl.sum(y_true * tl.log(p), axis=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+    """Categorical cross-entropy with integer labels (no one-hot needed)."""
+    y_pred = tl.asarray(y_pred)
+    labels = _sparse_labels(y_true, y_pred)
+    if from_logits and axis in (-1, y_pred.ndim - 1):
+        return tl.sparse_softmax_cross_entropy(y_pred, labels)
+    onehot = _one_hot(labels, y_pred.shape[axis], y_pred.dtype)
+    return categorical_crossentropy(onehot, y_pred, from_logits=from_logits, axis=axis)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Mean over ``axis`` of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps];
+    with logits z, the stable max(z, 0) - z y + log(1 + exp(-|z|))."""
+    y_pred = tl.asarray(y_pred)
+    y_true = tl.asarray(y_true, dtype=y_pred.dtype)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        z = y_pred
+        per_element = tl.maximum(z, 0.0) - z * y_true + tl.log(1.0 + tl.exp(-tl.abs(z)))
+    else:
+        p = tl.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        per_element = -(y_true * tl.log(p) + (1.0 - y_true) * tl.log(1.0 - p))
+    return tl.mean(per_element, axis=axis)
+
+
+def mean_squared_error(y_true, y_pred):
+    """mean(square(y_true - y_pred), axis=-1)."""
+    y_pred = tl.asarray(y_pred)
+    y_true = tl.asarray(y_true, dtype=y_pred.dtype)
+    return tl.mean(tl.square(y_true - y_pred), axis=-1)
+
+
+mse = MSE = mean_squared_error
+
+
+# -- classes -----------------------------------------------------------------------------------
+class Loss:
+    """Base class: ``fn(y_true, y_pred) -> per-sample tensor``, reduced to its batch mean."""
+
+    #: Set by subclasses that are usually given probabilities: the labels are integer class ids.
+    sparse_labels = False
+
+    def __init__(self, name: Optional[str] = None, reduction: str = "sum_over_batch_size"):
+        if reduction not in ("sum_over_batch_size", "sum", "none", None):
+            raise ValueError(
+                f"Invalid reduction {reduction!r}: expected 'sum_over_batch_size', 'sum' or 'none'"
+            )
+        self.name = name or _snake_name(type(self).__name__)
+        self.reduction = reduction
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def reduce(self, values):
+        if self.reduction == "sum_over_batch_size":
+            return tl.mean(values)
+        if self.reduction == "sum":
+            return tl.sum(values)
+        return values
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        values = self.call(y_true, y_pred)
+        if sample_weight is not None:
+            values = values * tl.asarray(sample_weight, dtype=values.dtype)
+        return self.reduce(values)
+
+    def fused_with(self, activation: Optional[str]) -> Optional[Callable]:
+        """A per-sample function of (y_true, logits) equal to this loss applied to
+        ``activation(logits)``, when a fused form exists; else None."""
+        return None
+
+    def get_config(self) -> Dict:
+        return {"name": self.name, "reduction": self.reduction}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class LossFunctionWrapper(Loss):
+    """Wraps a per-sample function ``fn(y_true, y_pred, **kwargs)``."""
+
+    def __init__(self, fn: Callable, name: Optional[str] = None, reduction="sum_over_batch_size", **kwargs):
+        super().__init__(name or getattr(fn, "__name__", None), reduction)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), **self._fn_kwargs}
+
+
+class _LogitsFusable(LossFunctionWrapper):
+    """A cross-entropy of probabilities that has an exact, stable form in terms of the logits
+    of ``fusable_activation``: the same function with ``from_logits=True``."""
+
+    fusable_activation: Optional[str] = None
+
+    def fused_with(self, activation):
+        if activation != self.fusable_activation or self._fn_kwargs.get("from_logits"):
+            return None
+        fn, kwargs = self.fn, dict(self._fn_kwargs, from_logits=True)
+        return lambda y_true, logits: fn(y_true, logits, **kwargs)
+
+    @property
+    def from_logits(self) -> bool:
+        return bool(self._fn_kwargs.get("from_logits"))
+
+
+class CategoricalCrossentropy(_LogitsFusable):
+    fusable_activation = "softmax"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="categorical_crossentropy"):
+        super().__init__(categorical_crossentropy, name, reduction, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(_LogitsFusable):
+    fusable_activation = "softmax"
+    sparse_labels = True
+
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"):
+        super().__init__(sparse_categorical_crossentropy, name, reduction, from_logits=from_logits)
+
+
+class BinaryCrossentropy(_LogitsFusable):
+    fusable_activation = "sigmoid"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_crossentropy"):
+        super().__init__(binary_crossentropy, name, reduction, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
+        super().__init__(mean_squared_error, name, reduction)
+
+
+def _snake_name(name: str) -> str:
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+_CLASSES = {
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+}
+_FUNCTIONS = {
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    binary_crossentropy: BinaryCrossentropy,
+    mean_squared_error: MeanSquaredError,
+}
+
+
+def get(identifier) -> Loss:
+    """A Loss object from a name, one of this module's functions or classes, a Loss, or any
+    callable ``fn(y_true, y_pred)`` returning per-sample values."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        return by_name("loss", identifier, _CLASSES)()
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if identifier in _FUNCTIONS:
+        return _FUNCTIONS[identifier]()
+    if callable(identifier):
+        return LossFunctionWrapper(identifier)
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -1,0 +1,223 @@
+"""Optimizers with Keras 3's names, defaults and update rules: ``SGD``, ``RMSprop``, ``Adam``.
+
+Each optimizer owns its hyperparameters and its slot tensors (momentums, velocities); one
+step updates every parameter in place with one fused C++ kernel (``tensorlet._core._optim``),
+outside the autograd graph.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from . import _core
+from ._lookup import by_name
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "get", "serialize"]
+
+_kernels = _core._optim
+
+
+def _check_range(owner: str, name: str, value, lo: float, hi: float, hi_open: bool = False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{owner}: `{name}` must be a finite number, got {value!r}")
+    if value < lo or value > hi or (hi_open and value == hi):
+        bracket = ")" if hi_open else "]"
+        raise ValueError(f"{owner}: `{name}` must be in [{lo}, {hi}{bracket}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class. Subclasses define ``_slot_names(variable)`` and ``_update(variable, grad,
+    slots, learning_rate)``.
+
+    Attributes:
+        learning_rate: a float, or a callable taking the step count and returning one.
+        iterations: the number of steps applied so far.
+    """
+
+    def __init__(self, learning_rate, name: str):
+        if not callable(learning_rate):
+            learning_rate = _check_range(type(self).__name__, "learning_rate", learning_rate, 0.0, math.inf)
+        self._learning_rate = learning_rate
+        self.name = name
+        self.iterations = 0
+        self._variables: List = []
+        self._slots: List[Tuple] = []
+        self._index: Dict[int, int] = {}
+        self.built = False
+
+    # -- learning rate ---------------------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if not callable(value):
+            value = _check_range(type(self).__name__, "learning_rate", value, 0.0, math.inf)
+        self._learning_rate = value
+
+    # -- slots -----------------------------------------------------------------------------
+    def _slot_names(self) -> Sequence[str]:
+        return ()
+
+    def build(self, variables: Iterable) -> None:
+        """Creates the slot tensors (zeros like each variable) for the variables not yet seen."""
+        import tensorlet as tl
+
+        for var in variables:
+            if id(var) in self._index:
+                continue
+            self._index[id(var)] = len(self._variables)
+            self._variables.append(var)
+            self._slots.append(tuple(tl.zeros(var.shape, dtype=var.dtype) for _ in self._slot_names()))
+        self.built = True
+
+    @property
+    def variables(self) -> List:
+        """The slot tensors, in build order (what Keras's ``optimizer.variables`` lists, minus
+        the step counter)."""
+        return [s for slots in self._slots for s in slots]
+
+    # -- steps -----------------------------------------------------------------------------
+    def apply(self, variables: Sequence, grads: Optional[Sequence] = None) -> None:
+        """One step over ``variables``; each gradient defaults to the variable's ``.grad``.
+        Variables whose gradient is None are left unchanged."""
+        if grads is None:
+            grads = [v.grad for v in variables]
+        elif len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for {len(variables)} variables")
+        index = self._index
+        if any(id(v) not in index for v in variables):
+            self.build(variables)
+        lr = self.learning_rate
+        slots = self._slots
+        update = self._update
+        for var, grad in zip(variables, grads):
+            if grad is not None:
+                update(var, grad, slots[index[id(var)]], lr)
+        self.iterations += 1
+
+    def apply_gradients(self, grads_and_vars: Iterable[Tuple]) -> None:
+        """Keras's API: one step over ``(gradient, variable)`` pairs."""
+        pairs = list(grads_and_vars)
+        self.apply([v for _, v in pairs], [g for g, _ in pairs])
+
+    def _update(self, var, grad, slots: Tuple, learning_rate: float) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> Dict:
+        lr = self._learning_rate
+        return {"name": self.name, "learning_rate": lr if callable(lr) else float(lr)}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional (Nesterov) momentum, as ``keras.optimizers.SGD``:
+
+        w -= learning_rate * g                                     (momentum == 0)
+        v = momentum * v - learning_rate * g;  w += v               (momentum > 0)
+        v = momentum * v - learning_rate * g;  w += momentum * v - learning_rate * g   (nesterov)
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD"):
+        super().__init__(learning_rate, name)
+        self.momentum = _check_range("SGD", "momentum", momentum, 0.0, 1.0)
+        self.nesterov = bool(nesterov)
+
+    def _slot_names(self):
+        return ("momentum",) if self.momentum != 0 else ()
+
+    def _update(self, var, grad, slots, lr):
+        _kernels.sgd_(var, grad, slots[0] if slots else None, learning_rate=lr, momentum=self.momentum,
+                      nesterov=self.nesterov)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """RMSprop as ``keras.optimizers.RMSprop`` (epsilon inside the square root):
+
+        v = rho * v + (1 - rho) * g^2
+        centered: a = rho * a + (1 - rho) * g;  denom = v - a^2 + epsilon   else denom = v + epsilon
+        increment = learning_rate * g / sqrt(denom)
+        momentum > 0: m = momentum * m + increment;  w -= m          else w -= increment
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name="rmsprop"):
+        super().__init__(learning_rate, name)
+        self.rho = _check_range("RMSprop", "rho", rho, 0.0, 1.0)
+        self.momentum = _check_range("RMSprop", "momentum", momentum, 0.0, 1.0)
+        self.epsilon = _check_range("RMSprop", "epsilon", epsilon, 0.0, math.inf)
+        self.centered = bool(centered)
+
+    def _slot_names(self):
+        names = ["velocity"]
+        if self.momentum > 0:
+            names.append("momentum")
+        if self.centered:
+            names.append("average_gradient")
+        return names
+
+    def _update(self, var, grad, slots, lr):
+        velocity = slots[0]
+        momentum_buf = slots[1] if self.momentum > 0 else None
+        average_grad = slots[-1] if self.centered else None
+        _kernels.rmsprop_(var, grad, velocity, momentum_buf, average_grad, learning_rate=lr, rho=self.rho,
+                          momentum=self.momentum, epsilon=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Adam as ``keras.optimizers.Adam`` (epsilon-hat form), at step t = iterations + 1:
+
+        alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
+        w -= alpha * m / (sqrt(v) + epsilon)
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="adam"):
+        super().__init__(learning_rate, name)
+        self.beta_1 = _check_range("Adam", "beta_1", beta_1, 0.0, 1.0, hi_open=True)
+        self.beta_2 = _check_range("Adam", "beta_2", beta_2, 0.0, 1.0, hi_open=True)
+        self.epsilon = _check_range("Adam", "epsilon", epsilon, 0.0, math.inf)
+
+    def _slot_names(self):
+        return ("momentum", "velocity")
+
+    def _update(self, var, grad, slots, lr):
+        _kernels.adam_(var, grad, slots[0], slots[1], learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,
+                       epsilon=self.epsilon, step=self.iterations + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from a name ('sgd', 'rmsprop', 'adam'; any case) or an Optimizer instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return by_name("optimizer", identifier, _BY_NAME)()
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {identifier!r} (expected one of "
+        f"{', '.join(repr(n) for n in _BY_NAME)} or a tensorlet.optimizers.Optimizer instance)"
+    )
+
+
+def serialize(optimizer: Optimizer) -> Dict:
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
