@@ -395,3 +395,29 @@ def test_gradient_of_rows_from_iteration_and_view_chains():
     (total * tl.array([1.0, 2.0])).sum().backward()
     assert np.asarray(x.grad).tolist() == [[1.0, 2.0]] * 3
     gradcheck(lambda t: t[1:][:, ::-1][0], np.random.randn(3, 4))
+
+
+@pytest.mark.parametrize("key", [[0, 2, 2], slice(1, None, 2), (np.array([True, False, True, True, False]),)])
+def test_double_backward_through_indexing(key):
+    # x.grad = scatter(g) at key; its gradient w.r.t. g is a gather of the outer weights.
+    x = tl.array(np.random.randn(5), requires_grad=True)
+    g_np = np.random.randn(*np.random.randn(5)[key].shape)
+    g = tl.array(g_np, requires_grad=True)
+    x[key].backward(g, create_graph=True)
+    expected = np.zeros(5)
+    np.add.at(expected, key, g_np)
+    np.testing.assert_allclose(np.asarray(x.grad), expected)
+    c = np.random.randn(5)
+    (x.grad * tl.array(c)).sum().backward()
+    np.testing.assert_allclose(np.asarray(g.grad), c[key])
+
+
+def test_setitem_refuses_broadcast_views():
+    b = tl.broadcast_to(tl.array([1.0, 2.0]), (3, 2))
+    with pytest.raises(ValueError, match="read-only"):
+        b[0, 0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        b[[0]] = 5.0
+    e = tl.expand_dims(tl.array([1.0, 2.0]), 0)  # stride-0 size-1 dims are fine
+    e[0, 1] = 7.0
+    assert np.asarray(e).tolist() == [[1.0, 7.0]]

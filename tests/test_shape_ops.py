@@ -218,6 +218,18 @@ def test_split_views(shape, ios, axis):
             assert shares(g, t)
 
 
+@pytest.mark.parametrize("n,sections", [(7, 3), (6, 4), (2, 5), (0, 2), (9, 3)])
+def test_array_split(n, sections):
+    x = np.arange(float(n))
+    got, want = tl.array_split(tl.array(x), sections), np.array_split(x, sections)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert_tensor_equal(g, w)
+    y = randn(3, n)
+    for g, w in zip(tl.array_split(tl.array(y), sections, axis=1), np.array_split(y, sections, axis=1)):
+        assert_tensor_equal(g, w)
+
+
 def test_split_errors():
     t = tl.array(np.zeros(5))
     with pytest.raises(ValueError, match="array split does not result in an equal division"):

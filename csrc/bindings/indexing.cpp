@@ -46,7 +46,20 @@ IndexItem array_item(const py::array& arr) {
   return IndexItem::tensor(to_tensor(arr.attr("astype")("int64"), std::nullopt, false));
 }
 
-IndexItem parse_item(py::handle h, const py::module_& np) {
+// NumPy objects the parser needs, looked up once and never released (a static py::object would
+// be destroyed after the interpreter has finalised).
+struct NumPy {
+  py::handle bool_type, asarray;
+  static const NumPy& get() {
+    static const NumPy np = [] {
+      py::module_ m = py::module_::import("numpy");
+      return NumPy{py::object(m.attr("bool_")).release(), py::object(m.attr("asarray")).release()};
+    }();
+    return np;
+  }
+};
+
+IndexItem parse_item(py::handle h, const NumPy& np) {
   PyObject* o = h.ptr();
   if (o == Py_None) return IndexItem::newaxis();
   if (o == Py_Ellipsis) return IndexItem::ellipsis();
@@ -64,13 +77,13 @@ IndexItem parse_item(py::handle h, const py::module_& np) {
   if (PyLong_Check(o)) return IndexItem::integer(to_index_int(h));
   if (py::isinstance<Tensor>(h)) return IndexItem::tensor(h.cast<Tensor>());
   if (py::isinstance<py::array>(h)) return array_item(py::reinterpret_borrow<py::array>(h));
-  if (py::isinstance(h, np.attr("bool_"))) return IndexItem::boolean(PyObject_IsTrue(o) == 1);
+  if (PyObject_IsInstance(o, np.bool_type.ptr()) == 1) return IndexItem::boolean(PyObject_IsTrue(o) == 1);
   if (PyFloat_Check(o) || PyUnicode_Check(o) || PyBytes_Check(o)) invalid_index(h);
   if (py::isinstance<py::sequence>(h)) {
     if (py::len(h) == 0) return IndexItem::tensor(Tensor::empty({0}, DType::Int64));
     py::object arr;
     try {
-      arr = np.attr("asarray")(h);
+      arr = np.asarray(h);
     } catch (py::error_already_set&) {
       non_integer_array();
     }
@@ -84,8 +97,14 @@ IndexItem parse_item(py::handle h, const py::module_& np) {
   invalid_index(h);
 }
 
+bool has_array(const Index& idx) {
+  for (const IndexItem& it : idx)
+    if (it.kind == IndexItem::Kind::Array) return true;
+  return false;
+}
+
 Index parse_index(py::handle key) {
-  static py::module_ np = py::module_::import("numpy");
+  const NumPy& np = NumPy::get();
   Index idx;
   if (PyTuple_Check(key.ptr())) {
     idx.reserve(py::len(key));
@@ -133,7 +152,7 @@ void bind_indexing(py::module_& m) {
 
   cls.def("__getitem__", [](const Tensor& t, py::handle key) {
     Index idx = parse_index(key);
-    return without_gil_if(is_large(t.numel()), [&] { return index(t, idx); });
+    return without_gil_if(has_array(idx) && is_large(t.numel()), [&] { return index(t, idx); });
   });
   cls.def("__setitem__", [](const Tensor& t, py::handle key, py::handle value) {
     Index idx = parse_index(key);

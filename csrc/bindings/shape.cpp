@@ -1,5 +1,6 @@
 // Shape ops as module functions and Tensor methods: reshape, transpose/T, swapaxes, squeeze,
-// expand_dims, ravel/flatten, broadcast_to, concatenate, stack, split, copy, ascontiguousarray.
+// expand_dims, ravel/flatten, broadcast_to, concatenate, stack, split/array_split, copy,
+// ascontiguousarray.
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
 #include "bindings/gil.h"
@@ -34,11 +35,11 @@ std::vector<Tensor> tensor_list(py::handle seq, const char* op) {
   return out;
 }
 
-py::list split_py(const Tensor& x, py::handle ios, int64_t axis) {
+py::list split_py(const Tensor& x, py::handle ios, int64_t axis, bool equal) {
   std::vector<Tensor> parts;
   if (PyLong_Check(ios.ptr()) || (py::hasattr(ios, "__index__") && !py::isinstance<py::sequence>(ios) &&
                                   !py::isinstance<Tensor>(ios) && !py::isinstance<py::array>(ios)))
-    parts = split(x, ios.cast<int64_t>(), axis);
+    parts = equal ? split(x, ios.cast<int64_t>(), axis) : array_split(x, ios.cast<int64_t>(), axis);
   else
     parts = split(x, to_shape(ios, "split"), axis);
   py::list out;
@@ -101,7 +102,9 @@ void bind_shape(py::module_& m) {
   m.def("concatenate", &concat_py, py::arg("arrays"), py::arg("axis") = 0);
   m.def("stack", [](py::handle seq, int64_t axis) { return stack(tensor_list(seq, "stack"), axis); },
         py::arg("arrays"), py::arg("axis") = 0);
-  m.def("split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(as_tensor(x), ios, axis); },
+  m.def("split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(as_tensor(x), ios, axis, true); },
+        py::arg("ary"), py::arg("indices_or_sections"), py::arg("axis") = 0);
+  m.def("array_split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(as_tensor(x), ios, axis, false); },
         py::arg("ary"), py::arg("indices_or_sections"), py::arg("axis") = 0);
 }
 

@@ -322,6 +322,10 @@ bool broadcastable(const Shape& from, const Shape& to) {
 
 void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
   x.check_writable("setitem");
+  // NumPy makes broadcast views read-only: their elements alias each other.
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    TL_CHECK(x.strides()[d] != 0 || x.shape()[d] <= 1, "setitem", "assignment destination is read-only: a broadcast "
+             "view of shape ", shape_str(x.shape()), " whose elements share memory (copy it first)");
   if (GradMode::is_enabled()) {
     if (x.requires_grad())
       throw RuntimeError("[setitem] cannot assign into a tensor that requires grad: an in-place change would make its "
@@ -341,11 +345,14 @@ void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
   for (const IndexItem& it : idx)
     element = element && (it.kind == IndexItem::Kind::Int ||
                           (it.kind == IndexItem::Kind::Array && it.array.ndim() == 0 && is_integral(it.array.dtype())));
-  TL_CHECK(!element || value_in.ndim() == 0, "setitem", "setting an array element with a sequence: value of shape ",
-           shape_str(value_in.shape()), " for a single element");
+  auto check_element = [&] {
+    TL_CHECK(!element || value_in.ndim() == 0, "setitem", "setting an array element with a sequence: value of shape ",
+             shape_str(value_in.shape()), " for a single element");
+  };
   Tensor v = value_in;
   if (v.storage() == x.storage()) v = v.clone();  // overlapping source: read it all before writing
   if (pl.adv.empty()) {
+    check_element();
     Tensor dst = x.view_with(pl.shape, pl.strides, pl.offset);
     v = strip_leading_ones(v, dst.ndim());
     TL_CHECK(broadcastable(v.shape(), dst.shape()), "setitem", "could not broadcast input array from shape ",
@@ -354,6 +361,7 @@ void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
     return;
   }
   Gather g = resolve_advanced(pl, x.itemsize());
+  check_element();
   v = strip_leading_ones(v, g.result_shape.size());
   TL_CHECK(broadcastable(v.shape(), g.result_shape), "setitem", "shape mismatch: value array of shape ",
            shape_str(v.shape()), " could not be broadcast to indexing result of shape ", shape_str(g.result_shape));

@@ -86,17 +86,25 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   return concatenate(expanded, ax);
 }
 
+std::vector<Tensor> array_split(const Tensor& x, int64_t sections, int64_t axis) {
+  TL_CHECK(x.ndim() > 0, "array_split", "cannot split a zero-dimensional array");
+  const int64_t n = x.shape()[normalize_axis(axis, x.ndim(), "array_split")];
+  TL_CHECK(sections > 0, "array_split", "number sections must be larger than 0.");
+  // NumPy: the first n % sections pieces get one element more.
+  std::vector<int64_t> indices;
+  const int64_t each = n / sections, extra = n % sections;
+  int64_t at = 0;
+  for (int64_t i = 0; i + 1 < sections; ++i) indices.push_back(at += each + (i < extra ? 1 : 0));
+  return split(x, indices, axis);
+}
+
 std::vector<Tensor> split(const Tensor& x, int64_t sections, int64_t axis) {
   TL_CHECK(x.ndim() > 0, "split", "cannot split a zero-dimensional array");
-  const int64_t ax = normalize_axis(axis, x.ndim(), "split");
+  const int64_t n = x.shape()[normalize_axis(axis, x.ndim(), "split")];
   TL_CHECK(sections > 0, "split", "number sections must be larger than 0.");
-  const int64_t n = x.shape()[ax];
-  TL_CHECK(n % sections == 0, "split", "array split does not result in an equal division: axis ", ax, " of size ", n,
+  TL_CHECK(n % sections == 0, "split", "array split does not result in an equal division: axis ", axis, " of size ", n,
            " into ", sections, " sections");
-  std::vector<Tensor> out;
-  const int64_t each = n / sections;
-  for (int64_t i = 0; i < sections; ++i) out.push_back(slice_along(x, ax, i * each, (i + 1) * each));
-  return out;
+  return array_split(x, sections, axis);
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& indices, int64_t axis) {
