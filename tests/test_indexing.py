@@ -305,6 +305,11 @@ def test_setitem_casts_like_numpy():
     f = tl.array(np.zeros(2, np.float32))
     f[...] = np.array([1, 2], np.int64)
     assert_tensor_equal(f, np.array([1, 2], np.float32))
+    f[...] = np.array([3, 4], np.int16)  # dtypes tensorlet does not hold are cast on assignment, as NumPy
+    f[:1] = np.array([0.5], np.float16)
+    assert_tensor_equal(f, np.array([0.5, 4], np.float32))
+    with pytest.raises(TypeError):
+        f[0] = "a"
 
 
 def test_setitem_repeated_and_overlapping():
