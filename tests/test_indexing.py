@@ -91,6 +91,9 @@ def test_slice_clamping_and_negative_steps():
         assert_tensor_equal(t[key], x[key])
     with pytest.raises(ValueError, match="slice step cannot be zero"):
         t[::0]
+    m = np.arange(12.0).reshape(3, 4)
+    for key in [(slice(None, None, 2**62), slice(None, None, -2**62)), (slice(1, None, 2**63 - 1), 0)]:
+        assert_tensor_equal(tl.array(m)[key], m[key])
 
 
 def test_integer_errors_match_numpy():
@@ -390,6 +393,23 @@ def test_repeated_indices_accumulate():
     y = x[[1, 1, 1, 3, -1]]
     y.backward(tl.array([1.0, 2.0, 3.0, 4.0, 5.0]))
     assert np.asarray(x.grad).tolist() == [0.0, 6.0, 0.0, 9.0]
+
+
+def test_saved_index_is_not_affected_by_later_changes():
+    x = tl.array(np.zeros(3), requires_grad=True)
+    idx = np.array([0, 1])
+    y = x[idx]
+    idx[:] = 2  # the caller reuses their index array before backward
+    y.backward(tl.array([1.0, 2.0]))
+    assert np.asarray(x.grad).tolist() == [1.0, 2.0, 0.0]
+
+
+def test_indexing_broadcast_views():
+    base = np.arange(3.0)
+    x = np.broadcast_to(base, (4, 3))
+    t = tl.broadcast_to(tl.array(base), (4, 3))
+    for key in [1, (slice(None), 2), ([0, 3, 3], [2, 0, 1]), (slice(None, None, -1), [0, 0]), x[:, 0] > 0]:
+        check_same(x, key, t)
 
 
 def test_gradient_of_rows_from_iteration_and_view_chains():

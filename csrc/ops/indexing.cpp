@@ -88,9 +88,11 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
   pl.shape.reserve(nd + index.size());
   pl.strides.reserve(nd + index.size());
   int64_t src = 0;  // next dim of x
-  auto push_adv = [&](Tensor idx, int64_t axis) {
+  // `owned`: idx was made here; the caller's index arrays are copied into a saved index, so
+  // changing them after the forward pass cannot change the backward.
+  auto push_adv = [&](Tensor idx, int64_t axis, bool owned = true) {
     pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, axis, idx});
-    if (canon) canon->push_back(IndexItem::tensor(std::move(idx)));
+    if (canon) canon->push_back(IndexItem::tensor(owned ? std::move(idx) : idx.clone()));
   };
   // A scalar boolean adds an axis of length 1 that is indexed by [0] (True) or [] (False).
   auto push_bool = [&](bool b) {
@@ -121,7 +123,8 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
         const int64_t n = resolve_slice(it, x.shape()[src], start, step);
         if (n > 0) pl.offset += start * x.strides()[src];
         pl.shape.push_back(n);
-        pl.strides.push_back(x.strides()[src] * step);
+        // With two or more elements |step| < size, so the product cannot overflow.
+        pl.strides.push_back(n > 1 ? x.strides()[src] * step : x.strides()[src]);
         if (canon) canon->push_back(it);
         ++src;
         break;
@@ -148,7 +151,7 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
         if (a.dtype() != DType::Bool) {
           pl.shape.push_back(x.shape()[src]);
           pl.strides.push_back(x.strides()[src]);
-          push_adv(a, src);
+          push_adv(a, src, false);
           ++src;
           break;
         }
