@@ -13,6 +13,7 @@ void bind_config(py::module_& m);
 void bind_shape(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_creation(py::module_& m);
+void bind_tensor_misc(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_shape(m);
   tl::bind::bind_indexing(m);
   tl::bind::bind_creation(m);
+  tl::bind::bind_tensor_misc(m);
 }

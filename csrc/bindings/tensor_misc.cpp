@@ -1,0 +1,73 @@
+// Tensor conveniences: repr/str (formatted in the core like NumPy's), tolist, fill/fill_.
+#include "autograd/grad_mode.h"
+#include "bindings/convert.h"
+#include "bindings/gil.h"
+#include "core/format.h"
+#include "ops/creation.h"
+
+namespace tl::bind {
+
+namespace {
+
+template <class T>
+py::object to_py(T v) {
+  if constexpr (std::is_same_v<T, bool>) return py::bool_(v);
+  else if constexpr (std::is_floating_point_v<T>) return py::float_(static_cast<double>(v));
+  else return py::int_(static_cast<int64_t>(v));
+}
+
+template <class T>
+py::object tolist_rec(const Tensor& t, size_t axis, const T* p) {
+  if (axis == t.shape().size()) return to_py<T>(*p);
+  const int64_t n = t.shape()[axis], st = t.strides()[axis];
+  py::list out(n);
+  for (int64_t i = 0; i < n; ++i) {
+    py::object item = tolist_rec<T>(t, axis + 1, p + i * st);
+    PyList_SET_ITEM(out.ptr(), i, item.release().ptr());
+  }
+  return std::move(out);
+}
+
+// A fill value as a Scalar: Python numbers directly, NumPy scalars and size-1 tensors/arrays
+// through their Python value.
+Scalar fill_scalar(py::handle value, DType dtype) {
+  py::object v = py::reinterpret_borrow<py::object>(value);
+  if (!is_python_scalar(v)) {
+    try {
+      v = py::module_::import("numpy").attr("asarray")(value).attr("item")();
+    } catch (py::error_already_set&) {
+      throw TypeError(str_cat("[fill] expected a number, got ", std::string(py::str(py::type::of(value).attr("__name__")))));
+    }
+    TL_CHECK_TYPE(is_python_scalar(v), "fill", "expected a real number, got ",
+                  std::string(py::str(py::type::of(value).attr("__name__"))));
+  }
+  Scalar s = to_scalar(v);
+  check_scalar_fits(s, dtype);
+  return s;
+}
+
+void fill_inplace(const Tensor& t, py::handle value) {
+  if (GradMode::is_enabled() && t.requires_grad())
+    throw RuntimeError("[fill] cannot fill a tensor that requires grad in place: its gradient would be wrong; fill "
+                       "under tl.no_grad() or a detached copy");
+  Scalar s = fill_scalar(value, t.dtype());
+  without_gil_if(is_large(t.numel()), [&] { t.fill_(s); });
+}
+
+}  // namespace
+
+void bind_tensor_misc(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
+  cls.def("__repr__", [](const Tensor& t) { return tensor_repr(t); });
+  cls.def("__str__", [](const Tensor& t) { return tensor_str(t); });
+  cls.def("tolist", [](const Tensor& t) {
+        return TL_DISPATCH_ALL(t.dtype(), "tolist", [&] { return tolist_rec<scalar_t>(t, 0, t.data<scalar_t>()); });
+      }, "The data as nested Python lists of Python scalars (a scalar for a 0-d tensor), like NumPy.");
+  cls.def("fill", [](const Tensor& t, py::handle value) { fill_inplace(t, value); }, py::arg("value"),
+          "Fills the tensor with a scalar in place (cast to its dtype, like ndarray.fill); returns None.");
+  cls.def("fill_", [](py::object self, py::handle value) { fill_inplace(self.cast<Tensor>(), value); return self; },
+          py::arg("value"),
+          "Fills the tensor with a scalar in place and returns it.");
+}
+
+}  // namespace tl::bind

@@ -1,0 +1,384 @@
+#include "core/format.h"
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+namespace tl {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Digits of one float, as NumPy's Dragon4 makes them in "unique" mode: the shortest digits that
+// round-trip, unless they need more than `precision` digits after the cut-off, in which case
+// the value correctly rounded at the cut-off (trailing zeros dropped). std::to_chars gives both
+// the shortest form and exact rounding, so no big-integer arithmetic is needed here.
+
+struct Sci {           // value = sign * d0.d1d2... * 10^exp
+  bool neg = false;
+  std::string digits;  // at least one digit; "0" for zero
+  int exp = 0;
+};
+
+template <class T>
+Sci parse_sci(const char* b, const char* e) {
+  Sci s;
+  if (b < e && *b == '-') { s.neg = true; ++b; }
+  const char* p = b;
+  for (; p < e && *p != 'e'; ++p)
+    if (*p != '.') s.digits += *p;
+  if (p < e) s.exp = std::atoi(std::string(p + 1, e).c_str());
+  return s;
+}
+
+template <class T>
+Sci shortest_sci(T x) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+  return parse_sci<T>(buf, r.ptr);
+}
+
+void strip_trailing_zeros(std::string& d, size_t keep) {
+  while (d.size() > keep && d.back() == '0') d.pop_back();
+}
+
+// Scientific digits with at most `precision` digits after the first (precision < 0: unlimited).
+template <class T>
+Sci sci_digits(T x, int precision) {
+  Sci s = shortest_sci(x);
+  if (precision < 0 || static_cast<int>(s.digits.size()) - 1 <= precision) return s;
+  char buf[128];
+  auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, precision);
+  s = parse_sci<T>(buf, r.ptr);
+  strip_trailing_zeros(s.digits, 1);
+  return s;
+}
+
+struct Pos {           // sign + int_part "." frac_part
+  std::string int_part;  // with '-' when negative
+  std::string frac;      // without trailing zeros
+};
+
+// Positional digits with at most `precision` fractional digits (precision < 0: unlimited).
+template <class T>
+Pos pos_digits(T x, int precision) {
+  Sci s = shortest_sci(x);
+  const int frac_needed = std::max(0, static_cast<int>(s.digits.size()) - 1 - s.exp);
+  Pos p;
+  if (precision < 0 || frac_needed <= precision) {
+    const std::string& d = s.digits;
+    if (s.exp >= 0) {
+      const size_t n_int = static_cast<size_t>(s.exp) + 1;
+      p.int_part = d.size() >= n_int ? d.substr(0, n_int) : d + std::string(n_int - d.size(), '0');
+      p.frac = d.size() > n_int ? d.substr(n_int) : "";
+    } else {
+      p.int_part = "0";
+      p.frac = std::string(static_cast<size_t>(-s.exp - 1), '0') + d;
+    }
+    if (s.neg) p.int_part = "-" + p.int_part;
+  } else {
+    char buf[512];
+    auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, precision);
+    std::string str(buf, r.ptr);
+    const size_t dot = str.find('.');
+    p.int_part = str.substr(0, dot);
+    p.frac = dot == std::string::npos ? "" : str.substr(dot + 1);
+  }
+  strip_trailing_zeros(p.frac, 0);
+  return p;
+}
+
+std::string exp_str(int e, int min_digits) {
+  std::string d = std::to_string(e < 0 ? -e : e);
+  if (static_cast<int>(d.size()) < min_digits) d = std::string(min_digits - d.size(), '0') + d;
+  return std::string(e < 0 ? "-" : "+") + d;
+}
+
+std::string pad_left(const std::string& s, size_t width) {
+  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
+}
+std::string pad_right(const std::string& s, size_t width) {
+  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element formatters (NumPy's FloatingFormat, IntegerFormat, BoolFormat), built from the values
+// that will be shown.
+
+template <class T>
+class FloatFormat {
+ public:
+  FloatFormat(const std::vector<T>& data, int precision) : precision_(precision) {
+    std::vector<T> finite;
+    bool has_neginf = false, has_nonfinite = false;
+    for (T v : data) {
+      if (std::isfinite(v)) finite.push_back(v);
+      else { has_nonfinite = true; if (std::isinf(v) && v < 0) has_neginf = true; }
+    }
+    bool any_nonzero = false;
+    T max_val = 0, min_val = std::numeric_limits<T>::infinity();
+    for (T v : finite) {
+      if (v == 0) continue;
+      any_nonzero = true;
+      const T a = std::fabs(v);
+      max_val = std::max(max_val, a);
+      min_val = std::min(min_val, a);
+    }
+    // The comparisons are made in T, as NumPy 2 does with weak Python floats. The upper cut-off
+    // is 10**min(8, finfo(T).precision) since NumPy 2.3: 1e8 for float64, 1e6 for float32.
+    const T exp_cutoff_max = static_cast<T>(std::is_same_v<T, float> ? 1e6 : 1e8);
+    if (any_nonzero && (max_val >= exp_cutoff_max || min_val < static_cast<T>(0.0001) ||
+                        max_val / min_val > static_cast<T>(1000.)))
+      exp_format_ = true;
+
+    if (finite.empty()) {
+      pad_left_ = pad_right_ = 0;
+    } else if (exp_format_) {
+      size_t frac = 0, intl = 0;
+      int exp_len = 0;
+      for (T v : finite) {
+        Sci s = sci_digits(v, precision_);
+        frac = std::max(frac, s.digits.size() - 1);
+        intl = std::max(intl, size_t(s.neg ? 2 : 1));
+        exp_len = std::max(exp_len, static_cast<int>(exp_str(s.exp, 2).size()));
+      }
+      exp_size_ = exp_len - 1;
+      precision_ = static_cast<int>(frac);
+      pad_left_ = intl;
+      pad_right_ = static_cast<size_t>(exp_size_ + 2 + precision_);
+    } else {
+      for (T v : finite) {
+        Pos p = pos_digits(v, precision_);
+        pad_left_ = std::max(pad_left_, p.int_part.size());
+        pad_right_ = std::max(pad_right_, p.frac.size());
+      }
+    }
+    if (has_nonfinite) {
+      const long offset = static_cast<long>(pad_right_) + 1;
+      long pl = static_cast<long>(pad_left_);
+      pl = std::max(pl, 3 - offset);
+      pl = std::max(pl, 3 + (has_neginf ? 1 : 0) - offset);
+      pad_left_ = static_cast<size_t>(pl);
+    }
+  }
+
+  std::string operator()(T x) const {
+    if (!std::isfinite(x)) {
+      std::string ret = std::isnan(x) ? "nan" : (x < 0 ? "-inf" : "inf");
+      return pad_left(ret, pad_left_ + pad_right_ + 1);
+    }
+    if (exp_format_) {
+      // NumPy asks Dragon4 for min_digits = precision here, i.e. the exact value correctly
+      // rounded to `precision` digits (1.997e-04 as float32 becomes 1.9970001e-04 next to a
+      // value that needs 8 digits), which is what to_chars with a precision gives.
+      char buf[128];
+      auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, precision_);
+      Sci s = parse_sci<T>(buf, r.ptr);
+      std::string head = (s.neg ? "-" : "") + s.digits.substr(0, 1);
+      return pad_left(head, pad_left_) + "." + s.digits.substr(1) + "e" + exp_str(s.exp, exp_size_);
+    }
+    Pos p = pos_digits(x, precision_);
+    return pad_left(p.int_part, pad_left_) + "." + pad_right(p.frac, pad_right_);
+  }
+
+ private:
+  int precision_;
+  bool exp_format_ = false;
+  size_t pad_left_ = 0, pad_right_ = 0;
+  int exp_size_ = -1;
+};
+
+template <class T>
+class IntFormat {
+ public:
+  explicit IntFormat(const std::vector<T>& data) {
+    if (data.empty()) return;
+    auto [mn, mx] = std::minmax_element(data.begin(), data.end());
+    width_ = std::max(std::to_string(static_cast<int64_t>(*mx)).size(), std::to_string(static_cast<int64_t>(*mn)).size());
+  }
+  std::string operator()(T x) const { return pad_left(std::to_string(static_cast<int64_t>(x)), width_); }
+
+ private:
+  size_t width_ = 0;
+};
+
+// NumPy's str() of a scalar (used for str of 0-d tensors): shortest round-trip digits,
+// positional for 1e-4 <= |x| < 1e16 (1e6 for float32) and 0 as "1.0", else scientific "1e+20".
+template <class T>
+std::string scalar_str(T x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return x ? "True" : "False";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
+    // NumPy's cut-offs, compared in double: [1e-4, 1e16) for float64, [1e-4, 1e6) for float32.
+    const double a = std::fabs(static_cast<double>(x));
+    const double upper = std::is_same_v<T, float> ? 1e6 : 1e16;
+    if (a == 0 || (a >= 1e-4 && a < upper)) {
+      Pos p = pos_digits(x, -1);
+      return p.int_part + "." + (p.frac.empty() ? "0" : p.frac);
+    }
+    Sci s = sci_digits(x, -1);
+    std::string out = (s.neg ? "-" : "") + s.digits.substr(0, 1);
+    if (s.digits.size() > 1) out += "." + s.digits.substr(1);
+    return out + "e" + exp_str(s.exp, 2);
+  } else {
+    return std::to_string(static_cast<int64_t>(x));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout: NumPy's _formatArray (legacy=False).
+
+std::string rstrip(const std::string& s) {
+  size_t e = s.find_last_not_of(" \t\n");
+  return e == std::string::npos ? std::string() : s.substr(0, e + 1);
+}
+
+struct Layout {
+  const Shape& shape;
+  const Strides& strides;
+  std::function<std::string(int64_t)> fmt;  // element at an element offset from data_ptr
+  std::string separator;
+  bool summary;
+  int64_t edge;
+
+  void extend(std::string& s, std::string& line, const std::string& word, int64_t width,
+              const std::string& next_prefix) const {
+    bool wrap = static_cast<int64_t>(line.size() + word.size()) > width;
+    if (line.size() <= next_prefix.size()) wrap = false;  // wrapping would not help
+    if (wrap) {
+      s += rstrip(line) + "\n";
+      line = next_prefix;
+    }
+    line += word;
+  }
+
+  std::string rec(size_t axis, int64_t off, const std::string& hang, int64_t curr_width) const {
+    const size_t axes_left = shape.size() - axis;
+    if (axes_left == 0) return fmt(off);
+    const std::string next_hang = hang + " ";
+    const int64_t next_width = curr_width - 1;
+    const int64_t n = shape[axis];
+    const bool show_summary = summary && 2 * edge < n;
+    const int64_t leading = show_summary ? edge : 0, trailing = show_summary ? edge : n;
+    auto child = [&](int64_t i) { return rec(axis + 1, off + i * strides[axis], next_hang, next_width); };
+    const std::string sep_r = rstrip(separator);
+    std::string s;
+    if (axes_left == 1) {
+      const int64_t elem_width = curr_width - std::max<int64_t>(static_cast<int64_t>(sep_r.size()), 1);
+      std::string line = hang;
+      for (int64_t i = 0; i < leading; ++i) {
+        extend(s, line, child(i), elem_width, hang);
+        line += separator;
+      }
+      if (show_summary) {
+        extend(s, line, "...", elem_width, hang);
+        line += separator;
+      }
+      for (int64_t i = trailing; i > 1; --i) {
+        extend(s, line, child(n - i), elem_width, hang);
+        line += separator;
+      }
+      extend(s, line, child(n - 1), elem_width, hang);
+      s += line;
+    } else {
+      const std::string line_sep = sep_r + std::string(axes_left - 1, '\n');
+      for (int64_t i = 0; i < leading; ++i) s += hang + child(i) + line_sep;
+      if (show_summary) s += hang + "..." + line_sep;
+      for (int64_t i = trailing; i > 1; --i) s += hang + child(n - i) + line_sep;
+      s += hang + child(n - 1);
+    }
+    return "[" + s.substr(hang.size()) + "]";
+  }
+};
+
+// Element offsets of the values that will be shown (NumPy's _leading_trailing).
+void shown_offsets(const Tensor& t, bool summary, int64_t edge, size_t axis, int64_t off, std::vector<int64_t>& out) {
+  if (axis == t.shape().size()) {
+    out.push_back(off);
+    return;
+  }
+  const int64_t n = t.shape()[axis], st = t.strides()[axis];
+  if (summary && n > 2 * edge) {
+    for (int64_t i = 0; i < edge; ++i) shown_offsets(t, summary, edge, axis + 1, off + i * st, out);
+    for (int64_t i = n - edge; i < n; ++i) shown_offsets(t, summary, edge, axis + 1, off + i * st, out);
+  } else {
+    for (int64_t i = 0; i < n; ++i) shown_offsets(t, summary, edge, axis + 1, off + i * st, out);
+  }
+}
+
+// The element formatter for the shown values of a T tensor.
+template <class T>
+std::function<std::string(int64_t)> make_formatter(const Tensor& t, const std::vector<int64_t>& offs, int precision) {
+  const T* base = t.data<T>();
+  std::vector<T> vals;
+  vals.reserve(offs.size());
+  for (int64_t o : offs) vals.push_back(base[o]);
+  if constexpr (std::is_same_v<T, bool>) {
+    const std::string truestr = t.ndim() > 0 ? " True" : "True";
+    return [base, truestr](int64_t o) { return base[o] ? truestr : std::string("False"); };
+  } else if constexpr (std::is_floating_point_v<T>) {
+    FloatFormat<T> ff(vals, precision);
+    return [base, ff](int64_t o) { return ff(base[o]); };
+  } else {
+    IntFormat<T> fi(vals);
+    return [base, fi](int64_t o) { return fi(base[o]); };
+  }
+}
+
+// NumPy's _array2string (a.size > 0): the bracketed body with wrapped lines.
+std::string array2string(const Tensor& t, const std::string& separator, const std::string& prefix, int64_t linewidth,
+                         const PrintOptions& opts) {
+  const bool summary = t.numel() > opts.threshold;
+  std::vector<int64_t> offs;
+  shown_offsets(t, summary, opts.edgeitems, 0, 0, offs);
+  std::function<std::string(int64_t)> fmt =
+      TL_DISPATCH_ALL(t.dtype(), "repr", [&] { return make_formatter<scalar_t>(t, offs, opts.precision); });
+  Layout layout{t.shape(), t.strides(), fmt, separator, summary, opts.edgeitems};
+  return layout.rec(0, 0, std::string(1 + prefix.size(), ' '), linewidth);
+}
+
+// Python's repr of a shape tuple: "(2, 3)", "(5,)", "()".
+std::string shape_repr(const Shape& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  if (s.size() == 1) r += ",";
+  return r + ")";
+}
+
+}  // namespace
+
+std::string tensor_repr(const Tensor& t, const PrintOptions& opts) {
+  const std::string prefix = "tensor(";
+  const int64_t n = t.numel();
+  const std::string body = n == 0 ? "[]" : array2string(t, ", ", prefix, opts.linewidth - 1, opts);
+  std::vector<std::string> extras;
+  if ((n == 0 && !(t.ndim() == 1 && t.shape()[0] == 0)) || n > opts.threshold) extras.push_back("shape=" + shape_repr(t.shape()));
+  const DType d = t.dtype();
+  if (!(d == DType::Float64 || d == DType::Int64 || d == DType::Bool) || n == 0)
+    extras.push_back(std::string("dtype=") + dtype_name(d));
+  if (t.requires_grad()) extras.push_back("requires_grad=True");
+  if (extras.empty()) return prefix + body + ")";
+  const std::string arr_str = prefix + body + ",";
+  std::string extra_str;
+  for (size_t i = 0; i < extras.size(); ++i) extra_str += (i ? ", " : "") + extras[i];
+  extra_str += ")";
+  const size_t nl = arr_str.rfind('\n');
+  const size_t last_line_len = nl == std::string::npos ? arr_str.size() : arr_str.size() - nl - 1;
+  const std::string spacer = static_cast<int64_t>(last_line_len + extra_str.size() + 1) > opts.linewidth
+                                 ? "\n" + std::string(prefix.size(), ' ')
+                                 : " ";
+  return arr_str + spacer + extra_str;
+}
+
+std::string tensor_str(const Tensor& t, const PrintOptions& opts) {
+  if (t.ndim() == 0)
+    return TL_DISPATCH_ALL(t.dtype(), "str", [&]() -> std::string { return scalar_str(*t.data<scalar_t>()); });
+  if (t.numel() == 0) return "[]";
+  return array2string(t, " ", "", opts.linewidth, opts);
+}
+
+}  // namespace tl
