@@ -14,6 +14,7 @@ void bind_shape(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_tensor_misc(py::module_& m);
+void bind_elementwise(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_indexing(m);
   tl::bind::bind_creation(m);
   tl::bind::bind_tensor_misc(m);
+  tl::bind::bind_elementwise(m);
 }

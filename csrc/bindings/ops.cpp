@@ -30,28 +30,14 @@ AxisSpec to_axis(py::handle axis) {
 }  // namespace
 
 void bind_ops(py::module_& m) {
+  // Elementwise arithmetic and its operators are bound in elementwise.cpp.
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
 
-  m.def("add", &call_binary<add>, py::arg("x1"), py::arg("x2"));
-  m.def("subtract", &call_binary<sub>, py::arg("x1"), py::arg("x2"));
-  m.def("multiply", &call_binary<mul>, py::arg("x1"), py::arg("x2"));
-  m.def("divide", &call_binary<div>, py::arg("x1"), py::arg("x2"));
   m.def("matmul", &call_binary<matmul>, py::arg("x1"), py::arg("x2"));
   m.def("dot", &call_binary<dot>, py::arg("a"), py::arg("b"));
-  m.def("negative", [](py::handle x) { return neg(to_tensor(x, std::nullopt, false)); }, py::arg("x"));
 
-  cls.def("__add__", [](const Tensor& a, py::handle b) { return call_binary<add>(py::cast(a), b); }, py::is_operator());
-  cls.def("__radd__", [](const Tensor& a, py::handle b) { return call_binary<add>(b, py::cast(a)); }, py::is_operator());
-  cls.def("__sub__", [](const Tensor& a, py::handle b) { return call_binary<sub>(py::cast(a), b); }, py::is_operator());
-  cls.def("__rsub__", [](const Tensor& a, py::handle b) { return call_binary<sub>(b, py::cast(a)); }, py::is_operator());
-  cls.def("__mul__", [](const Tensor& a, py::handle b) { return call_binary<mul>(py::cast(a), b); }, py::is_operator());
-  cls.def("__rmul__", [](const Tensor& a, py::handle b) { return call_binary<mul>(b, py::cast(a)); }, py::is_operator());
-  cls.def("__truediv__", [](const Tensor& a, py::handle b) { return call_binary<div>(py::cast(a), b); }, py::is_operator());
-  cls.def("__rtruediv__", [](const Tensor& a, py::handle b) { return call_binary<div>(b, py::cast(a)); }, py::is_operator());
   cls.def("__matmul__", [](const Tensor& a, py::handle b) { return call_binary<matmul>(py::cast(a), b); }, py::is_operator());
   cls.def("__rmatmul__", [](const Tensor& a, py::handle b) { return call_binary<matmul>(b, py::cast(a)); }, py::is_operator());
-  cls.def("__neg__", [](const Tensor& a) { return neg(a); });
-  cls.def("__pos__", [](const Tensor& a) { return a; });
   cls.def("dot", [](const Tensor& a, py::handle b) { return call_binary<dot>(py::cast(a), b); });
 
   // Reductions.

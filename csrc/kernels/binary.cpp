@@ -1,49 +1,273 @@
 #include "kernels/binary.h"
+#include <atomic>
+#include <cmath>
+#include <type_traits>
 #include "kernels/strided_loop.h"
 
 namespace tl::kernels {
 
+bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
+bool is_logical(BinaryOp op) { return op >= BinaryOp::LogicalAnd && op <= BinaryOp::LogicalXor; }
+
 namespace {
 
-template <class T, class F>
+// The loop shared by every binary op: out[i] = f(a[i], b[i]). Contiguous, scalar-broadcast and
+// general strided inner paths; the first three are simple counted loops that GCC vectorises.
+template <class Out, class T, class F>
 void run(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
-  constexpr int64_t S = sizeof(T);
+  constexpr int64_t SO = sizeof(Out), S = sizeof(T);
   strided_loop<3>(out.shape(),
                   {static_cast<char*>(out.data_ptr()), static_cast<char*>(a.data_ptr()),
                    static_cast<char*>(b.data_ptr())},
-                  {&out.strides(), &a.strides(), &b.strides()}, {S, S, S},
+                  {&out.strides(), &a.strides(), &b.strides()}, {SO, S, S},
                   [f](char** p, const int64_t* s, int64_t n) {
-                    T* o = reinterpret_cast<T*>(p[0]);
+                    Out* __restrict o = reinterpret_cast<Out*>(p[0]);
                     const T* x = reinterpret_cast<const T*>(p[1]);
                     const T* y = reinterpret_cast<const T*>(p[2]);
-                    if (s[0] == S && s[1] == S && s[2] == S) {  // contiguous
+                    if (s[0] == SO && s[1] == S && s[2] == S) {  // contiguous
                       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-                    } else if (s[0] == S && s[1] == S && s[2] == 0) {  // tensor op scalar/row
+                    } else if (s[0] == SO && s[1] == S && s[2] == 0) {  // tensor op scalar / column
                       const T yv = *y;
                       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-                    } else if (s[0] == S && s[1] == 0 && s[2] == S) {  // scalar/row op tensor
+                    } else if (s[0] == SO && s[1] == 0 && s[2] == S) {  // scalar / column op tensor
                       const T xv = *x;
                       for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
                     } else {
-                      for (int64_t i = 0; i < n; ++i)
-                        *reinterpret_cast<T*>(p[0] + i * s[0]) =
-                            f(*reinterpret_cast<const T*>(p[1] + i * s[1]), *reinterpret_cast<const T*>(p[2] + i * s[2]));
+                      char* po = p[0];
+                      const char* pa = p[1];
+                      const char* pb = p[2];
+                      for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1], pb += s[2])
+                        *reinterpret_cast<Out*>(po) = f(*reinterpret_cast<const T*>(pa), *reinterpret_cast<const T*>(pb));
                     }
                   });
+}
+
+template <class T>
+using wrap_t = std::conditional_t<std::is_same_v<T, bool>, bool, std::make_unsigned_t<T>>;
+
+// Integer + - * with two's-complement wrap-around (NumPy's behaviour; signed overflow is UB in C++).
+template <class T> inline T wadd(T x, T y) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) + wrap_t<T>(y));
+  else return T(x + y);
+}
+template <class T> inline T wsub(T x, T y) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) - wrap_t<T>(y));
+  else return T(x - y);
+}
+template <class T> inline T wmul(T x, T y) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) * wrap_t<T>(y));
+  else return T(x * y);
+}
+
+// Python / NumPy floor division and remainder.
+template <class T> inline T int_floordiv(T x, T y) {
+  if (y == 0) return T(0);
+  if constexpr (std::is_signed_v<T>) {
+    if (y == T(-1)) return T(wrap_t<T>(0) - wrap_t<T>(x));  // INT_MIN // -1 wraps, like NumPy
+    T q = x / y;
+    if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
+    return q;
+  } else {
+    return T(x / y);
+  }
+}
+template <class T> inline T int_mod(T x, T y) {
+  if (y == 0) return T(0);
+  if constexpr (std::is_signed_v<T>) {
+    if (y == T(-1)) return T(0);
+    T r = x % y;
+    if (r != 0 && ((r < 0) != (y < 0))) r += y;
+    return r;
+  } else {
+    return T(x % y);
+  }
+}
+
+// npy_divmod: the quotient of floor division and the Python-style remainder for floats.
+template <class T> inline T float_divmod(T a, T b, T* modulus) {
+  T mod = std::fmod(a, b);
+  if (!b) {
+    *modulus = mod;
+    return a / b;
+  }
+  T div = (a - mod) / b;
+  if (mod) {
+    if ((b < 0) != (mod < 0)) {
+      mod += b;
+      div -= T(1);
+    }
+  } else {
+    mod = std::copysign(T(0), b);
+  }
+  T floordiv;
+  if (div) {
+    floordiv = std::floor(div);
+    if (div - floordiv > T(0.5)) floordiv += T(1);
+  } else {
+    floordiv = std::copysign(T(0), a / b);
+  }
+  *modulus = mod;
+  return floordiv;
+}
+template <class T> inline T float_floordiv(T a, T b) {
+  if (!b) return a / b;
+  T mod;
+  return float_divmod(a, b, &mod);
+}
+template <class T> inline T float_mod(T a, T b) {
+  if (!b) return std::fmod(a, b);
+  T mod;
+  float_divmod(a, b, &mod);
+  return mod;
+}
+
+// Integer power by squaring, wrapping like NumPy; e >= 0 (checked by the caller).
+template <class T> inline T int_pow(T base, T e) {
+  using U = wrap_t<T>;
+  U r = 1, b = U(base);
+  auto ue = static_cast<std::make_unsigned_t<T>>(e);
+  while (ue) {
+    if (ue & 1) r = U(r * b);
+    b = U(b * b);
+    ue >>= 1;
+  }
+  return T(r);
+}
+
+template <class T>
+void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  constexpr bool F = std::is_floating_point_v<T>;
+  constexpr bool B = std::is_same_v<T, bool>;
+  switch (op) {
+    case BinaryOp::Add: if constexpr (B) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); });
+                        else return run<T, T>(out, a, b, [](T x, T y) { return wadd(x, y); });
+    case BinaryOp::Sub: if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return wsub(x, y); });
+                        break;
+    case BinaryOp::Mul: if constexpr (B) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); });
+                        else return run<T, T>(out, a, b, [](T x, T y) { return wmul(x, y); });
+    case BinaryOp::Div:
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(x / y); });
+      else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_floordiv(x, y); });
+      break;
+    case BinaryOp::FloorDiv:
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return float_floordiv(x, y); });
+      else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_floordiv(x, y); });
+      break;
+    case BinaryOp::Mod:
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return float_mod(x, y); });
+      else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_mod(x, y); });
+      break;
+    case BinaryOp::Pow:
+      if constexpr (F) {
+        // x ** 2 (the common case) as a multiply: same correctly rounded result, vectorised.
+        if (b.numel() > 0) {
+          bool all_two = true;
+          for (int64_t st : b.strides()) all_two = all_two && st == 0;
+          if (all_two && *b.data<T>() == T(2)) return run<T, T>(out, a, b, [](T x, T) { return T(x * x); });
+        }
+        return run<T, T>(out, a, b, [](T x, T y) { return T(std::pow(x, y)); });
+      } else if constexpr (!B) {
+        return run<T, T>(out, a, b, [](T x, T y) { return int_pow(x, y); });
+      }
+      break;
+    case BinaryOp::Max:
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return (x >= y || x != x) ? x : y; });
+      else return run<T, T>(out, a, b, [](T x, T y) { return x >= y ? x : y; });
+    case BinaryOp::Min:
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return (x <= y || x != x) ? x : y; });
+      else return run<T, T>(out, a, b, [](T x, T y) { return x <= y ? x : y; });
+    case BinaryOp::BitAnd: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); }); break;
+    case BinaryOp::BitOr: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); }); break;
+    case BinaryOp::BitXor: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x ^ y); }); break;
+    case BinaryOp::MaxGradWeight:
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return x > y ? T(1) : (x == y ? T(0.5) : T(0)); });
+      break;
+    default: break;
+  }
+  throw TypeError(str_cat("[binary] op ", int(op), " is not supported for dtype ", dtype_name(out.dtype())));
+}
+
+template <class T>
+void compare(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  switch (op) {
+    case BinaryOp::Eq: return run<bool, T>(out, a, b, [](T x, T y) { return x == y; });
+    case BinaryOp::Ne: return run<bool, T>(out, a, b, [](T x, T y) { return x != y; });
+    case BinaryOp::Lt: return run<bool, T>(out, a, b, [](T x, T y) { return x < y; });
+    case BinaryOp::Le: return run<bool, T>(out, a, b, [](T x, T y) { return x <= y; });
+    case BinaryOp::Gt: return run<bool, T>(out, a, b, [](T x, T y) { return x > y; });
+    case BinaryOp::Ge: return run<bool, T>(out, a, b, [](T x, T y) { return x >= y; });
+    case BinaryOp::LogicalAnd: return run<bool, T>(out, a, b, [](T x, T y) { return (x != T(0)) & (y != T(0)); });
+    case BinaryOp::LogicalOr: return run<bool, T>(out, a, b, [](T x, T y) { return (x != T(0)) | (y != T(0)); });
+    case BinaryOp::LogicalXor: return run<bool, T>(out, a, b, [](T x, T y) { return (x != T(0)) != (y != T(0)); });
+    default: break;
+  }
+  throw TypeError(str_cat("[binary] op ", int(op), " is not a comparison"));
 }
 
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
-  TL_DISPATCH_NUMERIC(out.dtype(), "binary", [&] {
+  TL_CHECK(a.dtype() == b.dtype(), "binary", "operands must share a dtype, got ", dtype_name(a.dtype()), " and ",
+           dtype_name(b.dtype()));
+  if (is_comparison(op) || is_logical(op)) {
+    TL_CHECK(out.dtype() == DType::Bool, "binary", "comparison output must be bool");
+    TL_DISPATCH_ALL(a.dtype(), "binary", [&] { compare<scalar_t>(op, out, a, b); });
+    return;
+  }
+  TL_CHECK(out.dtype() == a.dtype(), "binary", "output dtype ", dtype_name(out.dtype()), " differs from input dtype ",
+           dtype_name(a.dtype()));
+  TL_DISPATCH_ALL(out.dtype(), "binary", [&] { arith<scalar_t>(op, out, a, b); });
+}
+
+void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y) {
+  TL_CHECK(cond.dtype() == DType::Bool && x.dtype() == out.dtype() && y.dtype() == out.dtype(), "where",
+           "internal dtype mismatch");
+  TL_DISPATCH_ALL(out.dtype(), "where", [&] {
     using T = scalar_t;
-    switch (op) {
-      case BinaryOp::Add: return run<T>(out, a, b, [](T x, T y) { return T(x + y); });
-      case BinaryOp::Sub: return run<T>(out, a, b, [](T x, T y) { return T(x - y); });
-      case BinaryOp::Mul: return run<T>(out, a, b, [](T x, T y) { return T(x * y); });
-      case BinaryOp::Div: return run<T>(out, a, b, [](T x, T y) { return T(x / y); });
-    }
+    constexpr int64_t S = sizeof(T);
+    strided_loop<4>(out.shape(),
+                    {static_cast<char*>(out.data_ptr()), static_cast<char*>(cond.data_ptr()),
+                     static_cast<char*>(x.data_ptr()), static_cast<char*>(y.data_ptr())},
+                    {&out.strides(), &cond.strides(), &x.strides(), &y.strides()}, {S, 1, S, S},
+                    [](char** p, const int64_t* s, int64_t n) {
+                      T* __restrict o = reinterpret_cast<T*>(p[0]);
+                      const bool* c = reinterpret_cast<const bool*>(p[1]);
+                      const T* a = reinterpret_cast<const T*>(p[2]);
+                      const T* b = reinterpret_cast<const T*>(p[3]);
+                      if (s[0] == S && s[1] == 1 && s[2] == S && s[3] == S) {
+                        for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? a[i] : b[i];
+                      } else if (s[0] == S && s[1] == 1 && s[2] == S && s[3] == 0) {
+                        const T bv = *b;
+                        for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? a[i] : bv;
+                      } else {
+                        for (int64_t i = 0; i < n; ++i)
+                          *reinterpret_cast<T*>(p[0] + i * s[0]) =
+                              *reinterpret_cast<const bool*>(p[1] + i * s[1])
+                                  ? *reinterpret_cast<const T*>(p[2] + i * s[2])
+                                  : *reinterpret_cast<const T*>(p[3] + i * s[3]);
+                      }
+                    });
   });
+}
+
+namespace {
+template <class T>
+bool any_negative_typed(const Tensor& t) {
+  std::atomic<bool> found{false};
+  if constexpr (std::is_signed_v<T> && std::is_integral_v<T>) {
+    strided_loop<1>(t.shape(), {static_cast<char*>(t.data_ptr())}, {&t.strides()}, {int64_t(sizeof(T))},
+                    [&found](char** p, const int64_t* s, int64_t n) {
+                      bool neg = false;
+                      for (int64_t i = 0; i < n; ++i) neg |= *reinterpret_cast<const T*>(p[0] + i * s[0]) < 0;
+                      if (neg) found.store(true, std::memory_order_relaxed);
+                    });
+  }
+  return found.load();
+}
+}  // namespace
+
+bool any_negative(const Tensor& t) {
+  return TL_DISPATCH_ALL(t.dtype(), "power", [&] { return any_negative_typed<scalar_t>(t); });
 }
 
 }  // namespace tl::kernels

@@ -1,25 +1,105 @@
 #include "ops/binary.h"
+#include <limits>
 #include "autograd/function.h"
 #include "kernels/binary.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
+#include "ops/unary.h"
 
 namespace tl {
 
+using kernels::BinaryOp;
+
+const char* binary_op_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "add";
+    case BinaryOp::Sub: return "subtract";
+    case BinaryOp::Mul: return "multiply";
+    case BinaryOp::Div: return "divide";
+    case BinaryOp::FloorDiv: return "floor_divide";
+    case BinaryOp::Mod: return "remainder";
+    case BinaryOp::Pow: return "power";
+    case BinaryOp::Max: return "maximum";
+    case BinaryOp::Min: return "minimum";
+    case BinaryOp::BitAnd: return "bitwise_and";
+    case BinaryOp::BitOr: return "bitwise_or";
+    case BinaryOp::BitXor: return "bitwise_xor";
+    case BinaryOp::Eq: return "equal";
+    case BinaryOp::Ne: return "not_equal";
+    case BinaryOp::Lt: return "less";
+    case BinaryOp::Le: return "less_equal";
+    case BinaryOp::Gt: return "greater";
+    case BinaryOp::Ge: return "greater_equal";
+    case BinaryOp::LogicalAnd: return "logical_and";
+    case BinaryOp::LogicalOr: return "logical_or";
+    case BinaryOp::LogicalXor: return "logical_xor";
+    case BinaryOp::MaxGradWeight: return "maximum_grad";
+  }
+  return "binary";
+}
+
 namespace {
 
-using kernels::BinaryOp;
+struct BinarySpec {
+  DType compute;  // both inputs are cast to this
+  DType out;      // the result's dtype (compute, or bool)
+};
+
+// NumPy 2's result dtype of a binary ufunc on two array dtypes (weak scalars were already
+// resolved into 0-d tensors of the right dtype); TypeError where NumPy has no loop for us.
+BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
+  const DType p = promote_types(a, b);
+  const char* name = binary_op_name(op);
+  switch (op) {
+    case BinaryOp::Sub:
+      TL_CHECK_TYPE(p != DType::Bool, name,
+                    "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
+                    "operator, or the logical_xor function instead");
+      return {p, p};
+    case BinaryOp::Div:
+      return is_floating(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
+    case BinaryOp::FloorDiv: case BinaryOp::Mod: case BinaryOp::Pow:
+      TL_CHECK_TYPE(p != DType::Bool, name, "not supported for two bool operands (NumPy computes it in int8, which "
+                    "tensorlet does not have); convert with .astype('uint8') or .astype('int64') first");
+      return {p, p};
+    case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor:
+      TL_CHECK_TYPE(!is_floating(p), name, "ufunc '", name, "' not supported for the input types (",
+                    dtype_name(a), ", ", dtype_name(b), "): it needs bool or integer operands");
+      return {p, p};
+    case BinaryOp::Eq: case BinaryOp::Ne: case BinaryOp::Lt: case BinaryOp::Le: case BinaryOp::Gt:
+    case BinaryOp::Ge: case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: case BinaryOp::LogicalXor:
+      return {p, DType::Bool};
+    default:
+      return {p, p};
+  }
+}
+
+// The shape two operands broadcast to (no allocation when they already agree).
+inline Shape out_shape(const Tensor& a, const Tensor& b, const char* name) {
+  return a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), name);
+}
+
+void check_pow_exponent(BinaryOp op, DType compute, const Tensor& b) {
+  if (op == BinaryOp::Pow && is_integral(compute) && kernels::any_negative(b))
+    throw std::invalid_argument("[power] Integers to negative integer powers are not allowed.");
+}
+
+// Unrecorded forward of any binary op.
+Tensor binary_raw(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const BinarySpec sp = binary_spec(op, a.dtype(), b.dtype());
+  const char* name = binary_op_name(op);
+  Shape shape = out_shape(a, b, name);
+  Tensor ac = a.to_dtype(sp.compute), bc = b.to_dtype(sp.compute);
+  check_pow_exponent(op, sp.compute, bc);
+  Tensor out = Tensor::empty(shape, sp.out);
+  kernels::binary(op, out, broadcast_view(ac, shape), broadcast_view(bc, shape));
+  return out;
+}
 
 // Gradient flowing to an input: summed over the axes it was broadcast along, in its dtype.
 Tensor grad_for(const Tensor& g, const InputMeta& meta) { return astype(sum_to(g, meta.shape), meta.dtype); }
 
-Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute) {
-  Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor ac = a.to_dtype(compute), bc = b.to_dtype(compute);
-  Tensor out = Tensor::empty(shape, compute);
-  kernels::binary(op, out, broadcast_view(ac, shape), broadcast_view(bc, shape));
-  return out;
-}
+Tensor zero_like_dtype(DType d) { return Tensor::zeros({}, d); }
 
 struct AddBackward : Node {
   const char* name() const override { return "AddBackward"; }
@@ -60,6 +140,48 @@ struct DivBackward : Node {
   void release_saved() override { a = b = Tensor(); }
 };
 
+// d(a^b)/da = b a^(b-1) (0 where b == 0); d(a^b)/db = a^b log(a) (0 where a == 0 and b >= 0),
+// the masks PyTorch uses so that 0^0 and 0^positive give finite gradients.
+struct PowBackward : Node {
+  Tensor a, b, out;
+  const char* name() const override { return "PowBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor ga, gb;
+    const DType dt = out.dtype();
+    Tensor zero = zero_like_dtype(dt);
+    if (needs_input_grad(0)) {
+      Tensor one = Tensor::scalar(Scalar::from_int(1), dt);
+      Tensor d = mul(b, power(a, sub(b, one)));
+      d = where(equal(b, zero), zero, d);
+      ga = grad_for(mul(g, d), input_meta[0]);
+    }
+    if (needs_input_grad(1)) {
+      Tensor d = mul(out, log(a.to_dtype(dt)));
+      d = where(logical_and(equal(a, zero), greater_equal(b, zero)), zero, d);
+      gb = grad_for(mul(g, d), input_meta[1]);
+    }
+    return {ga, gb};
+  }
+  void release_saved() override { a = b = out = Tensor(); }
+};
+
+// maximum (swap = false) / minimum (swap = true): x's share is 1 where it was taken, 1/2 on ties.
+struct MaxMinBackward : Node {
+  Tensor a, b;
+  bool is_min = false;
+  const char* name() const override { return is_min ? "MinimumBackward" : "MaximumBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const DType dt = g.dtype();
+    Tensor ac = a.to_dtype(dt), bc = b.to_dtype(dt);
+    auto weight = [&](const Tensor& x, const Tensor& y) { return binary_raw(BinaryOp::MaxGradWeight, x, y); };
+    Tensor ga, gb;
+    if (needs_input_grad(0)) ga = grad_for(mul(g, is_min ? weight(bc, ac) : weight(ac, bc)), input_meta[0]);
+    if (needs_input_grad(1)) gb = grad_for(mul(g, is_min ? weight(ac, bc) : weight(bc, ac)), input_meta[1]);
+    return {ga, gb};
+  }
+  void release_saved() override { a = b = Tensor(); }
+};
+
 struct NegBackward : Node {
   const char* name() const override { return "NegBackward"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {neg(g)}; }
@@ -70,30 +192,73 @@ struct AstypeBackward : Node {
   std::vector<Tensor> backward(const Tensor& g) override { return {astype(g, input_meta[0].dtype)}; }
 };
 
+struct WhereBackward : Node {
+  Tensor cond;
+  const char* name() const override { return "WhereBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor zero = zero_like_dtype(g.dtype());
+    return {Tensor(),
+            needs_input_grad(1) ? grad_for(where(cond, g, zero), input_meta[1]) : Tensor(),
+            needs_input_grad(2) ? grad_for(where(cond, zero, g), input_meta[2]) : Tensor()};
+  }
+  void release_saved() override { cond = Tensor(); }
+};
+
+struct ClipBackward : Node {
+  Tensor x, lo, hi;
+  const char* name() const override { return "ClipBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor zero = zero_like_dtype(g.dtype());
+    Tensor gx, glo, ghi;
+    if (needs_input_grad(0)) {
+      Tensor mask;
+      if (lo.defined()) mask = greater_equal(x, lo);
+      if (hi.defined()) mask = mask.defined() ? logical_and(mask, less_equal(x, hi)) : less_equal(x, hi);
+      gx = grad_for(mask.defined() ? where(mask, g, zero) : g, input_meta[0]);
+    }
+    if (needs_input_grad(1)) {
+      Tensor mask = less(x, lo);
+      if (hi.defined()) mask = logical_and(mask, less_equal(lo, hi));
+      glo = grad_for(where(mask, g, zero), input_meta[1]);
+    }
+    if (needs_input_grad(2)) {
+      Tensor t = lo.defined() ? binary_raw(BinaryOp::Max, x, lo) : x;
+      ghi = grad_for(where(greater(t, hi), g, zero), input_meta[2]);
+    }
+    return {gx, glo, ghi};
+  }
+  void release_saved() override { x = lo = hi = Tensor(); }
+};
+
 }  // namespace
 
+Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
+  switch (op) {
+    case BinaryOp::Add: return add(a, b);
+    case BinaryOp::Sub: return sub(a, b);
+    case BinaryOp::Mul: return mul(a, b);
+    case BinaryOp::Div: return div(a, b);
+    case BinaryOp::Pow: return power(a, b);
+    case BinaryOp::Max: return maximum(a, b);
+    case BinaryOp::Min: return minimum(a, b);
+    default: return binary_raw(op, a, b);
+  }
+}
+
 Tensor add(const Tensor& a, const Tensor& b) {
-  DType dt = promote_types(a.dtype(), b.dtype());
-  // NumPy's bool + bool is logical or: compute in uint8, then cast back to bool.
-  Tensor out = dt == DType::Bool ? binary_forward(BinaryOp::Add, "add", a, b, DType::UInt8).to_dtype(DType::Bool)
-                                 : binary_forward(BinaryOp::Add, "add", a, b, dt);
+  Tensor out = binary_raw(BinaryOp::Add, a, b);
   record<AddBackward>(out, {a, b});
   return out;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  TL_CHECK_TYPE(!(a.dtype() == DType::Bool && b.dtype() == DType::Bool), "subtract",
-                "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
-                "operator, or the logical_xor function instead");
-  Tensor out = binary_forward(BinaryOp::Sub, "subtract", a, b, promote_types(a.dtype(), b.dtype()));
+  Tensor out = binary_raw(BinaryOp::Sub, a, b);
   record<SubBackward>(out, {a, b});
   return out;
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  DType dt = promote_types(a.dtype(), b.dtype());
-  Tensor out = dt == DType::Bool ? binary_forward(BinaryOp::Mul, "multiply", a, b, DType::UInt8).to_dtype(DType::Bool)
-                                 : binary_forward(BinaryOp::Mul, "multiply", a, b, dt);
+  Tensor out = binary_raw(BinaryOp::Mul, a, b);
   if (auto node = record<MulBackward>(out, {a, b})) {
     node->a = a;
     node->b = b;
@@ -102,9 +267,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  DType dt = promote_types(a.dtype(), b.dtype());
-  if (!is_floating(dt)) dt = DType::Float64;
-  Tensor out = binary_forward(BinaryOp::Div, "divide", a, b, dt);
+  Tensor out = binary_raw(BinaryOp::Div, a, b);
   if (auto node = record<DivBackward>(out, {a, b})) {
     node->a = a;
     node->b = b;
@@ -112,17 +275,135 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor power(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_raw(BinaryOp::Pow, a, b);
+  if (auto node = record<PowBackward>(out, {a, b})) {
+    node->a = a;
+    node->b = b;
+    node->out = out.detach();
+  }
+  return out;
+}
+
+static Tensor max_min(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = binary_raw(op, a, b);
+  if (auto node = record<MaxMinBackward>(out, {a, b})) {
+    node->a = a;
+    node->b = b;
+    node->is_min = op == BinaryOp::Min;
+  }
+  return out;
+}
+Tensor maximum(const Tensor& a, const Tensor& b) { return max_min(BinaryOp::Max, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return max_min(BinaryOp::Min, a, b); }
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::FloorDiv, a, b); }
+Tensor remainder(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Mod, a, b); }
+Tensor equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Eq, a, b); }
+Tensor not_equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Ne, a, b); }
+Tensor less(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Lt, a, b); }
+Tensor less_equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Le, a, b); }
+Tensor greater(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Gt, a, b); }
+Tensor greater_equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Ge, a, b); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::LogicalAnd, a, b); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::LogicalOr, a, b); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::LogicalXor, a, b); }
+Tensor bitwise_and(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::BitAnd, a, b); }
+Tensor bitwise_or(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::BitOr, a, b); }
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::BitXor, a, b); }
+
 Tensor neg(const Tensor& a) {
   TL_CHECK_TYPE(a.dtype() != DType::Bool, "negative",
-                "the numpy boolean negative, the `-` operator, is not supported, use the `~` operator instead");
-  Tensor zero = Tensor::zeros({}, a.dtype());
-  Tensor out = binary_forward(BinaryOp::Sub, "negative", zero, a, a.dtype());
+                "The numpy boolean negative, the `-` operator, is not supported, use the `~` operator or the "
+                "logical_not function instead.");
+  Tensor out = unary_raw(kernels::UnaryOp::Neg, a, a.dtype());
   record<NegBackward>(out, {a});
   return out;
 }
 
+Tensor where(const Tensor& cond_in, const Tensor& x, const Tensor& y) {
+  Shape shape = broadcast_shapes(broadcast_shapes(cond_in.shape(), x.shape(), "where"), y.shape(), "where");
+  const DType dt = promote_types(x.dtype(), y.dtype());
+  Tensor cond = cond_in.to_dtype(DType::Bool);
+  Tensor xc = x.to_dtype(dt), yc = y.to_dtype(dt);
+  Tensor out = Tensor::empty(shape, dt);
+  kernels::where(out, broadcast_view(cond, shape), broadcast_view(xc, shape), broadcast_view(yc, shape));
+  if (auto node = record<WhereBackward>(out, {cond, x, y})) node->cond = cond;
+  return out;
+}
+
+Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  Tensor out;
+  if (lo.defined()) out = binary_raw(BinaryOp::Max, x, lo);
+  if (hi.defined()) out = binary_raw(BinaryOp::Min, out.defined() ? out : x, hi);
+  if (!out.defined()) out = x.clone();
+  if (auto node = record<ClipBackward>(out, {x, lo, hi})) {
+    node->x = x;
+    node->lo = lo;
+    node->hi = hi;
+  }
+  return out;
+}
+
+void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
+  const char* name = binary_op_name(op);
+  a.check_writable(name);
+  if (GradMode::is_enabled() && (a.requires_grad() || b_in.requires_grad()))
+    throw RuntimeError(str_cat("[", name, "] in-place operation on a tensor that ",
+                               a.requires_grad() ? "requires grad" : "does not require grad, with an operand that does,",
+                               " is not allowed while grad mode is on; use an out-of-place op, or wrap the update in "
+                               "`with tl.no_grad():`"));
+  TL_CHECK(!kernels::is_comparison(op) && !kernels::is_logical(op), name, "has no in-place form");
+  const BinarySpec sp = binary_spec(op, a.dtype(), b_in.dtype());
+  TL_CHECK_TYPE(can_cast_same_kind(sp.out, a.dtype()), name, "Cannot cast ufunc '", name, "' output from dtype('",
+                dtype_name(sp.out), "') to dtype('", dtype_name(a.dtype()), "') with casting rule 'same_kind'");
+  Shape shape = out_shape(a, b_in, name);
+  TL_CHECK(shape == a.shape(), name, "non-broadcastable output operand with shape ", shape_str(a.shape()),
+           " doesn't match the broadcast shape ", shape_str(shape));
+  Tensor b = b_in.to_dtype(sp.compute);
+  check_pow_exponent(op, sp.compute, b);
+  if (sp.out != a.dtype()) {  // compute in the wider dtype, then cast into a
+    Tensor tmp = Tensor::empty(shape, sp.out);
+    kernels::binary(op, tmp, a.to_dtype(sp.compute), broadcast_view(b, shape));
+    a.copy_from(tmp);
+    return;
+  }
+  // b may share memory with a in another layout (a += a.T): read it from a copy then.
+  const char* a0 = static_cast<const char*>(a.storage()->data);
+  const char* b0 = static_cast<const char*>(b.storage()->data);
+  const bool overlap = a0 < b0 + b.storage()->nbytes && b0 < a0 + a.storage()->nbytes;
+  const bool same_view = b.storage() == a.storage() && b.offset() == a.offset() && b.shape() == a.shape() &&
+                         b.strides() == a.strides();
+  if (overlap && !same_view) b = b.clone();
+  kernels::binary(op, a, a, broadcast_view(b, shape));
+}
+
+static void check_int_fits(Scalar s, DType d) {
+  if (s.kind != ScalarKind::Int || !is_integral(d)) return;
+  int64_t lo = 0, hi = 0;
+  switch (d) {
+    case DType::UInt8: lo = 0; hi = 255; break;
+    case DType::Int32: lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); break;
+    default: return;
+  }
+  if (s.i < lo || s.i > hi)
+    throw std::overflow_error(str_cat("Python integer ", s.i, " out of bounds for ", dtype_name(d)));
+}
+
 Tensor weak_scalar_like(Scalar s, const Tensor& like) {
-  return Tensor::scalar(s, promote_with_scalar(like.dtype(), s.kind));
+  const DType d = promote_with_scalar(like.dtype(), s.kind);
+  check_int_fits(s, d);
+  return Tensor::scalar(s, d);
+}
+
+Tensor weak_scalar_for_compare(Scalar s, const Tensor& like) {
+  const DType d = promote_with_scalar(like.dtype(), s.kind);
+  try {
+    check_int_fits(s, d);
+  } catch (const std::overflow_error&) {
+    return Tensor::scalar(s, DType::Int64);
+  }
+  return Tensor::scalar(s, d);
 }
 
 Tensor add(const Tensor& a, Scalar b) { return add(a, weak_scalar_like(b, a)); }

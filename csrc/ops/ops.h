@@ -3,6 +3,7 @@
 #include "ops/binary.h"
 #include "ops/indexing.h"
 #include "ops/join.h"
+#include "ops/unary.h"
 #include "ops/linalg.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"

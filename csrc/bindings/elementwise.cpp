@@ -1,0 +1,277 @@
+// Elementwise ops from Python: module functions (tl.add, tl.exp, tl.where, tl.clip, ...), the
+// arithmetic / comparison / bitwise operators of Tensor with their reflected and in-place
+// forms, and the elementwise Tensor methods (astype, abs, clip, exp, ...).
+//
+// Operands: a Tensor; a Python bool / int / float, which is weak (NumPy 2: it takes the other
+// operand's dtype within its kind; an int that does not fit raises OverflowError, except in
+// comparisons, which compare exactly); or anything NumPy can turn into an array. Operators
+// return NotImplemented for other objects, so Python can try the reflected operation.
+//
+// Tensor keeps identity hashing (like torch.Tensor) although __eq__ is elementwise.
+#include <pybind11/stl.h>
+#include "bindings/convert.h"
+#include "bindings/gil.h"
+#include "ops/ops.h"
+
+namespace tl::bind {
+
+namespace {
+
+using kernels::BinaryOp;
+using kernels::UnaryOp;
+
+inline bool is_tensor(py::handle h) { return py::isinstance<Tensor>(h); }
+
+// What an operator accepts as its other operand (else NotImplemented).
+bool acceptable(py::handle h) {
+  if (is_tensor(h) || is_python_scalar(h) || py::isinstance<py::array>(h) || py::isinstance<py::list>(h) ||
+      py::isinstance<py::tuple>(h))
+    return true;
+  static py::handle np_generic = py::object(py::module_::import("numpy").attr("generic")).release();
+  return PyObject_IsInstance(h.ptr(), np_generic.ptr()) == 1;
+}
+
+inline Tensor as_tensor(py::handle h) {
+  if (is_tensor(h)) return h.cast<const Tensor&>();
+  return to_tensor(h, std::nullopt, false);
+}
+
+inline bool compares(BinaryOp op) { return kernels::is_comparison(op); }
+
+inline Tensor weak(py::handle s, const Tensor& like, bool compare) {
+  Scalar v = to_scalar(s);
+  return compare ? weak_scalar_for_compare(v, like) : weak_scalar_like(v, like);
+}
+
+// The other operand of an operator whose first operand is `self`.
+inline Tensor other_operand(py::handle h, const Tensor& self, bool compare) {
+  if (is_tensor(h)) return h.cast<const Tensor&>();
+  if (is_python_scalar(h)) return weak(h, self, compare);
+  return to_tensor(h, std::nullopt, false);
+}
+
+// Both operands of a module function: Python scalars are weak next to an array, strong when
+// both are Python scalars (np.add(1, 2.5) is float64).
+std::pair<Tensor, Tensor> operands(py::handle a, py::handle b, bool compare = false) {
+  const bool sa = !is_tensor(a) && is_python_scalar(a), sb = !is_tensor(b) && is_python_scalar(b);
+  if (sa && sb) return {to_tensor(a, std::nullopt, false), to_tensor(b, std::nullopt, false)};
+  if (sa) {
+    Tensor tb = as_tensor(b);
+    return {weak(a, tb, compare), tb};
+  }
+  Tensor ta = as_tensor(a);
+  return {ta, sb ? weak(b, ta, compare) : as_tensor(b)};
+}
+
+inline Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  return without_gil_if(is_large(std::max(a.numel(), b.numel())), [&] { return binary_op(op, a, b); });
+}
+
+template <BinaryOp OP>
+Tensor binary_fn(py::handle a, py::handle b) {
+  auto [ta, tb] = operands(a, b, compares(OP));
+  return run_binary(OP, ta, tb);
+}
+
+// self OP other (Reflected: other OP self).
+template <BinaryOp OP, bool Reflected>
+py::object binary_dunder(const Tensor& self, py::handle other) {
+  if (!acceptable(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  Tensor o = other_operand(other, self, compares(OP));
+  return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
+}
+
+template <BinaryOp OP>
+py::object inplace_dunder(py::object self, py::handle other) {
+  if (!acceptable(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  const Tensor& a = self.cast<const Tensor&>();
+  Tensor b = other_operand(other, a, false);
+  without_gil_if(is_large(a.numel()), [&] { binary_inplace(OP, a, b); });
+  return self;
+}
+
+using UnaryFn = Tensor (*)(const Tensor&);
+
+template <UnaryFn F>
+Tensor unary_fn(py::handle x) {
+  Tensor t = as_tensor(x);
+  return without_gil_if(is_large(t.numel()), [&] { return F(t); });
+}
+
+template <UnaryFn F>
+Tensor unary_method(const Tensor& t) {
+  return without_gil_if(is_large(t.numel()), [&] { return F(t); });
+}
+
+Tensor positive(const Tensor& t) {
+  TL_CHECK_TYPE(t.dtype() != DType::Bool, "positive", "ufunc 'positive' did not contain a loop with signature "
+                "matching types bool");
+  return add(t, Tensor::zeros({}, t.dtype()));  // a copy, differentiable
+}
+
+Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
+  const DType d = parse_dtype(dtype);
+  if (d != t.dtype()) return astype(t, d);
+  if (!copy) return t;
+  return t.requires_grad() ? add(t, Tensor::zeros({}, d)) : t.clone();
+}
+
+// tl.where(cond, x, y) and tl.clip(a, lo, hi): Python scalars among x / y / lo / hi are weak
+// next to the tensor operand.
+Tensor where_fn(py::handle cond, py::handle x, py::handle y) {
+  Tensor c = as_tensor(cond);
+  auto [tx, ty] = operands(x, y);
+  return without_gil_if(is_large(std::max({c.numel(), tx.numel(), ty.numel()})), [&] { return where(c, tx, ty); });
+}
+
+Tensor clip_impl(const Tensor& t, py::handle lo, py::handle hi) {
+  Tensor tlo = lo.is_none() ? Tensor() : other_operand(lo, t, false);
+  Tensor thi = hi.is_none() ? Tensor() : other_operand(hi, t, false);
+  return without_gil_if(is_large(t.numel()), [&] { return clip(t, tlo, thi); });
+}
+
+py::handle pick(py::handle positional, py::handle keyword, const char* name) {
+  if (!keyword.is_none()) {
+    TL_CHECK_TYPE(positional.is_none(), "clip", "passed both a_", name, " and ", name);
+    return keyword;
+  }
+  return positional;
+}
+
+}  // namespace
+
+void bind_elementwise(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
+
+  // Binary module functions.
+#define TL_BINARY_FN(name, OP) m.def(name, &binary_fn<BinaryOp::OP>, py::arg("x1"), py::arg("x2"));
+  TL_BINARY_FN("add", Add)
+  TL_BINARY_FN("subtract", Sub)
+  TL_BINARY_FN("multiply", Mul)
+  TL_BINARY_FN("divide", Div)
+  TL_BINARY_FN("true_divide", Div)
+  TL_BINARY_FN("floor_divide", FloorDiv)
+  TL_BINARY_FN("remainder", Mod)
+  TL_BINARY_FN("mod", Mod)
+  TL_BINARY_FN("power", Pow)
+  TL_BINARY_FN("pow", Pow)
+  TL_BINARY_FN("maximum", Max)
+  TL_BINARY_FN("minimum", Min)
+  TL_BINARY_FN("equal", Eq)
+  TL_BINARY_FN("not_equal", Ne)
+  TL_BINARY_FN("less", Lt)
+  TL_BINARY_FN("less_equal", Le)
+  TL_BINARY_FN("greater", Gt)
+  TL_BINARY_FN("greater_equal", Ge)
+  TL_BINARY_FN("logical_and", LogicalAnd)
+  TL_BINARY_FN("logical_or", LogicalOr)
+  TL_BINARY_FN("logical_xor", LogicalXor)
+  TL_BINARY_FN("bitwise_and", BitAnd)
+  TL_BINARY_FN("bitwise_or", BitOr)
+  TL_BINARY_FN("bitwise_xor", BitXor)
+#undef TL_BINARY_FN
+
+  // Unary module functions.
+#define TL_UNARY_FN(name, F) m.def(name, &unary_fn<F>, py::arg("x"));
+  TL_UNARY_FN("negative", neg)
+  TL_UNARY_FN("positive", positive)
+  TL_UNARY_FN("abs", abs)
+  TL_UNARY_FN("absolute", abs)
+  TL_UNARY_FN("exp", exp)
+  TL_UNARY_FN("log", log)
+  TL_UNARY_FN("sqrt", sqrt)
+  TL_UNARY_FN("square", square)
+  TL_UNARY_FN("tanh", tanh)
+  TL_UNARY_FN("sign", sign)
+  TL_UNARY_FN("sin", sin)
+  TL_UNARY_FN("cos", cos)
+  TL_UNARY_FN("isnan", isnan)
+  TL_UNARY_FN("isfinite", isfinite)
+  TL_UNARY_FN("logical_not", logical_not)
+  TL_UNARY_FN("invert", invert)
+  TL_UNARY_FN("bitwise_not", invert)
+  TL_UNARY_FN("relu", relu)
+  TL_UNARY_FN("sigmoid", sigmoid)
+#undef TL_UNARY_FN
+
+  m.def("where", &where_fn, py::arg("condition"), py::arg("x"), py::arg("y"));
+  m.def(
+      "clip",
+      [](py::handle a, py::handle a_min, py::handle a_max, py::handle min, py::handle max) {
+        return clip_impl(as_tensor(a), pick(a_min, min, "min"), pick(a_max, max, "max"));
+      },
+      py::arg("a"), py::arg("a_min") = py::none(), py::arg("a_max") = py::none(), py::kw_only(),
+      py::arg("min") = py::none(), py::arg("max") = py::none());
+  m.def("astype", [](py::handle x, py::handle dtype, bool copy) { return astype_copy(as_tensor(x), dtype, copy); },
+        py::arg("x"), py::arg("dtype"), py::kw_only(), py::arg("copy") = true);
+
+  // Operators.
+#define TL_OPERATOR(name, rname, OP)                                                                \
+  cls.def(name, &binary_dunder<BinaryOp::OP, false>, py::is_operator());                           \
+  cls.def(rname, &binary_dunder<BinaryOp::OP, true>, py::is_operator());
+  TL_OPERATOR("__add__", "__radd__", Add)
+  TL_OPERATOR("__sub__", "__rsub__", Sub)
+  TL_OPERATOR("__mul__", "__rmul__", Mul)
+  TL_OPERATOR("__truediv__", "__rtruediv__", Div)
+  TL_OPERATOR("__floordiv__", "__rfloordiv__", FloorDiv)
+  TL_OPERATOR("__mod__", "__rmod__", Mod)
+  cls.def("__rpow__", &binary_dunder<BinaryOp::Pow, true>, py::is_operator());
+  // ndarray.__pow__'s fast path: a float array ** 0.5 is sqrt (so (-0.0) ** 0.5 is -0.0 and
+  // (-inf) ** 0.5 is nan, as in NumPy); the other exponents give pow's results anyway.
+  cls.def("__pow__", [](const Tensor& self, py::handle other) -> py::object {
+    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_floating(self.dtype()))
+      return py::cast(unary_method<sqrt>(self));
+    return binary_dunder<BinaryOp::Pow, false>(self, other);
+  }, py::is_operator());
+  TL_OPERATOR("__and__", "__rand__", BitAnd)
+  TL_OPERATOR("__or__", "__ror__", BitOr)
+  TL_OPERATOR("__xor__", "__rxor__", BitXor)
+#undef TL_OPERATOR
+#define TL_COMPARE(name, OP) cls.def(name, &binary_dunder<BinaryOp::OP, false>, py::is_operator());
+  TL_COMPARE("__eq__", Eq)
+  TL_COMPARE("__ne__", Ne)
+  TL_COMPARE("__lt__", Lt)
+  TL_COMPARE("__le__", Le)
+  TL_COMPARE("__gt__", Gt)
+  TL_COMPARE("__ge__", Ge)
+#undef TL_COMPARE
+  cls.attr("__hash__") = py::module_::import("builtins").attr("object").attr("__hash__");
+#define TL_INPLACE(name, OP) cls.def(name, &inplace_dunder<BinaryOp::OP>, py::is_operator());
+  TL_INPLACE("__iadd__", Add)
+  TL_INPLACE("__isub__", Sub)
+  TL_INPLACE("__imul__", Mul)
+  TL_INPLACE("__itruediv__", Div)
+  TL_INPLACE("__ifloordiv__", FloorDiv)
+  TL_INPLACE("__imod__", Mod)
+  TL_INPLACE("__ipow__", Pow)
+  TL_INPLACE("__iand__", BitAnd)
+  TL_INPLACE("__ior__", BitOr)
+  TL_INPLACE("__ixor__", BitXor)
+#undef TL_INPLACE
+  cls.def("__neg__", &unary_method<neg>);
+  cls.def("__pos__", &unary_method<positive>);
+  cls.def("__abs__", &unary_method<abs>);
+  cls.def("__invert__", &unary_method<invert>);
+
+  // Methods.
+  cls.def("astype", [](py::object self, py::handle dtype, bool copy) -> py::object {
+            const Tensor& t = self.cast<const Tensor&>();
+            Tensor out = astype_copy(t, dtype, copy);
+            return out.impl() == t.impl() ? self : py::cast(std::move(out));
+          }, py::arg("dtype"), py::arg("copy") = true,
+          "A copy cast to dtype (the tensor itself when copy=False and the dtype already matches).");
+  cls.def("clip", [](const Tensor& t, py::handle a_min, py::handle a_max, py::handle min, py::handle max) {
+            return clip_impl(t, pick(a_min, min, "min"), pick(a_max, max, "max"));
+          }, py::arg("a_min") = py::none(), py::arg("a_max") = py::none(), py::kw_only(),
+          py::arg("min") = py::none(), py::arg("max") = py::none());
+  cls.def("abs", &unary_method<abs>);
+  cls.def("exp", &unary_method<exp>);
+  cls.def("log", &unary_method<log>);
+  cls.def("sqrt", &unary_method<sqrt>);
+  cls.def("square", &unary_method<square>);
+  cls.def("tanh", &unary_method<tanh>);
+  cls.def("sigmoid", &unary_method<sigmoid>);
+  cls.def("relu", &unary_method<relu>);
+}
+
+}  // namespace tl::bind

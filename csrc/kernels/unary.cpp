@@ -1,0 +1,110 @@
+// Compiled with -fno-math-errno (CMakeLists.txt) so sqrt becomes one vectorisable instruction.
+#include "kernels/unary.h"
+#include <cmath>
+#include <type_traits>
+#include "kernels/strided_loop.h"
+#include "kernels/vmath.h"
+
+namespace tl::kernels {
+
+namespace {
+
+template <class Out, class T, class F>
+void run(const Tensor& out, const Tensor& x, F f) {
+  constexpr int64_t SO = sizeof(Out), S = sizeof(T);
+  strided_loop<2>(out.shape(), {static_cast<char*>(out.data_ptr()), static_cast<char*>(x.data_ptr())},
+                  {&out.strides(), &x.strides()}, {SO, S}, [f](char** p, const int64_t* s, int64_t n) {
+                    if (s[0] == SO && s[1] == S) {
+                      Out* __restrict o = reinterpret_cast<Out*>(p[0]);
+                      const T* a = reinterpret_cast<const T*>(p[1]);
+                      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+                    } else {
+                      char* po = p[0];
+                      const char* pa = p[1];
+                      for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1])
+                        *reinterpret_cast<Out*>(po) = f(*reinterpret_cast<const T*>(pa));
+                    }
+                  });
+}
+
+template <class T>
+using uint_of = std::make_unsigned_t<T>;
+
+template <class T>
+void math(UnaryOp op, const Tensor& out, const Tensor& x) {
+  constexpr bool F = std::is_floating_point_v<T>;
+  constexpr bool B = std::is_same_v<T, bool>;
+  constexpr bool S = std::is_signed_v<T> && !F;
+  switch (op) {
+    case UnaryOp::Neg:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return -v; });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T(uint_of<T>(0) - uint_of<T>(v)); });
+      break;
+    case UnaryOp::Abs:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::fabs(v); });
+      else if constexpr (S) return run<T, T>(out, x, [](T v) { return v < 0 ? T(uint_of<T>(0) - uint_of<T>(v)) : v; });
+      else return run<T, T>(out, x, [](T v) { return v; });
+    case UnaryOp::Square:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return v * v; });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T(uint_of<T>(v) * uint_of<T>(v)); });
+      break;
+    case UnaryOp::Sign:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : (v < 0 ? T(-1) : v); });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T((v > 0) - (v < 0)); });
+      break;
+    case UnaryOp::Relu:
+      if constexpr (B) return run<T, T>(out, x, [](T v) { return v; });
+      else return run<T, T>(out, x, [](T v) { return v < 0 ? T(0) : v; });
+    case UnaryOp::StepPositive:
+      if constexpr (!B) return run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : T(0); });
+      break;
+    case UnaryOp::BitNot:
+      if constexpr (B) return run<T, T>(out, x, [](T v) { return !v; });
+      else if constexpr (!F) return run<T, T>(out, x, [](T v) { return T(~v); });
+      break;
+    case UnaryOp::IsNan:
+      if constexpr (F) return run<bool, T>(out, x, [](T v) { return v != v; });
+      else return run<bool, T>(out, x, [](T) { return false; });
+    case UnaryOp::IsFinite:
+      if constexpr (F) return run<bool, T>(out, x, [](T v) { return v - v == T(0); });
+      else return run<bool, T>(out, x, [](T) { return true; });
+    case UnaryOp::LogicalNot: return run<bool, T>(out, x, [](T v) { return v == T(0); });
+    default: break;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    switch (op) {
+      case UnaryOp::Exp: return run<T, T>(out, x, [](T v) { return vmath::exp_f32(v); });
+      case UnaryOp::Tanh: return run<T, T>(out, x, [](T v) { return vmath::tanh_f32(v); });
+      case UnaryOp::Sigmoid: return run<T, T>(out, x, [](T v) { return vmath::sigmoid_f32(v); });
+      default: break;
+    }
+  }
+  if constexpr (F) {
+    switch (op) {
+      case UnaryOp::Exp: return run<T, T>(out, x, [](T v) { return std::exp(v); });
+      case UnaryOp::Tanh: return run<T, T>(out, x, [](T v) { return std::tanh(v); });
+      case UnaryOp::Sigmoid:
+        return run<T, T>(out, x, [](T v) {
+          const T e = std::exp(-std::fabs(v));
+          return (v < 0 ? e : T(1)) / (T(1) + e);
+        });
+      case UnaryOp::Log: return run<T, T>(out, x, [](T v) { return std::log(v); });
+      case UnaryOp::Sqrt: return run<T, T>(out, x, [](T v) { return std::sqrt(v); });
+      case UnaryOp::Sin: return run<T, T>(out, x, [](T v) { return std::sin(v); });
+      case UnaryOp::Cos: return run<T, T>(out, x, [](T v) { return std::cos(v); });
+      default: break;
+    }
+  }
+  throw TypeError(str_cat("[unary] op ", int(op), " is not supported for dtype ", dtype_name(x.dtype())));
+}
+
+}  // namespace
+
+void unary(UnaryOp op, const Tensor& out, const Tensor& x) {
+  const bool pred = op == UnaryOp::IsNan || op == UnaryOp::IsFinite || op == UnaryOp::LogicalNot;
+  TL_CHECK(pred ? out.dtype() == DType::Bool : out.dtype() == x.dtype(), "unary", "internal dtype mismatch: ",
+           dtype_name(out.dtype()), " from ", dtype_name(x.dtype()));
+  TL_DISPATCH_ALL(x.dtype(), "unary", [&] { math<scalar_t>(op, out, x); });
+}
+
+}  // namespace tl::kernels

@@ -1,0 +1,143 @@
+#include "ops/unary.h"
+#include "autograd/function.h"
+#include "ops/binary.h"
+
+namespace tl {
+
+using kernels::UnaryOp;
+
+DType float_result_dtype(DType d) {
+  switch (d) {
+    case DType::Float32: case DType::Float64: return d;
+    case DType::Int32: case DType::Int64: return DType::Float64;
+    default: return DType::Float32;  // bool, uint8: NumPy gives float16, which we do not have
+  }
+}
+
+Tensor unary_raw(UnaryOp op, const Tensor& x, DType out_dtype) {
+  Tensor out = Tensor::empty(x.shape(), out_dtype);
+  kernels::unary(op, out, x);
+  return out;
+}
+
+namespace {
+
+Tensor unary_float(UnaryOp op, const Tensor& x) {
+  const DType d = float_result_dtype(x.dtype());
+  return unary_raw(op, x.to_dtype(d), d);
+}
+
+Tensor scalar_of(double v, DType d) { return Tensor::scalar(Scalar::from_double(v), d); }
+
+// Backward nodes save the input x or the (detached) output, whichever the derivative needs.
+struct AbsBackward : Node {
+  Tensor x;
+  const char* name() const override { return "AbsBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, unary_raw(UnaryOp::Sign, x, x.dtype()))}; }
+  void release_saved() override { x = Tensor(); }
+};
+struct ExpBackward : Node {
+  Tensor out;
+  const char* name() const override { return "ExpBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, out)}; }
+  void release_saved() override { out = Tensor(); }
+};
+struct LogBackward : Node {
+  Tensor x;
+  const char* name() const override { return "LogBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {div(g, x)}; }
+  void release_saved() override { x = Tensor(); }
+};
+struct SqrtBackward : Node {
+  Tensor out;
+  const char* name() const override { return "SqrtBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {div(g, mul(out, scalar_of(2.0, out.dtype())))}; }
+  void release_saved() override { out = Tensor(); }
+};
+struct SquareBackward : Node {
+  Tensor x;
+  const char* name() const override { return "SquareBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, mul(x, scalar_of(2.0, x.dtype())))}; }
+  void release_saved() override { x = Tensor(); }
+};
+struct TanhBackward : Node {
+  Tensor out;
+  const char* name() const override { return "TanhBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    return {mul(g, sub(scalar_of(1.0, out.dtype()), mul(out, out)))};
+  }
+  void release_saved() override { out = Tensor(); }
+};
+struct SigmoidBackward : Node {
+  Tensor out;
+  const char* name() const override { return "SigmoidBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    return {mul(g, mul(out, sub(scalar_of(1.0, out.dtype()), out)))};
+  }
+  void release_saved() override { out = Tensor(); }
+};
+struct ReluBackward : Node {
+  Tensor x;
+  const char* name() const override { return "ReluBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    return {mul(g, unary_raw(UnaryOp::StepPositive, x, x.dtype()))};
+  }
+  void release_saved() override { x = Tensor(); }
+};
+struct SinBackward : Node {
+  Tensor x;
+  const char* name() const override { return "SinBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, cos(x))}; }
+  void release_saved() override { x = Tensor(); }
+};
+struct CosBackward : Node {
+  Tensor x;
+  const char* name() const override { return "CosBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(x)))}; }
+  void release_saved() override { x = Tensor(); }
+};
+
+template <class NodeT>
+Tensor save_x(Tensor out, const Tensor& x) {
+  if (auto node = record<NodeT>(out, {x})) node->x = x;
+  return out;
+}
+template <class NodeT>
+Tensor save_out(Tensor out, const Tensor& x) {
+  if (auto node = record<NodeT>(out, {x})) node->out = out.detach();
+  return out;
+}
+
+}  // namespace
+
+Tensor abs(const Tensor& x) { return save_x<AbsBackward>(unary_raw(UnaryOp::Abs, x, x.dtype()), x); }
+Tensor exp(const Tensor& x) { return save_out<ExpBackward>(unary_float(UnaryOp::Exp, x), x); }
+Tensor log(const Tensor& x) { return save_x<LogBackward>(unary_float(UnaryOp::Log, x), x); }
+Tensor sqrt(const Tensor& x) { return save_out<SqrtBackward>(unary_float(UnaryOp::Sqrt, x), x); }
+Tensor tanh(const Tensor& x) { return save_out<TanhBackward>(unary_float(UnaryOp::Tanh, x), x); }
+Tensor sigmoid(const Tensor& x) { return save_out<SigmoidBackward>(unary_float(UnaryOp::Sigmoid, x), x); }
+Tensor sin(const Tensor& x) { return save_x<SinBackward>(unary_float(UnaryOp::Sin, x), x); }
+Tensor cos(const Tensor& x) { return save_x<CosBackward>(unary_float(UnaryOp::Cos, x), x); }
+Tensor relu(const Tensor& x) { return save_x<ReluBackward>(unary_raw(UnaryOp::Relu, x, x.dtype()), x); }
+
+Tensor square(const Tensor& x) {
+  TL_CHECK_TYPE(x.dtype() != DType::Bool, "square",
+                "not supported for bool (NumPy computes it in int8, which tensorlet does not have); "
+                "convert with .astype() first");
+  return save_x<SquareBackward>(unary_raw(UnaryOp::Square, x, x.dtype()), x);
+}
+
+Tensor sign(const Tensor& x) {
+  TL_CHECK_TYPE(x.dtype() != DType::Bool, "sign", "ufunc 'sign' did not contain a loop with signature matching types bool");
+  return unary_raw(UnaryOp::Sign, x, x.dtype());
+}
+Tensor isnan(const Tensor& x) { return unary_raw(UnaryOp::IsNan, x, DType::Bool); }
+Tensor isfinite(const Tensor& x) { return unary_raw(UnaryOp::IsFinite, x, DType::Bool); }
+Tensor logical_not(const Tensor& x) { return unary_raw(UnaryOp::LogicalNot, x, DType::Bool); }
+Tensor invert(const Tensor& x) {
+  TL_CHECK_TYPE(!is_floating(x.dtype()), "invert", "ufunc 'invert' not supported for the input type ",
+                dtype_name(x.dtype()), ": it needs bool or integer operands");
+  return unary_raw(UnaryOp::BitNot, x, x.dtype());
+}
+
+}  // namespace tl

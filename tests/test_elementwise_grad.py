@@ -1,0 +1,201 @@
+"""Backward of the elementwise ops: float64 central-difference gradchecks (broadcasting operands,
+tensor and scalar operands), hypothesis over random broadcastable shapes, and the documented
+conventions at kinks (ties of maximum/minimum, relu and abs at 0, clip at its bounds)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tensorlet as tl
+from gradcheck import gradcheck
+
+BROADCAST_PAIRS = [((3,), (3,)), ((2, 3), (3,)), ((4, 1), (1, 3)), ((), (2, 2)), ((2, 1, 3), (4, 1))]
+
+
+def away_from(x, points, margin=0.05):
+    """Moves values that are within margin of a kink (e.g. 0 for relu) away from it."""
+    for p in points:
+        close = np.abs(x - p) < margin
+        x = np.where(close, p + np.where(x >= p, margin, -margin) * 2, x)
+    return x
+
+
+@pytest.mark.parametrize("sa,sb", BROADCAST_PAIRS)
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum"])
+def test_binary_gradients_with_broadcasting(name, sa, sb):
+    rng = np.random.RandomState(0)
+    a = rng.randn(*sa)
+    b = rng.randn(*sb)
+    if name == "divide":
+        b = np.abs(b) + 0.5
+    if name == "power":
+        a = np.abs(a) + 0.5
+    if name in ("maximum", "minimum"):  # no ties / near-ties: the function is smooth there
+        b = b + 0.3 * np.sign(b)
+        a = a + 0.1
+    f = getattr(tl, name)
+    gradcheck(lambda x, y: f(x, y), a, b)
+    # with the other operand not requiring grad
+    bt = tl.array(b)
+    gradcheck(lambda x: f(x, bt), a)
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "**"])
+def test_scalar_operands_both_sides(op):
+    rng = np.random.RandomState(1)
+    a = np.abs(rng.randn(2, 3)) + 0.5
+    fwd = {"+": lambda x, s: x + s, "-": lambda x, s: x - s, "*": lambda x, s: x * s, "/": lambda x, s: x / s,
+           "**": lambda x, s: x ** s}[op]
+    rev = {"+": lambda x, s: s + x, "-": lambda x, s: s - x, "*": lambda x, s: s * x, "/": lambda x, s: s / x,
+           "**": lambda x, s: s ** x}[op]
+    for s in [2.5, 3, -1.5, 2]:
+        gradcheck(lambda x: fwd(x, s), a)
+        if op != "**" or s > 0:
+            gradcheck(lambda x: rev(x, s), a)
+    gradcheck(lambda x: x ** 0.5, a)  # the sqrt fast path of __pow__
+
+
+def test_power_gradient_to_the_exponent_and_at_zero_base():
+    rng = np.random.RandomState(2)
+    a = np.abs(rng.randn(4)) + 0.2
+    b = rng.randn(4)
+    gradcheck(lambda x, y: x ** y, a, b)
+    # 0 ** b with b >= 0: the exponent's gradient is 0 (PyTorch's convention), not nan
+    x = tl.array([0.0, 0.0, 2.0], requires_grad=True)
+    y = tl.array([2.0, 0.0, 3.0], requires_grad=True)
+    (x ** y).sum().backward()
+    np.testing.assert_allclose(np.asarray(x.grad), [0.0, 0.0, 12.0])
+    np.testing.assert_allclose(np.asarray(y.grad), [0.0, 0.0, 8 * np.log(2.0)])
+
+
+UNARY = {
+    "negative": (None, []), "abs": (None, [0.0]), "exp": (None, []), "log": ("pos", []),
+    "sqrt": ("pos", []), "square": (None, []), "tanh": (None, []), "sigmoid": (None, []),
+    "relu": (None, [0.0]), "sin": (None, []), "cos": (None, []),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
+def test_unary_gradients(name, shape):
+    rng = np.random.RandomState(3)
+    domain, kinks = UNARY[name]
+    x = rng.randn(*shape) * 1.5
+    if domain == "pos":
+        x = np.abs(x) + 0.3
+    x = away_from(x, kinks)
+    gradcheck(getattr(tl, name), x)
+
+
+def test_unary_gradients_through_a_chain_and_methods():
+    rng = np.random.RandomState(4)
+    x = rng.randn(3, 4)
+    gradcheck(lambda t: tl.sigmoid(tl.tanh(t) * 2.0) + tl.exp(-t.square()) + abs(t + 5.0), x)
+    gradcheck(lambda t: t.exp().sqrt() + t.tanh() + t.sigmoid() + t.relu() + t.abs(), x + 3.0)
+
+
+def test_where_gradients_flow_to_both_branches():
+    rng = np.random.RandomState(5)
+    c = tl.array(rng.rand(3, 4) > 0.5)
+    gradcheck(lambda x, y: tl.where(c, x, y), rng.randn(3, 4), rng.randn(4))
+    gradcheck(lambda x, y: tl.where(c, x * y, y), rng.randn(1, 4), rng.randn(3, 1))
+    gradcheck(lambda x: tl.where(c, x, 0.0), rng.randn(3, 4))
+    gradcheck(lambda y: tl.where(c, 1.0, y), rng.randn(3, 4))
+
+
+def test_clip_gradients():
+    x = np.array([-2.0, -0.7, 0.1, 0.6, 1.9, 3.0])
+    gradcheck(lambda t: tl.clip(t, -1.0, 1.0), x)
+    gradcheck(lambda t: tl.clip(t, None, 0.5), x)
+    gradcheck(lambda t: tl.clip(t, -0.5, None), x)
+    gradcheck(lambda t, lo, hi: tl.clip(t, lo, hi), x, np.full(6, -0.3), np.array([2.5]))
+    # at the bounds the gradient goes to x (PyTorch's clamp convention)
+    t = tl.array([-1.0, 0.0, 1.0], requires_grad=True)
+    tl.clip(t, -1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(np.asarray(t.grad), [1.0, 1.0, 1.0])
+    lo = tl.array([0.5], requires_grad=True)
+    hi = tl.array([0.7], requires_grad=True)
+    t2 = tl.array([0.0, 0.6, 1.0], requires_grad=True)
+    tl.clip(t2, lo, hi).sum().backward()
+    np.testing.assert_array_equal(np.asarray(t2.grad), [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(lo.grad), [1.0])
+    np.testing.assert_array_equal(np.asarray(hi.grad), [1.0])
+
+
+def test_maximum_minimum_ties_split_the_gradient():
+    a = tl.array([1.0, 2.0, 3.0], requires_grad=True)
+    b = tl.array([1.0, 5.0, 0.0], requires_grad=True)
+    tl.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(np.asarray(a.grad), [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(np.asarray(b.grad), [0.5, 1.0, 0.0])
+    a.grad = None
+    b.grad = None
+    tl.minimum(a, b).sum().backward()
+    np.testing.assert_array_equal(np.asarray(a.grad), [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(b.grad), [0.5, 0.0, 1.0])
+
+
+def test_relu_and_abs_at_zero_have_zero_gradient():
+    x = tl.array([-1.0, 0.0, 2.0], requires_grad=True)
+    tl.relu(x).sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [0.0, 0.0, 1.0])
+    y = tl.array([-1.0, 0.0, 2.0], requires_grad=True)
+    tl.abs(y).sum().backward()
+    np.testing.assert_array_equal(np.asarray(y.grad), [-1.0, 0.0, 1.0])
+
+
+def test_mixed_precision_gradients_keep_each_inputs_dtype():
+    a = tl.array(np.ones(3, np.float32), requires_grad=True)
+    b = tl.array(np.full(3, 2.0), requires_grad=True)
+    out = a * b
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_allclose(np.asarray(a.grad), [2.0, 2.0, 2.0])
+    c = tl.array(np.ones(3, np.float32), requires_grad=True)
+    (tl.exp(c) * 2).sum().backward()  # int scalar is weak: stays float32
+    assert c.grad.dtype == np.float32
+
+
+def test_comparisons_and_integer_ops_record_nothing():
+    a = tl.array([1.0, 2.0], requires_grad=True)
+    for r in [a > 1.0, a == a, tl.isnan(a), a // 1.0, a % 2.0, tl.sign(a)]:
+        assert not r.requires_grad and r.grad_fn is None
+
+
+def test_float32_training_step_gradients():
+    # relu(x W + b) -> sigmoid -> mean, float32 end to end, against NumPy's hand-written backward
+    rng = np.random.RandomState(6)
+    x = rng.randn(8, 5).astype(np.float32)
+    w = rng.randn(5, 3).astype(np.float32)
+    b = rng.randn(3).astype(np.float32)
+    W, B = tl.array(w, requires_grad=True), tl.array(b, requires_grad=True)
+    h = tl.relu(tl.matmul(tl.array(x), W) + B)
+    s = tl.sigmoid(h)
+    s.sum().backward()
+    hn = np.maximum(x @ w + b, 0)
+    sn = 1 / (1 + np.exp(-hn))
+    gh = sn * (1 - sn) * (hn > 0)
+    np.testing.assert_allclose(np.asarray(W.grad), x.T @ gh, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(B.grad), gh.sum(0), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_gradients_over_random_broadcast_shapes(data):
+    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3))
+    sa, sb = shapes.input_shapes
+    name = data.draw(st.sampled_from(["add", "subtract", "multiply", "divide", "maximum", "power", "where"]))
+    rng = np.random.RandomState(data.draw(st.integers(0, 2**16)))
+    a, b = rng.randn(*sa), rng.randn(*sb)
+    if name in ("divide", "power"):
+        b = np.abs(b) + 0.5
+        a = np.abs(a) + 0.5
+    if name == "maximum":
+        a = a + 0.2 * np.sign(a - np.mean(b))
+        b = np.round(b, 1) + 0.05
+    if name == "where":
+        cond = tl.array(rng.rand(*shapes.result_shape) > 0.5)
+        gradcheck(lambda x, y: tl.where(cond, x, y), a, b)
+    else:
+        gradcheck(getattr(tl, name), a, b)
