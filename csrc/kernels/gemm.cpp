@@ -142,21 +142,6 @@ void pack_panel(const T* src, int64_t ld, bool k_contiguous, int64_t lines, int6
   else pack_transpose(src, ld, lines, k, R, dst);
 }
 
-// C = alpha * acc + beta * C, then bias and relu, for an edge tile computed into scratch.
-template <class T>
-void store_edge_tile(const T* acc, int64_t ld_acc, T* C, int64_t ldc, int64_t m, int64_t n, T alpha, T beta,
-                     const T* bias, bool relu) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      T v = alpha * acc[i * ld_acc + j];
-      if (beta != T(0)) v += beta * C[i * ldc + j];
-      if (bias) v += bias[j];
-      if (relu && v <= T(0)) v = T(0);  // NaN stays NaN
-      C[i * ldc + j] = v;
-    }
-  }
-}
-
 // The whole blocked algorithm on one rectangle of C, on the calling thread.
 template <class T>
 void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking& bl, PackTransFn<T> pack_trans) {
@@ -174,11 +159,10 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
 
   T* abuf = tls_pack_a.get<T>(direct_a ? MR * kc : std::min(mc, round_up(M, MR)) * kc);
   T* bbuf = tls_pack_b.get<T>(kc * std::min(nc, round_up(N, NR)));
-  alignas(64) T edge[16 * 32];  // one micro-tile; kernels are at most 16 x 32
-  static_assert(sizeof(edge) >= sizeof(T) * 16 * 32, "edge tile too small");
-
   UkrArgs<T> args{};
   args.alpha = pr.alpha;
+  args.ldc = pr.ldc;
+  args.b_stride = NR;
 
   for (int64_t i0 = 0; i0 < M; i0 += mc) {
     const int64_t mb = std::min(mc, M - i0);
@@ -213,32 +197,17 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
           }
           const UkrFn<T> fn = u.fn[(direct_a && m == MR) ? amode : kAKMajor];
           args.k = kb;
-          args.b_stride = NR;
           for (int64_t jr = 0; jr < nb; jr += NR) {
             const int64_t n = std::min<int64_t>(NR, nb - jr);
             const int64_t j = j0 + jr;
-            T* c = pr.C + i * pr.ldc + j;
-            const T* bias = (last && pr.bias) ? pr.bias + j : nullptr;
-            const bool relu = last && pr.relu;
             args.b = bbuf + jr * kb;
-            if (m == MR && n == NR) {
-              args.c = c;
-              args.ldc = pr.ldc;
-              args.beta = beta;
-              args.bias = bias;
-              args.relu = relu;
-              fn(args);
-            } else {
-              args.c = edge;
-              args.ldc = NR;
-              args.alpha = T(1);
-              args.beta = T(0);
-              args.bias = nullptr;
-              args.relu = false;
-              fn(args);
-              args.alpha = pr.alpha;
-              store_edge_tile(edge, NR, c, pr.ldc, m, n, pr.alpha, beta, bias, relu);
-            }
+            args.c = pr.C + i * pr.ldc + j;
+            args.m = int(m);
+            args.n = int(n);
+            args.beta = beta;
+            args.bias = (last && pr.bias) ? pr.bias + j : nullptr;
+            args.relu = last && pr.relu;
+            fn(args);
           }
         }
       }

@@ -7,6 +7,8 @@
 namespace tl::kernels {
 namespace {
 
+#include "kernels/gemm_pack_x86.h"
+
 struct VecF {
   using T = float;
   using Reg = __m256;
@@ -14,6 +16,8 @@ struct VecF {
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, Reg r) { _mm256_storeu_ps(p, r); }
+  static Reg loadu_n(const T* p, int n) { return _mm256_maskload_ps(p, first_lanes_mask(n)); }
+  static void storeu_n(T* p, Reg r, int n) { _mm256_maskstore_ps(p, first_lanes_mask(n), r); }
   static Reg set1(T x) { return _mm256_set1_ps(x); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
@@ -28,6 +32,9 @@ struct VecD {
   static Reg zero() { return _mm256_setzero_pd(); }
   static Reg loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, Reg r) { _mm256_storeu_pd(p, r); }
+  // A 64-bit lane is selected by the sign of its upper 32 bits: set two 32-bit lanes per lane.
+  static Reg loadu_n(const T* p, int n) { return _mm256_maskload_pd(p, first_lanes_mask(2 * n)); }
+  static void storeu_n(T* p, Reg r, int n) { _mm256_maskstore_pd(p, first_lanes_mask(2 * n), r); }
   static Reg set1(T x) { return _mm256_set1_pd(x); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_pd(a, b); }
@@ -41,12 +48,12 @@ struct VecD {
 
 template <>
 const GemmKernels<float>& gemm_kernels_avx2<float>() {
-  static const GemmKernels<float> k{ukr_shape<VecF, 6, 2>(), ukr_shape<VecF, 12, 1>(), nullptr, &fma_probe<VecF>};
+  static const GemmKernels<float> k{ukr_shape<VecF, 6, 2>(), ukr_shape<VecF, 12, 1>(), &pack_trans_x86<PackF32>, &fma_probe<VecF>};
   return k;
 }
 template <>
 const GemmKernels<double>& gemm_kernels_avx2<double>() {
-  static const GemmKernels<double> k{ukr_shape<VecD, 6, 2>(), ukr_shape<VecD, 12, 1>(), nullptr, &fma_probe<VecD>};
+  static const GemmKernels<double> k{ukr_shape<VecD, 6, 2>(), ukr_shape<VecD, 12, 1>(), &pack_trans_x86<PackF64>, &fma_probe<VecD>};
   return k;
 }
 

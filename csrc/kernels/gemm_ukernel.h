@@ -1,11 +1,12 @@
 // Internal to the GEMM: the micro-kernel contract between the blocked driver (gemm.cpp) and
 // the per-ISA kernel files (gemm_generic.cpp, gemm_avx2.cpp, gemm_avx512.cpp).
 //
-// A micro-kernel computes one full MR x NR tile of C from a K-long strip of op(A) and a packed
+// A micro-kernel computes one MR x NR tile of C from a K-long strip of op(A) and a packed
 // strip of op(B), entirely in registers, then applies in its store
 //     C = alpha * acc + beta * C  (+ bias row) (relu)
-// with beta == 0 meaning C is not read. The driver handles partial (edge) tiles itself by
-// calling the kernel on a scratch tile, so kernels only ever see full tiles.
+// with beta == 0 meaning C is not read. Edge tiles: the A and B strips are always full (the
+// driver zero-pads packed panels), and the kernel loads/stores only the first m rows and n
+// columns of C and of the bias (masked vector accesses), so no scratch tile is needed.
 #pragma once
 #include <cstdint>
 
@@ -18,10 +19,11 @@ struct UkrArgs {
   int64_t a_stride;    // see AMode
   const T* b;          // op(B) strip: k rows of NR contiguous values, b_stride apart
   int64_t b_stride;    // NR for a packed panel, ldb when B is read in place
-  T* c;                // MR x NR tile of C, row stride ldc
+  T* c;                // m x n tile of C, row stride ldc
   int64_t ldc;
+  int m, n;            // valid rows (1..MR) and columns (1..NR) of the tile
   T alpha, beta;
-  const T* bias;       // the tile's NR bias values, or null
+  const T* bias;       // the tile's n bias values, or null
   bool relu;
 };
 

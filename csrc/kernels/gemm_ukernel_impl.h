@@ -5,7 +5,8 @@
 // traits: the instantiations are compiled with that file's ISA flags and must not be merged
 // with (or reached from) code built for another ISA. V provides:
 //   T, Reg, W (lanes), zero(), loadu(p), storeu(p, r), set1(x), fmadd(a, b, c) = a*b+c,
-//   mul, add, max(a, b) (returns b when either is NaN, like x86 MAXPS).
+//   mul, add, max(a, b) (returns b when either is NaN, like x86 MAXPS), and for edge tiles
+//   loadu_n(p, n) / storeu_n(p, r, n), touching only the first n (0 < n < W) lanes in memory.
 //
 // acc[MR][NV] holds an MR x (NV * W) tile of C; each k step loads NV vectors of B and
 // broadcasts MR scalars of A. The epilogue runs on the registers before the single store.
@@ -23,14 +24,15 @@ void ukr(const UkrArgs<typename V::T>& p) {
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
 
   // Start pulling the C tile in while the k loop runs.
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < p.m; ++i) {
     __builtin_prefetch(p.c + i * p.ldc, 1);
-    __builtin_prefetch(p.c + i * p.ldc + NV * W - 1, 1);
+    __builtin_prefetch(p.c + i * p.ldc + p.n - 1, 1);
   }
 
   const T* a = p.a;
   const T* b = p.b;
   const int64_t as = p.a_stride, bs = p.b_stride;
+#pragma GCC unroll 4
   for (int64_t q = 0; q < p.k; ++q) {
     Reg bv[NV];
 #pragma GCC unroll 4
@@ -49,14 +51,24 @@ void ukr(const UkrArgs<typename V::T>& p) {
   const bool use_beta = p.beta != T(0);
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
+    if (i >= p.m) break;
     T* c = p.c + i * p.ldc;
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
+      const int lanes = p.n - j * W;
+      if (lanes <= 0) break;
       Reg v = V::mul(acc[i][j], alpha);
-      if (use_beta) v = V::fmadd(beta, V::loadu(c + j * W), v);
-      if (p.bias) v = V::add(v, V::loadu(p.bias + j * W));
-      if (p.relu) v = V::max(zero, v);  // max(0, NaN) keeps the NaN, as the reference does
-      V::storeu(c + j * W, v);
+      if (lanes >= W) {
+        if (use_beta) v = V::fmadd(beta, V::loadu(c + j * W), v);
+        if (p.bias) v = V::add(v, V::loadu(p.bias + j * W));
+        if (p.relu) v = V::max(zero, v);  // max(0, NaN) keeps the NaN, as the reference does
+        V::storeu(c + j * W, v);
+      } else {
+        if (use_beta) v = V::fmadd(beta, V::loadu_n(c + j * W, lanes), v);
+        if (p.bias) v = V::add(v, V::loadu_n(p.bias + j * W, lanes));
+        if (p.relu) v = V::max(zero, v);
+        V::storeu_n(c + j * W, v, lanes);
+      }
     }
   }
 }

@@ -3,8 +3,9 @@
 // - One parallel region at a time uses the pool; a region that finds it busy (another Python
 //   thread is inside a kernel) runs inline on its own thread, and so does a parallel_for
 //   nested in a region. Results never depend on that: callers split work by index only.
-// - Workers spin on the job counter for a bounded time (~50 us) after each region, so
-//   back-to-back kernels do not pay a futex wake-up, then block on a condition variable.
+// - Workers spin for a bounded time (~50 us) after each region, so back-to-back kernels do
+//   not pay a futex wake-up, then block on a condition variable. Chunks are claimed
+//   dynamically and the caller never waits for a worker that has not started (see ThreadPool).
 // - fork(): pthread_atfork handlers keep fork from racing a region or a pool resize; the
 //   child drops (leaks, on purpose: its mutexes may be mid-use) the parent's pool, whose
 //   threads do not exist there, and builds a fresh one lazily on first use.
@@ -42,6 +43,10 @@ inline void cpu_relax() {
 #endif
 }
 
+// Jobs are published in one atomic word, job id | chunk count | next unclaimed chunk, and
+// every thread (the caller too) claims chunks by CAS on it. The caller then waits only for
+// chunks that were claimed to finish, never for a worker to wake up: on a loaded machine a
+// descheduled worker just finds the job done when it runs, instead of stalling the caller.
 class ThreadPool {
  public:
   explicit ThreadPool(int workers) {
@@ -56,92 +61,102 @@ class ThreadPool {
   ~ThreadPool() { shutdown(); }
   int workers() const { return int(threads_.size()); }
 
-  void shutdown() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-
-  // Runs fn over `chunks` pieces of [begin, end) on the workers and the caller.
+  // Runs fn over `chunks` (< 2^20) pieces of [begin, end) on the workers and the caller.
   void run(int64_t begin, int64_t end, int64_t chunks, FunctionRef<void(int64_t, int64_t)> fn) {
     fn_ = &fn;
     begin_ = begin;
     size_ = end - begin;
-    chunks_ = chunks;
-    next_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
-    pending_.store(int(threads_.size()), std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    job_ = (job_ + 1) & kJobMask;
     {
-      std::lock_guard<std::mutex> lk(mu_);
-      generation_.fetch_add(1, std::memory_order_release);
+      std::lock_guard<std::mutex> lk(mu_);  // so a worker about to sleep cannot miss it
+      state_.store(pack(job_, uint64_t(chunks), 0), std::memory_order_release);
     }
     cv_.notify_all();
-    work();
-    // Wait for every worker to leave the job (they reference fn_ and our stack frame).
+    work(job_);
+    const auto finished = [&] { return done_.load(std::memory_order_acquire) == chunks; };
     const auto deadline = std::chrono::steady_clock::now() + kSpin;
-    while (pending_.load(std::memory_order_acquire) != 0 && std::chrono::steady_clock::now() < deadline)
-      cpu_relax();
-    if (pending_.load(std::memory_order_acquire) != 0) {
+    while (!finished() && std::chrono::steady_clock::now() < deadline) cpu_relax();
+    if (!finished()) {
       std::unique_lock<std::mutex> lk(mu_);
-      done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      done_cv_.wait(lk, finished);
     }
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
-  void work() {
+  static constexpr uint64_t kJobMask = (uint64_t(1) << 24) - 1, kField = (uint64_t(1) << 20) - 1;
+  static uint64_t pack(uint64_t job, uint64_t chunks, uint64_t next) { return job << 40 | chunks << 20 | next; }
+  static uint64_t job_of(uint64_t s) { return s >> 40; }
+  static uint64_t chunks_of(uint64_t s) { return (s >> 20) & kField; }
+  static uint64_t next_of(uint64_t s) { return s & kField; }
+
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_.store(true, std::memory_order_relaxed);
+      state_.store(pack((job_ + 1) & kJobMask, 0, 0), std::memory_order_release);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  // Claims and runs chunks of job `job` until none is left (or the job is over).
+  void work(uint64_t job) {
+    uint64_t s = state_.load(std::memory_order_acquire);
     for (;;) {
-      const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks_) return;
-      const int64_t lo = begin_ + size_ * c / chunks_, hi = begin_ + size_ * (c + 1) / chunks_;
+      if (job_of(s) != job || next_of(s) >= chunks_of(s)) return;
+      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
+      // A claimed chunk keeps the caller waiting, so fn_, begin_, size_ stay this job's.
+      const int64_t c = int64_t(next_of(s)), n = int64_t(chunks_of(s));
       try {
-        (*fn_)(lo, hi);
+        (*fn_)(begin_ + size_ * c / n, begin_ + size_ * (c + 1) / n);
       } catch (...) {
         std::lock_guard<std::mutex> lk(mu_);
         if (!error_) error_ = std::current_exception();
       }
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+        std::lock_guard<std::mutex> lk(mu_);  // pairs with the caller's predicate check
+        done_cv_.notify_one();
+      }
+      s = state_.load(std::memory_order_acquire);
     }
   }
 
   void worker_loop() {
     tls_in_region = true;
     kernels::set_flush_denormals();
-    uint64_t seen = 0;
+    uint64_t seen = 0;  // job ids start at 1, so a job published before we got here is seen
+    const auto has_news = [&] {
+      return job_of(state_.load(std::memory_order_acquire)) != seen || stop_.load(std::memory_order_relaxed);
+    };
     for (;;) {
       // Spin briefly for the next job, then sleep.
       const auto deadline = std::chrono::steady_clock::now() + kSpin;
-      while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < deadline)
-        cpu_relax();
-      if (generation_.load(std::memory_order_acquire) == seen) {
+      while (!has_news() && std::chrono::steady_clock::now() < deadline) cpu_relax();
+      if (!has_news()) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        cv_.wait(lk, has_news);
       }
-      seen = generation_.load(std::memory_order_acquire);
-      if (stop_) return;
-      work();
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lk(mu_);  // pairs with the caller's predicate check
-        done_cv_.notify_one();
-      }
+      if (stop_.load(std::memory_order_relaxed)) return;
+      seen = job_of(state_.load(std::memory_order_acquire));
+      work(seen);
     }
   }
 
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_{0};
-  std::atomic<int> pending_{0};
-  bool stop_ = false;
-  // The current job; written by the caller before generation_ is bumped.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<bool> stop_{false};
+  uint64_t job_ = 0;  // the caller's last job id (only the region holder touches it)
+  // The current job; written by the caller before state_ publishes it.
   const FunctionRef<void(int64_t, int64_t)>* fn_ = nullptr;
-  int64_t begin_ = 0, size_ = 0, chunks_ = 0;
+  int64_t begin_ = 0, size_ = 0;
   std::exception_ptr error_;
 };
 
