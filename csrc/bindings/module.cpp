@@ -15,6 +15,8 @@ void bind_indexing(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_tensor_misc(py::module_& m);
 void bind_elementwise(py::module_& m);
+void bind_reduce(py::module_& m);
+void bind_nn(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -40,4 +42,6 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_creation(m);
   tl::bind::bind_tensor_misc(m);
   tl::bind::bind_elementwise(m);
+  tl::bind::bind_reduce(m);
+  tl::bind::bind_nn(m);
 }

@@ -5,5 +5,6 @@
 #include "ops/join.h"
 #include "ops/unary.h"
 #include "ops/linalg.h"
+#include "ops/nn.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"

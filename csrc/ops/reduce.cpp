@@ -1,10 +1,15 @@
 #include "ops/reduce.h"
 #include <algorithm>
+#include <cmath>
 #include "autograd/function.h"
+#include "kernels/reduce.h"
 #include "kernels/strided_loop.h"
+#include "ops/binary.h"
 #include "ops/shape_ops.h"
 
 namespace tl {
+
+using kernels::ReduceOp;
 
 std::vector<bool> reduced_mask(const AxisSpec& axis, int64_t ndim, const char* op) {
   std::vector<bool> mask(ndim, axis.all);
@@ -24,78 +29,283 @@ Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keep
 
 namespace {
 
-// out (keepdims shape, contiguous, acc dtype) = sum of x over the masked axes. Each output
-// element is owned by one task, so it is safe to parallelise over outputs.
-template <class Acc, class In>
-void sum_kernel(const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
-  Shape kept_shape, red_shape;
-  Strides kept_x, red_x, kept_o;
-  Strides ost = contiguous_strides(out.shape());
-  for (int64_t i = 0; i < x.ndim(); ++i) {
-    if (mask[i]) { red_shape.push_back(x.shape()[i]); red_x.push_back(x.strides()[i]); }
-    else { kept_shape.push_back(x.shape()[i]); kept_x.push_back(x.strides()[i]); kept_o.push_back(ost[i]); }
-  }
-  Acc* o = out.data<Acc>();
-  const In* xb = x.data<In>();
-  const int64_t n_out = checked_numel(kept_shape), n_red = checked_numel(red_shape);
-  const int64_t nk = static_cast<int64_t>(kept_shape.size()), nr = static_cast<int64_t>(red_shape.size());
-  parallel_for(0, n_out, std::max<int64_t>(1, kParallelElementThreshold / std::max<int64_t>(n_red, 1)),
-               [&](int64_t b, int64_t e) {
-                 std::vector<int64_t> ridx(nr);
-                 for (int64_t j = b; j < e; ++j) {
-                   int64_t xoff = 0, ooff = 0, r = j;
-                   for (int64_t d = nk - 1; d >= 0; --d) {
-                     int64_t i = r % kept_shape[d];
-                     r /= kept_shape[d];
-                     xoff += i * kept_x[d];
-                     ooff += i * kept_o[d];
-                   }
-                   Acc acc = 0;
-                   const In* p = xb + xoff;
-                   if (nr == 1 && red_x[0] == 1) {
-                     for (int64_t k = 0; k < n_red; ++k) acc += static_cast<Acc>(p[k]);
-                   } else {
-                     std::fill(ridx.begin(), ridx.end(), 0);
-                     int64_t roff = 0;
-                     for (int64_t k = 0; k < n_red; ++k) {
-                       acc += static_cast<Acc>(p[roff]);
-                       for (int64_t d = nr - 1; d >= 0; --d) {
-                         roff += red_x[d];
-                         if (++ridx[d] < red_shape[d]) break;
-                         roff -= red_x[d] * red_shape[d];
-                         ridx[d] = 0;
-                       }
-                     }
-                   }
-                   o[ooff] = acc;
-                 }
-               });
+// What a reduction needs to know about its axes.
+struct Plan {
+  std::vector<bool> mask;
+  Shape keep;       // output shape with keepdims
+  Shape out;        // output shape as returned
+  int64_t n_red;    // elements per output
+  AxisSpec axis;    // as given (the backward of var/std reuses it)
+};
+
+Plan make_plan(const Tensor& x, const AxisSpec& axis, bool keepdims, const char* op) {
+  Plan p;
+  p.mask = reduced_mask(axis, x.ndim(), op);
+  p.keep = reduced_shape(x.shape(), p.mask, true);
+  p.out = keepdims ? p.keep : reduced_shape(x.shape(), p.mask, false);
+  p.n_red = 1;
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    if (p.mask[d]) p.n_red *= x.shape()[d];
+  p.axis = axis;
+  return p;
 }
 
-struct SumBackward : Node {
-  Shape keep_shape;  // the output shape with keepdims
+Tensor as_out(const Tensor& keep_result, const Plan& p) {
+  if (p.keep == p.out) return keep_result;
+  return keep_result.view_with(p.out, contiguous_strides(p.out), keep_result.offset());
+}
+
+Tensor run_reduce(ReduceOp op, const Tensor& x, const Plan& p) {
+  Tensor out = Tensor::empty(p.keep, kernels::reduce_result_dtype(op, x.dtype()));
+  kernels::reduce(op, out, x, p.mask);
+  return as_out(out, p);
+}
+
+// The output gradient broadcast back over the reduced axes of the input.
+Tensor expand_grad(const Tensor& g, const Shape& keep, const Shape& in_shape) {
+  return broadcast_to(reshape(g, keep), in_shape);
+}
+
+struct ReductionNode : Node {
+  Shape keep;
+};
+
+struct SumBackward : ReductionNode {
   const char* name() const override { return "SumBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {expand_grad(g, keep, input_meta[0].shape)}; }
+};
+
+struct MeanBackward : ReductionNode {
+  int64_t n = 1;
+  const char* name() const override { return "MeanBackward"; }
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {broadcast_to(reshape(g, keep_shape), input_meta[0].shape)};
+    return {mul(expand_grad(g, keep, input_meta[0].shape), Scalar::from_double(1.0 / static_cast<double>(n)))};
   }
 };
+
+// max/min: g goes to the elements equal to the result, split equally among ties. The weights
+// (mask / count) are constants of the graph, so double backward is right too.
+struct ExtremumBackward : ReductionNode {
+  Tensor x, result;  // result in the keepdims shape, detached
+  std::vector<bool> mask;
+  const char* name_ = "MaxBackward";
+  const char* name() const override { return name_; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor w;
+    {
+      NoGradGuard no_grad;
+      w = Tensor::empty(x.shape(), x.dtype());
+      kernels::equal_mask(w, x, broadcast_view(result, x.shape()));
+      Tensor count = Tensor::empty(keep, x.dtype());
+      kernels::reduce(ReduceOp::Sum, count, w, mask);
+      w = div(w, count);
+    }
+    return {mul(expand_grad(g, keep, input_meta[0].shape), w)};
+  }
+  void release_saved() override { x = result = Tensor(); }
+};
+
+struct VarBackward : ReductionNode {
+  Tensor x, result;  // result (std only) in the keepdims shape, detached
+  AxisSpec axis;
+  int64_t ddof = 0, n = 1;
+  bool is_std = false;
+  const char* name() const override { return is_std ? "StdBackward" : "VarBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const double denom = std::max<double>(static_cast<double>(n - ddof), 0.0);
+    Tensor d = sub(x, mean(x, axis, true));
+    Tensor gx = expand_grad(g, keep, input_meta[0].shape);
+    if (!is_std) return {mul(mul(gx, d), Scalar::from_double(2.0 / denom))};
+    // d std / dx = (x - mean) / (denom * std); under create_graph std is recomputed with history.
+    Tensor s = GradMode::is_enabled() ? std_dev(x, axis, ddof, true) : result;
+    return {div(mul(gx, d), mul(s, Scalar::from_double(denom)))};
+  }
+  void release_saved() override { x = result = Tensor(); }
+};
+
+// prod: d/dx_i = product of the other elements of its group, computed without dividing by
+// zero: with no zero in the group it is prod / x_i, with one zero only that element gets the
+// product of the others, with two or more everything is 0. A constant of the graph (no
+// double backward through prod).
+struct ProdBackward : ReductionNode {
+  Tensor x;
+  std::vector<bool> mask;
+  const char* name() const override { return "ProdBackward"; }
+  std::vector<Tensor> backward(const Tensor& g) override;
+  void release_saved() override { x = Tensor(); }
+};
+
+template <class T>
+Tensor prod_others(const Tensor& x, const std::vector<bool>& mask, const Shape& keep) {
+  // nz = x with zeros replaced by 1 (its product is the product of the non-zeros), z = 1 at zeros.
+  Tensor nz = Tensor::empty(x.shape(), x.dtype()), z = Tensor::empty(x.shape(), x.dtype());
+  Tensor xc = x.contiguous();
+  const T* xp = xc.data<T>();
+  T* nzp = nz.data<T>();
+  T* zp = z.data<T>();
+  const int64_t n = xc.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    nzp[i] = xp[i] == T(0) ? T(1) : xp[i];
+    zp[i] = xp[i] == T(0) ? T(1) : T(0);
+  }
+  Tensor p = Tensor::empty(keep, x.dtype()), zc = Tensor::empty(keep, x.dtype());
+  kernels::reduce(ReduceOp::Prod, p, nz, mask);
+  kernels::reduce(ReduceOp::Sum, zc, z, mask);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor pb = broadcast_view(p, x.shape()), zb = broadcast_view(zc, x.shape());
+  constexpr int64_t S = sizeof(T);
+  strided_loop<4>(x.shape(),
+                  {static_cast<char*>(out.data_ptr()), static_cast<char*>(xc.data_ptr()),
+                   static_cast<char*>(pb.data_ptr()), static_cast<char*>(zb.data_ptr())},
+                  {&out.strides(), &xc.strides(), &pb.strides(), &zb.strides()}, {S, S, S, S},
+                  [](char** q, const int64_t* s, int64_t m) {
+                    for (int64_t i = 0; i < m; ++i) {
+                      const T xv = *reinterpret_cast<const T*>(q[1] + i * s[1]);
+                      const T pv = *reinterpret_cast<const T*>(q[2] + i * s[2]);
+                      const T zv = *reinterpret_cast<const T*>(q[3] + i * s[3]);
+                      T r = T(0);
+                      if (zv == T(0)) r = pv / xv;
+                      else if (zv == T(1) && xv == T(0)) r = pv;
+                      *reinterpret_cast<T*>(q[0] + i * s[0]) = r;
+                    }
+                  });
+  return out;
+}
+
+std::vector<Tensor> ProdBackward::backward(const Tensor& g) {
+  Tensor others;
+  {
+    NoGradGuard no_grad;
+    others = TL_DISPATCH_FLOAT(x.dtype(), "prod_backward", [&] { return prod_others<scalar_t>(x, mask, keep); });
+  }
+  return {mul(expand_grad(g, keep, input_meta[0].shape), others)};
+}
+
+Tensor extremum(const Tensor& x, const AxisSpec& axis, bool keepdims, bool is_max) {
+  const char* name = is_max ? "max" : "min";
+  Plan p = make_plan(x, axis, keepdims, name);
+  TL_CHECK(p.n_red > 0, name, "zero-size array to reduction operation ", is_max ? "maximum" : "minimum",
+           " which has no identity");
+  Tensor out = run_reduce(is_max ? ReduceOp::Max : ReduceOp::Min, x, p);
+  if (auto node = record<ExtremumBackward>(out, {x})) {
+    node->keep = p.keep;
+    node->x = x;
+    node->result = reshape(out.detach(), p.keep);
+    node->mask = p.mask;
+    node->name_ = is_max ? "MaxBackward" : "MinBackward";
+  }
+  return out;
+}
+
+// In-place sqrt of a fresh contiguous float tensor.
+void sqrt_inplace(const Tensor& t) {
+  TL_DISPATCH_FLOAT(t.dtype(), "std", [&] {
+    scalar_t* p = t.data<scalar_t>();
+    const int64_t n = t.numel();
+    for (int64_t i = 0; i < n; ++i) p[i] = std::sqrt(p[i]);
+  });
+}
+
+Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims, bool is_std) {
+  const char* name = is_std ? "std" : "var";
+  Plan p = make_plan(x, axis, keepdims, name);
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    Tensor xf = is_floating(x.dtype()) ? x : x.to_dtype(DType::Float64);
+    Tensor m = Tensor::empty(p.keep, xf.dtype());
+    kernels::reduce(ReduceOp::Mean, m, xf, p.mask);
+    Tensor d = sub(xf, m);
+    Tensor sq = mul(d, d);
+    Tensor s = Tensor::empty(p.keep, xf.dtype());
+    kernels::reduce(ReduceOp::Sum, s, sq, p.mask);
+    const double denom = std::max<double>(static_cast<double>(p.n_red - ddof), 0.0);
+    out = div(s, Tensor::scalar(Scalar::from_double(denom), xf.dtype()));
+    if (is_std) sqrt_inplace(out);
+  }
+  Tensor result = as_out(out, p);
+  if (auto node = record<VarBackward>(result, {x})) {
+    node->keep = p.keep;
+    node->x = x;
+    node->axis = axis;
+    node->ddof = ddof;
+    node->n = p.n_red;
+    node->is_std = is_std;
+    if (is_std) node->result = out.detach();
+  }
+  return result;
+}
+
+Tensor arg_extremum(const Tensor& x, bool has_axis, int64_t axis, bool keepdims, bool is_max) {
+  const char* name = is_max ? "argmax" : "argmin";
+  Shape out_shape;
+  int64_t ax = -1;
+  if (has_axis) {
+    ax = normalize_axis(axis, x.ndim(), name);
+    for (int64_t d = 0; d < x.ndim(); ++d) {
+      if (d != ax) out_shape.push_back(x.shape()[d]);
+      else if (keepdims) out_shape.push_back(1);
+    }
+  } else if (keepdims) {
+    out_shape.assign(x.ndim(), 1);
+  }
+  Tensor out = Tensor::empty(out_shape, DType::Int64);
+  kernels::arg_reduce(is_max, out, x, ax);
+  return out;
+}
 
 }  // namespace
 
 Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) {
-  std::vector<bool> mask = reduced_mask(axis, x.ndim(), "sum");
-  Shape keep = reduced_shape(x.shape(), mask, true);
-  DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
-  Tensor out = Tensor::empty(keep, out_dtype);
-  TL_DISPATCH_ALL(x.dtype(), "sum", [&] {
-    using In = scalar_t;
-    if constexpr (std::is_same_v<In, float>) sum_kernel<float, float>(out, x, mask);
-    else if constexpr (std::is_same_v<In, double>) sum_kernel<double, double>(out, x, mask);
-    else sum_kernel<int64_t, In>(out, x, mask);
-  });
-  if (!keepdims) out = out.view_with(reduced_shape(x.shape(), mask, false), contiguous_strides(reduced_shape(x.shape(), mask, false)), 0);
-  if (auto node = record<SumBackward>(out, {x})) node->keep_shape = keep;
+  Plan p = make_plan(x, axis, keepdims, "sum");
+  Tensor out = run_reduce(ReduceOp::Sum, x, p);
+  if (auto node = record<SumBackward>(out, {x})) node->keep = p.keep;
   return out;
+}
+
+Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  Plan p = make_plan(x, axis, keepdims, "mean");
+  Tensor out = run_reduce(ReduceOp::Mean, x, p);
+  if (auto node = record<MeanBackward>(out, {x})) {
+    node->keep = p.keep;
+    node->n = p.n_red;
+  }
+  return out;
+}
+
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  Plan p = make_plan(x, axis, keepdims, "prod");
+  Tensor out = run_reduce(ReduceOp::Prod, x, p);
+  if (auto node = record<ProdBackward>(out, {x})) {
+    node->keep = p.keep;
+    node->x = x;
+    node->mask = p.mask;
+  }
+  return out;
+}
+
+Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, true); }
+Tensor min(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, false); }
+
+Tensor var(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims) {
+  return variance(x, axis, ddof, keepdims, false);
+}
+Tensor std_dev(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims) {
+  return variance(x, axis, ddof, keepdims, true);
+}
+
+Tensor all(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  return run_reduce(ReduceOp::All, x, make_plan(x, axis, keepdims, "all"));
+}
+Tensor any(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  return run_reduce(ReduceOp::Any, x, make_plan(x, axis, keepdims, "any"));
+}
+
+Tensor argmax(const Tensor& x, bool has_axis, int64_t axis, bool keepdims) {
+  return arg_extremum(x, has_axis, axis, keepdims, true);
+}
+Tensor argmin(const Tensor& x, bool has_axis, int64_t axis, bool keepdims) {
+  return arg_extremum(x, has_axis, axis, keepdims, false);
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {

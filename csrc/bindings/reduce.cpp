@@ -1,0 +1,125 @@
+// Reductions as module functions (tl.sum(a, axis=None, ...)) and Tensor methods (t.sum(...)).
+// axis is None, an int or a tuple/list of ints; keepdims (and ddof) are keyword-only.
+#include <pybind11/stl.h>
+#include "bindings/convert.h"
+#include "bindings/gil.h"
+#include "ops/binary.h"
+#include "ops/reduce.h"
+
+namespace tl::bind {
+
+namespace {
+
+AxisSpec to_axis(py::handle axis) {
+  if (axis.is_none()) return AxisSpec::none();
+  if (py::isinstance<py::tuple>(axis) || py::isinstance<py::list>(axis)) {
+    std::vector<int64_t> v;
+    for (py::handle h : axis) v.push_back(h.cast<int64_t>());
+    return AxisSpec::of(v);
+  }
+  return AxisSpec::of({axis.cast<int64_t>()});
+}
+
+Tensor arg(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
+
+// dtype=: the input is cast first (NumPy accumulates in the requested dtype).
+Tensor with_dtype(const Tensor& t, py::handle dtype) {
+  std::optional<DType> d = parse_optional_dtype(dtype);
+  return d ? astype(t, *d) : t;
+}
+
+template <class F>
+Tensor run(const Tensor& t, F&& f) {
+  return without_gil_if(is_large(t.numel()), [&] { return f(); });
+}
+
+using Reduction = Tensor (*)(const Tensor&, const AxisSpec&, bool);
+
+// Binds name(a, axis=None, [dtype=None,] *, keepdims=False) and the method.
+template <Reduction F>
+void bind_reduction(py::module_& m, py::class_<Tensor>& cls, const char* name, bool with_dtype_arg, const char* doc) {
+  if (with_dtype_arg) {
+    m.def(name, [](py::handle x, py::handle axis, py::handle dtype, bool keepdims) {
+            Tensor t = with_dtype(arg(x), dtype);
+            AxisSpec a = to_axis(axis);
+            return run(t, [&] { return F(t, a, keepdims); });
+          }, py::arg("a"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
+          py::arg("keepdims") = false, doc);
+    cls.def(name, [](const Tensor& self, py::handle axis, py::handle dtype, bool keepdims) {
+              Tensor t = with_dtype(self, dtype);
+              AxisSpec a = to_axis(axis);
+              return run(t, [&] { return F(t, a, keepdims); });
+            }, py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(), py::arg("keepdims") = false,
+            doc);
+  } else {
+    m.def(name, [](py::handle x, py::handle axis, bool keepdims) {
+            Tensor t = arg(x);
+            AxisSpec a = to_axis(axis);
+            return run(t, [&] { return F(t, a, keepdims); });
+          }, py::arg("a"), py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
+    cls.def(name, [](const Tensor& t, py::handle axis, bool keepdims) {
+              AxisSpec a = to_axis(axis);
+              return run(t, [&] { return F(t, a, keepdims); });
+            }, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
+  }
+}
+
+using Moment = Tensor (*)(const Tensor&, const AxisSpec&, int64_t, bool);
+
+template <Moment F>
+void bind_moment(py::module_& m, py::class_<Tensor>& cls, const char* name, const char* doc) {
+  m.def(name, [](py::handle x, py::handle axis, py::handle dtype, int64_t ddof, bool keepdims) {
+          Tensor t = with_dtype(arg(x), dtype);
+          AxisSpec a = to_axis(axis);
+          return run(t, [&] { return F(t, a, ddof, keepdims); });
+        }, py::arg("a"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
+        py::arg("ddof") = 0, py::arg("keepdims") = false, doc);
+  cls.def(name, [](const Tensor& self, py::handle axis, py::handle dtype, int64_t ddof, bool keepdims) {
+            Tensor t = with_dtype(self, dtype);
+            AxisSpec a = to_axis(axis);
+            return run(t, [&] { return F(t, a, ddof, keepdims); });
+          }, py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(), py::arg("ddof") = 0,
+          py::arg("keepdims") = false, doc);
+}
+
+using ArgReduction = Tensor (*)(const Tensor&, bool, int64_t, bool);
+
+template <ArgReduction F>
+void bind_arg(py::module_& m, py::class_<Tensor>& cls, const char* name, const char* doc) {
+  auto call = [](const Tensor& t, py::handle axis, bool keepdims) {
+    const bool has = !axis.is_none();
+    const int64_t ax = has ? axis.cast<int64_t>() : 0;
+    return run(t, [&] { return F(t, has, ax, keepdims); });
+  };
+  m.def(name, [call](py::handle x, py::handle axis, bool keepdims) { return call(arg(x), axis, keepdims); },
+        py::arg("a"), py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
+  cls.def(name, call, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
+}
+
+Tensor max_(const Tensor& x, const AxisSpec& a, bool k) { return max(x, a, k); }
+Tensor min_(const Tensor& x, const AxisSpec& a, bool k) { return min(x, a, k); }
+
+}  // namespace
+
+void bind_reduce(py::module_& m) {
+  auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
+  bind_reduction<sum>(m, cls, "sum", true,
+                      "Sum over axis (None, int or tuple). bool/integer inputs sum in int64 (NumPy gives uint64 "
+                      "for uint8; tensorlet has no uint64). float32 rows are summed pairwise like NumPy.");
+  bind_reduction<mean>(m, cls, "mean", true, "Arithmetic mean over axis; integers give float64; empty gives nan.");
+  bind_reduction<prod>(m, cls, "prod", true, "Product over axis; bool/integers multiply in int64.");
+  bind_reduction<max_>(m, cls, "max", false,
+                       "Maximum over axis (NaN propagates). Gradient split equally among tied maxima.");
+  bind_reduction<min_>(m, cls, "min", false,
+                       "Minimum over axis (NaN propagates). Gradient split equally among tied minima.");
+  m.attr("amax") = m.attr("max");
+  m.attr("amin") = m.attr("min");
+  bind_reduction<all>(m, cls, "all", false, "True where every element over axis is nonzero.");
+  bind_reduction<any>(m, cls, "any", false, "True where some element over axis is nonzero.");
+  bind_moment<var>(m, cls, "var", "Variance sum((x - mean)^2) / (N - ddof); integers give float64.");
+  bind_moment<std_dev>(m, cls, "std", "Standard deviation sqrt(var(x, ddof=ddof)).");
+  bind_arg<argmax>(m, cls, "argmax", "Index of the first maximum (axis None: of the flattened tensor); int64.");
+  bind_arg<argmin>(m, cls, "argmin", "Index of the first minimum (axis None: of the flattened tensor); int64.");
+}
+
+}  // namespace tl::bind

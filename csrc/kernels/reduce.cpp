@@ -1,0 +1,161 @@
+#include "kernels/reduce.h"
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include "kernels/parallel.h"
+#include "kernels/reduce_impl.h"
+#include "kernels/strided_loop.h"
+
+namespace tl::kernels {
+
+namespace {
+
+template <class Op, class Out, class Fin>
+void run(bool reference, const Fin& fin, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+  ReduceGeometry g = reduce_geometry(x.shape(), x.strides(), mask);
+  Out* o = out.data<Out>();
+  const auto* xp = x.data<typename Op::in_t>();
+  if (g.n_out == 0) return;
+  if (g.n_red == 0) {
+    const Out v = fin(Op::identity());
+    for (int64_t i = 0; i < g.n_out; ++i) o[i] = v;
+    return;
+  }
+  if (reference) return reduce_general<Op>(fin, o, xp, g);
+  reduce_dispatch<Op>(fin, o, xp, g);
+}
+
+template <class Op, class Out>
+void run_cast(bool reference, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+  run<Op, Out>(reference, CastFin<Out>{}, out, x, mask);
+}
+
+void reduce_impl(bool reference, ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+  TL_CHECK(out.dtype() == reduce_result_dtype(op, x.dtype()) && out.is_contiguous(), "reduce",
+           "internal: output dtype/layout mismatch");
+  int64_t n_red = 1;
+  for (int64_t d = 0; d < x.ndim(); ++d)
+    if (mask[d]) n_red *= x.shape()[d];
+  TL_DISPATCH_ALL(x.dtype(), "reduce", [&] {
+    using In = scalar_t;
+    constexpr bool kFloat = std::is_floating_point_v<In>;
+    using SumAcc = std::conditional_t<kFloat, In, int64_t>;
+    switch (op) {
+      case ReduceOp::Sum: return run_cast<SumOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
+      case ReduceOp::Prod: return run_cast<ProdOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
+      case ReduceOp::Mean: {
+        using MAcc = std::conditional_t<kFloat, In, double>;
+        return run<SumOp<In, MAcc>, MAcc>(reference, DivFin<MAcc>{static_cast<MAcc>(n_red)}, out, x, mask);
+      }
+      case ReduceOp::Max:
+        if constexpr (std::is_same_v<In, bool>) return run_cast<AnyOp<In>, bool>(reference, out, x, mask);
+        else return run_cast<MaxOp<In>, In>(reference, out, x, mask);
+      case ReduceOp::Min:
+        if constexpr (std::is_same_v<In, bool>) return run_cast<AllOp<In>, bool>(reference, out, x, mask);
+        else return run_cast<MinOp<In>, In>(reference, out, x, mask);
+      case ReduceOp::All: return run_cast<AllOp<In>, bool>(reference, out, x, mask);
+      case ReduceOp::Any: return run_cast<AnyOp<In>, bool>(reference, out, x, mask);
+    }
+  });
+}
+
+// ---- argmax / argmin over (A, R, I) of a contiguous tensor ----
+template <bool IsMax, class T>
+inline bool better(T v, T best) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (best != best) return false;  // a NaN already won
+    if (v != v) return true;
+  }
+  return IsMax ? v > best : v < best;
+}
+
+template <bool IsMax, class T>
+void arg_kernel(int64_t* out, const T* x, int64_t A, int64_t R, int64_t I) {
+  if (I == 1) {
+    parallel_for(0, A, std::max<int64_t>(1, kParallelElementThreshold / R), [&](int64_t b, int64_t e) {
+      for (int64_t a = b; a < e; ++a) {
+        const T* p = x + a * R;
+        T best = p[0];
+        int64_t bi = 0;
+        for (int64_t r = 1; r < R; ++r)
+          if (better<IsMax>(p[r], best)) { best = p[r]; bi = r; }
+        out[a] = bi;
+      }
+    });
+    return;
+  }
+  constexpr int64_t CB = 256;
+  const int64_t nb = (I + CB - 1) / CB;
+  parallel_for(0, A * nb, std::max<int64_t>(1, kParallelElementThreshold / (R * CB)), [&](int64_t b, int64_t e) {
+    T best[CB];
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t a = t / nb, i0 = (t % nb) * CB, n = std::min(CB, I - i0);
+      const T* p = x + a * R * I + i0;
+      int64_t* o = out + a * I + i0;
+      for (int64_t i = 0; i < n; ++i) { best[i] = p[i]; o[i] = 0; }
+      for (int64_t r = 1; r < R; ++r) {
+        const T* row = p + r * I;
+        for (int64_t i = 0; i < n; ++i)
+          if (better<IsMax>(row[i], best[i])) { best[i] = row[i]; o[i] = r; }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+DType reduce_result_dtype(ReduceOp op, DType in) {
+  switch (op) {
+    case ReduceOp::Sum: case ReduceOp::Prod: return is_floating(in) ? in : DType::Int64;
+    case ReduceOp::Mean: return is_floating(in) ? in : DType::Float64;
+    case ReduceOp::Max: case ReduceOp::Min: return in;
+    case ReduceOp::All: case ReduceOp::Any: return DType::Bool;
+  }
+  return in;
+}
+
+void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+  reduce_impl(false, op, out, x, mask);
+}
+
+void reduce_reference(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+  reduce_impl(true, op, out, x, mask);
+}
+
+void arg_reduce(bool is_max, const Tensor& out, const Tensor& x, int64_t axis) {
+  Tensor xc = x.contiguous();
+  int64_t A = 1, R = 1, I = 1;
+  if (axis < 0) {
+    R = xc.numel();
+  } else {
+    for (int64_t d = 0; d < axis; ++d) A *= xc.shape()[d];
+    R = xc.shape()[axis];
+    for (int64_t d = axis + 1; d < xc.ndim(); ++d) I *= xc.shape()[d];
+  }
+  TL_CHECK(R > 0, is_max ? "argmax" : "argmin", "attempt to get ", is_max ? "argmax" : "argmin", " of an empty sequence");
+  if (A * I == 0) return;
+  TL_DISPATCH_ALL(xc.dtype(), "argmax", [&] {
+    using T = std::conditional_t<std::is_same_v<scalar_t, bool>, uint8_t, scalar_t>;
+    const T* xp = reinterpret_cast<const T*>(xc.data_ptr());
+    if (is_max) arg_kernel<true>(out.data<int64_t>(), xp, A, R, I);
+    else arg_kernel<false>(out.data<int64_t>(), xp, A, R, I);
+  });
+}
+
+void equal_mask(const Tensor& w, const Tensor& x, const Tensor& m) {
+  TL_DISPATCH_FLOAT(x.dtype(), "max_backward", [&] {
+    using T = scalar_t;
+    constexpr int64_t S = sizeof(T);
+    strided_loop<3>(w.shape(), {static_cast<char*>(w.data_ptr()), static_cast<char*>(x.data_ptr()),
+                                static_cast<char*>(m.data_ptr())},
+                    {&w.strides(), &x.strides(), &m.strides()}, {S, S, S}, [](char** p, const int64_t* s, int64_t n) {
+                      for (int64_t i = 0; i < n; ++i) {
+                        const T a = *reinterpret_cast<const T*>(p[1] + i * s[1]);
+                        const T b = *reinterpret_cast<const T*>(p[2] + i * s[2]);
+                        *reinterpret_cast<T*>(p[0] + i * s[0]) = (a == b || (a != a && b != b)) ? T(1) : T(0);
+                      }
+                    });
+  });
+}
+
+}  // namespace tl::kernels
