@@ -10,6 +10,7 @@ void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_config(py::module_& m);
+void bind_linear(py::module_& m);
 void bind_shape(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_creation(py::module_& m);
@@ -37,6 +38,7 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_autograd(m);
   tl::bind::bind_optim(m);
   tl::bind::bind_config(m);
+  tl::bind::bind_linear(m);
   tl::bind::bind_shape(m);
   tl::bind::bind_indexing(m);
   tl::bind::bind_creation(m);

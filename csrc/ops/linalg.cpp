@@ -7,15 +7,6 @@
 
 namespace tl {
 
-namespace {
-
-// How a 2-D strided matrix reaches the GEMM: a row-major pointer plus a transpose flag.
-struct GemmOperand {
-  Tensor keep;  // holds the storage (a contiguous copy when the view was not usable)
-  bool trans = false;
-  int64_t ld = 0;
-};
-
 // rows x cols view with element strides (rs, cs) at `t`'s data pointer.
 GemmOperand as_gemm_operand(const Tensor& m) {
   const int64_t rows = m.shape()[0], cols = m.shape()[1];
@@ -33,6 +24,8 @@ GemmOperand as_gemm_operand(const Tensor& m) {
   }
   return op;
 }
+
+namespace {
 
 template <class T>
 void gemm_2d(const Tensor& out, const Tensor& a, const Tensor& b) {
