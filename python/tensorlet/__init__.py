@@ -12,6 +12,7 @@ from ._core import *  # noqa: F401,F403  (the C++ API: Tensor and the op functio
 from ._core import Tensor
 from ._core import config, get_num_threads, set_num_threads  # kernel ISA / threads
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from . import random  # Philox4x64-10 generator: tl.random.seed / normal / uniform / ...
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
 bool_ = _np.dtype("bool")

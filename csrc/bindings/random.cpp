@@ -1,0 +1,154 @@
+// tensorlet._core._random: the generator's functions; python/tensorlet/random.py is the
+// documented public face (tl.random).
+#include <pybind11/stl.h>
+#include "autograd/grad_mode.h"
+#include "bindings/convert.h"
+#include "bindings/gil.h"
+#include "ops/random.h"
+
+namespace tl::bind {
+
+namespace {
+
+Shape size_arg(py::handle size, const char* op) { return size.is_none() ? Shape{} : to_shape(size, op); }
+
+double real(py::handle obj, const char* op, const char* name) {
+  if (py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj))
+    throw TypeError(str_cat("[", op, "] ", name, " must be a real number"));
+  try {
+    return py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();
+  } catch (py::error_already_set&) {
+    throw TypeError(str_cat("[", op, "] ", name, " must be a real number, got ",
+                            std::string(py::str(py::type::of(obj).attr("__name__")))));
+  }
+}
+
+py::int_ integer(py::handle obj, const char* op, const char* name) {
+  if (PyBool_Check(obj.ptr()) || PyFloat_Check(obj.ptr()) || !py::hasattr(obj, "__index__"))
+    throw TypeError(str_cat("[", op, "] ", name, " must be an integer, got ",
+                            std::string(py::str(py::type::of(obj).attr("__name__")))));
+  return py::int_(py::reinterpret_borrow<py::object>(obj).attr("__index__")());
+}
+
+// Inclusive bounds of an integer dtype as Python ints.
+std::pair<py::int_, py::int_> dtype_bounds(DType d) {
+  switch (d) {
+    case DType::Bool: return {py::int_(0), py::int_(1)};
+    case DType::UInt8: return {py::int_(0), py::int_(255)};
+    case DType::Int32: return {py::int_(-2147483648LL), py::int_(2147483647LL)};
+    default: return {py::int_(std::numeric_limits<int64_t>::min()), py::int_(std::numeric_limits<int64_t>::max())};
+  }
+}
+
+void check_grad_inplace(const Tensor& t, const char* op) {
+  if (GradMode::is_enabled() && t.requires_grad())
+    throw RuntimeError(str_cat("[", op, "] cannot change a tensor that requires grad in place; use tl.no_grad() "
+                               "or a detached copy"));
+}
+
+}  // namespace
+
+void bind_random(py::module_& m) {
+  auto r = m.def_submodule("_random", "Philox4x64-10 generator (see tensorlet.random).");
+
+  r.def("seed", [](py::handle seed) {
+    if (seed.is_none()) return tl::random::seed_from_entropy();
+    py::int_ s = integer(seed, "seed", "seed");
+    TL_CHECK(py::bool_(s >= py::int_(0)) && py::bool_(s < (py::int_(1) << py::int_(128))), "seed",
+             "seed must be between 0 and 2**128 - 1");
+    const py::int_ mask((py::int_(1) << py::int_(64)) - py::int_(1));
+    const uint64_t lo = py::int_(s & mask).cast<uint64_t>(), hi = py::int_(s >> py::int_(64)).cast<uint64_t>();
+    tl::random::seed(lo, hi);
+  }, py::arg("seed") = py::none());
+
+  r.def("uniform", [](py::handle low, py::handle high, py::handle size, py::handle dtype) {
+    const double lo = real(low, "uniform", "low"), hi = real(high, "uniform", "high");
+    const Shape shape = size_arg(size, "uniform");
+    const DType dt = parse_dtype(dtype);
+    return without_gil_if(is_large(checked_numel(shape, "uniform")), [&] { return tl::random::uniform(lo, hi, shape, dt); });
+  }, py::arg("low") = 0.0, py::arg("high") = 1.0, py::arg("size") = py::none(), py::arg("dtype") = py::none());
+
+  r.def("normal", [](py::handle loc, py::handle scale, py::handle size, py::handle dtype) {
+    const double l = real(loc, "normal", "loc"), s = real(scale, "normal", "scale");
+    const Shape shape = size_arg(size, "normal");
+    const DType dt = parse_dtype(dtype);
+    return without_gil_if(is_large(checked_numel(shape, "normal")), [&] { return tl::random::normal(l, s, shape, dt); });
+  }, py::arg("loc") = 0.0, py::arg("scale") = 1.0, py::arg("size") = py::none(), py::arg("dtype") = py::none());
+
+  r.def("randint", [](py::handle low, py::handle high, py::handle size, py::handle dtype) {
+    py::int_ lo = integer(low, "randint", "low"), hi;
+    if (high.is_none()) {
+      hi = lo;
+      lo = py::int_(0);
+    } else {
+      hi = integer(high, "randint", "high");
+    }
+    const DType dt = dtype.is_none() ? DType::Int64 : parse_dtype(dtype);
+    TL_CHECK_TYPE(is_integral(dt, true), "randint", "dtype must be an integer or bool dtype, got ", dtype_name(dt));
+    auto [mn, mx] = dtype_bounds(dt);
+    const py::int_ hi_incl(hi - py::int_(1));
+    TL_CHECK(py::bool_(lo >= mn) && py::bool_(lo <= mx), "randint", "low is out of bounds for ", dtype_name(dt));
+    TL_CHECK(py::bool_(hi_incl >= mn) && py::bool_(hi_incl <= mx), "randint", "high is out of bounds for ", dtype_name(dt));
+    TL_CHECK(py::bool_(lo <= hi_incl), "randint", "low >= high");
+    const int64_t l = lo.cast<int64_t>(), h = hi_incl.cast<int64_t>();
+    const Shape shape = size_arg(size, "randint");
+    return without_gil_if(is_large(checked_numel(shape, "randint")), [&] { return tl::random::randint(l, h, shape, dt); });
+  }, py::arg("low"), py::arg("high") = py::none(), py::arg("size") = py::none(), py::arg("dtype") = py::none());
+
+  r.def("permutation", [](py::handle x) {
+    if (PyLong_Check(x.ptr()) || (!py::isinstance<Tensor>(x) && py::isinstance(x, py::module_::import("numpy").attr("integer")))) {
+      const int64_t n = integer(x, "permutation", "n").cast<int64_t>();
+      return without_gil_if(is_large(n), [&] { return tl::random::permutation(n); });
+    }
+    Tensor t = to_tensor(x, std::nullopt, false);
+    return without_gil_if(is_large(t.numel()), [&] { return tl::random::permutation(t); });
+  }, py::arg("x"));
+
+  r.def("shuffle", [](const Tensor& t) {
+    check_grad_inplace(t, "shuffle");
+    without_gil_if(is_large(t.numel()), [&] { tl::random::shuffle(t); });
+  }, py::arg("x"));
+
+  r.def("get_state", [] {
+    auto s = tl::random::get_state();
+    py::dict d;
+    d["bit_generator"] = "Philox4x64-10";
+    d["key"] = py::make_tuple(s.key[0], s.key[1]);
+    d["counter"] = py::make_tuple(s.counter[0], s.counter[1], s.counter[2], s.counter[3]);
+    d["buffer"] = py::make_tuple(s.buffer[0], s.buffer[1], s.buffer[2], s.buffer[3]);
+    d["buffer_pos"] = s.buffer_pos;
+    d["has_uint32"] = s.has_uint32;
+    d["uinteger"] = s.uinteger;
+    d["has_gauss"] = s.has_gauss;
+    d["gauss"] = s.gauss;
+    return d;
+  });
+
+  r.def("set_state", [](py::dict d) {
+    TL_CHECK(d.contains("bit_generator") && py::str(d["bit_generator"]).cast<std::string>() == "Philox4x64-10",
+             "random.set_state", "expected a state from tensorlet.random.get_state()");
+    tl::random::GeneratorState s;
+    try {
+      auto key = d["key"].cast<std::vector<uint64_t>>();
+      auto counter = d["counter"].cast<std::vector<uint64_t>>();
+      auto buffer = d["buffer"].cast<std::vector<uint64_t>>();
+      TL_CHECK(key.size() == 2 && counter.size() == 4 && buffer.size() == 4, "random.set_state",
+               "key, counter and buffer must have 2, 4 and 4 words");
+      std::copy(key.begin(), key.end(), s.key);
+      std::copy(counter.begin(), counter.end(), s.counter);
+      std::copy(buffer.begin(), buffer.end(), s.buffer);
+      s.buffer_pos = d["buffer_pos"].cast<int>();
+      s.has_uint32 = d["has_uint32"].cast<bool>();
+      s.uinteger = d["uinteger"].cast<uint32_t>();
+      s.has_gauss = d["has_gauss"].cast<bool>();
+      s.gauss = d["gauss"].cast<double>();
+    } catch (py::cast_error& e) {
+      throw TypeError(std::string("[random.set_state] malformed state: ") + e.what());
+    } catch (py::error_already_set& e) {
+      throw std::invalid_argument(std::string("[random.set_state] malformed state: ") + e.what());
+    }
+    tl::random::set_state(s);
+  }, py::arg("state"));
+}
+
+}  // namespace tl::bind

@@ -1,0 +1,71 @@
+"""Random sampling from tensorlet's generator (``tl.random``).
+
+The generator is Philox4x64-10 (Salmon et al., SC 2011), implemented in the C++ core
+(``csrc/kernels/random.{h,cpp}``). It is counter-based and defined by 64-bit integer
+arithmetic only, so a seed gives the same numbers on every platform and compiler. Its
+streams are NumPy's, which the tests use as the oracle:
+
+- ``seed(s)`` sets the key to ``s`` (an int in [0, 2**128)) and the counter to 0: the bit
+  stream of ``numpy.random.Philox(key=s)``.
+- ``uniform`` is ``low + (high - low) * ((u64 >> 11) * 2**-53)``, as
+  ``numpy.random.Generator(Philox(key=s)).uniform``; float32 draws use ``(u32 >> 8) * 2**-24``.
+- ``normal`` is Marsaglia's polar method (pairs of ``2 * uniform - 1``, the second value of a
+  pair kept for the next draw), as ``numpy.random.RandomState(Philox(key=s)).normal``, with the
+  logarithm computed by the core itself (equal to NumPy's to ~1e-15 relative).
+- ``randint`` is Lemire's unbiased multiply-shift with rejection (32-bit draws when the range
+  fits in 32 bits), as ``Generator(Philox(key=s)).integers`` for int64 and int32.
+- ``permutation`` / ``shuffle`` are Fisher-Yates with masked rejection, as
+  ``Generator(Philox(key=s)).permutation`` / ``shuffle``.
+
+Without a seed the generator starts from OS entropy. All draws share one process-wide
+generator guarded by a lock. ``size=None`` gives a 0-d tensor.
+"""
+from __future__ import annotations
+
+from . import _core
+
+__all__ = ["seed", "uniform", "normal", "randint", "permutation", "shuffle", "get_state", "set_state"]
+
+_r = _core._random
+
+
+def seed(seed=None):
+    """Seeds the global generator with an int in [0, 2**128); ``None`` draws a seed from the OS."""
+    _r.seed(seed)
+
+
+def uniform(low=0.0, high=1.0, size=None, dtype="float64"):
+    """Samples from U[low, high) (float32 or float64). ``size``: int, tuple or None (0-d)."""
+    return _r.uniform(low, high, size, dtype)
+
+
+def normal(loc=0.0, scale=1.0, size=None, dtype="float64"):
+    """Samples from N(loc, scale**2); ``scale`` must be >= 0 (float32 or float64)."""
+    return _r.normal(loc, scale, size, dtype)
+
+
+def randint(low, high=None, size=None, dtype="int64"):
+    """Uniform integers in [low, high) (``randint(n)`` draws from [0, n)); unbiased.
+
+    ``dtype`` may be int64, int32, uint8 or bool; low and high must fit in it."""
+    return _r.randint(low, high, size, dtype)
+
+
+def permutation(x):
+    """A shuffled ``arange(x)`` for an int, else a shuffled copy of ``x`` along axis 0."""
+    return _r.permutation(x)
+
+
+def shuffle(x):
+    """Shuffles a tensor in place along axis 0 (returns None)."""
+    _r.shuffle(x)
+
+
+def get_state():
+    """The generator's full state as a dict (key, counter, output buffers, cached normal)."""
+    return _r.get_state()
+
+
+def set_state(state):
+    """Restores a state returned by :func:`get_state`."""
+    _r.set_state(state)
