@@ -39,7 +39,7 @@ def compute_fans(shape: Tuple[int, ...]) -> Tuple[int, int]:
 
 
 def _standard_normal(shape, dtype):
-    return tl.random.normal(shape, dtype=dtype)
+    return tl.random.normal(size=shape, dtype=dtype)
 
 
 def _truncated_standard_normal(shape, dtype):
@@ -54,7 +54,7 @@ def _truncated_standard_normal(shape, dtype):
 
 
 def _uniform(shape, dtype, low, high):
-    u = tl.random.uniform(shape, dtype=dtype)
+    u = tl.random.uniform(size=shape, dtype=dtype)
     return u * (high - low) + low
 
 

@@ -25,7 +25,7 @@ class Dropout(Layer):
         keep = 1.0 - self.rate
         shape = tuple(x.shape) if self.noise_shape is None else tuple(
             x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        kept = tl.random.uniform(shape, dtype=x.dtype) < keep
+        kept = tl.random.uniform(size=shape, dtype=x.dtype) < keep
         return tl.where(kept, x * (1.0 / keep), tl.zeros((), dtype=x.dtype))
 
     def get_config(self):
