@@ -233,6 +233,8 @@ def test_errors():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         tl.random.shuffle(tl.asarray(ro))
+    with pytest.raises(ValueError, match="read-only"):
+        tl.random.shuffle(tl.broadcast_to(tl.arange(3.0), (4, 3)))
     w = tl.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError):
         tl.random.shuffle(w)

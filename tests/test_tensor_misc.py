@@ -61,6 +61,10 @@ def test_fill_errors():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         tl.asarray(ro).fill(1.0)
+    b = tl.broadcast_to(tl.arange(3.0), (4, 3))
+    with pytest.raises(ValueError, match="read-only"):
+        b.fill(1.0)
+    tl.broadcast_to(tl.arange(3.0), (1, 3)).fill(1.0)  # size-1 broadcast dims do not alias
     w = tl.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="requires grad"):
         w.fill_(1.0)

@@ -20,6 +20,13 @@ void check_scalar_fits(const Scalar& value, DType dtype) {
     throw std::overflow_error(str_cat("Python integer ", value.i, " out of bounds for ", dtype_name(dtype)));
 }
 
+void check_inplace_target(const Tensor& t, const char* op) {
+  t.check_writable(op);
+  for (int64_t d = 0; d < t.ndim(); ++d)
+    TL_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, op,
+             "assignment destination is read-only: a broadcast view's elements share memory");
+}
+
 Tensor full(const Shape& shape, Scalar value, DType dtype, const char* op) {
   checked_numel(shape, op);
   check_scalar_fits(value, dtype);

@@ -10,6 +10,10 @@ namespace tl {
 // Throws std::overflow_error("Python integer 300 out of bounds for uint8").
 void check_scalar_fits(const Scalar& value, DType dtype);
 
+// Refuses in-place writes (fill, shuffle) into read-only storage or broadcast views, whose
+// elements alias each other (NumPy makes those read-only): ValueError.
+void check_inplace_target(const Tensor& t, const char* op);
+
 // Zero-, one- or value-filled tensors; checked_numel runs first so errors name `op`.
 Tensor full(const Shape& shape, Scalar value, DType dtype, const char* op = "full");
 

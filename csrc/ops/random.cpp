@@ -1,4 +1,5 @@
 #include "ops/random.h"
+#include "ops/creation.h"
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -118,7 +119,7 @@ Tensor permutation(const Tensor& x) {
 
 void shuffle(const Tensor& x) {
   TL_CHECK_TYPE(x.ndim() >= 1, "shuffle", "len() of unsized object");
-  x.check_writable("shuffle");
+  check_inplace_target(x, "shuffle");
   if (x.numel() == 0) return;  // like NumPy: no draws
   std::vector<int64_t> perm = draw_permutation(x.shape()[0]);
   Tensor src = x.clone();
