@@ -446,3 +446,58 @@ def test_setitem_refuses_broadcast_views():
     e = tl.expand_dims(tl.array([1.0, 2.0]), 0)  # stride-0 size-1 dims are fine
     e[0, 1] = 7.0
     assert np.asarray(e).tolist() == [[1.0, 7.0]]
+
+
+# ------------------------------------------------------------------------------------- take
+
+@pytest.mark.parametrize("indices,axis", [([3, 0, 3], 0), ([[1], [5]], 1), (-1, 0), (7, None), ([], 0),
+                                          (np.array([2, 0], np.int32), -1), ([[0, 23], [5, 5]], None),
+                                          ([True, False], 0)])
+def test_take_matches_numpy(indices, axis):
+    x = np.asarray(np.random.randn(4, 6))
+    assert_tensor_equal(tl.take(tl.array(x), indices, axis=axis), np.take(x, indices, axis=axis))
+    want, werr = outcome(lambda: x.T.take(indices, axis=axis))
+    got, gerr = outcome(lambda: tl.array(x).T.take(indices, axis=axis))
+    assert werr == gerr or issubclass(gerr, werr)
+    if werr is None:
+        assert_tensor_equal(got, want)
+
+
+def test_take_into_reused_buffer():
+    x = np.asarray(np.random.randn(10, 3, 2)).astype(np.float32)
+    t = tl.array(x)
+    buf = tl.array(np.zeros((4, 3, 2), np.float32))
+    for perm in (np.random.permutation(10)[:4] for _ in range(3)):
+        assert tl.take(t, perm, axis=0, out=buf) is buf
+        assert_tensor_equal(buf, x[perm])
+    strided = tl.array(np.zeros((3, 8), np.float32))[:, ::2]  # any strides
+    t.take([1, 2, 3, 4], axis=0)  # without out: a fresh tensor
+    tl.take(tl.array(x[:, 0, 0]), [[0, 1, 2, 3]] * 3, out=strided)
+    assert_tensor_equal(strided, np.take(x[:, 0, 0], [[0, 1, 2, 3]] * 3))
+    same = tl.array(np.arange(5.0))
+    tl.take(same, [4, 3, 2, 1, 0], out=same)  # out overlapping the input is buffered
+    assert np.asarray(same).tolist() == [4.0, 3.0, 2.0, 1.0, 0.0]
+
+
+def test_take_errors():
+    t = tl.array(np.zeros((3, 4)))
+    with pytest.raises(IndexError, match="index 4 is out of bounds for axis 1 with size 4"):
+        tl.take(t, [4], axis=1)
+    with pytest.raises(TypeError):
+        tl.take(t, [1.5])
+    with pytest.raises(IndexError):
+        tl.take(t, [0], axis=2)
+    with pytest.raises(ValueError, match=r"output array has shape \(3,\) but the result has shape \(2,\)"):
+        tl.take(t, [0, 1], out=tl.array(np.zeros(3)))
+    with pytest.raises(TypeError, match="dtype"):
+        tl.take(t, [0, 1], out=tl.array(np.zeros(2, np.float32)))
+    with pytest.raises(ValueError, match="mode"):
+        tl.take(t, [0], mode="wrap")
+    w = tl.array(np.zeros(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable"):
+        tl.take(w, [0], out=tl.array(np.zeros(1)))
+
+
+def test_take_gradient():
+    gradcheck(lambda t: tl.take(t, [[2, 0], [2, 2]], axis=1), np.random.randn(2, 3))
+    gradcheck(lambda t: tl.take(t, [5, 0, 5]), np.random.randn(2, 3))

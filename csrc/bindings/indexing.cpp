@@ -1,4 +1,4 @@
-// Tensor.__getitem__ / __setitem__ / __iter__: Python index objects -> tl::Index.
+// Tensor.__getitem__ / __setitem__ / __iter__ (Python index objects -> tl::Index) and take.
 #include <pybind11/stl.h>
 #include "autograd/grad_mode.h"
 #include "bindings/convert.h"
@@ -145,6 +145,30 @@ Tensor setitem_value(const Tensor& x, py::handle value) {
   return to_tensor(value, std::nullopt, false);
 }
 
+// take's indices: a tensor, a Python int, or anything NumPy reads as an integer array.
+Tensor take_indices(py::handle h) {
+  if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return Tensor::scalar(Scalar::from_int(to_index_int(h)), DType::Int64);
+  py::array arr = py::reinterpret_borrow<py::array>(NumPy::get().asarray(h));
+  if (arr.size() == 0 && arr.dtype().kind() == 'f') arr = arr.attr("astype")("int64");  // [] means no indices
+  const char kind = arr.dtype().kind();
+  TL_CHECK_TYPE(kind == 'b' || kind == 'i' || kind == 'u', "take", "cannot cast array data from dtype('",
+                std::string(py::str(arr.dtype())), "') to dtype('int64') according to the rule 'safe'");
+  return array_item(arr).array;
+}
+
+py::object take_py(const Tensor& a, py::handle indices, py::handle axis, py::handle out, const std::string& mode) {
+  TL_CHECK(mode == "raise", "take", "only mode='raise' is supported, got mode='", mode, "'");
+  Tensor idx = take_indices(indices);
+  std::optional<int64_t> ax;
+  if (!axis.is_none()) ax = axis.cast<int64_t>();
+  if (out.is_none()) return py::cast(without_gil_if(is_large(a.numel()), [&] { return take(a, idx, ax); }));
+  TL_CHECK_TYPE(py::isinstance<Tensor>(out), "take", "out must be a tensorlet Tensor");
+  Tensor o = out.cast<Tensor>();
+  without_gil_if(is_large(o.numel()), [&] { take_into(a, idx, ax, o); });
+  return py::reinterpret_borrow<py::object>(out);
+}
+
 struct TensorIterator {
   Tensor t;
   int64_t i = 0;
@@ -169,6 +193,14 @@ void bind_indexing(py::module_& m) {
     Tensor v = setitem_value(t, value);
     without_gil_if(is_large(t.numel()), [&] { index_put_(t, idx, v); });
   });
+
+  m.def("take", [](py::handle a, py::handle indices, py::handle axis, py::handle out, const std::string& mode) {
+          return take_py(to_tensor(a, std::nullopt, false), indices, axis, out, mode);
+        }, py::arg("a"), py::arg("indices"), py::arg("axis") = py::none(), py::arg("out") = py::none(),
+        py::arg("mode") = "raise",
+        "NumPy take: elements of `a` at `indices` along `axis`; out= gathers into an existing tensor.");
+  cls.def("take", &take_py, py::arg("indices"), py::arg("axis") = py::none(), py::arg("out") = py::none(),
+          py::arg("mode") = "raise");
 
   py::class_<TensorIterator>(m, "_TensorIterator")
       .def("__iter__", [](TensorIterator& it) -> TensorIterator& { return it; }, py::return_value_policy::reference)

@@ -392,4 +392,45 @@ Tensor index_scatter(const Tensor& g, const Shape& shape, const Index& idx) {
   return out;
 }
 
+namespace {
+
+// take's index: `indices` (bool cast to int64, as NumPy's safe cast) on `axis`.
+Index take_index(const Tensor& indices, int64_t axis) {
+  TL_CHECK_TYPE(is_integral(indices.dtype(), true), "take", "cannot cast array data from dtype('",
+                dtype_name(indices.dtype()), "') to dtype('int64') according to the rule 'safe'");
+  Index idx(static_cast<size_t>(axis), IndexItem::slice());
+  idx.push_back(IndexItem::tensor(indices.dtype() == DType::Bool ? indices.to_dtype(DType::Int64) : indices));
+  return idx;
+}
+
+}  // namespace
+
+Tensor take(const Tensor& a, const Tensor& indices, std::optional<int64_t> axis) {
+  if (!axis) return index(ravel(a), take_index(indices, 0));
+  return index(a, take_index(indices, normalize_axis(*axis, a.ndim(), "take")));
+}
+
+void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t> axis, const Tensor& out) {
+  out.check_writable("take");
+  if (GradMode::is_enabled())
+    if (a_in.requires_grad() || out.requires_grad())
+      throw RuntimeError("[take] take(..., out=) is not differentiable: a or out requires grad; call it under "
+                         "tl.no_grad()");
+  Tensor a = axis ? a_in : reshape(a_in, {-1});
+  const int64_t ax = axis ? normalize_axis(*axis, a.ndim(), "take") : 0;
+  Plan pl = plan_index(a, take_index(indices, ax), nullptr);
+  Gather g = resolve_advanced(pl, a.itemsize());
+  TL_CHECK(out.shape() == g.result_shape, "take", "output array has shape ", shape_str(out.shape()),
+           " but the result has shape ", shape_str(g.result_shape));
+  TL_CHECK_TYPE(out.dtype() == a.dtype(), "take", "output array has dtype ", dtype_name(out.dtype()),
+                " but the input has dtype ", dtype_name(a.dtype()));
+  for (int64_t d = 0; d < out.ndim(); ++d)
+    TL_CHECK(out.strides()[d] != 0 || out.shape()[d] <= 1, "take", "output array is a broadcast view");
+  // Gathering from the storage written to would read elements already overwritten.
+  Tensor dst = out.storage() == a.storage() ? Tensor::empty(out.shape(), out.dtype()) : out;
+  kernels::IndexLoop loop = make_loop(pl, g, dst.strides(), a.itemsize());
+  kernels::gather(view_base(a, pl), static_cast<char*>(dst.data_ptr()), loop, a.itemsize());
+  if (dst.impl() != out.impl()) kernels::copy_cast(out, dst);
+}
+
 }  // namespace tl

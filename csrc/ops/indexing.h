@@ -40,6 +40,13 @@ void index_put_(const Tensor& x, const Index& index, const Tensor& value);
 // Differentiable: its backward is index() again.
 Tensor index_scatter(const Tensor& g, const Shape& shape, const Index& index);
 
+// NumPy take(a, indices, axis): a gather along one axis (axis = nullopt: of the flattened a).
+// Differentiable like indexing. Integer (or bool) indices; IndexError when out of range.
+Tensor take(const Tensor& a, const Tensor& indices, std::optional<int64_t> axis);
+// The same written into `out` (the result's shape and a's dtype, any strides), e.g. a batch
+// buffer reused across steps. Not differentiable (RuntimeError when grad is needed).
+void take_into(const Tensor& a, const Tensor& indices, std::optional<int64_t> axis, const Tensor& out);
+
 // Python slice semantics (PySlice_AdjustIndices): clamps start/stop to `size` and returns the
 // number of elements; `start`/`step` receive the resolved values. ValueError for step 0.
 int64_t resolve_slice(const IndexItem& s, int64_t size, int64_t& start, int64_t& step);
