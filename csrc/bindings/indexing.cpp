@@ -3,6 +3,7 @@
 #include "autograd/grad_mode.h"
 #include "bindings/convert.h"
 #include "bindings/gil.h"
+#include "ops/creation.h"
 #include "ops/indexing.h"
 
 namespace tl::bind {
@@ -120,16 +121,7 @@ Tensor setitem_value(const Tensor& x, py::handle value) {
   if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
   if (is_python_scalar(value)) {
     Scalar s = to_scalar(value);
-    if (s.kind == ScalarKind::Int && is_integral(x.dtype())) {
-      int64_t lo = 0, hi = 0;
-      switch (x.dtype()) {
-        case DType::UInt8: lo = 0; hi = 255; break;
-        case DType::Int32: lo = INT32_MIN; hi = INT32_MAX; break;
-        default: lo = INT64_MIN; hi = INT64_MAX; break;
-      }
-      if (s.i < lo || s.i > hi)
-        throw std::overflow_error(str_cat("Python integer ", s.i, " out of bounds for ", dtype_name(x.dtype())));
-    }
+    check_scalar_fits(s, x.dtype());
     return Tensor::scalar(s, x.dtype());
   }
   if (py::isinstance<py::array>(value)) {

@@ -4,6 +4,7 @@
 #include "autograd/function.h"
 #include "kernels/copy.h"
 #include "kernels/gather.h"
+#include "ops/creation.h"
 #include "ops/shape_ops.h"
 
 namespace tl {
@@ -324,11 +325,7 @@ bool broadcastable(const Shape& from, const Shape& to) {
 }  // namespace
 
 void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
-  x.check_writable("setitem");
-  // NumPy makes broadcast views read-only: their elements alias each other.
-  for (int64_t d = 0; d < x.ndim(); ++d)
-    TL_CHECK(x.strides()[d] != 0 || x.shape()[d] <= 1, "setitem", "assignment destination is read-only: a broadcast "
-             "view of shape ", shape_str(x.shape()), " whose elements share memory (copy it first)");
+  check_inplace_target(x, "setitem");  // read-only storage, or a broadcast view (aliased elements)
   if (GradMode::is_enabled()) {
     if (x.requires_grad())
       throw RuntimeError("[setitem] cannot assign into a tensor that requires grad: an in-place change would make its "
@@ -411,7 +408,7 @@ Tensor take(const Tensor& a, const Tensor& indices, std::optional<int64_t> axis)
 }
 
 void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t> axis, const Tensor& out) {
-  out.check_writable("take");
+  check_inplace_target(out, "take");
   if (GradMode::is_enabled())
     if (a_in.requires_grad() || out.requires_grad())
       throw RuntimeError("[take] take(..., out=) is not differentiable: a or out requires grad; call it under "
@@ -424,8 +421,6 @@ void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t>
            " but the result has shape ", shape_str(g.result_shape));
   TL_CHECK_TYPE(out.dtype() == a.dtype(), "take", "output array has dtype ", dtype_name(out.dtype()),
                 " but the input has dtype ", dtype_name(a.dtype()));
-  for (int64_t d = 0; d < out.ndim(); ++d)
-    TL_CHECK(out.strides()[d] != 0 || out.shape()[d] <= 1, "take", "output array is a broadcast view");
   // Gathering from the storage written to would read elements already overwritten.
   Tensor dst = out.storage() == a.storage() ? Tensor::empty(out.shape(), out.dtype()) : out;
   kernels::IndexLoop loop = make_loop(pl, g, dst.strides(), a.itemsize());
