@@ -22,50 +22,55 @@ generator guarded by a lock. ``size=None`` gives a 0-d tensor.
 """
 from __future__ import annotations
 
+from typing import Any, Dict, Optional, Sequence, Union
+
 from . import _core
+from ._core import Tensor
+
+Size = Union[int, Sequence[int], None]
 
 __all__ = ["seed", "uniform", "normal", "randint", "permutation", "shuffle", "get_state", "set_state"]
 
 _r = _core._random
 
 
-def seed(seed=None):
+def seed(seed: Optional[int] = None) -> None:
     """Seeds the global generator with an int in [0, 2**128); ``None`` draws a seed from the OS."""
     _r.seed(seed)
 
 
-def uniform(low=0.0, high=1.0, size=None, dtype="float64"):
+def uniform(low: float = 0.0, high: float = 1.0, size: Size = None, dtype: Any = "float64") -> Tensor:
     """Samples from U[low, high) (float32 or float64). ``size``: int, tuple or None (0-d)."""
     return _r.uniform(low, high, size, dtype)
 
 
-def normal(loc=0.0, scale=1.0, size=None, dtype="float64"):
+def normal(loc: float = 0.0, scale: float = 1.0, size: Size = None, dtype: Any = "float64") -> Tensor:
     """Samples from N(loc, scale**2); ``scale`` must be >= 0 (float32 or float64)."""
     return _r.normal(loc, scale, size, dtype)
 
 
-def randint(low, high=None, size=None, dtype="int64"):
+def randint(low: int, high: Optional[int] = None, size: Size = None, dtype: Any = "int64") -> Tensor:
     """Uniform integers in [low, high) (``randint(n)`` draws from [0, n)); unbiased.
 
     ``dtype`` may be int64, int32, uint8 or bool; low and high must fit in it."""
     return _r.randint(low, high, size, dtype)
 
 
-def permutation(x):
+def permutation(x: Any) -> Tensor:
     """A shuffled ``arange(x)`` for an int, else a shuffled copy of ``x`` along axis 0."""
     return _r.permutation(x)
 
 
-def shuffle(x):
+def shuffle(x: Tensor) -> None:
     """Shuffles a tensor in place along axis 0 (returns None)."""
     _r.shuffle(x)
 
 
-def get_state():
+def get_state() -> Dict[str, Any]:
     """The generator's full state as a dict (key, counter, output buffers, cached normal)."""
     return _r.get_state()
 
 
-def set_state(state):
+def set_state(state: Dict[str, Any]) -> None:
     """Restores a state returned by :func:`get_state`."""
     _r.set_state(state)
