@@ -50,9 +50,10 @@ def plot(path, history, test_images, test_labels, predictions):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     predicted = predictions.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != test_labels)[:32]
+    wrong = np.flatnonzero(predicted != test_labels)[:24]  # a 4 x 6 grid
     fig = plt.figure(figsize=(12, 7))
     grid = fig.add_gridspec(4, 12)
     epochs = range(1, len(history.history["loss"]) + 1)
@@ -60,6 +61,7 @@ def plot(path, history, test_images, test_labels, predictions):
         ax = fig.add_subplot(grid[:, col * 3:col * 3 + 3])
         ax.plot(epochs, history.history[key], "o-", label=f"training {key}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(key)
         ax.legend()
     for k, i in enumerate(wrong):

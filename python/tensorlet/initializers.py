@@ -39,7 +39,7 @@ def compute_fans(shape: Tuple[int, ...]) -> Tuple[int, int]:
 
 
 def _standard_normal(shape, dtype):
-    return tl.random.normal(size=shape, dtype=dtype)
+    return tl.random.normal(0.0, 1.0, size=shape, dtype=dtype)
 
 
 def _truncated_standard_normal(shape, dtype):
@@ -54,8 +54,7 @@ def _truncated_standard_normal(shape, dtype):
 
 
 def _uniform(shape, dtype, low, high):
-    u = tl.random.uniform(size=shape, dtype=dtype)
-    return u * (high - low) + low
+    return tl.random.uniform(low, high, size=shape, dtype=dtype)
 
 
 class Initializer:
@@ -96,7 +95,7 @@ class RandomNormal(Initializer):
         self.mean, self.stddev = float(mean), float(stddev)
 
     def __call__(self, shape, dtype="float32"):
-        return _standard_normal(tuple(shape), dtype) * self.stddev + self.mean
+        return tl.random.normal(self.mean, self.stddev, size=tuple(shape), dtype=dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev}
