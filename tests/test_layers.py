@@ -5,10 +5,7 @@ import numpy as np
 import pytest
 
 import tensorlet as tl
-from core_requirements import requires
 from tensorlet import activations, initializers, layers
-
-pytestmark = requires()
 
 
 def _np(t):

@@ -3,12 +3,9 @@ import numpy as np
 import pytest
 
 import tensorlet as tl
-from core_requirements import requires
 from tensorlet import losses, metrics, utils
 
 EPS = 1e-7
-
-pytestmark = requires()
 
 
 def _np(t):

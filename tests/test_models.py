@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 
 import tensorlet as tl
-from core_requirements import requires
 from tensorlet import callbacks, layers, losses, models, optimizers, utils
 from tensorlet.datasets import mnist
-
-pytestmark = requires()
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +144,34 @@ def test_each_optimizer_trains_one_hot_labels(digits, optimizer):
     model = chapter_model(loss="categorical_crossentropy", optimizer=optimizer)
     history = model.fit(x[:1000], utils.to_categorical(y[:1000]), epochs=2, batch_size=50, verbose=0)
     assert history.history["accuracy"][-1] > 0.7
+
+
+def test_binary_classification_through_the_fused_sigmoid_path():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 4)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.0]) > 0).astype(np.float32)
+    utils.set_random_seed(0)
+    model = models.Sequential([layers.Dense(8, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    assert model.loss.fused_with("sigmoid") is not None
+    history = model.fit(x, y, epochs=20, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95
+    loss, acc = model.evaluate(x, y, verbose=0)
+    probs = model.predict(x, verbose=0)
+    assert probs.shape == (512, 1) and probs.min() >= 0 and probs.max() <= 1
+    assert acc == pytest.approx(((probs[:, 0] > 0.5) == y).mean())
+
+
+def test_regression_with_mean_squared_error():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-1.0], [2.0]], np.float32) + 0.5
+    utils.set_random_seed(0)
+    model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(1)])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+    history = model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < 1e-3
+    assert isinstance(model.evaluate(x, y, verbose=0), float)
 
 
 def test_seeded_runs_are_identical(digits):

@@ -3,10 +3,7 @@ import numpy as np
 import pytest
 
 import tensorlet as tl
-from core_requirements import requires
 from tensorlet import optimizers
-
-pytestmark = requires(functions=["zeros"], random=[], tensor_methods=False)
 
 STEPS = 4
 SHAPE = (5, 3)

@@ -69,26 +69,21 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Mean over ``axis`` of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps];
-    with logits z, the stable max(z, 0) - z y + log(1 + exp(-|z|))."""
+    """Mean over the last axis of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps];
+    with logits, the exact log-sigmoid form (one fused kernel either way)."""
     y_pred = tl.asarray(y_pred)
+    if axis not in (-1, y_pred.ndim - 1):
+        raise ValueError(f"binary_crossentropy: only the last axis is supported, got axis={axis}")
     y_true = tl.asarray(y_true, dtype=y_pred.dtype)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        z = y_pred
-        per_element = tl.maximum(z, 0.0) - z * y_true + tl.log(1.0 + tl.exp(-tl.abs(z)))
-    else:
-        p = tl.clip(y_pred, EPSILON, 1.0 - EPSILON)
-        per_element = -(y_true * tl.log(p) + (1.0 - y_true) * tl.log(1.0 - p))
-    return tl.mean(per_element, axis=axis)
+    return tl.binary_cross_entropy(y_pred, y_true, from_logits=from_logits)
 
 
 def mean_squared_error(y_true, y_pred):
-    """mean(square(y_true - y_pred), axis=-1)."""
+    """mean(square(y_true - y_pred), axis=-1), in one fused kernel."""
     y_pred = tl.asarray(y_pred)
-    y_true = tl.asarray(y_true, dtype=y_pred.dtype)
-    return tl.mean(tl.square(y_true - y_pred), axis=-1)
+    return tl.mean_squared_error(y_pred, tl.asarray(y_true, dtype=y_pred.dtype))
 
 
 mse = MSE = mean_squared_error
