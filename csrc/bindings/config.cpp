@@ -46,6 +46,9 @@ py::dict config() {
   blocking["float64"] = blocking_dict(kernels::gemm_blocking<double>(isa));
   d["gemm_blocking"] = blocking;
   d["gemm_parallel_flops"] = kernels::kGemmParallelFlops;
+  // Kernels on the thread pool (and the caller during a parallel region or a GEMM) run with
+  // FTZ/DAZ set on x86: subnormal inputs and results are flushed to zero (kernels/cpu.h).
+  d["flush_denormals"] = kernels::flushes_denormals();
   return d;
 }
 

@@ -153,10 +153,12 @@ DenormalGuard::~DenormalGuard() {
   if ((saved_ & kFtzDaz) != kFtzDaz) _mm_setcsr(saved_);
 }
 void set_flush_denormals() { _mm_setcsr(_mm_getcsr() | kFtzDaz); }
+bool flushes_denormals() { return true; }
 #else
 DenormalGuard::DenormalGuard() {}
 DenormalGuard::~DenormalGuard() {}
 void set_flush_denormals() {}
+bool flushes_denormals() { return false; }
 #endif
 
 }  // namespace tl::kernels

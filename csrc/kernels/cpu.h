@@ -50,5 +50,7 @@ class DenormalGuard {
 };
 // Sets FTZ/DAZ for the current thread for good (worker threads call it once at start).
 void set_flush_denormals();
+// Whether DenormalGuard / set_flush_denormals do anything on this build (x86 only).
+bool flushes_denormals();
 
 }  // namespace tl::kernels

@@ -13,7 +13,7 @@
 // and run this whole sequence on it with their own thread-local packing buffers.
 #include "kernels/gemm.h"
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -85,7 +85,7 @@ GemmBlocking blocking_for(const UkrShape<T>& u) {
   b.nc = std::max<int64_t>(round_down(c.l2 / 2 / (b.kc * int64_t(sizeof(T))), u.nr), u.nr);
   // An mc x kc block of packed A in (a share of) L3; capped to bound the per-thread buffer.
   b.mc = std::clamp<int64_t>(round_down(c.l3 / 4 / (b.kc * int64_t(sizeof(T))), u.mr), u.mr,
-                             round_down(1024, u.mr));
+                             round_down(2048, u.mr));
   return b;
 }
 
@@ -136,15 +136,17 @@ struct Problem {
 // A not transposed, B transposed) this is a transpose; otherwise a row-by-row copy.
 template <class T>
 void pack_panel(const T* src, int64_t ld, bool k_contiguous, int64_t lines, int64_t k, int R,
-                PackTransFn<T> pack_trans, T* dst) {
-  if (!k_contiguous) pack_copy(src, ld, lines, k, R, dst);
-  else if (pack_trans) pack_trans(src, ld, lines, k, R, dst);
-  else pack_transpose(src, ld, lines, k, R, dst);
+                const GemmKernels<T>& ks, T* dst) {
+  if (!k_contiguous) (ks.pack_copy ? ks.pack_copy : pack_copy<T>)(src, ld, lines, k, R, dst);
+  else (ks.pack_trans ? ks.pack_trans : pack_transpose<T>)(src, ld, lines, k, R, dst);
 }
+
+// Depth of the K blocks: even splits, e.g. K = 784 with kc = 512 gives two of 392.
+int64_t even_kc(int64_t K, int64_t kc) { return round_up(ceil_div(K, ceil_div(K, kc)), 8); }
 
 // The whole blocked algorithm on one rectangle of C, on the calling thread.
 template <class T>
-void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking& bl, PackTransFn<T> pack_trans) {
+void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking& bl, const GemmKernels<T>& ks) {
   const int MR = u.mr, NR = u.nr;
   const int64_t M = pr.M, N = pr.N, K = pr.K;
   // Few column panels: packing A would not be amortised, so the kernel reads A in place
@@ -152,8 +154,7 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   const bool direct_a = N <= 2 * NR;
   const int amode = (direct_a && !pr.ta) ? kARowMajor : kAKMajor;
 
-  // Even splits: e.g. K = 784 with kc = 512 becomes two blocks of 392, not 512 + 272.
-  const int64_t kc = round_up(ceil_div(K, ceil_div(K, bl.kc)), 8);
+  const int64_t kc = even_kc(K, bl.kc);
   const int64_t mc = round_up(ceil_div(M, ceil_div(M, bl.mc)), MR);
   const int64_t nc = round_up(ceil_div(N, ceil_div(N, bl.nc)), NR);
 
@@ -172,13 +173,13 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
       const T beta = first ? pr.beta : T(1);
       if (!direct_a)
         for (int64_t ir = 0; ir < mb; ir += MR)
-          pack_panel(pr.a_at(i0 + ir, p0), pr.lda, !pr.ta, std::min<int64_t>(MR, mb - ir), kb, MR, pack_trans,
+          pack_panel(pr.a_at(i0 + ir, p0), pr.lda, !pr.ta, std::min<int64_t>(MR, mb - ir), kb, MR, ks,
                      abuf + ir * kb);
 
       for (int64_t j0 = 0; j0 < N; j0 += nc) {
         const int64_t nb = std::min(nc, N - j0);
         for (int64_t jr = 0; jr < nb; jr += NR)
-          pack_panel(pr.b_at(p0, j0 + jr), pr.ldb, pr.tb, std::min<int64_t>(NR, nb - jr), kb, NR, pack_trans,
+          pack_panel(pr.b_at(p0, j0 + jr), pr.ldb, pr.tb, std::min<int64_t>(NR, nb - jr), kb, NR, ks,
                      bbuf + jr * kb);
 
         for (int64_t ir = 0; ir < mb; ir += MR) {
@@ -191,7 +192,7 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
             args.a = pr.a_at(i, p0);
             args.a_stride = pr.lda;
           } else {
-            pack_panel(pr.a_at(i, p0), pr.lda, !pr.ta, m, kb, MR, pack_trans, abuf);
+            pack_panel(pr.a_at(i, p0), pr.lda, !pr.ta, m, kb, MR, ks, abuf);
             args.a = abuf;
             args.a_stride = MR;
           }
@@ -246,31 +247,30 @@ void gemm_float(const Problem<T>& pr) {
   const UkrShape<T>& u = narrow ? ks.narrow : ks.wide;
   const GemmBlocking bl = blocking_for<T>(u);
 
-  // Thread grid tm x tn over C. Each thread packs its own rows of A and columns of B, so a
-  // split along N repacks A in every thread and a split along M repacks B: pick the grid
-  // with the least total packing among those that give every thread a whole tile.
+  // Thread grid tm x tn over C; each thread runs the blocked algorithm on its rectangle with
+  // its own packing, so a split along N makes every thread pack all of A and a split along M
+  // all of B. Pick the grid with the least per-thread time: its share of the flops times the
+  // tile imbalance, plus its packing at ~kPackFlops flops per element. (Sharing one packed B
+  // between threads was measured here: it saved ~2% of CPU time and added waits, so no.)
+  constexpr double kPackFlops = 40;
   const double flops = 2.0 * double(pr.M) * double(pr.N) * double(pr.K);
   int64_t nt = flops >= kGemmParallelFlops ? get_num_threads() : 1;
   const int64_t tiles_m = ceil_div(pr.M, u.mr), tiles_n = ceil_div(pr.N, u.nr);
   nt = std::max<int64_t>(1, std::min(nt, tiles_m * tiles_n));
   int64_t tm = 1, tn = 1;
-  if (nt > 1) {
-    double best = -1;
-    for (int64_t d = 1; d <= nt; ++d) {
-      if (nt % d) continue;
-      const int64_t cm = nt / d, cn = d;
-      if (cm > tiles_m || cn > tiles_n) continue;
-      // Packing traffic plus a penalty for load imbalance in tiles.
-      const double pack = double(pr.K) * (double(pr.M) * cn + double(pr.N) * cm);
-      const double imbalance = double(ceil_div(tiles_m, cm) * ceil_div(tiles_n, cn)) * cm * cn /
-                               double(tiles_m * tiles_n);
-      const double cost = pack + imbalance * flops / 64.0;
-      if (best < 0 || cost < best) best = cost, tm = cm, tn = cn;
-    }
-    if (best < 0) tm = nt, tn = 1;  // unreachable: d = nt or 1 always fits one way
+  double best = -1;
+  for (int64_t cn = 1; cn <= nt && nt > 1; ++cn) {
+    if (nt % cn) continue;
+    const int64_t cm = nt / cn;
+    if (cm > tiles_m || cn > tiles_n) continue;
+    const double imbalance =
+        double(ceil_div(tiles_m, cm) * ceil_div(tiles_n, cn)) * double(nt) / double(tiles_m * tiles_n);
+    const double pack = double(pr.K) * (double(pr.M) / double(cm) + double(pr.N) / double(cn));
+    const double cost = flops / double(nt) * imbalance + kPackFlops * pack;
+    if (best < 0 || cost < best) best = cost, tm = cm, tn = cn;
   }
   if (tm * tn == 1) {
-    gemm_blocked(pr, u, bl, ks.pack_trans);
+    gemm_blocked(pr, u, bl, ks);
     return;
   }
   parallel_for(0, tm * tn, 1, [&](int64_t lo, int64_t hi) {
@@ -286,7 +286,7 @@ void gemm_float(const Problem<T>& pr) {
       sub.B = pr.b_at(0, j0);
       sub.C = pr.C + i0 * pr.ldc + j0;
       sub.bias = pr.bias ? pr.bias + j0 : nullptr;
-      gemm_blocked(sub, u, bl, ks.pack_trans);
+      gemm_blocked(sub, u, bl, ks);
     }
   });
 }
@@ -356,15 +356,23 @@ GemmBlocking gemm_blocking(Isa isa) {
   return blocking_for<T>(kernels_for<T>(isa).wide);
 }
 
+// Timed in this thread's CPU time, so time spent descheduled on a busy machine does not count.
+static double thread_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 double measure_fma_peak_gflops(Isa isa) {
+  TL_CHECK(isa_supported(isa), "gemm", isa_name(isa), " is not supported on this machine");
   const auto probe = kernels_for<float>(isa).fma_probe;
   alignas(64) float sink[16];
   double best = 0;
   int64_t iters = 1 << 16;
   for (int run = 0; run < 8; ++run) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = thread_seconds();
     const double flops = probe(iters, sink);
-    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double sec = thread_seconds() - t0;
     if (sec < 5e-3) iters *= 4;  // too short to time: grow, and do not count it
     else best = std::max(best, flops / sec * 1e-9);
   }

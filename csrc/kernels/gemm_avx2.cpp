@@ -48,12 +48,14 @@ struct VecD {
 
 template <>
 const GemmKernels<float>& gemm_kernels_avx2<float>() {
-  static const GemmKernels<float> k{ukr_shape<VecF, 6, 2>(), ukr_shape<VecF, 12, 1>(), &pack_trans_x86<PackF32>, &fma_probe<VecF>};
+  static const GemmKernels<float> k{ukr_shape<VecF, 6, 2>(), ukr_shape<VecF, 12, 1>(), &pack_trans_x86<PackF32>,
+                                    &pack_copy_v<VecF>, &fma_probe<VecF>};
   return k;
 }
 template <>
 const GemmKernels<double>& gemm_kernels_avx2<double>() {
-  static const GemmKernels<double> k{ukr_shape<VecD, 6, 2>(), ukr_shape<VecD, 12, 1>(), &pack_trans_x86<PackF64>, &fma_probe<VecD>};
+  static const GemmKernels<double> k{ukr_shape<VecD, 6, 2>(), ukr_shape<VecD, 12, 1>(), &pack_trans_x86<PackF64>,
+                                     &pack_copy_v<VecD>, &fma_probe<VecD>};
   return k;
 }
 

@@ -34,13 +34,13 @@ struct VecPortable {
 template <>
 const GemmKernels<float>& gemm_kernels_generic<float>() {
   using V = VecPortable<float, 4>;
-  static const GemmKernels<float> k{ukr_shape<V, 4, 2>(), ukr_shape<V, 4, 2>(), nullptr, &fma_probe<V>};
+  static const GemmKernels<float> k{ukr_shape<V, 4, 2>(), ukr_shape<V, 4, 2>(), nullptr, &pack_copy_v<V>, &fma_probe<V>};
   return k;
 }
 template <>
 const GemmKernels<double>& gemm_kernels_generic<double>() {
   using V = VecPortable<double, 2>;
-  static const GemmKernels<double> k{ukr_shape<V, 4, 2>(), ukr_shape<V, 4, 2>(), nullptr, &fma_probe<V>};
+  static const GemmKernels<double> k{ukr_shape<V, 4, 2>(), ukr_shape<V, 4, 2>(), nullptr, &pack_copy_v<V>, &fma_probe<V>};
   return k;
 }
 

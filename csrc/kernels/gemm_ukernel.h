@@ -41,6 +41,11 @@ using UkrFn = void (*)(const UkrArgs<T>&);
 template <class T>
 using PackTransFn = void (*)(const T* src, int64_t ld, int64_t rows, int64_t k, int R, T* dst);
 
+// Optional fast packing of a k x cols block stored row-major with row stride ld (element
+// (p, r) at src[p * ld + r]) into dst[p * R + r], zero-padding cols..R-1.
+template <class T>
+using PackCopyFn = void (*)(const T* src, int64_t ld, int64_t cols, int64_t k, int R, T* dst);
+
 template <class T>
 struct UkrShape {
   int mr = 0, nr = 0;
@@ -52,6 +57,7 @@ struct GemmKernels {
   UkrShape<T> wide;    // the main kernel
   UkrShape<T> narrow;  // for N <= narrow.nr (e.g. the N=10 classifier layers)
   PackTransFn<T> pack_trans = nullptr;
+  PackCopyFn<T> pack_copy = nullptr;
   // Runs `iters` rounds of independent FMAs at full width; returns the flops done (writes
   // one vector to sink, which must hold 16 values). For measuring this ISA's peak.
   double (*fma_probe)(int64_t iters, T* sink) = nullptr;

@@ -104,3 +104,26 @@ double fma_probe(int64_t iters, typename V::T* sink) {
   V::storeu(sink, s);
   return double(iters) * kChains * V::W * 2;
 }
+
+// Copying pack: dst[p * R + r] = src[p * ld + r] for r < cols, 0 for cols <= r < R (p < k),
+// i.e. a row-major B (or a transposed A) into micro-panels. Inline vector copies: memcpy's
+// call and size dispatch cost ~10% of a training-size GEMM.
+template <class V>
+void pack_copy_v(const typename V::T* src, int64_t ld, int64_t cols, int64_t k, int R, typename V::T* dst) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::W;
+  if (cols == R && R % W == 0) {
+    for (int64_t p = 0; p < k; ++p)
+      for (int j = 0; j < R; j += W) V::storeu(dst + p * R + j, V::loadu(src + p * ld + j));
+    return;
+  }
+  for (int64_t p = 0; p < k; ++p) {
+    for (int j = 0; j < R; j += W) {
+      const int64_t in = cols - j;  // source lanes present
+      const int out = R - j < W ? R - j : W;
+      const Reg v = in >= W ? V::loadu(src + p * ld + j) : in > 0 ? V::loadu_n(src + p * ld + j, int(in)) : V::zero();
+      if (out == W) V::storeu(dst + p * R + j, v);
+      else V::storeu_n(dst + p * R + j, v, out);
+    }
+  }
+}
