@@ -428,7 +428,7 @@ def test_integer_abs_and_negative_wrap_like_numpy():
         -tl.array([True])
 
 
-def test_unary_special_values():
+def test_unary_special_values(isa):
     x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-40, 88.8, -104.0, 1e30, -1e30], np.float32)
     for name in ["exp", "tanh", "sign", "abs", "isnan", "isfinite", "relu", "sigmoid"]:
         check(getattr(tl, name)(tl.array(x)), expected_dtype(np_ref(lambda v: np_unary(name, v), x)))
@@ -441,8 +441,20 @@ def ulp_error(got, want_f64, dtype=np.float32):
     return np.abs(got.astype(np.float64) - want_f64) / spacing
 
 
+ISAS = tl.config()["available_isas"]
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    """Runs a test once per instruction set this machine can run (the kernels dispatch on it)."""
+    before = tl.config()["isa"]
+    tl._core._set_isa(request.param)
+    yield request.param
+    tl._core._set_isa(before)
+
+
 @pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid"])
-def test_float32_polynomials_are_within_2_ulp(name):
+def test_float32_polynomials_are_within_2_ulp(name, isa):
     rng = np.random.RandomState(0)
     ranges = {"exp": (-87.0, 88.5), "tanh": (-10.0, 10.0), "sigmoid": (-80.0, 80.0)}
     lo, hi = ranges[name]
@@ -458,7 +470,7 @@ def test_float32_polynomials_are_within_2_ulp(name):
         np.testing.assert_allclose(got, getattr(np, name)(x), rtol=3e-7 * 4, atol=1e-38)
 
 
-def test_exp_float32_subnormal_and_overflow_edges():
+def test_exp_float32_subnormal_and_overflow_edges(isa):
     x = np.array([-87.3, -90.0, -100.0, -103.9, -103.98, -120.0, 88.7, 88.73, 100.0], np.float32)
     got = np.asarray(tl.exp(tl.array(x)))
     want = np.exp(x.astype(np.float64))

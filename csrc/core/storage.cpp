@@ -1,16 +1,25 @@
 #include "core/storage.h"
 #include "core/error.h"
 #include <cstdlib>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace tl {
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
-  constexpr size_t kAlign = 64;
+  // Large buffers (>= 4 MiB, NumPy's threshold) are 2 MiB aligned and advised for transparent
+  // huge pages, as NumPy does: a fresh 40 MB output otherwise costs ~10k page faults per op.
+  constexpr size_t kHuge = size_t(1) << 21;
+  const size_t kAlign = nbytes >= (size_t(1) << 22) ? kHuge : 64;
   size_t padded = (nbytes + kAlign - 1) / kAlign * kAlign;
   if (padded == 0) padded = kAlign;
   if (padded < nbytes) throw MemoryError(str_cat("cannot allocate ", nbytes, " bytes"));
   void* p = std::aligned_alloc(kAlign, padded);
   if (!p) throw MemoryError(str_cat("Unable to allocate ", nbytes, " bytes for a tensor"));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (kAlign == kHuge) madvise(p, padded, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
   auto s = std::make_shared<Storage>();
   s->data = p;
   s->nbytes = nbytes;

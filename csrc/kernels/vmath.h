@@ -9,31 +9,45 @@
 // tanh: Cephes' odd polynomial for |x| < 0.625, 1 - 2 / (e^{2|x|} + 1) with the sign restored
 //       above; +-1 from |x| > 9.1 (where the result rounds to +-1 anyway).
 // sigmoid: e = exp(-|x|), then 1 / (1 + e) for x >= 0 and e / (1 + e) below: no overflow for
-//       any x, no cancellation. tanh's and sigmoid's last two operations run in double (still
-//       vectorised), which keeps them within 2 ulp.
+//       any x, no cancellation; its last two operations run in double (still vectorised),
+//       which keeps it within 2 ulp.
 // NaN in, NaN out; exp(+inf) = inf, exp(-inf) = 0.
 #pragma once
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
+// Forced inline: a call in the loop body would stop GCC from vectorising it.
+#define TL_VMATH_INLINE inline __attribute__((always_inline))
+
 namespace tl::vmath {
 
-inline float bits_to_float(int32_t i) {
+TL_VMATH_INLINE float bits_to_float(int32_t i) {
   float f;
   std::memcpy(&f, &i, sizeof f);
   return f;
 }
+TL_VMATH_INLINE int32_t float_to_bits(float f) {
+  int32_t i;
+  std::memcpy(&i, &f, sizeof i);
+  return i;
+}
+// c ? a : b through bit masks: both sides are always computed, so GCC vectorises it even under
+// -ftrapping-math (a ?: on floats would be a branch it may not if-convert).
+TL_VMATH_INLINE float select(bool c, float a, float b) {
+  const int32_t m = -static_cast<int32_t>(c);
+  return bits_to_float((float_to_bits(a) & m) | (float_to_bits(b) & ~m));
+}
 
-inline float exp_f32(float x) {
+TL_VMATH_INLINE float exp_f32(float x) {
   constexpr float kHi = 88.72283935546875f;    // above: inf
   constexpr float kLo = -103.97208404541016f;  // below: 0
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kC1 = 0.693359375f;           // ln2 split: kC1 has 9 significant bits, so n * kC1 is exact
   constexpr float kC2 = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;         // 1.5 * 2^23: adding and subtracting rounds to nearest int
-  float xc = x < kLo ? kLo : x;
-  xc = xc > kHi ? kHi : xc;
+  float xc = select(x < kLo, kLo, x);
+  xc = select(xc > kHi, kHi, xc);
   const float n = (xc * kLog2e + kRound) - kRound;
   const float r = (xc - n * kC1) - n * kC2;
   float p = 1.9875691500e-4f;
@@ -46,13 +60,13 @@ inline float exp_f32(float x) {
   const int32_t ni = static_cast<int32_t>(n);
   const int32_t n1 = ni >> 1, n2 = ni - n1;
   float res = p * bits_to_float((n1 + 127) << 23) * bits_to_float((n2 + 127) << 23);
-  res = x > kHi ? std::numeric_limits<float>::infinity() : res;
-  res = x < kLo ? 0.0f : res;
-  return x != x ? x : res;
+  res = select(x > kHi, std::numeric_limits<float>::infinity(), res);
+  res = select(x < kLo, 0.0f, res);
+  return select(x != x, x, res);
 }
 
-inline float tanh_f32(float x) {
-  const float ax = x < 0.0f ? -x : x;
+TL_VMATH_INLINE float tanh_f32(float x) {
+  const float ax = select(x < 0.0f, -x, x);
   // Small |x|: x + x^3 P(x^2).
   const float z = x * x;
   float p = -5.70498872745e-3f;
@@ -62,22 +76,21 @@ inline float tanh_f32(float x) {
   p = p * z - 3.33332819422e-1f;
   const float small = p * z * x + x;
   // Large |x|: 1 - 2 / (e^{2|x|} + 1), clamped so e^{2|x|} stays finite.
-  const float ac = ax > 9.1f ? 9.1f : ax;
+  const float ac = select(ax > 9.1f, 9.1f, ax);
   const float e = exp_f32(2.0f * ac);
-  // The last steps in double: only exp's own error (amplified by < 1) is left.
-  float large = static_cast<float>(1.0 - 2.0 / (static_cast<double>(e) + 1.0));
-  large = ax > 9.1f ? 1.0f : large;
-  large = x < 0.0f ? -large : large;
-  const float res = ax < 0.625f ? small : large;
-  return x != x ? x : res;
+  float large = 1.0f - 2.0f / (e + 1.0f);
+  large = select(x < 0.0f, -large, large);
+  const float res = select(ax < 0.625f, small, large);
+  return select(x != x, x, res);
 }
 
-inline float sigmoid_f32(float x) {
-  const float ax = x < 0.0f ? -x : x;
+TL_VMATH_INLINE float sigmoid_f32(float x) {
+  const float ax = select(x < 0.0f, -x, x);
   const float e = exp_f32(-ax);
-  const double num = x < 0.0f ? static_cast<double>(e) : 1.0;
+  // The last two operations in double: exp's error (scaled by < 1) is then all that is left.
+  const double num = static_cast<double>(select(x < 0.0f, e, 1.0f));
   const float res = static_cast<float>(num / (1.0 + static_cast<double>(e)));
-  return x != x ? x : res;
+  return select(x != x, x, res);
 }
 
 }  // namespace tl::vmath

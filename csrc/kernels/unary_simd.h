@@ -1,0 +1,23 @@
+// Contiguous float32 loops of the transcendental unary kernels, compiled once per ISA
+// (unary_simd_generic.cpp at baseline SSE2, unary_simd_avx2.cpp, unary_simd_avx512.cpp) from
+// the same source (unary_simd_impl.h: vmath.h's branch-free functions, auto-vectorised with
+// each file's flags) and picked at run time by kernels::active_isa() (cpu.h). Results agree
+// across ISAs to within vmath.h's bounds (FMA contraction may change the last bit).
+#pragma once
+#include <cstdint>
+
+namespace tl::kernels {
+
+using F32Loop = void (*)(float* out, const float* in, int64_t n);
+
+struct F32UnaryLoops {
+  F32Loop exp, tanh, sigmoid;
+};
+
+const F32UnaryLoops& f32_unary_loops_generic();
+const F32UnaryLoops& f32_unary_loops_avx2();
+const F32UnaryLoops& f32_unary_loops_avx512();
+// The table of the active ISA.
+const F32UnaryLoops& f32_unary_loops();
+
+}  // namespace tl::kernels
