@@ -631,3 +631,6 @@ def test_inplace_refuses_read_only_storage():
     with pytest.raises(ValueError, match="read-only"):
         t += 1.0
     np.testing.assert_array_equal(a, np.ones(3))
+    b = tl.broadcast_to(tl.array([1.0, 2.0]), (3, 2))  # elements share memory: read-only like NumPy's
+    with pytest.raises(ValueError, match="read-only"):
+        b *= 2.0

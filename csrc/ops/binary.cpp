@@ -2,6 +2,7 @@
 #include <limits>
 #include "autograd/function.h"
 #include "kernels/binary.h"
+#include "ops/creation.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
 #include "ops/unary.h"
@@ -347,7 +348,7 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 
 void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   const char* name = binary_op_name(op);
-  a.check_writable(name);
+  check_inplace_target(a, name);  // read-only storage, broadcast views
   if (GradMode::is_enabled() && (a.requires_grad() || b_in.requires_grad()))
     throw RuntimeError(str_cat("[", name, "] in-place operation on a tensor that ",
                                a.requires_grad() ? "requires grad" : "does not require grad, with an operand that does,",
@@ -378,28 +379,16 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   kernels::binary(op, a, a, broadcast_view(b, shape));
 }
 
-static void check_int_fits(Scalar s, DType d) {
-  if (s.kind != ScalarKind::Int || !is_integral(d)) return;
-  int64_t lo = 0, hi = 0;
-  switch (d) {
-    case DType::UInt8: lo = 0; hi = 255; break;
-    case DType::Int32: lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); break;
-    default: return;
-  }
-  if (s.i < lo || s.i > hi)
-    throw std::overflow_error(str_cat("Python integer ", s.i, " out of bounds for ", dtype_name(d)));
-}
-
 Tensor weak_scalar_like(Scalar s, const Tensor& like) {
   const DType d = promote_with_scalar(like.dtype(), s.kind);
-  check_int_fits(s, d);
+  check_scalar_fits(s, d);
   return Tensor::scalar(s, d);
 }
 
 Tensor weak_scalar_for_compare(Scalar s, const Tensor& like) {
   const DType d = promote_with_scalar(like.dtype(), s.kind);
   try {
-    check_int_fits(s, d);
+    check_scalar_fits(s, d);
   } catch (const std::overflow_error&) {
     return Tensor::scalar(s, DType::Int64);
   }
