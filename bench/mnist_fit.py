@@ -1,10 +1,12 @@
 """Time per epoch of the chapter's MNIST fit (Dense 512 relu -> Dense 10 softmax, RMSprop,
 batch 128) on tensorlet, against Keras and PyTorch when they are installed.
 
-Epochs of the frameworks are interleaved (A B C A B C ...) so that machine load affects all
-alike; the median epoch time of each is reported with its ratio to tensorlet's.
+Each framework first runs one untimed warm-up epoch (Keras compiles its train step then);
+then epochs of the frameworks are interleaved (A B C A B C ...) so that machine load affects
+all alike, and the median epoch time of each is reported with its ratio to tensorlet's.
+Keras runs on whatever backend KERAS_BACKEND selects (named in the output).
 
-    python bench/mnist_fit.py [--repeats 3] [--batch-size 128] [--samples 60000]
+    python bench/mnist_fit.py [--repeats 3] [--warmup 1] [--batch-size 128] [--samples 60000]
 """
 
 import argparse
@@ -38,6 +40,7 @@ def tensorlet_runner(x, y, batch_size):
 def keras_runner(x, y, batch_size):
     import keras
 
+    keras_runner.label = f"keras/{keras.backend.backend()}"
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -80,6 +83,7 @@ RUNNERS = {"tensorlet": tensorlet_runner, "keras": keras_runner, "pytorch": torc
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed per framework")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs per framework first")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--samples", type=int, default=60000)
     args = parser.parse_args(argv)
@@ -93,6 +97,9 @@ def main(argv=None):
             print(f"{name}: skipped (not installed: {e.name})")
     times = {name: [] for name in epochs}
     accuracy = {}
+    for name, epoch in epochs.items():
+        for _ in range(args.warmup):
+            epoch()
     for _ in range(args.repeats):
         for name, epoch in epochs.items():
             start = time.perf_counter()
@@ -103,7 +110,8 @@ def main(argv=None):
     print(f"MNIST fit, {args.samples} samples, batch {args.batch_size}, median of {args.repeats} epochs:")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"  {name:<10} {med:7.2f} s/epoch  ({med / base:5.2f}x tensorlet)  "
+        label = getattr(RUNNERS[name], "label", name)
+        print(f"  {label:<14} {med:7.2f} s/epoch  ({med / base:5.2f}x tensorlet)  "
               f"epochs: {', '.join(f'{t:.2f}' for t in ts)}  last train accuracy {accuracy[name]:.4f}")
 
 

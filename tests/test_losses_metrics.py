@@ -137,6 +137,15 @@ def test_stateful_metrics_accumulate_over_batches(batch):
     assert mean.result() == pytest.approx((6 + 10) / 5)
 
 
+def test_accuracy_with_sample_weight(batch):
+    logits, labels, onehot = batch
+    weights = np.arange(1, 9, dtype=np.float32)
+    m = metrics.CategoricalAccuracy()
+    m.update_state(tl.array(onehot), tl.array(logits), sample_weight=tl.array(weights))
+    right = (logits.argmax(-1) == labels).astype(np.float32)
+    assert m.result() == pytest.approx((right * weights).sum() / weights.sum())
+
+
 def test_accuracy_resolution_follows_keras():
     r = metrics.resolve_accuracy
     assert isinstance(r("accuracy", (8,), (None, 10), False, False), metrics.SparseCategoricalAccuracy)

@@ -20,39 +20,52 @@ __all__ = [
 ]
 
 
-# -- per-sample functions (1.0 where right, 0.0 where wrong) -----------------------------------
-def _as_float(mask, dtype="float32"):
-    return tl.where(mask, tl.ones((), dtype=dtype), tl.zeros((), dtype=dtype))
+# -- hits: a bool tensor, True where the prediction is right ------------------------------------
+def _exact_hits(y_true, y_pred):
+    return tl.asarray(y_true) == tl.asarray(y_pred)
 
 
-def accuracy(y_true, y_pred):
-    """Exact equality of labels and predictions."""
-    return _as_float(tl.asarray(y_true) == tl.asarray(y_pred))
+def _categorical_hits(y_true, y_pred):
+    return tl.argmax(tl.asarray(y_true), axis=-1) == tl.argmax(tl.asarray(y_pred), axis=-1)
 
 
-def categorical_accuracy(y_true, y_pred):
-    """argmax(y_true) == argmax(y_pred) along the last axis (one-hot labels)."""
-    return _as_float(tl.argmax(tl.asarray(y_true), axis=-1) == tl.argmax(tl.asarray(y_pred), axis=-1))
-
-
-def sparse_categorical_accuracy(y_true, y_pred):
-    """y_true == argmax(y_pred) along the last axis (integer labels, shape (n,) or (n, 1))."""
+def _sparse_categorical_hits(y_true, y_pred):
     y_pred = tl.asarray(y_pred)
     y_true = tl.asarray(y_true)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = tl.reshape(y_true, tuple(y_true.shape[:-1]))
-    return _as_float(y_true == tl.argmax(y_pred, axis=-1))
+    return y_true == tl.argmax(y_pred, axis=-1)
+
+
+def _binary_hits(y_true, y_pred, threshold=0.5):
+    """Per element (samples x outputs): y_true == (y_pred > threshold)."""
+    y_pred = tl.asarray(y_pred)
+    y_true = tl.asarray(y_true, dtype=y_pred.dtype)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = tl.reshape(y_true, tuple(y_true.shape) + (1,))
+    return y_true == (y_pred > threshold).astype(y_pred.dtype)
+
+
+# -- per-sample functions, as Keras's (1.0 where right, 0.0 where wrong) ------------------------
+def accuracy(y_true, y_pred):
+    """Exact equality of labels and predictions."""
+    return _exact_hits(y_true, y_pred).astype(tl.float32)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """argmax(y_true) == argmax(y_pred) along the last axis (one-hot labels)."""
+    return _categorical_hits(y_true, y_pred).astype(tl.float32)
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """y_true == argmax(y_pred) along the last axis (integer labels, shape (n,) or (n, 1))."""
+    return _sparse_categorical_hits(y_true, y_pred).astype(tl.float32)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Mean over the last axis of y_true == (y_pred > threshold). Labels of shape (n,) are
     compared with predictions of shape (n, 1) per sample."""
-    y_pred = tl.asarray(y_pred)
-    y_true = tl.asarray(y_true, dtype=y_pred.dtype)
-    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-        y_true = tl.reshape(y_true, tuple(y_true.shape) + (1,))
-    predicted = _as_float(y_pred > threshold, y_pred.dtype)
-    return tl.mean(_as_float(y_true == predicted, y_pred.dtype), axis=-1)
+    return tl.mean(_binary_hits(y_true, y_pred, threshold).astype(tl.float32), axis=-1)
 
 
 # -- stateful metrics --------------------------------------------------------------------------
@@ -132,26 +145,46 @@ class MeanMetricWrapper(Mean):
         return {"name": self.name, **self._fn_kwargs}
 
 
-class Accuracy(MeanMetricWrapper):
+class _HitRate(MeanMetricWrapper):
+    """An accuracy: the fraction of right predictions, counted from a bool tensor of hits (one
+    reduction and one number into Python per batch)."""
+
+    _hits = staticmethod(_exact_hits)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            return super().update_state(y_true, y_pred, sample_weight)
+        hits = self._hits(y_true, y_pred, **self._fn_kwargs)
+        samples = hits.shape[0] if hits.ndim else 1
+        if samples:
+            self.total += float(tl.sum(hits)) * samples / hits.size
+            self.count += samples
+
+
+class Accuracy(_HitRate):
     def __init__(self, name="accuracy", dtype="float32"):
         super().__init__(accuracy, name, dtype)
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(_HitRate):
     logit_invariant_for = ("softmax",)
+    _hits = staticmethod(_categorical_hits)
 
     def __init__(self, name="categorical_accuracy", dtype="float32"):
         super().__init__(categorical_accuracy, name, dtype)
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(_HitRate):
     logit_invariant_for = ("softmax",)
+    _hits = staticmethod(_sparse_categorical_hits)
 
     def __init__(self, name="sparse_categorical_accuracy", dtype="float32"):
         super().__init__(sparse_categorical_accuracy, name, dtype)
 
 
-class BinaryAccuracy(MeanMetricWrapper):
+class BinaryAccuracy(_HitRate):
+    _hits = staticmethod(_binary_hits)
+
     def __init__(self, name="binary_accuracy", dtype="float32", threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
 

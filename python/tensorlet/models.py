@@ -315,23 +315,21 @@ class Sequential:
         return y_pred, self.loss(y, y_pred)
 
     def _update_metrics(self, y, out, loss, batch_size: int) -> Dict[str, float]:
-        with tl.no_grad():
-            self._loss_tracker.update_state(float(loss), batch_size)
-            probs = None
-            for metric in self.metrics:
-                if self._fused is not None and self._fused_act not in metric.logit_invariant_for:
-                    if probs is None:
+        self._loss_tracker.update_state(float(loss), batch_size)
+        probs = None
+        for metric in self.metrics:
+            if self._fused is not None and self._fused_act not in metric.logit_invariant_for:
+                if probs is None:
+                    with tl.no_grad():
                         probs = self._layers[-1].activation(out)
-                    metric.update_state(y, probs)
-                else:
-                    metric.update_state(y, out)
+                metric.update_state(y, probs)
+            else:
+                metric.update_state(y, out)
         return self._logs()
 
     def _logs(self) -> Dict[str, float]:
-        logs = {"loss": self._loss_tracker.result()}
-        for metric in self.metrics:
-            logs[metric.name] = metric.result()
-        return dict(sorted(logs.items()))
+        """The running loss and metrics, keyed in sorted order as Keras's logs are."""
+        return {name: tracker.result() for name, tracker in self._log_trackers}
 
     def train_step(self, x, y) -> Dict[str, float]:
         """One optimisation step on a batch; returns the running logs. Override to customise."""
@@ -359,6 +357,8 @@ class Sequential:
         if y_shape is not None:
             self.metrics = self._make_metrics(y_shape, self.output_shape)
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._log_trackers = sorted([("loss", self._loss_tracker)] + [(m.name, m) for m in self.metrics],
+                                    key=lambda item: item[0])
         self._train_weights = self.trainable_weights
 
     def _reset_metrics(self) -> None:
