@@ -161,3 +161,12 @@ def test_random_arrays_match_numpy():
     with np.errstate(all="ignore"):
         for _ in range(400):
             check(_random_array(r))
+
+
+def test_format_spec_like_ndarray():
+    assert f"{tl.array(3.14159):.2f}" == "3.14"
+    assert f"{tl.array(7):>4}" == "   7"
+    assert f"{tl.array([1.0, 2.0])}" == "[1. 2.]"
+    assert format(tl.array(2.5, dtype="float32"), "") == "2.5"
+    with pytest.raises(TypeError):
+        f"{tl.array([1.0, 2.0]):.2f}"

@@ -61,6 +61,13 @@ void bind_tensor_misc(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
   cls.def("__repr__", [](const Tensor& t) { return tensor_repr(t); });
   cls.def("__str__", [](const Tensor& t) { return tensor_str(t); });
+  cls.def("__format__", [](py::object self, const std::string& spec) -> py::str {
+        // Like ndarray.__format__: a 0-d tensor formats as its Python scalar (f"{loss:.4f}").
+        const Tensor& t = self.cast<const Tensor&>();
+        if (t.ndim() == 0) return py::str(py::module_::import("builtins").attr("format")(self.attr("item")(), spec));
+        TL_CHECK_TYPE(spec.empty(), "format", "unsupported format string passed to Tensor.__format__");
+        return py::str(self);
+      }, py::arg("format_spec"));
   cls.def("tolist", [](const Tensor& t) {
         return TL_DISPATCH_ALL(t.dtype(), "tolist", [&] { return tolist_rec<scalar_t>(t, 0, t.data<scalar_t>()); });
       }, "The data as nested Python lists of Python scalars (a scalar for a 0-d tensor), like NumPy.");

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as _numpy
 import types
 import typing
-__all__ = ['InvalidIndexError', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
+__all__ = ['InvalidIndexError', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
 _optim: types.ModuleType
 _random: types.ModuleType
 class InvalidIndexError(IndexError, TypeError):
@@ -29,6 +29,8 @@ class Tensor:
     def __float__(self) -> float:
         ...
     def __floordiv__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __format__(self, format_spec: str) -> str:
         ...
     def __ge__(self, arg0: typing.Any) -> Tensor:
         ...
@@ -223,6 +225,8 @@ class Tensor:
         Sum over axis (None, int or tuple). bool/integer inputs sum in int64 (NumPy gives uint64 for uint8; tensorlet has no uint64). float32 rows are summed pairwise like NumPy.
         """
     def swapaxes(self, axis1: typing.SupportsInt | typing.SupportsIndex, axis2: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+        ...
+    def take(self, indices: typing.Any, axis: typing.Any = None, out: typing.Any = None, mode: str = 'raise') -> typing.Any:
         ...
     def tanh(self) -> Tensor:
         ...
@@ -526,6 +530,10 @@ def sum(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, kee
     """
 def swapaxes(a: typing.Any, axis1: typing.SupportsInt | typing.SupportsIndex, axis2: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     ...
+def take(a: typing.Any, indices: typing.Any, axis: typing.Any = None, out: typing.Any = None, mode: str = 'raise') -> typing.Any:
+    """
+    NumPy take: elements of `a` at `indices` along `axis`; out= gathers into an existing tensor.
+    """
 def tanh(x: typing.Any) -> Tensor:
     ...
 def transpose(a: typing.Any, axes: typing.Any = None) -> Tensor:
