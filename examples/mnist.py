@@ -11,8 +11,9 @@ import argparse
 import sys
 import time
 
-from tensorlet import callbacks, layers, models, utils
-from tensorlet.datasets import mnist
+from tensorlet import keras  # the chapter: from tensorflow import keras
+from tensorlet.keras import layers  # from tensorflow.keras import layers
+from tensorlet.keras.datasets import mnist  # from tensorflow.keras.datasets import mnist
 
 
 def parse_args(argv=None):
@@ -31,7 +32,7 @@ def parse_args(argv=None):
     return args
 
 
-class EpochTimer(callbacks.Callback):
+class EpochTimer(keras.callbacks.Callback):
     """Records the wall time of each epoch."""
 
     def on_train_begin(self, logs=None):
@@ -79,11 +80,11 @@ def plot(path, history, test_images, test_labels, predictions):
 def main(argv=None):
     args = parse_args(argv)
     if args.seed is not None:
-        utils.set_random_seed(args.seed)
+        keras.utils.set_random_seed(args.seed)
 
     (train_images, train_labels), (test_images, test_labels) = mnist.load_data()
 
-    model = models.Sequential([
+    model = keras.Sequential([
         layers.Dense(512, activation="relu"),
         layers.Dense(10, activation="softmax"),
     ])

@@ -174,6 +174,31 @@ def test_regression_with_mean_squared_error():
     assert isinstance(model.evaluate(x, y, verbose=0), float)
 
 
+def test_images_through_flatten_and_dropout(digits):
+    x, y, xt, yt = digits
+    utils.set_random_seed(0)
+    model = models.Sequential([layers.Input(shape=(28, 28)), layers.Flatten(), layers.Dense(64, activation="relu"),
+                               layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert model.output_shape == (None, 10) and model.count_params() == 784 * 64 + 64 + 64 * 10 + 10
+    model.fit(x.reshape(-1, 28, 28), y, epochs=2, batch_size=64, verbose=0)
+    _, acc = model.evaluate(xt.reshape(-1, 28, 28), yt, verbose=0)
+    assert acc > 0.8
+    first = model.predict(xt[:50].reshape(-1, 28, 28), verbose=0)
+    np.testing.assert_array_equal(first, model.predict(xt[:50].reshape(-1, 28, 28), verbose=0))  # no dropout
+
+
+def test_keras_namespace_runs_the_chapter_with_imports_changed():
+    from tensorlet import keras
+    from tensorlet.keras import layers as klayers
+    from tensorlet.keras.datasets import mnist as kmnist
+
+    assert kmnist is mnist and klayers is layers and keras.Sequential is models.Sequential
+    model = keras.Sequential([klayers.Dense(512, activation="relu"), klayers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+
+
 def test_seeded_runs_are_identical(digits):
     x, y, _, _ = digits
     runs = []
