@@ -142,6 +142,27 @@ def test_nan_propagates_through_max_min():
     assert_tensor_equal(tl.argmax(tl.array(a)), np.argmax(a))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vector_paths_of_max_min_and_argmax(dtype):
+    """Rows and columns long enough for the vectorised max/min (and NaN anywhere in them)."""
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((9, 203)).astype(dtype)
+    for op in ["max", "min", "argmax", "argmin"]:
+        for axis in [0, 1, None]:
+            assert_tensor_equal(getattr(tl, op)(tl.array(a), axis=axis), getattr(np, op)(a, axis=axis))
+    for pos in [0, 5, 17, 64, 200, 202]:
+        b = a.copy()
+        b[pos % 9, pos] = np.nan
+        b[(pos + 3) % 9, (pos + 7) % 203] = np.inf
+        for op in ["max", "min", "argmax", "argmin"]:
+            for axis in [0, 1, None]:
+                assert_tensor_equal(getattr(tl, op)(tl.array(b), axis=axis), getattr(np, op)(b, axis=axis))
+    # ties: many equal maxima, the first index wins
+    c = np.zeros((3, 100), dtype)
+    c[:, 40:] = 1
+    assert_tensor_equal(tl.argmax(tl.array(c), axis=1), np.full(3, 40))
+
+
 def test_argmax_argmin():
     rng = np.random.default_rng(3)
     for dtype in DTYPES:

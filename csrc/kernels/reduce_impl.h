@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <limits>
 #include <type_traits>
@@ -36,32 +37,107 @@ struct ProdOp {
   static Acc merge(Acc a, Acc b) { return a * b; }
 };
 
-// NaN propagates: once the accumulator is NaN it stays NaN; a NaN element replaces it.
-template <class T>
-struct MaxOp {
+// max (IsMax) / min. NaN propagates: once the accumulator is NaN it stays NaN; a NaN element
+// replaces it.
+template <class T, bool IsMax>
+struct ExtremumOp {
   using in_t = T;
   using acc_t = T;
-  static T identity() { return std::numeric_limits<T>::lowest(); }
+  static constexpr bool kFloatExtremum = std::is_floating_point_v<T>;
+  static constexpr bool kIsMax = IsMax;
+  static T identity() { return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max(); }
   static T lift(T x) { return x; }
   static T merge(T a, T x) {
-    if constexpr (std::is_floating_point_v<T>) return (x > a || x != x) ? x : a;
-    else return x > a ? x : a;
+    const bool better = IsMax ? x > a : x < a;
+    if constexpr (std::is_floating_point_v<T>) return (better | (x != x)) ? x : a;
+    else return better ? x : a;
   }
   static T combine(T a, T x) { return merge(a, x); }
+};
+template <class T> using MaxOp = ExtremumOp<T, true>;
+template <class T> using MinOp = ExtremumOp<T, false>;
+
+template <class Op, class = void>
+struct is_float_extremum : std::false_type {};
+template <class Op>
+struct is_float_extremum<Op, std::void_t<decltype(Op::kFloatExtremum)>> : std::bool_constant<Op::kFloatExtremum> {};
+
+// ---- 128-bit vectors (SSE2 at baseline) through GCC/Clang vector extensions. GCC does not
+// if-convert the NaN-propagating scalar max into maxps, so the float max/min paths are written
+// on vectors: a lane-wise max plus a sticky NaN mask. ----
+template <class T> struct V128;
+template <> struct V128<float> {
+  typedef float type __attribute__((vector_size(16)));
+  typedef int32_t mask __attribute__((vector_size(16)));
+};
+template <> struct V128<double> {
+  typedef double type __attribute__((vector_size(16)));
+  typedef int64_t mask __attribute__((vector_size(16)));
 };
 
-template <class T>
-struct MinOp {
-  using in_t = T;
-  using acc_t = T;
-  static T identity() { return std::numeric_limits<T>::max(); }
-  static T lift(T x) { return x; }
-  static T merge(T a, T x) {
-    if constexpr (std::is_floating_point_v<T>) return (x < a || x != x) ? x : a;
-    else return x < a ? x : a;
+template <class T, bool IsMax>
+inline typename V128<T>::type vec_pick(typename V128<T>::type a, typename V128<T>::type x) {
+  if constexpr (IsMax) return a > x ? a : x;  // maxps: x where unordered (NaN tracked apart)
+  else return a < x ? a : x;
+}
+
+// max/min of a contiguous float row; NaN if any element is NaN.
+template <class T, bool IsMax>
+T extremum_row(const T* p, int64_t n) {
+  using V = typename V128<T>::type;
+  using M = typename V128<T>::mask;
+  using Op = ExtremumOp<T, IsMax>;
+  constexpr int64_t W = 16 / sizeof(T), U = 4 * W;
+  if (n < U) {
+    T a = p[0];
+    for (int64_t i = 1; i < n; ++i) a = Op::merge(a, p[i]);
+    return a;
   }
-  static T combine(T a, T x) { return merge(a, x); }
-};
+  V r0, r1, r2, r3;
+  std::memcpy(&r0, p, 16);
+  std::memcpy(&r1, p + W, 16);
+  std::memcpy(&r2, p + 2 * W, 16);
+  std::memcpy(&r3, p + 3 * W, 16);
+  M nan = (r0 != r0) | (r1 != r1) | (r2 != r2) | (r3 != r3);
+  int64_t i = U;
+  for (; i + U <= n; i += U) {
+    V x0, x1, x2, x3;
+    std::memcpy(&x0, p + i, 16);
+    std::memcpy(&x1, p + i + W, 16);
+    std::memcpy(&x2, p + i + 2 * W, 16);
+    std::memcpy(&x3, p + i + 3 * W, 16);
+    nan |= (x0 != x0) | (x1 != x1) | (x2 != x2) | (x3 != x3);
+    r0 = vec_pick<T, IsMax>(r0, x0);
+    r1 = vec_pick<T, IsMax>(r1, x1);
+    r2 = vec_pick<T, IsMax>(r2, x2);
+    r3 = vec_pick<T, IsMax>(r3, x3);
+  }
+  V r = vec_pick<T, IsMax>(vec_pick<T, IsMax>(r0, r1), vec_pick<T, IsMax>(r2, r3));
+  T res = r[0];
+  bool any_nan = false;
+  for (int64_t j = 0; j < W; ++j) {
+    res = Op::merge(res, r[j]);
+    any_nan |= nan[j] != 0;
+  }
+  for (; i < n; ++i) res = Op::merge(res, p[i]);
+  return any_nan ? std::numeric_limits<T>::quiet_NaN() : res;
+}
+
+// acc[i] = merge(acc[i], row[i]) for contiguous float acc and row, on vectors.
+template <class T, bool IsMax>
+void extremum_accumulate(T* acc, const T* row, int64_t n) {
+  using V = typename V128<T>::type;
+  constexpr int64_t W = 16 / sizeof(T);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V a, x;
+    std::memcpy(&a, acc + i, 16);
+    std::memcpy(&x, row + i, 16);
+    a = ((IsMax ? a > x : a < x) | (a != a)) ? a : x;
+    std::memcpy(acc + i, &a, 16);
+  }
+  for (; i < n; ++i) acc[i] = ExtremumOp<T, IsMax>::merge(acc[i], row[i]);
+}
 
 template <class In>
 struct AllOp {
@@ -163,6 +239,9 @@ inline ReduceGeometry reduce_geometry(const Shape& shape, const Strides& strides
 template <class Op>
 typename Op::acc_t row_reduce(const typename Op::in_t* p, int64_t n, int64_t s) {
   using Acc = typename Op::acc_t;
+  if constexpr (is_float_extremum<Op>::value) {
+    if (s == 1) return extremum_row<Acc, Op::kIsMax>(p, n);
+  }
   if (n < 8) {
     Acc a = Op::lift(p[0]);
     for (int64_t i = 1; i < n; ++i) a = Op::combine(a, p[i * s]);
@@ -219,7 +298,8 @@ void reduce_columns(const Fin& fin, Out* o, const typename Op::in_t* x, const Re
         for (int64_t i = 0; i < n; ++i) acc[i] = Op::lift(p[i]);
         for (int64_t r = 1; r < g.R; ++r) {
           const In* row = p + r * g.sR;
-          for (int64_t i = 0; i < n; ++i) acc[i] = Op::combine(acc[i], row[i]);
+          if constexpr (is_float_extremum<Op>::value) extremum_accumulate<Acc, Op::kIsMax>(acc, row, n);
+          else for (int64_t i = 0; i < n; ++i) acc[i] = Op::combine(acc[i], row[i]);
         }
       } else {
         for (int64_t i = 0; i < n; ++i) acc[i] = Op::lift(p[i * g.sI]);
