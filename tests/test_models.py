@@ -197,6 +197,7 @@ def test_keras_namespace_runs_the_chapter_with_imports_changed():
     model = keras.Sequential([klayers.Dense(512, activation="relu"), klayers.Dense(10, activation="softmax")])
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert tl.keras is keras and tl.layers is layers and tl.utils.to_categorical is utils.to_categorical
 
 
 def test_seeded_runs_are_identical(digits):
@@ -280,6 +281,21 @@ def test_verbose_two_and_zero(digits):
     assert out == ""
     out, _ = _capture(lambda: model.evaluate(x[:256], y[:256], batch_size=128))
     assert re.fullmatch(r"2/2 ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}\n", out), out
+
+
+def test_progress_bar_redraws_in_place_on_a_terminal():
+    from tensorlet._progbar import Progbar
+
+    stream = io.StringIO()
+    bar = Progbar(4, stream=stream, dynamic=True, interval=0.0)
+    for step in range(1, 5):
+        bar.update(step, [("accuracy", 0.5), ("loss", 0.00012)])
+    out = stream.getvalue()
+    frames = out.split("\r")[1:]
+    assert len(frames) == 4 and out.endswith("\n") and out.count("\n") == 1
+    assert "\x1b[32m" in frames[-1] and "━" * 20 in re.sub(r"\x1b\[[0-9;]*m", "", frames[-1])
+    assert re.search(r"accuracy: 0\.5000 - loss: 1\.2000e-04", frames[-1])
+    assert frames[0].startswith("\x1b[1m1/4\x1b[0m ")
 
 
 # -- callbacks ------------------------------------------------------------------------------------
