@@ -2,7 +2,10 @@
 output, callbacks, and every error of issue 5."""
 import io
 import math
+import os
 import re
+import subprocess
+import sys
 import warnings
 from contextlib import redirect_stdout
 
@@ -198,6 +201,16 @@ def test_keras_namespace_runs_the_chapter_with_imports_changed():
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
     assert tl.keras is keras and tl.layers is layers and tl.utils.to_categorical is utils.to_categorical
+
+
+def test_keras_modules_load_lazily_as_package_attributes():
+    code = ("import sys, tensorlet as tl; assert 'tensorlet.models' not in sys.modules; "
+            "print(tl.keras.Sequential.__name__, tl.layers.Dense.__name__)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["Sequential", "Dense"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        tl.nope  # noqa: B018
 
 
 def test_seeded_runs_are_identical(digits):

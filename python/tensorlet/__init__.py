@@ -23,3 +23,15 @@ float32 = _np.dtype("float32")
 float64 = _np.dtype("float64")
 
 __version__ = "0.1.0"
+
+# The Keras-style layer loads on first use (`tl.keras.Sequential`, `tl.layers.Dense`, ...).
+_LAZY_MODULES = {"keras", "layers", "models", "optimizers", "losses", "metrics", "callbacks", "initializers",
+                 "activations", "datasets", "utils"}
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
