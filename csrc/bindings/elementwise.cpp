@@ -76,6 +76,10 @@ Tensor binary_fn(py::handle a, py::handle b) {
 // self OP other (Reflected: other OP self).
 template <BinaryOp OP, bool Reflected>
 py::object binary_dunder(const Tensor& self, py::handle other) {
+  if (is_tensor(other)) {  // the hot path: tensor op tensor
+    const Tensor& o = other.cast<const Tensor&>();
+    return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
+  }
   if (!acceptable(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
   Tensor o = other_operand(other, self, compares(OP));
   return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));

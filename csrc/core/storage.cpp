@@ -1,5 +1,6 @@
 #include "core/storage.h"
 #include "core/error.h"
+#include <cstdint>
 #include <cstdlib>
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -10,20 +11,25 @@ namespace tl {
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
   // Large buffers (>= 4 MiB, NumPy's threshold) are 2 MiB aligned and advised for transparent
   // huge pages, as NumPy does: a fresh 40 MB output otherwise costs ~10k page faults per op.
-  constexpr size_t kHuge = size_t(1) << 21;
-  const size_t kAlign = nbytes >= (size_t(1) << 22) ? kHuge : 64;
-  size_t padded = (nbytes + kAlign - 1) / kAlign * kAlign;
-  if (padded == 0) padded = kAlign;
-  if (padded < nbytes) throw MemoryError(str_cat("cannot allocate ", nbytes, " bytes"));
-  void* p = std::aligned_alloc(kAlign, padded);
-  if (!p) throw MemoryError(str_cat("Unable to allocate ", nbytes, " bytes for a tensor"));
+  // Smaller ones are malloc'ed with 63 spare bytes and aligned by hand: glibc's memalign splits
+  // chunks and costs several times a plain malloc/free, which shows on tiny tensors.
+  constexpr size_t kHuge = size_t(1) << 21, kAlign = 64;
+  const bool huge = nbytes >= (size_t(1) << 22);
+  const size_t align = huge ? kHuge : kAlign;
+  size_t padded = (nbytes + align - 1) / align * align;
+  if (padded == 0) padded = align;
+  if (padded < nbytes || padded > SIZE_MAX - kAlign) throw MemoryError(str_cat("cannot allocate ", nbytes, " bytes"));
+  void* raw = huge ? std::aligned_alloc(kHuge, padded) : std::malloc(padded + kAlign - 1);
+  if (!raw) throw MemoryError(str_cat("Unable to allocate ", nbytes, " bytes for a tensor"));
+  void* p = raw;
+  if (!huge) p = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw) + kAlign - 1) & ~uintptr_t(kAlign - 1));
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (kAlign == kHuge) madvise(p, padded, MADV_HUGEPAGE);  // advice only: failure is harmless
+  if (huge) madvise(p, padded, MADV_HUGEPAGE);  // advice only: failure is harmless
 #endif
   auto s = std::make_shared<Storage>();
   s->data = p;
   s->nbytes = nbytes;
-  s->owner = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  s->owner = std::shared_ptr<void>(raw, [](void* q) { std::free(q); });
   return s;
 }
 

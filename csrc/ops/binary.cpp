@@ -75,9 +75,12 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
   }
 }
 
-// The shape two operands broadcast to (no allocation when they already agree).
-inline Shape out_shape(const Tensor& a, const Tensor& b, const char* name) {
-  return a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), name);
+// The shape two operands broadcast to: a reference to a's when they agree (no allocation on
+// the common path), else computed into `storage`.
+inline const Shape& out_shape(const Tensor& a, const Tensor& b, const char* name, Shape& storage) {
+  if (a.shape() == b.shape()) return a.shape();
+  storage = broadcast_shapes(a.shape(), b.shape(), name);
+  return storage;
 }
 
 void check_pow_exponent(BinaryOp op, DType compute, const Tensor& b) {
@@ -89,7 +92,8 @@ void check_pow_exponent(BinaryOp op, DType compute, const Tensor& b) {
 Tensor binary_raw(BinaryOp op, const Tensor& a, const Tensor& b) {
   const BinarySpec sp = binary_spec(op, a.dtype(), b.dtype());
   const char* name = binary_op_name(op);
-  Shape shape = out_shape(a, b, name);
+  Shape tmp;
+  const Shape& shape = out_shape(a, b, name, tmp);
   Tensor ac = a.to_dtype(sp.compute), bc = b.to_dtype(sp.compute);
   check_pow_exponent(op, sp.compute, bc);
   Tensor out = Tensor::empty(shape, sp.out);
@@ -358,7 +362,8 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   const BinarySpec sp = binary_spec(op, a.dtype(), b_in.dtype());
   TL_CHECK_TYPE(can_cast_same_kind(sp.out, a.dtype()), name, "Cannot cast ufunc '", name, "' output from dtype('",
                 dtype_name(sp.out), "') to dtype('", dtype_name(a.dtype()), "') with casting rule 'same_kind'");
-  Shape shape = out_shape(a, b_in, name);
+  Shape tmp;
+  const Shape& shape = out_shape(a, b_in, name, tmp);
   TL_CHECK(shape == a.shape(), name, "non-broadcastable output operand with shape ", shape_str(a.shape()),
            " doesn't match the broadcast shape ", shape_str(shape));
   Tensor b = b_in.to_dtype(sp.compute);
