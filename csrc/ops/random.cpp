@@ -9,28 +9,6 @@ namespace tl::random {
 
 namespace {
 
-struct Global {
-  std::mutex mu;
-  Generator gen;
-  Global() { gen.seed(entropy(), entropy()); }
-  static uint64_t entropy() {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }
-};
-
-Global& global() {
-  static Global g;
-  return g;
-}
-
-template <class F>
-auto with_generator(F&& f) {
-  Global& g = global();
-  std::lock_guard<std::mutex> lk(g.mu);
-  return f(g.gen);
-}
-
 // The rows of x (axis 0) in the order perm gives: dst row i = src row perm[i].
 void gather_rows(const Tensor& dst, const Tensor& src, const std::vector<int64_t>& perm) {
   const int64_t n = static_cast<int64_t>(perm.size());
@@ -46,35 +24,46 @@ void gather_rows(const Tensor& dst, const Tensor& src, const std::vector<int64_t
   }
 }
 
-std::vector<int64_t> draw_permutation(int64_t n) {
+std::vector<int64_t> draw_permutation(LockedGenerator& lg, int64_t n) {
   std::vector<int64_t> perm(static_cast<size_t>(n));
-  with_generator([&](Generator& g) { g.shuffle_permutation(perm.data(), n); return 0; });
+  lg.with([&](Generator& g) { g.shuffle_permutation(perm.data(), n); return 0; });
   return perm;
 }
 
 }  // namespace
 
-void seed(uint64_t lo, uint64_t hi) {
-  with_generator([&](Generator& g) { g.seed(lo, hi); return 0; });
+uint64_t entropy64() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
-void seed_from_entropy() { seed(Global::entropy(), Global::entropy()); }
+LockedGenerator::LockedGenerator() { gen_.seed(entropy64(), entropy64()); }
+LockedGenerator::LockedGenerator(uint64_t lo, uint64_t hi) { gen_.seed(lo, hi); }
 
-GeneratorState get_state() {
-  return with_generator([](Generator& g) { return g.state(); });
+LockedGenerator& default_generator() {
+  static LockedGenerator* g = new LockedGenerator();  // never destroyed: usable during exit
+  return *g;
 }
 
-void set_state(const GeneratorState& s) {
+void seed(LockedGenerator& lg, uint64_t lo, uint64_t hi) {
+  lg.with([&](Generator& g) { g.seed(lo, hi); return 0; });
+}
+
+GeneratorState get_state(LockedGenerator& lg) {
+  return lg.with([](Generator& g) { return g.state(); });
+}
+
+void set_state(LockedGenerator& lg, const GeneratorState& s) {
   TL_CHECK(s.buffer_pos >= 0 && s.buffer_pos <= 4, "random.set_state", "buffer_pos must be in [0, 4], got ", s.buffer_pos);
-  with_generator([&](Generator& g) { g.state() = s; return 0; });
+  lg.with([&](Generator& g) { g.state() = s; return 0; });
 }
 
-Tensor uniform(double low, double high, const Shape& shape, DType dtype) {
+Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape, DType dtype) {
   TL_CHECK_TYPE(is_floating(dtype), "uniform", "dtype must be float32 or float64, got ", dtype_name(dtype));
   if (!std::isfinite(high - low)) throw std::overflow_error("[uniform] high - low range exceeds valid bounds");
   checked_numel(shape, "uniform");
   Tensor out = Tensor::empty(shape, dtype);
-  with_generator([&](Generator& g) {
+  lg.with([&](Generator& g) {
     if (dtype == DType::Float32) g.fill_uniform(out.data<float>(), out.numel(), low, high);
     else g.fill_uniform(out.data<double>(), out.numel(), low, high);
     return 0;
@@ -82,46 +71,46 @@ Tensor uniform(double low, double high, const Shape& shape, DType dtype) {
   return out;
 }
 
-Tensor normal(double loc, double scale, const Shape& shape, DType dtype) {
+Tensor normal(LockedGenerator& lg, double loc, double scale, const Shape& shape, DType dtype) {
   TL_CHECK_TYPE(is_floating(dtype), "normal", "dtype must be float32 or float64, got ", dtype_name(dtype));
   TL_CHECK(scale >= 0.0, "normal", "scale < 0");
   checked_numel(shape, "normal");
   Tensor out = Tensor::empty(shape, DType::Float64);
-  with_generator([&](Generator& g) { g.fill_normal(out.data<double>(), out.numel(), loc, scale); return 0; });
+  lg.with([&](Generator& g) { g.fill_normal(out.data<double>(), out.numel(), loc, scale); return 0; });
   return out.to_dtype(dtype);
 }
 
-Tensor randint(int64_t low, int64_t high_inclusive, const Shape& shape, DType dtype) {
+Tensor randint(LockedGenerator& lg, int64_t low, int64_t high_inclusive, const Shape& shape, DType dtype) {
   TL_CHECK_TYPE(is_integral(dtype, true), "randint", "dtype must be an integer or bool dtype, got ", dtype_name(dtype));
   TL_CHECK(low <= high_inclusive, "randint", "low >= high");
   checked_numel(shape, "randint");
   Tensor out = Tensor::empty(shape, DType::Int64);
   const uint64_t rng = static_cast<uint64_t>(high_inclusive) - static_cast<uint64_t>(low);
-  with_generator([&](Generator& g) { g.fill_bounded(out.data<int64_t>(), out.numel(), low, rng); return 0; });
+  lg.with([&](Generator& g) { g.fill_bounded(out.data<int64_t>(), out.numel(), low, rng); return 0; });
   return out.to_dtype(dtype);
 }
 
-Tensor permutation(int64_t n) {
+Tensor permutation(LockedGenerator& lg, int64_t n) {
   if (n < 0) n = 0;
   Tensor out = Tensor::empty({n}, DType::Int64);  // validates the size before drawing
-  std::vector<int64_t> perm = draw_permutation(n);
+  std::vector<int64_t> perm = draw_permutation(lg, n);
   if (n > 0) std::memcpy(out.data_ptr(), perm.data(), static_cast<size_t>(n) * sizeof(int64_t));
   return out;
 }
 
-Tensor permutation(const Tensor& x) {
+Tensor permutation(LockedGenerator& lg, const Tensor& x) {
   TL_CHECK_INDEX(x.ndim() >= 1, "permutation", "x must be an integer or at least 1-dimensional");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   if (x.numel() == 0) return out;
-  gather_rows(out, x, draw_permutation(x.shape()[0]));
+  gather_rows(out, x, draw_permutation(lg, x.shape()[0]));
   return out;
 }
 
-void shuffle(const Tensor& x) {
+void shuffle(LockedGenerator& lg, const Tensor& x) {
   TL_CHECK_TYPE(x.ndim() >= 1, "shuffle", "len() of unsized object");
   check_inplace_target(x, "shuffle");
   if (x.numel() == 0) return;  // like NumPy: no draws
-  std::vector<int64_t> perm = draw_permutation(x.shape()[0]);
+  std::vector<int64_t> perm = draw_permutation(lg, x.shape()[0]);
   Tensor src = x.clone();
   gather_rows(x, src, perm);
 }

@@ -1,29 +1,47 @@
-// Sampling tensors from the process-wide generator (kernels/random.h: Philox4x64-10 with
-// NumPy's conversions). Each call takes the generator's lock, so draws from several threads
-// interleave but never corrupt the state.
+// Sampling tensors from a generator (kernels/random.h: Philox4x64-10 with NumPy's
+// conversions). Every generator carries its lock, so draws from several threads interleave
+// but never corrupt the state. default_generator() is the process-wide one behind tl.random.
 #pragma once
+#include <mutex>
 #include "core/tensor.h"
 #include "kernels/random.h"
 
 namespace tl::random {
 
-// key = {lo, hi}: the same stream as numpy.random.Philox(key=lo + 2**64 * hi).
-void seed(uint64_t lo, uint64_t hi);
-void seed_from_entropy();
-GeneratorState get_state();
-void set_state(const GeneratorState& s);
+class LockedGenerator {
+ public:
+  LockedGenerator();                            // seeded from OS entropy
+  LockedGenerator(uint64_t lo, uint64_t hi);    // numpy.random.Philox(key=lo + 2**64 * hi)
+  template <class F>
+  auto with(F&& f) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return f(gen_);
+  }
+
+ private:
+  std::mutex mu_;
+  Generator gen_;
+};
+
+LockedGenerator& default_generator();
+uint64_t entropy64();
+
+// key = {lo, hi}, counter 0: the same stream as numpy.random.Philox(key=lo + 2**64 * hi).
+void seed(LockedGenerator& g, uint64_t lo, uint64_t hi);
+GeneratorState get_state(LockedGenerator& g);
+void set_state(LockedGenerator& g, const GeneratorState& s);
 
 // low + (high - low) * U[0, 1); float dtypes only; high - low must be finite (OverflowError).
-Tensor uniform(double low, double high, const Shape& shape, DType dtype);
+Tensor uniform(LockedGenerator& g, double low, double high, const Shape& shape, DType dtype);
 // loc + scale * N(0, 1); scale >= 0 (ValueError); float dtypes only.
-Tensor normal(double loc, double scale, const Shape& shape, DType dtype);
+Tensor normal(LockedGenerator& g, double loc, double scale, const Shape& shape, DType dtype);
 // Uniform integers in [low, high_inclusive] (callers check the dtype's bounds and low <= high).
-Tensor randint(int64_t low, int64_t high_inclusive, const Shape& shape, DType dtype);
+Tensor randint(LockedGenerator& g, int64_t low, int64_t high_inclusive, const Shape& shape, DType dtype);
 // A shuffled arange(n) (int64); n <= 0 gives an empty tensor.
-Tensor permutation(int64_t n);
+Tensor permutation(LockedGenerator& g, int64_t n);
 // A shuffled copy of x along axis 0 (ndim >= 1).
-Tensor permutation(const Tensor& x);
-// Shuffles x along axis 0 in place (ndim >= 1, writable).
-void shuffle(const Tensor& x);
+Tensor permutation(LockedGenerator& g, const Tensor& x);
+// Shuffles x along axis 0 in place (ndim >= 1, writable, not a broadcast view).
+void shuffle(LockedGenerator& g, const Tensor& x);
 
 }  // namespace tl::random

@@ -17,8 +17,10 @@ streams are NumPy's, which the tests use as the oracle:
 - ``permutation`` / ``shuffle`` are Fisher-Yates with masked rejection, as
   ``Generator(Philox(key=s)).permutation`` / ``shuffle``.
 
-Without a seed the generator starts from OS entropy. All draws share one process-wide
-generator guarded by a lock. ``size=None`` gives a 0-d tensor.
+Without a seed the generator starts from OS entropy. The module functions share one
+process-wide generator; ``Generator(seed)`` makes an independent one with the same methods
+(``Generator(s).normal(...)`` draws what ``seed(s); normal(...)`` would). Every generator has
+its own lock. ``size=None`` gives a 0-d tensor.
 """
 from __future__ import annotations
 
@@ -29,9 +31,13 @@ from ._core import Tensor
 
 Size = Union[int, Sequence[int], None]
 
-__all__ = ["seed", "uniform", "normal", "randint", "permutation", "shuffle", "get_state", "set_state"]
+__all__ = ["Generator", "seed", "uniform", "normal", "randint", "permutation", "shuffle", "get_state", "set_state"]
 
 _r = _core._random
+
+#: An independent generator: ``Generator(seed=None)`` with the methods ``seed``, ``uniform``,
+#: ``normal``, ``randint``, ``permutation``, ``shuffle``, ``get_state`` and ``set_state``.
+Generator = _r.Generator
 
 
 def seed(seed: Optional[int] = None) -> None:
