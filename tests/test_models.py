@@ -285,6 +285,14 @@ def test_progress_line_once_per_epoch_when_not_a_terminal(digits):
     assert "\x1b" not in out and "\r" not in out
 
 
+def test_validation_metrics_end_the_epoch_line(digits):
+    x, y, _, _ = digits
+    model = chapter_model()
+    out, _ = _capture(lambda: model.fit(x[:320], y[:320], epochs=1, batch_size=128, validation_split=0.2))
+    assert re.fullmatch(r"2/2 ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4} - "
+                        r"val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}\n", out), out
+
+
 def test_verbose_two_and_zero(digits):
     x, y, _, _ = digits
     model = chapter_model()

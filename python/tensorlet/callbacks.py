@@ -192,6 +192,7 @@ class ProgbarLogger(Callback):
         self.epochs = 1
         self.verbose = 1
         self.target = None
+        self._in_fit = False  # validation inside fit runs the test hooks without a bar of its own
 
     def set_params(self, params):
         super().set_params(params)
@@ -203,8 +204,7 @@ class ProgbarLogger(Callback):
         self.progbar = Progbar(target=self.target, verbose=self.verbose, unit_name="step")
 
     def on_train_begin(self, logs=None):
-        # Validation inside fit runs the test hooks: its progress is not displayed separately.
-        self._train = True
+        self._in_fit = True
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
@@ -218,15 +218,15 @@ class ProgbarLogger(Callback):
         self.progbar.update(self._steps_seen(), _items(logs), finalize=True)
 
     def on_test_begin(self, logs=None):
-        if not getattr(self, "_train", False):
+        if not self._in_fit:
             self._reset()
 
     def on_test_batch_end(self, batch, logs=None):
-        if not getattr(self, "_train", False):
+        if not self._in_fit:
             self.progbar.update(batch + 1, _items(logs), finalize=False)
 
     def on_test_end(self, logs=None):
-        if not getattr(self, "_train", False):
+        if not self._in_fit:
             self.progbar.update(self._steps_seen(), _items(logs), finalize=True)
 
     def on_predict_begin(self, logs=None):
