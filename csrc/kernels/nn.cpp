@@ -1,28 +1,44 @@
 #include "kernels/nn.h"
 #include <cmath>
 #include <limits>
+#include <vector>
 #include "kernels/parallel.h"
 #include "kernels/reduce_impl.h"
-#include "kernels/vmath.h"
+#include "kernels/unary_simd.h"
 
 namespace tl::kernels {
 
 namespace {
 
-// exp that vectorises for float rows (vmath's branch-free exp_f32, <= 1 ulp); libm for double.
-template <class T> inline T vexp(T x) {
-  if constexpr (std::is_same_v<T, float>) return vmath::exp_f32(x);
-  else return std::exp(x);
-}
-
 template <class T> T row_max(const T* x, int64_t C) { return row_reduce<MaxOp<T>>(x, C, 1); }
 template <class T> T row_sum(const T* x, int64_t C) { return row_reduce<SumOp<T, T>>(x, C, 1); }
 
-// Calls f(row) for every row of an (N, C) layout, rows split over threads.
-template <class F>
+// Per-chunk scratch: two rows of C elements, allocated once per parallel_for chunk.
+template <class T>
+struct RowScratch {
+  std::vector<T> buf;
+  T *a, *b;
+  explicit RowScratch(int64_t C) : buf(2 * static_cast<size_t>(C)), a(buf.data()), b(buf.data() + C) {}
+};
+
+// out[j] = exp((in[j] - m) - s) for one row. float32 runs through the ISA-dispatched exp loop
+// (AVX-512 / AVX2 / SSE2, vmath's branch-free exp); tmp must not alias out.
+template <class T>
+void exp_shifted(T* out, const T* in, T m, T s, int64_t C, T* tmp) {
+  if constexpr (std::is_same_v<T, float>) {
+    for (int64_t j = 0; j < C; ++j) tmp[j] = (in[j] - m) - s;
+    f32_unary_loops().exp(out, tmp, C);
+  } else {
+    for (int64_t j = 0; j < C; ++j) out[j] = std::exp((in[j] - m) - s);
+  }
+}
+
+// Runs f(row, scratch) for every row of an (N, C) layout, rows split over threads.
+template <class T, class F>
 void for_rows(int64_t N, int64_t C, F&& f) {
   parallel_for(0, N, reduce_grain(4 * C), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) f(r);
+    RowScratch<T> scratch(C);
+    for (int64_t r = b; r < e; ++r) f(r, scratch);
   });
 }
 
@@ -30,28 +46,18 @@ int64_t rows_of(const Tensor& t, int64_t C) { return C > 0 ? t.numel() / C : 0; 
 
 // log-sum-exp of one row as the pair (m, log sum exp(z - m)): kept apart, because m + log s
 // rounded to T loses the low bits of the log when |m| is large (1002.4076 in float32 is off by
-// 3e-5). scratch receives exp(z - m).
+// 3e-5). sc.a receives exp(z - m).
 template <class T>
 struct Lse {
   T m, logs;
 };
 template <class T>
-Lse<T> row_lse(const T* z, T* scratch, int64_t C) {
+Lse<T> row_lse(const T* z, RowScratch<T>& sc, int64_t C) {
   if (C == 0) return {T(0), -std::numeric_limits<T>::infinity()};
   const T m = row_max(z, C);
-  for (int64_t j = 0; j < C; ++j) scratch[j] = vexp(z[j] - m);
-  return {m, std::log(row_sum(scratch, C))};
+  exp_shifted(sc.a, z, m, T(0), C, sc.b);
+  return {m, std::log(row_sum(sc.a, C))};
 }
-
-// Scratch row for the loss kernels (exp(z - m) of one row), per chunk of rows.
-template <class T>
-struct Scratch {
-  std::vector<T> buf;
-  T* get(int64_t C) {
-    if (static_cast<int64_t>(buf.size()) < C) buf.resize(C);
-    return buf.data();
-  }
-};
 
 }  // namespace
 
@@ -60,17 +66,17 @@ void softmax_rows(const Tensor& y, const Tensor& x, int64_t C, bool log) {
     using T = scalar_t;
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
-    for_rows(rows_of(x, C), C, [&](int64_t r) {
+    for_rows<T>(rows_of(x, C), C, [&](int64_t r, RowScratch<T>& sc) {
       const T* xr = xp + r * C;
       T* yr = yp + r * C;
       const T m = row_max(xr, C);
-      for (int64_t j = 0; j < C; ++j) yr[j] = vexp(xr[j] - m);
-      const T s = row_sum(yr, C);
       if (log) {
-        const T logs = std::log(s);
+        exp_shifted(sc.a, xr, m, T(0), C, sc.b);
+        const T logs = std::log(row_sum(sc.a, C));
         for (int64_t j = 0; j < C; ++j) yr[j] = (xr[j] - m) - logs;
       } else {
-        const T inv = T(1) / s;
+        exp_shifted(yr, xr, m, T(0), C, sc.a);
+        const T inv = T(1) / row_sum(yr, C);
         for (int64_t j = 0; j < C; ++j) yr[j] *= inv;
       }
     });
@@ -83,13 +89,14 @@ void softmax_rows_backward(const Tensor& gx, const Tensor& g, const Tensor& y, i
     const T* gp = g.data<T>();
     const T* yp = y.data<T>();
     T* op = gx.data<T>();
-    for_rows(rows_of(y, C), C, [&](int64_t r) {
+    for_rows<T>(rows_of(y, C), C, [&](int64_t r, RowScratch<T>& sc) {
       const T* gr = gp + r * C;
       const T* yr = yp + r * C;
       T* o = op + r * C;
-      if (log) {
+      if (log) {  // exp(y) is the softmax
         const T s = row_sum(gr, C);
-        for (int64_t j = 0; j < C; ++j) o[j] = gr[j] - vexp(yr[j]) * s;
+        exp_shifted(o, yr, T(0), T(0), C, sc.a);
+        for (int64_t j = 0; j < C; ++j) o[j] = gr[j] - o[j] * s;
       } else {
         for (int64_t j = 0; j < C; ++j) o[j] = gr[j] * yr[j];
         const T dot = row_sum(o, C);
@@ -100,26 +107,22 @@ void softmax_rows_backward(const Tensor& gx, const Tensor& g, const Tensor& y, i
 }
 
 void softmax_xent_rows(const Tensor& loss, const Tensor& lse, const Tensor& tsum, const Tensor& z, const Tensor& t,
-                       int64_t C) {  // lse: (rows, 2) = (m, log s)
+                       int64_t C) {
   TL_DISPATCH_FLOAT(z.dtype(), "softmax_cross_entropy", [&] {
     using T = scalar_t;
     const T* zp = z.data<T>();
     const T* tp = t.data<T>();
     T *lp = loss.data<T>(), *sp = lse.data<T>(), *tsp = tsum.data<T>();
-    const int64_t N = loss.numel();
-    parallel_for(0, N, reduce_grain(4 * C), [&](int64_t b, int64_t e) {
-      Scratch<T> scratch;
-      T* w = scratch.get(C);
-      for (int64_t r = b; r < e; ++r) {
-        const T* zr = zp + r * C;
-        const T* tr = tp + r * C;
-        const Lse<T> l = row_lse(zr, w, C);
-        for (int64_t j = 0; j < C; ++j) w[j] = tr[j] != T(0) ? tr[j] * ((l.m - zr[j]) + l.logs) : T(0);
-        lp[r] = C ? row_sum(w, C) : T(0);
-        sp[2 * r] = l.m;
-        sp[2 * r + 1] = l.logs;
-        tsp[r] = C ? row_sum(tr, C) : T(0);
-      }
+    for_rows<T>(loss.numel(), C, [&](int64_t r, RowScratch<T>& sc) {
+      const T* zr = zp + r * C;
+      const T* tr = tp + r * C;
+      const Lse<T> l = row_lse(zr, sc, C);
+      T* w = sc.a;
+      for (int64_t j = 0; j < C; ++j) w[j] = tr[j] != T(0) ? tr[j] * ((l.m - zr[j]) + l.logs) : T(0);
+      lp[r] = C ? row_sum(w, C) : T(0);
+      sp[2 * r] = l.m;
+      sp[2 * r + 1] = l.logs;
+      tsp[r] = C ? row_sum(tr, C) : T(0);
     });
   });
 }
@@ -131,12 +134,13 @@ void softmax_xent_rows_backward(const Tensor& gz, const Tensor& gt, const Tensor
     const T *zp = z.data<T>(), *tp = t.data<T>(), *gp = g.data<T>(), *sp = lse.data<T>(), *tsp = tsum.data<T>();
     T* gzp = gz.defined() ? gz.data<T>() : nullptr;
     T* gtp = gt.defined() ? gt.data<T>() : nullptr;
-    for_rows(g.numel(), C, [&](int64_t r) {
+    for_rows<T>(g.numel(), C, [&](int64_t r, RowScratch<T>& sc) {
       const T *zr = zp + r * C, *tr = tp + r * C;
       const T gr = gp[r], m = sp[2 * r], logs = sp[2 * r + 1], ts = tsp[r];
       if (gzp) {
         T* o = gzp + r * C;
-        for (int64_t j = 0; j < C; ++j) o[j] = (vexp((zr[j] - m) - logs) * ts - tr[j]) * gr;
+        exp_shifted(o, zr, m, logs, C, sc.a);  // softmax(z)
+        for (int64_t j = 0; j < C; ++j) o[j] = (o[j] * ts - tr[j]) * gr;
       }
       if (gtp) {
         T* o = gtp + r * C;
@@ -152,17 +156,12 @@ void sparse_xent_rows(const Tensor& loss, const Tensor& lse, const Tensor& z, co
     const T* zp = z.data<T>();
     const int64_t* yp = labels.data<int64_t>();
     T *lp = loss.data<T>(), *sp = lse.data<T>();
-    const int64_t N = loss.numel();
-    parallel_for(0, N, reduce_grain(4 * C), [&](int64_t b, int64_t e) {
-      Scratch<T> scratch;
-      T* w = scratch.get(C);
-      for (int64_t r = b; r < e; ++r) {
-        const T* zr = zp + r * C;
-        const Lse<T> l = row_lse(zr, w, C);
-        sp[2 * r] = l.m;
-        sp[2 * r + 1] = l.logs;
-        lp[r] = (l.m - zr[yp[r]]) + l.logs;
-      }
+    for_rows<T>(loss.numel(), C, [&](int64_t r, RowScratch<T>& sc) {
+      const T* zr = zp + r * C;
+      const Lse<T> l = row_lse(zr, sc, C);
+      sp[2 * r] = l.m;
+      sp[2 * r + 1] = l.logs;
+      lp[r] = (l.m - zr[yp[r]]) + l.logs;
     });
   });
 }
@@ -174,11 +173,12 @@ void sparse_xent_rows_backward(const Tensor& gz, const Tensor& g, const Tensor& 
     const T *zp = z.data<T>(), *gp = g.data<T>(), *sp = lse.data<T>();
     const int64_t* yp = labels.data<int64_t>();
     T* o = gz.data<T>();
-    for_rows(g.numel(), C, [&](int64_t r) {
-      const T *zr = zp + r * C;
-      const T gr = gp[r], m = sp[2 * r], logs = sp[2 * r + 1];
+    for_rows<T>(g.numel(), C, [&](int64_t r, RowScratch<T>& sc) {
+      const T* zr = zp + r * C;
+      const T gr = gp[r];
       T* orow = o + r * C;
-      for (int64_t j = 0; j < C; ++j) orow[j] = vexp((zr[j] - m) - logs) * gr;
+      exp_shifted(orow, zr, sp[2 * r], sp[2 * r + 1], C, sc.a);  // softmax(z)
+      for (int64_t j = 0; j < C; ++j) orow[j] *= gr;
       orow[yp[r]] -= gr;
     });
   });
@@ -186,9 +186,9 @@ void sparse_xent_rows_backward(const Tensor& gz, const Tensor& g, const Tensor& 
 
 namespace {
 template <class T> constexpr T kEps = T(1e-7);
+template <class T> constexpr T kOneMinusEps = T(1.0 - 1e-7);
 template <class T> T clip_prob(T p) {
-  const T lo = kEps<T>, hi = T(1.0 - 1e-7);
-  return p < lo ? lo : (p > hi ? hi : p);  // NaN stays NaN
+  return p < kEps<T> ? kEps<T> : (p > kOneMinusEps<T> ? kOneMinusEps<T> : p);  // NaN stays NaN
 }
 }  // namespace
 
@@ -197,25 +197,21 @@ void bce_rows(const Tensor& loss, const Tensor& p, const Tensor& t, int64_t C, b
     using T = scalar_t;
     const T *pp = p.data<T>(), *tp = t.data<T>();
     T* lp = loss.data<T>();
-    const int64_t N = loss.numel();
-    parallel_for(0, N, reduce_grain(4 * C), [&](int64_t b, int64_t e) {
-      Scratch<T> scratch;
-      T* w = scratch.get(C);
-      for (int64_t r = b; r < e; ++r) {
-        const T *pr = pp + r * C, *tr = tp + r * C;
-        if (from_logits) {
-          for (int64_t j = 0; j < C; ++j) {
-            const T z = pr[j];
-            w[j] = (z > T(0) ? z : T(0)) - z * tr[j] + std::log1p(vexp(-std::abs(z)));
-          }
-        } else {
-          for (int64_t j = 0; j < C; ++j) {
-            const T q = clip_prob(pr[j]);
-            w[j] = -(tr[j] * std::log(q) + (T(1) - tr[j]) * std::log(T(1) - q));
-          }
+    for_rows<T>(loss.numel(), C, [&](int64_t r, RowScratch<T>& sc) {
+      const T *pr = pp + r * C, *tr = tp + r * C;
+      T* w = sc.a;
+      if (from_logits) {
+        for (int64_t j = 0; j < C; ++j) {
+          const T z = pr[j];
+          w[j] = (z > T(0) ? z : T(0)) - z * tr[j] + std::log1p(std::exp(-std::abs(z)));
         }
-        lp[r] = C ? row_sum(w, C) / static_cast<T>(C) : std::numeric_limits<T>::quiet_NaN();
+      } else {
+        for (int64_t j = 0; j < C; ++j) {
+          const T q = clip_prob(pr[j]);
+          w[j] = -(tr[j] * std::log(q) + (T(1) - tr[j]) * std::log(T(1) - q));
+        }
       }
+      lp[r] = C ? row_sum(w, C) / static_cast<T>(C) : std::numeric_limits<T>::quiet_NaN();
     });
   });
 }
@@ -227,19 +223,19 @@ void bce_rows_backward(const Tensor& gp, const Tensor& gt, const Tensor& g, cons
     const T *pp = p.data<T>(), *tp = t.data<T>(), *gg = g.data<T>();
     T* gpp = gp.defined() ? gp.data<T>() : nullptr;
     T* gtp = gt.defined() ? gt.data<T>() : nullptr;
-    for_rows(g.numel(), C, [&](int64_t r) {
+    for_rows<T>(g.numel(), C, [&](int64_t r, RowScratch<T>&) {
       const T *pr = pp + r * C, *tr = tp + r * C;
       const T s = gg[r] / static_cast<T>(C);
       for (int64_t j = 0; j < C; ++j) {
         const T x = pr[j], y = tr[j];
         if (from_logits) {
-          const T e = vexp(-std::abs(x));
+          const T e = std::exp(-std::abs(x));
           const T sig = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
           if (gpp) gpp[r * C + j] = (sig - y) * s;
           if (gtp) gtp[r * C + j] = -x * s;
         } else {
           const T q = clip_prob(x);
-          const bool inside = x >= kEps<T> && x <= T(1.0 - 1e-7);
+          const bool inside = x >= kEps<T> && x <= kOneMinusEps<T>;
           if (gpp) gpp[r * C + j] = inside ? (-y / q + (T(1) - y) / (T(1) - q)) * s : T(0);
           if (gtp) gtp[r * C + j] = (std::log(T(1) - q) - std::log(q)) * s;
         }
