@@ -170,3 +170,37 @@ def test_format_spec_like_ndarray():
     assert format(tl.array(2.5, dtype="float32"), "") == "2.5"
     with pytest.raises(TypeError):
         f"{tl.array([1.0, 2.0]):.2f}"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(precision=3), dict(precision=0), dict(precision=12), dict(suppress=True), dict(suppress=True, precision=4),
+     dict(threshold=10), dict(threshold=10, edgeitems=1), dict(edgeitems=5, threshold=20), dict(linewidth=40),
+     dict(linewidth=120, precision=2), dict(threshold=0)],
+)
+def test_print_options_match_numpy(options):
+    r = np.random.default_rng(3)
+    arrays = [r.standard_normal((4, 6)), r.standard_normal(30) * 1e-6, np.array([1e-10, 1.0, -1e-10]), np.arange(50),
+              r.standard_normal((3, 4, 5)).astype(np.float32) * 1e3, np.array([1.5, np.nan, -np.inf]), np.array(2.5),
+              np.arange(12.0).reshape(3, 4) / 3]
+    with tl.printoptions(**options) as current:
+        assert all(current[k] == v for k, v in options.items())
+        with np.printoptions(**options):
+            for a in arrays:
+                check(a)
+    assert tl.get_printoptions() == dict(precision=8, threshold=1000, edgeitems=3, linewidth=75, suppress=False)
+
+
+def test_set_printoptions_validates_and_restores():
+    with pytest.raises(ValueError):
+        tl.set_printoptions(precision=-1)
+    with pytest.raises(ValueError):
+        tl.set_printoptions(threshold=float("nan"))
+    with pytest.raises(TypeError):
+        tl.set_printoptions(precision="a")
+    assert tl.get_printoptions()["precision"] == 8  # a refused call changes nothing
+    import sys
+
+    with tl.printoptions(threshold=sys.maxsize):
+        assert "..." not in repr(tl.arange(2000))
+    assert "..." in repr(tl.arange(2000))

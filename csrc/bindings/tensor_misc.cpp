@@ -4,6 +4,8 @@
 #include "bindings/gil.h"
 #include "core/format.h"
 #include "ops/creation.h"
+#include <cmath>
+#include <limits>
 
 namespace tl::bind {
 
@@ -55,10 +57,48 @@ void fill_inplace(const Tensor& t, py::handle value) {
   without_gil_if(is_large(t.numel()), [&] { t.fill_(s); });
 }
 
+int64_t option_int(py::handle v, const char* name, int64_t min_value) {
+  if (PyFloat_Check(v.ptr())) {
+    const double d = v.cast<double>();
+    TL_CHECK(!std::isnan(d), "set_printoptions", name, " must be a number, not NaN (use sys.maxsize for no limit)");
+    if (d >= 9.2e18) return std::numeric_limits<int64_t>::max();
+    TL_CHECK_TYPE(d == std::floor(d), "set_printoptions", name, " must be an integer");
+    return static_cast<int64_t>(d);
+  }
+  TL_CHECK_TYPE(!PyBool_Check(v.ptr()) && py::hasattr(v, "__index__"), "set_printoptions", name, " must be an integer");
+  py::int_ i = py::reinterpret_borrow<py::object>(v).attr("__index__")();
+  if (py::bool_(i > py::int_(std::numeric_limits<int64_t>::max()))) return std::numeric_limits<int64_t>::max();
+  const int64_t x = i.cast<int64_t>();
+  TL_CHECK(x >= min_value, "set_printoptions", name, " must be >= ", min_value, ", got ", x);
+  return x;
+}
+
 }  // namespace
 
 void bind_tensor_misc(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
+  m.def("set_printoptions", [](py::handle precision, py::handle threshold, py::handle edgeitems, py::handle linewidth,
+                               py::handle suppress) {
+          PrintOptions o = print_options();  // validate everything before changing anything
+          if (!precision.is_none()) o.precision = static_cast<int>(std::min<int64_t>(option_int(precision, "precision", 0), 1000));
+          if (!threshold.is_none()) o.threshold = option_int(threshold, "threshold", 0);
+          if (!edgeitems.is_none()) o.edgeitems = option_int(edgeitems, "edgeitems", 0);
+          if (!linewidth.is_none()) o.linewidth = option_int(linewidth, "linewidth", 1);
+          if (!suppress.is_none()) o.suppress = PyObject_IsTrue(suppress.ptr()) == 1;
+          print_options() = o;
+        }, py::arg("precision") = py::none(), py::arg("threshold") = py::none(), py::arg("edgeitems") = py::none(),
+        py::arg("linewidth") = py::none(), py::arg("suppress") = py::none(),
+        "Sets how tensors print, like numpy.set_printoptions (None leaves an option as it is).");
+  m.def("get_printoptions", [] {
+          const PrintOptions& o = print_options();
+          py::dict d;
+          d["precision"] = o.precision;
+          d["threshold"] = o.threshold;
+          d["edgeitems"] = o.edgeitems;
+          d["linewidth"] = o.linewidth;
+          d["suppress"] = o.suppress;
+          return d;
+        }, "The current print options as a dict (the keys set_printoptions takes).");
   cls.def("__repr__", [](const Tensor& t) { return tensor_repr(t); });
   cls.def("__str__", [](const Tensor& t) { return tensor_str(t); });
   cls.def("__format__", [](py::object self, const std::string& spec) -> py::str {

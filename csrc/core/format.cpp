@@ -49,9 +49,9 @@ template <class T>
 Sci sci_digits(T x, int precision) {
   Sci s = shortest_sci(x);
   if (precision < 0 || static_cast<int>(s.digits.size()) - 1 <= precision) return s;
-  char buf[128];
-  auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, precision);
-  s = parse_sci<T>(buf, r.ptr);
+  std::string buf(static_cast<size_t>(precision) + 32, '\0');
+  auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision);
+  s = parse_sci<T>(buf.data(), r.ptr);
   strip_trailing_zeros(s.digits, 1);
   return s;
 }
@@ -79,9 +79,9 @@ Pos pos_digits(T x, int precision) {
     }
     if (s.neg) p.int_part = "-" + p.int_part;
   } else {
-    char buf[512];
-    auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, precision);
-    std::string str(buf, r.ptr);
+    std::string buf(static_cast<size_t>(precision) + 330, '\0');  // 309 integer digits at most
+    auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::fixed, precision);
+    std::string str(buf.data(), r.ptr);
     const size_t dot = str.find('.');
     p.int_part = str.substr(0, dot);
     p.frac = dot == std::string::npos ? "" : str.substr(dot + 1);
@@ -110,7 +110,7 @@ std::string pad_right(const std::string& s, size_t width) {
 template <class T>
 class FloatFormat {
  public:
-  FloatFormat(const std::vector<T>& data, int precision) : precision_(precision) {
+  FloatFormat(const std::vector<T>& data, int precision, bool suppress) : precision_(precision) {
     std::vector<T> finite;
     bool has_neginf = false, has_nonfinite = false;
     for (T v : data) {
@@ -129,8 +129,9 @@ class FloatFormat {
     // The comparisons are made in T, as NumPy 2 does with weak Python floats. The upper cut-off
     // is 10**min(8, finfo(T).precision) since NumPy 2.3: 1e8 for float64, 1e6 for float32.
     const T exp_cutoff_max = static_cast<T>(std::is_same_v<T, float> ? 1e6 : 1e8);
-    if (any_nonzero && (max_val >= exp_cutoff_max || min_val < static_cast<T>(0.0001) ||
-                        max_val / min_val > static_cast<T>(1000.)))
+    // suppress=True keeps small values positional (rounded to `precision` digits).
+    if (any_nonzero && (max_val >= exp_cutoff_max ||
+                        (!suppress && (min_val < static_cast<T>(0.0001) || max_val / min_val > static_cast<T>(1000.)))))
       exp_format_ = true;
 
     if (finite.empty()) {
@@ -173,9 +174,9 @@ class FloatFormat {
       // NumPy asks Dragon4 for min_digits = precision here, i.e. the exact value correctly
       // rounded to `precision` digits (1.997e-04 as float32 becomes 1.9970001e-04 next to a
       // value that needs 8 digits), which is what to_chars with a precision gives.
-      char buf[128];
-      auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, precision_);
-      Sci s = parse_sci<T>(buf, r.ptr);
+      std::string buf(static_cast<size_t>(precision_) + 32, '\0');
+      auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision_);
+      Sci s = parse_sci<T>(buf.data(), r.ptr);
       std::string head = (s.neg ? "-" : "") + s.digits.substr(0, 1);
       return pad_left(head, pad_left_) + "." + s.digits.substr(1) + "e" + exp_str(s.exp, exp_size_);
     }
@@ -312,7 +313,8 @@ void shown_offsets(const Tensor& t, bool summary, int64_t edge, size_t axis, int
 
 // The element formatter for the shown values of a T tensor.
 template <class T>
-std::function<std::string(int64_t)> make_formatter(const Tensor& t, const std::vector<int64_t>& offs, int precision) {
+std::function<std::string(int64_t)> make_formatter(const Tensor& t, const std::vector<int64_t>& offs,
+                                                   const PrintOptions& opts) {
   const T* base = t.data<T>();
   std::vector<T> vals;
   vals.reserve(offs.size());
@@ -321,7 +323,7 @@ std::function<std::string(int64_t)> make_formatter(const Tensor& t, const std::v
     const std::string truestr = t.ndim() > 0 ? " True" : "True";
     return [base, truestr](int64_t o) { return base[o] ? truestr : std::string("False"); };
   } else if constexpr (std::is_floating_point_v<T>) {
-    FloatFormat<T> ff(vals, precision);
+    FloatFormat<T> ff(vals, opts.precision, opts.suppress);
     return [base, ff](int64_t o) { return ff(base[o]); };
   } else {
     IntFormat<T> fi(vals);
@@ -336,7 +338,7 @@ std::string array2string(const Tensor& t, const std::string& separator, const st
   std::vector<int64_t> offs;
   shown_offsets(t, summary, opts.edgeitems, 0, 0, offs);
   std::function<std::string(int64_t)> fmt =
-      TL_DISPATCH_ALL(t.dtype(), "repr", [&] { return make_formatter<scalar_t>(t, offs, opts.precision); });
+      TL_DISPATCH_ALL(t.dtype(), "repr", [&] { return make_formatter<scalar_t>(t, offs, opts); });
   Layout layout{t.shape(), t.strides(), fmt, separator, summary, opts.edgeitems};
   return layout.rec(0, 0, std::string(1 + prefix.size(), ' '), linewidth);
 }
@@ -350,6 +352,11 @@ std::string shape_repr(const Shape& s) {
 }
 
 }  // namespace
+
+PrintOptions& print_options() {
+  static PrintOptions opts;
+  return opts;
+}
 
 std::string tensor_repr(const Tensor& t, const PrintOptions& opts) {
   const std::string prefix = "tensor(";

@@ -17,14 +17,19 @@
 
 namespace tl {
 
+// NumPy's print options of the same names and defaults (floatmode 'maxprec', sign '-').
 struct PrintOptions {
-  int precision = 8;
-  int64_t threshold = 1000;
-  int64_t edgeitems = 3;
+  int precision = 8;        // fractional digits at most
+  int64_t threshold = 1000; // more elements than this are summarised
+  int64_t edgeitems = 3;    // items shown at each edge when summarised
   int64_t linewidth = 75;
+  bool suppress = false;    // true: no scientific notation for small values
 };
 
-std::string tensor_repr(const Tensor& t, const PrintOptions& opts = PrintOptions());
-std::string tensor_str(const Tensor& t, const PrintOptions& opts = PrintOptions());
+// The process-wide options (tl.set_printoptions); read and written under the GIL.
+PrintOptions& print_options();
+
+std::string tensor_repr(const Tensor& t, const PrintOptions& opts = print_options());
+std::string tensor_str(const Tensor& t, const PrintOptions& opts = print_options());
 
 }  // namespace tl

@@ -13,6 +13,7 @@ from ._core import Tensor
 from ._core import config, get_num_threads, set_num_threads  # kernel ISA / threads
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import random  # Philox4x64-10 generator: tl.random.seed / normal / uniform / ...
+from ._printing import printoptions  # with tl.printoptions(precision=3): ...
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
 bool_ = _np.dtype("bool")

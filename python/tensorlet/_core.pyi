@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as _numpy
 import types
 import typing
-__all__ = ['InvalidIndexError', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
+__all__ = ['InvalidIndexError', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'get_printoptions', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'set_printoptions', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
 _optim: types.ModuleType
 _random: types.ModuleType
 class InvalidIndexError(IndexError, TypeError):
@@ -392,6 +392,10 @@ def get_num_threads() -> int:
     """
     Number of threads kernels use.
     """
+def get_printoptions() -> dict:
+    """
+    The current print options as a dict (the keys set_printoptions takes).
+    """
 def greater(x1: typing.Any, x2: typing.Any) -> Tensor:
     ...
 def greater_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
@@ -489,6 +493,10 @@ def reshape(a: typing.Any, shape: typing.Any) -> Tensor:
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Set the number of threads kernels use (the caller plus n - 1 pool workers).
+    """
+def set_printoptions(precision: typing.Any = None, threshold: typing.Any = None, edgeitems: typing.Any = None, linewidth: typing.Any = None, suppress: typing.Any = None) -> None:
+    """
+    Sets how tensors print, like numpy.set_printoptions (None leaves an option as it is).
     """
 def sigmoid(x: typing.Any) -> Tensor:
     ...
