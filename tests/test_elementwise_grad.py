@@ -199,3 +199,35 @@ def test_gradients_over_random_broadcast_shapes(data):
         gradcheck(lambda x, y: tl.where(cond, x, y), a, b)
     else:
         gradcheck(getattr(tl, name), a, b)
+
+
+def _sig(v):
+    return 1 / (1 + np.exp(-v))
+
+
+SECOND = {
+    "exp": (tl.exp, np.exp),
+    "log": (tl.log, lambda v: -1 / v**2),
+    "sqrt": (tl.sqrt, lambda v: -0.25 * v ** -1.5),
+    "square": (tl.square, lambda v: np.full_like(v, 2.0)),
+    "tanh": (tl.tanh, lambda v: -2 * np.tanh(v) * (1 - np.tanh(v) ** 2)),
+    "sigmoid": (tl.sigmoid, lambda v: _sig(v) * (1 - _sig(v)) * (1 - 2 * _sig(v))),
+    "sin": (tl.sin, lambda v: -np.sin(v)),
+    "cos": (tl.cos, lambda v: -np.cos(v)),
+    "cube": (lambda t: t ** 3, lambda v: 6 * v),
+    "reciprocal": (lambda t: 1.0 / t, lambda v: 2 / v**3),
+    "exp_base": (lambda t: 2.5 ** t, lambda v: 2.5**v * np.log(2.5) ** 2),
+}
+
+
+@pytest.mark.parametrize("name", list(SECOND))
+def test_second_derivatives_through_create_graph(name):
+    f, fpp = SECOND[name]
+    x = np.array([0.3, 0.9, 1.7, 2.4])
+    t = tl.array(x, requires_grad=True)
+    f(t).sum().backward(create_graph=True)
+    g = t.grad
+    assert g.requires_grad
+    t.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(np.asarray(t.grad), fpp(x), rtol=1e-10, atol=1e-12)

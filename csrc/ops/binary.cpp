@@ -161,7 +161,9 @@ struct PowBackward : Node {
       ga = grad_for(mul(g, d), input_meta[0]);
     }
     if (needs_input_grad(1)) {
-      Tensor d = mul(out, log(a.to_dtype(dt)));
+      // Under create_graph the output is recomputed so that it carries its dependence on a, b.
+      Tensor o = GradMode::is_enabled() ? power(a, b) : out;
+      Tensor d = mul(o, log(a.to_dtype(dt)));
       d = where(logical_and(equal(a, zero), greater_equal(b, zero)), zero, d);
       gb = grad_for(mul(g, d), input_meta[1]);
     }

@@ -30,17 +30,23 @@ Tensor unary_float(UnaryOp op, const Tensor& x) {
 Tensor scalar_of(double v, DType d) { return Tensor::scalar(Scalar::from_double(v), d); }
 
 // Backward nodes save the input x or the (detached) output, whichever the derivative needs.
+// Nodes written with the output also keep x: under create_graph (grad mode on inside
+// backward) they recompute the output from x, so second derivatives see its dependence on x
+// (the saved output is detached, and would make them silently wrong).
+struct OutputNode : Node {
+  Tensor x, out;
+  Tensor output(Tensor (*f)(const Tensor&)) const { return GradMode::is_enabled() ? f(x) : out; }
+  void release_saved() override { x = out = Tensor(); }
+};
 struct AbsBackward : Node {
   Tensor x;
   const char* name() const override { return "AbsBackward"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, unary_raw(UnaryOp::Sign, x, x.dtype()))}; }
   void release_saved() override { x = Tensor(); }
 };
-struct ExpBackward : Node {
-  Tensor out;
+struct ExpBackward : OutputNode {
   const char* name() const override { return "ExpBackward"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, out)}; }
-  void release_saved() override { out = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, output(exp))}; }
 };
 struct LogBackward : Node {
   Tensor x;
@@ -48,11 +54,12 @@ struct LogBackward : Node {
   std::vector<Tensor> backward(const Tensor& g) override { return {div(g, x)}; }
   void release_saved() override { x = Tensor(); }
 };
-struct SqrtBackward : Node {
-  Tensor out;
+struct SqrtBackward : OutputNode {
   const char* name() const override { return "SqrtBackward"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {div(g, mul(out, scalar_of(2.0, out.dtype())))}; }
-  void release_saved() override { out = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor o = output(sqrt);
+    return {div(g, mul(o, scalar_of(2.0, o.dtype())))};
+  }
 };
 struct SquareBackward : Node {
   Tensor x;
@@ -60,21 +67,19 @@ struct SquareBackward : Node {
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, mul(x, scalar_of(2.0, x.dtype())))}; }
   void release_saved() override { x = Tensor(); }
 };
-struct TanhBackward : Node {
-  Tensor out;
+struct TanhBackward : OutputNode {
   const char* name() const override { return "TanhBackward"; }
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {mul(g, sub(scalar_of(1.0, out.dtype()), mul(out, out)))};
+    Tensor o = output(tanh);
+    return {mul(g, sub(scalar_of(1.0, o.dtype()), mul(o, o)))};
   }
-  void release_saved() override { out = Tensor(); }
 };
-struct SigmoidBackward : Node {
-  Tensor out;
+struct SigmoidBackward : OutputNode {
   const char* name() const override { return "SigmoidBackward"; }
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {mul(g, mul(out, sub(scalar_of(1.0, out.dtype()), out)))};
+    Tensor o = output(sigmoid);
+    return {mul(g, mul(o, sub(scalar_of(1.0, o.dtype()), o)))};
   }
-  void release_saved() override { out = Tensor(); }
 };
 struct ReluBackward : Node {
   Tensor x;
@@ -104,7 +109,10 @@ Tensor save_x(Tensor out, const Tensor& x) {
 }
 template <class NodeT>
 Tensor save_out(Tensor out, const Tensor& x) {
-  if (auto node = record<NodeT>(out, {x})) node->out = out.detach();
+  if (auto node = record<NodeT>(out, {x})) {
+    node->x = x;
+    node->out = out.detach();
+  }
   return out;
 }
 
