@@ -175,6 +175,28 @@ def test_initializers_are_reproducible_under_a_seed():
     np.testing.assert_array_equal(_draw("glorot_uniform"), _draw("glorot_uniform"))
 
 
+@pytest.mark.parametrize("cls", [initializers.GlorotUniform, initializers.HeNormal, initializers.RandomNormal,
+                                 initializers.RandomUniform, initializers.TruncatedNormal])
+def test_seeded_initializers_repeat_like_keras(cls):
+    a, b = _np(cls(seed=3)((20, 10))), _np(cls(seed=3)((20, 10)))
+    np.testing.assert_array_equal(a, b)
+    init = cls(seed=3)
+    np.testing.assert_array_equal(_np(init((20, 10))), _np(init((20, 10))))  # an int seed: same every call
+    assert not np.array_equal(a, _np(cls(seed=4)((20, 10))))
+    unseeded = cls()
+    assert not np.array_equal(_np(unseeded((20, 10))), _np(unseeded((20, 10))))
+    with pytest.raises(ValueError, match="seed"):
+        cls(seed=-1)
+
+
+def test_seeded_dropout_is_reproducible():
+    x = np.ones((50, 40), np.float32)
+    first, second = layers.Dropout(0.5, seed=7), layers.Dropout(0.5, seed=7)
+    masks = [_np(first(x, training=True)), _np(second(x, training=True))]
+    np.testing.assert_array_equal(masks[0], masks[1])
+    assert not np.array_equal(masks[0], _np(first(x, training=True)))  # a new mask each call
+
+
 def test_unknown_initializer_lists_the_valid_names():
     with pytest.raises(ValueError, match="glorot_uniform"):
         initializers.get("xavier")

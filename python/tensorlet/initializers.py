@@ -2,7 +2,8 @@
 
 Each is a callable ``init(shape, dtype="float32") -> Tensor`` drawing from tensorlet's
 global generator (``tl.random.seed`` / ``tensorlet.utils.set_random_seed`` make it
-reproducible). Fans follow Keras: for a Dense kernel ``(in, units)``, fan_in = in and
+reproducible), or, given ``seed=<int>``, from its own generator: then every call returns the
+same values, as in Keras 3. Fans follow Keras: for a Dense kernel ``(in, units)``, fan_in = in and
 fan_out = units.
 """
 
@@ -38,23 +39,27 @@ def compute_fans(shape: Tuple[int, ...]) -> Tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _standard_normal(shape, dtype):
-    return tl.random.normal(0.0, 1.0, size=shape, dtype=dtype)
+def _source(seed):
+    """Where draws come from: the global generator, or for an int seed a fresh generator, so a
+    seeded initializer gives the same values on every call (Keras 3's semantics)."""
+    return tl.random if seed is None else tl.random.Generator(seed)
 
 
-def _truncated_standard_normal(shape, dtype):
+def _check_seed(seed, owner: str):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"{owner}: seed must be None or a non-negative integer, got {seed!r}")
+    return seed
+
+
+def _truncated_standard_normal(gen, shape, dtype):
     """Standard normal draws, redrawing those outside [-2, 2] (all in the core)."""
-    x = _standard_normal(shape, dtype)
+    x = gen.normal(0.0, 1.0, size=shape, dtype=dtype)
     for _ in range(_MAX_REDRAWS):
         outside = tl.abs(x) > 2.0
         if int(tl.sum(outside)) == 0:
             break
-        x = tl.where(outside, _standard_normal(shape, dtype), x)
+        x = tl.where(outside, gen.normal(0.0, 1.0, size=shape, dtype=dtype), x)
     return x
-
-
-def _uniform(shape, dtype, low, high):
-    return tl.random.uniform(low, high, size=shape, dtype=dtype)
 
 
 class Initializer:
@@ -91,34 +96,36 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
-    def __init__(self, mean=0.0, stddev=0.05):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev = float(mean), float(stddev)
+        self.seed = _check_seed(seed, type(self).__name__)
 
     def __call__(self, shape, dtype="float32"):
-        return tl.random.normal(self.mean, self.stddev, size=tuple(shape), dtype=dtype)
+        return _source(self.seed).normal(self.mean, self.stddev, size=tuple(shape), dtype=dtype)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class TruncatedNormal(RandomNormal):
     """Normal draws truncated at two standard deviations from the mean."""
 
     def __call__(self, shape, dtype="float32"):
-        return _truncated_standard_normal(tuple(shape), dtype) * self.stddev + self.mean
+        return _truncated_standard_normal(_source(self.seed), tuple(shape), dtype) * self.stddev + self.mean
 
 
 class RandomUniform(Initializer):
-    def __init__(self, minval=-0.05, maxval=0.05):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         if not minval < maxval:
             raise ValueError(f"RandomUniform: minval ({minval}) must be less than maxval ({maxval})")
         self.minval, self.maxval = float(minval), float(maxval)
+        self.seed = _check_seed(seed, "RandomUniform")
 
     def __call__(self, shape, dtype="float32"):
-        return _uniform(tuple(shape), dtype, self.minval, self.maxval)
+        return _source(self.seed).uniform(self.minval, self.maxval, size=tuple(shape), dtype=dtype)
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval}
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
 class VarianceScaling(Initializer):
@@ -128,7 +135,7 @@ class VarianceScaling(Initializer):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if scale <= 0.0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in self._MODES:
@@ -136,21 +143,23 @@ class VarianceScaling(Initializer):
         if distribution not in self._DISTRIBUTIONS:
             raise ValueError(f"VarianceScaling: distribution must be one of {self._DISTRIBUTIONS}, got {distribution!r}")
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.seed = _check_seed(seed, type(self).__name__)
 
     def __call__(self, shape, dtype="float32"):
         shape = tuple(shape)
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
+        gen = _source(self.seed)
         if self.distribution == "truncated_normal":
-            return _truncated_standard_normal(shape, dtype) * (math.sqrt(scale) / _TRUNCATED_STD)
+            return _truncated_standard_normal(gen, shape, dtype) * (math.sqrt(scale) / _TRUNCATED_STD)
         if self.distribution == "untruncated_normal":
-            return _standard_normal(shape, dtype) * math.sqrt(scale)
+            return gen.normal(0.0, math.sqrt(scale), size=shape, dtype=dtype)
         limit = math.sqrt(3.0 * scale)
-        return _uniform(shape, dtype, -limit, limit)
+        return gen.uniform(-limit, limit, size=shape, dtype=dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
 
 
 class _PresetVarianceScaling(VarianceScaling):
@@ -158,11 +167,11 @@ class _PresetVarianceScaling(VarianceScaling):
 
     PRESET = (1.0, "fan_in", "truncated_normal")
 
-    def __init__(self):
-        super().__init__(*self.PRESET)
+    def __init__(self, seed=None):
+        super().__init__(*self.PRESET, seed=seed)
 
     def get_config(self):
-        return {}
+        return {"seed": self.seed}
 
 
 class GlorotUniform(_PresetVarianceScaling):

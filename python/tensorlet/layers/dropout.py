@@ -18,6 +18,8 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
+        # A seeded layer draws its masks from its own generator (a new mask each call).
+        self._random = tl.random if seed is None else tl.random.Generator(seed)
 
     def call(self, x, training=False):
         if not training or self.rate == 0:
@@ -25,7 +27,7 @@ class Dropout(Layer):
         keep = 1.0 - self.rate
         shape = tuple(x.shape) if self.noise_shape is None else tuple(
             x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        kept = tl.random.uniform(size=shape, dtype=x.dtype) < keep
+        kept = self._random.uniform(size=shape, dtype=x.dtype) < keep
         return tl.where(kept, x * (1.0 / keep), tl.zeros((), dtype=x.dtype))
 
     def get_config(self):
