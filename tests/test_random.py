@@ -213,6 +213,8 @@ def test_errors():
         tl.random.normal(size=3, dtype="bogus")
     with pytest.raises(TypeError):
         tl.random.normal("a")
+    with pytest.raises(TypeError, match="size="):
+        tl.random.normal((2, 3))
     with pytest.raises(ValueError, match="negative"):
         tl.random.normal(size=(-1, 2))
     with pytest.raises((MemoryError, ValueError)):

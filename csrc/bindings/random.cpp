@@ -15,6 +15,10 @@ Shape size_arg(py::handle size, const char* op) { return size.is_none() ? Shape{
 double real(py::handle obj, const char* op, const char* name) {
   if (py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj))
     throw TypeError(str_cat("[", op, "] ", name, " must be a real number"));
+  if (py::isinstance<py::tuple>(obj) || py::isinstance<py::list>(obj))
+    throw TypeError(str_cat("[", op, "] ", name, " must be a real number, got a ",
+                            std::string(py::str(py::type::of(obj).attr("__name__"))),
+                            " (NumPy's signature: pass the shape as size=...)"));
   try {
     return py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();
   } catch (py::error_already_set&) {
