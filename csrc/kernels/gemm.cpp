@@ -153,6 +153,9 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   // (k-major when A is transposed, row by row otherwise) and only edge rows get packed.
   const bool direct_a = N <= 2 * NR;
   const int amode = (direct_a && !pr.ta) ? kARowMajor : kAKMajor;
+  // One row panel: each B panel is used once, so full-width panels of a row-major B are read
+  // in place (b_stride = ldb) and only the edge panel is packed (zero-padded).
+  const bool direct_b = !pr.tb && M <= MR;
 
   const int64_t kc = even_kc(K, bl.kc);
   const int64_t mc = round_up(ceil_div(M, ceil_div(M, bl.mc)), MR);
@@ -163,7 +166,6 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   UkrArgs<T> args{};
   args.alpha = pr.alpha;
   args.ldc = pr.ldc;
-  args.b_stride = NR;
 
   for (int64_t i0 = 0; i0 < M; i0 += mc) {
     const int64_t mb = std::min(mc, M - i0);
@@ -179,7 +181,7 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
       for (int64_t j0 = 0; j0 < N; j0 += nc) {
         const int64_t nb = std::min(nc, N - j0);
         for (int64_t jr = 0; jr < nb; jr += NR)
-          pack_panel(pr.b_at(p0, j0 + jr), pr.ldb, pr.tb, std::min<int64_t>(NR, nb - jr), kb, NR, ks,
+          if (!direct_b || nb - jr < NR) pack_panel(pr.b_at(p0, j0 + jr), pr.ldb, pr.tb, std::min<int64_t>(NR, nb - jr), kb, NR, ks,
                      bbuf + jr * kb);
 
         for (int64_t ir = 0; ir < mb; ir += MR) {
@@ -201,7 +203,9 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
           for (int64_t jr = 0; jr < nb; jr += NR) {
             const int64_t n = std::min<int64_t>(NR, nb - jr);
             const int64_t j = j0 + jr;
-            args.b = bbuf + jr * kb;
+            const bool in_place = direct_b && n == NR;
+            args.b = in_place ? pr.b_at(p0, j) : bbuf + jr * kb;
+            args.b_stride = in_place ? pr.ldb : NR;
             args.c = pr.C + i * pr.ldc + j;
             args.m = int(m);
             args.n = int(n);
@@ -239,12 +243,49 @@ void split_range(int64_t total, int64_t parts, int64_t align, int64_t idx, int64
   *end = std::min(total, hi * align);
 }
 
+thread_local PackBuffer tls_transposed_c;
+
+// Fraction of the lanes (or rows) doing useful work when `n` is cut into tiles of `tile`.
+double tile_use(int64_t n, int64_t tile) { return double(n) / double(round_up(n, tile)); }
+
+template <class T>
+void gemm_float(const Problem<T>& pr);
+
+// Few output columns and a transposed A (the weight gradient of a classifier layer,
+// h^T @ dY with N = 10): the kernels put N in vector lanes, 10 of 16 used. Computing
+// C^T = op(B)^T op(A)^T instead puts N in register rows (10 of 12) and packs op(A)^T by plain
+// copies. C^T goes to a scratch buffer; the epilogue is applied while transposing it into C.
+template <class T>
+bool try_gemm_transposed(const Problem<T>& pr, const GemmKernels<T>& ks, const UkrShape<T>& u) {
+  const UkrShape<T>& w = ks.wide;
+  if (!pr.ta || pr.N >= w.nr || pr.N > 32 || pr.M < w.nr) return false;
+  if (tile_use(pr.N, w.mr) < tile_use(pr.N, u.nr) + 0.1) return false;
+  const int64_t M = pr.M, N = pr.N;
+  T* ct = tls_transposed_c.get<T>(N * M);
+  const Problem<T> t{!pr.tb, false, N, M, pr.K, T(1), pr.B, pr.ldb, pr.A, pr.lda, T(0), ct, M, nullptr, false};
+  gemm_float(t);
+  T row[32];  // N < wide.nr <= 32
+  for (int64_t i = 0; i < M; ++i) {
+    T* c = pr.C + i * pr.ldc;
+    for (int64_t j = 0; j < N; ++j) row[j] = pr.alpha * ct[j * M + i];
+    if (pr.beta != T(0))
+      for (int64_t j = 0; j < N; ++j) row[j] += pr.beta * c[j];
+    if (pr.bias)
+      for (int64_t j = 0; j < N; ++j) row[j] += pr.bias[j];
+    if (pr.relu)
+      for (int64_t j = 0; j < N; ++j) row[j] = row[j] <= T(0) ? T(0) : row[j];  // NaN stays NaN
+    for (int64_t j = 0; j < N; ++j) c[j] = row[j];
+  }
+  return true;
+}
+
 template <class T>
 void gemm_float(const Problem<T>& pr) {
   const Isa isa = active_isa();
   const GemmKernels<T>& ks = kernels_for<T>(isa);
   const bool narrow = pr.N <= ks.narrow.nr && ks.narrow.nr < ks.wide.nr;
   const UkrShape<T>& u = narrow ? ks.narrow : ks.wide;
+  if (try_gemm_transposed(pr, ks, u)) return;
   const GemmBlocking bl = blocking_for<T>(u);
 
   // Thread grid tm x tn over C; each thread runs the blocked algorithm on its rectangle with

@@ -89,6 +89,8 @@ static void test_gemm_all(const char* tname) {
     cases.push_back({ta, tb, 6, 7, 8, 1, 0.0, 2.0, true, false});
     cases.push_back({ta, tb, 1030, 1100, 40, 1, 1.0, 0.0, true, true});
     cases.push_back({ta, tb, 128, 512, 784, 0, 1.0, 0.0, true, true});
+    cases.push_back({ta, tb, 300, 10, 70, 2, 0.5, -1.0, true, true});  // C^T path when ta
+    cases.push_back({ta, tb, 5, 200, 33, 1, 1.0, 0.5, true, false});   // B read in place
   }
   for (Isa isa : available_isas()) {
     set_isa(isa);
