@@ -280,3 +280,25 @@ def test_no_graph_under_no_grad_and_for_int_results():
     assert tl.sum(x).requires_grad
     assert not tl.argmax(x).requires_grad
     assert not tl.any(x).requires_grad
+
+
+def test_threaded_results_equal_single_threaded():
+    """Work is split over independent outputs only, so any thread count gives the same bits."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((400, 700)).astype(np.float32)
+    t = tl.asarray(a)
+    before = tl.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 4):
+            tl.set_num_threads(n)
+            results.append([np.asarray(f(t)).copy() for f in (
+                lambda x: tl.sum(x, axis=0), lambda x: tl.sum(x, axis=1), lambda x: tl.sum(x),
+                lambda x: tl.max(x, axis=0), lambda x: tl.argmax(x, axis=1), lambda x: tl.mean(x, axis=(0, 1)),
+                lambda x: tl.softmax(x), lambda x: tl.log_softmax(x, axis=0),
+                lambda x: tl.sparse_softmax_cross_entropy(x, tl.asarray(np.arange(400) % 700)))])
+        for other in results[1:]:
+            for r0, r in zip(results[0], other):
+                np.testing.assert_array_equal(r0, r)
+    finally:
+        tl.set_num_threads(before)
