@@ -7,18 +7,20 @@ import statistics
 import time
 
 
-def interleaved(fns, repeats=15, number=1, warmup=2):
-    """fns: dict name -> zero-arg callable. Returns dict name -> list of seconds per call."""
+def interleaved(fns, repeats=15, number=1, warmup=2, clock=time.perf_counter):
+    """fns: dict name -> zero-arg callable. Returns dict name -> list of seconds per call.
+    clock: time.perf_counter (wall), or time.process_time (this process's CPU time: steadier on
+    a loaded machine, but it adds up the time of every thread)."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 fn()
-            times[name].append((time.perf_counter() - t0) / number)
+            times[name].append((clock() - t0) / number)
     return times
 
 

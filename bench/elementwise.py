@@ -2,6 +2,7 @@
 
     python bench/elementwise.py            # all threads tensorlet has (tl.get_num_threads())
     python bench/elementwise.py --threads 1
+    python bench/elementwise.py --cpu-time  # CPU time of this process, 1 thread: for a busy machine
 
 Large: add / mul / relu (NumPy: maximum(x, 0)) and exp / tanh / sigmoid on 1e6 and 1e7 float32
 elements, each call allocating its output like NumPy does. Tiny: `a + b` on two 8-element
@@ -10,6 +11,7 @@ the same process; medians and tensorlet/peer ratios are printed (< 1 means tenso
 NumPy runs on one thread; tensorlet's count is printed with the results.
 """
 import argparse
+import time
 
 import numpy as np
 
@@ -45,13 +47,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=None, help="tensorlet threads (default: its own default)")
     ap.add_argument("--repeats", type=int, default=21)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time (implies --threads 1; steadier when the machine is shared)")
     args = ap.parse_args()
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    if args.cpu_time:
+        args.threads = 1
     if args.threads is not None:
         tl.set_num_threads(args.threads)
     if torch is not None:
         torch.set_num_threads(tl.get_num_threads())
     print(f"tensorlet threads: {tl.get_num_threads()}, NumPy {np.__version__} (1 thread)"
-          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed"))
+          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed")
+          + (", clock: process CPU time" if args.cpu_time else ", clock: wall"))
 
     rng = np.random.default_rng(0)
     for n in (10**6, 10**7):
@@ -61,7 +69,7 @@ def main():
               + f"{'tl/numpy':>10s}" + (f"{'tl/torch':>10s}" if torch else ""))
         for op, fns in large_cases(x, y).items():
             t = interleaved(fns, repeats=args.repeats if n == 10**6 else max(5, args.repeats // 2),
-                            number=10 if n == 10**6 else 1)
+                            number=10 if n == 10**6 else 1, clock=clock)
             med = {k: median(v) for k, v in t.items()}
             row = f"  {op:20s}" + "".join(f"{fmt_time(med[p]) if p in med else '-':>14s}"
                                           for p in ["tensorlet", "numpy", "torch"])
@@ -81,7 +89,7 @@ def main():
     if torch is not None:
         tiny["torch"] = (lambda a, b: (lambda: a + b))(torch.ones(8), torch.ones(8))
         tiny["torch+grad"] = (lambda a, b: (lambda: a + b))(torch.ones(8, requires_grad=True), torch.ones(8))
-    t = interleaved(tiny, repeats=15, number=20000)
+    t = interleaved(tiny, repeats=15, number=20000, clock=clock)
     print("\nTiny op (a + b, two 8-element float32 tensors, from Python):")
     for name, ts in t.items():
         print(f"  {name:18s} median {fmt_time(median(ts))}")

@@ -80,8 +80,12 @@ py::object binary_dunder(const Tensor& self, py::handle other) {
     const Tensor& o = other.cast<const Tensor&>();
     return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
   }
+  if (is_python_scalar(other)) {  // tensor op Python number (weak)
+    Tensor o = weak(other, self, compares(OP));
+    return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
+  }
   if (!acceptable(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-  Tensor o = other_operand(other, self, compares(OP));
+  Tensor o = to_tensor(other, std::nullopt, false);
   return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
 }
 

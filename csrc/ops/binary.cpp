@@ -386,10 +386,19 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   kernels::binary(op, a, a, broadcast_view(b, shape));
 }
 
+// A 0-d tensor holding s in dtype d, written directly (Tensor::scalar runs the fill kernel: this
+// is on the path of every `tensor op python_scalar`). s's kind always fits d here: bool / int
+// into any dtype, float into a float dtype, ints range-checked by the caller.
+static Tensor scalar_tensor(Scalar s, DType d) {
+  Tensor t = Tensor::empty({}, d);
+  TL_DISPATCH_ALL(d, "scalar", [&] { *t.data<scalar_t>() = s.to<scalar_t>(); });
+  return t;
+}
+
 Tensor weak_scalar_like(Scalar s, const Tensor& like) {
   const DType d = promote_with_scalar(like.dtype(), s.kind);
   check_scalar_fits(s, d);
-  return Tensor::scalar(s, d);
+  return scalar_tensor(s, d);
 }
 
 Tensor weak_scalar_for_compare(Scalar s, const Tensor& like) {
@@ -397,9 +406,9 @@ Tensor weak_scalar_for_compare(Scalar s, const Tensor& like) {
   try {
     check_scalar_fits(s, d);
   } catch (const std::overflow_error&) {
-    return Tensor::scalar(s, DType::Int64);
+    return scalar_tensor(s, DType::Int64);
   }
-  return Tensor::scalar(s, d);
+  return scalar_tensor(s, d);
 }
 
 Tensor add(const Tensor& a, Scalar b) { return add(a, weak_scalar_like(b, a)); }
