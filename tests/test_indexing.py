@@ -501,3 +501,54 @@ def test_take_errors():
 def test_take_gradient():
     gradcheck(lambda t: tl.take(t, [[2, 0], [2, 2]], axis=1), np.random.randn(2, 3))
     gradcheck(lambda t: tl.take(t, [5, 0, 5]), np.random.randn(2, 3))
+
+
+# ------------------------------------------------------------------ random keys, valid or not
+
+def _key_pool(size):
+    return [
+        0, -1, size, -size - 1, 2**63 - 1, -2**63, 2**70, 1.5, "a", None, Ellipsis, True, False, np.True_,
+        slice(None), slice(1, None, -1), slice(0, 0), slice(None, None, 0), slice(2**70, -2**70, -2**70),
+        slice(1.5), [0, 1], [], [True], [[0], [1]], [0.5], [None], [slice(None)], np.array([0, -1]),
+        np.array([], np.int8), np.array(1), np.array([1.0]), np.array(["x"]), np.zeros((2, 2), bool),
+        np.ones(size, bool), np.array([size]), tl.array([0, 0]), tl.array(True), tl.array([1.0]), np.int8(-1),
+        np.uint64(2), (0,), object(),
+    ]
+
+
+def _np_key(k):
+    if isinstance(k, tl.Tensor):
+        return np.asarray(k)
+    if isinstance(k, tuple):
+        return tuple(_np_key(i) for i in k)
+    return k
+
+
+def test_random_keys_match_numpy_or_raise_the_same_class():
+    """Random mixes of valid and invalid index items: same values as NumPy, or the same exception
+    class (TL_FUZZ_EXAMPLES raises the budget, TL_FUZZ_SEED changes the keys)."""
+    import os
+    import random
+    rng = random.Random(int(os.environ.get("TL_FUZZ_SEED", "0")))
+    for _ in range(int(os.environ.get("TL_FUZZ_EXAMPLES", "1500"))):
+        shape = tuple(rng.randint(0, 3) for _ in range(rng.randint(0, 3)))
+        x = np.asarray(np.random.randn(*shape))
+        n = rng.randint(0, 4)
+        key = tuple(rng.choice(_key_pool(shape[0] if shape else 1)) for _ in range(n))
+        if n == 1 and rng.random() < 0.5:
+            key = key[0]
+        want, werr = outcome(lambda: x[_np_key(key)])
+        t = tl.array(x)
+        got, gerr = outcome(lambda: t[key])
+        if werr is None:
+            assert gerr is None, (shape, key, gerr)
+            assert np.array_equal(np.asarray(got), want) and np.asarray(got).shape == np.shape(want), (shape, key)
+        else:
+            assert gerr is not None and issubclass(gerr, werr), (shape, key, werr, gerr)
+        # assignment through the same key never crashes and agrees on success / failure
+        y = x.copy()
+        werr = outcome(lambda: y.__setitem__(_np_key(key), 1.0))[1]
+        gerr = outcome(lambda: t.__setitem__(key, 1.0))[1]
+        assert (werr is None) == (gerr is None), (shape, key, werr, gerr)
+        if werr is None:
+            assert np.array_equal(np.asarray(t), y), (shape, key)

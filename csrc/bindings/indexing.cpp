@@ -1,4 +1,5 @@
 // Tensor.__getitem__ / __setitem__ / __iter__ (Python index objects -> tl::Index) and take.
+#include <limits>
 #include <pybind11/stl.h>
 #include "autograd/grad_mode.h"
 #include "bindings/convert.h"
@@ -37,6 +38,22 @@ int64_t to_index_int(py::handle h) {
   return v;
 }
 
+// A slice bound: None, or an integer (via __index__) clamped to int64 as Python clamps to ssize_t.
+// Anything else sets `bad` (reported when the index walk reaches this slice).
+std::optional<int64_t> slice_field(PyObject* v, bool& bad) {
+  if (v == Py_None) return std::nullopt;
+  py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(v));
+  if (!i) {
+    PyErr_Clear();
+    bad = true;
+    return std::nullopt;
+  }
+  int overflow = 0;
+  long long r = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow) return overflow > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  return r;
+}
+
 IndexItem array_item(const py::array& arr) {
   const char kind = arr.dtype().kind();
   if (kind == 'b') return IndexItem::tensor(to_tensor(arr, std::nullopt, false));
@@ -65,13 +82,13 @@ IndexItem parse_item(py::handle h, const NumPy& np) {
   if (o == Py_None) return IndexItem::newaxis();
   if (o == Py_Ellipsis) return IndexItem::ellipsis();
   if (PySlice_Check(o)) {
+    // Read the fields ourselves: PySlice_Unpack would raise for a zero step before the rest of
+    // the index is validated (NumPy reports e.g. too many indices first).
     auto* s = reinterpret_cast<PySliceObject*>(o);
-    Py_ssize_t start, stop, step;
-    if (PySlice_Unpack(o, &start, &stop, &step) < 0) throw py::error_already_set();
     IndexItem it = IndexItem::slice();
-    if (s->start != Py_None) it.start = start;
-    if (s->stop != Py_None) it.stop = stop;
-    if (s->step != Py_None) it.step = step;
+    it.start = slice_field(s->start, it.bad_bound);
+    it.stop = slice_field(s->stop, it.bad_bound);
+    it.step = slice_field(s->step, it.bad_bound);
     return it;
   }
   if (PyBool_Check(o)) return IndexItem::boolean(o == Py_True);

@@ -39,6 +39,7 @@ struct Adv {
   int64_t dim;
   int64_t axis;
   Tensor idx;
+  int64_t item;  // position in the index tuple: NumPy's adjacency rule looks at the tuple
 };
 
 // x[index] resolved: the basic view's geometry plus the advanced indices on it.
@@ -84,42 +85,70 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
   TL_CHECK_INDEX(consumed <= nd, kOp, "too many indices for array: array is ", nd, "-dimensional, but ", consumed,
                  " were indexed");
 
+  // Masks must match the dims they cover (checked before anything else, as NumPy; empty masks
+  // pass, as in NumPy).
+  for (int64_t pos = 0, k = 0; k < static_cast<int64_t>(index.size()); ++k) {
+    const IndexItem& it = index[k];
+    if (it.kind == IndexItem::Kind::Int || it.kind == IndexItem::Kind::Slice) ++pos;
+    if (it.kind == IndexItem::Kind::Ellipsis) pos += nd - consumed;
+    if (it.kind != IndexItem::Kind::Array) continue;
+    const Tensor& a = it.array;
+    if (a.dtype() != DType::Bool) {
+      ++pos;
+      continue;
+    }
+    for (int64_t d = 0; d < a.ndim() && a.numel() > 0; ++d)
+      TL_CHECK_INDEX(a.shape()[d] == x.shape()[pos + d], kOp, "boolean index did not match indexed array along axis ",
+                     pos + d, "; size of axis is ", x.shape()[pos + d], " but size of corresponding boolean axis is ",
+                     a.shape()[d]);
+    pos += a.ndim();
+  }
+
   Plan pl;
   pl.offset = x.offset();
   pl.shape.reserve(nd + index.size());
   pl.strides.reserve(nd + index.size());
-  int64_t src = 0;  // next dim of x
+  int64_t src = 0;    // next dim of x
+  int64_t item = -1;  // position of the current item in the index
+  auto check_int = [&](int64_t v, int64_t axis) {
+    const int64_t size = x.shape()[axis];
+    const int64_t i = v < 0 ? v + size : v;
+    TL_CHECK_INDEX(i >= 0 && i < size, kOp, "index ", v, " is out of bounds for axis ", axis, " with size ", size);
+    return i;
+  };
   // `owned`: idx was made here; the caller's index arrays are copied into a saved index, so
   // changing them after the forward pass cannot change the backward.
   auto push_adv = [&](Tensor idx, int64_t axis, bool owned = true) {
-    pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, axis, idx});
+    pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, axis, idx, item});
     if (canon) canon->push_back(IndexItem::tensor(owned ? std::move(idx) : idx.clone()));
   };
   // A scalar boolean adds an axis of length 1 that is indexed by [0] (True) or [] (False).
   auto push_bool = [&](bool b) {
     pl.shape.push_back(1);
     pl.strides.push_back(0);
-    pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, src, b ? int64_vector({0}) : int64_vector({})});
+    pl.adv.push_back(Adv{static_cast<int64_t>(pl.shape.size()) - 1, src, b ? int64_vector({0}) : int64_vector({}), item});
     if (canon) canon->push_back(IndexItem::boolean(b));
   };
   for (const IndexItem& it : index) {
+    ++item;
     switch (it.kind) {
       case IndexItem::Kind::Int: {
+        // Checked here even when it joins the advanced indices (NumPy checks integers up front,
+        // so x[[], 99] is an error although the broadcast index is empty).
         const int64_t size = x.shape()[src];
+        const int64_t i = check_int(it.value, src);
         if (has_adv) {
           pl.shape.push_back(size);
           pl.strides.push_back(x.strides()[src]);
           push_adv(Tensor::scalar(Scalar::from_int(it.value), DType::Int64), src);
         } else {
-          int64_t i = it.value < 0 ? it.value + size : it.value;
-          TL_CHECK_INDEX(i >= 0 && i < size, kOp, "index ", it.value, " is out of bounds for axis ", src, " with size ",
-                         size);
           pl.offset += i * x.strides()[src];
         }
         ++src;
         break;
       }
       case IndexItem::Kind::Slice: {
+        TL_CHECK_TYPE(!it.bad_bound, kOp, "slice indices must be integers or None or have an __index__ method");
         int64_t start, step;
         const int64_t n = resolve_slice(it, x.shape()[src], start, step);
         if (n > 0) pl.offset += start * x.strides()[src];
@@ -150,6 +179,7 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
       case IndexItem::Kind::Array: {
         const Tensor& a = it.array;
         if (a.dtype() != DType::Bool) {
+          if (a.ndim() == 0) check_int(a.item_int(), src);  // a 0-d array is an integer to NumPy
           pl.shape.push_back(x.shape()[src]);
           pl.strides.push_back(x.strides()[src]);
           push_adv(a, src, false);
@@ -160,10 +190,6 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
           push_bool(a.item_int() != 0);
           break;
         }
-        for (int64_t k = 0; k < a.ndim(); ++k)
-          TL_CHECK_INDEX(a.shape()[k] == x.shape()[src + k], kOp, "boolean index did not match indexed array along axis ",
-                         src + k, "; size of axis is ", x.shape()[src + k], " but size of corresponding boolean axis is ",
-                         a.shape()[k]);
         Tensor m = a.contiguous();
         auto rows = kernels::nonzero(m.data<bool>(), m.shape());
         for (int64_t k = 0; k < a.ndim(); ++k, ++src) {
@@ -218,7 +244,10 @@ Gather resolve_advanced(const Plan& pl, size_t itemsize) {
     }
   }
   bool adjacent = true;
-  for (size_t j = 1; j < pl.adv.size(); ++j) adjacent = adjacent && pl.adv[j].dim == pl.adv[j - 1].dim + 1;
+  // Adjacent in the index (x[:, i, j]), not merely in the view: x[i, ..., j] with an empty
+  // ellipsis still puts the broadcast dims first, as NumPy does.
+  for (size_t j = 1; j < pl.adv.size(); ++j)
+    adjacent = adjacent && pl.adv[j].item - pl.adv[j - 1].item <= 1 && pl.adv[j].dim == pl.adv[j - 1].dim + 1;
   std::vector<bool> is_adv(pl.shape.size(), false);
   for (const Adv& a : pl.adv) is_adv[a.dim] = true;
   g.first = adjacent ? pl.adv.front().dim : 0;

@@ -18,6 +18,8 @@ struct IndexItem {
   int64_t value = 0;                      // Int: the index; Bool: 0 or 1
   std::optional<int64_t> start, stop, step;  // Slice, Python semantics (None = default)
   Tensor array;                           // Array: an integer or bool tensor
+  bool bad_bound = false;                 // Slice: a bound that is not an integer (TypeError when
+                                          // reached, so earlier items are checked first, as NumPy)
 
   static IndexItem integer(int64_t i) { IndexItem it; it.kind = Kind::Int; it.value = i; return it; }
   static IndexItem slice(std::optional<int64_t> start = {}, std::optional<int64_t> stop = {},
