@@ -39,6 +39,25 @@ TL_VMATH_INLINE float select(bool c, float a, float b) {
   return bits_to_float((float_to_bits(a) & m) | (float_to_bits(b) & ~m));
 }
 
+// e^x for x in [-87, 88] only (no clamping, NaN or subnormal handling: one 2^n scale). For
+// callers that have already bounded x.
+TL_VMATH_INLINE float exp_f32_bounded(float x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kC1 = 0.693359375f;
+  constexpr float kC2 = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;
+  const float n = (x * kLog2e + kRound) - kRound;
+  const float r = (x - n * kC1) - n * kC2;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  return p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
+}
+
 TL_VMATH_INLINE float exp_f32(float x) {
   constexpr float kHi = 88.72283935546875f;    // above: inf
   constexpr float kLo = -103.97208404541016f;  // below: 0
@@ -46,7 +65,7 @@ TL_VMATH_INLINE float exp_f32(float x) {
   constexpr float kC1 = 0.693359375f;           // ln2 split: kC1 has 9 significant bits, so n * kC1 is exact
   constexpr float kC2 = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;         // 1.5 * 2^23: adding and subtracting rounds to nearest int
-  float xc = select(x < kLo, kLo, x);
+  float xc = select(!(x >= kLo), kLo, x);  // NaN too (so the int conversion stays defined)
   xc = select(xc > kHi, kHi, xc);
   const float n = (xc * kLog2e + kRound) - kRound;
   const float r = (xc - n * kC1) - n * kC2;
@@ -76,8 +95,8 @@ TL_VMATH_INLINE float tanh_f32(float x) {
   p = p * z - 3.33332819422e-1f;
   const float small = p * z * x + x;
   // Large |x|: 1 - 2 / (e^{2|x|} + 1), clamped so e^{2|x|} stays finite.
-  const float ac = select(ax > 9.1f, 9.1f, ax);
-  const float e = exp_f32(2.0f * ac);
+  const float ac = select(!(ax <= 9.1f), 9.1f, ax);  // NaN too (so the int conversion stays defined)
+  const float e = exp_f32_bounded(2.0f * ac);
   float large = 1.0f - 2.0f / (e + 1.0f);
   large = select(x < 0.0f, -large, large);
   const float res = select(ax < 0.625f, small, large);
