@@ -333,6 +333,21 @@ def test_setitem_repeated_and_overlapping():
     assert_tensor_equal(t, y)
 
 
+def test_setitem_from_numpy_views_of_the_same_buffer():
+    # Two NumPy views of one buffer become two borrowed storages: the overlap must still be seen.
+    a = np.arange(8.0)
+    t = tl.asarray(a)
+    t[1:] = tl.asarray(a[:-1])
+    assert np.asarray(t).tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    b = np.arange(8.0)
+    t = tl.asarray(b)
+    t[[7, 6, 5, 4, 3, 2, 1, 0]] = tl.asarray(b[::-1][::-1])
+    assert np.asarray(t).tolist() == list(range(8))[::-1]
+    c = np.arange(6.0)
+    tl.take(tl.asarray(c[::-1]), [0, 1, 2, 3, 4, 5], out=tl.asarray(c))
+    assert c.tolist() == [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]
+
+
 def test_setitem_through_views_and_on_non_contiguous():
     x = np.arange(24.0).reshape(4, 6)
     t = tl.array(x)

@@ -192,6 +192,7 @@ void bind_indexing(py::module_& m) {
   invalid_index_error = PyErr_NewException("tensorlet._core.InvalidIndexError", bases.ptr(), nullptr);
   if (!invalid_index_error) throw py::error_already_set();
   m.attr("InvalidIndexError") = py::handle(invalid_index_error);
+  NumPy::get();  // looked up now, while the module is imported, not by racing threads later
 
   cls.def("__getitem__", [](const Tensor& t, py::handle key) {
     Index idx = parse_index(key);

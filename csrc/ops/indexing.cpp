@@ -333,6 +333,26 @@ Tensor index(const Tensor& x, const Index& idx) {
 
 namespace {
 
+// Whether the bytes two tensors' elements span intersect. Comparing storages is not enough:
+// two NumPy views of one buffer arrive as separate borrowed storages.
+bool may_overlap(const Tensor& a, const Tensor& b) {
+  auto extent = [](const Tensor& t, const char*& lo, const char*& hi) {
+    const int64_t isz = static_cast<int64_t>(t.itemsize());
+    int64_t below = 0, above = isz;
+    for (int64_t d = 0; d < t.ndim(); ++d) {
+      const int64_t span = (t.shape()[d] - 1) * t.strides()[d] * isz;
+      (span < 0 ? below : above) += span;
+    }
+    lo = static_cast<const char*>(t.data_ptr()) + below;
+    hi = static_cast<const char*>(t.data_ptr()) + above;
+  };
+  if (a.numel() == 0 || b.numel() == 0) return false;
+  const char *a0, *a1, *b0, *b1;
+  extent(a, a0, a1);
+  extent(b, b0, b1);
+  return a0 < b1 && b0 < a1;
+}
+
 // Drops leading size-1 dims of v beyond `ndim` (NumPy lets x[i] = v[None] through).
 Tensor strip_leading_ones(const Tensor& v, size_t ndim) {
   size_t drop = 0;
@@ -379,7 +399,7 @@ void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
              shape_str(value_in.shape()), " for a single element");
   };
   Tensor v = value_in;
-  if (v.storage() == x.storage()) v = v.clone();  // overlapping source: read it all before writing
+  if (may_overlap(v, x)) v = v.clone();  // overlapping source: read it all before writing
   if (pl.adv.empty()) {
     check_element();
     Tensor dst = x.view_with(pl.shape, pl.strides, pl.offset);
@@ -451,7 +471,7 @@ void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t>
   TL_CHECK_TYPE(out.dtype() == a.dtype(), "take", "output array has dtype ", dtype_name(out.dtype()),
                 " but the input has dtype ", dtype_name(a.dtype()));
   // Gathering from the storage written to would read elements already overwritten.
-  Tensor dst = out.storage() == a.storage() ? Tensor::empty(out.shape(), out.dtype()) : out;
+  Tensor dst = may_overlap(out, a) ? Tensor::empty(out.shape(), out.dtype()) : out;
   kernels::IndexLoop loop = make_loop(pl, g, dst.strides(), a.itemsize());
   kernels::gather(view_base(a, pl), static_cast<char*>(dst.data_ptr()), loop, a.itemsize());
   if (dst.impl() != out.impl()) kernels::copy_cast(out, dst);
