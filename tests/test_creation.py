@@ -140,6 +140,16 @@ def test_linspace_matches_numpy_exactly(args, endpoint, dtype):
     exact(tl.linspace(*args, endpoint=endpoint, dtype=dtype), np.linspace(*args, endpoint=endpoint, dtype=dtype))
 
 
+@pytest.mark.parametrize("args", [(0, 1, 5), (2, 7, 1), (0, 1, 0), (-3.5, 2.25, 11)])
+@pytest.mark.parametrize("endpoint", [True, False])
+def test_linspace_retstep(args, endpoint):
+    got, step = tl.linspace(*args, endpoint=endpoint, retstep=True)
+    expected, np_step = np.linspace(*args, endpoint=endpoint, retstep=True)
+    exact(got, expected)
+    assert (step == np_step) or (np.isnan(step) and np.isnan(np_step))
+    exact(tl.linspace(0, 1, 5, True, False, "float32"), np.linspace(0, 1, 5, True, False, "float32"))  # NumPy's order
+
+
 def test_linspace_errors():
     with pytest.raises(ValueError, match="non-negative"):
         tl.linspace(0, 1, -1)

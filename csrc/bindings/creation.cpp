@@ -1,5 +1,6 @@
 // Creation functions: zeros/ones/full/empty and their *_like forms, arange, linspace, eye.
 // Everything is filled by the core; NumPy is only consulted to read array-like arguments.
+#include <limits>
 #include "bindings/convert.h"
 #include "bindings/gil.h"
 #include "ops/creation.h"
@@ -155,13 +156,20 @@ void bind_creation(py::module_& m) {
         }, py::arg("start"), py::arg("stop") = py::none(), py::arg("step") = 1, py::arg("dtype") = py::none(), grad_arg,
         "Evenly spaced values in [start, stop) like numpy.arange: int arguments give int64, any float "
         "gives float64; arange(n) counts from 0.");
-  m.def("linspace", [](py::handle start, py::handle stop, py::handle num, bool endpoint, py::handle dtype, bool rg) {
+  m.def("linspace", [](py::handle start, py::handle stop, py::handle num, bool endpoint, bool retstep, py::handle dtype,
+                       bool rg) -> py::object {
           const double a = real_arg(start, "linspace", "start"), b = real_arg(stop, "linspace", "stop");
           const int64_t n = index_arg(num, "linspace", "num");
-          return with_grad(linspace(a, b, n, endpoint, parse_optional_dtype(dtype).value_or(DType::Float64)), rg,
-                           "linspace");
-        }, py::arg("start"), py::arg("stop"), py::arg("num") = 50, py::arg("endpoint") = true,
-        py::arg("dtype") = py::none(), grad_arg, "num evenly spaced samples over [start, stop], like numpy.linspace.");
+          Tensor out = with_grad(linspace(a, b, n, endpoint, parse_optional_dtype(dtype).value_or(DType::Float64)), rg,
+                                 "linspace");
+          if (!retstep) return py::cast(out);
+          // NumPy's step: (stop - start) / div in float64, nan when there is no interval.
+          const int64_t div = endpoint ? n - 1 : n;
+          const double step = div > 0 ? (b - a) / static_cast<double>(div) : std::numeric_limits<double>::quiet_NaN();
+          return py::make_tuple(out, step);
+        }, py::arg("start"), py::arg("stop"), py::arg("num") = 50, py::arg("endpoint") = true, py::arg("retstep") = false,
+        py::arg("dtype") = py::none(), grad_arg,
+        "num evenly spaced samples over [start, stop], like numpy.linspace (retstep=True also returns the step).");
   m.def("eye", [](py::handle n, py::handle m_, py::handle k, py::handle dtype, bool rg) {
           const int64_t rows = index_arg(n, "eye", "N");
           const int64_t cols = m_.is_none() ? rows : index_arg(m_, "eye", "M");
