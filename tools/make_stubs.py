@@ -58,6 +58,8 @@ def tidy(text: str) -> str:
     def retype(m: re.Match) -> str:
         return m.group(0).replace("-> typing.Any:", "-> Tensor:") if m.group(1) in TENSOR_RETURNING else m.group(0)
     text = re.sub(r"^    def (\w+)\(self[^\n]*-> typing\.Any:$", retype, text, flags=re.M)
+    text = re.sub(r"^(def linspace\(.*retstep: bool = False.*\)) -> typing\.Any:$", r"\1 -> Tensor | tuple[Tensor, float]:",
+                  text, flags=re.M)
     text = text.replace("def __array__(self, dtype: typing.Any = None, copy: typing.Any = None) -> typing.Any:",
                         "def __array__(self, dtype: typing.Any = None, copy: typing.Any = None) -> numpy.ndarray:")
     # Tensor has a method named `numpy`, which would shadow the module inside the class body.

@@ -416,7 +416,7 @@ def linear(x: typing.Any, w: typing.Any, b: typing.Any = None, activation: str |
     """
     activation(x @ w + b) in one GEMM with a fused bias/relu epilogue; activation is None, 'linear' or 'relu'. Differentiable in x, w and b.
     """
-def linspace(start: typing.Any, stop: typing.Any, num: typing.Any = 50, endpoint: bool = True, retstep: bool = False, dtype: typing.Any = None, requires_grad: bool = False) -> typing.Any:
+def linspace(start: typing.Any, stop: typing.Any, num: typing.Any = 50, endpoint: bool = True, retstep: bool = False, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor | tuple[Tensor, float]:
     """
     num evenly spaced samples over [start, stop], like numpy.linspace (retstep=True also returns the step).
     """
