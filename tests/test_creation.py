@@ -135,8 +135,6 @@ def test_arange_errors():
 def test_linspace_matches_numpy_exactly(args, endpoint, dtype):
     if (dtype == "uint8" and min(args[:2]) < 0) or (dtype in ("uint8", "int32") and max(args[:2]) > 2**31):
         pytest.skip("out-of-range float -> small int casts are undefined in C and platform-dependent in NumPy")
-    if dtype == "bool" and args[1] == 1e-320:
-        pytest.xfail("kernels run under FTZ/DAZ (parallel_for's DenormalGuard): a subnormal casts to False, NumPy says True")
     exact(tl.linspace(*args, endpoint=endpoint, dtype=dtype), np.linspace(*args, endpoint=endpoint, dtype=dtype))
 
 
@@ -148,6 +146,12 @@ def test_linspace_retstep(args, endpoint):
     exact(got, expected)
     assert (step == np_step) or (np.isnan(step) and np.isnan(np_step))
     exact(tl.linspace(0, 1, 5, True, False, "float32"), np.linspace(0, 1, 5, True, False, "float32"))  # NumPy's order
+
+
+@pytest.mark.xfail(reason="parallel_for regions run with FTZ/DAZ (kernels/cpu.h DenormalGuard, config()['flush_denormals']): "
+                          "a large cast sees subnormal samples as 0, NumPy keeps them", strict=False)
+def test_linspace_subnormal_samples_survive_large_casts():
+    exact(tl.linspace(0, 1e-320, 300_000, dtype="bool"), np.linspace(0, 1e-320, 300_000, dtype="bool"))
 
 
 def test_linspace_errors():
