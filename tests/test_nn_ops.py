@@ -160,6 +160,17 @@ def test_sparse_softmax_cross_entropy_gradcheck_and_shapes():
                         np_xent(z2, onehot(y2[:, 0], 4)), rtol=1e-12)
 
 
+def test_sparse_labels_changed_after_forward_do_not_change_backward():
+    z = tl.array(np.random.randn(3, 4), requires_grad=True)
+    y = tl.array(np.array([0, 1, 2]))
+    loss = tl.sparse_softmax_cross_entropy(z, y)
+    with tl.no_grad():
+        y[1] = 99  # would be out of range if the backward read it
+    loss.backward(tl.array(np.ones(3)))
+    expect = np_softmax(np.asarray(z)) - onehot(np.array([0, 1, 2]), 4)
+    np.testing.assert_allclose(np.asarray(z.grad), expect, rtol=1e-12)
+
+
 def test_sparse_softmax_cross_entropy_errors():
     z = tl.array(np.zeros((4, 10), np.float32))
     with pytest.raises(IndexError, match=r"label 10 .*out of range for 10 classes"):

@@ -4,6 +4,7 @@
 #include "bindings/convert.h"
 #include "bindings/gil.h"
 #include "ops/binary.h"
+#include "kernels/reduce.h"
 #include "ops/reduce.h"
 
 namespace tl::bind {
@@ -120,6 +121,23 @@ void bind_reduce(py::module_& m) {
   bind_moment<std_dev>(m, cls, "std", "Standard deviation sqrt(var(x, ddof=ddof)).");
   bind_arg<argmax>(m, cls, "argmax", "Index of the first maximum (axis None: of the flattened tensor); int64.");
   bind_arg<argmin>(m, cls, "argmin", "Index of the first minimum (axis None: of the flattened tensor); int64.");
+
+  // For tests: the plain one-output-at-a-time reduction that the fast paths are checked against.
+  m.def("_reduce_reference", [](const Tensor& x, const std::string& op, py::handle axis, bool keepdims) {
+          static const std::pair<const char*, kernels::ReduceOp> ops[] = {
+              {"sum", kernels::ReduceOp::Sum}, {"prod", kernels::ReduceOp::Prod}, {"mean", kernels::ReduceOp::Mean},
+              {"max", kernels::ReduceOp::Max}, {"min", kernels::ReduceOp::Min}, {"all", kernels::ReduceOp::All},
+              {"any", kernels::ReduceOp::Any}};
+          for (const auto& [name, rop] : ops) {
+            if (op != name) continue;
+            std::vector<bool> mask = reduced_mask(to_axis(axis), x.ndim(), name);
+            Tensor out = Tensor::empty(reduced_shape(x.shape(), mask, true), kernels::reduce_result_dtype(rop, x.dtype()));
+            kernels::reduce_reference(rop, out, x, mask);
+            Shape shape = reduced_shape(x.shape(), mask, keepdims);
+            return out.view_with(shape, contiguous_strides(shape), out.offset());
+          }
+          throw std::invalid_argument("[_reduce_reference] unknown op " + op);
+        }, py::arg("x"), py::arg("op"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
 }
 
 }  // namespace tl::bind

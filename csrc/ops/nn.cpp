@@ -199,7 +199,10 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
   TL_CHECK(labels.shape() == rows, name, "labels of shape ", shape_str(labels_in.shape()),
            " do not match logits of shape ", shape_str(logits.shape()), ": expected labels of shape ", shape_str(rows));
   const int64_t C = logits.shape().back();
-  labels = labels.to_dtype(DType::Int64).contiguous();
+  // A private int64 copy: checked once here, and the caller changing its labels after the
+  // forward cannot change (or break the bounds of) the backward.
+  labels = labels.to_dtype(DType::Int64);
+  labels = labels.storage() == labels_in.storage() ? labels.clone() : labels.contiguous();
   const int64_t* y = labels.data<int64_t>();
   for (int64_t i = 0, n = labels.numel(); i < n; ++i)
     TL_CHECK_INDEX(y[i] >= 0 && y[i] < C, name, "label ", y[i], " (at flat index ", i, ") is out of range for ", C,
