@@ -634,3 +634,13 @@ def test_inplace_refuses_read_only_storage():
     b = tl.broadcast_to(tl.array([1.0, 2.0]), (3, 2))  # elements share memory: read-only like NumPy's
     with pytest.raises(ValueError, match="read-only"):
         b *= 2.0
+
+
+def test_numpy_scalars_are_strong_like_in_numpy():
+    x = np.ones(3, np.float32)
+    t = tl.asarray(x)
+    for s in [np.float64(2.0), np.float32(2.0), np.int64(3), np.uint8(3)]:
+        assert_tensor_equal(t * s, x * s)  # (s + t: NumPy's scalar answers first, through __array__)
+        assert_tensor_equal(tl.add(t, s), np.add(x, s))
+    u = tl.array([1, 2], dtype="uint8")
+    assert_tensor_equal(u + np.int64(300), np.array([1, 2], np.uint8) + np.int64(300))

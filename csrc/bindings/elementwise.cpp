@@ -22,9 +22,15 @@ using kernels::UnaryOp;
 
 inline bool is_tensor(py::handle h) { return py::isinstance<Tensor>(h); }
 
+// Weak (NumPy 2) operands are exactly Python's bool / int / float: np.float64 subclasses float
+// but is a strong float64 for NumPy, so it takes the array path.
+inline bool is_weak_scalar(py::handle h) {
+  return PyBool_Check(h.ptr()) || PyLong_CheckExact(h.ptr()) || PyFloat_CheckExact(h.ptr());
+}
+
 // What an operator accepts as its other operand (else NotImplemented).
 bool acceptable(py::handle h) {
-  if (is_tensor(h) || is_python_scalar(h) || py::isinstance<py::array>(h) || py::isinstance<py::list>(h) ||
+  if (is_tensor(h) || is_weak_scalar(h) || py::isinstance<py::array>(h) || py::isinstance<py::list>(h) ||
       py::isinstance<py::tuple>(h))
     return true;
   static py::handle np_generic = py::object(py::module_::import("numpy").attr("generic")).release();
@@ -46,14 +52,14 @@ inline Tensor weak(py::handle s, const Tensor& like, bool compare) {
 // The other operand of an operator whose first operand is `self`.
 inline Tensor other_operand(py::handle h, const Tensor& self, bool compare) {
   if (is_tensor(h)) return h.cast<const Tensor&>();
-  if (is_python_scalar(h)) return weak(h, self, compare);
+  if (is_weak_scalar(h)) return weak(h, self, compare);
   return to_tensor(h, std::nullopt, false);
 }
 
 // Both operands of a module function: Python scalars are weak next to an array, strong when
 // both are Python scalars (np.add(1, 2.5) is float64).
 std::pair<Tensor, Tensor> operands(py::handle a, py::handle b, bool compare = false) {
-  const bool sa = !is_tensor(a) && is_python_scalar(a), sb = !is_tensor(b) && is_python_scalar(b);
+  const bool sa = is_weak_scalar(a), sb = is_weak_scalar(b);
   if (sa && sb) return {to_tensor(a, std::nullopt, false), to_tensor(b, std::nullopt, false)};
   if (sa) {
     Tensor tb = as_tensor(b);
@@ -80,7 +86,7 @@ py::object binary_dunder(const Tensor& self, py::handle other) {
     const Tensor& o = other.cast<const Tensor&>();
     return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
   }
-  if (is_python_scalar(other)) {  // tensor op Python number (weak)
+  if (is_weak_scalar(other)) {  // tensor op Python number (weak)
     Tensor o = weak(other, self, compares(OP));
     return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
   }
