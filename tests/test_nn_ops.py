@@ -280,3 +280,20 @@ def test_training_step_shapes_float32():
     np.testing.assert_allclose(np.asarray(z.grad), g1, rtol=1e-5, atol=1e-8)
     acc = np.mean(np.asarray(tl.argmax(z, axis=-1)) == y)
     assert 0.0 <= acc <= 1.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), data=st.data())
+def test_hypothesis_gradchecks(shape, data):
+    nd = len(shape)
+    axis = data.draw(st.integers(-nd, nd - 1))
+    rng = np.random.default_rng(nd * 7 + shape[-1])
+    z, t = rng.standard_normal(shape), rng.random(shape)
+    gradcheck(lambda x: tl.softmax(x, axis=axis), z)
+    gradcheck(lambda x: tl.log_softmax(x, axis=axis), z)
+    gradcheck(lambda a, b: tl.softmax_cross_entropy(a, b, axis=axis), z, t)
+    labels = rng.integers(0, shape[-1], shape[:-1])
+    gradcheck(lambda a: tl.sparse_softmax_cross_entropy(a, tl.array(labels)), z)
+    gradcheck(lambda a, b: tl.binary_cross_entropy(a, b), rng.uniform(0.05, 0.95, shape), t)
+    gradcheck(lambda a, b: tl.binary_cross_entropy(a, b, from_logits=True), z, t)
+    gradcheck(lambda a, b: tl.mean_squared_error(a, b), z, t)

@@ -330,3 +330,18 @@ def test_fast_paths_match_reference_kernel(data, shape, dtype, op):
         np.testing.assert_allclose(fast, ref, rtol=1e-5 if fast.dtype == np.float32 else 1e-12, atol=1e-6)
     else:
         np.testing.assert_array_equal(fast, ref)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+       op=st.sampled_from(["sum", "mean", "max", "min", "var", "std", "prod"]), keepdims=st.booleans())
+def test_hypothesis_gradcheck(data, shape, op, keepdims):
+    nd = len(shape)
+    axis = data.draw(st.one_of(st.none(), st.lists(st.integers(-nd, nd - 1), unique_by=lambda v: v % nd,
+                                                   min_size=1, max_size=nd).map(tuple)))
+    rng = np.random.default_rng(sum(shape))
+    a = rng.permutation(np.prod(shape)).reshape(shape) / 3.0 + 0.5  # distinct, no ties, away from 0
+    red = a.size if axis is None else int(np.prod([shape[i] for i in axis]))
+    if op in ("var", "std") and red < 2:
+        return  # std of one element has an infinite derivative
+    gradcheck(lambda x: getattr(tl, op)(x, axis=axis, keepdims=keepdims), a)

@@ -192,4 +192,76 @@ void equal_mask(const Tensor& w, const Tensor& x, const Tensor& m) {
   });
 }
 
+namespace {
+
+// Pairwise sum of f(0..n-1) with eight accumulators, the same scheme as row_reduce's.
+template <class T, class F>
+T pairwise_sum(int64_t b, int64_t n, const F& f) {
+  if (n < 8) {
+    T a = 0;
+    for (int64_t i = 0; i < n; ++i) a += f(b + i);
+    return a;
+  }
+  if (n <= 128) {
+    T r[8];
+    for (int j = 0; j < 8; ++j) r[j] = f(b + j);
+    int64_t i = 8;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) r[j] += f(b + i + j);
+    T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) res += f(b + i);
+    return res;
+  }
+  int64_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return pairwise_sum<T>(b, n2, f) + pairwise_sum<T>(b + n2, n - n2, f);
+}
+
+template <class T>
+void sum_sq_dev_kernel(T* o, const T* x, const T* m, const ReduceGeometry& g) {
+  if (g.I == 1) {
+    parallel_for(0, g.A, reduce_grain(g.R), [&](int64_t b, int64_t e) {
+      for (int64_t a = b; a < e; ++a) {
+        const T* p = x + a * g.sA;
+        const T mv = m[a * g.oA];
+        const int64_t s = g.sR;
+        o[a * g.oA] = s == 1 ? pairwise_sum<T>(0, g.R, [&](int64_t i) { const T d = p[i] - mv; return d * d; })
+                             : pairwise_sum<T>(0, g.R, [&](int64_t i) { const T d = p[i * s] - mv; return d * d; });
+      }
+    });
+    return;
+  }
+  const int64_t nb = (g.I + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(0, g.A * nb, reduce_grain(g.R * std::min(g.I, kColumnBlock)), [&](int64_t b, int64_t e) {
+    T acc[kColumnBlock], mv[kColumnBlock];
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t a = t / nb, i0 = (t % nb) * kColumnBlock, n = std::min(kColumnBlock, g.I - i0);
+      const T* p = x + a * g.sA + i0 * g.sI;
+      const int64_t ob = a * g.oA + i0 * g.oI;
+      for (int64_t i = 0; i < n; ++i) {
+        mv[i] = m[ob + i * g.oI];
+        acc[i] = 0;
+      }
+      for (int64_t r = 0; r < g.R; ++r) {
+        const T* row = p + r * g.sR;
+        if (g.sI == 1) {
+          for (int64_t i = 0; i < n; ++i) { const T d = row[i] - mv[i]; acc[i] += d * d; }
+        } else {
+          for (int64_t i = 0; i < n; ++i) { const T d = row[i * g.sI] - mv[i]; acc[i] += d * d; }
+        }
+      }
+      for (int64_t i = 0; i < n; ++i) o[ob + i * g.oI] = acc[i];
+    }
+  });
+}
+
+}  // namespace
+
+bool sum_sq_dev(const Tensor& out, const Tensor& x, const Tensor& m, const std::vector<bool>& mask) {
+  ReduceGeometry g = reduce_geometry(x.shape(), x.strides(), mask);
+  if (!g.triple || g.n_out == 0 || g.n_red == 0) return false;
+  TL_DISPATCH_FLOAT(x.dtype(), "var", [&] { sum_sq_dev_kernel(out.data<scalar_t>(), x.data<scalar_t>(), m.data<scalar_t>(), g); });
+  return true;
+}
+
 }  // namespace tl::kernels

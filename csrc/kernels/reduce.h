@@ -39,6 +39,11 @@ void arg_reduce(bool is_max, const Tensor& out, const Tensor& x, int64_t axis);
 // matches NaN), else 0. The tie mask behind max/min gradients.
 void equal_mask(const Tensor& w, const Tensor& x, const Tensor& m_broadcast);
 
+// out = sum over the masked axes of (x - m)^2, m the mean (both contiguous, keepdims shape,
+// x's float dtype): the second pass of var/std without temporaries. Row sums are pairwise like
+// sum's. Returns false, leaving out untouched, for layouts without a row/column fast path.
+bool sum_sq_dev(const Tensor& out, const Tensor& x, const Tensor& m, const std::vector<bool>& mask);
+
 // Reference (plain, slow, obviously right) reduction used by tests of the fast paths: one
 // loop per output element over the multi-index. Same contract as reduce().
 void reduce_reference(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask);

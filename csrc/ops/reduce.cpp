@@ -215,10 +215,11 @@ Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdi
     Tensor xf = is_floating(x.dtype()) ? x : x.to_dtype(DType::Float64);
     Tensor m = Tensor::empty(p.keep, xf.dtype());
     kernels::reduce(ReduceOp::Mean, m, xf, p.mask);
-    Tensor d = sub(xf, m);
-    Tensor sq = mul(d, d);
     Tensor s = Tensor::empty(p.keep, xf.dtype());
-    kernels::reduce(ReduceOp::Sum, s, sq, p.mask);
+    if (!kernels::sum_sq_dev(s, xf, m, p.mask)) {  // layouts without a fast path: NumPy's way
+      Tensor d = sub(xf, m);
+      kernels::reduce(ReduceOp::Sum, s, mul(d, d), p.mask);
+    }
     const double denom = std::max<double>(static_cast<double>(p.n_red - ddof), 0.0);
     out = div(s, Tensor::scalar(Scalar::from_double(denom), xf.dtype()));
     if (is_std) sqrt_inplace(out);
