@@ -345,3 +345,17 @@ def test_hypothesis_gradcheck(data, shape, op, keepdims):
     if op in ("var", "std") and red < 2:
         return  # std of one element has an infinite derivative
     gradcheck(lambda x: getattr(tl, op)(x, axis=axis, keepdims=keepdims), a)
+
+
+def test_argmax_argmin_fuzz_nan_inf_ties():
+    """Short and long rows with many ties, NaN and infinities, against NumPy."""
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        n = int(rng.integers(1, 80))
+        a = rng.integers(-3, 4, (5, n)).astype(rng.choice([np.float32, np.float64]))
+        for v, prob in ((np.nan, 0.5), (np.inf, 0.3), (-np.inf, 0.3)):
+            if rng.random() < prob:
+                a[rng.integers(0, 5), rng.integers(0, n)] = v
+        for f in ("argmax", "argmin"):
+            np.testing.assert_array_equal(np.asarray(getattr(tl, f)(tl.asarray(a), axis=1)), getattr(np, f)(a, axis=1))
+            np.testing.assert_array_equal(np.asarray(getattr(tl, f)(tl.asarray(a.T), axis=0)), getattr(np, f)(a.T, axis=0))
