@@ -36,6 +36,12 @@ def mlp_torch(x, y, w1, b1, w2, b2):
 
 
 def main():
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="threads for both libraries (default: all)")
+    args = parser.parse_args()
+    if args.threads:
+        tl.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((128, 784)).astype(np.float32)
     labels = rng.integers(0, 10, 128)
@@ -45,15 +51,16 @@ def main():
     fns = {"tensorlet": mlp_tensorlet(tl.asarray(x), tl.asarray(onehot),
                                       *[tl.array(p, requires_grad=True) for p in params])}
     if torch is not None:
-        torch.set_num_threads(tl.get_num_threads() if hasattr(tl, "get_num_threads") else 1)
+        torch.set_num_threads(tl.get_num_threads())
         fns["torch"] = mlp_torch(torch.from_numpy(x), torch.from_numpy(labels),
                                  *[torch.tensor(p, requires_grad=True) for p in params])
     t = interleaved(fns, repeats=30)
-    print("MLP step (128x784 -> 512 relu -> 10, softmax CE, forward + backward):")
+    print(f"MLP step (128x784 -> 512 relu -> 10, softmax CE, forward + backward), {tl.get_num_threads()} thread(s):")
     for name, ts in t.items():
         print(f"  {name:10s} median {fmt_time(median(ts))}  best {fmt_time(min(ts))}")
     if "torch" in t:
-        print(f"  ratio tensorlet/torch (median): {median(t['tensorlet']) / median(t['torch']):.2f}x")
+        print(f"  ratio tensorlet/torch: median {median(t['tensorlet']) / median(t['torch']):.2f}x, "
+              f"best {min(t['tensorlet']) / min(t['torch']):.2f}x  (< 1: tensorlet faster)")
 
     a8 = np.ones(8, np.float32)
     tiny = {
