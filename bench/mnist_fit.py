@@ -6,7 +6,7 @@ then epochs of the frameworks are interleaved (A B C A B C ...) so that machine 
 all alike, and the median epoch time of each is reported with its ratio to tensorlet's.
 Keras runs on whatever backend KERAS_BACKEND selects (named in the output).
 
-    python bench/mnist_fit.py [--repeats 3] [--warmup 1] [--batch-size 128] [--samples 60000]
+    python bench/mnist_fit.py [--repeats 3] [--warmup 1] [--batch-size 128] [--samples 60000] [--threads N]
 """
 
 import argparse
@@ -86,7 +86,22 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs per framework first")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every framework (default: tensorlet's default, applied to all)")
     args = parser.parse_args(argv)
+
+    # Same thread count for everyone: on a shared 2-core machine PyTorch's OpenMP threads
+    # can be an order of magnitude slower when the second core is busy.
+    import tensorlet as tl
+
+    if args.threads:
+        tl.set_num_threads(args.threads)
+    try:
+        import torch
+
+        torch.set_num_threads(tl.get_num_threads())
+    except ImportError:
+        pass
 
     x, y = load(args.samples)
     epochs = {}
@@ -107,7 +122,8 @@ def main(argv=None):
             times[name].append(time.perf_counter() - start)
 
     base = statistics.median(times["tensorlet"])
-    print(f"MNIST fit, {args.samples} samples, batch {args.batch_size}, median of {args.repeats} epochs:")
+    print(f"MNIST fit, {args.samples} samples, batch {args.batch_size}, {tl.get_num_threads()} thread(s), "
+          f"median of {args.repeats} epochs:")
     for name, ts in times.items():
         med = statistics.median(ts)
         label = getattr(RUNNERS[name], "label", name)
