@@ -286,6 +286,8 @@ def _gemm(a: typing.Any, b: typing.Any, c: typing.Any, trans_a: bool = False, tr
     """
     Testing hook: c = alpha * op(a) @ op(b) + beta * c (+ bias) (relu) in place on NumPy arrays.
     """
+def _reduce_reference(x: Tensor, op: str, axis: typing.Any = None, keepdims: bool = False) -> Tensor:
+    ...
 def _set_grad_enabled(enabled: bool) -> None:
     ...
 def _set_isa(name: str) -> None:
