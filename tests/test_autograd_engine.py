@@ -142,3 +142,12 @@ def test_saved_tensors_are_released_memory_stays_flat():
     gc.collect()
     # Each step allocates ~0.4 MB of intermediates; a leak of one step's worth would add ~400 MB.
     assert _rss_mb() - before < 50
+
+
+def test_tensor_copy_method_is_differentiable():
+    a = leaf([1.0, 2.0, 3.0])
+    b = a.copy()
+    assert b.grad_fn is not None
+    assert not np.shares_memory(np.asarray(a), np.asarray(b))
+    (b * 2.0).sum().backward()
+    np.testing.assert_allclose(np.asarray(a.grad), [2.0, 2.0, 2.0])

@@ -82,7 +82,6 @@ void bind_tensor(py::module_& m) {
     TL_CHECK_TYPE(t.ndim() > 0, "len", "len() of unsized object");
     return t.shape()[0];
   });
-  cls.def("copy", [](const Tensor& t) { return t.clone(); });
 
   m.def("asarray", [](py::object obj, py::object dtype) { return to_tensor(obj, parse_optional_dtype(dtype), false); },
         py::arg("obj"), py::arg("dtype") = py::none(),
