@@ -65,9 +65,11 @@ Tensor from_numpy(const py::array& arr_in) {
   }
   if (reinterpret_cast<uintptr_t>(arr.data()) % static_cast<uintptr_t>(isz) != 0) ok = false;
   if (!ok) {
-    // Big-endian, misaligned or odd strides: copy into a native contiguous array first.
+    // Big-endian, misaligned or odd strides: copy into a fresh native contiguous array first
+    // (a fresh copy: ascontiguousarray returns a misaligned contiguous array as it is, and the
+    // recursion below then never ended).
     py::module_ np = py::module_::import("numpy");
-    arr = np.attr("ascontiguousarray")(arr, py::arg("dtype") = to_numpy_dtype(dt));
+    arr = np.attr("array")(arr, py::arg("dtype") = to_numpy_dtype(dt), py::arg("order") = "C", py::arg("copy") = true);
     return from_numpy(arr);
   }
   auto owner = std::shared_ptr<void>(new py::object(arr), [](void* p) {
@@ -114,8 +116,11 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
     try {
       arr_obj = np.attr("asarray")(obj);
     } catch (py::error_already_set& e) {
-      throw TypeError(str_cat("cannot convert ", std::string(py::str(py::type::of(obj).attr("__name__"))),
-                              " to a tensor: ", e.what()));
+      // NumPy's ValueError (a ragged nested sequence) stays a ValueError, as in np.array.
+      const std::string msg = str_cat("cannot convert ", std::string(py::str(py::type::of(obj).attr("__name__"))),
+                                      " to a tensor: ", e.what());
+      if (e.matches(PyExc_ValueError)) throw std::invalid_argument(msg);
+      throw TypeError(msg);
     }
   }
   py::array arr = py::reinterpret_borrow<py::array>(arr_obj);

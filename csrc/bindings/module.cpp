@@ -32,6 +32,10 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     } catch (const std::overflow_error& e) {
       PyErr_SetString(PyExc_OverflowError, e.what());
+    } catch (const py::cast_error& e) {
+      // An argument of the wrong Python type (axis=1.0, a shape of strings, an int beyond int64)
+      // is a TypeError, not pybind11's default RuntimeError.
+      PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
   tl::bind::bind_tensor(m);

@@ -1,0 +1,223 @@
+"""The table of invalid calls for tests/test_invalid_inputs.py, run as a script in ONE
+subprocess: each case is announced on stderr before it runs (so a crash names it) and its
+outcome is printed as a JSON line on stdout.
+
+A case is (name, expected, fn): ``expected`` is an exception class (or tuple of them) that
+``fn()`` must raise with a non-empty message, or ``None`` for calls that must work; those
+return (tensorlet result, NumPy result) to compare."""
+import json
+import sys
+
+import numpy as np
+
+import tensorlet as tl
+
+E = ValueError
+I = IndexError
+T = TypeError
+M = MemoryError
+O = OverflowError
+HUGE = (ValueError, MemoryError, OverflowError)  # NumPy: ValueError "too big", or MemoryError
+# A Python int beyond int64 as a dim or axis is rejected by the binding's argument conversion
+# (TypeError, where NumPy says ValueError/OverflowError): accepted, it names the problem.
+
+a23 = np.arange(6, dtype=np.float32).reshape(2, 3)
+
+
+def t23():
+    return tl.array(a23)
+
+
+def cases():
+    C = []
+
+    def add(name, expected, fn):
+        C.append((name, expected, fn))
+
+    # -- creation: dims ----------------------------------------------------------------------
+    for ctor in ("zeros", "ones", "empty"):
+        f = getattr(tl, ctor)
+        add(f"{ctor}(-1)", E, lambda f=f: f(-1))
+        add(f"{ctor}((2,-3))", E, lambda f=f: f((2, -3)))
+        add(f"{ctor}((2**40,)*3) overflows int64", HUGE, lambda f=f: f((2**40,) * 3))
+        add(f"{ctor}((2**62, 4))", HUGE, lambda f=f: f((2**62, 4)))
+        add(f"{ctor}(2**64)", (E, O, M, T), lambda f=f: f(2**64))
+        add(f"{ctor}(2**45) allocation", HUGE, lambda f=f: f(2**45))
+        add(f"{ctor}((2.5,))", T, lambda f=f: f((2.5,)))
+        add(f"{ctor}('3')", T, lambda f=f: f("3"))
+        add(f"{ctor}(None-in-shape)", T, lambda f=f: f((2, None)))
+    add("full((2**40,)*3, 1)", HUGE, lambda: tl.full((2**40,) * 3, 1.0))
+    add("full((-1,), 1)", E, lambda: tl.full((-1,), 1.0))
+    add("eye(-1)", E, lambda: tl.eye(-1))
+    add("eye(2**40)", HUGE, lambda: tl.eye(2**40))
+    add("arange(0, 10, 0)", (E, ZeroDivisionError), lambda: tl.arange(0, 10, 0))
+    add("arange(0, 2**62, 1e-9)", HUGE, lambda: tl.arange(0, 2.0**62, 1e-9))
+    add("arange(nan)", E, lambda: tl.arange(float("nan")))
+    add("arange(inf)", (E, O), lambda: tl.arange(float("inf")))
+    add("linspace(0,1,-1)", E, lambda: tl.linspace(0, 1, -1))
+    add("linspace(0,1,2**62)", HUGE, lambda: tl.linspace(0, 1, 2**62))
+    # -- dtypes ------------------------------------------------------------------------------
+    for dt in (np.float16, np.complex64, np.complex128, object, np.str_, np.bytes_, "datetime64[s]"):
+        add(f"array(dtype={np.dtype(dt).name})", T, lambda dt=dt: tl.array(np.zeros(3, dtype=dt)))
+    add("array(['a','b'])", T, lambda: tl.array(["a", "b"]))
+    add("array([1, 'a'])", T, lambda: tl.array([1, "a"]))
+    add("array([[1,2],[3]]) ragged", E, lambda: tl.array([[1, 2], [3]]))
+    add("array(object())", T, lambda: tl.array(object()))
+    add("array(1j)", T, lambda: tl.array(1j))
+    add("zeros(3, dtype='float17')", T, lambda: tl.zeros(3, dtype="float17"))
+    add("zeros(3, dtype='complex64')", T, lambda: tl.zeros(3, dtype="complex64"))
+    add("zeros(3, dtype=42)", T, lambda: tl.zeros(3, dtype=42))
+    add("astype('float16')", T, lambda: t23().astype("float16"))
+    add("astype('nope')", T, lambda: t23().astype("nope"))
+    # -- axes --------------------------------------------------------------------------------
+    for red in ("sum", "mean", "max", "min", "prod", "var", "std", "argmax", "argmin", "any", "all"):
+        add(f"{red}(axis=2) out of range", (E, I), lambda red=red: getattr(tl, red)(t23(), axis=2))
+        add(f"{red}(axis=-3) out of range", (E, I), lambda red=red: getattr(tl, red)(t23(), axis=-3))
+        add(f"{red}(axis=1.0) wrong type", T, lambda red=red: getattr(tl, red)(t23(), axis=1.0))
+        add(f"{red}(axis='0') wrong type", T, lambda red=red: getattr(tl, red)(t23(), axis="0"))
+        add(f"{red}(axis=2**63)", (E, I, O, T), lambda red=red: getattr(tl, red)(t23(), axis=2**63))
+    for red in ("sum", "mean", "max", "min", "prod", "any", "all"):
+        add(f"{red}(axis=(0,0)) repeated", E, lambda red=red: getattr(tl, red)(t23(), axis=(0, 0)))
+        add(f"{red}(axis=(0,-2)) repeated", E, lambda red=red: getattr(tl, red)(t23(), axis=(0, -2)))
+    for red in ("max", "min", "argmax", "argmin"):
+        add(f"{red} of empty (no identity)", E, lambda red=red: getattr(tl, red)(tl.zeros((0,))))
+        add(f"{red}(axis=0) of (0,3)", E, lambda red=red: getattr(tl, red)(tl.zeros((0, 3)), axis=0))
+    add("transpose repeated axes", E, lambda: tl.transpose(t23(), (0, 0)))
+    add("transpose wrong length", E, lambda: tl.transpose(t23(), (0,)))
+    add("transpose out of range", (E, I), lambda: tl.transpose(t23(), (0, 2)))
+    add("swapaxes out of range", (E, I), lambda: tl.swapaxes(t23(), 0, 5))
+    add("expand_dims out of range", (E, I), lambda: tl.expand_dims(t23(), 4))
+    add("squeeze non-1 axis", E, lambda: tl.squeeze(t23(), 0))
+    add("squeeze out of range", (E, I), lambda: tl.squeeze(t23(), 3))
+    add("concatenate axis out of range", (E, I), lambda: tl.concatenate([t23(), t23()], axis=2))
+    add("stack axis out of range", (E, I), lambda: tl.stack([t23(), t23()], axis=4))
+    add("softmax axis out of range", (E, I), lambda: tl.softmax(t23(), axis=3))
+    add("take axis out of range", (E, I), lambda: tl.take(t23(), tl.array([0]), axis=2))
+    # -- indices -----------------------------------------------------------------------------
+    add("t[2] out of range", I, lambda: t23()[2])
+    add("t[-3] out of range", I, lambda: t23()[-3])
+    add("t[0, 3] out of range", I, lambda: t23()[0, 3])
+    add("t[0,0,0] too many", I, lambda: t23()[0, 0, 0])
+    add("t[2**63]", I, lambda: t23()[2**63])
+    add("t[2**70]", I, lambda: t23()[2**70])
+    add("t[1.0]", I, lambda: t23()[1.0])
+    add("t['a']", I, lambda: t23()["a"])
+    add("t[None-type object()]", I, lambda: t23()[object()])
+    add("t[::0] zero step", E, lambda: t23()[::0])
+    add("t[0, ::0] zero step", E, lambda: t23()[0, ::0])
+    add("t[[0, 5]] fancy out of range", I, lambda: t23()[[0, 5]])
+    add("t[[0.5]] float fancy", I, lambda: t23()[[0.5]])
+    add("t[bool mask wrong shape]", I, lambda: t23()[np.array([True, False, True])])
+    add("t[2] = 1 out of range", I, lambda: t23().__setitem__(2, 1.0))
+    add("t[:] = wrong shape", E, lambda: t23().__setitem__(slice(None), np.zeros((3, 2), np.float32)))
+    add("take index out of range", I, lambda: tl.take(t23(), tl.array([7])))
+    add("take float indices", (T, I), lambda: tl.take(t23(), tl.array([0.5])))
+    add("item() on size 6", E, lambda: t23().item())
+    # -- shapes ------------------------------------------------------------------------------
+    add("add (2,3)+(3,2)", E, lambda: t23() + tl.zeros((3, 2)))
+    add("multiply (2,3)*(4,)", E, lambda: t23() * tl.zeros((4,)))
+    add("where mismatched", E, lambda: tl.where(tl.zeros((2,), dtype="bool"), t23(), t23()))
+    add("matmul (2,3)@(2,3)", E, lambda: tl.matmul(t23(), t23()))
+    add("matmul 0-d", E, lambda: tl.matmul(tl.array(1.0), t23()))
+    add("matmul batch mismatch", E, lambda: tl.matmul(tl.zeros((2, 2, 3)), tl.zeros((3, 3, 4))))
+    add("dot mismatch", E, lambda: tl.dot(tl.zeros((3,)), tl.zeros((4,))))
+    add("concatenate mismatch", E, lambda: tl.concatenate([t23(), tl.zeros((2, 4))], axis=0))
+    add("concatenate ndim mismatch", E, lambda: tl.concatenate([t23(), tl.zeros((3,))]))
+    add("concatenate []", E, lambda: tl.concatenate([]))
+    add("stack mismatch", E, lambda: tl.stack([t23(), tl.zeros((3, 2))]))
+    add("stack []", E, lambda: tl.stack([]))
+    add("reshape 6 -> 4", E, lambda: tl.reshape(t23(), (4,)))
+    add("reshape two -1", E, lambda: tl.reshape(t23(), (-1, -1)))
+    add("reshape -2", E, lambda: tl.reshape(t23(), (-2, 3)))
+    add("reshape huge", E, lambda: tl.reshape(t23(), (2**40, 2**40, 2**40)))
+    add("reshape huge with -1", E, lambda: tl.reshape(t23(), (2**62, 2**62, -1)))
+    add("reshape (0,-1)", E, lambda: tl.reshape(t23(), (0, -1)))
+    add("broadcast_to smaller", E, lambda: tl.broadcast_to(t23(), (3,)))
+    add("broadcast_to mismatch", E, lambda: tl.broadcast_to(t23(), (2, 4)))
+    add("broadcast_to negative", E, lambda: tl.broadcast_to(t23(), (-1, 3)))
+    add("split unequal", E, lambda: tl.split(t23(), 4, axis=1))
+    add("split 0 sections", (E, ZeroDivisionError), lambda: tl.split(t23(), 0, axis=1))
+    add("array_split 0 sections", E, lambda: tl.array_split(t23(), 0, axis=1))
+    # -- operands ----------------------------------------------------------------------------
+    add("t + 'a'", T, lambda: t23() + "a")
+    add("t * None", T, lambda: t23() * None)
+    add("t + object()", T, lambda: t23() + object())
+    add("t + [1, 'x']", T, lambda: t23() + [1, "x"])
+    add("t + 1j", T, lambda: t23() + 1j)
+    add("t + 2**70", (O, T), lambda: tl.zeros((2,), dtype="int64") + 2**70)
+    add("tl.exp('x')", T, lambda: tl.exp("x"))
+    add("tl.matmul(t, 'x')", T, lambda: tl.matmul(t23(), "x"))
+    add("clip(t, 'a', 1)", T, lambda: tl.clip(t23(), "a", 1))
+    add("bitwise_and float", T, lambda: tl.bitwise_and(t23(), t23()))
+    add("invert float", T, lambda: tl.invert(t23()))
+    add("int // 0 elementwise", None, lambda: (
+        (tl.arange(4) // tl.zeros((4,), dtype="int64")).numpy(),
+        np.zeros(4, np.int64)))
+    # -- must work (compared with NumPy) -------------------------------------------------------
+    be = np.arange(12, dtype=">f4").reshape(3, 4)
+    add("big-endian float32 input", None, lambda: (tl.array(be).numpy(), be.astype("<f4")))
+    add("big-endian float64 sum", None, lambda: (tl.sum(tl.array(be.astype(">f8")), axis=0).numpy(), be.astype("<f8").sum(0)))
+    bi = np.arange(12, dtype=">i8").reshape(3, 4)
+    add("big-endian int64 add", None, lambda: ((tl.array(bi) + 1).numpy(), bi + 1))
+    nc = np.arange(24, dtype=np.float32).reshape(4, 6)[::2, ::-3]
+    add("non-contiguous reversed input", None, lambda: (tl.array(nc).numpy(), nc))
+    add("non-contiguous matmul", None, lambda: (tl.matmul(tl.array(nc), tl.array(nc.T)).numpy(), nc @ nc.T))
+    fo = np.asfortranarray(np.arange(12, dtype=np.float64).reshape(3, 4))
+    add("Fortran-order input", None, lambda: ((tl.array(fo) * 2).numpy(), fo * 2))
+    bs = np.lib.stride_tricks.as_strided(np.arange(4, dtype=np.float32), (3, 4), (0, 4))
+    add("zero-stride (broadcast) input", None, lambda: (tl.sum(tl.array(bs), axis=1).numpy(), bs.sum(1)))
+    un = np.frombuffer(b"\0" + np.arange(4, dtype=np.float32).tobytes(), dtype=np.float32, offset=1)
+    add("unaligned input", None, lambda: ((tl.array(un) + 0).numpy(), un + 0))
+    ro = np.arange(4, dtype=np.float32)
+    ro.setflags(write=False)
+    add("read-only input", None, lambda: ((tl.array(ro) + 1).numpy(), ro + 1))
+    nan = np.array([np.nan, np.inf, -np.inf, 1.0], dtype=np.float32)
+    add("NaN/Inf elementwise", None, lambda: ((tl.exp(tl.array(nan)) * 0).numpy(), np.exp(nan) * 0))
+    add("NaN/Inf sum", None, lambda: (np.array(tl.sum(tl.array(nan)).item()), np.array(nan.sum(), np.float64)))
+    add("NaN max", None, lambda: (np.array(tl.max(tl.array(nan)).item()), np.array(nan.max(), np.float64)))
+    add("NaN/Inf astype int is defined (no crash)", None, lambda: (tl.array(nan).astype("int32").shape, (4,)))
+    add("empty sum", None, lambda: (np.array(tl.sum(tl.zeros((0, 3)), axis=0).numpy()), np.zeros(3, np.float32)))
+    add("empty prod", None, lambda: (np.array(tl.prod(tl.zeros((0,))).item()), np.array(1.0)))
+    add("empty matmul", None, lambda: (tl.matmul(tl.zeros((2, 0)), tl.zeros((0, 3))).numpy(), np.zeros((2, 3), np.float32)))
+    add("zeros((0, 2**62))", None, lambda: (tl.zeros((0, 2**62)).shape, (0, 2**62)))
+    return C
+
+
+def classify(expected, fn):
+    try:
+        out = fn()
+    except BaseException as e:  # noqa: BLE001 - we report what was raised
+        if expected is None:
+            return False, f"raised {type(e).__name__}: {e}"
+        if isinstance(e, expected) and str(e).strip():
+            return True, f"{type(e).__name__}: {str(e)[:200]}"
+        return False, f"raised {type(e).__name__}: {str(e)[:200]}"
+    if expected is not None:
+        return False, f"returned {out!r:.200} instead of raising"
+    got, want = out
+    try:
+        if isinstance(got, tuple):
+            ok = got == want
+        else:
+            ok = np.array_equal(np.asarray(got), np.asarray(want), equal_nan=True) and \
+                 np.asarray(got).dtype == np.asarray(want).dtype or \
+                 (np.asarray(got).dtype.kind == np.asarray(want).dtype.kind and
+                  np.array_equal(np.asarray(got), np.asarray(want), equal_nan=True))
+    except Exception as e:  # noqa: BLE001
+        return False, f"comparison failed: {e}"
+    return bool(ok), "ok" if ok else f"got {got!r:.200}, NumPy {want!r:.200}"
+
+
+def main():
+    table = cases()
+    only = set(sys.argv[1:])
+    for name, expected, fn in table:
+        if only and name not in only:
+            continue
+        print("START", name, file=sys.stderr, flush=True)
+        ok, detail = classify(expected, fn)
+        print(json.dumps({"name": name, "ok": ok, "detail": detail}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
