@@ -8,6 +8,8 @@ outside the autograd graph.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import _core
@@ -92,13 +94,26 @@ class Optimizer:
         index = self._index
         if any(id(v) not in index for v in variables):
             self.build(variables)
+        for var, grad in zip(variables, grads):  # every check before the first update
+            if grad is not None and (tuple(grad.shape) != tuple(var.shape) or grad.dtype != var.dtype):
+                raise ValueError(f"{type(self).__name__}.apply: gradient of shape {_shape(grad)} ({grad.dtype}) "
+                                 f"for a variable of shape {_shape(var)} ({var.dtype}); nothing was updated")
         lr = self.learning_rate
         slots = self._slots
         update = self._update
-        for var, grad in zip(variables, grads):
-            if grad is not None:
-                update(var, grad, slots[index[id(var)]], lr)
-        self.iterations += 1
+        pairs = [(var, grad, slots[index[id(var)]]) for var, grad in zip(variables, grads) if grad is not None]
+        # One step is all or nothing. Each built-in update is one C++ call that checks before it
+        # writes, and Ctrl-C (SIGINT) is held until every parameter is updated; an _update that
+        # is overridden (in a subclass or on the instance) may raise half-way, so the step keeps
+        # a copy of what it changes and puts it back on any exception.
+        builtin = getattr(update, "__func__", None) in _BUILTIN_UPDATES
+        with _sigint_deferred():
+            if builtin:
+                for var, grad, var_slots in pairs:
+                    update(var, grad, var_slots, lr)
+            else:
+                _apply_with_rollback(update, pairs, lr)
+            self.iterations += 1  # inside: a held Ctrl-C surfaces after a complete step
 
     def apply_gradients(self, grads_and_vars: Iterable[Tuple]) -> None:
         """Keras's API: one step over ``(gradient, variable)`` pairs."""
@@ -203,6 +218,55 @@ class Adam(Optimizer):
 
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def _shape(t) -> str:
+    return "(" + ",".join(str(d) for d in t.shape) + ")"
+
+
+_BUILTIN_UPDATES = frozenset({SGD._update, RMSprop._update, Adam._update})
+
+
+class _sigint_deferred:
+    """Holds SIGINT (Ctrl-C) for the duration of the block and raises KeyboardInterrupt after
+    it, when Python's default handler is installed and this is the main thread."""
+
+    __slots__ = ("_previous", "_pending")
+
+    def __enter__(self):
+        self._previous = None
+        self._pending = False
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            def hold(signum, frame):
+                self._pending = True
+            self._previous = signal.signal(signal.SIGINT, hold)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            if self._pending and exc_type is None:
+                raise KeyboardInterrupt
+        return False
+
+
+def _apply_with_rollback(update, pairs, lr) -> None:
+    import tensorlet as tl
+
+    saved = []
+    try:
+        for var, grad, var_slots in pairs:
+            with tl.no_grad():
+                saved.append((var, var.detach().numpy().copy(), [(s, s.numpy().copy()) for s in var_slots]))
+            update(var, grad, var_slots, lr)
+    except BaseException:
+        with tl.no_grad():
+            for var, value, slot_values in saved:
+                var.detach()[...] = value
+                for s, v in slot_values:
+                    s[...] = v
+        raise
 
 
 def get(identifier) -> Optimizer:
