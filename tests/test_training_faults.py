@@ -43,6 +43,7 @@ def test_nan_and_inf_inputs_are_reported_before_training():
     y[0, 0] = -np.inf
     with pytest.warns(RuntimeWarning, match=r"y contains 1 NaN"):
         model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    x, y = data()
     with pytest.warns(RuntimeWarning, match=r"x contains 1 NaN .*index \(0, 0\)"):
         bad = x.copy()
         bad[0, 0] = np.nan
