@@ -134,6 +134,8 @@ def cases():
     add("reshape (0,-1)", E, lambda: tl.reshape(t23(), (0, -1)))
     add("broadcast_to smaller", E, lambda: tl.broadcast_to(t23(), (3,)))
     add("broadcast_to mismatch", E, lambda: tl.broadcast_to(t23(), (2, 4)))
+    add("broadcast_to (2**40,)*3 overflows int64", HUGE, lambda: tl.broadcast_to(tl.zeros((1,)), (2**40,) * 3))
+    add("broadcast_to bytes overflow int64", HUGE, lambda: tl.broadcast_to(tl.zeros((1,)), (2**31, 2**31)))
     add("broadcast_to negative", E, lambda: tl.broadcast_to(t23(), (-1, 3)))
     add("split unequal", E, lambda: tl.split(t23(), 4, axis=1))
     add("split 0 sections", (E, ZeroDivisionError), lambda: tl.split(t23(), 0, axis=1))

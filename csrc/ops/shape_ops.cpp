@@ -42,6 +42,11 @@ struct TransposeBackward : Node {
 
 Tensor broadcast_to(const Tensor& t, const Shape& shape) {
   for (int64_t d : shape) TL_CHECK(d >= 0, "broadcast_to", "all elements of broadcast shape must be non-negative");
+  // A view's size and byte span must fit in int64 too (NumPy: "array is too big"): an unchecked
+  // (2**40,)*3 wrapped to size 0.
+  const int64_t n = checked_numel(shape, "broadcast_to");
+  if (n > static_cast<int64_t>(INT64_MAX / static_cast<int64_t>(t.itemsize())))
+    throw MemoryError(str_cat("[broadcast_to] array of shape ", shape_str(shape), " is too large"));
   Tensor out = broadcast_view(t, shape);
   if (out.impl() == t.impl()) out = t.detach();
   record<BroadcastBackward>(out, {t});
