@@ -23,7 +23,8 @@ MIN_CASES = 200
 
 def test_invalid_input_table_in_one_subprocess():
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent / "python"), env.get("PYTHONPATH", "")])
+    # The package this run imports (installed in CI, python/ in a source build, build-sanitize/py under ASan).
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(tl.__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, str(HERE / "invalid_cases.py")], capture_output=True, text=True,
                           env=env, timeout=240)
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
