@@ -124,6 +124,8 @@ def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@pytest.mark.skipif(__import__("os").environ.get("TENSORLET_SANITIZED") == "1",
+                    reason="ASan quarantine keeps freed memory (tools/sanitize.sh)")
 def test_saved_tensors_are_released_memory_stays_flat():
     w = tl.array(np.random.randn(256, 256), requires_grad=True)
     x = tl.array(np.random.randn(64, 256))
