@@ -7,6 +7,8 @@
 # The Python interpreter is not instrumented, so the ASan runtime is LD_PRELOADed.
 # detect_leaks=0: CPython itself leaks at exit (interned objects, static types), which would
 # drown real reports; leaks are checked by the RSS tests in tests/test_memory.py instead.
+# allocator_may_return_null=1: a huge allocation returns NULL (so the core raises MemoryError,
+# which tests check) instead of ASan aborting with allocation-size-too-big.
 # PYTHONMALLOC=malloc: route Python's allocations through malloc so ASan sees them.
 # TENSORLET_SANITIZED=1 skips the tests that measure RSS (ASan's quarantine keeps freed memory).
 # Any sanitizer report aborts the process (halt_on_error / -fno-sanitize-recover), failing the run.
@@ -33,7 +35,7 @@ PRELOAD=$(g++ -print-file-name=libasan.so)
 case "$SAN" in *undefined*) PRELOAD="$PRELOAD:$(g++ -print-file-name=libubsan.so)";; esac
 ARGS=("$@"); [ ${#ARGS[@]} -eq 0 ] && ARGS=(tests)
 LD_PRELOAD="$PRELOAD" PYTHONMALLOC=malloc PYTHONPATH="$BUILD/py" \
-ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}" \
 TENSORLET_SANITIZED=1 \
   "$PY" -m pytest -q -p no:cacheprovider "${ARGS[@]}"
