@@ -327,7 +327,13 @@ def test_fast_paths_match_reference_kernel(data, shape, dtype, op):
     ref = np.asarray(tl._core._reduce_reference(t, op, axis))
     assert fast.dtype == ref.dtype and fast.shape == ref.shape
     if fast.dtype.kind == "f" and op in ("sum", "mean", "prod"):
-        np.testing.assert_allclose(fast, ref, rtol=1e-5 if fast.dtype == np.float32 else 1e-12, atol=1e-6)
+        # Summation order differs (pairwise vs one at a time): the error bound scales with the
+        # number of terms times the largest magnitude, not with the (possibly cancelled) result.
+        eps = np.finfo(fast.dtype).eps
+        scale = float(np.max(np.abs(a))) if a.size else 0.0
+        n = max(a.size // max(fast.size, 1), 1)
+        np.testing.assert_allclose(fast, ref, rtol=1e-5 if fast.dtype == np.float32 else 1e-12,
+                                   atol=max(1e-6, 4 * eps * n * scale) if op != "prod" else 1e-6)
     else:
         np.testing.assert_array_equal(fast, ref)
 
