@@ -19,6 +19,7 @@ void bind_elementwise(py::module_& m);
 void bind_reduce(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_random(py::module_& m);
+void bind_train(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -52,4 +53,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_reduce(m);
   tl::bind::bind_nn(m);
   tl::bind::bind_random(m);
+  tl::bind::bind_train(m);
 }

@@ -16,7 +16,7 @@ import numpy as np
 
 import tensorlet as tl
 
-from . import _data, _saving, _summary
+from . import _data, _dense_stack, _saving, _summary
 from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import metrics as metrics_module
@@ -245,8 +245,17 @@ class Sequential:
         return last.call_logits(x, training=training) if logits else last.call(x, training=training)
 
     # -- compile -----------------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
-        """Sets the optimizer, the loss and the metrics (names or objects)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly: bool = False,
+                jit_compile="auto") -> None:
+        """Sets the optimizer, the loss and the metrics (names or objects).
+
+        A stack of Dense layers trained with softmax cross-entropy runs each step as one
+        compiled C++ call (see ``_dense_stack``); ``run_eagerly=True`` or ``jit_compile=False``
+        keeps every model on the generic, op-by-op autograd path, as Keras's flags do."""
+        if not isinstance(run_eagerly, bool):
+            raise ValueError(f"run_eagerly must be True or False, got {run_eagerly!r}")
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}")
         optimizer = optimizers_module.get(optimizer)
         loss = None if loss is None else losses_module.get(loss)
         if metrics is None:
@@ -259,6 +268,7 @@ class Sequential:
             if not metrics_module.is_accuracy_alias(m):
                 metrics_module.get(m)  # raises on unknown names now rather than in fit
         self.optimizer, self.loss, self._metric_ids = optimizer, loss, list(metrics)
+        self.run_eagerly, self.jit_compile = run_eagerly, jit_compile
         self.metrics = []
         self.compiled = True
 
@@ -405,6 +415,7 @@ class Sequential:
         self._nan_stop = None
         per_batch = cbs.wants("on_train_batch_begin") or cbs.wants("on_train_batch_end")
 
+        compiled = _dense_stack.plan(self, x_t, y_t, batch_size)
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
@@ -413,21 +424,24 @@ class Sequential:
             logs = {}
             for step in range(steps):
                 start, stop = step * batch_size, min((step + 1) * batch_size, n)
-                if order is None:
-                    xb, yb = x_t[start:stop], y_t[start:stop]
-                else:
-                    idx = order[start:stop]
-                    xb, yb = x_t[idx], y_t[idx]
                 if per_batch:
                     cbs.on_train_batch_begin(step)
-                logs = self.train_step(xb, yb)
+                if compiled is not None:
+                    logs = compiled.train(x_t, y_t, order, start, stop)
+                else:
+                    if order is None:
+                        xb, yb = x_t[start:stop], y_t[start:stop]
+                    else:
+                        idx = order[start:stop]
+                        xb, yb = x_t[idx], y_t[idx]
+                    logs = self.train_step(xb, yb)
                 if per_batch:
                     cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
             epoch_logs = dict(logs) if logs else self._logs()
             if val is not None and not self._nan_stop:
-                val_logs = self._test_loop(val[0], val[1], batch_size, cbs)
+                val_logs = self._test_loop(val[0], val[1], batch_size, cbs, compiled)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -435,15 +449,20 @@ class Sequential:
         cbs.on_train_end()
         return history
 
-    def _test_loop(self, x_t, y_t, batch_size: int, cbs) -> Dict[str, float]:
+    def _test_loop(self, x_t, y_t, batch_size: int, cbs, compiled=None) -> Dict[str, float]:
         self._reset_metrics()
         n = x_t.shape[0]
         cbs.on_test_begin()
         logs = {}
         per_batch = cbs.wants("on_test_batch_end")
+        if compiled is not None and not compiled.accepts(x_t, y_t, batch_size):
+            compiled = None
         for step, start in enumerate(range(0, n, batch_size)):
             stop = min(start + batch_size, n)
-            logs = self.test_step(x_t[start:stop], y_t[start:stop])
+            if compiled is not None:
+                logs = compiled.test(x_t, y_t, start, stop)
+            else:
+                logs = self.test_step(x_t[start:stop], y_t[start:stop])
             if per_batch:
                 cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
@@ -464,7 +483,7 @@ class Sequential:
             chain.append(callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(chain, model=self, verbose=verbose, epochs=1,
                                             steps=math.ceil(n / batch_size))
-        logs = self._test_loop(x_t, y_t, batch_size, cbs)
+        logs = self._test_loop(x_t, y_t, batch_size, cbs, _dense_stack.plan(self, x_t, y_t, batch_size))
         if return_dict:
             return logs
         if not self.metrics:
