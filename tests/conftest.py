@@ -22,3 +22,12 @@ def assert_tensor_equal(t, expected, rtol=1e-6, atol=1e-12):
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     else:
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.fixture(params=tl.config()["available_isas"])
+def every_isa(request):
+    """Runs a test once per instruction set this machine can run (the kernels dispatch on it)."""
+    before = tl.config()["isa"]
+    tl._core._set_isa(request.param)
+    yield request.param
+    tl._core._set_isa(before)

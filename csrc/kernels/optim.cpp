@@ -1,131 +1,130 @@
+// The multi-tensor driver of the optimizer steps: the step's tensors are laid end to end in one
+// index space [0, total), which parallel_for splits by index; each chunk runs the per-ISA
+// contiguous loop (optim_simd.h) on the pieces of the tensors it covers. Elements are updated
+// independently and the loops round every operation (no contraction), so the result does not
+// depend on the split or the thread count.
 #include "kernels/optim.h"
 
+#include <algorithm>
 #include <cmath>
-#include <type_traits>
 
+#include "kernels/optim_simd.h"
 #include "kernels/parallel.h"
 
 namespace tl::kernels {
 namespace {
 
-// Elements per task: enough work per chunk to amortise scheduling.
+// Elements per chunk at least: enough work to amortise scheduling.
 constexpr int64_t kGrain = 16384;
 
-template <class F>
-void for_chunks(int64_t n, F&& body) {
-  if (n < kParallelElementThreshold) {
-    body(int64_t{0}, n);
+// Calls run(tensor, loops_of_its_dtype, offset, count) for every piece of every tensor, in one
+// parallel region over the total element count (inline below kParallelElementThreshold).
+template <class Run>
+void for_each_piece(const std::vector<OptimTensor>& tensors, Run&& run) {
+  const size_t k = tensors.size();
+  std::vector<int64_t> start(k + 1, 0);  // start[i]: the first flat index of tensor i
+  for (size_t i = 0; i < k; ++i) start[i + 1] = start[i] + tensors[i].n;
+  const int64_t total = start[k];
+  if (total == 0) return;
+  const OptimLoops& loops = optim_loops();
+  auto body = [&](int64_t b, int64_t e) {
+    // the last tensor starting at or before b (skips empty ones: start[i] == start[i + 1])
+    size_t i = size_t(std::upper_bound(start.begin(), start.end(), b) - start.begin()) - 1;
+    for (; i < k && start[i] < e; ++i) {
+      const int64_t lo = std::max(b, start[i]) - start[i];
+      const int64_t hi = std::min(e, start[i + 1]) - start[i];
+      if (hi > lo) run(tensors[i], loops, lo, hi - lo);
+    }
+  };
+  if (total < kParallelElementThreshold) {
+    body(0, total);
   } else {
-    parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) { body(b, e); });
+    parallel_for(0, total, kGrain, body);
   }
+}
+
+template <class T>
+T* at(void* p, int64_t off) {
+  return p ? static_cast<T*>(p) + off : nullptr;
+}
+template <class T>
+const T* at(const void* p, int64_t off) {
+  return static_cast<const T*>(p) + off;
+}
+template <class T>
+const OptimLoopsT<T>& typed(const OptimLoops& loops);
+template <>
+const OptimLoopsT<float>& typed<float>(const OptimLoops& loops) { return loops.f32; }
+template <>
+const OptimLoopsT<double>& typed<double>(const OptimLoops& loops) { return loops.f64; }
+
+template <class T>
+SgdCoef<T> sgd_coef(double lr, double momentum) {
+  return {static_cast<T>(lr), static_cast<T>(momentum)};
+}
+template <class T>
+RmspropCoef<T> rmsprop_coef(double lr, double rho, double momentum, double epsilon) {
+  return {static_cast<T>(lr), static_cast<T>(rho), static_cast<T>(1.0 - rho), static_cast<T>(momentum),
+          static_cast<T>(epsilon)};
+}
+template <class T>
+AdamCoef<T> adam_coef(double lr_d, double beta_1, double beta_2, double epsilon, int64_t step) {
+  const T t = static_cast<T>(step);
+  const T lr = static_cast<T>(lr_d);
+  const T beta_1_power = std::pow(static_cast<T>(beta_1), t);
+  const T beta_2_power = std::pow(static_cast<T>(beta_2), t);
+  const T alpha = lr * std::sqrt(T(1) - beta_2_power) / (T(1) - beta_1_power);
+  return {alpha, static_cast<T>(1.0 - beta_1), static_cast<T>(1.0 - beta_2), static_cast<T>(epsilon)};
 }
 
 }  // namespace
 
-template <class T>
-void sgd_update(T* param, const T* grad, T* momentum_buf, int64_t n, double lr_d, double momentum_d,
-                bool nesterov) {
-  const T lr = static_cast<T>(lr_d);
-  const T momentum = static_cast<T>(momentum_d);
-  if (momentum_buf == nullptr) {
-    for_chunks(n, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) param[i] -= grad[i] * lr;
-    });
-  } else if (nesterov) {
-    for_chunks(n, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const T gl = grad[i] * lr;
-        const T m = momentum_buf[i] * momentum - gl;
-        momentum_buf[i] = m;
-        param[i] += m * momentum - gl;
-      }
-    });
-  } else {
-    for_chunks(n, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const T m = momentum_buf[i] * momentum - grad[i] * lr;
-        momentum_buf[i] = m;
-        param[i] += m;
-      }
-    });
-  }
-}
-
-template <class T>
-void rmsprop_update(T* param, const T* grad, T* velocity, T* momentum_buf, T* average_grad, int64_t n,
-                    double lr_d, double rho_d, double momentum_d, double epsilon_d) {
-  const T lr = static_cast<T>(lr_d);
-  const T rho = static_cast<T>(rho_d);
-  const T one_minus_rho = static_cast<T>(1.0 - rho_d);
-  const T momentum = static_cast<T>(momentum_d);
-  const T epsilon = static_cast<T>(epsilon_d);
-  // The four variants get their own loops so the hot loop has no per-element branches.
-  auto run = [&](auto centered_tag, auto momentum_tag) {
-    constexpr bool kCentered = decltype(centered_tag)::value;
-    constexpr bool kMomentum = decltype(momentum_tag)::value;
-    for_chunks(n, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const T g = grad[i];
-        const T v = rho * velocity[i] + one_minus_rho * (g * g);
-        velocity[i] = v;
-        T denom;
-        if constexpr (kCentered) {
-          const T a = rho * average_grad[i] + one_minus_rho * g;
-          average_grad[i] = a;
-          denom = v - a * a + epsilon;
-        } else {
-          denom = v + epsilon;
-        }
-        const T inc = (lr * g) / std::sqrt(denom);
-        if constexpr (kMomentum) {
-          const T m = momentum * momentum_buf[i] + inc;
-          momentum_buf[i] = m;
-          param[i] -= m;
-        } else {
-          param[i] -= inc;
-        }
-      }
-    });
-  };
-  using Yes = std::true_type;
-  using No = std::false_type;
-  const bool centered = average_grad != nullptr;
-  const bool with_momentum = momentum_buf != nullptr;
-  if (centered && with_momentum) run(Yes{}, Yes{});
-  else if (centered) run(Yes{}, No{});
-  else if (with_momentum) run(No{}, Yes{});
-  else run(No{}, No{});
-}
-
-template <class T>
-void adam_update(T* param, const T* grad, T* m, T* v, int64_t n, double lr_d, double beta_1_d,
-                 double beta_2_d, double epsilon_d, int64_t step) {
-  const T t = static_cast<T>(step);
-  const T lr = static_cast<T>(lr_d);
-  const T beta_1_power = std::pow(static_cast<T>(beta_1_d), t);
-  const T beta_2_power = std::pow(static_cast<T>(beta_2_d), t);
-  const T alpha = lr * std::sqrt(T(1) - beta_2_power) / (T(1) - beta_1_power);
-  const T one_minus_b1 = static_cast<T>(1.0 - beta_1_d);
-  const T one_minus_b2 = static_cast<T>(1.0 - beta_2_d);
-  const T epsilon = static_cast<T>(epsilon_d);
-  for_chunks(n, [=](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const T g = grad[i];
-      const T mi = m[i] + (g - m[i]) * one_minus_b1;
-      const T vi = v[i] + (g * g - v[i]) * one_minus_b2;
-      m[i] = mi;
-      v[i] = vi;
-      param[i] -= (mi * alpha) / (std::sqrt(vi) + epsilon);
-    }
+void sgd_step(const std::vector<OptimTensor>& tensors, double lr, double momentum, bool nesterov) {
+  const SgdCoef<float> c32 = sgd_coef<float>(lr, momentum);
+  const SgdCoef<double> c64 = sgd_coef<double>(lr, momentum);
+  for_each_piece(tensors, [&](const OptimTensor& t, const OptimLoops& loops, int64_t off, int64_t n) {
+    auto go = [&](auto zero, const auto& c) {
+      using T = decltype(zero);
+      const OptimLoopsT<T>& l = typed<T>(loops);
+      T* p = at<T>(t.param, off);
+      const T* g = at<T>(t.grad, off);
+      if (momentum == 0.0) l.sgd(p, g, n, c);
+      else (nesterov ? l.sgd_nesterov : l.sgd_momentum)(p, g, at<T>(t.slot[0], off), n, c);
+    };
+    if (t.dtype == DType::Float32) go(0.0f, c32);
+    else go(0.0, c64);
   });
 }
 
-#define TL_INSTANTIATE_OPTIM(T)                                                                      \
-  template void sgd_update<T>(T*, const T*, T*, int64_t, double, double, bool);                      \
-  template void rmsprop_update<T>(T*, const T*, T*, T*, T*, int64_t, double, double, double, double); \
-  template void adam_update<T>(T*, const T*, T*, T*, int64_t, double, double, double, double, int64_t);
-TL_INSTANTIATE_OPTIM(float)
-TL_INSTANTIATE_OPTIM(double)
-#undef TL_INSTANTIATE_OPTIM
+void rmsprop_step(const std::vector<OptimTensor>& tensors, double lr, double rho, double momentum, double epsilon,
+                  bool centered) {
+  const RmspropCoef<float> c32 = rmsprop_coef<float>(lr, rho, momentum, epsilon);
+  const RmspropCoef<double> c64 = rmsprop_coef<double>(lr, rho, momentum, epsilon);
+  const int variant = 2 * int(centered) + int(momentum > 0.0);
+  for_each_piece(tensors, [&](const OptimTensor& t, const OptimLoops& loops, int64_t off, int64_t n) {
+    auto go = [&](auto zero, const auto& c) {
+      using T = decltype(zero);
+      typed<T>(loops).rmsprop[variant](at<T>(t.param, off), at<T>(t.grad, off), at<T>(t.slot[0], off),
+                                       at<T>(t.slot[1], off), at<T>(t.slot[2], off), n, c);
+    };
+    if (t.dtype == DType::Float32) go(0.0f, c32);
+    else go(0.0, c64);
+  });
+}
+
+void adam_step(const std::vector<OptimTensor>& tensors, double lr, double beta_1, double beta_2, double epsilon,
+               int64_t step) {
+  const AdamCoef<float> c32 = adam_coef<float>(lr, beta_1, beta_2, epsilon, step);
+  const AdamCoef<double> c64 = adam_coef<double>(lr, beta_1, beta_2, epsilon, step);
+  for_each_piece(tensors, [&](const OptimTensor& t, const OptimLoops& loops, int64_t off, int64_t n) {
+    auto go = [&](auto zero, const auto& c) {
+      using T = decltype(zero);
+      typed<T>(loops).adam(at<T>(t.param, off), at<T>(t.grad, off), at<T>(t.slot[0], off), at<T>(t.slot[1], off),
+                           n, c);
+    };
+    if (t.dtype == DType::Float32) go(0.0f, c32);
+    else go(0.0, c64);
+  });
+}
 
 }  // namespace tl::kernels

@@ -1,8 +1,10 @@
 """Optimizers with Keras 3's names, defaults and update rules: ``SGD``, ``RMSprop``, ``Adam``.
 
 Each optimizer owns its hyperparameters and its slot tensors (momentums, velocities); one
-step updates every parameter in place with one fused C++ kernel (``tensorlet._core._optim``),
-outside the autograd graph.
+step of a built-in optimizer is ONE call into a fused multi-tensor C++ kernel
+(``tensorlet._core._optim.*_step``) that validates every parameter, gradient and slot, then
+updates all of them in place in one parallel region, outside the autograd graph, and counts the
+step.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Optimizer:
         self._variables: List = []
         self._slots: List[Tuple] = []
         self._index: Dict[int, int] = {}
+        # The last variable list's ids and its slot lists (slot position -> one tensor per
+        # variable), so a step over the same variables builds no lists.
+        self._plan: Optional[Tuple[Tuple[int, ...], List[List]]] = None
         self.built = False
 
     # -- learning rate ---------------------------------------------------------------------
@@ -87,10 +92,43 @@ class Optimizer:
     def apply(self, variables: Sequence, grads: Optional[Sequence] = None) -> None:
         """One step over ``variables``; each gradient defaults to the variable's ``.grad``.
         Variables whose gradient is None are left unchanged."""
-        if grads is None:
-            grads = [v.grad for v in variables]
-        elif len(grads) != len(variables):
+        if grads is not None and len(grads) != len(variables):
             raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for {len(variables)} variables")
+        if getattr(self._update, "__func__", None) in _BUILTIN_UPDATES:
+            # One step is all or nothing: _step is one C++ call that checks everything before it
+            # writes, updates every parameter and sets self.iterations, with no Python code in
+            # between (so a Ctrl-C surfaces before or after the whole step, never inside it).
+            # grads=None: the kernel reads each variable's .grad itself.
+            ids = tuple(map(id, variables))
+            plan = self._plan
+            if plan is None or plan[0] != ids:
+                plan = self._make_plan(variables, ids)
+            try:
+                self._step(variables, grads, plan[1], self.learning_rate, self.iterations + 1)
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__}.apply: {e}; nothing was updated") from None
+            return
+        self._apply_overridden(variables, [v.grad for v in variables] if grads is None else grads)
+
+    def _make_plan(self, variables: Sequence, ids: Tuple[int, ...]):
+        index = self._index
+        if any(i not in index for i in ids):
+            self.build(variables)
+        per_var = [self._slots[index[i]] for i in ids]
+        plan = (ids, [[slots[j] for slots in per_var] for j in range(len(self._slot_names()))])
+        self._plan = plan
+        return plan
+
+    def _step(self, variables: Sequence, grads: Optional[Sequence], slot_lists: List[List], learning_rate: float,
+              step: int) -> None:
+        """The built-in optimizers' whole step: one multi-tensor kernel call that also sets
+        ``self.iterations = step`` (``grads`` None: each variable's ``.grad``)."""
+        raise NotImplementedError
+
+    def _apply_overridden(self, variables: Sequence, grads: Sequence) -> None:
+        """A step through an ``_update`` overridden in a subclass or on the instance: one call per
+        parameter, with every gradient checked first, Ctrl-C held until the step is complete, and
+        the parameters and slots put back if an update raises half-way."""
         index = self._index
         if any(id(v) not in index for v in variables):
             self.build(variables)
@@ -100,19 +138,9 @@ class Optimizer:
                                  f"for a variable of shape {_shape(var)} ({var.dtype}); nothing was updated")
         lr = self.learning_rate
         slots = self._slots
-        update = self._update
         pairs = [(var, grad, slots[index[id(var)]]) for var, grad in zip(variables, grads) if grad is not None]
-        # One step is all or nothing. Each built-in update is one C++ call that checks before it
-        # writes, and Ctrl-C (SIGINT) is held until every parameter is updated; an _update that
-        # is overridden (in a subclass or on the instance) may raise half-way, so the step keeps
-        # a copy of what it changes and puts it back on any exception.
-        builtin = getattr(update, "__func__", None) in _BUILTIN_UPDATES
         with _sigint_deferred():
-            if builtin:
-                for var, grad, var_slots in pairs:
-                    update(var, grad, var_slots, lr)
-            else:
-                _apply_with_rollback(update, pairs, lr)
+            _apply_with_rollback(self._update, pairs, lr)
             self.iterations += 1  # inside: a held Ctrl-C surfaces after a complete step
 
     def apply_gradients(self, grads_and_vars: Iterable[Tuple]) -> None:
@@ -148,6 +176,10 @@ class SGD(Optimizer):
     def _slot_names(self):
         return ("momentum",) if self.momentum != 0 else ()
 
+    def _step(self, variables, grads, slot_lists, lr, step):
+        _kernels.sgd_step(variables, grads, slot_lists[0] if self.momentum != 0 else [], learning_rate=lr,
+                          momentum=self.momentum, nesterov=self.nesterov, step=step, counter=self)
+
     def _update(self, var, grad, slots, lr):
         _kernels.sgd_(var, grad, slots[0] if slots else None, learning_rate=lr, momentum=self.momentum,
                       nesterov=self.nesterov)
@@ -180,6 +212,12 @@ class RMSprop(Optimizer):
             names.append("average_gradient")
         return names
 
+    def _step(self, variables, grads, slot_lists, lr, step):
+        _kernels.rmsprop_step(variables, grads, slot_lists[0], slot_lists[1] if self.momentum > 0 else [],
+                              slot_lists[-1] if self.centered else [], learning_rate=lr, rho=self.rho,
+                              momentum=self.momentum, epsilon=self.epsilon, centered=self.centered, step=step,
+                              counter=self)
+
     def _update(self, var, grad, slots, lr):
         velocity = slots[0]
         momentum_buf = slots[1] if self.momentum > 0 else None
@@ -208,6 +246,10 @@ class Adam(Optimizer):
 
     def _slot_names(self):
         return ("momentum", "velocity")
+
+    def _step(self, variables, grads, slot_lists, lr, step):
+        _kernels.adam_step(variables, grads, slot_lists[0], slot_lists[1], learning_rate=lr, beta_1=self.beta_1,
+                           beta_2=self.beta_2, epsilon=self.epsilon, step=step, counter=self)
 
     def _update(self, var, grad, slots, lr):
         _kernels.adam_(var, grad, slots[0], slots[1], learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,
