@@ -252,3 +252,42 @@ def test_step_errors_name_the_problem():
     # Nothing above touched the gradients or crashed; a valid step still works.
     loss, hits, rows = stack.train_step(x, tl.asarray(np.eye(2, dtype=np.float32)[[0, 1, 0, 1, 0, 1]]), None, 0, 4)
     assert rows == 4 and loss == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("last, batch", [("softmax", 32), ("linear", 7), ("softmax", 1000)])
+def test_predict_and_evaluate_through_the_stack_match_the_generic_path(last, batch, monkeypatch):
+    x, y = data(n=150)
+    eager, compiled = models_pair(hidden=("relu", "linear"), last=last,
+                                  loss=losses.CategoricalCrossentropy(from_logits=last == "linear"))
+    for model in (eager, compiled):
+        utils.set_random_seed(1)
+        model.fit(x, y, epochs=1, batch_size=50, verbose=0)
+    calls = []
+    real = _dense_stack.predictor
+    monkeypatch.setattr(_dense_stack, "predictor", lambda *a: calls.append(real(*a)) or calls[-1])
+    p1, p2 = eager.predict(x, batch_size=batch, verbose=0), compiled.predict(x, batch_size=batch, verbose=0)
+    assert calls[0] is None and calls[1] is not None  # the eager model's predict stays generic
+    assert p2.dtype == np.float32 and p2.shape == (150, 10)
+    np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-7)
+    if last == "softmax":
+        np.testing.assert_allclose(p2.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(compiled.evaluate(x, y, batch_size=batch, verbose=0),
+                               eager.evaluate(x, y, batch_size=batch, verbose=0), rtol=1e-5)
+
+
+def test_predict_only_stack_refuses_training_and_checks_out():
+    stack = _core._DenseStack([(tl.zeros((3, 2), dtype="float32"), None, False)], "none", 4, False, "softmax")
+    x = tl.zeros((5, 3), dtype="float32")
+    with pytest.raises(ValueError, match="evaluation only"):
+        stack.train_step(x, tl.zeros((5, 2), dtype="float32"), None, 0, 2)
+    with pytest.raises(ValueError, match="no loss"):
+        stack.test_step(x, tl.zeros((5, 2), dtype="float32"), 0, 2)
+    with pytest.raises(ValueError, match=r"out must have shape \(5, 2\)"):
+        stack.predict(x, 0, 2, tl.zeros((4, 2), dtype="float32"))
+    with pytest.raises(ValueError, match="training needs a loss"):
+        _core._DenseStack([(tl.zeros((3, 2), dtype="float32"), None, False)], "none", 4, True, "softmax")
+    with pytest.raises(ValueError, match="output must be"):
+        _core._DenseStack([(tl.zeros((3, 2), dtype="float32"), None, False)], "none", 4, False, "sigmoid")
+    out = tl.zeros((5, 2), dtype="float32")
+    stack.predict(x, 1, 5, out)
+    np.testing.assert_array_equal(np.asarray(out), [[0, 0]] + [[0.5, 0.5]] * 4)

@@ -31,7 +31,7 @@ void check_matrix(const Tensor& t, const char* what, DType dtype) {
 }
 
 // Softmax cross-entropy of one row of logits z against targets t (or the class `label` when t
-// is null): returns the loss and writes its gradient times `scale` into gz. Stable: the row
+// is null): returns the loss and writes its gradient times `scale` into gz (unless null). Stable: the row
 // maximum is subtracted first; terms with a zero target cost nothing (so a -inf logit with a
 // zero target gives a finite loss), as in the generic kernels (kernels/nn.h).
 template <class T>
@@ -42,8 +42,10 @@ double xent_row(const T* z, const T* t, int64_t label, int64_t C, T scale, T* gz
   for (int64_t j = 0; j < C; ++j) s += std::exp(z[j] - m);
   const T log_s = std::log(s);
   if (!t) {
-    for (int64_t j = 0; j < C; ++j) gz[j] = std::exp((z[j] - m) - log_s) * scale;
-    gz[label] -= scale;
+    if (gz) {
+      for (int64_t j = 0; j < C; ++j) gz[j] = std::exp((z[j] - m) - log_s) * scale;
+      gz[label] -= scale;
+    }
     return double((m - z[label]) + log_s);
   }
   T loss = 0, tsum = 0;
@@ -51,7 +53,8 @@ double xent_row(const T* z, const T* t, int64_t label, int64_t C, T scale, T* gz
     tsum += t[j];
     if (t[j] != T(0)) loss += t[j] * ((m - z[j]) + log_s);
   }
-  for (int64_t j = 0; j < C; ++j) gz[j] = (std::exp((z[j] - m) - log_s) * tsum - t[j]) * scale;
+  if (gz)
+    for (int64_t j = 0; j < C; ++j) gz[j] = (std::exp((z[j] - m) - log_s) * tsum - t[j]) * scale;
   return double(loss);
 }
 
@@ -72,8 +75,11 @@ void relu_mask(T* __restrict dh, const T* __restrict h, int64_t n) {
 
 }  // namespace
 
-DenseStack::DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64_t max_batch)
-    : layers_(std::move(layers)), loss_(loss), max_batch_(max_batch) {
+DenseStack::DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64_t max_batch, bool training,
+                       bool softmax_output)
+    : layers_(std::move(layers)), loss_(loss), training_(training), softmax_output_(softmax_output),
+      max_batch_(max_batch) {
+  TL_CHECK(!(training && loss == DenseLoss::None), kOp, "training needs a loss");
   TL_CHECK(!layers_.empty(), kOp, "needs at least one Dense layer");
   TL_CHECK(max_batch_ >= 1, kOp, "batch size must be positive, got ", max_batch_);
   dtype_ = layers_[0].kernel.defined() ? layers_[0].kernel.dtype() : DType::Float32;
@@ -98,24 +104,30 @@ DenseStack::DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64
   TL_CHECK(!layers_.back().relu, kOp, "the last layer's logits feed the softmax: it cannot have a relu");
   in_features_ = layers_[0].kernel.shape()[0];
   classes_ = width;
+  for (const DenseLayerSpec& L : layers_) outs_.push_back(Tensor::empty({max_batch_, L.kernel.shape()[1]}, dtype_));
+  if (!training_) return;
+  // Shuffled batches are gathered here; evaluation and predict read consecutive rows in place.
   x_rows_ = Tensor::empty({max_batch_, in_features_}, dtype_);
   if (loss_ == DenseLoss::SoftmaxCategorical) y_rows_ = Tensor::empty({max_batch_, classes_}, dtype_);
   else label_rows_ = Tensor::empty({max_batch_}, DType::Int64);
   for (const DenseLayerSpec& L : layers_) {
-    const int64_t units = L.kernel.shape()[1];
-    outs_.push_back(Tensor::empty({max_batch_, units}, dtype_));
-    out_grads_.push_back(Tensor::empty({max_batch_, units}, dtype_));
+    out_grads_.push_back(Tensor::empty({max_batch_, L.kernel.shape()[1]}, dtype_));
     grads_.push_back(Tensor::zeros(L.kernel.shape(), dtype_));
     if (L.bias.defined()) grads_.push_back(Tensor::zeros(L.bias.shape(), dtype_));
   }
 }
 
-void DenseStack::check_data(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start,
-                            int64_t stop) const {
+void DenseStack::check_x(const Tensor& x) const {
   check_matrix(x, "x", dtype_);
   TL_CHECK(x.ndim() == 2 && x.shape()[1] == in_features_, kOp, "x must have shape (n, ", in_features_, "), got ",
            shape_str(x.shape()));
+}
+
+void DenseStack::check_data(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start,
+                            int64_t stop) const {
+  check_x(x);
   const int64_t n = x.shape()[0];
+  TL_CHECK(loss_ != DenseLoss::None, kOp, "this stack was built for predict only: it has no loss");
   if (loss_ == DenseLoss::SoftmaxCategorical) {
     check_matrix(y, "y", dtype_);
     TL_CHECK(y.ndim() == 2 && y.shape()[0] == n && y.shape()[1] == classes_, kOp, "y must have shape (", n, ", ",
@@ -138,6 +150,7 @@ void DenseStack::check_data(const Tensor& x, const Tensor& y, const Tensor& inde
 
 StepResult DenseStack::train_step(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start,
                                   int64_t stop) {
+  TL_CHECK(training_, kOp, "this stack was built for evaluation only: it has no gradient buffers");
   check_data(x, y, index, start, stop);
   std::lock_guard<std::mutex> lk(mu_);
   return dtype_ == DType::Float32 ? run<float>(x, y, index, start, stop, true)
@@ -149,6 +162,59 @@ StepResult DenseStack::test_step(const Tensor& x, const Tensor& y, int64_t start
   std::lock_guard<std::mutex> lk(mu_);
   return dtype_ == DType::Float32 ? run<float>(x, y, Tensor(), start, stop, false)
                                   : run<double>(x, y, Tensor(), start, stop, false);
+}
+
+void DenseStack::predict(const Tensor& x, int64_t start, int64_t stop, const Tensor& out) {
+  check_x(x);
+  const int64_t n = x.shape()[0];
+  check_matrix(out, "out", dtype_);
+  TL_CHECK(out.ndim() == 2 && out.shape()[0] == n && out.shape()[1] == classes_, kOp, "out must have shape (", n,
+           ", ", classes_, ") to match x ", shape_str(x.shape()), ", got ", shape_str(out.shape()));
+  out.check_writable(kOp);
+  TL_CHECK_INDEX(0 <= start && start < stop && stop <= n, kOp, "rows [", start, ", ", stop,
+                 ") are not a non-empty range within ", n);
+  TL_CHECK(stop - start <= max_batch_, kOp, "a batch of ", stop - start, " rows exceeds the workspace of ",
+           max_batch_);
+  std::lock_guard<std::mutex> lk(mu_);
+  if (dtype_ == DType::Float32) predict_rows<float>(x, start, stop, out);
+  else predict_rows<double>(x, start, stop, out);
+}
+
+template <class T>
+void DenseStack::predict_rows(const Tensor& x, int64_t start, int64_t stop, const Tensor& out) {
+  kernels::DenormalGuard ftz;
+  const int64_t B = stop - start, C = classes_;
+  forward<T>(x.data<T>() + start * in_features_, B);
+  const T* z = outs_.back().data<T>();
+  T* o = out.data<T>() + start * C;
+  if (!softmax_output_) {
+    std::memcpy(o, z, size_t(B * C) * sizeof(T));
+    return;
+  }
+  for (int64_t r = 0; r < B; ++r) {  // stable softmax of each row
+    const T* zr = z + r * C;
+    T* orow = o + r * C;
+    T m = zr[0];
+    for (int64_t j = 1; j < C; ++j) m = zr[j] > m ? zr[j] : m;
+    T s = 0;
+    for (int64_t j = 0; j < C; ++j) s += (orow[j] = std::exp(zr[j] - m));
+    for (int64_t j = 0; j < C; ++j) orow[j] /= s;
+  }
+}
+
+// Each layer's GEMM with its bias and relu applied in the epilogue; outs_ holds the results.
+template <class T>
+void DenseStack::forward(const T* x, int64_t B) {
+  const T* h = x;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const DenseLayerSpec& layer = layers_[l];
+    const int64_t K = layer.kernel.shape()[0], N = layer.kernel.shape()[1];
+    kernels::Epilogue<T> ep;
+    ep.bias = layer.bias.defined() ? layer.bias.data<T>() : nullptr;
+    ep.act = layer.relu ? kernels::Activation::Relu : kernels::Activation::None;
+    kernels::gemm<T>(false, false, B, N, K, T(1), h, K, layer.kernel.data<T>(), N, T(0), outs_[l].data<T>(), N, ep);
+    h = outs_[l].data<T>();
+  }
 }
 
 template <class T>
@@ -183,31 +249,21 @@ StepResult DenseStack::run(const Tensor& x, const Tensor& y, const Tensor& index
     for (int64_t r = 0; r < B; ++r)
       TL_CHECK(0 <= lb[r] && lb[r] < C, kOp, "label ", lb[r], " is out of range for ", C, " classes");
 
-  // Forward: each layer's GEMM with its bias and relu applied in the epilogue.
+  forward<T>(xb, B);
   const size_t L = layers_.size();
-  const T* h = xb;
-  for (size_t l = 0; l < L; ++l) {
-    const DenseLayerSpec& layer = layers_[l];
-    const int64_t K = layer.kernel.shape()[0], N = layer.kernel.shape()[1];
-    kernels::Epilogue<T> ep;
-    ep.bias = layer.bias.defined() ? layer.bias.data<T>() : nullptr;
-    ep.act = layer.relu ? kernels::Activation::Relu : kernels::Activation::None;
-    kernels::gemm<T>(false, false, B, N, K, T(1), h, K, layer.kernel.data<T>(), N, T(0), outs_[l].data<T>(), N, ep);
-    h = outs_[l].data<T>();
-  }
 
   // The loss (batch mean), its gradient with respect to the logits, and the hits.
   StepResult res;
   res.rows = B;
   const T* z = outs_.back().data<T>();
-  T* gz = out_grads_.back().data<T>();
+  T* gz = train ? out_grads_.back().data<T>() : nullptr;
   const T scale = T(1) / T(B);
   double loss_sum = 0;
   for (int64_t r = 0; r < B; ++r) {
     const T* zr = z + r * C;
     const T* tr = sparse ? nullptr : tb + r * C;
     const int64_t label = sparse ? lb[r] : argmax_row(tr, C);
-    loss_sum += xent_row(zr, tr, label, C, scale, gz + r * C);
+    loss_sum += xent_row(zr, tr, label, C, scale, gz ? gz + r * C : nullptr);
     res.hits += argmax_row(zr, C) == label;
   }
   res.loss = loss_sum / double(B);

@@ -25,6 +25,7 @@ struct DenseLayerSpec {
 enum class DenseLoss : uint8_t {
   SoftmaxCategorical,  // y: (rows, classes) targets of the weights' dtype
   SoftmaxSparse,       // y: (rows,) int64 class ids
+  None,                // predict only
 };
 
 struct StepResult {
@@ -36,8 +37,10 @@ struct StepResult {
 class DenseStack {
  public:
   // Checks every layer (shapes chain, dtypes agree, float32/float64, contiguous) and allocates
-  // the workspace for batches of up to max_batch rows.
-  DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64_t max_batch);
+  // the workspace for batches of up to max_batch rows (and, when `training`, the buffers of the
+  // backward pass). softmax_output: predict returns softmax(logits) rather than the logits.
+  DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64_t max_batch, bool training,
+             bool softmax_output);
 
   // One step on rows index[start:stop] of x and y (or rows start:stop when index is undefined):
   // the loss, the hits and the gradients of every kernel and bias (see grads()).
@@ -45,6 +48,9 @@ class DenseStack {
 
   // The loss and hits of rows start:stop without gradients (evaluate's step).
   StepResult test_step(const Tensor& x, const Tensor& y, int64_t start, int64_t stop);
+
+  // The model's output for rows start:stop of x, written into rows start:stop of out (n, classes).
+  void predict(const Tensor& x, int64_t start, int64_t stop, const Tensor& out);
 
   // Gradient buffers in weight order: kernel, then bias when the layer has one, per layer.
   // They are overwritten by every train_step.
@@ -55,10 +61,16 @@ class DenseStack {
  private:
   template <class T>
   StepResult run(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start, int64_t stop, bool train);
+  template <class T>
+  void forward(const T* x, int64_t rows);
+  template <class T>
+  void predict_rows(const Tensor& x, int64_t start, int64_t stop, const Tensor& out);
+  void check_x(const Tensor& x) const;
   void check_data(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start, int64_t stop) const;
 
   std::vector<DenseLayerSpec> layers_;
   DenseLoss loss_;
+  bool training_, softmax_output_;
   DType dtype_;
   int64_t max_batch_, in_features_, classes_;
   // Workspace, max_batch_ rows each: the gathered batch and every layer's output and its gradient.

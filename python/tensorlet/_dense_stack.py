@@ -36,13 +36,16 @@ def _loss_kind(loss, last_activation: str) -> Optional[str]:
     return "sparse" if loss.sparse_labels else "categorical"
 
 
+def _specs(model):
+    return [(layer.kernel, layer.bias, layer.activation_name == "relu") for layer in model.layers]
+
+
 class DenseStackStep:
     """Runs ``Sequential``'s train and test steps for an eligible model (see ``plan``)."""
 
-    def __init__(self, model, kind: str, batch_size: int):
+    def __init__(self, model, kind: str, batch_size: int, training: bool):
         layers = model.layers
-        specs = [(layer.kernel, layer.bias, layer.activation_name == "relu") for layer in layers]
-        self._stack = _core._DenseStack(specs, kind, batch_size)
+        self._stack = _core._DenseStack(_specs(model), kind, batch_size, training, layers[-1].activation_name)
         self._kind, self._dtype = kind, layers[0].kernel.dtype
         self._grads = list(self._stack.grads)
         self._weights = model._train_weights
@@ -72,31 +75,45 @@ class DenseStackStep:
         return model._logs()
 
 
-def _model_kind(model) -> Optional[str]:
-    """The stack's loss kind when the model and its compile settings qualify, else None."""
-    from .models import Sequential
-
-    if getattr(model, "run_eagerly", False) or getattr(model, "jit_compile", "auto") is False:
-        return None
-    cls = type(model)
-    if cls.train_step is not Sequential.train_step or cls.test_step is not Sequential.test_step:
-        return None
+def _stack_output(model) -> Optional[str]:
+    """'softmax' or 'linear' (the last activation) when the model is a built stack of Dense
+    layers with relu or linear hidden activations and one float dtype, else None."""
     layers = model.layers
-    if not layers or not model.trainable or any(type(layer) is not Dense or not layer.trainable for layer in layers):
+    if not layers or getattr(model, "run_eagerly", False) or getattr(model, "jit_compile", "auto") is False:
+        return None
+    if any(type(layer) is not Dense or layer.kernel is None for layer in layers):
         return None
     if any(layer.activation_name not in ("relu", "linear") for layer in layers[:-1]):
         return None
-    kind = _loss_kind(model.loss, layers[-1].activation_name)
-    if kind is None or any(type(m) not in _HIT_METRICS for m in model.metrics):
-        return None
-    weights: List = []
-    for layer in layers:
-        weights += [layer.kernel] + ([layer.bias] if layer.use_bias else [])
-    if len(weights) != len(model._train_weights) or any(a is not b for a, b in zip(weights, model._train_weights)):
+    if layers[-1].activation_name not in ("softmax", "linear"):
         return None
     dtype = layers[0].kernel.dtype
+    weights = [w for layer in layers for w in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
     if dtype not in (np.float32, np.float64) or any(w.dtype != dtype for w in weights):
         return None
+    return layers[-1].activation_name
+
+
+def _model_kind(model, training: bool) -> Optional[str]:
+    """The stack's loss kind when the model and its compile settings qualify, else None."""
+    from .models import Sequential
+
+    cls = type(model)
+    if cls.train_step is not Sequential.train_step or cls.test_step is not Sequential.test_step:
+        return None
+    output = _stack_output(model)
+    if output is None:
+        return None
+    kind = _loss_kind(model.loss, output)
+    if kind is None or any(type(m) not in _HIT_METRICS for m in model.metrics):
+        return None
+    if training:
+        layers = model.layers
+        if not model.trainable or any(not layer.trainable for layer in layers):
+            return None
+        weights = [w for layer in layers for w in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
+        if len(weights) != len(model._train_weights) or any(a is not b for a, b in zip(weights, model._train_weights)):
+            return None
     return kind
 
 
@@ -109,9 +126,24 @@ def _data_fits(kind: str, dtype, x_t, y_t) -> bool:
     return y_t.ndim == 2 and y_t.dtype == dtype
 
 
-def plan(model, x_t, y_t, batch_size: int) -> Optional[DenseStackStep]:
-    """A DenseStackStep when the model, its compile settings and the data qualify, else None."""
-    kind = _model_kind(model)
+def plan(model, x_t, y_t, batch_size: int, training: bool = True) -> Optional[DenseStackStep]:
+    """A DenseStackStep for fit (training) or evaluate when the model, its compile settings and
+    the data qualify, else None."""
+    kind = _model_kind(model, training)
     if kind is None or not _data_fits(kind, model.layers[0].kernel.dtype, x_t, y_t):
         return None
-    return DenseStackStep(model, kind, batch_size)
+    return DenseStackStep(model, kind, batch_size, training)
+
+
+def predictor(model, x_t, batch_size: int):
+    """A function predict(start, stop, out) writing the model's output rows, or None when the
+    model (or an overridden predict_step) needs the generic path."""
+    from .models import Sequential
+
+    if type(model).predict_step is not Sequential.predict_step:
+        return None
+    output = _stack_output(model)
+    if output is None or x_t.ndim != 2 or x_t.dtype != model.layers[0].kernel.dtype or not x_t.is_contiguous:
+        return None
+    stack = _core._DenseStack(_specs(model), "none", min(batch_size, x_t.shape[0]), False, output)
+    return lambda start, stop, out: stack.predict(x_t, start, stop, out)

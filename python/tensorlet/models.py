@@ -483,7 +483,8 @@ class Sequential:
             chain.append(callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(chain, model=self, verbose=verbose, epochs=1,
                                             steps=math.ceil(n / batch_size))
-        logs = self._test_loop(x_t, y_t, batch_size, cbs, _dense_stack.plan(self, x_t, y_t, batch_size))
+        compiled = _dense_stack.plan(self, x_t, y_t, min(batch_size, n), training=False)
+        logs = self._test_loop(x_t, y_t, batch_size, cbs, compiled)
         if return_dict:
             return logs
         if not self.metrics:
@@ -502,10 +503,15 @@ class Sequential:
             chain.append(callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(chain, model=self, verbose=verbose, epochs=1,
                                             steps=math.ceil(n / batch_size))
+        compiled = _dense_stack.predictor(self, x_t, batch_size) if n else None
+        out = tl.asarray(result) if compiled is not None else None  # a view: rows are written in place
         cbs.on_predict_begin()
         for step, start in enumerate(range(0, n, batch_size)):
             stop = min(start + batch_size, n)
-            result[start:stop] = self.predict_step(x_t[start:stop]).numpy()
+            if compiled is not None:
+                compiled(start, stop, out)
+            else:
+                result[start:stop] = self.predict_step(x_t[start:stop]).numpy()
             cbs.on_predict_batch_end(step, None)
         cbs.on_predict_end()
         return result
