@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 
 namespace tl::train {
 namespace {
@@ -233,7 +234,11 @@ StepResult DenseStack::run(const Tensor& x, const Tensor& y, const Tensor& index
     for (int64_t r = 0; r < B; ++r)
       TL_CHECK_INDEX(0 <= idx[r] && idx[r] < n, kOp, "row index ", idx[r], " is out of bounds for ", n, " rows");
     T* xr = x_rows_.data<T>();
-    for (int64_t r = 0; r < B; ++r) std::memcpy(xr + r * K0, x.data<T>() + idx[r] * K0, size_t(K0) * sizeof(T));
+    const T* xs = x.data<T>();
+    // Random rows come from DRAM: both cores copy once the batch is big enough.
+    parallel_for(0, B, std::max<int64_t>(1, kParallelElementThreshold / K0), [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r) std::memcpy(xr + r * K0, xs + idx[r] * K0, size_t(K0) * sizeof(T));
+    });
     xb = xr;
     if (sparse) {
       int64_t* lr = label_rows_.data<int64_t>();
