@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# ASan + UBSan build of the extension and a test run under it.
-#   tools/sanitize.sh                 # the whole suite
-#   tools/sanitize.sh tests/test_x.py # a subset (any pytest arguments)
+# ASan + UBSan (+ LeakSanitizer) build of the extension and test runs under it.
+#   tools/sanitize.sh                    # the whole suite, then a leak check (below)
+#   tools/sanitize.sh tests/test_x.py    # a subset (any pytest arguments)
+#   tools/sanitize.sh --leaks [NAME...]  # the dedicated leak checks (below)
 # Builds in build-sanitize/ (Debug-ish -O1) and puts a copy of the Python package with the
 # sanitized _core in build-sanitize/py/, so the normal build in python/ is untouched.
 # The Python interpreter is not instrumented, so the ASan runtime is LD_PRELOADed.
-# detect_leaks=0: CPython itself leaks at exit (interned objects, static types), which would
-# drown real reports; leaks are checked by the RSS tests in tests/test_memory.py instead.
 # allocator_may_return_null=1: a huge allocation returns NULL (so the core raises MemoryError,
 # which tests check) instead of ASan aborting with allocation-size-too-big.
 # PYTHONMALLOC=malloc: route Python's allocations through malloc so ASan sees them.
 # TENSORLET_SANITIZED=1 skips the tests that measure RSS (ASan's quarantine keeps freed memory).
-# Any sanitizer report aborts the process (halt_on_error / -fno-sanitize-recover), failing the run.
+# Any ASan/UBSan report aborts the process (halt_on_error / -fno-sanitize-recover), failing the run.
+#
+# Leaks. LSan's exit-time check is off for Python (leak_check_at_exit=0): CPython does not free
+# everything at exit (interned objects, static types), which would bury real reports. Instead
+# the check runs while the interpreter is alive (tools/lsan_report.py), when all Python still
+# uses is reachable, and fails on reports whose allocation stack has a frame in _core; there is
+# no suppression list. The pytest run does that once at the end of the session
+# (tools/lsan_pytest.py, fast unwinding). --leaks runs (1) tests/cpp/leak_tests.cpp, the core
+# without Python under LSan's ordinary exit-time check, with no filter at all; (2)
+# tools/leak_check.py, the scenarios of tests/test_memory.py and more, with whole allocation
+# stacks; (3) its self-test, a deliberate reference cycle that must be reported.
+# TENSORLET_LSAN_REPORT=PATH keeps LSan's whole report of a Python check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,14 +38,37 @@ cp -r python/tensorlet "$BUILD/py/tensorlet"
 rm -f "$BUILD"/py/tensorlet/_core*.so
 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-      -DTENSORLET_SANITIZE="$SAN" -DTENSORLET_MODULE_DIR="$BUILD/py/tensorlet" \
+      -DTENSORLET_SANITIZE="$SAN" -DTENSORLET_MODULE_DIR="$BUILD/py/tensorlet" -DTENSORLET_BUILD_TESTS=ON \
       -DPython_EXECUTABLE="$(command -v "$PY")" -Dpybind11_DIR="$PYBIND_DIR" >/dev/null
 cmake --build "$BUILD" -j"${JOBS:-2}" --target _core
 PRELOAD=$(g++ -print-file-name=libasan.so)
 case "$SAN" in *undefined*) PRELOAD="$PRELOAD:$(g++ -print-file-name=libubsan.so)";; esac
+ASAN_BASE="allocator_may_return_null=1:halt_on_error=1:abort_on_error=1"
+# The module of every frame in {braces}: the filter recognises _core's frames by it.
+export LSAN_OPTIONS="stack_trace_format='    #%n %p %F %L {%m}'${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export TENSORLET_SANITIZED=1
+
+if [ "${1:-}" = "--leaks" ]; then
+  shift
+  # (1) The core alone: exit-time check, any leak fails (exit code 23).
+  cmake --build "$BUILD" -j"${JOBS:-2}" --target tensorlet_leak_tests
+  echo "LeakSanitizer: the core without Python ($BUILD/tensorlet_leak_tests)"
+  ASAN_OPTIONS="detect_leaks=1:exitcode=23:allocator_may_return_null=1:halt_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+    "$BUILD/tensorlet_leak_tests"
+  # (2) The Python scenarios, then (3) the self-test. fast_unwind_on_malloc=0: whole
+  # allocation stacks through libpython and NumPy, which have no frame pointers.
+  for mode in check self-test; do
+    SELF=(); [ "$mode" = self-test ] && SELF=(--expect-leak)
+    echo "LeakSanitizer: tools/leak_check.py ${SELF[*]:-}$*"
+    LD_PRELOAD="$PRELOAD" PYTHONMALLOC=malloc PYTHONPATH="$BUILD/py" \
+    ASAN_OPTIONS="detect_leaks=1:leak_check_at_exit=0:fast_unwind_on_malloc=0:malloc_context_size=40:$ASAN_BASE${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+      "$PY" tools/leak_check.py "${SELF[@]}" "$@"
+  done
+  exit 0
+fi
+
 ARGS=("$@"); [ ${#ARGS[@]} -eq 0 ] && ARGS=(tests)
-LD_PRELOAD="$PRELOAD" PYTHONMALLOC=malloc PYTHONPATH="$BUILD/py" \
-ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
-UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}" \
-TENSORLET_SANITIZED=1 \
-  "$PY" -m pytest -q -p no:cacheprovider "${ARGS[@]}"
+LD_PRELOAD="$PRELOAD" PYTHONMALLOC=malloc PYTHONPATH="$BUILD/py:$ROOT/tools" \
+ASAN_OPTIONS="detect_leaks=1:leak_check_at_exit=0:$ASAN_BASE${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+  "$PY" -m pytest -q -p no:cacheprovider -p lsan_pytest "${ARGS[@]}"

@@ -1,0 +1,215 @@
+// The core without Python, for LeakSanitizer (issue 7): tensors and views outliving their base,
+// autograd graphs built and dropped without backward, backward with and without retain_graph,
+// a deep chain's teardown, errors thrown half-way through an op or a backward, and training
+// steps of a Dense(relu) -> Dense -> softmax cross-entropy net (linear with its fused epilogue,
+// autograd, the multi-tensor Adam / SGD / RMSprop steps) on 1 and 2 threads. The compiled
+// Dense-stack step is covered from Python (tools/leak_check.py's fit, and the suite).
+// Built with -DTENSORLET_BUILD_TESTS=ON; tools/sanitize.sh --leaks builds it with ASan and runs
+// it with detect_leaks=1 and no suppressions: LSan's exit-time check must find nothing. It
+// also checks results, so a scenario that silently does nothing fails.
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <vector>
+#include "autograd/engine.h"
+#include "kernels/optim.h"
+#include "kernels/parallel.h"
+#include "ops/linear.h"
+#include "ops/ops.h"
+#include "ops/random.h"
+
+using namespace tl;
+
+static int g_passed = 0, g_failed = 0;
+#define EXPECT(cond)                                                         \
+  do {                                                                       \
+    if (cond) {                                                              \
+      ++g_passed;                                                            \
+    } else {                                                                 \
+      ++g_failed;                                                            \
+      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
+    }                                                                        \
+  } while (0)
+
+static Tensor randn(const Shape& shape, DType dt = DType::Float32, bool requires_grad = false) {
+  static random::LockedGenerator gen(7, 0);
+  Tensor t = random::normal(gen, 0.0, 1.0, shape, dt);
+  t.set_requires_grad(requires_grad);
+  return t;
+}
+
+template <class F>
+static bool throws(F&& f) {
+  try {
+    f();
+  } catch (const std::exception&) {
+    return true;
+  }
+  return false;
+}
+
+static void test_views_outlive_base() {
+  std::vector<Tensor> kept;
+  for (int i = 0; i < 20; ++i) {
+    Tensor base = randn({64, 64}, DType::Float64);
+    Tensor v = index(base, {IndexItem::slice(10, 20), IndexItem::slice({}, {}, 3)});
+    Tensor t = transpose(base);
+    Tensor r = reshape(base, {4096});
+    base = Tensor();
+    EXPECT(v.shape() == Shape({10, 22}) && t.shape() == Shape({64, 64}) && r.storage() == t.storage());
+    kept.push_back(v);
+    if (kept.size() > 4) kept.erase(kept.begin());
+  }
+  Tensor c = concatenate({kept[0], kept[1]}, 0);
+  EXPECT(c.shape() == Shape({20, 22}));
+  auto parts = split(c, 2, 0);
+  EXPECT(parts.size() == 2);
+}
+
+static void test_graphs_without_backward() {
+  Tensor a = randn({16, 16}, DType::Float32, true);
+  for (int i = 0; i < 10; ++i) {
+    Tensor h = a;
+    for (int j = 0; j < 5; ++j) h = add(mul(relu(matmul(h, a)), Scalar::from_double(0.01)), h);
+    Tensor s = sum(h);
+    EXPECT(s.grad_fn() != nullptr);
+  }
+}
+
+static void test_backward_graphs() {
+  Tensor a = randn({16, 16}, DType::Float64, true);
+  for (int i = 0; i < 5; ++i) {
+    Tensor loss = sum(softmax(tanh(matmul(a, a))));
+    run_backward(loss, Tensor(), false, false);
+    EXPECT(a.grad().defined());
+    a.set_grad(Tensor());
+  }
+  // retain_graph: twice through one graph, then a third time after release raises
+  Tensor loss = mean(mul(a, a));
+  run_backward(loss, Tensor(), true, false);
+  run_backward(loss, Tensor(), false, false);
+  EXPECT(throws([&] { run_backward(loss, Tensor(), false, false); }));
+  a.set_grad(Tensor());
+  // a deep chain (iterative Node teardown) and a shared subexpression
+  Tensor h = a;
+  for (int i = 0; i < 20000; ++i) h = mul(h, Scalar::from_double(1.0));
+  run_backward(sum(add(h, h)), Tensor(), false, false);
+  EXPECT(std::fabs(sum(a.grad()).item_double() - 2.0 * 256) < 1e-9);
+  a.set_grad(Tensor());
+  Tensor deep = a;
+  for (int i = 0; i < 20000; ++i) deep = add(deep, Scalar::from_double(1.0));  // never backwarded
+}
+
+static void test_double_backward() {
+  // create_graph: the gradient has its own graph, which refers back to the leaf
+  Tensor x = randn({3}, DType::Float64, true);
+  run_backward(sum(mul(mul(x, x), x)), Tensor(), false, true);
+  Tensor g = x.grad();  // 3 x^2, with history
+  EXPECT(g.grad_fn() != nullptr);
+  x.set_grad(Tensor());
+  run_backward(sum(g), Tensor(), false, false);  // 6 x
+  EXPECT(x.grad().defined());
+  x.set_grad(Tensor());
+}
+
+static void test_errors() {
+  Tensor a = randn({4, 5}, DType::Float64, true);
+  Tensor b = randn({3, 5}, DType::Float64, true);
+  EXPECT(throws([&] { add(a, b); }));
+  EXPECT(throws([&] { matmul(a, b); }));
+  EXPECT(throws([&] { concatenate({a, transpose(b)}, 0); }));
+  EXPECT(throws([&] { reshape(a, {7}); }));
+  EXPECT(throws([&] { index(a, {IndexItem::integer(9)}); }));
+  EXPECT(throws([&] { max(Tensor::zeros({0}, DType::Float64)); }));
+  EXPECT(throws([&] { Tensor::empty({int64_t(1) << 40, int64_t(1) << 20}, DType::Float64); }));
+  EXPECT(throws([&] { sparse_softmax_cross_entropy(a, Tensor::full({4}, Scalar::from_int(9), DType::Int64)); }));
+  // backward with a gradient of the wrong shape, after part of the graph has run
+  Tensor y = mul(a, Scalar::from_double(2.0));
+  EXPECT(throws([&] { run_backward(y, Tensor::zeros({2, 2}, DType::Float64), false, false); }));
+  EXPECT(throws([&] { run_backward(y, Tensor(), false, false); }));  // not a single element
+}
+
+struct Net {
+  std::vector<Tensor> params;                // w1, b1, w2, b2
+  std::vector<std::vector<Tensor>> slots;    // three per parameter
+  Tensor x, labels, onehot;
+  Net() {
+    params = {randn({32, 64}, DType::Float32, true), Tensor::zeros({64}, DType::Float32),
+              randn({64, 10}, DType::Float32, true), Tensor::zeros({10}, DType::Float32)};
+    for (const Tensor& p : params) {
+      p.set_requires_grad(true);
+      slots.push_back({Tensor::zeros(p.shape(), DType::Float32), Tensor::zeros(p.shape(), DType::Float32),
+                       Tensor::zeros(p.shape(), DType::Float32)});
+    }
+    static random::LockedGenerator gen(11, 0);
+    x = random::normal(gen, 0.0, 1.0, {128, 32}, DType::Float32);
+    labels = random::randint(gen, 0, 9, {128}, DType::Int64);
+    onehot = Tensor::zeros({128, 10}, DType::Float32);
+    for (int64_t i = 0; i < 128; ++i) onehot.data<float>()[i * 10 + labels.data<int64_t>()[i]] = 1.0f;
+  }
+  // The optimizer's view of every parameter with its gradient (the multi-tensor step).
+  std::vector<kernels::OptimTensor> optim(const std::vector<Tensor>& grads) {
+    std::vector<kernels::OptimTensor> ts(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      ts[i].dtype = DType::Float32;
+      ts[i].n = params[i].numel();
+      ts[i].param = params[i].data_ptr();
+      ts[i].grad = grads[i].data_ptr();
+      for (int k = 0; k < 3; ++k) ts[i].slot[k] = slots[i][size_t(k)].data_ptr();
+    }
+    return ts;
+  }
+};
+
+static void step(Net& net, int opt, int t, const std::vector<Tensor>& grads) {
+  auto ts = net.optim(grads);
+  if (opt == 0) kernels::adam_step(ts, 1e-2, 0.9, 0.999, 1e-7, t);
+  else if (opt == 1) kernels::sgd_step(ts, 1e-2, 0.9, true);
+  else kernels::rmsprop_step(ts, 1e-3, 0.9, 0.5, 1e-7, true);
+}
+
+// Dense(relu) -> Dense -> softmax cross-entropy through the autograd graph,
+// stepped by optimizer `opt`. Returns the loss of the last step over that of the first.
+static double train_generic(int steps, int opt) {
+  Net net;
+  double first = 0, last = 0;
+  for (int s = 0; s < steps; ++s) {
+    Tensor h = linear(net.x, net.params[0], net.params[1], LinearActivation::Relu);
+    Tensor z = linear(h, net.params[2], net.params[3], LinearActivation::None);
+    // the same loss two ways, alternately
+    Tensor loss = s % 2 ? mean(softmax_cross_entropy(z, net.onehot)) : mean(sparse_softmax_cross_entropy(z, net.labels));
+    run_backward(loss, Tensor(), false, false);
+    std::vector<Tensor> grads;
+    for (const Tensor& p : net.params) grads.push_back(p.grad());
+    step(net, opt, s + 1, grads);
+    for (const Tensor& p : net.params) p.set_grad(Tensor());
+    last = loss.item_double();
+    if (s == 0) first = last;
+  }
+  return last / first;
+}
+
+static void test_training() {
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Tensor big = randn({256, 256});  // large enough for the pool's workers to take part
+    EXPECT(std::isfinite(sum(matmul(big, big)).item_double()));
+    for (int opt = 0; opt < 3; ++opt) {
+      const double ratio = train_generic(12, opt);
+      std::printf("threads=%d optimizer %d: last/first loss %.3f\n", threads, opt, ratio);
+      EXPECT(ratio < 0.9);
+    }
+  }
+}
+
+int main() {
+  test_views_outlive_base();
+  test_graphs_without_backward();
+  test_backward_graphs();
+  test_double_backward();
+  test_errors();
+  test_training();
+  std::printf("%d passed, %d failed\n", g_passed, g_failed);
+  std::fflush(stdout);  // LSan ends the process with _exit after its report
+  return g_failed ? 1 : 0;
+}
