@@ -147,7 +147,9 @@ def tensors_outlive_numpy_source():
 
 @scenario
 def invalid_inputs():
-    # the whole table of invalid calls of tests/test_invalid_inputs.py: every error path
+    # the whole table of invalid calls of tests/test_invalid_inputs.py: every error path (ASan
+    # prints "failed to allocate" warnings for the huge ones; allocator_may_return_null=1 makes
+    # them MemoryErrors, as intended)
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests")
     sys.path.insert(0, here)
     try:

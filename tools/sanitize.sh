@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ASan + UBSan (+ LeakSanitizer) build of the extension and test runs under it.
-#   tools/sanitize.sh                    # the whole suite, then a leak check (below)
+#   tools/sanitize.sh                    # the whole suite, with a leak check at its end (below)
 #   tools/sanitize.sh tests/test_x.py    # a subset (any pytest arguments)
 #   tools/sanitize.sh --leaks [NAME...]  # the dedicated leak checks (below)
 # Builds in build-sanitize/ (Debug-ish -O1) and puts a copy of the Python package with the
