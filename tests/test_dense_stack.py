@@ -291,3 +291,42 @@ def test_predict_only_stack_refuses_training_and_checks_out():
     out = tl.zeros((5, 2), dtype="float32")
     stack.predict(x, 1, 5, out)
     np.testing.assert_array_equal(np.asarray(out), [[0, 0]] + [[0.5, 0.5]] * 4)
+
+
+def test_grouped_evaluate_and_predict_report_every_batch_to_user_callbacks():
+    from tensorlet import callbacks
+
+    class Seen(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.test, self.predict = [], []
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.test.append(batch)
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.predict.append(batch)
+
+    x, y = data(n=1000)
+    eager, compiled = models_pair()
+    for model in (eager, compiled):
+        utils.set_random_seed(2)
+        model.build((None, 20))
+    seen = Seen()
+    e_grouped = compiled.evaluate(x, y, batch_size=32, verbose=0)
+    e_each = compiled.evaluate(x, y, batch_size=32, verbose=0, callbacks=[seen])
+    p_grouped = compiled.predict(x, batch_size=32, verbose=0)
+    p_each = compiled.predict(x, batch_size=32, verbose=0, callbacks=[seen])
+    assert seen.test == list(range(32)) and seen.predict == list(range(32))
+    np.testing.assert_allclose(e_grouped, e_each, rtol=1e-6)
+    np.testing.assert_allclose(e_grouped, eager.evaluate(x, y, batch_size=32, verbose=0), rtol=1e-5)
+    np.testing.assert_array_equal(p_grouped, p_each)
+
+
+def test_grouped_evaluate_progress_bar_still_reaches_the_last_step(capsys):
+    x, y = data(n=1000)
+    model = models_pair()[1]
+    model.evaluate(x, y, batch_size=32, verbose=2)
+    model.predict(x, batch_size=32, verbose=2)
+    out = capsys.readouterr().out
+    assert out.count("32/32") == 2

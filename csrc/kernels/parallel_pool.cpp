@@ -3,8 +3,8 @@
 // - One parallel region at a time uses the pool; a region that finds it busy (another Python
 //   thread is inside a kernel) runs inline on its own thread, and so does a parallel_for
 //   nested in a region. Results never depend on that: callers split work by index only.
-// - Workers spin for a bounded time (~50 us) after each region, so back-to-back kernels do
-//   not pay a futex wake-up, then block on a condition variable. Chunks are claimed
+// - Workers spin while a region runs and for a bounded time (~50 us) after it, so back-to-back
+//   kernels do not pay a futex wake-up, then block on a condition variable. Chunks are claimed
 //   dynamically and the caller never waits for a worker that has not started (see ThreadPool).
 // - fork(): pthread_atfork handlers keep fork from racing a region or a pool resize; the
 //   child drops (leaks, on purpose: its mutexes may be mid-use) the parent's pool, whose
@@ -73,6 +73,7 @@ class ThreadPool {
       std::lock_guard<std::mutex> lk(mu_);  // so a worker about to sleep cannot miss it
       state_.store(pack(job_, uint64_t(chunks), 0), std::memory_order_release);
     }
+    active_.store(true, std::memory_order_relaxed);
     cv_.notify_all();
     work(job_);
     const auto finished = [&] { return done_.load(std::memory_order_acquire) == chunks; };
@@ -83,6 +84,7 @@ class ThreadPool {
       done_cv_.wait(lk, finished);
     }
     fn_ = nullptr;
+    active_.store(false, std::memory_order_relaxed);
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -134,9 +136,18 @@ class ThreadPool {
       return job_of(state_.load(std::memory_order_acquire)) != seen || stop_.load(std::memory_order_relaxed);
     };
     for (;;) {
-      // Spin briefly for the next job, then sleep.
-      const auto deadline = std::chrono::steady_clock::now() + kSpin;
-      while (!has_news() && std::chrono::steady_clock::now() < deadline) cpu_relax();
+      // Spin for the next job while a region is still running (a worker that came too late for
+      // a chunk must not fall asleep while the caller works: on a VM a futex wake-up can take
+      // longer than a chunk, and a sleeping worker would then miss every later region too) and
+      // for kSpin after it, then sleep.
+      auto deadline = std::chrono::steady_clock::now() + kSpin;
+      for (;;) {
+        if (has_news()) break;
+        const auto now = std::chrono::steady_clock::now();
+        if (active_.load(std::memory_order_relaxed)) deadline = now + kSpin;
+        else if (now >= deadline) break;
+        cpu_relax();
+      }
       if (!has_news()) {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, has_news);
@@ -153,6 +164,7 @@ class ThreadPool {
   std::atomic<uint64_t> state_{0};
   std::atomic<int64_t> done_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> active_{false};  // a region is running (only steers the workers' spinning)
   uint64_t job_ = 0;  // the caller's last job id (only the region holder touches it)
   // The current job; written by the caller before state_ publishes it.
   const FunctionRef<void(int64_t, int64_t)>* fn_ = nullptr;

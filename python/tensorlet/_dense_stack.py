@@ -52,6 +52,10 @@ class DenseStackStep:
         self._model = model
         self._optimizer = model.optimizer
 
+    @property
+    def max_batch(self) -> int:
+        return self._stack.max_batch
+
     def accepts(self, x_t, y_t, batch_size: int) -> bool:
         """Whether test steps on this data (validation data, say) can run here."""
         return batch_size <= self._stack.max_batch and _data_fits(self._kind, self._dtype, x_t, y_t)

@@ -69,6 +69,10 @@ class CallbackList:
     def wants(self, hook: str) -> bool:
         return bool(self._by_hook[hook])
 
+    def wants_besides_progress(self, hook: str) -> bool:
+        """Whether a callback other than the progress bar implements ``hook``."""
+        return any(not isinstance(getattr(fn, "__self__", None), ProgbarLogger) for fn in self._by_hook[hook])
+
     def __getattr__(self, hook: str):
         if hook not in _HOOKS:
             raise AttributeError(hook)

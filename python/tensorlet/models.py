@@ -26,6 +26,10 @@ from .layers.layer import Layer, format_shape, unique_name
 
 __all__ = ["Sequential"]
 
+# Rows per compiled evaluate/predict call when batches may be grouped: big enough for GEMMs at
+# full speed, small enough that the workspace stays in the caches' neighbourhood.
+_EVAL_GROUP_ROWS = 1024
+
 
 def _resolve_verbose(verbose) -> int:
     if verbose == "auto":
@@ -457,14 +461,24 @@ class Sequential:
         per_batch = cbs.wants("on_test_batch_end")
         if compiled is not None and not compiled.accepts(x_t, y_t, batch_size):
             compiled = None
-        for step, start in enumerate(range(0, n, batch_size)):
-            stop = min(start + batch_size, n)
-            if compiled is not None:
-                logs = compiled.test(x_t, y_t, start, stop)
-            else:
+        if compiled is not None:
+            # Several batches per call, as Keras's steps_per_execution: the loss and metrics do
+            # not depend on how the rows are grouped, and only the progress bar (which redraws
+            # at most every 0.05 s anyway) sees the batches, at the end of each group.
+            group = 1 if cbs.wants_besides_progress("on_test_batch_end") else \
+                max(1, compiled.max_batch // batch_size)
+            steps = math.ceil(n / batch_size)
+            for first in range(0, steps, group):
+                last = min(first + group, steps) - 1
+                logs = compiled.test(x_t, y_t, first * batch_size, min((last + 1) * batch_size, n))
+                if per_batch:
+                    cbs.on_test_batch_end(last, logs)
+        else:
+            for step, start in enumerate(range(0, n, batch_size)):
+                stop = min(start + batch_size, n)
                 logs = self.test_step(x_t[start:stop], y_t[start:stop])
-            if per_batch:
-                cbs.on_test_batch_end(step, logs)
+                if per_batch:
+                    cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         return logs
 
@@ -483,7 +497,7 @@ class Sequential:
             chain.append(callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(chain, model=self, verbose=verbose, epochs=1,
                                             steps=math.ceil(n / batch_size))
-        compiled = _dense_stack.plan(self, x_t, y_t, min(batch_size, n), training=False)
+        compiled = _dense_stack.plan(self, x_t, y_t, min(max(batch_size, _EVAL_GROUP_ROWS), n), training=False)
         logs = self._test_loop(x_t, y_t, batch_size, cbs, compiled)
         if return_dict:
             return logs
@@ -503,16 +517,23 @@ class Sequential:
             chain.append(callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(chain, model=self, verbose=verbose, epochs=1,
                                             steps=math.ceil(n / batch_size))
-        compiled = _dense_stack.predictor(self, x_t, batch_size) if n else None
-        out = tl.asarray(result) if compiled is not None else None  # a view: rows are written in place
         cbs.on_predict_begin()
-        for step, start in enumerate(range(0, n, batch_size)):
-            stop = min(start + batch_size, n)
-            if compiled is not None:
-                compiled(start, stop, out)
-            else:
+        steps = math.ceil(n / batch_size)
+        # Eligible Dense stacks: several batches per call when only the progress bar watches
+        # them (see _test_loop), written straight into the result.
+        group = 1 if cbs.wants_besides_progress("on_predict_batch_end") else max(1, _EVAL_GROUP_ROWS // batch_size)
+        compiled = _dense_stack.predictor(self, x_t, group * batch_size) if n else None
+        if compiled is not None:
+            out = tl.asarray(result)  # a view: rows are written in place
+            for first in range(0, steps, group):
+                last = min(first + group, steps) - 1
+                compiled(first * batch_size, min((last + 1) * batch_size, n), out)
+                cbs.on_predict_batch_end(last, None)
+        else:
+            for step, start in enumerate(range(0, n, batch_size)):
+                stop = min(start + batch_size, n)
                 result[start:stop] = self.predict_step(x_t[start:stop]).numpy()
-            cbs.on_predict_batch_end(step, None)
+                cbs.on_predict_batch_end(step, None)
         cbs.on_predict_end()
         return result
 
