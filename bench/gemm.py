@@ -57,7 +57,7 @@ def make(label, M, K, N, ta, tb, dtype):
 
 
 def best_seconds(fn, flops, reps):
-    n = max(1, int(2e8 / flops))  # ~0.2 GFLOP (1 to 1000s of calls) per timed run
+    n = max(1, int(1e9 / flops))  # ~1 GFLOP (several to 1000s of calls) per timed run
     fn()
     best = float("inf")
     for _ in range(reps):
