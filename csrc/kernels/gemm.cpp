@@ -278,17 +278,26 @@ bool try_gemm_transposed(const Problem<T>& pr, const GemmKernels<T>& ks, const U
   T* ct = tls_transposed_c.get<T>(N * M);
   const Problem<T> t{!pr.tb, false, N, M, pr.K, T(1), pr.B, pr.ldb, pr.A, pr.lda, T(0), ct, M, nullptr, false};
   gemm_float(t);
-  T row[32];  // N < wide.nr <= 32
-  for (int64_t i = 0; i < M; ++i) {
-    T* c = pr.C + i * pr.ldc;
-    for (int64_t j = 0; j < N; ++j) row[j] = pr.alpha * ct[j * M + i];
-    if (pr.beta != T(0))
-      for (int64_t j = 0; j < N; ++j) row[j] += pr.beta * c[j];
-    if (pr.bias)
-      for (int64_t j = 0; j < N; ++j) row[j] += pr.bias[j];
-    if (pr.relu)
-      for (int64_t j = 0; j < N; ++j) row[j] = row[j] <= T(0) ? T(0) : row[j];  // NaN stays NaN
-    for (int64_t j = 0; j < N; ++j) c[j] = row[j];
+  // Column by column: C^T's rows are read in order and C (N <= 32 columns, a few KB per
+  // hundred rows) stays in L1 for the strided stores. The common case (alpha 1, beta 0, no
+  // epilogue) is a plain copy; the conditions are loop-invariant, so the compiler unswitches.
+  const T alpha = pr.alpha, beta = pr.beta;
+  const bool plain = alpha == T(1) && beta == T(0) && !pr.bias && !pr.relu;
+  for (int64_t j = 0; j < N; ++j) {
+    const T* src = ct + j * M;
+    T* c = pr.C + j;
+    if (plain) {
+      for (int64_t i = 0; i < M; ++i) c[i * pr.ldc] = src[i];
+      continue;
+    }
+    const T b = pr.bias ? pr.bias[j] : T(0);
+    for (int64_t i = 0; i < M; ++i) {
+      T v = alpha * src[i];
+      if (beta != T(0)) v += beta * c[i * pr.ldc];
+      if (pr.bias) v += b;  // only when there is one: -0.0 + 0.0 would lose the sign
+      if (pr.relu) v = v <= T(0) ? T(0) : v;  // NaN stays NaN
+      c[i * pr.ldc] = v;
+    }
   }
   return true;
 }
