@@ -220,6 +220,10 @@ def test_construction_errors_name_the_problem():
         _core._DenseStack([(tl.zeros((3, 2), dtype="int64"), None, False)], "sparse", 4)
     with pytest.raises(ValueError, match="contiguous"):
         _core._DenseStack([(tl.zeros((2, 3), dtype="float32").T, None, False)], "sparse", 4)
+    with pytest.raises(MemoryError):  # the workspace for 2**62 rows cannot exist
+        stack_of([(3, 2)], batch=2 ** 62)
+    with pytest.raises(TypeError):  # tensors only: the Python side converts the data first
+        stack_of([(3, 2)]).train_step(np.zeros((4, 3), np.float32), np.zeros((4, 2), np.float32), None, 0, 2)
 
 
 def test_step_errors_name_the_problem():
