@@ -334,3 +334,27 @@ def test_grouped_evaluate_progress_bar_still_reaches_the_last_step(capsys):
     model.predict(x, batch_size=32, verbose=2)
     out = capsys.readouterr().out
     assert out.count("32/32") == 2
+
+
+def test_evaluate_and_predict_reuse_their_stack_and_see_new_weights():
+    x, y = data(n=200)
+    eager, compiled = models_pair()
+    for model in (eager, compiled):
+        utils.set_random_seed(4)
+        model.build((None, 20))
+    compiled.evaluate(x, y, verbose=0)
+    first = compiled._dense_stack_cache["categorical"][2]
+    compiled.predict(x, verbose=0)
+    compiled.evaluate(x, y, verbose=0)
+    assert compiled._dense_stack_cache["categorical"][2] is first  # no new workspace per call
+    rng = np.random.default_rng(9)
+    new = [rng.normal(size=w.shape).astype(np.float32) for w in eager.get_weights()]
+    eager.set_weights(new)
+    compiled.set_weights(new)  # in place: the cached stack reads the new values
+    np.testing.assert_allclose(compiled.evaluate(x, y, verbose=0), eager.evaluate(x, y, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(compiled.predict(x, verbose=0), eager.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    compiled.pop()
+    compiled.add(layers.Dense(10, activation="softmax"))
+    compiled.build((None, 20))
+    compiled.evaluate(x, y, verbose=0)
+    assert compiled._dense_stack_cache["categorical"][2] is not first  # new layer objects: a new stack

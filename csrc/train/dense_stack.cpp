@@ -1,5 +1,6 @@
 #include "train/dense_stack.h"
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -13,6 +14,9 @@ namespace tl::train {
 namespace {
 
 constexpr const char* kOp = "DenseStack";
+// Logits per parallel chunk of the per-row loss/softmax loops (each costs an exp): a training
+// batch of 128 x 10 stays on one thread, an evaluation group of thousands of rows splits.
+constexpr int64_t kRowWork = 8192;
 
 // First index of the row maximum, NaN counting as the maximum (numpy.argmax).
 template <class T>
@@ -106,6 +110,7 @@ DenseStack::DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64
   in_features_ = layers_[0].kernel.shape()[0];
   classes_ = width;
   for (const DenseLayerSpec& L : layers_) outs_.push_back(Tensor::empty({max_batch_, L.kernel.shape()[1]}, dtype_));
+  if (loss_ != DenseLoss::None) row_loss_ = Tensor::empty({max_batch_}, DType::Float64);
   if (!training_) return;
   // Shuffled batches are gathered here; evaluation and predict read consecutive rows in place.
   x_rows_ = Tensor::empty({max_batch_, in_features_}, dtype_);
@@ -192,15 +197,17 @@ void DenseStack::predict_rows(const Tensor& x, int64_t start, int64_t stop, cons
     std::memcpy(o, z, size_t(B * C) * sizeof(T));
     return;
   }
-  for (int64_t r = 0; r < B; ++r) {  // stable softmax of each row
-    const T* zr = z + r * C;
-    T* orow = o + r * C;
-    T m = zr[0];
-    for (int64_t j = 1; j < C; ++j) m = zr[j] > m ? zr[j] : m;
-    T s = 0;
-    for (int64_t j = 0; j < C; ++j) s += (orow[j] = std::exp(zr[j] - m));
-    for (int64_t j = 0; j < C; ++j) orow[j] /= s;
-  }
+  parallel_for(0, B, std::max<int64_t>(1, kRowWork / C), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {  // stable softmax of each row
+      const T* zr = z + r * C;
+      T* orow = o + r * C;
+      T m = zr[0];
+      for (int64_t j = 1; j < C; ++j) m = zr[j] > m ? zr[j] : m;
+      T s = 0;
+      for (int64_t j = 0; j < C; ++j) s += (orow[j] = std::exp(zr[j] - m));
+      for (int64_t j = 0; j < C; ++j) orow[j] /= s;
+    }
+  });
 }
 
 // Each layer's GEMM with its bias and relu applied in the epilogue; outs_ holds the results.
@@ -263,14 +270,25 @@ StepResult DenseStack::run(const Tensor& x, const Tensor& y, const Tensor& index
   const T* z = outs_.back().data<T>();
   T* gz = train ? out_grads_.back().data<T>() : nullptr;
   const T scale = T(1) / T(B);
+  // Rows are independent: big (evaluation) batches split them over the threads. Each row's loss
+  // goes to row_loss_ and is summed afterwards in row order, so the result does not depend on
+  // the thread count; hits are integers.
+  double* row_loss = row_loss_.data<double>();
+  std::atomic<int64_t> hits{0};
+  parallel_for(0, B, std::max<int64_t>(1, kRowWork / C), [&](int64_t lo, int64_t hi) {
+    int64_t h = 0;
+    for (int64_t r = lo; r < hi; ++r) {
+      const T* zr = z + r * C;
+      const T* tr = sparse ? nullptr : tb + r * C;
+      const int64_t label = sparse ? lb[r] : argmax_row(tr, C);
+      row_loss[r] = xent_row(zr, tr, label, C, scale, gz ? gz + r * C : nullptr);
+      h += argmax_row(zr, C) == label;
+    }
+    hits.fetch_add(h, std::memory_order_relaxed);
+  });
   double loss_sum = 0;
-  for (int64_t r = 0; r < B; ++r) {
-    const T* zr = z + r * C;
-    const T* tr = sparse ? nullptr : tb + r * C;
-    const int64_t label = sparse ? lb[r] : argmax_row(tr, C);
-    loss_sum += xent_row(zr, tr, label, C, scale, gz ? gz + r * C : nullptr);
-    res.hits += argmax_row(zr, C) == label;
-  }
+  for (int64_t r = 0; r < B; ++r) loss_sum += row_loss[r];
+  res.hits = hits.load();
   res.loss = loss_sum / double(B);
   if (!train) return res;
 

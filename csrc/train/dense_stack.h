@@ -77,6 +77,7 @@ class DenseStack {
   Tensor x_rows_, y_rows_, label_rows_;
   std::vector<Tensor> outs_;       // per layer: (max_batch, units) activations (the last: logits)
   std::vector<Tensor> out_grads_;  // per layer: the gradient with respect to its pre-activation
+  Tensor row_loss_;                // float64 per-row losses, summed in row order
   std::vector<Tensor> grads_;
   std::mutex mu_;  // one step at a time per stack: the workspace is shared
 };

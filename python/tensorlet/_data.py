@@ -6,6 +6,7 @@ as it was. Works on NumPy views of the data (the boundary); training itself only
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Optional, Tuple
 
@@ -34,8 +35,10 @@ def as_numpy(data, what: str) -> np.ndarray:
 def warn_if_not_finite(arr: np.ndarray, what: str) -> None:
     if arr.dtype.kind != "f":
         return
-    total = arr.sum(dtype=np.float64)  # one pass; finite sums need no second look
-    if np.isfinite(total):
+    # One vectorised pass in the core: a NaN or an infinity makes the sum non-finite, so a
+    # finite sum needs no second look (an overflowing sum of finite values gets the exact one).
+    total = float(tl.sum(tl.asarray(arr))) if arr.size else 0.0
+    if math.isfinite(total):
         return
     bad = ~np.isfinite(arr)
     if bad.any():

@@ -40,12 +40,33 @@ def _specs(model):
     return [(layer.kernel, layer.bias, layer.activation_name == "relu") for layer in model.layers]
 
 
+def _stack_for(model, kind: str, rows: int, training: bool, output: str):
+    """A _core._DenseStack for the model. Training makes a fresh one per fit; evaluation and
+    predict reuse the model's last one while the weights are the same objects, so repeated
+    evaluate/predict calls do not allocate (and page-fault in) a new workspace each time."""
+    specs = _specs(model)
+    if training:
+        return _core._DenseStack(specs, kind, rows, True, output)
+    weights = [w for spec in specs for w in spec[:2]]
+    key = (rows, output, tuple(spec[2] for spec in specs))
+    cache = model.__dict__.setdefault("_dense_stack_cache", {})  # one entry per loss kind
+    cached = cache.get(kind)
+    # The cache keeps the weight objects themselves, so identity comparisons cannot be fooled
+    # by a recycled id().
+    if cached is not None and cached[0] == key and len(cached[1]) == len(weights) and \
+            all(a is b for a, b in zip(cached[1], weights)):
+        return cached[2]
+    stack = _core._DenseStack(specs, kind, rows, False, output)
+    cache[kind] = (key, weights, stack)
+    return stack
+
+
 class DenseStackStep:
     """Runs ``Sequential``'s train and test steps for an eligible model (see ``plan``)."""
 
     def __init__(self, model, kind: str, batch_size: int, training: bool):
         layers = model.layers
-        self._stack = _core._DenseStack(_specs(model), kind, batch_size, training, layers[-1].activation_name)
+        self._stack = _stack_for(model, kind, batch_size, training, layers[-1].activation_name)
         self._kind, self._dtype = kind, layers[0].kernel.dtype
         self._grads = list(self._stack.grads)
         self._weights = model._train_weights
@@ -149,5 +170,5 @@ def predictor(model, x_t, batch_size: int):
     output = _stack_output(model)
     if output is None or x_t.ndim != 2 or x_t.dtype != model.layers[0].kernel.dtype or not x_t.is_contiguous:
         return None
-    stack = _core._DenseStack(_specs(model), "none", min(batch_size, x_t.shape[0]), False, output)
+    stack = _stack_for(model, "none", min(batch_size, x_t.shape[0]), False, output)
     return lambda start, stop, out: stack.predict(x_t, start, stop, out)
