@@ -13,22 +13,11 @@
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
+#include "expect.h"
 
 using namespace tl;
 using namespace tl::kernels;
 
-static int g_passed = 0, g_failed = 0;
-#define EXPECT(cond, ...)                                       \
-  do {                                                          \
-    if (cond) {                                                 \
-      ++g_passed;                                               \
-    } else {                                                    \
-      ++g_failed;                                               \
-      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      std::printf(__VA_ARGS__);                                 \
-      std::printf("\n");                                        \
-    }                                                           \
-  } while (0)
 
 struct Case {
   bool ta, tb;
@@ -234,6 +223,5 @@ int main() {
   test_gemm_integer<int32_t>("int32");
   test_gemm_integer<int64_t>("int64");
   test_gemm_integer<uint8_t>("uint8");
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed ? 1 : 0;
+  return expect_summary();
 }

@@ -21,19 +21,10 @@
 #include "ops/linear.h"
 #include "ops/ops.h"
 #include "ops/random.h"
+#include "expect.h"
 
 using namespace tl;
 
-static int g_passed = 0, g_failed = 0;
-#define EXPECT(cond)                                                         \
-  do {                                                                       \
-    if (cond) {                                                              \
-      ++g_passed;                                                            \
-    } else {                                                                 \
-      ++g_failed;                                                            \
-      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-    }                                                                        \
-  } while (0)
 
 static Tensor randn(const Shape& shape, DType dt = DType::Float32, bool requires_grad = false) {
   static random::LockedGenerator gen(7, 0);
@@ -213,7 +204,5 @@ int main() {
   test_double_backward();
   test_errors();
   test_training();
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  std::fflush(stdout);  // LSan ends the process with _exit after its report
-  return g_failed ? 1 : 0;
+  return expect_summary();
 }
