@@ -1,6 +1,5 @@
 #include "train/dense_stack.h"
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -8,67 +7,40 @@
 #include "core/error.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
-#include "kernels/parallel.h"
+#include "kernels/nn.h"
+#include "kernels/reduce.h"
+#include "ops/indexing.h"
 
 namespace tl::train {
 namespace {
 
 constexpr const char* kOp = "DenseStack";
-// Logits per parallel chunk of the per-row loss/softmax loops (each costs an exp): a training
-// batch of 128 x 10 stays on one thread, an evaluation group of thousands of rows splits.
-constexpr int64_t kRowWork = 8192;
-
-// First index of the row maximum, NaN counting as the maximum (numpy.argmax).
-template <class T>
-int64_t argmax_row(const T* v, int64_t n) {
-  int64_t best = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    if (std::isnan(v[j])) return j;
-    if (v[j] > v[best]) best = j;
-  }
-  return best;
-}
-
 void check_matrix(const Tensor& t, const char* what, DType dtype) {
   TL_CHECK(t.defined(), kOp, what, " is missing");
   TL_CHECK(t.dtype() == dtype, kOp, what, " has dtype ", dtype_name(t.dtype()), ", expected ", dtype_name(dtype));
   TL_CHECK(t.is_contiguous(), kOp, what, " must be contiguous");
 }
 
-// Softmax cross-entropy of one row of logits z against targets t (or the class `label` when t
-// is null): returns the loss and writes its gradient times `scale` into gz (unless null). Stable: the row
-// maximum is subtracted first; terms with a zero target cost nothing (so a -inf logit with a
-// zero target gives a finite loss), as in the generic kernels (kernels/nn.h).
-template <class T>
-double xent_row(const T* z, const T* t, int64_t label, int64_t C, T scale, T* gz) {
-  T m = z[0];
-  for (int64_t j = 1; j < C; ++j) m = z[j] > m ? z[j] : m;
-  T s = 0;
-  for (int64_t j = 0; j < C; ++j) s += std::exp(z[j] - m);
-  const T log_s = std::log(s);
-  if (!t) {
-    if (gz) {
-      for (int64_t j = 0; j < C; ++j) gz[j] = std::exp((z[j] - m) - log_s) * scale;
-      gz[label] -= scale;
-    }
-    return double((m - z[label]) + log_s);
-  }
-  T loss = 0, tsum = 0;
-  for (int64_t j = 0; j < C; ++j) {
-    tsum += t[j];
-    if (t[j] != T(0)) loss += t[j] * ((m - z[j]) + log_s);
-  }
-  if (gz)
-    for (int64_t j = 0; j < C; ++j) gz[j] = (std::exp((z[j] - m) - log_s) * tsum - t[j]) * scale;
-  return double(loss);
+// Rows [start, start + rows) of a contiguous tensor, as a contiguous view (the workspace is
+// sized for the largest batch; a step uses its first rows).
+Tensor rows_at(const Tensor& t, int64_t start, int64_t rows) {
+  Shape shape = t.shape();
+  shape[0] = rows;
+  int64_t row = 1;
+  for (size_t d = 1; d < shape.size(); ++d) row *= shape[d];
+  return t.view_with(shape, contiguous_strides(shape), t.offset() + start * row);
 }
 
-// db[j] = sum over rows of dz[r, j]; restrict pointers so the loops vectorise.
-template <class T>
-void column_sums(T* __restrict db, const T* __restrict dz, int64_t rows, int64_t N) {
-  std::fill(db, db + N, T(0));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < N; ++j) db[j] += dz[r * N + j];
+Tensor first_rows(const Tensor& t, int64_t rows) { return rows_at(t, 0, rows); }
+
+// Hits: rows where the argmax of the logits equals the label (argmax of the target row when
+// the labels are one-hot), with numpy.argmax's ties and NaNs (kernels::arg_reduce).
+int64_t count_hits(const Tensor& pred, const Tensor& label) {
+  const int64_t* p = pred.data<int64_t>();
+  const int64_t* l = label.data<int64_t>();
+  int64_t hits = 0;
+  for (int64_t r = 0; r < pred.numel(); ++r) hits += p[r] == l[r];
+  return hits;
 }
 
 // dh *= (h > 0): relu's derivative, as a product so a NaN gradient stays NaN (as on the
@@ -110,12 +82,21 @@ DenseStack::DenseStack(std::vector<DenseLayerSpec> layers, DenseLoss loss, int64
   in_features_ = layers_[0].kernel.shape()[0];
   classes_ = width;
   for (const DenseLayerSpec& L : layers_) outs_.push_back(Tensor::empty({max_batch_, L.kernel.shape()[1]}, dtype_));
-  if (loss_ != DenseLoss::None) row_loss_ = Tensor::empty({max_batch_}, DType::Float64);
+  if (loss_ != DenseLoss::None) {  // the loss kernels' per-row outputs
+    loss_rows_ = Tensor::empty({max_batch_}, dtype_);
+    lse_ = Tensor::empty({max_batch_, 2}, dtype_);
+    pred_ = Tensor::empty({max_batch_}, DType::Int64);
+    if (loss_ == DenseLoss::SoftmaxCategorical) {
+      tsum_ = Tensor::empty({max_batch_}, dtype_);
+      target_ids_ = Tensor::empty({max_batch_}, DType::Int64);
+    }
+  }
   if (!training_) return;
   // Shuffled batches are gathered here; evaluation and predict read consecutive rows in place.
   x_rows_ = Tensor::empty({max_batch_, in_features_}, dtype_);
   if (loss_ == DenseLoss::SoftmaxCategorical) y_rows_ = Tensor::empty({max_batch_, classes_}, dtype_);
   else label_rows_ = Tensor::empty({max_batch_}, DType::Int64);
+  row_grad_ = Tensor::empty({max_batch_}, dtype_);
   for (const DenseLayerSpec& L : layers_) {
     out_grads_.push_back(Tensor::empty({max_batch_, L.kernel.shape()[1]}, dtype_));
     grads_.push_back(Tensor::zeros(L.kernel.shape(), dtype_));
@@ -191,23 +172,9 @@ void DenseStack::predict_rows(const Tensor& x, int64_t start, int64_t stop, cons
   kernels::DenormalGuard ftz;
   const int64_t B = stop - start, C = classes_;
   forward<T>(x.data<T>() + start * in_features_, B);
-  const T* z = outs_.back().data<T>();
-  T* o = out.data<T>() + start * C;
-  if (!softmax_output_) {
-    std::memcpy(o, z, size_t(B * C) * sizeof(T));
-    return;
-  }
-  parallel_for(0, B, std::max<int64_t>(1, kRowWork / C), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {  // stable softmax of each row
-      const T* zr = z + r * C;
-      T* orow = o + r * C;
-      T m = zr[0];
-      for (int64_t j = 1; j < C; ++j) m = zr[j] > m ? zr[j] : m;
-      T s = 0;
-      for (int64_t j = 0; j < C; ++j) s += (orow[j] = std::exp(zr[j] - m));
-      for (int64_t j = 0; j < C; ++j) orow[j] /= s;
-    }
-  });
+  const Tensor z = first_rows(outs_.back(), B), o = rows_at(out, start, B);
+  if (softmax_output_) kernels::softmax_rows(o, z, C, false);
+  else std::memcpy(o.data<T>(), z.data<T>(), size_t(B * C) * sizeof(T));
 }
 
 // Each layer's GEMM with its bias and relu applied in the epilogue; outs_ holds the results.
@@ -229,68 +196,58 @@ template <class T>
 StepResult DenseStack::run(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start, int64_t stop,
                            bool train) {
   kernels::DenormalGuard ftz;
-  const int64_t B = stop - start, K0 = in_features_, C = classes_, n = x.shape()[0];
+  const int64_t B = stop - start, C = classes_, n = x.shape()[0];
   const bool sparse = loss_ == DenseLoss::SoftmaxSparse;
 
-  // The batch: rows gathered into the workspace, or read in place when they are consecutive.
-  const T* xb = x.data<T>() + start * K0;
-  const T* tb = sparse ? nullptr : y.data<T>() + start * C;
-  const int64_t* lb = sparse ? y.data<int64_t>() + start : nullptr;
+  // The batch: rows gathered into the workspace (take_into, on both cores for big batches), or
+  // read in place when they are consecutive.
+  Tensor xb = rows_at(x, start, B), t = rows_at(y, start, B);
   if (index.defined()) {
-    const int64_t* idx = index.data<int64_t>() + start;
-    for (int64_t r = 0; r < B; ++r)
-      TL_CHECK_INDEX(0 <= idx[r] && idx[r] < n, kOp, "row index ", idx[r], " is out of bounds for ", n, " rows");
-    T* xr = x_rows_.data<T>();
-    const T* xs = x.data<T>();
-    // Random rows come from DRAM: both cores copy once the batch is big enough.
-    parallel_for(0, B, std::max<int64_t>(1, kParallelElementThreshold / K0), [&](int64_t lo, int64_t hi) {
-      for (int64_t r = lo; r < hi; ++r) std::memcpy(xr + r * K0, xs + idx[r] * K0, size_t(K0) * sizeof(T));
-    });
+    const Tensor idx = rows_at(index, start, B);
+    const int64_t* ip = idx.data<int64_t>();
+    for (int64_t r = 0; r < B; ++r)  // take_into checks too; this names the stack's rows
+      TL_CHECK_INDEX(0 <= ip[r] && ip[r] < n, kOp, "row index ", ip[r], " is out of bounds for ", n, " rows");
+    const Tensor xr = first_rows(x_rows_, B), tr = first_rows(sparse ? label_rows_ : y_rows_, B);
+    take_into(x, idx, 0, xr);
+    take_into(y, idx, 0, tr);
     xb = xr;
-    if (sparse) {
-      int64_t* lr = label_rows_.data<int64_t>();
-      for (int64_t r = 0; r < B; ++r) lr[r] = y.data<int64_t>()[idx[r]];
-      lb = lr;
-    } else {
-      T* yr = y_rows_.data<T>();
-      for (int64_t r = 0; r < B; ++r) std::memcpy(yr + r * C, y.data<T>() + idx[r] * C, size_t(C) * sizeof(T));
-      tb = yr;
-    }
+    t = tr;
   }
-  if (sparse)
+  if (sparse) {
+    const int64_t* lb = t.data<int64_t>();
     for (int64_t r = 0; r < B; ++r)
       TL_CHECK(0 <= lb[r] && lb[r] < C, kOp, "label ", lb[r], " is out of range for ", C, " classes");
+  }
 
-  forward<T>(xb, B);
+  forward<T>(xb.data<T>(), B);
   const size_t L = layers_.size();
 
-  // The loss (batch mean), its gradient with respect to the logits, and the hits.
+  // The loss (batch mean), its gradient with respect to the logits and the hits, by the same
+  // row kernels as the generic path's fused softmax cross-entropy (kernels/nn.h).
   StepResult res;
   res.rows = B;
-  const T* z = outs_.back().data<T>();
-  T* gz = train ? out_grads_.back().data<T>() : nullptr;
-  const T scale = T(1) / T(B);
-  // Rows are independent: big (evaluation) batches split them over the threads. Each row's loss
-  // goes to row_loss_ and is summed afterwards in row order, so the result does not depend on
-  // the thread count; hits are integers.
-  double* row_loss = row_loss_.data<double>();
-  std::atomic<int64_t> hits{0};
-  parallel_for(0, B, std::max<int64_t>(1, kRowWork / C), [&](int64_t lo, int64_t hi) {
-    int64_t h = 0;
-    for (int64_t r = lo; r < hi; ++r) {
-      const T* zr = z + r * C;
-      const T* tr = sparse ? nullptr : tb + r * C;
-      const int64_t label = sparse ? lb[r] : argmax_row(tr, C);
-      row_loss[r] = xent_row(zr, tr, label, C, scale, gz ? gz + r * C : nullptr);
-      h += argmax_row(zr, C) == label;
-    }
-    hits.fetch_add(h, std::memory_order_relaxed);
-  });
-  double loss_sum = 0;
-  for (int64_t r = 0; r < B; ++r) loss_sum += row_loss[r];
-  res.hits = hits.load();
+  const Tensor z = first_rows(outs_.back(), B), loss = first_rows(loss_rows_, B), lse = first_rows(lse_, B);
+  const Tensor pred = first_rows(pred_, B);
+  Tensor tsum, labels = t;
+  if (sparse) {
+    kernels::sparse_xent_rows(loss, lse, z, t, C);
+  } else {
+    tsum = first_rows(tsum_, B);
+    kernels::softmax_xent_rows(loss, lse, tsum, z, t, C);
+    labels = first_rows(target_ids_, B);
+    kernels::arg_reduce(true, labels, t, 1);
+  }
+  kernels::arg_reduce(true, pred, z, 1);
+  res.hits = count_hits(pred, labels);
+  double loss_sum = 0;  // in row order: the same at any thread count
+  for (const T* lp = loss.data<T>(); lp != loss.data<T>() + B; ++lp) loss_sum += double(*lp);
   res.loss = loss_sum / double(B);
   if (!train) return res;
+
+  const Tensor g_rows = first_rows(row_grad_, B), gz = first_rows(out_grads_.back(), B);
+  std::fill(g_rows.data<T>(), g_rows.data<T>() + B, T(1) / T(B));  // d(mean)/d(row loss)
+  if (sparse) kernels::sparse_xent_rows_backward(gz, g_rows, z, t, lse, C);
+  else kernels::softmax_xent_rows_backward(gz, Tensor(), g_rows, z, t, lse, tsum, C);
 
   // Backward, last layer first: dW = H^T dZ, db = column sums of dZ, and (except for the input
   // batch, which needs no gradient) dH = dZ W^T, masked by relu's derivative.
@@ -298,9 +255,13 @@ StepResult DenseStack::run(const Tensor& x, const Tensor& y, const Tensor& index
   for (size_t l = L; l-- > 0;) {
     const DenseLayerSpec& layer = layers_[l];
     const int64_t K = layer.kernel.shape()[0], N = layer.kernel.shape()[1];
-    const T* dz = out_grads_[l].data<T>();
-    const T* hin = l == 0 ? xb : outs_[l - 1].data<T>();
-    if (layer.bias.defined()) column_sums(grads_[--g].data<T>(), dz, B, N);
+    const Tensor dz_rows = first_rows(out_grads_[l], B);
+    const T* dz = dz_rows.data<T>();
+    const T* hin = l == 0 ? xb.data<T>() : outs_[l - 1].data<T>();
+    if (layer.bias.defined()) {  // db = column sums of dZ: the reduction's column fast path
+      const Tensor& db = grads_[--g];
+      kernels::reduce(kernels::ReduceOp::Sum, db.view_with({1, N}, {N, 1}, db.offset()), dz_rows, {true, false});
+    }
     kernels::gemm<T>(true, false, K, N, B, T(1), hin, K, dz, N, T(0), grads_[--g].data<T>(), N);
     if (l == 0) break;
     T* dh = out_grads_[l - 1].data<T>();

@@ -5,7 +5,8 @@
 // calls: gather the batch rows, forward GEMMs with the bias and relu fused into their epilogue,
 // the fused softmax cross-entropy and its gradient, then the backward GEMMs (no gradient for
 // the input batch), relu masks and bias sums, written into gradient buffers that persist across
-// steps. It runs with the GIL released and allocates nothing per step. The optimizer update is
+// steps. It runs with the GIL released; the buffers are allocated once (a step makes only small
+// views and index bookkeeping). The optimizer update is
 // left to the Python optimizer (one fused call), so schedules, custom optimizers and callbacks
 // behave exactly as on the generic path, whose results this step matches to float rounding.
 #pragma once
@@ -77,7 +78,8 @@ class DenseStack {
   Tensor x_rows_, y_rows_, label_rows_;
   std::vector<Tensor> outs_;       // per layer: (max_batch, units) activations (the last: logits)
   std::vector<Tensor> out_grads_;  // per layer: the gradient with respect to its pre-activation
-  Tensor row_loss_;                // float64 per-row losses, summed in row order
+  Tensor loss_rows_, lse_, tsum_, row_grad_;  // the loss kernels' per-row values (kernels/nn.h)
+  Tensor pred_, target_ids_;                  // argmax of the logits and of one-hot targets
   std::vector<Tensor> grads_;
   std::mutex mu_;  // one step at a time per stack: the workspace is shared
 };
