@@ -97,8 +97,8 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y) {
 template <class T>
 void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T* dx) {
   const int64_t P = win.out_pixels(), K = win.KH * win.KW * win.C, image = win.H * win.W * win.C;
-  if (win.is_pointwise() && O > 0) return gemm<T>(false, true, win.N * P, K, O, T(1), g, O, w, O,
-                                                  T(0), dx, K);
+  if (win.N == 0) return;
+  if (win.is_pointwise() && O > 0) return gemm<T>(false, true, win.N * P, K, O, T(1), g, O, w, O, T(0), dx, K);
   if (P == 0 || O == 0) {
     std::fill(dx, dx + win.N * image, T(0));
     return;

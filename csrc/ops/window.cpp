@@ -51,6 +51,7 @@ kernels::Window make_window(const char* op, const Shape& x, const std::string& x
   w.N = x.front();
   w.C = x.back();
   w.H = spatial == 2 ? x[1] : 1;
+  w.OH = 1;  // 1-D data: one row, kept by the 1-row window
   w.W = x[size_t(spatial)];
   int64_t* in[2] = {&w.H, &w.W};
   int64_t* k[2] = {&w.KH, &w.KW};
