@@ -143,6 +143,14 @@ def test_empty_batch_and_same_padding_of_empty_input():
     tl.sum(y).backward()
     assert xt.grad.shape == x.shape
     np.testing.assert_array_equal(np.asarray(wt.grad), np.zeros_like(w))
+    # No rows at all: "same" keeps the empty spatial dim; the kernel gradient is zero.
+    x, w = _inputs((2, 0, 5, 2), (3, 3), 4)
+    xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
+    y = tl.conv(xt, wt, padding="same")
+    assert y.shape == (2, 0, 5, 4)
+    tl.sum(y).backward()
+    assert xt.grad.shape == x.shape
+    np.testing.assert_array_equal(np.asarray(wt.grad), np.zeros_like(w))
 
 
 @pytest.mark.parametrize("case", [

@@ -96,3 +96,12 @@ def test_large_input_threads():
     g = np.ones(want.shape, np.float32)
     y.backward(tl.array(g))
     np.testing.assert_array_equal(np.asarray(xt.grad), grad(g).astype(np.float32))
+
+
+@pytest.mark.parametrize("op", [tl.max_pool, tl.average_pool])
+def test_empty_batch(op):
+    xt = tl.array(np.ones((0, 4, 4, 2)), requires_grad=True)
+    y = op(xt, 2)
+    assert y.shape == (0, 2, 2, 2)
+    tl.sum(y).backward()
+    assert xt.grad.shape == (0, 4, 4, 2)
