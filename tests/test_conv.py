@@ -173,3 +173,30 @@ def test_second_order_gradients_are_refused_not_wrong():
     with pytest.raises(RuntimeError, match="double backward"):
         tl.autograd.grad(y, [xt], create_graph=True) if hasattr(tl.autograd, "grad") else \
             y.backward(create_graph=True)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("activation", [None, "linear", "relu"])
+def test_fused_bias_and_relu(activation, data_format):
+    x, w = _inputs((2, 6, 7, 3), (3, 3), 4)
+    b = np.random.default_rng(7).standard_normal(4)
+    want = np_conv(x, w, (1, 1), "same", (1, 1)) + b
+    if activation == "relu":
+        want = np.maximum(want, 0)
+    if data_format == "channels_first":
+        x, want = np.moveaxis(x, -1, 1), np.moveaxis(want, -1, 1)
+
+    def f(a, k, c):
+        return tl.conv(a, k, padding="same", data_format=data_format, bias=c, activation=activation)
+    np.testing.assert_allclose(np.asarray(f(tl.array(x), tl.array(w), tl.array(b))), want, rtol=1e-12, atol=1e-12)
+    gradcheck(f, x[:1], w, b)
+
+
+def test_fused_bias_errors():
+    x, w = _inputs((1, 5, 5, 2), (3, 3), 4)
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        tl.conv(tl.array(x), tl.array(w), bias=tl.zeros(3))
+    with pytest.raises(ValueError, match="activation"):
+        tl.conv(tl.array(x), tl.array(w), activation="gelu")
+    with pytest.raises(TypeError, match="bias"):
+        tl.conv(tl.array(x), tl.array(w), bias=tl.zeros(4, dtype="int32"))

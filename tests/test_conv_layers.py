@@ -42,15 +42,17 @@ def test_keras_namespace_has_the_layers():
         assert getattr(keras.layers, name) is getattr(layers, name)
 
 
+@pytest.mark.parametrize("activation,fn", [("relu", lambda v: np.maximum(v, 0)), (None, lambda v: v),
+                                           ("tanh", np.tanh)])
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_conv2d_output_is_conv_plus_bias_then_activation(padding):
-    layer = layers.Conv2D(4, (3, 2), strides=(2, 1), padding=padding, activation="relu",
+def test_conv2d_output_is_conv_plus_bias_then_activation(padding, activation, fn):
+    layer = layers.Conv2D(4, (3, 2), strides=(2, 1), padding=padding, activation=activation,
                           bias_initializer="random_normal")
     x = np.random.default_rng(0).standard_normal((2, 7, 6, 3)).astype(np.float32)
     y = np.asarray(layer(x))
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 2, 3, 4) and bias.shape == (4,)
-    want = np.maximum(np_conv(x.astype(np.float64), kernel.astype(np.float64), (2, 1), padding, (1, 1)) + bias, 0)
+    want = fn(np_conv(x.astype(np.float64), kernel.astype(np.float64), (2, 1), padding, (1, 1)) + bias)
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
     assert layer.compute_output_shape((None, 7, 6, 3)) == (None,) + y.shape[1:]
 

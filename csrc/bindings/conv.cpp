@@ -26,16 +26,20 @@ std::optional<std::vector<int64_t>> optional_ints(py::handle v, const char* op) 
 
 void bind_conv(py::module_& m) {
   m.def("conv", [](py::handle x, py::handle kernel, py::handle strides, const std::string& padding,
-                   std::optional<std::string> data_format, py::handle dilation_rate) {
-          Tensor t = input(x), k = input(kernel);
+                   std::optional<std::string> data_format, py::handle dilation_rate, py::handle bias,
+                   std::optional<std::string> activation) {
+          Tensor t = input(x), k = input(kernel), b = bias.is_none() ? Tensor() : input(bias);
           const Shape st = to_shape(strides, "conv"), dil = to_shape(dilation_rate, "conv");
           const std::string f = layout(data_format);
-          return without_gil_if(is_large(t.numel()), [&] { return conv(t, k, st, padding, dil, f); });
+          const LinearActivation act = parse_linear_activation(activation);
+          return without_gil_if(is_large(t.numel()), [&] { return conv(t, k, st, padding, dil, f, b, act); });
         }, py::arg("inputs"), py::arg("kernel"), py::arg("strides") = 1, py::arg("padding") = "valid",
-        py::arg("data_format") = py::none(), py::arg("dilation_rate") = 1,
+        py::arg("data_format") = py::none(), py::arg("dilation_rate") = 1, py::kw_only(), py::arg("bias") = py::none(),
+        py::arg("activation") = py::none(),
         "keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel "
         "(KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, "
-        "the extra cell at the bottom/right). Differentiable in inputs and kernel.");
+        "the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias "
+        "(O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.");
   using PoolFn = Tensor (*)(const Tensor&, const std::vector<int64_t>&, const std::optional<std::vector<int64_t>>&,
                             const std::string&, const std::string&);
   const auto def_pool = [&m](const char* name, PoolFn fn, const char* doc) {

@@ -74,10 +74,10 @@ void col2im_add(const Window& w, const T* buf, int64_t r0, int64_t rows, T* dx) 
 }  // namespace
 
 template <class T>
-void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y) {
+void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, const Epilogue<T>& ep) {
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (M == 0 || O == 0) return;
-  if (win.is_pointwise()) return gemm<T>(false, false, M, O, K, T(1), x, K, w, O, T(0), y, O);
+  if (win.is_pointwise()) return gemm<T>(false, false, M, O, K, T(1), x, K, w, O, T(0), y, O, ep);
   // Output rows do not depend on how the rows are chunked, so the chunks may follow the
   // thread count: at least one per thread, at most kConvChunkBytes of patches each.
   const int64_t rows = std::min(chunk_rows(K, sizeof(T)), ceil_div(ceil_div(M, get_num_threads()), 16) * 16);
@@ -89,7 +89,7 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y) {
     for (int64_t c = lo; c < hi; ++c) {
       const int64_t r0 = c * rows, m = std::min(rows, M - r0);
       im2col(win, x, r0, m, buf.data());
-      gemm<T>(false, false, m, O, K, T(1), buf.data(), K, w, O, T(0), y + r0 * O, O);
+      gemm<T>(false, false, m, O, K, T(1), buf.data(), K, w, O, T(0), y + r0 * O, O, ep);
     }
   });
 }
@@ -151,7 +151,7 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
 }
 
 #define TL_INSTANTIATE(T)                                                                 \
-  template void conv_forward<T>(const Window&, int64_t, const T*, const T*, T*);         \
+  template void conv_forward<T>(const Window&, int64_t, const T*, const T*, T*, const Epilogue<T>&); \
   template void conv_backward_input<T>(const Window&, int64_t, const T*, const T*, T*);  \
   template void conv_backward_kernel<T>(const Window&, int64_t, const T*, const T*, T*);
 TL_INSTANTIATE(float)

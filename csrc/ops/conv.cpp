@@ -4,22 +4,27 @@
 #include "core/error.h"
 #include "kernels/conv.h"
 #include "ops/binary.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
+#include "ops/unary.h"
 #include "ops/window.h"
 
 namespace tl {
 namespace {
 
-// dx = col2im(g @ w^T), dw = im2col(x)^T @ g, by the kernels (not differentiable again).
+// With relu the incoming gradient is first masked by (y > 0); then dx = col2im(g @ w^T),
+// dw = im2col(x)^T @ g by the kernels (not differentiable again) and db = the column sums of g.
 struct ConvBackward : Node {
-  Tensor x, w;  // contiguous input and kernel, as the forward read them
+  Tensor x, w, out;  // contiguous input and kernel as the forward read them; out (detached): relu only
   kernels::Window win;
   int64_t out_channels = 0;
+  bool relu = false;
   const char* name() const override { return "ConvBackward"; }
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (GradMode::is_enabled())
       throw std::runtime_error("[conv] double backward (create_graph=True) is not implemented for conv");
-    const Tensor g = g_in.contiguous();
-    Tensor gx, gw;
+    const Tensor g = (relu ? mul(g_in, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype())) : g_in).contiguous();
+    Tensor gx, gw, gb;
     TL_DISPATCH_FLOAT(x.dtype(), "conv", [&] {
       if (needs_input_grad(0)) {
         gx = Tensor::empty(x.shape(), x.dtype());
@@ -32,13 +37,14 @@ struct ConvBackward : Node {
                                                 gw.data<scalar_t>());
       }
     });
-    return {gx, gw};
+    if (needs_input_grad(2)) gb = sum(reshape(g, {g.numel() / out_channels, out_channels}), AxisSpec::of({0}));
+    return {gx, gw, gb};
   }
-  void release_saved() override { x = w = Tensor(); }
+  void release_saved() override { x = w = out = Tensor(); }
 };
 
-// Channels-last conv on validated, same-dtype float inputs.
-Tensor conv_last(const Tensor& x, const Tensor& w, const kernels::Window& win) {
+// Channels-last conv on validated, same-dtype float inputs (b: contiguous (O,) or undefined).
+Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, const kernels::Window& win) {
   const int64_t O = w.shape().back();
   Shape out_shape(x.shape());
   out_shape.back() = O;
@@ -47,13 +53,18 @@ Tensor conv_last(const Tensor& x, const Tensor& w, const kernels::Window& win) {
   const Tensor xc = x.contiguous(), wc = w.contiguous();
   Tensor y = Tensor::empty(out_shape, x.dtype());
   TL_DISPATCH_FLOAT(x.dtype(), "conv", [&] {
-    kernels::conv_forward<scalar_t>(win, O, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>());
+    kernels::Epilogue<scalar_t> ep;
+    ep.bias = b.defined() ? b.data<scalar_t>() : nullptr;
+    ep.act = relu ? kernels::Activation::Relu : kernels::Activation::None;
+    kernels::conv_forward<scalar_t>(win, O, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>(), ep);
   });
-  if (auto node = record<ConvBackward>(y, {x, w})) {
+  if (auto node = record<ConvBackward>(y, {x, w, b})) {
     node->x = xc;
     node->w = wc;
     node->win = win;
     node->out_channels = O;
+    node->relu = relu;
+    if (relu) node->out = y.detach();
   }
   return y;
 }
@@ -61,7 +72,8 @@ Tensor conv_last(const Tensor& x, const Tensor& w, const kernels::Window& win) {
 }  // namespace
 
 Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& strides, const std::string& padding,
-            const std::vector<int64_t>& dilation_rate, const std::string& data_format) {
+            const std::vector<int64_t>& dilation_rate, const std::string& data_format, const Tensor& bias,
+            LinearActivation activation) {
   const char* op = "conv";
   const Padding pad = parse_padding(padding, op);
   const bool channels_first = parse_channels_first(data_format, op);
@@ -80,14 +92,22 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
            shape_str(ks), " expects ", ks[size_t(spatial)], " input channels");
   const std::vector<int64_t> st = spatial_arg(op, "strides", strides, spatial);
   const std::vector<int64_t> dil = spatial_arg(op, "dilation_rate", dilation_rate, spatial);
-  const DType dt = promote_types(x_in.dtype(), k_in.dtype());
+  if (bias.defined()) {
+    TL_CHECK(bias.ndim() == 1 && bias.shape()[0] == ks.back(), op, "bias must have shape (", ks.back(),
+             ",) for kernel ", shape_str(ks), ", got ", shape_str(bias.shape()));
+    TL_CHECK_TYPE(is_floating(bias.dtype()), op, "needs a float bias, got ", dtype_name(bias.dtype()));
+  }
+  DType dt = promote_types(x_in.dtype(), k_in.dtype());
+  if (bias.defined()) dt = promote_types(dt, bias.dtype());
   Tensor x = astype(x_in, dt);
   if (channels_first) x = to_channels_last(x);
   const Tensor w = astype(k_in, dt);
   const kernels::Window win = make_window(op, x.shape(), "x " + shape_str(x_in.shape()),
                                           std::vector<int64_t>(ks.begin(), ks.begin() + spatial), st, dil, pad,
                                           "kernel " + shape_str(ks));
-  const Tensor y = conv_last(x, w, win);
+  Tensor b = bias.defined() ? astype(bias, dt) : Tensor();
+  if (b.defined() && !b.is_contiguous()) b = ascontiguousarray(b);
+  const Tensor y = conv_last(x, w, b, activation == LinearActivation::Relu, win);
   return channels_first ? to_channels_first(y) : y;
 }
 

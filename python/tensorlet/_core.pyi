@@ -358,9 +358,9 @@ def config() -> dict:
     """
     Kernel configuration: chosen SIMD ISA, available ISAs, thread count, cache sizes, GEMM blocking.
     """
-def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1) -> Tensor:
+def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None) -> Tensor:
     """
-    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel.
+    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias (O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.
     """
 def copy(a: typing.Any) -> Tensor:
     ...

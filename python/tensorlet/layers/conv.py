@@ -7,6 +7,7 @@ from typing import Optional
 
 import tensorlet as tl
 
+from .. import activations
 from . import _window as W
 from ._affine_args import set_affine_args
 from .layer import Layer
@@ -72,22 +73,20 @@ class _Conv(Layer):
         out[W.channel_axis(self.data_format)] = self.filters
         return tuple(out)
 
-    def _conv(self, x):
+    def _conv(self, x, relu=False):
         self.check_input_shape(tuple(x.shape))
-        y = tl.conv(x, self.kernel, strides=self.strides, padding=self.padding, data_format=self.data_format,
-                    dilation_rate=self.dilation_rate)
-        if self.bias is not None:
-            bias = self.bias
-            if self.data_format == "channels_first":  # broadcast over the spatial dims
-                bias = tl.reshape(bias, (self.filters,) + (1,) * self.rank)
-            y = y + bias
-        return y
+        # Bias and relu are applied by the conv's GEMM epilogue, on the tiles in registers.
+        return tl.conv(x, self.kernel, strides=self.strides, padding=self.padding, data_format=self.data_format,
+                       dilation_rate=self.dilation_rate, bias=self.bias, activation="relu" if relu else None)
 
     def call_logits(self, x, training=False):
         return self._conv(x)
 
     def call(self, x, training=False):
-        return self.activation(self._conv(x))
+        if self.activation is activations.relu:
+            return self._conv(x, relu=True)
+        y = self._conv(x)
+        return y if self.activation is activations.linear else self.activation(y)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
