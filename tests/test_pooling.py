@@ -61,6 +61,11 @@ def test_max_gradient_goes_to_the_first_maximum_only():
 def test_max_pool_propagates_nan():
     x = np.array([[[[1.0], [np.nan]], [[3.0], [2.0]]]])
     assert np.isnan(np.asarray(tl.max_pool(tl.array(x), 2))).all()
+    xt = tl.array(x, requires_grad=True)  # the path that records where the maximum was
+    y = tl.max_pool(xt, 2)
+    assert np.isnan(np.asarray(y)).all()
+    y.backward(tl.ones(y.shape, dtype="float64"))
+    np.testing.assert_array_equal(np.asarray(xt.grad)[0, :, :, 0], [[0.0, 1.0], [0.0, 0.0]])
 
 
 @pytest.mark.parametrize("op", [tl.max_pool, tl.average_pool])

@@ -51,13 +51,17 @@ void max_pool_forward(const Window& w, const T* x, T* y, int64_t* idx) {
         first = false;
         return;
       }
+      // Strictly greater keeps the first maximum; a NaN wins over numbers (the first one, where
+      // its position is kept). Selects rather than branches, so the loops vectorise.
+      if (!io) {
+        for (int64_t c = 0; c < C; ++c) yo[c] = (xi[c] > yo[c] || xi[c] != xi[c]) ? xi[c] : yo[c];
+        return;
+      }
       for (int64_t c = 0; c < C; ++c) {
         const T v = xi[c];
-        // Strictly greater keeps the first maximum; the first NaN wins over numbers.
-        if (v > yo[c] || (v != v && yo[c] == yo[c])) {
-          yo[c] = v;
-          if (io) io[c] = cell;
-        }
+        const bool take = v > yo[c] || (v != v && yo[c] == yo[c]);
+        yo[c] = take ? v : yo[c];
+        io[c] = take ? cell : io[c];
       }
     });
   });
