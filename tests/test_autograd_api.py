@@ -51,6 +51,26 @@ def test_backward_inputs_accumulates_only_into_them():
         (a * b).sum().backward(inputs=[])
 
 
+def test_backward_inputs_non_leaf_gets_its_grad():
+    x = leaf([1.0, 2.0])
+    h = x * x
+    (h * 3).sum().backward(inputs=[h])
+    np.testing.assert_array_equal(np.asarray(h.grad), [3.0, 3.0])
+    assert x.grad is None
+
+
+def test_create_graph_with_retain_graph_false_frees_the_first_graph():
+    # as PyTorch: allowed; the gradient's graph stays usable where it does not pass through the
+    # freed nodes (here it reaches only the leaf x)
+    x = leaf([2.0])
+    y = (x * x).sum()
+    (g,) = tl.autograd.grad(y, x, create_graph=True, retain_graph=False)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+    g.sum().backward()
+    np.testing.assert_allclose(np.asarray(x.grad), [2.0])
+
+
 def test_autograd_backward_several_roots():
     x = leaf([1.0, 2.0])
     tl.autograd.backward([(x * x).sum(), (x * 3).sum()])
@@ -419,3 +439,28 @@ def test_repr_shows_grad_fn_for_non_leaves_only():
     assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
     assert str(x * 2) == "[2. 4.]"  # print() stays NumPy's
     assert repr((x * 2).detach()) == "tensor([2., 4.])"
+
+
+def test_hooks_are_released_with_their_tensor_or_handle():
+    import gc
+    import weakref
+
+    class Hook:
+        def __call__(self, g):
+            return g
+
+    x = leaf([1.0])
+    h1, h2 = Hook(), Hook()
+    r1, r2 = weakref.ref(h1), weakref.ref(h2)
+    y = x * 2
+    y.register_hook(h1)
+    handle = x.register_hook(h2)
+    del h1, h2
+    y.sum().backward()  # the graph (and y's node with its hook) is freed inside the engine
+    del y
+    gc.collect()
+    assert r1() is None
+    assert r2() is not None
+    handle.remove()
+    gc.collect()
+    assert r2() is None
