@@ -19,7 +19,7 @@ struct ConvBackward : Node {
   kernels::Window win;
   int64_t out_channels = 0;
   bool relu = false;
-  const char* name() const override { return "ConvBackward"; }
+  const char* name() const override { return "ConvolutionBackward0"; }  // PyTorch's name
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (GradMode::is_enabled())
       throw std::runtime_error("[conv] double backward (create_graph=True) is not implemented for conv");

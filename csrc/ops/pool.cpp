@@ -13,7 +13,10 @@ struct PoolBackward : Node {
   kernels::Window win;
   DType dtype = DType::Float32;
   Tensor argmax;  // max pooling: the winning input cell of each output (int64), else undefined
-  const char* name() const override { return argmax.defined() ? "MaxPoolBackward" : "AveragePoolBackward"; }
+  // PyTorch's names (also for 1-D, which PyTorch computes as 2-D)
+  const char* name() const override {
+    return argmax.defined() ? "MaxPool2DWithIndicesBackward0" : "AvgPool2DBackward0";
+  }
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (GradMode::is_enabled())
       throw std::runtime_error("[pool] double backward (create_graph=True) is not implemented for pooling");
