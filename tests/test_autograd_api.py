@@ -210,6 +210,28 @@ def test_hook_exception_propagates_and_leaves_the_graph_usable():
     np.testing.assert_array_equal(np.asarray(x.grad), [2.0, 4.0])
 
 
+def test_hook_that_frees_the_graph_by_a_nested_backward_raises_not_crashes():
+    # The nested backward releases y's node while the outer pass still has to run it: the outer
+    # pass must refuse (as PyTorch: "backward through the graph a second time"), not read the
+    # freed saved tensors (it segfaulted).
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * x
+    z = (y * 2).sum()
+    fired = []
+
+    def hook(g):
+        if not fired:
+            fired.append(True)
+            with tl.enable_grad():
+                inner = y.sum()
+            inner.backward()
+
+    y.register_hook(hook)
+    with pytest.raises(RuntimeError, match="second time"):
+        z.backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [2.0, 4.0, 6.0])  # the nested pass's
+
+
 def test_hook_returning_a_wrong_shape_or_type_raises():
     x = leaf([1.0, 2.0])
     y = x * 2
