@@ -404,6 +404,32 @@ def test_inference_mode_context_decorator_and_flag():
     assert tl.is_grad_enabled() and not tl.is_inference_mode_enabled()
 
 
+def test_set_grad_enabled_as_a_plain_call_takes_effect_as_pytorch():
+    # torch.set_grad_enabled(False) "can be used as a context-manager or as a function"; the plain
+    # call used to build an unused context manager and change nothing (graphs kept recording).
+    x = leaf([1.0])
+    try:
+        tl.set_grad_enabled(False)
+        assert not tl.is_grad_enabled() and not (x * 2).requires_grad
+        tl.set_grad_enabled(True)
+        assert tl.is_grad_enabled() and (x * 2).requires_grad
+        with tl.set_grad_enabled(False):  # a with-block restores the mode from before the call
+            assert not tl.is_grad_enabled()
+        assert tl.is_grad_enabled()
+
+        @tl.set_grad_enabled(False)  # decorating does not switch the mode, calling does
+        def f():
+            return tl.is_grad_enabled()
+
+        assert tl.is_grad_enabled()
+        assert f() is False and tl.is_grad_enabled()
+        with tl.no_grad():
+            tl.enable_grad()  # no_grad()/enable_grad() objects switch only when entered (PyTorch too)
+            assert not tl.is_grad_enabled()
+    finally:
+        tl.set_grad_enabled(True)
+
+
 def test_decorated_no_grad_restores_per_thread():
     # one decorated function entered from two threads: each restores its own grad mode
     barrier = threading.Barrier(2)
