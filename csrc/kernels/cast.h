@@ -15,8 +15,8 @@ inline To cast_value(From v) {
     return v != From(0);
   } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
     if constexpr (sizeof(To) < 4) {
-      // NumPy goes through int32 / int64 then truncates.
-      return static_cast<To>(cast_value<int64_t, From>(v));
+      // NumPy (x86) goes through int32 then truncates: beyond int32's range it gives 0.
+      return static_cast<To>(cast_value<int32_t, From>(v));
     } else {
       if (!(v >= static_cast<From>(std::numeric_limits<To>::min()) &&
             v < -static_cast<From>(std::numeric_limits<To>::min())))

@@ -77,7 +77,8 @@ static bool scan_int_cast(const Tensor& src, double* bad) {
 
 bool has_invalid_int_cast(const Tensor& src, DType to, double* bad) {
   if (!is_floating(src.dtype()) || !is_integral(to)) return false;
-  const bool i32 = to == DType::Int32;
+  // uint8 is cast through int32 (cast_value, as NumPy): beyond int32's range is invalid.
+  const bool i32 = to == DType::Int32 || to == DType::UInt8;
   if (src.dtype() == DType::Float32)
     return i32 ? scan_int_cast<float, int32_t>(src, bad) : scan_int_cast<float, int64_t>(src, bad);
   return i32 ? scan_int_cast<double, int32_t>(src, bad) : scan_int_cast<double, int64_t>(src, bad);
