@@ -394,6 +394,10 @@ def ascontiguousarray(a: typing.Any, dtype: typing.Any = None) -> Tensor:
     ...
 def astype(x: typing.Any, dtype: typing.Any, *, copy: bool = True) -> Tensor:
     ...
+def average_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any = None, padding: str = 'valid', data_format: str | None = None) -> Tensor:
+    """
+    keras.ops.average_pool over 1-D or 2-D inputs (strides default to pool_size); with padding='same' each window averages only its cells inside the input (as Keras).
+    """
 def binary_cross_entropy(probs: typing.Any, targets: typing.Any, from_logits: bool = False) -> Tensor:
     """
     Keras' binary_crossentropy: mean over the last axis of -(t log p + (1-t) log(1-p)), p clipped to [1e-7, 1-1e-7]. from_logits=True takes logits and uses the exact, unclipped log-sigmoid form.
@@ -415,6 +419,10 @@ def concatenate(arrays: typing.Any, axis: typing.Any = 0) -> Tensor:
 def config() -> dict:
     """
     Kernel configuration: chosen SIMD ISA, available ISAs, thread count, cache sizes, GEMM blocking.
+    """
+def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None) -> Tensor:
+    """
+    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias (O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.
     """
 def copy(a: typing.Any) -> Tensor:
     ...
@@ -503,6 +511,10 @@ def matmul(x1: typing.Any, x2: typing.Any) -> Tensor:
 def max(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
     Maximum over axis (NaN propagates). Gradient split equally among tied maxima.
+    """
+def max_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any = None, padding: str = 'valid', data_format: str | None = None) -> Tensor:
+    """
+    keras.ops.max_pool over 1-D (N, W, C) or 2-D (N, H, W, C) inputs; strides default to pool_size. The gradient goes to the first maximal cell of each window.
     """
 def maximum(x1: typing.Any, x2: typing.Any) -> Tensor:
     ...
