@@ -12,7 +12,24 @@ import numpy as np
 
 from ._progbar import Progbar
 
-__all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "ProgbarLogger"]
+__all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "ProgbarLogger",
+           "pythonify_logs"]
+
+
+def pythonify_logs(logs) -> Dict:
+    """Logs as Python floats, keys sorted, nested dicts (a CompileMetrics result) flattened, as
+    Keras's ``pythonify_logs``; values that are not scalars are kept as they are."""
+    result = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            result.update(pythonify_logs(value))
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            pass
+        result[key] = value
+    return result
 
 
 class Callback:
@@ -46,6 +63,10 @@ class Callback:
 
 
 _HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+# Hooks whose logs callbacks read as floats (the step functions return 0-d tensors); predict's
+# batch logs hold the outputs and pass through unchanged.
+_FLOAT_LOGS = {name for name in _HOOKS if not name.startswith("on_predict")}
+_INDEXED = {name for name in _HOOKS if "batch" in name or "epoch" in name}
 
 
 def _overrides(cb: Callback, hook: str) -> bool:
@@ -77,8 +98,17 @@ class CallbackList:
         if hook not in _HOOKS:
             raise AttributeError(hook)
         fns = self._by_hook[hook]
+        logs_at = 1 if hook in _INDEXED else 0
+        to_floats = hook in _FLOAT_LOGS
 
         def dispatch(*args, **kwargs):
+            if not fns:
+                return
+            if to_floats:  # once for all callbacks, only when someone listens
+                if "logs" in kwargs:
+                    kwargs["logs"] = pythonify_logs(kwargs["logs"])
+                elif len(args) > logs_at and args[logs_at] is not None:
+                    args = args[:logs_at] + (pythonify_logs(args[logs_at]),) + args[logs_at + 1:]
             for fn in fns:
                 fn(*args, **kwargs)
 
@@ -110,7 +140,6 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: Invalid loss ({loss}), terminating training", file=sys.stdout)
             self.model.stop_training = True
-            self.model._nan_stop = (batch, loss)
 
 
 class EarlyStopping(Callback):

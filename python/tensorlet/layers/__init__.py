@@ -5,6 +5,6 @@ from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .input_layer import Input, InputLayer
-from .layer import Layer
+from .layer import InputSpec, Layer
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Input", "InputLayer"]
+__all__ = ["Layer", "InputSpec", "Dense", "Activation", "Flatten", "Dropout", "Input", "InputLayer"]

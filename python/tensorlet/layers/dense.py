@@ -7,7 +7,7 @@ from typing import Optional
 import tensorlet as tl
 
 from .. import activations
-from .layer import Layer
+from .layer import InputSpec, Layer
 
 __all__ = ["Dense"]
 
@@ -48,13 +48,14 @@ class Dense(Layer):
         self.bias_initializer = bias_initializer
         self.kernel = None
         self.bias = None
+        self.input_spec = InputSpec(min_ndim=2)
         # relu is fused into the GEMM; softmax/sigmoid can be fused into the loss by the model.
         self._fused_relu = self.activation is activations.relu
         if self.activation_name in ("softmax", "sigmoid"):
             self.output_activation = self.activation_name
 
     def build(self, input_shape):
-        if len(input_shape) < 2 or input_shape[-1] is None:
+        if input_shape[-1] is None:
             raise ValueError(
                 f"Dense {self.name!r} needs inputs with a known last axis, got input shape {tuple(input_shape)}"
             )
@@ -62,12 +63,11 @@ class Dense(Layer):
         self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
-        self._input_dim = in_dim
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) < 2:
-            raise ValueError(f"Dense {self.name!r} needs inputs of rank >= 2, got shape {tuple(input_shape)}")
+        self.check_input_shape(input_shape)
         return tuple(input_shape[:-1]) + (self.units,)
 
     def call_logits(self, x, training=False):
