@@ -113,6 +113,13 @@ class _StackFunction:
     def fits(self, arrays) -> bool:
         return _data_fits(self._kind, self._dtype, arrays)
 
+    def takes(self, batch) -> bool:
+        """Whether the stack can take the batch's arrays (checked once per iterator)."""
+        verdict = batch.notes.get(self)
+        if verdict is None:
+            verdict = batch.notes[self] = self.fits(batch.arrays)
+        return verdict
+
     def steps_per_execution(self, arrays, batch_size: int) -> int:
         if self._group and self.fits(arrays):
             return max(1, EVAL_GROUP_ROWS // batch_size)
@@ -126,7 +133,7 @@ class _Metrics:
         self._loss_tracker, self._metrics, self._results = loss_tracker, list(metrics), results
 
     def record(self, loss: float, hits: int, rows: int):
-        self._loss_tracker.update_state(loss, sample_weight=rows)
+        self._loss_tracker.update_totals(loss * rows, rows)  # update_state(loss, sample_weight=rows)
         for metric in self._metrics:
             metric.update_totals(hits, rows)
         return self._results()
@@ -138,7 +145,7 @@ class _TrainFunction(_StackFunction):
         self._metrics, self._optimizer, self._weights = metrics, optimizer, list(weights)
 
     def __call__(self, batch):
-        if not self.fits(batch.arrays):
+        if not self.takes(batch):
             return self._fallback(batch)
         stack = self._stack_for(batch.size)
         x, y = batch.arrays
@@ -153,7 +160,7 @@ class _TestFunction(_StackFunction):
         self._metrics = metrics
 
     def __call__(self, batch):
-        if not self.fits(batch.arrays):
+        if not self.takes(batch):
             return self._fallback(batch)
         x, y = batch.arrays
         loss, hits, rows = self._stack_for(batch.size).test_step(x, y, batch.start, batch.stop)
@@ -166,7 +173,7 @@ class _PredictFunction(_StackFunction):
         self._units = layers[-1].units
 
     def __call__(self, batch):
-        if batch.size == 0 or not self.fits(batch.arrays):
+        if batch.size == 0 or not self.takes(batch):
             return self._fallback(batch)
         x = batch.arrays[0][batch.start:batch.stop]  # contiguous rows: a view
         out = tl.empty((batch.size, self._units), dtype=self._dtype)

@@ -18,15 +18,18 @@ __all__ = ["Batch", "EpochIterator", "unpack_x_y_sample_weight"]
 
 
 class Batch:
-    """Rows ``[start, stop)`` of ``arrays`` (in ``index`` order when ``index`` is a tensor)."""
+    """Rows ``[start, stop)`` of ``arrays`` (in ``index`` order when ``index`` is a tensor).
+    ``notes`` is a dict shared by the batches of one iterator, where a function may keep what
+    it found out about the arrays (whether it can take them) instead of checking every batch."""
 
-    __slots__ = ("arrays", "index", "start", "stop")
+    __slots__ = ("arrays", "index", "start", "stop", "notes")
 
-    def __init__(self, arrays: Tuple, index, start: int, stop: int):
+    def __init__(self, arrays: Tuple, index, start: int, stop: int, notes: Optional[dict] = None):
         self.arrays = arrays
         self.index = index
         self.start = start
         self.stop = stop
+        self.notes = {} if notes is None else notes
 
     @property
     def size(self) -> int:
@@ -52,13 +55,14 @@ class EpochIterator:
         self.steps_per_execution = max(1, int(steps_per_execution))
         self.num_samples = int(self.arrays[0].shape[0])
         self.num_batches = math.ceil(self.num_samples / self.batch_size)
+        self.notes: dict = {}
 
     def __iter__(self):
         n, size, group = self.num_samples, self.batch_size, self.steps_per_execution
         index = tl.random.permutation(n) if self.shuffle else None
         for begin in range(0, self.num_batches, group):
             end = min(begin + group, self.num_batches) - 1
-            yield begin, end, Batch(self.arrays, index, begin * size, min((end + 1) * size, n))
+            yield begin, end, Batch(self.arrays, index, begin * size, min((end + 1) * size, n), self.notes)
 
 
 def unpack_x_y_sample_weight(data) -> Tuple:

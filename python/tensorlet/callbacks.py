@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Mapping
 import warnings
 from typing import Dict, List, Optional
 
@@ -21,7 +22,7 @@ def pythonify_logs(logs) -> Dict:
     Keras's ``pythonify_logs``; values that are not scalars are kept as they are."""
     result = {}
     for key, value in sorted((logs or {}).items()):
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             result.update(pythonify_logs(value))
             continue
         try:
@@ -86,6 +87,8 @@ class CallbackList:
                 cb.set_model(model)
             cb.set_params(dict(params))
         self._by_hook = {h: [getattr(cb, h) for cb in self.callbacks if _overrides(cb, h)] for h in _HOOKS}
+        for hook in _HOOKS:  # made once: the loops call these every batch
+            setattr(self, hook, self._dispatcher(hook))
 
     def wants(self, hook: str) -> bool:
         return bool(self._by_hook[hook])
@@ -94,9 +97,7 @@ class CallbackList:
         """Whether a callback other than the progress bar implements ``hook``."""
         return any(not isinstance(getattr(fn, "__self__", None), ProgbarLogger) for fn in self._by_hook[hook])
 
-    def __getattr__(self, hook: str):
-        if hook not in _HOOKS:
-            raise AttributeError(hook)
+    def _dispatcher(self, hook: str):
         fns = self._by_hook[hook]
         logs_at = 1 if hook in _INDEXED else 0
         to_floats = hook in _FLOAT_LOGS

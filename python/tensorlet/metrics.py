@@ -137,9 +137,13 @@ class Mean(Metric):
     def update_totals(self, total, count) -> None:
         """Adds a sum of per-sample values and the number (or total weight) of samples it covers:
         what ``update_state`` does once it has reduced a batch. Numbers or 0-d tensors."""
-        with tl.no_grad():
-            self.total += total
-            self.count += count
+        # In place on the state tensors, outside any autograd graph.
+        if isinstance(total, tl.Tensor):
+            total = total.detach()
+        if isinstance(count, tl.Tensor):
+            count = count.detach()
+        self.total += total
+        self.count += count
 
     def update_state(self, values, sample_weight=None):
         if isinstance(values, (int, float)) and (sample_weight is None or isinstance(sample_weight, (int, float))):

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -31,7 +32,7 @@ from . import optimizers as optimizers_module
 from ._compile_utils import CompileLoss, CompileMetrics
 from ._epoch_iterator import Batch, EpochIterator, first_dimension, unpack_x_y_sample_weight
 
-__all__ = ["Trainer", "StepFunction"]
+__all__ = ["Trainer", "StepFunction", "LazyLogs"]
 
 
 class StepFunction:
@@ -47,6 +48,32 @@ class StepFunction:
 
     def __call__(self, batch: Batch):
         return self.step(batch.data())
+
+
+class LazyLogs(Mapping):
+    """Logs computed on first read: what a function whose metrics are updated outside a step
+    (the compiled Dense-stack step) returns, so a batch nobody watches computes no results.
+    The loops read logs before the next batch (callbacks get them as floats at dispatch)."""
+
+    __slots__ = ("_compute", "_logs")
+
+    def __init__(self, compute):
+        self._compute = compute
+        self._logs = None
+
+    def _get(self) -> Dict:
+        if self._logs is None:
+            self._logs = self._compute()
+        return self._logs
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 def _resolve_verbose(verbose) -> int:
@@ -239,20 +266,25 @@ class Trainer:
         self._function_keys[kind] = key
         return function
 
+    def _lazy_logs(self) -> LazyLogs:
+        return LazyLogs(self._metrics_result)
+
     def _default_metrics(self) -> bool:
         return type(self).compute_metrics is Trainer.compute_metrics
 
     def _compiled_metrics_list(self) -> List[metrics_module.Metric]:
         return self._compile_metrics.metrics if self._compile_metrics is not None else []
 
+    # Each make_*_function passes its step as the function run per batch: tensors in, tensors
+    # out, so wrapping it (a recorded-and-replayed step, say) is a change to that argument only.
     def make_train_function(self, force: bool = False):
         return self._make_function("train", force, self.train_step, lambda layers, fallback: _dense_stack.train_function(
             layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self.optimizer,
-            self.trainable_weights, self._metrics_result, fallback) if self._default_metrics() else None)
+            self.trainable_weights, self._lazy_logs, fallback) if self._default_metrics() else None)
 
     def make_test_function(self, force: bool = False):
         return self._make_function("test", force, self.test_step, lambda layers, fallback: _dense_stack.test_function(
-            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self._metrics_result,
+            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self._lazy_logs,
             fallback) if self._default_metrics() else None)
 
     def make_predict_function(self, force: bool = False):
