@@ -187,6 +187,19 @@ def test_function_is_chosen_again_when_the_trainable_weights_change():
         np.testing.assert_array_equal(a, b)  # the frozen layer did not move
 
 
+def test_a_copy_chooses_its_own_step_functions():
+    import copy
+
+    x, y = blobs(n=64)
+    model = models.Sequential([layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    clone = copy.copy(model)
+    assert model.train_function is not None and clone.train_function is None
+    clone.fit(x, y, epochs=1, verbose=0)
+    assert clone.train_function is not model.train_function
+
+
 # -- InputSpec -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("spec, shape, message", [
     (layers.InputSpec(ndim=3), (None, 4), r'Input 0 of layer "probe" is incompatible with the layer: expected '

@@ -108,6 +108,13 @@ class Trainer:
         self._loss_tracker: Optional[metrics_module.Mean] = None
         self._function_keys: Dict[str, tuple] = {}
 
+    def __getstate__(self):
+        """Copies and pickles leave out the chosen step functions (bound to this model, and
+        possibly holding compiled workspaces); a copy chooses its own on first use."""
+        state = dict(self.__dict__)
+        state.update(train_function=None, test_function=None, predict_function=None, _function_keys={})
+        return state
+
     # -- compile -----------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly: bool = False,
                 jit_compile="auto") -> None:
