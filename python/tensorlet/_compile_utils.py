@@ -41,7 +41,7 @@ class CompileMetrics(metrics_module.Metric):
     """The compiled metrics as one metric. ``"accuracy"`` resolves, on the first update (or
     ``build``), to the accuracy that fits the labels, the output and the loss, as in Keras."""
 
-    def __init__(self, metrics, loss: losses_module.Loss, name: str = "compile_metrics"):
+    def __init__(self, metrics, loss: Optional[losses_module.Loss], name: str = "compile_metrics"):
         super().__init__(name=name)
         if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
             metrics = [metrics]
@@ -69,7 +69,7 @@ class CompileMetrics(metrics_module.Metric):
         for m in self._identifiers:
             if metrics_module.is_accuracy_alias(m):
                 made.append(metrics_module.resolve_accuracy(
-                    m, tuple(y_true_shape), tuple(y_pred_shape), sparse_loss=self._loss.sparse_labels,
+                    m, tuple(y_true_shape), tuple(y_pred_shape), sparse_loss=getattr(self._loss, "sparse_labels", False),
                     binary_loss=isinstance(self._loss, losses_module.BinaryCrossentropy)))
             else:
                 made.append(metrics_module.get(m))

@@ -303,7 +303,7 @@ class Trainer:
         ``(x, y)`` or ``(x, y, sample_weight)`` tensors. Nothing changes when a check fails
         (except that a subclassed model may have been built by running it on one sample)."""
         x_t, x_shape = _data.to_input_tensor(x, "x")
-        out_shape = self._checked_output_shape(x_shape, x_t)
+        out_shape = self._checked_output_shape(x_shape)
         if y is None:
             if sample_weight is not None:
                 raise ValueError(f"{what}: sample_weight was given without labels (y is None)")
@@ -328,7 +328,7 @@ class Trainer:
         metrics for these labels and the model's output, the optimizer's slots, so no step
         creates state (a recorded step must only update it)."""
         if self._compile_metrics is not None and not self._compile_metrics.built and len(arrays) > 1:
-            out_shape = self._checked_output_shape(tuple(arrays[0].shape), arrays[0])
+            out_shape = self._checked_output_shape(tuple(arrays[0].shape))
             self._compile_metrics.build(tuple(arrays[1].shape), out_shape)
         if self.optimizer is not None:
             self.optimizer.build(self.trainable_weights)

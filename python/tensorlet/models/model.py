@@ -72,7 +72,7 @@ class Model(Trainer, Layer):
             out = self(tl.zeros((1,) + tuple(input_shape[1:]), dtype=self.dtype), training=False)
         return (None,) + tuple(out.shape[1:])
 
-    def _checked_output_shape(self, x_shape, x=None) -> tuple:
+    def _checked_output_shape(self, x_shape) -> tuple:
         """The output shape for data of ``x_shape``, after checking the data can feed the model."""
         _data.check_batch_dimension(x_shape, self.layers[0].name if self.layers else self.name)
         return self.compute_output_shape((None,) + tuple(x_shape[1:]))

@@ -127,10 +127,10 @@ class Sequential(Model):
             shape = tuple(layer.compute_output_shape(shape))
         return shape
 
-    def _checked_output_shape(self, x_shape, x=None) -> tuple:
+    def _checked_output_shape(self, x_shape) -> tuple:
         if not self._layers:
             raise ValueError(f"Sequential {self.name!r} has no layers: add some before using it")
-        return super()._checked_output_shape(x_shape, x)
+        return super()._checked_output_shape(x_shape)
 
     def build(self, input_shape=None) -> None:
         """Creates every layer's weights for inputs of ``input_shape`` (batch dimension first,
