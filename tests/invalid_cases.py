@@ -155,6 +155,28 @@ def cases():
     add("int // 0 elementwise", None, lambda: (
         (tl.arange(4) // tl.zeros((4,), dtype="int64")).numpy(),
         np.zeros(4, np.int64)))
+    # -- autograd API and unpickling -----------------------------------------------------------
+    from tensorlet._pickle import rebuild_tensor
+
+    R = RuntimeError
+
+    def leaf():
+        return tl.array([1.0, 2.0], requires_grad=True)
+
+    add("backward(gradient=, grad=)", T, lambda: (leaf() * 2).backward(gradient=tl.ones(2), grad=tl.ones(2)))
+    add("backward(gradient of wrong shape)", E, lambda: (leaf() * 2).backward(tl.ones(3)))
+    add("autograd.grad unused input", R, lambda: tl.autograd.grad((leaf() * 2).sum(), [leaf()]))
+    add("autograd.grad input without grad", R, lambda: tl.autograd.grad((leaf() * 2).sum(), tl.ones(2)))
+    add("autograd.grad of a non-tensor", T, lambda: tl.autograd.grad("x", leaf()))
+    add("register_hook returning a string", T, lambda: (lambda y: (y.register_hook(lambda g: "x"),
+                                                                   y.sum().backward()))(leaf() * 2))
+    add("register_hook on int tensor", R, lambda: tl.arange(3).register_hook(lambda g: g))
+    add("requires_grad_ on int tensor", T, lambda: tl.arange(3).requires_grad_())
+    add("deepcopy of a non-leaf", R, lambda: __import__("copy").deepcopy(leaf() * 2))
+    add("unpickle: short bytes", E, lambda: rebuild_tensor(b"\0" * 3, "float32", (1,)))
+    add("unpickle: object dtype", T, lambda: rebuild_tensor(b"\0" * 8, "object", (1,)))
+    add("unpickle: bool byte 2", E, lambda: rebuild_tensor(b"\2", "bool", ()))
+    add("unpickle: huge shape", HUGE, lambda: rebuild_tensor(b"", "float64", (2**40, 2**40)))
     # -- must work (compared with NumPy) -------------------------------------------------------
     be = np.arange(12, dtype=">f4").reshape(3, 4)
     add("big-endian float32 input", None, lambda: (tl.array(be).numpy(), be.astype("<f4")))
@@ -182,6 +204,40 @@ def cases():
     add("empty prod", None, lambda: (np.array(tl.prod(tl.zeros((0,))).item()), np.array(1.0)))
     add("empty matmul", None, lambda: (tl.matmul(tl.zeros((2, 0)), tl.zeros((0, 3))).numpy(), np.zeros((2, 3), np.float32)))
     add("zeros((0, 2**62))", None, lambda: (tl.zeros((0, 2**62)).shape, (0, 2**62)))
+    # -- conv and pooling: checked before any memory is touched ---------------------------------
+    x4 = lambda shape=(2, 8, 8, 3), dt=np.float32: tl.array(np.ones(shape, dt))  # noqa: E731
+    k4 = lambda shape=(3, 3, 3, 4), dt=np.float32: tl.array(np.ones(shape, dt))  # noqa: E731
+    add("conv x rank 2", E, lambda: tl.conv(x4((8, 3)), k4((3, 3, 4))))
+    add("conv x rank 5", E, lambda: tl.conv(x4((1, 2, 8, 8, 3)), k4((1, 3, 3, 3, 4))))
+    add("conv kernel rank != x rank", E, lambda: tl.conv(x4(), k4((3, 3, 4))))
+    add("conv channel mismatch", E, lambda: tl.conv(x4(), k4((3, 3, 2, 4))))
+    add("conv kernel larger than input (valid)", E, lambda: tl.conv(x4((1, 2, 8, 3)), k4()))
+    add("conv dilated kernel larger than input", E, lambda: tl.conv(x4(), k4(), dilation_rate=4))
+    add("conv dilation overflows", E, lambda: tl.conv(x4(), k4(), dilation_rate=2**62, padding="same"))
+    add("conv strides 0", E, lambda: tl.conv(x4(), k4(), strides=0))
+    add("conv strides -1", E, lambda: tl.conv(x4(), k4(), strides=(1, -1)))
+    add("conv strides of 3 values for 2-D", E, lambda: tl.conv(x4(), k4(), strides=(1, 1, 1)))
+    add("conv dilation 0", E, lambda: tl.conv(x4(), k4(), dilation_rate=0))
+    add("conv padding 'full'", E, lambda: tl.conv(x4(), k4(), padding="full"))
+    add("conv data_format 'nhwc'", E, lambda: tl.conv(x4(), k4(), data_format="nhwc"))
+    add("conv kernel with 0 filters", E, lambda: tl.conv(x4(), k4((3, 3, 3, 0))))
+    add("conv int32 x", T, lambda: tl.conv(x4(dt=np.int32), k4()))
+    add("conv int64 kernel", T, lambda: tl.conv(x4(), k4(dt=np.int64)))
+    add("conv bool x", T, lambda: tl.conv(x4(dt=bool), k4()))
+    add("conv strides 1.5", T, lambda: tl.conv(x4(), k4(), strides=1.5))
+    add("conv same padding, stride larger than input", None,
+        lambda: (tuple(tl.conv(x4(), k4(), strides=20, padding="same").shape), (2, 1, 1, 4)))
+    for pool in ("max_pool", "average_pool"):
+        f = getattr(tl, pool)
+        add(f"{pool} x rank 2", E, lambda f=f: f(x4((8, 3)), 2))
+        add(f"{pool} pool_size 0", E, lambda f=f: f(x4(), 0))
+        add(f"{pool} pool_size (2, -2)", E, lambda f=f: f(x4(), (2, -2)))
+        add(f"{pool} strides 0", E, lambda f=f: f(x4(), 2, strides=0))
+        add(f"{pool} pool larger than input (valid)", E, lambda f=f: f(x4((1, 3, 8, 2)), 4))
+        add(f"{pool} padding 'causal'", E, lambda f=f: f(x4(), 2, padding="causal"))
+        add(f"{pool} int64 x", T, lambda f=f: f(x4(dt=np.int64), 2))
+        add(f"{pool} same on 1x1", None, lambda f=f: (tuple(f(x4((1, 1, 1, 2)), 3, padding="same").shape),
+                                                      (1, 1, 1, 2)))
     return C
 
 

@@ -28,6 +28,10 @@ class CompileLoss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         return self.loss(y_true, y_pred, sample_weight)
 
+    def __getstate__(self):
+        # copy / pickle (of a compiled model): the fused functions are a cache, made again on use.
+        return {**self.__dict__, "_fused": {}}
+
     def fused_with(self, activation: Optional[str]) -> Optional[Callable]:
         if activation not in self._fused:
             per_sample = self.loss.fused_with(activation) if activation is not None else None

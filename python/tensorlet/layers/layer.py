@@ -255,7 +255,8 @@ class Layer:
             x = tl.asarray(x, dtype=self.dtype)
         if self.input_spec is not None:
             # The batch size is printed as None, as in the messages of fit and evaluate.
-            self.check_input_shape((None,) + tuple(x.shape[1:]) if x.ndim else (), x.dtype)
+            assert_input_compatibility(self.input_spec, (None,) + tuple(x.shape[1:]) if x.ndim else (), self.name,
+                                       x.dtype)
         if not self.built:
             self.ensure_built(tuple(x.shape))
         return self.call(x, training=training)

@@ -162,7 +162,7 @@ class Sequential(Model):
         for layer in layers[:-1]:
             x = layer(x, training=training)
         last = layers[-1]
-        last.check_input_shape((None,) + tuple(x.shape[1:]), x.dtype)
+        last.check_input_shape((None,) + tuple(x.shape[1:]))
         return last.call_logits(x, training=training)
 
     def __repr__(self):
