@@ -110,3 +110,25 @@ def test_empty_batch(op):
     assert y.shape == (0, 2, 2, 2)
     tl.sum(y).backward()
     assert xt.grad.shape == (0, 4, 4, 2)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_same_padding_window_far_larger_than_the_input(rank):
+    # Keras/TF allow a 'same' window wider than the input: each window then covers the whole
+    # input. The kernels used to visit every one of the window's cells, padding included
+    # (2**40 per output here: the call never returned); only the cells inside are visited now.
+    x = np.random.default_rng(0).standard_normal((2,) + (3,) * rank + (2,))
+    t = tl.array(x, requires_grad=True)
+    spatial = tuple(range(1, rank + 1))
+    y = tl.max_pool(t, 2**40, strides=1, padding="same")
+    np.testing.assert_array_equal(np.asarray(y), np.broadcast_to(x.max(axis=spatial, keepdims=True), x.shape))
+    a = tl.average_pool(t, 2**40, strides=1, padding="same")
+    np.testing.assert_allclose(np.asarray(a), np.broadcast_to(x.mean(axis=spatial, keepdims=True), x.shape))
+    (y.sum() + a.sum()).backward()
+    # each output averages all 3**rank cells, and each output's maximum gets its gradient
+    first_max = np.zeros_like(x).reshape(2, -1, 2)
+    idx = x.reshape(2, -1, 2).argmax(axis=1)
+    for n in range(2):
+        for c in range(2):
+            first_max[n, idx[n, c], c] = 3**rank
+    np.testing.assert_allclose(np.asarray(t.grad), first_max.reshape(x.shape) + 1.0)

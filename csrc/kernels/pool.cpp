@@ -5,25 +5,29 @@
 namespace tl::kernels {
 namespace {
 
+// The window cells [lo, hi) whose position i0 + k * d lies inside [0, n) (a 'same' window may be
+// far wider than the input: only the cells inside are visited).
+void cells_inside(int64_t i0, int64_t d, int64_t K, int64_t n, int64_t& lo, int64_t& hi) {
+  lo = i0 >= 0 ? 0 : (-i0 + d - 1) / d;
+  hi = i0 >= n ? 0 : std::min(K, (n - i0 + d - 1) / d);
+}
+
 // Calls fn(input cell ih * W + iw) for the window cells of output (oh, ow) inside the image.
 template <class F>
 void for_each_cell(const Window& w, int64_t oh, int64_t ow, F&& fn) {
   const int64_t ih0 = oh * w.sh - w.ph, iw0 = ow * w.sw - w.pw;
-  for (int64_t kh = 0; kh < w.KH; ++kh) {
-    const int64_t ih = ih0 + kh * w.dh;
-    if (ih < 0 || ih >= w.H) continue;
-    for (int64_t kw = 0; kw < w.KW; ++kw) {
-      const int64_t iw = iw0 + kw * w.dw;
-      if (iw >= 0 && iw < w.W) fn(ih * w.W + iw);
-    }
-  }
+  int64_t kh0, kh1, kw0, kw1;
+  cells_inside(ih0, w.dh, w.KH, w.H, kh0, kh1);
+  cells_inside(iw0, w.dw, w.KW, w.W, kw0, kw1);
+  for (int64_t kh = kh0; kh < kh1; ++kh)
+    for (int64_t kw = kw0; kw < kw1; ++kw) fn((ih0 + kh * w.dh) * w.W + iw0 + kw * w.dw);
 }
 
 // Calls fn(n, oh, ow, flat output pixel) for every output pixel, split over output rows (n, oh)
 // with about 16K window-cell visits per parallel chunk.
 template <class F>
 void for_each_output(const Window& w, F&& fn) {
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, w.OW * w.C * w.KH * w.KW));
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, w.OW * w.C * std::min(w.KH, w.H) * std::min(w.KW, w.W)));
   parallel_for(0, w.N * w.OH, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r)
       for (int64_t ow = 0; ow < w.OW; ++ow) fn(r / w.OH, r % w.OH, ow, r * w.OW + ow);
