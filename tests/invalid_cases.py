@@ -17,6 +17,7 @@ I = IndexError
 T = TypeError
 M = MemoryError
 O = OverflowError
+R = RuntimeError  # autograd misuse, as PyTorch
 HUGE = (ValueError, MemoryError, OverflowError)  # NumPy: ValueError "too big", or MemoryError
 # A Python int beyond int64 as a dim or axis is rejected by the binding's argument conversion
 # (TypeError, where NumPy says ValueError/OverflowError): accepted, it names the problem.
@@ -182,6 +183,63 @@ def cases():
     add("empty prod", None, lambda: (np.array(tl.prod(tl.zeros((0,))).item()), np.array(1.0)))
     add("empty matmul", None, lambda: (tl.matmul(tl.zeros((2, 0)), tl.zeros((0, 3))).numpy(), np.zeros((2, 3), np.float32)))
     add("zeros((0, 2**62))", None, lambda: (tl.zeros((0, 2**62)).shape, (0, 2**62)))
+
+    # -- autograd and in-place writes (issue 11) ----------------------------------------------
+    def leaf():
+        return tl.array([1.0, 2.0, 3.0], requires_grad=True)
+
+    def written_after_save(op, write):
+        def run():
+            w = leaf()
+            loss = tl.sum(op(w))
+            with tl.no_grad():
+                write(w)
+            loss.backward()
+        return run
+
+    def isub(w):
+        w -= 0.5
+
+    add("backward after saved input written (w*w, w -= .5)", R, written_after_save(lambda w: w * w, isub))
+    def matmul_right_operand_written():
+        a = tl.array(np.ones((2, 3)), requires_grad=True)
+        v = tl.array([1.0, 2.0, 3.0])
+        loss = tl.sum(a @ v)
+        v *= 10.0  # the gradient of a is computed from v
+        loss.backward()
+    add("backward after saved right matmul operand written", R, matmul_right_operand_written)
+    def saved_output_written():
+        y = tl.exp(leaf())
+        with tl.no_grad():
+            y *= 2.0
+        tl.sum(y).backward()
+    add("backward after saved output written (exp)", R, saved_output_written)
+    add("in-place on a leaf requiring grad", R, lambda: leaf().__iadd__(1.0))
+    add("setitem on a leaf requiring grad", R, lambda: leaf().__setitem__(0, 1.0))
+    add("fill_ on a leaf requiring grad", R, lambda: leaf().fill_(1.0))
+    add("in-place on a view of a graph tensor", R, lambda: (leaf() * 1.0)[0:2].__imul__(3.0))
+    add("in-place on a view of a leaf requiring grad", R, lambda: leaf()[0:2].__imul__(3.0))
+    add("floor_divide in place on a graph tensor", R, lambda: (leaf() * 1.0).__ifloordiv__(2.0))
+    add("shuffle of a graph tensor", R, lambda: tl.random.shuffle(leaf() * 1.0))
+    add("take(out=) from a tensor requiring grad", R,
+        lambda: tl.take(leaf(), tl.array([0, 1]), out=tl.zeros(2, dtype="float64")))
+    add("setitem repeated index, value requiring grad", R,
+        lambda: (leaf() * 1.0).__setitem__(tl.array([0, 0]), tl.array([1.0, 2.0], requires_grad=True)))
+
+    def stale_view():
+        z = leaf() * 1.0
+        v = z[:2]
+        z *= 2.0
+        return v * 1.0
+    add("view used after its base was rebased", R, stale_view)
+
+    def setitem_non_leaf():
+        x = leaf()
+        z = x * 1
+        z[0] = 0.0
+        tl.sum(z).backward()
+        return x.grad.numpy(), np.array([0.0, 1.0, 1.0])
+    add("setitem on a non-leaf (rebased history)", None, setitem_non_leaf)
     return C
 
 

@@ -1,6 +1,7 @@
 #include "autograd/engine.h"
 #include <unordered_map>
 #include <vector>
+#include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/ops.h"
@@ -40,6 +41,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, 
   TL_CHECK_TYPE(root.defined(), "backward", "undefined tensor");
   if (!root.requires_grad())
     throw RuntimeError("[backward] element 0 of tensors does not require grad and does not have a grad_fn");
+  check_view_fresh(root);
   Tensor grad = grad_in;
   if (!grad.defined()) {
     if (root.numel() != 1)

@@ -8,6 +8,7 @@
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
+#include "ops/inplace.h"
 #include "kernels/reduce.h"
 #include "ops/indexing.h"
 
@@ -163,6 +164,7 @@ void DenseStack::predict(const Tensor& x, int64_t start, int64_t stop, const Ten
   TL_CHECK(stop - start <= max_batch_, kOp, "a batch of ", stop - start, " rows exceeds the workspace of ",
            max_batch_);
   std::lock_guard<std::mutex> lk(mu_);
+  begin_inplace_write(out, kOp);
   if (dtype_ == DType::Float32) predict_rows<float>(x, start, stop, out);
   else predict_rows<double>(x, start, stop, out);
 }
