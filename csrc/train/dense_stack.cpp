@@ -141,6 +141,7 @@ StepResult DenseStack::train_step(const Tensor& x, const Tensor& y, const Tensor
   TL_CHECK(training_, kOp, "this stack was built for evaluation only: it has no gradient buffers");
   check_data(x, y, index, start, stop);
   std::lock_guard<std::mutex> lk(mu_);
+  for (const Tensor& g : grads_) begin_inplace_write(g, kOp);  // Python sees them (grads())
   return dtype_ == DType::Float32 ? run<float>(x, y, index, start, stop, true)
                                   : run<double>(x, y, index, start, stop, true);
 }
