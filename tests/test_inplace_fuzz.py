@@ -18,7 +18,7 @@ EXAMPLES = int(os.environ.get("TL_FUZZ_EXAMPLES", "200"))
 N = 4
 
 STEPS = ["iadd_y", "imul_y", "idiv_const", "isub_x", "setitem_y", "setitem_const", "fill", "view_iadd",
-         "mul_self", "exp", "tanh", "add_x", "nograd_x", "nograd_y", "backward"]
+         "view_imul_y", "mul_self", "exp", "tanh", "add_x", "nograd_x", "nograd_y", "backward"]
 
 # Out-of-place steps, the same in both runs (exp and tanh save their outputs).
 OUT_OF_PLACE = {"mul_self": lambda z: z * z, "exp": lambda z: tl.exp(z * 0.1), "tanh": tl.tanh}
@@ -50,6 +50,9 @@ class Eager:
             z.fill_(0.25)
         elif op == "view_iadd":
             z[i] += 1.0
+        elif op == "view_imul_y":
+            v = z[i:]
+            v *= y[i:]
         elif op in OUT_OF_PLACE:
             self.z = OUT_OF_PLACE[op](z)
         elif op == "add_x":
@@ -105,6 +108,9 @@ class Fresh:
             self.z = z * 0.0 + 0.25
         elif op == "view_iadd":
             self.z = z + onehot
+        elif op == "view_imul_y":
+            tail = tl.array((np.arange(N) >= i).astype(np.float64))
+            self.z = z * (self.yv() * tail + (1.0 - tail))
         elif op in OUT_OF_PLACE:
             self.z = OUT_OF_PLACE[op](z)
         elif op == "add_x":

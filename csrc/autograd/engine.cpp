@@ -39,9 +39,9 @@ void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
 
 void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, bool create_graph) {
   TL_CHECK_TYPE(root.defined(), "backward", "undefined tensor");
+  if (GradMode::is_enabled()) check_view_fresh(root);  // a view whose root was rebased: refresh its history
   if (!root.requires_grad())
     throw RuntimeError("[backward] element 0 of tensors does not require grad and does not have a grad_fn");
-  check_view_fresh(root);
   Tensor grad = grad_in;
   if (!grad.defined()) {
     if (root.numel() != 1)

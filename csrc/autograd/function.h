@@ -19,18 +19,26 @@
 namespace tl {
 
 // A view whose root an in-place op has given a new history since the view was made has a stale
-// history of its own: using it in a recorded op raises RuntimeError (ops/inplace.h).
-[[noreturn]] void raise_stale_view(const Tensor& t);
+// history of its own (it would send gradients through the root's old graph). Before a recorded
+// op uses it, its history is regenerated as its elements of the root's current history, as
+// PyTorch does (ops/inplace.cpp).
+void refresh_view_history(const Tensor& t);
 inline void check_view_fresh(const Tensor& t) {
   const TensorImpl* i = t.impl();
-  if (i->view_base && i->view_base->grad_fn.get() != i->view_base_fn) raise_stale_view(t);
+  if (i->view_base && (i->view_base_fn.owner_before(i->view_base->grad_fn) ||
+                       i->view_base->grad_fn.owner_before(i->view_base_fn)))
+    refresh_view_history(t);
 }
 
 inline bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!GradMode::is_enabled()) return false;
+  bool any = false;
   for (const Tensor* t : inputs)
-    if (t->defined() && t->requires_grad()) return true;
-  return false;
+    if (t->defined()) {
+      check_view_fresh(*t);
+      any = any || t->requires_grad();
+    }
+  return any;
 }
 
 inline Edge edge_for(const Tensor& t) {
@@ -48,14 +56,14 @@ inline Tensor as_view_of(Tensor out, const Tensor& base) {
   TensorImpl* o = out.impl();
   const TensorImpl* b = base.impl();
   o->view_base = b->view_base ? b->view_base : base.impl_ptr();
-  o->view_base_fn = o->view_base->grad_fn.get();
+  o->view_base_fn = o->view_base->grad_fn;
   return out;
 }
 // For composite ops whose result is a view of their own temporary (matmul of a vector reshaping
 // its 2-D product): nobody else can reach that temporary, so the result is not a view.
 inline Tensor not_a_view(Tensor out) {
   out.impl()->view_base = nullptr;
-  out.impl()->view_base_fn = nullptr;
+  out.impl()->view_base_fn.reset();
   return out;
 }
 

@@ -1,5 +1,4 @@
 #include "autograd/node.h"
-#include "autograd/function.h"
 
 namespace tl {
 
@@ -16,16 +15,6 @@ Node::~Node() {
     n->release_saved();  // saved tensors may hold the next node too
     steal(n->next);
   }  // n dies here with no edges left to recurse into
-}
-
-}  // namespace tl
-
-namespace tl {
-
-void raise_stale_view(const Tensor& t) {
-  throw RuntimeError(str_cat("[autograd] a view of shape ", shape_str(t.shape()), " is used after an in-place "
-                             "operation gave the tensor it views a new history, so its own history is out of date and "
-                             "its gradient would be wrong; take the view again after the in-place operation"));
 }
 
 }  // namespace tl

@@ -29,10 +29,10 @@ struct TensorImpl {
   // Set by the public view ops (basic indexing, reshape, transpose, ...): the root tensor whose
   // storage this one views, and the root's grad_fn when the view was made. An in-place op that
   // gives the root a new history leaves the view's own history stale; autograd detects that by
-  // comparing the root's grad_fn with view_base_fn (the view's history keeps that node alive, so
-  // the address cannot be reused while it matters). Null for tensors that are not views.
+  // comparing the root's grad_fn with view_base_fn (a weak reference, compared by owner, so a
+  // freed node whose address is reused cannot look the same). Null for tensors that are not views.
   std::shared_ptr<TensorImpl> view_base;
-  const Node* view_base_fn = nullptr;
+  std::weak_ptr<Node> view_base_fn;
 };
 
 class Tensor {

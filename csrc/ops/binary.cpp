@@ -406,7 +406,12 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   const Shape& shape = out_shape(a, b_in, name, tmp);
   TL_CHECK(shape == a.shape(), name, "non-broadcastable output operand with shape ", shape_str(a.shape()),
            " doesn't match the broadcast shape ", shape_str(shape));
-  if (inplace_needs_graph(a, {&b_in}, name, has_derivative(op))) return binary_inplace_graph(op, a, b_in, name);
+  if (inplace_needs_graph(a, {&b_in}, name, has_derivative(op))) {
+    if (!a.is_view()) return binary_inplace_graph(op, a, b_in, name);
+    // b read from a's storage (v *= v) would be saved, then overwritten: take a copy first.
+    const Tensor b = storages_overlap(a, b_in) ? copy(b_in) : b_in;
+    return inplace_on_view(a, name, [&](const Tensor& r) { binary_inplace(op, r, b); });
+  }
   Tensor b = b_in.to_dtype(sp.compute);
   check_pow_exponent(op, sp.compute, b);
   if (sp.out != a.dtype()) {  // compute in the wider dtype, then cast into a

@@ -438,7 +438,10 @@ void index_put_graph(const Tensor& x, const Index& idx, const Tensor& value) {
 
 void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
   check_inplace_target(x, "setitem");  // read-only storage, or a broadcast view (aliased elements)
-  if (inplace_needs_graph(x, {&value_in}, "setitem", true)) return index_put_graph(x, idx, value_in);
+  if (inplace_needs_graph(x, {&value_in}, "setitem", true)) {
+    if (!x.is_view()) return index_put_graph(x, idx, value_in);
+    return inplace_on_view(x, "setitem", [&](const Tensor& r) { index_put_(r, idx, value_in); });
+  }
   index_put_raw(x, idx, value_in);
 }
 
