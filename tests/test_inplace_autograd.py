@@ -134,7 +134,7 @@ def test_an_optimizer_step_between_forward_and_backward_is_caught():
     w.grad = tl.ones(2)
     loss = tl.sum(w * w)
     tl.optimizers.SGD(0.1).apply([w])
-    with pytest.raises(RuntimeError, match="MulBackward"):
+    with pytest.raises(RuntimeError, match="MulBackward0"):
         loss.backward()
 
 
@@ -144,7 +144,7 @@ def test_issue_reproducer_mul():
     loss = tl.sum(w * w)
     with tl.no_grad():
         w -= 0.5
-    with pytest.raises(RuntimeError, match=r"modified by an in-place operation: MulBackward saved a tensor of "
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation: MulBackward0 saved a tensor of "
                                            r"shape \(1,\) float64 at version 0, it is now at version 1"):
         loss.backward()
     assert w.grad is None
@@ -155,7 +155,7 @@ def test_issue_reproducer_matmul_right_operand():
     v = tl.array(RNG.normal(size=(3, 2)))
     loss = tl.sum(a @ v)
     v *= 10
-    with pytest.raises(RuntimeError, match=r"MatmulBackward saved a tensor of shape \(3,2\) float64 at version 0, "
+    with pytest.raises(RuntimeError, match=r"MmBackward0 saved a tensor of shape \(3,2\) float64 at version 0, "
                                            r"it is now at version 1"):
         loss.backward()
 
@@ -179,40 +179,40 @@ def x23():
 # is `t += 1` under no_grad; every saving node must notice it. The written tensor is one the
 # backward needs (a saved tensor only needed for an input without grad is not checked).
 SAVING_OPS = [
-    ("mul", lambda x: (x * x, x), "MulBackward"),
-    ("div", lambda x: (tl.ones((2, 3)) / x, x), "DivBackward"),
-    ("pow", lambda x: (x ** 2.0, x), "PowBackward"),
-    ("pow_out", lambda x: (lambda y: (y, y))(x ** 2.0), "PowBackward"),
-    ("maximum", lambda x: (tl.maximum(x, 1.0), x), "MaximumBackward"),
-    ("minimum", lambda x: (tl.minimum(x, 1.0), x), "MinimumBackward"),
-    ("clip", lambda x: (tl.clip(x, 0.7, 1.2), x), "ClipBackward"),
-    ("abs", lambda x: (tl.abs(x), x), "AbsBackward"),
-    ("log", lambda x: (tl.log(x), x), "LogBackward"),
-    ("square", lambda x: (tl.square(x), x), "SquareBackward"),
-    ("relu", lambda x: (tl.relu(x), x), "ReluBackward"),
-    ("sin", lambda x: (tl.sin(x), x), "SinBackward"),
-    ("cos", lambda x: (tl.cos(x), x), "CosBackward"),
-    ("exp_out", lambda x: (lambda y: (y, y))(tl.exp(x)), "ExpBackward"),
-    ("sqrt_out", lambda x: (lambda y: (y, y))(tl.sqrt(x)), "SqrtBackward"),
-    ("tanh_out", lambda x: (lambda y: (y, y))(tl.tanh(x)), "TanhBackward"),
-    ("sigmoid_out", lambda x: (lambda y: (y, y))(tl.sigmoid(x)), "SigmoidBackward"),
-    ("softmax_out", lambda x: (lambda y: (y, y))(tl.softmax(x)), "SoftmaxBackward"),
-    ("log_softmax_out", lambda x: (lambda y: (y, y))(tl.log_softmax(x)), "LogSoftmaxBackward"),
-    ("max_in", lambda x: (tl.max(x, axis=1), x), "MaxBackward"),
-    ("min_out", lambda x: (lambda y: (y, y))(tl.min(x, axis=0)), "MinBackward"),
-    ("var", lambda x: (tl.var(x, axis=1), x), "VarBackward"),
-    ("std_out", lambda x: (lambda y: (y, y))(tl.std(x)), "StdBackward"),
-    ("prod", lambda x: (tl.prod(x, axis=1), x), "ProdBackward"),
-    ("matmul", lambda x: (x @ x.T, x), "MatmulBackward"),
-    ("linear", lambda x: (tl.linear(x, x.T), x), "LinearBackward"),
+    ("mul", lambda x: (x * x, x), "MulBackward0"),
+    ("div", lambda x: (tl.ones((2, 3)) / x, x), "DivBackward0"),
+    ("pow", lambda x: (x ** 2.0, x), "PowBackward0"),
+    ("pow_out", lambda x: (lambda y: (y, y))(x ** 2.0), "PowBackward0"),
+    ("maximum", lambda x: (tl.maximum(x, 1.0), x), "MaximumBackward0"),
+    ("minimum", lambda x: (tl.minimum(x, 1.0), x), "MinimumBackward0"),
+    ("clip", lambda x: (tl.clip(x, 0.7, 1.2), x), "ClampBackward1"),
+    ("abs", lambda x: (tl.abs(x), x), "AbsBackward0"),
+    ("log", lambda x: (tl.log(x), x), "LogBackward0"),
+    ("square", lambda x: (tl.square(x), x), "PowBackward0"),
+    ("relu", lambda x: (tl.relu(x), x), "ReluBackward0"),
+    ("sin", lambda x: (tl.sin(x), x), "SinBackward0"),
+    ("cos", lambda x: (tl.cos(x), x), "CosBackward0"),
+    ("exp_out", lambda x: (lambda y: (y, y))(tl.exp(x)), "ExpBackward0"),
+    ("sqrt_out", lambda x: (lambda y: (y, y))(tl.sqrt(x)), "SqrtBackward0"),
+    ("tanh_out", lambda x: (lambda y: (y, y))(tl.tanh(x)), "TanhBackward0"),
+    ("sigmoid_out", lambda x: (lambda y: (y, y))(tl.sigmoid(x)), "SigmoidBackward0"),
+    ("softmax_out", lambda x: (lambda y: (y, y))(tl.softmax(x)), "SoftmaxBackward0"),
+    ("log_softmax_out", lambda x: (lambda y: (y, y))(tl.log_softmax(x)), "LogSoftmaxBackward0"),
+    ("max_in", lambda x: (tl.max(x, axis=1), x), "MaxBackward0"),
+    ("min_out", lambda x: (lambda y: (y, y))(tl.min(x, axis=0)), "MinBackward0"),
+    ("var", lambda x: (tl.var(x, axis=1), x), "VarBackward0"),
+    ("std_out", lambda x: (lambda y: (y, y))(tl.std(x)), "StdBackward0"),
+    ("prod", lambda x: (tl.prod(x, axis=1), x), "ProdBackward0"),
+    ("matmul", lambda x: (x @ x.T, x), "MmBackward0"),
+    ("linear", lambda x: (tl.linear(x, x.T), x), "AddmmBackward0"),
     ("linear_relu_out", lambda x: (lambda y: (y, y))(tl.linear(tl.ones((2, 2)), x, activation="relu")),
-     "LinearBackward"),
+     "AddmmBackward0"),
     ("softmax_xent", lambda x: (tl.softmax_cross_entropy(x, tl.ones((2, 3)) / 3), x),
-     "SoftmaxCrossEntropyBackward"),
+     "SoftmaxCrossEntropyBackward0"),
     ("sparse_xent", lambda x: (tl.sparse_softmax_cross_entropy(x, tl.array([0, 2])), x),
-     "SparseSoftmaxCrossEntropyBackward"),
+     "SparseSoftmaxCrossEntropyBackward0"),
     ("bce_p", lambda x: (lambda p: (tl.binary_cross_entropy(p, tl.ones((2, 3)) * 0.5), p))(tl.sigmoid(x) * 1.0),
-     "BinaryCrossEntropyBackward"),
+     "BinaryCrossEntropyBackward0"),
 ]
 
 
@@ -231,7 +231,7 @@ def test_where_checks_its_condition():
     cond = tl.array([[True, False, True], [False, True, False]])
     y = tl.where(cond, x, 0.0)
     cond[0, 0] = False
-    with pytest.raises(RuntimeError, match="WhereBackward"):
+    with pytest.raises(RuntimeError, match="WhereBackward0"):
         tl.sum(y).backward()
 
 
@@ -241,7 +241,7 @@ def test_retain_graph_second_backward_sees_a_write_in_between():
     tl.sum(y).backward(retain_graph=True)
     with tl.no_grad():
         y *= 2.0
-    with pytest.raises(RuntimeError, match="ExpBackward"):
+    with pytest.raises(RuntimeError, match="ExpBackward0"):
         tl.sum(y).backward()
 
 
@@ -252,7 +252,7 @@ def test_issue_setitem_on_non_leaf():
     z[0] = 0.0
     tl.sum(z).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [0.0, 1.0, 1.0])
-    assert not z.is_leaf and z.grad_fn == "IndexPutBackward"
+    assert not z.is_leaf and z.grad_fn.name() == "IndexPutBackward0"
 
 
 def _inplace(op):
@@ -371,7 +371,7 @@ def test_fill_on_non_leaf_sends_zero_gradient():
     x = tl.array([1.0, 2.0], requires_grad=True)
     z = x * 3.0
     z.fill_(5.0)
-    assert z.grad_fn == "FillBackward"
+    assert z.grad_fn.name() == "FillBackward0"
     tl.sum(z * x).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [5.0, 5.0])  # only the later use of x
 
@@ -408,7 +408,7 @@ def test_issue_inplace_on_view_of_graph_tensor():
     v *= 3.0
     tl.sum(z).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [3.0, 1.0, 1.0])
-    assert z.grad_fn == "CopySlices"
+    assert z.grad_fn.name() == "CopySlices"
 
 
 # In-place ops on views of a tensor with history, each against finite differences.

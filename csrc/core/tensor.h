@@ -13,6 +13,7 @@
 namespace tl {
 
 struct Node;
+struct GradHooks;
 class Tensor;
 
 struct TensorImpl {
@@ -33,6 +34,7 @@ struct TensorImpl {
   // freed node whose address is reused cannot look the same). Null for tensors that are not views.
   std::shared_ptr<TensorImpl> view_base;
   std::weak_ptr<Node> view_base_fn;
+  std::shared_ptr<GradHooks> hooks;  // a leaf's register_hook list (autograd/hooks.h); null when none
 };
 
 class Tensor {

@@ -4,6 +4,7 @@
 #include "kernels/binary.h"
 #include "kernels/copy.h"
 #include "ops/inplace.h"
+#include "ops/assign.h"
 #include "ops/creation.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
@@ -109,7 +110,7 @@ Tensor grad_for(const Tensor& g, const InputMeta& meta) { return astype(sum_to(g
 Tensor zero_like_dtype(DType d) { return Tensor::zeros({}, d); }
 
 struct AddBackward : Node {
-  const char* name() const override { return "AddBackward"; }
+  const char* name() const override { return "AddBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {needs_input_grad(0) ? grad_for(g, input_meta[0]) : Tensor(),
             needs_input_grad(1) ? grad_for(g, input_meta[1]) : Tensor()};
@@ -117,7 +118,7 @@ struct AddBackward : Node {
 };
 
 struct SubBackward : Node {
-  const char* name() const override { return "SubBackward"; }
+  const char* name() const override { return "SubBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {needs_input_grad(0) ? grad_for(g, input_meta[0]) : Tensor(),
             needs_input_grad(1) ? grad_for(neg(g), input_meta[1]) : Tensor()};
@@ -126,7 +127,7 @@ struct SubBackward : Node {
 
 struct MulBackward : Node {
   SavedTensor a, b;
-  const char* name() const override { return "MulBackward"; }
+  const char* name() const override { return "MulBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {needs_input_grad(0) ? grad_for(mul(g, unpack(b)), input_meta[0]) : Tensor(),
             needs_input_grad(1) ? grad_for(mul(g, unpack(a)), input_meta[1]) : Tensor()};
@@ -136,7 +137,7 @@ struct MulBackward : Node {
 
 struct DivBackward : Node {
   SavedTensor a, b;
-  const char* name() const override { return "DivBackward"; }
+  const char* name() const override { return "DivBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
     const Tensor& bv = unpack(b);
@@ -152,7 +153,7 @@ struct DivBackward : Node {
 // the masks PyTorch uses so that 0^0 and 0^positive give finite gradients.
 struct PowBackward : Node {
   SavedTensor a_saved, b_saved, out_saved;
-  const char* name() const override { return "PowBackward"; }
+  const char* name() const override { return "PowBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
     const Tensor &a = unpack(a_saved), &b = unpack(b_saved), &out = unpack(out_saved);
@@ -184,7 +185,7 @@ struct PowBackward : Node {
 struct MaxMinBackward : Node {
   SavedTensor a, b;
   bool is_min = false;
-  const char* name() const override { return is_min ? "MinimumBackward" : "MaximumBackward"; }
+  const char* name() const override { return is_min ? "MinimumBackward0" : "MaximumBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const DType dt = g.dtype();
     Tensor ac = unpack(a).to_dtype(dt), bc = unpack(b).to_dtype(dt);
@@ -198,18 +199,18 @@ struct MaxMinBackward : Node {
 };
 
 struct NegBackward : Node {
-  const char* name() const override { return "NegBackward"; }
+  const char* name() const override { return "NegBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {neg(g)}; }
 };
 
 struct AstypeBackward : Node {
-  const char* name() const override { return "AstypeBackward"; }
+  const char* name() const override { return "ToCopyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {astype(g, input_meta[0].dtype)}; }
 };
 
 struct WhereBackward : Node {
   SavedTensor cond_saved;
-  const char* name() const override { return "WhereBackward"; }
+  const char* name() const override { return "WhereBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
     const Tensor& cond = unpack(cond_saved);
@@ -222,7 +223,7 @@ struct WhereBackward : Node {
 
 struct ClipBackward : Node {
   SavedTensor x_saved, lo_saved, hi_saved;
-  const char* name() const override { return "ClipBackward"; }
+  const char* name() const override { return "ClampBackward1"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
     const Tensor &x = unpack(x_saved), &lo = unpack(lo_saved), &hi = unpack(hi_saved);
@@ -400,8 +401,7 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   check_inplace_target(a, name);  // read-only storage, broadcast views
   TL_CHECK(!kernels::is_comparison(op) && !kernels::is_logical(op), name, "has no in-place form");
   const BinarySpec sp = binary_spec(op, a.dtype(), b_in.dtype());
-  TL_CHECK_TYPE(can_cast_same_kind(sp.out, a.dtype()), name, "Cannot cast ufunc '", name, "' output from dtype('",
-                dtype_name(sp.out), "') to dtype('", dtype_name(a.dtype()), "') with casting rule 'same_kind'");
+  check_same_kind(sp.out, a.dtype(), name);
   Shape tmp;
   const Shape& shape = out_shape(a, b_in, name, tmp);
   TL_CHECK(shape == a.shape(), name, "non-broadcastable output operand with shape ", shape_str(a.shape()),

@@ -4,6 +4,7 @@
 #include "autograd/function.h"
 #include "kernels/copy.h"
 #include "kernels/gather.h"
+#include "ops/assign.h"
 #include "ops/binary.h"
 #include "ops/creation.h"
 #include "ops/inplace.h"
@@ -302,14 +303,14 @@ char* view_base(const Tensor& x, const Plan& pl) {
 
 struct IndexBackward : Node {
   Index index;
-  const char* name() const override { return "IndexBackward"; }
+  const char* name() const override { return "IndexBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {index_scatter(g, input_meta[0].shape, index)}; }
   void release_saved() override { index.clear(); }
 };
 
 struct IndexScatterBackward : Node {
   Index index;
-  const char* name() const override { return "IndexScatterBackward"; }
+  const char* name() const override { return "IndexPutBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {tl::index(g, index)}; }
   void release_saved() override { index.clear(); }
 };
@@ -385,7 +386,7 @@ namespace {
 struct IndexPutBackward : Node {
   Index index;
   Tensor keep;  // x's shape and dtype; a constant private to this node
-  const char* name() const override { return "IndexPutBackward"; }
+  const char* name() const override { return "IndexPutBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor gx, gv;
     if (needs_input_grad(0)) gx = mul(g, keep);
@@ -464,6 +465,7 @@ void index_put_raw(const Tensor& x, const Index& idx, const Tensor& value_in) {
              shape_str(value_in.shape()), " for a single element");
   };
   Tensor v = value_in;
+  check_int_assign(v, x.dtype(), "setitem");  // NaN / inf / out-of-range floats into integers
   if (may_overlap(v, x)) v = v.clone();  // overlapping source: read it all before writing
   if (pl.adv.empty()) {
     check_element();
@@ -534,10 +536,10 @@ void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t>
   Gather g = resolve_advanced(pl, a.itemsize());
   TL_CHECK(out.shape() == g.result_shape, "take", "output array has shape ", shape_str(out.shape()),
            " but the result has shape ", shape_str(g.result_shape));
-  TL_CHECK_TYPE(out.dtype() == a.dtype(), "take", "output array has dtype ", dtype_name(out.dtype()),
-                " but the input has dtype ", dtype_name(a.dtype()));
-  // Gathering from the storage written to would read elements already overwritten.
-  Tensor dst = may_overlap(out, a) ? Tensor::empty(out.shape(), out.dtype()) : out;
+  check_same_kind(a.dtype(), out.dtype(), "take");
+  // Gathering from the storage written to would read elements already overwritten; another
+  // dtype is gathered first, then cast.
+  Tensor dst = may_overlap(out, a) || out.dtype() != a.dtype() ? Tensor::empty(out.shape(), a.dtype()) : out;
   begin_inplace_write(out, "take");
   kernels::IndexLoop loop = make_loop(pl, g, dst.strides(), a.itemsize());
   kernels::gather(view_base(a, pl), static_cast<char*>(dst.data_ptr()), loop, a.itemsize());

@@ -81,7 +81,7 @@ struct ViewWriteBackward : Node {
 
 // fill_ on a tensor with history: the new value is a constant, the old one gets zero gradient.
 struct FillBackward : Node {
-  const char* name() const override { return "FillBackward"; }
+  const char* name() const override { return "FillBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {Tensor::zeros(g.shape(), g.dtype())}; }
 };
 

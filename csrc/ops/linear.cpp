@@ -18,7 +18,7 @@ namespace {
 struct LinearBackward : Node {
   SavedTensor x2d_saved, w_saved, out_saved;  // out: the 2-D output, only kept for relu
   bool relu = false;
-  const char* name() const override { return "LinearBackward"; }
+  const char* name() const override { return "AddmmBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor &x2d = unpack(x2d_saved), &w = unpack(w_saved);
     const Shape g2d_shape{x2d.shape()[0], w.shape()[1]};

@@ -36,7 +36,7 @@ Tensor per_row(const Tensor& g) {
 struct SoftmaxBackward : Node {
   SavedTensor x_saved, y_saved;  // x: the (axis-last) input as given; y: the output (contiguous)
   bool log = false;
-  const char* name() const override { return log ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
+  const char* name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     if (GradMode::is_enabled()) {  // create_graph: differentiable composite
       Tensor p = softmax(unpack(x_saved), -1);
@@ -86,7 +86,7 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const ch
 struct SoftmaxXentBackward : Node {
   SavedTensor z_saved, t_saved;  // as given (axis last)
   Tensor lse, tsum;              // per row, private to this node
-  const char* name() const override { return "SoftmaxCrossEntropyBackward"; }
+  const char* name() const override { return "SoftmaxCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const bool gz_needed = needs_input_grad(0), gt_needed = needs_input_grad(1);
     const Tensor &z = unpack(z_saved), &t = unpack(t_saved);
@@ -112,7 +112,7 @@ struct SoftmaxXentBackward : Node {
 struct SparseXentBackward : Node {
   SavedTensor z_saved;
   Tensor labels, lse;  // private to this node
-  const char* name() const override { return "SparseSoftmaxCrossEntropyBackward"; }
+  const char* name() const override { return "SparseSoftmaxCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor& z = unpack(z_saved);
     const int64_t C = z.shape().back();
@@ -152,7 +152,7 @@ Tensor match_rank(const Tensor& t, const Tensor& like) {
 struct BceBackward : Node {
   SavedTensor p_saved, t_saved;
   bool from_logits = false;
-  const char* name() const override { return "BinaryCrossEntropyBackward"; }
+  const char* name() const override { return "BinaryCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor &p = unpack(p_saved), &t = unpack(t_saved);
     // Computed by a kernel even under create_graph: no double backward through this loss.

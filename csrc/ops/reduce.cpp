@@ -55,8 +55,9 @@ Tensor as_out(const Tensor& keep_result, const Plan& p) {
   return keep_result.view_with(p.out, contiguous_strides(p.out), keep_result.offset());
 }
 
-Tensor run_reduce(ReduceOp op, const Tensor& x, const Plan& p) {
-  Tensor out = Tensor::empty(p.keep, kernels::reduce_result_dtype(op, x.dtype()));
+// own_dtype: accumulate Sum/Prod in x's dtype (dtype= given) instead of NumPy's default.
+Tensor run_reduce(ReduceOp op, const Tensor& x, const Plan& p, bool own_dtype = false) {
+  Tensor out = Tensor::empty(p.keep, own_dtype ? x.dtype() : kernels::reduce_result_dtype(op, x.dtype()));
   kernels::reduce(op, out, x, p.mask);
   return as_out(out, p);
 }
@@ -71,13 +72,13 @@ struct ReductionNode : Node {
 };
 
 struct SumBackward : ReductionNode {
-  const char* name() const override { return "SumBackward"; }
+  const char* name() const override { return "SumBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {expand_grad(g, keep, input_meta[0].shape)}; }
 };
 
 struct MeanBackward : ReductionNode {
   int64_t n = 1;
-  const char* name() const override { return "MeanBackward"; }
+  const char* name() const override { return "MeanBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {mul(expand_grad(g, keep, input_meta[0].shape), Scalar::from_double(1.0 / static_cast<double>(n)))};
   }
@@ -88,7 +89,7 @@ struct MeanBackward : ReductionNode {
 struct ExtremumBackward : ReductionNode {
   SavedTensor x_saved, result_saved;  // result in the keepdims shape
   std::vector<bool> mask;
-  const char* name_ = "MaxBackward";
+  const char* name_ = "MaxBackward0";
   const char* name() const override { return name_; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor w;
@@ -114,7 +115,7 @@ struct VarBackward : ReductionNode {
   AxisSpec axis;
   int64_t ddof = 0, n = 1;
   bool is_std = false;
-  const char* name() const override { return is_std ? "StdBackward" : "VarBackward"; }
+  const char* name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const double denom = std::max<double>(static_cast<double>(n - ddof), 0.0);
     const Tensor& x = unpack(x_saved);
@@ -138,7 +139,7 @@ struct VarBackward : ReductionNode {
 struct ProdBackward : ReductionNode {
   SavedTensor x;
   std::vector<bool> mask;
-  const char* name() const override { return "ProdBackward"; }
+  const char* name() const override { return "ProdBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override;
   void release_saved() override { x.reset(); }
 };
@@ -201,7 +202,7 @@ Tensor extremum(const Tensor& x, const AxisSpec& axis, bool keepdims, bool is_ma
     node->x_saved = x;
     node->result_saved.save_output(reshape(out.detach(), p.keep));
     node->mask = p.mask;
-    node->name_ = is_max ? "MaxBackward" : "MinBackward";
+    node->name_ = is_max ? "MaxBackward0" : "MinBackward0";
   }
   return out;
 }
@@ -266,11 +267,35 @@ Tensor arg_extremum(const Tensor& x, bool has_axis, int64_t axis, bool keepdims,
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+namespace {
+
+Tensor sum_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_dtype) {
   Plan p = make_plan(x, axis, keepdims, "sum");
-  Tensor out = run_reduce(ReduceOp::Sum, x, p);
+  Tensor out = run_reduce(ReduceOp::Sum, x, p, own_dtype);
   if (auto node = record<SumBackward>(out, {x})) node->keep = p.keep;
   return out;
+}
+
+Tensor prod_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_dtype) {
+  Plan p = make_plan(x, axis, keepdims, "prod");
+  Tensor out = run_reduce(ReduceOp::Prod, x, p, own_dtype);
+  if (auto node = record<ProdBackward>(out, {x})) {
+    node->keep = p.keep;
+    node->x = x;
+    node->mask = p.mask;
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) { return sum_impl(x, axis, keepdims, false); }
+Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  return sum_impl(astype(x, dtype), axis, keepdims, true);
+}
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) { return prod_impl(x, axis, keepdims, false); }
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  return prod_impl(astype(x, dtype), axis, keepdims, true);
 }
 
 Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
@@ -283,15 +308,12 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
   return out;
 }
 
-Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) {
-  Plan p = make_plan(x, axis, keepdims, "prod");
-  Tensor out = run_reduce(ReduceOp::Prod, x, p);
-  if (auto node = record<ProdBackward>(out, {x})) {
-    node->keep = p.keep;
-    node->x = x;
-    node->mask = p.mask;
-  }
-  return out;
+Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  if (is_floating(dtype)) return mean(astype(x, dtype), axis, keepdims);  // accumulates in dtype
+  // Integer / bool dtype (no gradient): NumPy's sum in dtype, true_divide, cast back unsafely.
+  Tensor s = sum(x, axis, keepdims, dtype);
+  const int64_t n = make_plan(x, axis, keepdims, "mean").n_red;
+  return div(s, Tensor::scalar(Scalar::from_int(n), DType::Int64)).to_dtype(dtype);
 }
 
 Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, true); }

@@ -47,61 +47,61 @@ struct InputNode : Node {
   void release_saved() override { x.reset(); }
 };
 struct AbsBackward : InputNode {
-  const char* name() const override { return "AbsBackward"; }
+  const char* name() const override { return "AbsBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor& xv = unpack(x);
     return {mul(g, unary_raw(UnaryOp::Sign, xv, xv.dtype()))};
   }
 };
 struct ExpBackward : OutputNode {
-  const char* name() const override { return "ExpBackward"; }
+  const char* name() const override { return "ExpBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, output(exp))}; }
 };
 struct LogBackward : InputNode {
-  const char* name() const override { return "LogBackward"; }
+  const char* name() const override { return "LogBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {div(g, unpack(x))}; }
 };
 struct SqrtBackward : OutputNode {
-  const char* name() const override { return "SqrtBackward"; }
+  const char* name() const override { return "SqrtBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor o = output(sqrt);
     return {div(g, mul(o, scalar_of(2.0, o.dtype())))};
   }
 };
 struct SquareBackward : InputNode {
-  const char* name() const override { return "SquareBackward"; }
+  const char* name() const override { return "PowBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor& xv = unpack(x);
     return {mul(g, mul(xv, scalar_of(2.0, xv.dtype())))};
   }
 };
 struct TanhBackward : OutputNode {
-  const char* name() const override { return "TanhBackward"; }
+  const char* name() const override { return "TanhBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor o = output(tanh);
     return {mul(g, sub(scalar_of(1.0, o.dtype()), mul(o, o)))};
   }
 };
 struct SigmoidBackward : OutputNode {
-  const char* name() const override { return "SigmoidBackward"; }
+  const char* name() const override { return "SigmoidBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor o = output(sigmoid);
     return {mul(g, mul(o, sub(scalar_of(1.0, o.dtype()), o)))};
   }
 };
 struct ReluBackward : InputNode {
-  const char* name() const override { return "ReluBackward"; }
+  const char* name() const override { return "ReluBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Tensor& xv = unpack(x);
     return {mul(g, unary_raw(UnaryOp::StepPositive, xv, xv.dtype()))};
   }
 };
 struct SinBackward : InputNode {
-  const char* name() const override { return "SinBackward"; }
+  const char* name() const override { return "SinBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, cos(unpack(x)))}; }
 };
 struct CosBackward : InputNode {
-  const char* name() const override { return "CosBackward"; }
+  const char* name() const override { return "CosBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(unpack(x))))}; }
 };
 

@@ -3,11 +3,46 @@ from __future__ import annotations
 import numpy as _numpy
 import types
 import typing
-__all__ = ['InvalidIndexError', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'get_printoptions', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'set_printoptions', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
+__all__ = ['AccumulateGrad', 'InvalidIndexError', 'Node', 'RemovableHandle', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'get_printoptions', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'set_printoptions', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
 _optim: types.ModuleType
 _random: types.ModuleType
+class AccumulateGrad:
+    """
+    Where a leaf's gradient lands (grad_fn.next_functions).
+    """
+    def __repr__(self) -> str:
+        ...
+    def name(self) -> str:
+        ...
+    @property
+    def next_functions(self) -> tuple:
+        ...
+    @property
+    def variable(self) -> Tensor:
+        ...
 class InvalidIndexError(IndexError, TypeError):
     pass
+class Node:
+    """
+    A recorded op of the autograd graph (Tensor.grad_fn).
+    """
+    def __repr__(self) -> str:
+        ...
+    def name(self) -> str:
+        ...
+    @property
+    def next_functions(self) -> tuple:
+        ...
+class RemovableHandle:
+    """
+    Returned by register_hook; remove() unregisters the hook.
+    """
+    def __enter__(self) -> typing.Any:
+        ...
+    def __exit__(self, *args) -> None:
+        ...
+    def remove(self) -> None:
+        ...
 class Tensor:
     """
     An n-dimensional strided tensor computed by tensorlet's C++ core.
@@ -23,6 +58,8 @@ class Tensor:
     def __array__(self, dtype: typing.Any = None, copy: typing.Any = None) -> _numpy.ndarray:
         ...
     def __bool__(self) -> bool:
+        ...
+    def __deepcopy__(self, memo: dict) -> typing.Any:
         ...
     def __eq__(self, arg0: typing.Any) -> typing.Any:
         ...
@@ -98,6 +135,8 @@ class Tensor:
         ...
     def __rand__(self, arg0: typing.Any) -> Tensor:
         ...
+    def __reduce__(self) -> tuple:
+        ...
     def __repr__(self) -> str:
         ...
     def __rfloordiv__(self, arg0: typing.Any) -> Tensor:
@@ -150,7 +189,7 @@ class Tensor:
         """
         A copy cast to dtype (the tensor itself when copy=False and the dtype already matches).
         """
-    def backward(self, grad: typing.Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    def backward(self, gradient: typing.Any = None, retain_graph: typing.Any = None, create_graph: bool = False, inputs: typing.Any = None, *, grad: typing.Any = None) -> None:
         ...
     def clip(self, a_min: typing.Any = None, a_max: typing.Any = None, *, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
@@ -159,6 +198,10 @@ class Tensor:
     def detach(self) -> Tensor:
         """
         A tensor sharing this one's data, outside the graph.
+        """
+    def detach_(self) -> typing.Any:
+        """
+        Makes this tensor a leaf that does not require grad, in place; returns it.
         """
     def dot(self, arg0: typing.Any) -> Tensor:
         ...
@@ -202,10 +245,22 @@ class Tensor:
         """
     def ravel(self) -> Tensor:
         ...
+    def register_hook(self, hook: typing.Callable) -> RemovableHandle:
+        """
+        hook(grad) -> Tensor or None runs when this tensor's gradient is computed; a Tensor replaces it.
+        """
     def relu(self) -> Tensor:
         ...
+    def requires_grad_(self, requires_grad: bool = True) -> typing.Any:
+        """
+        Sets requires_grad in place and returns this tensor.
+        """
     def reshape(self, *args) -> Tensor:
         ...
+    def retain_grad(self) -> None:
+        """
+        A non-leaf keeps its gradient in .grad after backward (a leaf always does).
+        """
     def sigmoid(self) -> Tensor:
         ...
     def softmax(self, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
@@ -247,7 +302,7 @@ class Tensor:
     def dtype(self) -> _numpy.dtype[typing.Any]:
         ...
     @property
-    def grad_fn(self) -> typing.Any:
+    def grad_fn(self) -> Node | None:
         ...
     @property
     def is_contiguous(self) -> bool:
@@ -271,6 +326,9 @@ class Tensor:
     def size(self) -> int:
         ...
     @property
+    def retains_grad(self) -> bool:
+        ...
+    @property
     def strides(self) -> tuple:
         ...
 class _TensorIterator:
@@ -288,17 +346,21 @@ def _gemm(a: typing.Any, b: typing.Any, c: typing.Any, trans_a: bool = False, tr
     """
 def _reduce_reference(x: Tensor, op: str, axis: typing.Any = None, keepdims: bool = False) -> Tensor:
     ...
+def _run_backward(outputs: typing.Any, grad_outputs: typing.Any, inputs: typing.Any, into_grad: bool, retain_graph: bool, create_graph: bool) -> list:
+    ...
 def _set_grad_enabled(enabled: bool) -> None:
     ...
 def _set_isa(name: str) -> None:
     """
     Testing hook: force the kernels' ISA ('generic', 'avx2', 'avx512'); ValueError if unsupported.
     """
-def abs(x: typing.Any) -> Tensor:
+def _tensor_from_bytes(data: bytes, dtype: str, shape: typing.Any, requires_grad: bool = False) -> Tensor:
     ...
-def absolute(x: typing.Any) -> Tensor:
+def abs(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def add(x1: typing.Any, x2: typing.Any) -> Tensor:
+def absolute(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def add(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def all(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -332,17 +394,21 @@ def ascontiguousarray(a: typing.Any, dtype: typing.Any = None) -> Tensor:
     ...
 def astype(x: typing.Any, dtype: typing.Any, *, copy: bool = True) -> Tensor:
     ...
+def average_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any = None, padding: str = 'valid', data_format: str | None = None) -> Tensor:
+    """
+    keras.ops.average_pool over 1-D or 2-D inputs (strides default to pool_size); with padding='same' each window averages only its cells inside the input (as Keras).
+    """
 def binary_cross_entropy(probs: typing.Any, targets: typing.Any, from_logits: bool = False) -> Tensor:
     """
     Keras' binary_crossentropy: mean over the last axis of -(t log p + (1-t) log(1-p)), p clipped to [1e-7, 1-1e-7]. from_logits=True takes logits and uses the exact, unclipped log-sigmoid form.
     """
-def bitwise_and(x1: typing.Any, x2: typing.Any) -> Tensor:
+def bitwise_and(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def bitwise_not(x: typing.Any) -> Tensor:
+def bitwise_not(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def bitwise_or(x1: typing.Any, x2: typing.Any) -> Tensor:
+def bitwise_or(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def bitwise_xor(x1: typing.Any, x2: typing.Any) -> Tensor:
+def bitwise_xor(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def broadcast_to(array: typing.Any, shape: typing.Any) -> Tensor:
     ...
@@ -354,11 +420,15 @@ def config() -> dict:
     """
     Kernel configuration: chosen SIMD ISA, available ISAs, thread count, cache sizes, GEMM blocking.
     """
+def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None) -> Tensor:
+    """
+    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias (O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.
+    """
 def copy(a: typing.Any) -> Tensor:
     ...
-def cos(x: typing.Any) -> Tensor:
+def cos(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def divide(x1: typing.Any, x2: typing.Any) -> Tensor:
+def divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def dot(a: typing.Any, b: typing.Any) -> Tensor:
     ...
@@ -370,9 +440,9 @@ def empty_like(a: typing.Any, dtype: typing.Any = None, requires_grad: bool = Fa
     """
     An uninitialised tensor with the shape (and dtype) of a.
     """
-def equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def exp(x: typing.Any) -> Tensor:
+def exp(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def expand_dims(a: typing.Any, axis: typing.Any) -> Tensor:
     ...
@@ -380,7 +450,7 @@ def eye(N: typing.Any, M: typing.Any = None, k: typing.Any = 0, dtype: typing.An
     """
     An N x M matrix with ones on the k-th diagonal and zeros elsewhere.
     """
-def floor_divide(x1: typing.Any, x2: typing.Any) -> Tensor:
+def floor_divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def full(shape: typing.Any, fill_value: typing.Any, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor:
     """
@@ -398,21 +468,21 @@ def get_printoptions() -> dict:
     """
     The current print options as a dict (the keys set_printoptions takes).
     """
-def greater(x1: typing.Any, x2: typing.Any) -> Tensor:
+def greater(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def greater_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def greater_equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def invert(x: typing.Any) -> Tensor:
+def invert(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def is_grad_enabled() -> bool:
     ...
-def isfinite(x: typing.Any) -> Tensor:
+def isfinite(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def isnan(x: typing.Any) -> Tensor:
+def isnan(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def less(x1: typing.Any, x2: typing.Any) -> Tensor:
+def less(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def less_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def less_equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def linear(x: typing.Any, w: typing.Any, b: typing.Any = None, activation: str | None = None) -> Tensor:
     """
@@ -422,19 +492,19 @@ def linspace(start: typing.Any, stop: typing.Any, num: typing.Any = 50, endpoint
     """
     num evenly spaced samples over [start, stop], like numpy.linspace (retstep=True also returns the step).
     """
-def log(x: typing.Any) -> Tensor:
+def log(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def log_softmax(x: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
     x - max - log(sum(exp(x - max))) along axis (stable).
     """
-def logical_and(x1: typing.Any, x2: typing.Any) -> Tensor:
+def logical_and(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def logical_not(x: typing.Any) -> Tensor:
+def logical_not(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def logical_or(x1: typing.Any, x2: typing.Any) -> Tensor:
+def logical_or(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def logical_xor(x1: typing.Any, x2: typing.Any) -> Tensor:
+def logical_xor(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def matmul(x1: typing.Any, x2: typing.Any) -> Tensor:
     ...
@@ -442,7 +512,11 @@ def max(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Te
     """
     Maximum over axis (NaN propagates). Gradient split equally among tied maxima.
     """
-def maximum(x1: typing.Any, x2: typing.Any) -> Tensor:
+def max_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any = None, padding: str = 'valid', data_format: str | None = None) -> Tensor:
+    """
+    keras.ops.max_pool over 1-D (N, W, C) or 2-D (N, H, W, C) inputs; strides default to pool_size. The gradient goes to the first maximal cell of each window.
+    """
+def maximum(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def mean(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -456,15 +530,15 @@ def min(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Te
     """
     Minimum over axis (NaN propagates). Gradient split equally among tied minima.
     """
-def minimum(x1: typing.Any, x2: typing.Any) -> Tensor:
+def minimum(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def mod(x1: typing.Any, x2: typing.Any) -> Tensor:
+def mod(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def multiply(x1: typing.Any, x2: typing.Any) -> Tensor:
+def multiply(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def negative(x: typing.Any) -> Tensor:
+def negative(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def not_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def not_equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def ones(shape: typing.Any, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor:
     """
@@ -474,11 +548,11 @@ def ones_like(a: typing.Any, dtype: typing.Any = None, requires_grad: bool = Fal
     """
     Ones with the shape (and dtype) of a.
     """
-def positive(x: typing.Any) -> Tensor:
+def positive(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def pow(x1: typing.Any, x2: typing.Any) -> Tensor:
+def pow(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def power(x1: typing.Any, x2: typing.Any) -> Tensor:
+def power(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def prod(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -486,9 +560,9 @@ def prod(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ke
     """
 def ravel(a: typing.Any) -> Tensor:
     ...
-def relu(x: typing.Any) -> Tensor:
+def relu(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def remainder(x1: typing.Any, x2: typing.Any) -> Tensor:
+def remainder(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def reshape(a: typing.Any, shape: typing.Any) -> Tensor:
     ...
@@ -500,11 +574,11 @@ def set_printoptions(precision: typing.Any = None, threshold: typing.Any = None,
     """
     Sets how tensors print, like numpy.set_printoptions (None leaves an option as it is).
     """
-def sigmoid(x: typing.Any) -> Tensor:
+def sigmoid(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def sign(x: typing.Any) -> Tensor:
+def sign(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def sin(x: typing.Any) -> Tensor:
+def sin(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def softmax(x: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
@@ -520,9 +594,9 @@ def sparse_softmax_cross_entropy(logits: typing.Any, labels: typing.Any) -> Tens
     """
 def split(ary: typing.Any, indices_or_sections: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
     ...
-def sqrt(x: typing.Any) -> Tensor:
+def sqrt(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def square(x: typing.Any) -> Tensor:
+def square(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def squeeze(a: typing.Any, axis: typing.Any = None) -> Tensor:
     ...
@@ -532,7 +606,7 @@ def std(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ddo
     """
     Standard deviation sqrt(var(x, ddof=ddof)).
     """
-def subtract(x1: typing.Any, x2: typing.Any) -> Tensor:
+def subtract(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def sum(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -544,11 +618,11 @@ def take(a: typing.Any, indices: typing.Any, axis: typing.Any = None, out: typin
     """
     NumPy take: elements of `a` at `indices` along `axis`; out= gathers into an existing tensor.
     """
-def tanh(x: typing.Any) -> Tensor:
+def tanh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def transpose(a: typing.Any, axes: typing.Any = None) -> Tensor:
     ...
-def true_divide(x1: typing.Any, x2: typing.Any) -> Tensor:
+def true_divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def var(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ddof: typing.SupportsInt | typing.SupportsIndex = 0, keepdims: bool = False) -> Tensor:
     """

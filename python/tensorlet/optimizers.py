@@ -66,6 +66,16 @@ class Optimizer:
             value = _check_range(type(self).__name__, "learning_rate", value, 0.0, math.inf)
         self._learning_rate = value
 
+    # -- copy / pickle ---------------------------------------------------------------------
+    # The id()-keyed index and plan would point at the originals (or at recycled ids) in a copy:
+    # they are rebuilt from the copied variables, which keep their slots' order.
+    def __getstate__(self):
+        return {**self.__dict__, "_index": {}, "_plan": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._index = {id(v): i for i, v in enumerate(self._variables)}
+
     # -- slots -----------------------------------------------------------------------------
     def _slot_names(self) -> Sequence[str]:
         return ()
