@@ -54,6 +54,29 @@ def test_every_writer_bumps_the_version_once(write):
     assert t._version == 2
 
 
+def test_ufunc_out_bumps_and_refuses_views_of_graph_tensors():
+    t = tl.zeros(3, dtype="float64")
+    tl.add(tl.ones(3), tl.ones(3), out=t)
+    tl.multiply(t, 2.0, out=(t,))
+    assert t._version == 2
+    z = tl.array([1.0, 2.0, 3.0], requires_grad=True) * 1.0
+    with tl.no_grad():
+        v = z[1:]
+    with pytest.raises(RuntimeError, match="not differentiable"):
+        tl.add(tl.ones(2), tl.ones(2), out=v)
+    assert z._version == 0
+
+
+def test_conv_checks_its_saved_input():
+    x = tl.array(RNG.normal(size=(1, 5, 5, 2)), requires_grad=True)
+    k = tl.array(RNG.normal(size=(3, 3, 2, 2)), requires_grad=True)
+    y = tl.conv(x, k)
+    with tl.no_grad():
+        x *= 2.0
+    with pytest.raises(RuntimeError, match="ConvolutionBackward0 saved a tensor"):
+        tl.sum(y).backward()
+
+
 def test_writes_through_a_view_bump_the_base():
     t = tl.zeros((2, 3))
     v = t[0]
