@@ -17,6 +17,7 @@ I = IndexError
 T = TypeError
 M = MemoryError
 O = OverflowError
+R = RuntimeError  # autograd misuse, as PyTorch
 HUGE = (ValueError, MemoryError, OverflowError)  # NumPy: ValueError "too big", or MemoryError
 # A Python int beyond int64 as a dim or axis is rejected by the binding's argument conversion
 # (TypeError, where NumPy says ValueError/OverflowError): accepted, it names the problem.
@@ -286,6 +287,64 @@ def cases():
         add(f"{pool} int64 x", T, lambda f=f: f(x4(dt=np.int64), 2))
         add(f"{pool} same on 1x1", None, lambda f=f: (tuple(f(x4((1, 1, 1, 2)), 3, padding="same").shape),
                                                       (1, 1, 1, 2)))
+
+    # -- autograd and in-place writes (issue 11) ----------------------------------------------
+    def leaf3():
+        return tl.array([1.0, 2.0, 3.0], requires_grad=True)
+
+    def written_after_save(op, write):
+        def run():
+            w = leaf3()
+            loss = tl.sum(op(w))
+            with tl.no_grad():
+                write(w)
+            loss.backward()
+        return run
+
+    def isub(w):
+        w -= 0.5
+
+    add("backward after saved input written (w*w, w -= .5)", R, written_after_save(lambda w: w * w, isub))
+    def matmul_right_operand_written():
+        a = tl.array(np.ones((2, 3)), requires_grad=True)
+        v = tl.array([1.0, 2.0, 3.0])
+        loss = tl.sum(a @ v)
+        v *= 10.0  # the gradient of a is computed from v
+        loss.backward()
+    add("backward after saved right matmul operand written", R, matmul_right_operand_written)
+    def saved_output_written():
+        y = tl.exp(leaf3())
+        with tl.no_grad():
+            y *= 2.0
+        tl.sum(y).backward()
+    add("backward after saved output written (exp)", R, saved_output_written)
+    add("in-place on a leaf requiring grad", R, lambda: leaf3().__iadd__(1.0))
+    add("setitem on a leaf requiring grad", R, lambda: leaf3().__setitem__(0, 1.0))
+    add("fill_ on a leaf requiring grad", R, lambda: leaf3().fill_(1.0))
+    add("in-place on a view of a leaf requiring grad", R, lambda: leaf3()[0:2].__imul__(3.0))
+    add("floor_divide in place on a graph tensor", R, lambda: (leaf3() * 1.0).__ifloordiv__(2.0))
+    add("shuffle of a graph tensor", R, lambda: tl.random.shuffle(leaf3() * 1.0))
+    add("take(out=) from a tensor requiring grad", R,
+        lambda: tl.take(leaf3(), tl.array([0, 1]), out=tl.zeros(2, dtype="float64")))
+    add("setitem repeated index, value requiring grad", R,
+        lambda: (leaf3() * 1.0).__setitem__(tl.array([0, 0]), tl.array([1.0, 2.0], requires_grad=True)))
+
+    def view_inplace():
+        x = leaf3()
+        z = x * 1.0
+        v = z[0]
+        v *= 3.0
+        tl.sum(z).backward()
+        return x.grad.numpy(), np.array([3.0, 1.0, 1.0])
+    add("in-place on a view of a non-leaf (CopySlices)", None, view_inplace)
+
+    def setitem_non_leaf():
+        x = leaf3()
+        z = x * 1
+        z[0] = 0.0
+        tl.sum(z).backward()
+        return x.grad.numpy(), np.array([0.0, 1.0, 1.0])
+    add("setitem on a non-leaf (rebased history)", None, setitem_non_leaf)
     return C
 
 

@@ -2,6 +2,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+#include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "autograd/hooks.h"
 #include "autograd/node.h"
@@ -45,6 +46,7 @@ void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
 // single-element root.
 Tensor seed_for(const Tensor& root, const Tensor& grad, size_t i) {
   TL_CHECK_TYPE(root.defined(), "backward", "undefined tensor");
+  if (GradMode::is_enabled()) check_view_fresh(root);  // a view whose root was rebased: refresh its history
   if (!root.requires_grad())
     throw RuntimeError(str_cat("[backward] element ", i, " of tensors does not require grad and does not have a grad_fn"));
   if (!grad.defined()) {

@@ -3,11 +3,13 @@
 //
 //   Tensor exp(const Tensor& x) {
 //     Tensor out = ...kernel...;
-//     if (auto node = record<ExpBackward>(out, {x})) node->out = out.detach();
+//     if (auto node = record<ExpBackward>(out, {x})) node->out.save_output(out);
 //     return out;
 //   }
 //
-// Rule for saved tensors: save inputs as they are, but save outputs detached (an output holds
+// Rule for saved tensors: they are SavedTensor members (autograd/saved_tensor.h), read in backward
+// through Node::unpack, which refuses them if an in-place op wrote into them since. Inputs are
+// saved with `node->x = x`, outputs with `node->out.save_output(out)` (detached: an output holds
 // its node, so a node holding the output with its grad_fn would be a reference cycle).
 #pragma once
 #include <initializer_list>
@@ -16,11 +18,27 @@
 
 namespace tl {
 
+// A view whose root an in-place op has given a new history since the view was made has a stale
+// history of its own (it would send gradients through the root's old graph). Before a recorded
+// op uses it, its history is regenerated as its elements of the root's current history, as
+// PyTorch does (ops/inplace.cpp).
+void refresh_view_history(const Tensor& t);
+inline void check_view_fresh(const Tensor& t) {
+  const TensorImpl* i = t.impl();
+  if (i->view_base && (i->view_base_fn.owner_before(i->view_base->grad_fn) ||
+                       i->view_base->grad_fn.owner_before(i->view_base_fn)))
+    refresh_view_history(t);
+}
+
 inline bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!GradMode::is_enabled()) return false;
+  bool any = false;
   for (const Tensor* t : inputs)
-    if (t->defined() && t->requires_grad()) return true;
-  return false;
+    if (t->defined()) {
+      check_view_fresh(*t);
+      any = any || t->requires_grad();
+    }
+  return any;
 }
 
 inline Edge edge_for(const Tensor& t) {
@@ -31,12 +49,34 @@ inline Edge edge_for(const Tensor& t) {
   return e;
 }
 
+// A tensor that views `base`'s storage (the public view ops: basic indexing, reshape, transpose,
+// ...): remembers its root and the root's current history, so in-place ops can refuse views that
+// take part in autograd and stale views are detected.
+inline Tensor as_view_of(Tensor out, const Tensor& base) {
+  TensorImpl* o = out.impl();
+  const TensorImpl* b = base.impl();
+  o->view_base = b->view_base ? b->view_base : base.impl_ptr();
+  o->view_base_fn = o->view_base->grad_fn;
+  return out;
+}
+// For composite ops whose result is a view of their own temporary (matmul of a vector reshaping
+// its 2-D product): nobody else can reach that temporary, so the result is not a view.
+inline Tensor not_a_view(Tensor out) {
+  out.impl()->view_base = nullptr;
+  out.impl()->view_base_fn.reset();
+  return out;
+}
+
 // Returns the new node (attached to `out`) when grad is needed, else nullptr.
 template <class NodeT>
 std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<Tensor> inputs) {
+  if (!GradMode::is_enabled()) return nullptr;
   bool any = false;
-  if (GradMode::is_enabled())
-    for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  for (const Tensor& t : inputs)
+    if (t.defined()) {
+      check_view_fresh(t);
+      any = any || t.requires_grad();
+    }
   if (!any) return nullptr;
   auto node = std::make_shared<NodeT>();
   node->next.reserve(inputs.size());
@@ -53,9 +93,12 @@ std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<Tensor> i
 // Same, for a list of inputs of run-time length (concatenate, stack).
 template <class NodeT>
 std::shared_ptr<NodeT> record_list(const Tensor& out, const std::vector<Tensor>& inputs) {
+  if (!GradMode::is_enabled()) return nullptr;
   bool any = false;
-  if (GradMode::is_enabled())
-    for (const Tensor& t : inputs) any = any || t.requires_grad();
+  for (const Tensor& t : inputs) {
+    check_view_fresh(t);
+    any = any || t.requires_grad();
+  }
   if (!any) return nullptr;
   auto node = std::make_shared<NodeT>();
   for (const Tensor& t : inputs) {

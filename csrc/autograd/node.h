@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <vector>
+#include "autograd/saved_tensor.h"
 #include "core/tensor.h"
 
 namespace tl {
@@ -35,6 +36,8 @@ struct Node {
   virtual void release_saved() {}
 
   bool needs_input_grad(size_t i) const { return i < next.size() && next[i].active(); }
+  // A saved tensor, checked against in-place writes since it was saved (RuntimeError naming this node).
+  const Tensor& unpack(const SavedTensor& s) const { return s.unpack(name()); }
 };
 
 }  // namespace tl

@@ -113,6 +113,8 @@ void bind_autograd(py::module_& m) {
         t.set_grad(gt);
       });
   cls.def_property_readonly("is_leaf", &Tensor::is_leaf);
+  cls.def_property_readonly("_version", &Tensor::version,
+                            "How many in-place writes this tensor's storage has had (PyTorch's _version).");
   cls.def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
     return t.grad_fn() ? py::cast(t.grad_fn()) : py::object(py::none());
   });

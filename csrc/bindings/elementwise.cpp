@@ -13,6 +13,7 @@
 #include "bindings/gil.h"
 #include "autograd/grad_mode.h"
 #include "ops/assign.h"
+#include "ops/inplace.h"
 #include "ops/ops.h"
 
 namespace tl::bind {
@@ -101,6 +102,7 @@ py::object with_out(py::handle out, const char* op, std::initializer_list<const 
       throw RuntimeError(str_cat("[", op, "] out= is not differentiable: an input or out requires grad; call it "
                                  "under tl.no_grad() or without out="));
   }
+  inplace_needs_graph(t, inputs, op, false);  // out may be a view of a tensor with history
   Tensor r;
   {
     NoGradGuard no_grad;

@@ -44,12 +44,6 @@ std::pair<py::int_, py::int_> dtype_bounds(DType d) {
   }
 }
 
-void check_grad_inplace(const Tensor& t, const char* op) {
-  if (GradMode::is_enabled() && t.requires_grad())
-    throw RuntimeError(str_cat("[", op, "] cannot change a tensor that requires grad in place; use tl.no_grad() "
-                               "or a detached copy"));
-}
-
 // The seed's two 64-bit words (NumPy's Philox key), or entropy for None.
 std::pair<uint64_t, uint64_t> seed_words(py::handle seed) {
   if (seed.is_none()) return {tl::random::entropy64(), tl::random::entropy64()};
@@ -106,7 +100,6 @@ Tensor py_permutation(LockedGenerator& g, py::handle x) {
 }
 
 void py_shuffle(LockedGenerator& g, const Tensor& t) {
-  check_grad_inplace(t, "shuffle");
   without_gil_if(is_large(t.numel()), [&] { tl::random::shuffle(g, t); });
 }
 

@@ -4,6 +4,7 @@
 #include "bindings/gil.h"
 #include "core/format.h"
 #include "ops/creation.h"
+#include "ops/inplace.h"
 #include <cmath>
 #include <limits>
 
@@ -51,13 +52,10 @@ Scalar fill_scalar(py::handle value, DType dtype) {
   return assign_scalar_py(v, dtype, "fill");
 }
 
-void fill_inplace(const Tensor& t, py::handle value) {
-  if (GradMode::is_enabled() && t.requires_grad())
-    throw RuntimeError("[fill] cannot fill a tensor that requires grad in place: its gradient would be wrong; fill "
-                       "under tl.no_grad() or a detached copy");
+void fill(const Tensor& t, py::handle value) {
   check_inplace_target(t, "fill");
   Scalar s = fill_scalar(value, t.dtype());
-  without_gil_if(is_large(t.numel()), [&] { t.fill_(s); });
+  without_gil_if(is_large(t.numel()), [&] { fill_inplace(t, s); });
 }
 
 int64_t option_int(py::handle v, const char* name, int64_t min_value) {
@@ -114,9 +112,9 @@ void bind_tensor_misc(py::module_& m) {
   cls.def("tolist", [](const Tensor& t) {
         return TL_DISPATCH_ALL(t.dtype(), "tolist", [&] { return tolist_rec<scalar_t>(t, 0, t.data<scalar_t>()); });
       }, "The data as nested Python lists of Python scalars (a scalar for a 0-d tensor), like NumPy.");
-  cls.def("fill", [](const Tensor& t, py::handle value) { fill_inplace(t, value); }, py::arg("value"),
+  cls.def("fill", [](const Tensor& t, py::handle value) { fill(t, value); }, py::arg("value"),
           "Fills the tensor with a scalar in place (cast to its dtype, like ndarray.fill); returns None.");
-  cls.def("fill_", [](py::object self, py::handle value) { fill_inplace(self.cast<Tensor>(), value); return self; },
+  cls.def("fill_", [](py::object self, py::handle value) { fill(self.cast<Tensor>(), value); return self; },
           py::arg("value"),
           "Fills the tensor with a scalar in place and returns it.");
 }

@@ -27,6 +27,13 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated by backward on leaves
   std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
+  // Set by the public view ops (basic indexing, reshape, transpose, ...): the root tensor whose
+  // storage this one views, and the root's grad_fn when the view was made. An in-place op that
+  // gives the root a new history leaves the view's own history stale; autograd detects that by
+  // comparing the root's grad_fn with view_base_fn (a weak reference, compared by owner, so a
+  // freed node whose address is reused cannot look the same). Null for tensors that are not views.
+  std::shared_ptr<TensorImpl> view_base;
+  std::weak_ptr<Node> view_base_fn;
   std::shared_ptr<GradHooks> hooks;  // a leaf's register_hook list (autograd/hooks.h); null when none
 };
 
@@ -71,7 +78,8 @@ class Tensor {
   // Raw copy / cast into a fresh contiguous tensor.
   Tensor clone() const;
   Tensor to_dtype(DType dtype) const;  // returns *this if already that dtype
-  // Raw in-place fill and copy (src broadcast to this tensor's shape, cast to its dtype).
+  // Raw in-place fill and copy (src broadcast to this tensor's shape, cast to its dtype). They
+  // do not bump the version counter: public writers call ops' begin_inplace_write first.
   void fill_(Scalar value) const;
   void copy_from(const Tensor& src) const;
   // Raises ValueError if the storage is read-only (a borrowed read-only NumPy buffer).
@@ -85,6 +93,10 @@ class Tensor {
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   void set_grad_fn(std::shared_ptr<Node> fn) const { impl_->grad_fn = std::move(fn); }
   bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  // The storage's in-place write counter (PyTorch's _version).
+  uint32_t version() const { return impl_->storage->version.load(std::memory_order_relaxed); }
+  void bump_version() const { impl_->storage->version.fetch_add(1, std::memory_order_relaxed); }
+  bool is_view() const { return impl_->view_base != nullptr; }
 
   // First element as a double / int64 (for item(), float(), tests).
   double item_double() const;

@@ -4,6 +4,7 @@
 #include "core/shape.h"
 #include "kernels/copy.h"
 #include "ops/creation.h"
+#include "ops/inplace.h"
 #include "ops/shape_ops.h"
 
 namespace tl {
@@ -26,6 +27,7 @@ void assign_out(const Tensor& out, const Tensor& result, const char* op) {
   TL_CHECK(ok && shape == out.shape(), op, "non-broadcastable output operand with shape ", shape_str(out.shape()),
            " doesn't match the broadcast shape ", shape_str(ok ? shape : result.shape()));
   // result is a fresh tensor, so out may overlap the inputs freely.
+  begin_inplace_write(out, op);
   kernels::copy_cast(out, broadcast_view(result, out.shape()));
 }
 

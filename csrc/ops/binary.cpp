@@ -2,6 +2,8 @@
 #include <limits>
 #include "autograd/function.h"
 #include "kernels/binary.h"
+#include "kernels/copy.h"
+#include "ops/inplace.h"
 #include "ops/assign.h"
 #include "ops/creation.h"
 #include "ops/reduce.h"
@@ -124,35 +126,37 @@ struct SubBackward : Node {
 };
 
 struct MulBackward : Node {
-  Tensor a, b;
+  SavedTensor a, b;
   const char* name() const override { return "MulBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {needs_input_grad(0) ? grad_for(mul(g, b), input_meta[0]) : Tensor(),
-            needs_input_grad(1) ? grad_for(mul(g, a), input_meta[1]) : Tensor()};
+    return {needs_input_grad(0) ? grad_for(mul(g, unpack(b)), input_meta[0]) : Tensor(),
+            needs_input_grad(1) ? grad_for(mul(g, unpack(a)), input_meta[1]) : Tensor()};
   }
-  void release_saved() override { a = b = Tensor(); }
+  void release_saved() override { a.reset(); b.reset(); }
 };
 
 struct DivBackward : Node {
-  Tensor a, b;
+  SavedTensor a, b;
   const char* name() const override { return "DivBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
-    Tensor g_over_b = div(g, b);
+    const Tensor& bv = unpack(b);
+    Tensor g_over_b = div(g, bv);
     if (needs_input_grad(0)) ga = grad_for(g_over_b, input_meta[0]);
-    if (needs_input_grad(1)) gb = grad_for(neg(mul(g_over_b, div(a, b))), input_meta[1]);
+    if (needs_input_grad(1)) gb = grad_for(neg(mul(g_over_b, div(unpack(a), bv))), input_meta[1]);
     return {ga, gb};
   }
-  void release_saved() override { a = b = Tensor(); }
+  void release_saved() override { a.reset(); b.reset(); }
 };
 
 // d(a^b)/da = b a^(b-1) (0 where b == 0); d(a^b)/db = a^b log(a) (0 where a == 0 and b >= 0),
 // the masks PyTorch uses so that 0^0 and 0^positive give finite gradients.
 struct PowBackward : Node {
-  Tensor a, b, out;
+  SavedTensor a_saved, b_saved, out_saved;
   const char* name() const override { return "PowBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
+    const Tensor &a = unpack(a_saved), &b = unpack(b_saved), &out = unpack(out_saved);
     const DType dt = out.dtype();
     Tensor zero = zero_like_dtype(dt);
     if (needs_input_grad(0)) {
@@ -170,24 +174,28 @@ struct PowBackward : Node {
     }
     return {ga, gb};
   }
-  void release_saved() override { a = b = out = Tensor(); }
+  void release_saved() override {
+    a_saved.reset();
+    b_saved.reset();
+    out_saved.reset();
+  }
 };
 
 // maximum (swap = false) / minimum (swap = true): x's share is 1 where it was taken, 1/2 on ties.
 struct MaxMinBackward : Node {
-  Tensor a, b;
+  SavedTensor a, b;
   bool is_min = false;
   const char* name() const override { return is_min ? "MinimumBackward0" : "MaximumBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const DType dt = g.dtype();
-    Tensor ac = a.to_dtype(dt), bc = b.to_dtype(dt);
+    Tensor ac = unpack(a).to_dtype(dt), bc = unpack(b).to_dtype(dt);
     auto weight = [&](const Tensor& x, const Tensor& y) { return binary_raw(BinaryOp::MaxGradWeight, x, y); };
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = grad_for(mul(g, is_min ? weight(bc, ac) : weight(ac, bc)), input_meta[0]);
     if (needs_input_grad(1)) gb = grad_for(mul(g, is_min ? weight(ac, bc) : weight(bc, ac)), input_meta[1]);
     return {ga, gb};
   }
-  void release_saved() override { a = b = Tensor(); }
+  void release_saved() override { a.reset(); b.reset(); }
 };
 
 struct NegBackward : Node {
@@ -201,22 +209,24 @@ struct AstypeBackward : Node {
 };
 
 struct WhereBackward : Node {
-  Tensor cond;
+  SavedTensor cond_saved;
   const char* name() const override { return "WhereBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
+    const Tensor& cond = unpack(cond_saved);
     return {Tensor(),
             needs_input_grad(1) ? grad_for(where(cond, g, zero), input_meta[1]) : Tensor(),
             needs_input_grad(2) ? grad_for(where(cond, zero, g), input_meta[2]) : Tensor()};
   }
-  void release_saved() override { cond = Tensor(); }
+  void release_saved() override { cond_saved.reset(); }
 };
 
 struct ClipBackward : Node {
-  Tensor x, lo, hi;
+  SavedTensor x_saved, lo_saved, hi_saved;
   const char* name() const override { return "ClampBackward1"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
+    const Tensor &x = unpack(x_saved), &lo = unpack(lo_saved), &hi = unpack(hi_saved);
     Tensor gx, glo, ghi;
     if (needs_input_grad(0)) {
       Tensor mask;
@@ -235,7 +245,11 @@ struct ClipBackward : Node {
     }
     return {gx, glo, ghi};
   }
-  void release_saved() override { x = lo = hi = Tensor(); }
+  void release_saved() override {
+    x_saved.reset();
+    lo_saved.reset();
+    hi_saved.reset();
+  }
 };
 
 }  // namespace
@@ -286,9 +300,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor power(const Tensor& a, const Tensor& b) {
   Tensor out = binary_raw(BinaryOp::Pow, a, b);
   if (auto node = record<PowBackward>(out, {a, b})) {
-    node->a = a;
-    node->b = b;
-    node->out = out.detach();
+    node->a_saved = a;
+    node->b_saved = b;
+    node->out_saved.save_output(out);
   }
   return out;
 }
@@ -336,7 +350,7 @@ Tensor where(const Tensor& cond_in, const Tensor& x, const Tensor& y) {
   Tensor xc = x.to_dtype(dt), yc = y.to_dtype(dt);
   Tensor out = Tensor::empty(shape, dt);
   kernels::where(out, broadcast_view(cond, shape), broadcast_view(xc, shape), broadcast_view(yc, shape));
-  if (auto node = record<WhereBackward>(out, {cond, x, y})) node->cond = cond;
+  if (auto node = record<WhereBackward>(out, {cond, x, y})) node->cond_saved = cond;
   return out;
 }
 
@@ -346,21 +360,45 @@ Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   if (hi.defined()) out = binary_raw(BinaryOp::Min, out.defined() ? out : x, hi);
   if (!out.defined()) out = x.clone();
   if (auto node = record<ClipBackward>(out, {x, lo, hi})) {
-    node->x = x;
-    node->lo = lo;
-    node->hi = hi;
+    node->x_saved = x;
+    node->lo_saved = lo;
+    node->hi_saved = hi;
   }
   return out;
 }
 
+namespace {
+
+bool storages_overlap(const Tensor& a, const Tensor& b) {
+  const char* a0 = static_cast<const char*>(a.storage()->data);
+  const char* b0 = static_cast<const char*>(b.storage()->data);
+  return a0 < b0 + b.storage()->nbytes && b0 < a0 + a.storage()->nbytes;
+}
+
+// a op= b on a tensor with history (or fed from one): the op out of place with full history,
+// then written into a (ops/inplace.h). Operands the node saves must not be a's storage, which
+// the write changes: a is cloned through a differentiable copy (so create_graph still sees its
+// history) for every op but add/subtract, which save nothing, and so is b where it aliases a.
+void binary_inplace_graph(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  const bool saves_operands = op != BinaryOp::Add && op != BinaryOp::Sub;
+  Tensor lhs = saves_operands ? copy(a) : a;
+  Tensor rhs = saves_operands && storages_overlap(a, b) ? copy(b) : b;
+  inplace_rebase(a, astype(binary_op(op, lhs, rhs), a.dtype()), name);
+}
+
+bool has_derivative(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: case BinaryOp::Sub: case BinaryOp::Mul: case BinaryOp::Div: case BinaryOp::Pow:
+    case BinaryOp::Max: case BinaryOp::Min: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   const char* name = binary_op_name(op);
   check_inplace_target(a, name);  // read-only storage, broadcast views
-  if (GradMode::is_enabled() && (a.requires_grad() || b_in.requires_grad()))
-    throw RuntimeError(str_cat("[", name, "] in-place operation on a tensor that ",
-                               a.requires_grad() ? "requires grad" : "does not require grad, with an operand that does,",
-                               " is not allowed while grad mode is on; use an out-of-place op, or wrap the update in "
-                               "`with tl.no_grad():`"));
   TL_CHECK(!kernels::is_comparison(op) && !kernels::is_logical(op), name, "has no in-place form");
   const BinarySpec sp = binary_spec(op, a.dtype(), b_in.dtype());
   check_same_kind(sp.out, a.dtype(), name);
@@ -368,21 +406,26 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
   const Shape& shape = out_shape(a, b_in, name, tmp);
   TL_CHECK(shape == a.shape(), name, "non-broadcastable output operand with shape ", shape_str(a.shape()),
            " doesn't match the broadcast shape ", shape_str(shape));
+  if (inplace_needs_graph(a, {&b_in}, name, has_derivative(op))) {
+    if (!a.is_view()) return binary_inplace_graph(op, a, b_in, name);
+    // b read from a's storage (v *= v) would be saved, then overwritten: take a copy first.
+    const Tensor b = storages_overlap(a, b_in) ? copy(b_in) : b_in;
+    return inplace_on_view(a, name, [&](const Tensor& r) { binary_inplace(op, r, b); });
+  }
   Tensor b = b_in.to_dtype(sp.compute);
   check_pow_exponent(op, sp.compute, b);
   if (sp.out != a.dtype()) {  // compute in the wider dtype, then cast into a
     Tensor tmp = Tensor::empty(shape, sp.out);
     kernels::binary(op, tmp, a.to_dtype(sp.compute), broadcast_view(b, shape));
-    a.copy_from(tmp);
+    begin_inplace_write(a, name);
+    kernels::copy_cast(a, tmp);
     return;
   }
   // b may share memory with a in another layout (a += a.T): read it from a copy then.
-  const char* a0 = static_cast<const char*>(a.storage()->data);
-  const char* b0 = static_cast<const char*>(b.storage()->data);
-  const bool overlap = a0 < b0 + b.storage()->nbytes && b0 < a0 + a.storage()->nbytes;
   const bool same_view = b.storage() == a.storage() && b.offset() == a.offset() && b.shape() == a.shape() &&
                          b.strides() == a.strides();
-  if (overlap && !same_view) b = b.clone();
+  if (storages_overlap(a, b) && !same_view) b = b.clone();
+  begin_inplace_write(a, name);
   kernels::binary(op, a, a, broadcast_view(b, shape));
 }
 

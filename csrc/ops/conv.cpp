@@ -15,7 +15,7 @@ namespace {
 // With relu the incoming gradient is first masked by (y > 0); then dx = col2im(g @ w^T),
 // dw = im2col(x)^T @ g by the kernels (not differentiable again) and db = the column sums of g.
 struct ConvBackward : Node {
-  Tensor x, w, out;  // contiguous input and kernel as the forward read them; out (detached): relu only
+  SavedTensor x_saved, w_saved, out_saved;  // contiguous input and kernel as the forward read them; out: relu only
   kernels::Window win;
   int64_t out_channels = 0;
   bool relu = false;
@@ -23,16 +23,23 @@ struct ConvBackward : Node {
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (GradMode::is_enabled())
       throw std::runtime_error("[conv] double backward (create_graph=True) is not implemented for conv");
-    const Tensor g = (relu ? mul(g_in, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype())) : g_in).contiguous();
+    Tensor g = g_in;
+    if (relu) {
+      const Tensor& out = unpack(out_saved);
+      g = mul(g_in, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype()));
+    }
+    g = g.contiguous();
     Tensor gx, gw, gb;
-    TL_DISPATCH_FLOAT(x.dtype(), "conv", [&] {
+    TL_DISPATCH_FLOAT(input_meta[0].dtype, "conv", [&] {
       if (needs_input_grad(0)) {
-        gx = Tensor::empty(x.shape(), x.dtype());
+        const Tensor& w = unpack(w_saved);
+        gx = Tensor::empty(input_meta[0].shape, input_meta[0].dtype);
         kernels::conv_backward_input<scalar_t>(win, out_channels, g.data<scalar_t>(), w.data<scalar_t>(),
                                                gx.data<scalar_t>());
       }
       if (needs_input_grad(1)) {
-        gw = Tensor::empty(w.shape(), w.dtype());
+        const Tensor& x = unpack(x_saved);
+        gw = Tensor::empty(input_meta[1].shape, input_meta[1].dtype);
         kernels::conv_backward_kernel<scalar_t>(win, out_channels, x.data<scalar_t>(), g.data<scalar_t>(),
                                                 gw.data<scalar_t>());
       }
@@ -40,7 +47,11 @@ struct ConvBackward : Node {
     if (needs_input_grad(2)) gb = sum(reshape(g, {g.numel() / out_channels, out_channels}), AxisSpec::of({0}));
     return {gx, gw, gb};
   }
-  void release_saved() override { x = w = out = Tensor(); }
+  void release_saved() override {
+    x_saved.reset();
+    w_saved.reset();
+    out_saved.reset();
+  }
 };
 
 // Channels-last conv on validated, same-dtype float inputs (b: contiguous (O,) or undefined).
@@ -59,12 +70,12 @@ Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, c
     kernels::conv_forward<scalar_t>(win, O, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>(), ep);
   });
   if (auto node = record<ConvBackward>(y, {x, w, b})) {
-    node->x = xc;
-    node->w = wc;
+    node->x_saved = xc;
+    node->w_saved = wc;
     node->win = win;
     node->out_channels = O;
     node->relu = relu;
-    if (relu) node->out = y.detach();
+    if (relu) node->out_saved.save_output(y);
   }
   return y;
 }

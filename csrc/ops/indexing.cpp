@@ -5,7 +5,10 @@
 #include "kernels/copy.h"
 #include "kernels/gather.h"
 #include "ops/assign.h"
+#include "ops/binary.h"
 #include "ops/creation.h"
+#include "ops/inplace.h"
+#include "ops/reduce.h"
 #include "ops/shape_ops.h"
 
 namespace tl {
@@ -320,7 +323,7 @@ Tensor index(const Tensor& x, const Index& idx) {
   Plan pl = plan_index(x, idx, want_graph ? &canon : nullptr);
   Tensor out;
   if (pl.adv.empty()) {
-    out = x.view_with(std::move(pl.shape), std::move(pl.strides), pl.offset);
+    out = as_view_of(x.view_with(std::move(pl.shape), std::move(pl.strides), pl.offset), x);
     if (auto node = record<IndexBackward>(out, {x})) node->index = idx;
     return out;
   }
@@ -374,16 +377,78 @@ bool broadcastable(const Shape& from, const Shape& to) {
 
 }  // namespace
 
+namespace {
+
+// x[index] = value on a tensor with history (or with a value that has one): the new x is the old
+// one outside the indexed elements and the value inside. `keep` is 1 where the old x survives, 0
+// where it was overwritten; the value's gradient is the output gradient at the indexed elements,
+// summed over the axes the value was broadcast along.
+struct IndexPutBackward : Node {
+  Index index;
+  Tensor keep;  // x's shape and dtype; a constant private to this node
+  const char* name() const override { return "IndexPutBackward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor gx, gv;
+    if (needs_input_grad(0)) gx = mul(g, keep);
+    if (needs_input_grad(1)) {
+      // The value was broadcast to x[index]'s shape after dropping leading 1s beyond its rank.
+      Tensor gr = tl::index(g, index);
+      const Shape& vs = input_meta[1].shape;
+      size_t drop = 0;
+      while (vs.size() - drop > static_cast<size_t>(gr.ndim()) && vs[drop] == 1) ++drop;
+      gv = reshape(sum_to(gr, Shape(vs.begin() + drop, vs.end())), vs);
+      gv = astype(gv, input_meta[1].dtype);
+    }
+    return {gx, gv};
+  }
+  void release_saved() override {
+    index.clear();
+    keep = Tensor();
+  }
+};
+
+void index_put_raw(const Tensor& x, const Index& idx, const Tensor& value_in);
+
+void index_put_graph(const Tensor& x, const Index& idx, const Tensor& value) {
+  Index canon;
+  // With advanced items: the index without masks, its arrays private copies. A basic index is
+  // kept as given (canon then omits the integers folded into the view's offset).
+  if (plan_index(x, idx, &canon).adv.empty()) canon = idx;
+  Tensor keep;
+  {
+    NoGradGuard no_grad;
+    keep = Tensor::full(x.shape(), Scalar::from_int(1), x.dtype());
+    index_put_raw(keep, canon, Tensor::zeros({}, x.dtype()));
+    if (value.requires_grad()) {
+      // Each element must be written at most once: with repeats, which write wins is unspecified,
+      // and so would be the value's gradient.
+      Tensor once = Tensor::full(tl::index(x.detach(), canon).shape(), Scalar::from_int(1), x.dtype());
+      Tensor hits = index_scatter(once, x.shape(), canon);
+      if (hits.numel() > 0 && max(hits, AxisSpec{}, false).item_double() > 1)
+        throw RuntimeError("[setitem] assigning a value that requires grad through an index that repeats an element "
+                           "is not differentiable (which write wins is unspecified); use unique indices");
+    }
+  }
+  index_put_raw(x, idx, value);
+  auto node = record<IndexPutBackward>(x, {x, value});
+  node->index = std::move(canon);
+  node->keep = std::move(keep);
+}
+
+}  // namespace
+
 void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
   check_inplace_target(x, "setitem");  // read-only storage, or a broadcast view (aliased elements)
-  if (GradMode::is_enabled()) {
-    if (x.requires_grad())
-      throw RuntimeError("[setitem] cannot assign into a tensor that requires grad: an in-place change would make its "
-                         "gradient wrong; assign under tl.no_grad() or into a detached copy");
-    if (value_in.requires_grad())
-      throw RuntimeError("[setitem] assigning a value that requires grad would silently drop its gradient; pass "
-                         "value.detach() or assign under tl.no_grad()");
+  if (inplace_needs_graph(x, {&value_in}, "setitem", true)) {
+    if (!x.is_view()) return index_put_graph(x, idx, value_in);
+    return inplace_on_view(x, "setitem", [&](const Tensor& r) { index_put_(r, idx, value_in); });
   }
+  index_put_raw(x, idx, value_in);
+}
+
+namespace {
+
+void index_put_raw(const Tensor& x, const Index& idx, const Tensor& value_in) {
   // NumPy's whole-array mask assignment takes only 0-d or 1-d values (x[x > 0] = v).
   if (idx.size() == 1 && idx[0].kind == IndexItem::Kind::Array && idx[0].array.defined() &&
       idx[0].array.dtype() == DType::Bool && idx[0].array.ndim() == x.ndim() && x.ndim() > 0)
@@ -408,6 +473,7 @@ void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
     v = strip_leading_ones(v, dst.ndim());
     TL_CHECK(broadcastable(v.shape(), dst.shape()), "setitem", "could not broadcast input array from shape ",
              shape_str(v.shape()), " into shape ", shape_str(dst.shape()));
+    begin_inplace_write(x, "setitem");
     kernels::copy_cast(dst, broadcast_view(v, dst.shape()));
     return;
   }
@@ -418,8 +484,11 @@ void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
            shape_str(v.shape()), " could not be broadcast to indexing result of shape ", shape_str(g.result_shape));
   Tensor vb = broadcast_view(v.to_dtype(x.dtype()), g.result_shape);
   kernels::IndexLoop loop = make_loop(pl, g, vb.strides(), x.itemsize());
+  begin_inplace_write(x, "setitem");
   kernels::scatter(view_base(x, pl), static_cast<const char*>(vb.data_ptr()), loop, x.itemsize());
 }
+
+}  // namespace
 
 Tensor index_scatter(const Tensor& g, const Shape& shape, const Index& idx) {
   Tensor out = Tensor::zeros(shape, g.dtype());
@@ -460,10 +529,7 @@ Tensor take(const Tensor& a, const Tensor& indices, std::optional<int64_t> axis)
 
 void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t> axis, const Tensor& out) {
   check_inplace_target(out, "take");
-  if (GradMode::is_enabled())
-    if (a_in.requires_grad() || out.requires_grad())
-      throw RuntimeError("[take] take(..., out=) is not differentiable: a or out requires grad; call it under "
-                         "tl.no_grad()");
+  inplace_needs_graph(out, {&a_in}, "take(..., out=)", false);  // raises when it would need a graph
   Tensor a = axis ? a_in : reshape(a_in, {-1});
   const int64_t ax = axis ? normalize_axis(*axis, a.ndim(), "take") : 0;
   Plan pl = plan_index(a, take_index(indices, ax), nullptr);
@@ -474,6 +540,7 @@ void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t>
   // Gathering from the storage written to would read elements already overwritten; another
   // dtype is gathered first, then cast.
   Tensor dst = may_overlap(out, a) || out.dtype() != a.dtype() ? Tensor::empty(out.shape(), a.dtype()) : out;
+  begin_inplace_write(out, "take");
   kernels::IndexLoop loop = make_loop(pl, g, dst.strides(), a.itemsize());
   kernels::gather(view_base(a, pl), static_cast<char*>(dst.data_ptr()), loop, a.itemsize());
   if (dst.impl() != out.impl()) kernels::copy_cast(out, dst);

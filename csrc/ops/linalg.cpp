@@ -79,18 +79,21 @@ Tensor matmul_nd_forward(const Tensor& a, const Tensor& b) {
 Tensor matmul_nd(const Tensor& a, const Tensor& b);
 
 struct MatmulBackward : Node {
-  Tensor a, b;
+  SavedTensor a, b;
   const char* name() const override {  // PyTorch's names for the cases of matmul
     const size_t ra = input_meta[0].shape.size(), rb = input_meta[1].shape.size();
     return ra == 1 && rb == 1 ? "DotBackward0" : ra == 2 && rb == 2 ? "MmBackward0" : rb == 1 ? "MvBackward0" : "BmmBackward0";
   }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
-    if (needs_input_grad(0)) ga = sum_to(matmul_nd(g, swapaxes(b, -1, -2)), input_meta[0].shape);
-    if (needs_input_grad(1)) gb = sum_to(matmul_nd(swapaxes(a, -1, -2), g), input_meta[1].shape);
+    if (needs_input_grad(0)) ga = sum_to(matmul_nd(g, swapaxes(unpack(b), -1, -2)), input_meta[0].shape);
+    if (needs_input_grad(1)) gb = sum_to(matmul_nd(swapaxes(unpack(a), -1, -2), g), input_meta[1].shape);
     return {ga, gb};
   }
-  void release_saved() override { a = b = Tensor(); }
+  void release_saved() override {
+    a.reset();
+    b.reset();
+  }
 };
 
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
@@ -120,7 +123,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     Shape s(out.shape().begin(), out.shape().end() - 2);
     if (!a_vec) s.push_back(out.shape()[out.ndim() - 2]);
     if (!b_vec) s.push_back(out.shape()[out.ndim() - 1]);
-    out = reshape(out, s);
+    out = not_a_view(reshape(out, s));
   }
   return out;
 }
@@ -154,7 +157,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
     b2 = reshape(transpose(b, perm), {K, -1});
     for (int64_t i = 0; i < b.ndim(); ++i) if (i != kb_axis) out_shape.push_back(b.shape()[i]);
   }
-  return reshape(matmul(a2, b2), out_shape);
+  return not_a_view(reshape(matmul(a2, b2), out_shape));
 }
 
 }  // namespace tl

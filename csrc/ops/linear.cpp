@@ -16,20 +16,28 @@ namespace {
 //   gp = g * (out > 0) for relu (out saved detached), else g
 //   dx = gp @ w^T,  dw = x^T @ gp,  db = sum(gp, axis 0)   (x and gp flattened to 2-D)
 struct LinearBackward : Node {
-  Tensor x2d, w, out;  // out: the detached 2-D output, only kept for relu
+  SavedTensor x2d_saved, w_saved, out_saved;  // out: the 2-D output, only kept for relu
   bool relu = false;
   const char* name() const override { return "AddmmBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor &x2d = unpack(x2d_saved), &w = unpack(w_saved);
     const Shape g2d_shape{x2d.shape()[0], w.shape()[1]};
     Tensor gp = reshape(g, g2d_shape);
-    if (relu) gp = mul(gp, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype()));
+    if (relu) {
+      const Tensor& out = unpack(out_saved);
+      gp = mul(gp, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype()));
+    }
     Tensor gx, gw, gb;
     if (needs_input_grad(0)) gx = reshape(matmul(gp, swapaxes(w, 0, 1)), input_meta[0].shape);
     if (needs_input_grad(1)) gw = matmul(swapaxes(x2d, 0, 1), gp);
     if (needs_input_grad(2)) gb = sum(gp, AxisSpec::of({0}));
     return {gx, gw, gb};
   }
-  void release_saved() override { x2d = w = out = Tensor(); }
+  void release_saved() override {
+    x2d_saved.reset();
+    w_saved.reset();
+    out_saved.reset();
+  }
 };
 
 template <class T>
@@ -80,12 +88,12 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, Linear
   else linear_gemm<double>(out2d, x2d, w, b, relu);
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
   out_shape.push_back(N);
-  Tensor out = x.ndim() == 2 ? out2d : reshape(out2d, out_shape);
+  Tensor out = x.ndim() == 2 ? out2d : not_a_view(reshape(out2d, out_shape));
   if (auto node = record<LinearBackward>(out, {x, w, b})) {
-    node->x2d = x2d;
-    node->w = w;
+    node->x2d_saved = x2d;
+    node->w_saved = w;
     node->relu = relu;
-    if (relu) node->out = out2d.detach();
+    if (relu) node->out_saved.save_output(out2d);
   }
   return out;
 }

@@ -34,20 +34,24 @@ Tensor per_row(const Tensor& g) {
 }
 
 struct SoftmaxBackward : Node {
-  Tensor x, y;  // x: the (axis-last) input as given; y: the output, detached and contiguous
+  SavedTensor x_saved, y_saved;  // x: the (axis-last) input as given; y: the output (contiguous)
   bool log = false;
   const char* name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     if (GradMode::is_enabled()) {  // create_graph: differentiable composite
-      Tensor p = softmax(x, -1);
+      Tensor p = softmax(unpack(x_saved), -1);
       if (log) return {sub(g, mul(p, sum(g, AxisSpec::of({-1}), true)))};
       return {mul(p, sub(g, sum(mul(g, p), AxisSpec::of({-1}), true)))};
     }
+    const Tensor& y = unpack(y_saved);
     Tensor gx = Tensor::empty(y.shape(), y.dtype());
     kernels::softmax_rows_backward(gx, g.contiguous(), y, y.shape().back(), log);
     return {gx};
   }
-  void release_saved() override { x = y = Tensor(); }
+  void release_saved() override {
+    x_saved.reset();
+    y_saved.reset();
+  }
 };
 
 Tensor softmax_last(const Tensor& x, bool log) {
@@ -55,8 +59,8 @@ Tensor softmax_last(const Tensor& x, bool log) {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   kernels::softmax_rows(y, xc, x.shape().back(), log);
   if (auto node = record<SoftmaxBackward>(y, {x})) {
-    node->x = x;
-    node->y = y.detach();
+    node->x_saved = x;
+    node->y_saved.save_output(y);
     node->log = log;
   }
   return y;
@@ -70,7 +74,7 @@ Tensor softmax_impl(const Tensor& x_in, int64_t axis, bool log) {
   Tensor x = as_float(x_in);
   if (ax == nd - 1) return softmax_last(x, log);
   std::vector<int64_t> perm = axis_last_perm(nd, ax);
-  return transpose(softmax_last(transpose(x, perm), log), inverse_perm(perm));
+  return not_a_view(transpose(softmax_last(transpose(x, perm), log), inverse_perm(perm)));
 }
 
 // Loss inputs: float logits, targets cast to the logits' dtype.
@@ -80,10 +84,12 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const ch
 }
 
 struct SoftmaxXentBackward : Node {
-  Tensor z, t, lse, tsum;  // z, t as given (axis last); lse, tsum per row
+  SavedTensor z_saved, t_saved;  // as given (axis last)
+  Tensor lse, tsum;              // per row, private to this node
   const char* name() const override { return "SoftmaxCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const bool gz_needed = needs_input_grad(0), gt_needed = needs_input_grad(1);
+    const Tensor &z = unpack(z_saved), &t = unpack(t_saved);
     if (GradMode::is_enabled()) {
       Tensor gcol = per_row(g), gz, gt;
       if (gz_needed) gz = mul(sub(mul(softmax(z, -1), sum(t, AxisSpec::of({-1}), true)), t), gcol);
@@ -96,13 +102,19 @@ struct SoftmaxXentBackward : Node {
                                         z.shape().back());
     return {gz, gt};
   }
-  void release_saved() override { z = t = lse = tsum = Tensor(); }
+  void release_saved() override {
+    z_saved.reset();
+    t_saved.reset();
+    lse = tsum = Tensor();
+  }
 };
 
 struct SparseXentBackward : Node {
-  Tensor z, labels, lse;
+  SavedTensor z_saved;
+  Tensor labels, lse;  // private to this node
   const char* name() const override { return "SparseSoftmaxCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor& z = unpack(z_saved);
     const int64_t C = z.shape().back();
     if (GradMode::is_enabled()) {
       Tensor onehot = Tensor::zeros(z.shape(), z.dtype());
@@ -117,7 +129,10 @@ struct SparseXentBackward : Node {
     kernels::sparse_xent_rows_backward(gz, g.contiguous(), z.contiguous(), labels, lse, C);
     return {gz};
   }
-  void release_saved() override { z = labels = lse = Tensor(); }
+  void release_saved() override {
+    z_saved.reset();
+    labels = lse = Tensor();
+  }
 };
 
 // Keras' squeeze_or_expand_to_same_rank: a trailing 1 on one side only is dropped/added.
@@ -135,17 +150,21 @@ Tensor match_rank(const Tensor& t, const Tensor& like) {
 }
 
 struct BceBackward : Node {
-  Tensor p, t;
+  SavedTensor p_saved, t_saved;
   bool from_logits = false;
   const char* name() const override { return "BinaryCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor &p = unpack(p_saved), &t = unpack(t_saved);
     // Computed by a kernel even under create_graph: no double backward through this loss.
     Tensor gp = needs_input_grad(0) ? Tensor::empty(p.shape(), p.dtype()) : Tensor();
     Tensor gt = needs_input_grad(1) ? Tensor::empty(p.shape(), p.dtype()) : Tensor();
     kernels::bce_rows_backward(gp, gt, g.contiguous(), p.contiguous(), t.contiguous(), p.shape().back(), from_logits);
     return {gp, gt};
   }
-  void release_saved() override { p = t = Tensor(); }
+  void release_saved() override {
+    p_saved.reset();
+    t_saved.reset();
+  }
 };
 
 Shape rows_shape(const Shape& s) { return Shape(s.begin(), s.end() - 1); }
@@ -179,8 +198,8 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, int64_
          tsum = Tensor::empty(out_shape, z.dtype());
   kernels::softmax_xent_rows(loss, lse, tsum, z.contiguous(), t.contiguous(), C);
   if (auto node = record<SoftmaxXentBackward>(loss, {z, t})) {
-    node->z = z;
-    node->t = t;
+    node->z_saved = z;
+    node->t_saved = t;
     node->lse = lse;
     node->tsum = tsum;
   }
@@ -211,7 +230,7 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
   Tensor loss = Tensor::empty(rows, z.dtype()), lse = Tensor::empty(pair_shape(rows), z.dtype());
   kernels::sparse_xent_rows(loss, lse, z.contiguous(), labels, C);
   if (auto node = record<SparseXentBackward>(loss, {z})) {
-    node->z = z;
+    node->z_saved = z;
     node->labels = labels;
     node->lse = lse;
   }
@@ -227,8 +246,8 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, bool fro
   Tensor loss = Tensor::empty(rows_shape(p.shape()), p.dtype());
   kernels::bce_rows(loss, p.contiguous(), t.contiguous(), p.shape().back(), from_logits);
   if (auto node = record<BceBackward>(loss, {p, t})) {
-    node->p = p;
-    node->t = t;
+    node->p_saved = p;
+    node->t_saved = t;
     node->from_logits = from_logits;
   }
   return loss;

@@ -1,5 +1,6 @@
 #include "ops/random.h"
 #include "ops/creation.h"
+#include "ops/inplace.h"
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -109,9 +110,11 @@ Tensor permutation(LockedGenerator& lg, const Tensor& x) {
 void shuffle(LockedGenerator& lg, const Tensor& x) {
   TL_CHECK_TYPE(x.ndim() >= 1, "shuffle", "len() of unsized object");
   check_inplace_target(x, "shuffle");
+  inplace_needs_graph(x, {}, "shuffle", false);  // raises when x takes part in autograd
   if (x.numel() == 0) return;  // like NumPy: no draws
   std::vector<int64_t> perm = draw_permutation(lg, x.shape()[0]);
   Tensor src = x.clone();
+  begin_inplace_write(x, "shuffle");
   gather_rows(x, src, perm);
 }
 

@@ -87,13 +87,14 @@ struct MeanBackward : ReductionNode {
 // max/min: g goes to the elements equal to the result, split equally among ties. The weights
 // (mask / count) are constants of the graph, so double backward is right too.
 struct ExtremumBackward : ReductionNode {
-  Tensor x, result;  // result in the keepdims shape, detached
+  SavedTensor x_saved, result_saved;  // result in the keepdims shape
   std::vector<bool> mask;
   const char* name_ = "MaxBackward0";
   const char* name() const override { return name_; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor w;
     {
+      const Tensor &x = unpack(x_saved), &result = unpack(result_saved);
       NoGradGuard no_grad;
       w = Tensor::empty(x.shape(), x.dtype());
       kernels::equal_mask(w, x, broadcast_view(result, x.shape()));
@@ -103,25 +104,32 @@ struct ExtremumBackward : ReductionNode {
     }
     return {mul(expand_grad(g, keep, input_meta[0].shape), w)};
   }
-  void release_saved() override { x = result = Tensor(); }
+  void release_saved() override {
+    x_saved.reset();
+    result_saved.reset();
+  }
 };
 
 struct VarBackward : ReductionNode {
-  Tensor x, result;  // result (std only) in the keepdims shape, detached
+  SavedTensor x_saved, result_saved;  // result (std only) in the keepdims shape
   AxisSpec axis;
   int64_t ddof = 0, n = 1;
   bool is_std = false;
   const char* name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const double denom = std::max<double>(static_cast<double>(n - ddof), 0.0);
+    const Tensor& x = unpack(x_saved);
     Tensor d = sub(x, mean(x, axis, true));
     Tensor gx = expand_grad(g, keep, input_meta[0].shape);
     if (!is_std) return {mul(mul(gx, d), Scalar::from_double(2.0 / denom))};
     // d std / dx = (x - mean) / (denom * std); under create_graph std is recomputed with history.
-    Tensor s = GradMode::is_enabled() ? std_dev(x, axis, ddof, true) : result;
+    Tensor s = GradMode::is_enabled() ? std_dev(x, axis, ddof, true) : unpack(result_saved);
     return {div(mul(gx, d), mul(s, Scalar::from_double(denom)))};
   }
-  void release_saved() override { x = result = Tensor(); }
+  void release_saved() override {
+    x_saved.reset();
+    result_saved.reset();
+  }
 };
 
 // prod: d/dx_i = product of the other elements of its group, computed without dividing by
@@ -129,11 +137,11 @@ struct VarBackward : ReductionNode {
 // product of the others, with two or more everything is 0. A constant of the graph (no
 // double backward through prod).
 struct ProdBackward : ReductionNode {
-  Tensor x;
+  SavedTensor x;
   std::vector<bool> mask;
   const char* name() const override { return "ProdBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override;
-  void release_saved() override { x = Tensor(); }
+  void release_saved() override { x.reset(); }
 };
 
 template <class T>
@@ -177,7 +185,8 @@ std::vector<Tensor> ProdBackward::backward(const Tensor& g) {
   Tensor others;
   {
     NoGradGuard no_grad;
-    others = TL_DISPATCH_FLOAT(x.dtype(), "prod_backward", [&] { return prod_others<scalar_t>(x, mask, keep); });
+    const Tensor& xv = unpack(x);
+    others = TL_DISPATCH_FLOAT(xv.dtype(), "prod_backward", [&] { return prod_others<scalar_t>(xv, mask, keep); });
   }
   return {mul(expand_grad(g, keep, input_meta[0].shape), others)};
 }
@@ -190,8 +199,8 @@ Tensor extremum(const Tensor& x, const AxisSpec& axis, bool keepdims, bool is_ma
   Tensor out = run_reduce(is_max ? ReduceOp::Max : ReduceOp::Min, x, p);
   if (auto node = record<ExtremumBackward>(out, {x})) {
     node->keep = p.keep;
-    node->x = x;
-    node->result = reshape(out.detach(), p.keep);
+    node->x_saved = x;
+    node->result_saved.save_output(reshape(out.detach(), p.keep));
     node->mask = p.mask;
     node->name_ = is_max ? "MaxBackward0" : "MinBackward0";
   }
@@ -228,12 +237,12 @@ Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdi
   Tensor result = as_out(out, p);
   if (auto node = record<VarBackward>(result, {x})) {
     node->keep = p.keep;
-    node->x = x;
+    node->x_saved = x;
     node->axis = axis;
     node->ddof = ddof;
     node->n = p.n_red;
     node->is_std = is_std;
-    if (is_std) node->result = out.detach();
+    if (is_std) node->result_saved.save_output(out);
   }
   return result;
 }
@@ -343,7 +352,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
                   shape_str(shape));
   }
   Tensor s = sum(x, AxisSpec::of(axes), true);
-  return reshape(s, shape);
+  return not_a_view(reshape(s, shape));
 }
 
 }  // namespace tl

@@ -49,6 +49,7 @@ Tensor broadcast_to(const Tensor& t, const Shape& shape) {
     throw MemoryError(str_cat("[broadcast_to] array of shape ", shape_str(shape), " is too large"));
   Tensor out = broadcast_view(t, shape);
   if (out.impl() == t.impl()) out = t.detach();
+  as_view_of(out, t);
   record<BroadcastBackward>(out, {t});
   return out;
 }
@@ -112,7 +113,7 @@ Tensor reshape(const Tensor& t, const Shape& requested) {
   Shape shape = infer_shape(requested, t.numel(), t.shape());
   Strides st;
   Tensor out;
-  if (reshape_strides(t.shape(), t.strides(), shape, st)) out = t.view_with(shape, st, t.offset());
+  if (reshape_strides(t.shape(), t.strides(), shape, st)) out = as_view_of(t.view_with(shape, st, t.offset()), t);
   else out = t.clone().view_with(shape, contiguous_strides(shape), 0);
   record<ReshapeBackward>(out, {t});
   return out;
@@ -136,7 +137,7 @@ Tensor transpose(const Tensor& t, const std::vector<int64_t>& axes_in) {
     st[i] = t.strides()[axes[i]];
     inverse[axes[i]] = i;
   }
-  Tensor out = t.view_with(shape, st, t.offset());
+  Tensor out = as_view_of(t.view_with(shape, st, t.offset()), t);
   if (auto node = record<TransposeBackward>(out, {t})) node->inverse = inverse;
   return out;
 }
@@ -195,7 +196,7 @@ Tensor squeeze(const Tensor& t, const std::optional<std::vector<int64_t>>& axes)
       shape.push_back(t.shape()[i]);
       st.push_back(t.strides()[i]);
     }
-  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "SqueezeBackward0");
+  return record_reshape_like(as_view_of(t.view_with(shape, st, t.offset()), t), t, "SqueezeBackward0");
 }
 
 Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
@@ -214,7 +215,7 @@ Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
       st[i] = t.strides()[src++];
     }
   }
-  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "UnsqueezeBackward0");
+  return record_reshape_like(as_view_of(t.view_with(shape, st, t.offset()), t), t, "UnsqueezeBackward0");
 }
 
 Tensor flatten(const Tensor& t) {
@@ -225,7 +226,7 @@ Tensor flatten(const Tensor& t) {
 Tensor ravel(const Tensor& t) {
   if (!t.is_contiguous()) return flatten(t);
   const Shape shape{t.numel()};
-  return record_reshape_like(t.view_with(shape, {1}, t.offset()), t, "ViewBackward0");
+  return record_reshape_like(as_view_of(t.view_with(shape, {1}, t.offset()), t), t, "ViewBackward0");
 }
 
 Tensor copy(const Tensor& t) {

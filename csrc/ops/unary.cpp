@@ -34,25 +34,32 @@ Tensor scalar_of(double v, DType d) { return Tensor::scalar(Scalar::from_double(
 // backward) they recompute the output from x, so second derivatives see its dependence on x
 // (the saved output is detached, and would make them silently wrong).
 struct OutputNode : Node {
-  Tensor x, out;
-  Tensor output(Tensor (*f)(const Tensor&)) const { return GradMode::is_enabled() ? f(x) : out; }
-  void release_saved() override { x = out = Tensor(); }
+  SavedTensor x, out;
+  Tensor output(Tensor (*f)(const Tensor&)) const { return GradMode::is_enabled() ? f(unpack(x)) : unpack(out); }
+  void release_saved() override {
+    x.reset();
+    out.reset();
+  }
 };
-struct AbsBackward : Node {
-  Tensor x;
+// Nodes that save only their input x.
+struct InputNode : Node {
+  SavedTensor x;
+  void release_saved() override { x.reset(); }
+};
+struct AbsBackward : InputNode {
   const char* name() const override { return "AbsBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, unary_raw(UnaryOp::Sign, x, x.dtype()))}; }
-  void release_saved() override { x = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor& xv = unpack(x);
+    return {mul(g, unary_raw(UnaryOp::Sign, xv, xv.dtype()))};
+  }
 };
 struct ExpBackward : OutputNode {
   const char* name() const override { return "ExpBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, output(exp))}; }
 };
-struct LogBackward : Node {
-  Tensor x;
+struct LogBackward : InputNode {
   const char* name() const override { return "LogBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {div(g, x)}; }
-  void release_saved() override { x = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override { return {div(g, unpack(x))}; }
 };
 struct SqrtBackward : OutputNode {
   const char* name() const override { return "SqrtBackward0"; }
@@ -61,11 +68,12 @@ struct SqrtBackward : OutputNode {
     return {div(g, mul(o, scalar_of(2.0, o.dtype())))};
   }
 };
-struct SquareBackward : Node {
-  Tensor x;
+struct SquareBackward : InputNode {
   const char* name() const override { return "PowBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, mul(x, scalar_of(2.0, x.dtype())))}; }
-  void release_saved() override { x = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor& xv = unpack(x);
+    return {mul(g, mul(xv, scalar_of(2.0, xv.dtype())))};
+  }
 };
 struct TanhBackward : OutputNode {
   const char* name() const override { return "TanhBackward0"; }
@@ -81,25 +89,20 @@ struct SigmoidBackward : OutputNode {
     return {mul(g, mul(o, sub(scalar_of(1.0, o.dtype()), o)))};
   }
 };
-struct ReluBackward : Node {
-  Tensor x;
+struct ReluBackward : InputNode {
   const char* name() const override { return "ReluBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {mul(g, unary_raw(UnaryOp::StepPositive, x, x.dtype()))};
+    const Tensor& xv = unpack(x);
+    return {mul(g, unary_raw(UnaryOp::StepPositive, xv, xv.dtype()))};
   }
-  void release_saved() override { x = Tensor(); }
 };
-struct SinBackward : Node {
-  Tensor x;
+struct SinBackward : InputNode {
   const char* name() const override { return "SinBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, cos(x))}; }
-  void release_saved() override { x = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, cos(unpack(x)))}; }
 };
-struct CosBackward : Node {
-  Tensor x;
+struct CosBackward : InputNode {
   const char* name() const override { return "CosBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(x)))}; }
-  void release_saved() override { x = Tensor(); }
+  std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(unpack(x))))}; }
 };
 
 template <class NodeT>
@@ -111,7 +114,7 @@ template <class NodeT>
 Tensor save_out(Tensor out, const Tensor& x) {
   if (auto node = record<NodeT>(out, {x})) {
     node->x = x;
-    node->out = out.detach();
+    node->out.save_output(out);
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include "kernels/denormal.h"
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
+#include "ops/inplace.h"
 #include "kernels/reduce.h"
 #include "ops/indexing.h"
 
@@ -140,6 +141,7 @@ StepResult DenseStack::train_step(const Tensor& x, const Tensor& y, const Tensor
   TL_CHECK(training_, kOp, "this stack was built for evaluation only: it has no gradient buffers");
   check_data(x, y, index, start, stop);
   std::lock_guard<std::mutex> lk(mu_);
+  for (const Tensor& g : grads_) begin_inplace_write(g, kOp);  // Python sees them (grads())
   return dtype_ == DType::Float32 ? run<float>(x, y, index, start, stop, true)
                                   : run<double>(x, y, index, start, stop, true);
 }
@@ -163,6 +165,7 @@ void DenseStack::predict(const Tensor& x, int64_t start, int64_t stop, const Ten
   TL_CHECK(stop - start <= max_batch_, kOp, "a batch of ", stop - start, " rows exceeds the workspace of ",
            max_batch_);
   std::lock_guard<std::mutex> lk(mu_);
+  begin_inplace_write(out, kOp);
   if (dtype_ == DType::Float32) predict_rows<float>(x, start, stop, out);
   else predict_rows<double>(x, start, stop, out);
 }

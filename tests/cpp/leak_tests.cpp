@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <vector>
 #include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/saved_tensor.h"
 #include "kernels/optim.h"
 #include "kernels/parallel.h"
 #include "ops/linear.h"
@@ -106,6 +108,37 @@ static void test_double_backward() {
   run_backward(sum(g), Tensor(), false, false);  // 6 x
   EXPECT(x.grad().defined());
   x.set_grad(Tensor());
+}
+
+// In-place ops on tensors with history (ops/inplace.h), fed from views of the tensor itself:
+// the rebased node must not own itself (view -> base -> the base's new grad_fn), and SkipVersionChecks turns the
+// saved-tensor version check off for its scope only.
+static void test_inplace_autograd() {
+  std::weak_ptr<Node> fn;
+  {
+    Tensor x = randn({4}, DType::Float64, true);
+    Tensor z = mul(x, Scalar::from_double(1.0));
+    binary_inplace(kernels::BinaryOp::Mul, z, index(z, {IndexItem::slice(0, 1)}));
+    index_put_(z, {IndexItem::slice(1, {})}, index(z, {IndexItem::slice({}, 3)}));
+    binary_inplace(kernels::BinaryOp::Pow, z, x);  // PowBackward saves z's old value (a copy) and x
+    fn = z.grad_fn();
+    run_backward(sum(z), Tensor(), false, false);
+    EXPECT(x.grad().defined());
+  }
+  EXPECT(fn.expired());
+  Tensor w = randn({3}, DType::Float64, true);
+  Tensor loss = sum(mul(w, w));
+  {
+    NoGradGuard no_grad;
+    binary_inplace(kernels::BinaryOp::Sub, w, Tensor::scalar(Scalar::from_double(0.5), DType::Float64));
+  }
+  EXPECT(w.version() == 1);
+  EXPECT(throws([&] { run_backward(loss, Tensor(), true, false); }));
+  {
+    SkipVersionChecks skip;
+    run_backward(loss, Tensor(), false, false);
+  }
+  EXPECT(w.grad().defined() && !VersionChecks::skipped());
 }
 
 static void test_errors() {
@@ -232,6 +265,7 @@ int main() {
   test_graphs_without_backward();
   test_backward_graphs();
   test_double_backward();
+  test_inplace_autograd();
   test_errors();
   test_training();
   test_dense_stack();
