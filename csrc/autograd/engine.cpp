@@ -1,7 +1,9 @@
 #include "autograd/engine.h"
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 #include "autograd/grad_mode.h"
+#include "capture/recorder.h"
 #include "autograd/node.h"
 #include "ops/ops.h"
 
@@ -34,6 +36,51 @@ void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
   }
 }
 
+// While a step is captured, a leaf's gradient is recorded as an assignment of this backward's
+// gradient tensor to .grad (so each replay leaves the fresh gradient there, in the same buffer),
+// never as an accumulation into a gradient left from before: the captured step must start with
+// every .grad None, as a train step that sets them to None does.
+class LeafRecorder {
+ public:
+  void accumulate(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+    Tensor old(leaf->grad);
+    Tensor total;
+    if (assigned_.count(leaf.get())) {
+      total = add(old, g);  // a second use of the leaf in this backward: an op, recorded as one
+    } else if (old.defined()) {
+      throw RuntimeError(str_cat("[capture] backward would accumulate into the existing .grad of a tensor of shape ",
+                                 shape_str(old.shape()), ": a captured step needs fresh gradients; set each "
+                                 "parameter's .grad to None before backward inside the captured function"));
+    } else if (g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.storage()->nbytes == g.numel() * g.itemsize() &&
+               g.storage().use_count() == 2 && capture::allocated_in_recording(g.storage().get())) {
+      total = g;  // a buffer of this step nobody else sees (the log holds the other reference)
+    }
+    assigned_.insert(leaf.get());
+    capture::OpScope scope;
+    if (total.defined()) {
+      if (scope.records()) scope.begin("leaf_grad", [leaf, total] { leaf->grad = total.impl_ptr(); }, {total});
+      leaf->grad = total.impl_ptr();
+    } else {  // the gradient may alias another buffer of the step: the leaf gets its own copy
+      Tensor own = g.clone();
+      if (scope.records()) scope.begin("leaf_grad_copy", [leaf, own, g] {
+        own.copy_from(g);
+        leaf->grad = own.impl_ptr();
+      }, {g});
+      leaf->grad = own.impl_ptr();
+    }
+  }
+
+ private:
+  std::unordered_set<TensorImpl*> assigned_;
+};
+
+// node->backward(g), recorded as one entry while a step is captured.
+std::vector<Tensor> call_backward(const std::shared_ptr<Node>& node, const Tensor& g) {
+  capture::OpScope scope;
+  if (scope.records()) scope.begin(node->name(), [node, g] { (void)node->backward(g); }, {g});
+  return node->backward(g);
+}
+
 }  // namespace
 
 void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, bool create_graph) {
@@ -52,11 +99,16 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, 
                                           " does not match output of shape ", shape_str(root.shape())));
     grad = grad.to_dtype(root.dtype());
   }
+  const bool capturing = capture::recording();
+  if (capturing && create_graph)
+    throw RuntimeError("[capture] backward with create_graph=True cannot be captured; run the step eagerly");
   GradModeGuard mode(create_graph);
   retain_graph = retain_graph || create_graph;  // as PyTorch: a graph built for higher order is kept
+  LeafRecorder leaves;
 
   if (!root.grad_fn()) {  // backward on a leaf: the caller's grad must not become its .grad
-    accumulate_leaf(root.impl(), grad.clone());
+    if (capturing) leaves.accumulate(root.impl_ptr(), grad);
+    else accumulate_leaf(root.impl(), grad.clone());
     return;
   }
 
@@ -90,7 +142,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, 
     ready.pop_back();
     Tensor g = std::move(grads[node.get()]);
     grads.erase(node.get());
-    std::vector<Tensor> in_grads = node->backward(g);
+    std::vector<Tensor> in_grads = call_backward(node, g);
     if (in_grads.size() != node->next.size())
       throw RuntimeError(str_cat("[backward] ", node->name(), " returned ", in_grads.size(), " gradients for ",
                                  node->next.size(), " inputs"));
@@ -103,7 +155,8 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, 
                                    " which requires grad"));
       check_grad(gi, node->input_meta[i], *node, i);
       if (e.leaf) {
-        accumulate_leaf(e.leaf.get(), gi);
+        if (capturing) leaves.accumulate(e.leaf, gi);
+        else accumulate_leaf(e.leaf.get(), gi);
       } else {
         Tensor& slot = grads[e.fn.get()];
         slot = accumulate(slot, gi);
@@ -111,7 +164,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, 
       }
     }
     if (!retain_graph) {
-      node->release_saved();
+      if (!capturing) node->release_saved();  // a captured step's replays call it again
       node->released = true;
     }
   }

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/reduce.h"
 #include <algorithm>
 #include <cmath>
@@ -258,6 +259,7 @@ Tensor arg_extremum(const Tensor& x, bool has_axis, int64_t axis, bool keepdims,
 }  // namespace
 
 Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(sum, x, axis, keepdims);
   Plan p = make_plan(x, axis, keepdims, "sum");
   Tensor out = run_reduce(ReduceOp::Sum, x, p);
   if (auto node = record<SumBackward>(out, {x})) node->keep = p.keep;
@@ -265,6 +267,7 @@ Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) {
 }
 
 Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(mean, x, axis, keepdims);
   Plan p = make_plan(x, axis, keepdims, "mean");
   Tensor out = run_reduce(ReduceOp::Mean, x, p);
   if (auto node = record<MeanBackward>(out, {x})) {
@@ -275,6 +278,7 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
 }
 
 Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(prod, x, axis, keepdims);
   Plan p = make_plan(x, axis, keepdims, "prod");
   Tensor out = run_reduce(ReduceOp::Prod, x, p);
   if (auto node = record<ProdBackward>(out, {x})) {
@@ -285,31 +289,38 @@ Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) {
   return out;
 }
 
-Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, true); }
-Tensor min(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, false); }
+Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(max, x, axis, keepdims); return extremum(x, axis, keepdims, true); }
+Tensor min(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(min, x, axis, keepdims); return extremum(x, axis, keepdims, false); }
 
 Tensor var(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims) {
+  TL_CAPTURE_OP(var, x, axis, ddof, keepdims);
   return variance(x, axis, ddof, keepdims, false);
 }
 Tensor std_dev(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims) {
+  TL_CAPTURE_OP(std_dev, x, axis, ddof, keepdims);
   return variance(x, axis, ddof, keepdims, true);
 }
 
 Tensor all(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(all, x, axis, keepdims);
   return run_reduce(ReduceOp::All, x, make_plan(x, axis, keepdims, "all"));
 }
 Tensor any(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(any, x, axis, keepdims);
   return run_reduce(ReduceOp::Any, x, make_plan(x, axis, keepdims, "any"));
 }
 
 Tensor argmax(const Tensor& x, bool has_axis, int64_t axis, bool keepdims) {
+  TL_CAPTURE_OP(argmax, x, has_axis, axis, keepdims);
   return arg_extremum(x, has_axis, axis, keepdims, true);
 }
 Tensor argmin(const Tensor& x, bool has_axis, int64_t axis, bool keepdims) {
+  TL_CAPTURE_OP(argmin, x, has_axis, axis, keepdims);
   return arg_extremum(x, has_axis, axis, keepdims, false);
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  TL_CAPTURE_OP(sum_to, x, shape);
   if (x.shape() == shape) return x;
   const int64_t nd = x.ndim(), lead = nd - static_cast<int64_t>(shape.size());
   TL_CHECK(lead >= 0, "sum_to", "cannot sum shape ", shape_str(x.shape()), " to ", shape_str(shape));
