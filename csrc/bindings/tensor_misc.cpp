@@ -52,9 +52,8 @@ void fill_inplace(const Tensor& t, py::handle value) {
   if (GradMode::is_enabled() && t.requires_grad())
     throw RuntimeError("[fill] cannot fill a tensor that requires grad in place: its gradient would be wrong; fill "
                        "under tl.no_grad() or a detached copy");
-  check_inplace_target(t, "fill");
   Scalar s = fill_scalar(value, t.dtype());
-  without_gil_if(is_large(t.numel()), [&] { t.fill_(s); });
+  without_gil_if(is_large(t.numel()), [&] { fill(t, s); });
 }
 
 int64_t option_int(py::handle v, const char* name, int64_t min_value) {
