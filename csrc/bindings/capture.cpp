@@ -2,6 +2,7 @@
 // python/tensorlet/capture.py is the public face (CapturedFunction).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include "bindings/convert.h"
 #include "capture/recorder.h"
 #include "core/tensor.h"
 
@@ -30,12 +31,19 @@ void bind_capture(py::module_& m) {
         "Starts recording this thread's outermost op calls into `plan` (end() stops).");
   c.def("end", &capture::end_recording);
   c.def("is_recording", &capture::recording);
-  c.def("copy_into", [](const Tensor& dst, const Tensor& src) {
-          TL_CHECK(dst.shape() == src.shape(), "capture", "input of shape ", shape_str(src.shape()),
-                   " for a captured input of shape ", shape_str(dst.shape()));
+  c.def("copy_inputs", [](const std::vector<Tensor>& dst, const py::list& src) {
+          TL_CHECK(dst.size() == src.size(), "capture", src.size(), " inputs for ", dst.size(), " captured inputs");
+          std::vector<Tensor> from;
+          from.reserve(dst.size());
+          for (size_t i = 0; i < dst.size(); ++i) {
+            from.push_back(to_tensor(src[i], std::nullopt, false));  // a NumPy array is borrowed, not copied
+            TL_CHECK(dst[i].shape() == from[i].shape(), "capture", "input ", i, " of shape ",
+                     shape_str(from[i].shape()), " for a captured input of shape ", shape_str(dst[i].shape()));
+          }
           py::gil_scoped_release release;
-          dst.copy_from(src);
-        }, py::arg("dst"), py::arg("src"), "Copies (and casts) src into dst's buffer, outside any recording.");
+          for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_from(from[i]);
+        }, py::arg("dst"), py::arg("src"),
+        "Copies (and casts) each src into the captured input dst[i]'s buffer, outside any recording.");
 }
 
 }  // namespace tl::bind

@@ -51,26 +51,37 @@ def _is_tensor_like(x) -> bool:
     return isinstance(x, (_core.Tensor, np.ndarray))
 
 
-def _split(obj, tensors: List, key: List):
-    """Walks args: tensors go to `tensors` (their shape/dtype to `key`), other values to `key`;
-    returns a builder that rebuilds the structure from a list of tensors."""
-    if _is_tensor_like(obj):
-        i = len(tensors)
+def _flatten(obj, tensors: List, key: List) -> None:
+    """Walks the arguments: tensors go to `tensors` (shape, dtype and requires_grad to `key`),
+    other values to `key` by value (they are frozen into a capture, so they select the plan)."""
+    if isinstance(obj, _core.Tensor):
         tensors.append(obj)
-        key.append(("T", tuple(obj.shape), str(obj.dtype), bool(getattr(obj, "requires_grad", False))))
-        return lambda ts: ts[i]
+        key.append((obj.shape, obj.dtype, obj.requires_grad))
+    elif isinstance(obj, np.ndarray):
+        tensors.append(obj)
+        key.append((obj.shape, obj.dtype, False))
+    elif isinstance(obj, (list, tuple)):
+        key.append((type(obj), len(obj)))
+        for o in obj:
+            _flatten(o, tensors, key)
+    elif isinstance(obj, dict):
+        key.append((dict, tuple(obj)))
+        for o in obj.values():
+            _flatten(o, tensors, key)
+    else:
+        hash(obj)  # other arguments must be hashable
+        key.append((type(obj), obj))
+
+
+def _rebuild(obj, it):
+    """`obj` with its tensors replaced, in _flatten's order, by the next ones from `it`."""
+    if _is_tensor_like(obj):
+        return next(it)
     if isinstance(obj, (list, tuple)):
-        parts = [_split(o, tensors, key) for o in obj]
-        key.append((type(obj).__name__, len(parts)))
-        kind = type(obj)
-        return lambda ts: kind(p(ts) for p in parts)
+        return type(obj)(_rebuild(o, it) for o in obj)
     if isinstance(obj, dict):
-        items = [(k, _split(v, tensors, key)) for k, v in obj.items()]
-        key.append(("dict", tuple(k for k, _ in items)))
-        return lambda ts: {k: p(ts) for k, p in items}
-    hash(obj)  # other arguments are part of the signature: they must be hashable
-    key.append(("V", type(obj).__name__, obj))
-    return lambda ts: obj
+        return {k: _rebuild(v, it) for k, v in obj.items()}
+    return obj
 
 
 def _outputs_are_tensors(out) -> bool:
@@ -137,8 +148,11 @@ class CapturedFunction:
     def __call__(self, *args, **kwargs):
         tensors: List = []
         key: List = []
-        build = _split((args, kwargs), tensors, key)
-        if not self.enabled or _C.is_recording() or any(getattr(t, "requires_grad", False) for t in tensors):
+        _flatten(args, tensors, key)
+        if kwargs:
+            _flatten(kwargs, tensors, key)
+        build = (args, kwargs)
+        if not self.enabled or _C.is_recording() or any(k[2] is True for k in key if len(k) == 3):
             return self._eager(build, tensors)
         key = tuple(key)
         entry = self._entries.get(key)
@@ -152,12 +166,12 @@ class CapturedFunction:
         return self._replay(entry, build, tensors)
 
     def _eager(self, build, tensors):
-        args, kwargs = build([t if isinstance(t, _core.Tensor) else _core.asarray(t) for t in tensors])
+        args, kwargs = _rebuild(build, iter([t if isinstance(t, _core.Tensor) else _core.asarray(t) for t in tensors]))
         return self.fn(*args, **kwargs)
 
     def _capture(self, entry: _Entry, build, tensors):
         inputs = [_core.array(t, copy=True) for t in tensors]  # plan-owned, contiguous
-        args, kwargs = build(inputs)
+        args, kwargs = _rebuild(build, iter(inputs))
         plan = _C.Plan()
         hooks: List[Callable[[], None]] = []
         _local.hooks = hooks
@@ -177,8 +191,7 @@ class CapturedFunction:
         return out
 
     def _replay(self, entry: _Entry, build, tensors):
-        for dst, src in zip(entry.inputs, tensors):
-            _C.copy_into(dst, src if isinstance(src, _core.Tensor) else _core.asarray(src))
+        _C.copy_inputs(entry.inputs, tensors)
         for hook in entry.hooks:
             hook()
         try:
