@@ -155,6 +155,28 @@ def cases():
     add("int // 0 elementwise", None, lambda: (
         (tl.arange(4) // tl.zeros((4,), dtype="int64")).numpy(),
         np.zeros(4, np.int64)))
+    # -- autograd API and unpickling -----------------------------------------------------------
+    from tensorlet._pickle import rebuild_tensor
+
+    R = RuntimeError
+
+    def leaf():
+        return tl.array([1.0, 2.0], requires_grad=True)
+
+    add("backward(gradient=, grad=)", T, lambda: (leaf() * 2).backward(gradient=tl.ones(2), grad=tl.ones(2)))
+    add("backward(gradient of wrong shape)", E, lambda: (leaf() * 2).backward(tl.ones(3)))
+    add("autograd.grad unused input", R, lambda: tl.autograd.grad((leaf() * 2).sum(), [leaf()]))
+    add("autograd.grad input without grad", R, lambda: tl.autograd.grad((leaf() * 2).sum(), tl.ones(2)))
+    add("autograd.grad of a non-tensor", T, lambda: tl.autograd.grad("x", leaf()))
+    add("register_hook returning a string", T, lambda: (lambda y: (y.register_hook(lambda g: "x"),
+                                                                   y.sum().backward()))(leaf() * 2))
+    add("register_hook on int tensor", R, lambda: tl.arange(3).register_hook(lambda g: g))
+    add("requires_grad_ on int tensor", T, lambda: tl.arange(3).requires_grad_())
+    add("deepcopy of a non-leaf", R, lambda: __import__("copy").deepcopy(leaf() * 2))
+    add("unpickle: short bytes", E, lambda: rebuild_tensor(b"\0" * 3, "float32", (1,)))
+    add("unpickle: object dtype", T, lambda: rebuild_tensor(b"\0" * 8, "object", (1,)))
+    add("unpickle: bool byte 2", E, lambda: rebuild_tensor(b"\2", "bool", ()))
+    add("unpickle: huge shape", HUGE, lambda: rebuild_tensor(b"", "float64", (2**40, 2**40)))
     # -- must work (compared with NumPy) -------------------------------------------------------
     be = np.arange(12, dtype=">f4").reshape(3, 4)
     add("big-endian float32 input", None, lambda: (tl.array(be).numpy(), be.astype("<f4")))

@@ -325,4 +325,5 @@ def test_plan_is_inspectable():
     (plan,) = f.plans.values()
     assert plan.ops[:2] == ["linear", "relu"] and plan.ops[-1] == "rmsprop_step"
     assert plan.ops.count("leaf_grad") + plan.ops.count("leaf_grad_copy") == 4
-    assert "LinearBackward" in plan.ops and plan.arena_bytes > 0 and len(plan) == len(plan.ops)
+    assert sum("Backward" in op for op in plan.ops) >= 4  # the nodes: mean, loss, two linear
+    assert plan.arena_bytes > 0 and len(plan) == len(plan.ops)

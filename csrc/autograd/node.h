@@ -23,6 +23,7 @@ struct Node {
   std::vector<Edge> next;            // one per input of the op
   std::vector<InputMeta> input_meta;  // one per input
   bool released = false;             // saved tensors freed by a backward without retain_graph
+  std::shared_ptr<GradHooks> hooks;  // the output's register_hook / retain_grad (autograd/hooks.h)
 
   // Tears down long chains iteratively (a 100k-deep graph must not overflow the stack).
   virtual ~Node();

@@ -1,4 +1,5 @@
 #include "core/format.h"
+#include "autograd/node.h"
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -367,7 +368,9 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& opts) {
   const DType d = t.dtype();
   if (!(d == DType::Float64 || d == DType::Int64 || d == DType::Bool) || n == 0)
     extras.push_back(std::string("dtype=") + dtype_name(d));
-  if (t.requires_grad()) extras.push_back("requires_grad=True");
+  // As PyTorch: a non-leaf names the op that made it, a leaf says it requires grad.
+  if (t.grad_fn()) extras.push_back(std::string("grad_fn=<") + t.grad_fn()->name() + ">");
+  else if (t.requires_grad()) extras.push_back("requires_grad=True");
   if (extras.empty()) return prefix + body + ")";
   const std::string arr_str = prefix + body + ",";
   std::string extra_str;

@@ -13,6 +13,7 @@
 namespace tl {
 
 struct Node;
+struct GradHooks;
 class Tensor;
 
 struct TensorImpl {
@@ -26,6 +27,7 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated by backward on leaves
   std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
+  std::shared_ptr<GradHooks> hooks;  // a leaf's register_hook list (autograd/hooks.h); null when none
 };
 
 class Tensor {

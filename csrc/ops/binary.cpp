@@ -108,7 +108,7 @@ Tensor grad_for(const Tensor& g, const InputMeta& meta) { return astype(sum_to(g
 Tensor zero_like_dtype(DType d) { return Tensor::zeros({}, d); }
 
 struct AddBackward : Node {
-  const char* name() const override { return "AddBackward"; }
+  const char* name() const override { return "AddBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {needs_input_grad(0) ? grad_for(g, input_meta[0]) : Tensor(),
             needs_input_grad(1) ? grad_for(g, input_meta[1]) : Tensor()};
@@ -116,7 +116,7 @@ struct AddBackward : Node {
 };
 
 struct SubBackward : Node {
-  const char* name() const override { return "SubBackward"; }
+  const char* name() const override { return "SubBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {needs_input_grad(0) ? grad_for(g, input_meta[0]) : Tensor(),
             needs_input_grad(1) ? grad_for(neg(g), input_meta[1]) : Tensor()};
@@ -125,7 +125,7 @@ struct SubBackward : Node {
 
 struct MulBackward : Node {
   Tensor a, b;
-  const char* name() const override { return "MulBackward"; }
+  const char* name() const override { return "MulBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {needs_input_grad(0) ? grad_for(mul(g, b), input_meta[0]) : Tensor(),
             needs_input_grad(1) ? grad_for(mul(g, a), input_meta[1]) : Tensor()};
@@ -135,7 +135,7 @@ struct MulBackward : Node {
 
 struct DivBackward : Node {
   Tensor a, b;
-  const char* name() const override { return "DivBackward"; }
+  const char* name() const override { return "DivBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
     Tensor g_over_b = div(g, b);
@@ -150,7 +150,7 @@ struct DivBackward : Node {
 // the masks PyTorch uses so that 0^0 and 0^positive give finite gradients.
 struct PowBackward : Node {
   Tensor a, b, out;
-  const char* name() const override { return "PowBackward"; }
+  const char* name() const override { return "PowBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
     const DType dt = out.dtype();
@@ -177,7 +177,7 @@ struct PowBackward : Node {
 struct MaxMinBackward : Node {
   Tensor a, b;
   bool is_min = false;
-  const char* name() const override { return is_min ? "MinimumBackward" : "MaximumBackward"; }
+  const char* name() const override { return is_min ? "MinimumBackward0" : "MaximumBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const DType dt = g.dtype();
     Tensor ac = a.to_dtype(dt), bc = b.to_dtype(dt);
@@ -191,18 +191,18 @@ struct MaxMinBackward : Node {
 };
 
 struct NegBackward : Node {
-  const char* name() const override { return "NegBackward"; }
+  const char* name() const override { return "NegBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {neg(g)}; }
 };
 
 struct AstypeBackward : Node {
-  const char* name() const override { return "AstypeBackward"; }
+  const char* name() const override { return "ToCopyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {astype(g, input_meta[0].dtype)}; }
 };
 
 struct WhereBackward : Node {
   Tensor cond;
-  const char* name() const override { return "WhereBackward"; }
+  const char* name() const override { return "WhereBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
     return {Tensor(),
@@ -214,7 +214,7 @@ struct WhereBackward : Node {
 
 struct ClipBackward : Node {
   Tensor x, lo, hi;
-  const char* name() const override { return "ClipBackward"; }
+  const char* name() const override { return "ClampBackward1"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
     Tensor gx, glo, ghi;

@@ -300,14 +300,14 @@ char* view_base(const Tensor& x, const Plan& pl) {
 
 struct IndexBackward : Node {
   Index index;
-  const char* name() const override { return "IndexBackward"; }
+  const char* name() const override { return "IndexBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {index_scatter(g, input_meta[0].shape, index)}; }
   void release_saved() override { index.clear(); }
 };
 
 struct IndexScatterBackward : Node {
   Index index;
-  const char* name() const override { return "IndexScatterBackward"; }
+  const char* name() const override { return "IndexPutBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {tl::index(g, index)}; }
   void release_saved() override { index.clear(); }
 };

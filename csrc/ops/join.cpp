@@ -19,7 +19,7 @@ Tensor slice_along(const Tensor& x, int64_t axis, int64_t start, int64_t stop) {
 
 struct ConcatBackward : Node {
   int64_t axis = 0;
-  const char* name() const override { return "ConcatenateBackward"; }
+  const char* name() const override { return "CatBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     std::vector<Tensor> out(next.size());
     int64_t start = 0;

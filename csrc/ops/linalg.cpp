@@ -81,7 +81,10 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b);
 
 struct MatmulBackward : Node {
   Tensor a, b;
-  const char* name() const override { return "MatmulBackward"; }
+  const char* name() const override {  // PyTorch's names for the cases of matmul
+    const size_t ra = input_meta[0].shape.size(), rb = input_meta[1].shape.size();
+    return ra == 1 && rb == 1 ? "DotBackward0" : ra == 2 && rb == 2 ? "MmBackward0" : rb == 1 ? "MvBackward0" : "BmmBackward0";
+  }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = sum_to(matmul_nd(g, swapaxes(b, -1, -2)), input_meta[0].shape);

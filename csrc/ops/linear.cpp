@@ -19,7 +19,7 @@ namespace {
 struct LinearBackward : Node {
   Tensor x2d, w, out;  // out: the detached 2-D output, only kept for relu
   bool relu = false;
-  const char* name() const override { return "LinearBackward"; }
+  const char* name() const override { return "AddmmBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const Shape g2d_shape{x2d.shape()[0], w.shape()[1]};
     Tensor gp = reshape(g, g2d_shape);

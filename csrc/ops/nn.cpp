@@ -37,7 +37,7 @@ Tensor per_row(const Tensor& g) {
 struct SoftmaxBackward : Node {
   Tensor x, y;  // x: the (axis-last) input as given; y: the output, detached and contiguous
   bool log = false;
-  const char* name() const override { return log ? "LogSoftmaxBackward" : "SoftmaxBackward"; }
+  const char* name() const override { return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     if (GradMode::is_enabled()) {  // create_graph: differentiable composite
       Tensor p = softmax(x, -1);
@@ -82,7 +82,7 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const ch
 
 struct SoftmaxXentBackward : Node {
   Tensor z, t, lse, tsum;  // z, t as given (axis last); lse, tsum per row
-  const char* name() const override { return "SoftmaxCrossEntropyBackward"; }
+  const char* name() const override { return "SoftmaxCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const bool gz_needed = needs_input_grad(0), gt_needed = needs_input_grad(1);
     if (GradMode::is_enabled()) {
@@ -102,7 +102,7 @@ struct SoftmaxXentBackward : Node {
 
 struct SparseXentBackward : Node {
   Tensor z, labels, lse;
-  const char* name() const override { return "SparseSoftmaxCrossEntropyBackward"; }
+  const char* name() const override { return "SparseSoftmaxCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const int64_t C = z.shape().back();
     if (GradMode::is_enabled()) {
@@ -138,7 +138,7 @@ Tensor match_rank(const Tensor& t, const Tensor& like) {
 struct BceBackward : Node {
   Tensor p, t;
   bool from_logits = false;
-  const char* name() const override { return "BinaryCrossEntropyBackward"; }
+  const char* name() const override { return "BinaryCrossEntropyBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     // Computed by a kernel even under create_graph: no double backward through this loss.
     Tensor gp = needs_input_grad(0) ? Tensor::empty(p.shape(), p.dtype()) : Tensor();

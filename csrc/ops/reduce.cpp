@@ -72,13 +72,13 @@ struct ReductionNode : Node {
 };
 
 struct SumBackward : ReductionNode {
-  const char* name() const override { return "SumBackward"; }
+  const char* name() const override { return "SumBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {expand_grad(g, keep, input_meta[0].shape)}; }
 };
 
 struct MeanBackward : ReductionNode {
   int64_t n = 1;
-  const char* name() const override { return "MeanBackward"; }
+  const char* name() const override { return "MeanBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {mul(expand_grad(g, keep, input_meta[0].shape), Scalar::from_double(1.0 / static_cast<double>(n)))};
   }
@@ -89,7 +89,7 @@ struct MeanBackward : ReductionNode {
 struct ExtremumBackward : ReductionNode {
   Tensor x, result;  // result in the keepdims shape, detached
   std::vector<bool> mask;
-  const char* name_ = "MaxBackward";
+  const char* name_ = "MaxBackward0";
   const char* name() const override { return name_; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor w;
@@ -111,7 +111,7 @@ struct VarBackward : ReductionNode {
   AxisSpec axis;
   int64_t ddof = 0, n = 1;
   bool is_std = false;
-  const char* name() const override { return is_std ? "StdBackward" : "VarBackward"; }
+  const char* name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     const double denom = std::max<double>(static_cast<double>(n - ddof), 0.0);
     Tensor d = sub(x, mean(x, axis, true));
@@ -131,7 +131,7 @@ struct VarBackward : ReductionNode {
 struct ProdBackward : ReductionNode {
   Tensor x;
   std::vector<bool> mask;
-  const char* name() const override { return "ProdBackward"; }
+  const char* name() const override { return "ProdBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override;
   void release_saved() override { x = Tensor(); }
 };
@@ -193,7 +193,7 @@ Tensor extremum(const Tensor& x, const AxisSpec& axis, bool keepdims, bool is_ma
     node->x = x;
     node->result = reshape(out.detach(), p.keep);
     node->mask = p.mask;
-    node->name_ = is_max ? "MaxBackward" : "MinBackward";
+    node->name_ = is_max ? "MaxBackward0" : "MinBackward0";
   }
   return out;
 }

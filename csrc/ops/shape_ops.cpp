@@ -24,18 +24,18 @@ Tensor broadcast_view(const Tensor& t, const Shape& shape) {
 namespace {
 
 struct BroadcastBackward : Node {
-  const char* name() const override { return "BroadcastToBackward"; }
+  const char* name() const override { return "ExpandBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {sum_to(g, input_meta[0].shape)}; }
 };
 
 struct ReshapeBackward : Node {
-  const char* name() const override { return "ReshapeBackward"; }
+  const char* name() const override { return "ViewBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {reshape(g, input_meta[0].shape)}; }
 };
 
 struct TransposeBackward : Node {
   std::vector<int64_t> inverse;
-  const char* name() const override { return "TransposeBackward"; }
+  const char* name() const override { return "PermuteBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {transpose(g, inverse)}; }
 };
 
@@ -164,13 +164,13 @@ namespace {
 
 // Gradient of a view that only adds or removes size-1 dims, or of a flat copy: reshape back.
 struct ViewReshapeBackward : Node {
-  const char* name_ = "ReshapeBackward";
+  const char* name_ = "ViewBackward0";
   const char* name() const override { return name_; }
   std::vector<Tensor> backward(const Tensor& g) override { return {reshape(g, input_meta[0].shape)}; }
 };
 
 struct CopyBackward : Node {
-  const char* name() const override { return "CopyBackward"; }
+  const char* name() const override { return "CloneBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {g}; }
 };
 
@@ -201,7 +201,7 @@ Tensor squeeze(const Tensor& t, const std::optional<std::vector<int64_t>>& axes)
       shape.push_back(t.shape()[i]);
       st.push_back(t.strides()[i]);
     }
-  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "SqueezeBackward");
+  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "SqueezeBackward0");
 }
 
 Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
@@ -221,20 +221,20 @@ Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
       st[i] = t.strides()[src++];
     }
   }
-  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "ExpandDimsBackward");
+  return record_reshape_like(t.view_with(shape, st, t.offset()), t, "UnsqueezeBackward0");
 }
 
 Tensor flatten(const Tensor& t) {
   TL_CAPTURE_OP(flatten, t);
   const Shape shape{t.numel()};
-  return record_reshape_like(t.clone().view_with(shape, {1}, 0), t, "FlattenBackward");
+  return record_reshape_like(t.clone().view_with(shape, {1}, 0), t, "ViewBackward0");
 }
 
 Tensor ravel(const Tensor& t) {
   TL_CAPTURE_OP(ravel, t);
   if (!t.is_contiguous()) return flatten(t);
   const Shape shape{t.numel()};
-  return record_reshape_like(t.view_with(shape, {1}, t.offset()), t, "RavelBackward");
+  return record_reshape_like(t.view_with(shape, {1}, t.offset()), t, "ViewBackward0");
 }
 
 Tensor copy(const Tensor& t) {

@@ -41,22 +41,22 @@ struct OutputNode : Node {
 };
 struct AbsBackward : Node {
   Tensor x;
-  const char* name() const override { return "AbsBackward"; }
+  const char* name() const override { return "AbsBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, unary_raw(UnaryOp::Sign, x, x.dtype()))}; }
   void release_saved() override { x = Tensor(); }
 };
 struct ExpBackward : OutputNode {
-  const char* name() const override { return "ExpBackward"; }
+  const char* name() const override { return "ExpBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, output(exp))}; }
 };
 struct LogBackward : Node {
   Tensor x;
-  const char* name() const override { return "LogBackward"; }
+  const char* name() const override { return "LogBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {div(g, x)}; }
   void release_saved() override { x = Tensor(); }
 };
 struct SqrtBackward : OutputNode {
-  const char* name() const override { return "SqrtBackward"; }
+  const char* name() const override { return "SqrtBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor o = output(sqrt);
     return {div(g, mul(o, scalar_of(2.0, o.dtype())))};
@@ -64,19 +64,19 @@ struct SqrtBackward : OutputNode {
 };
 struct SquareBackward : Node {
   Tensor x;
-  const char* name() const override { return "SquareBackward"; }
+  const char* name() const override { return "PowBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, mul(x, scalar_of(2.0, x.dtype())))}; }
   void release_saved() override { x = Tensor(); }
 };
 struct TanhBackward : OutputNode {
-  const char* name() const override { return "TanhBackward"; }
+  const char* name() const override { return "TanhBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor o = output(tanh);
     return {mul(g, sub(scalar_of(1.0, o.dtype()), mul(o, o)))};
   }
 };
 struct SigmoidBackward : OutputNode {
-  const char* name() const override { return "SigmoidBackward"; }
+  const char* name() const override { return "SigmoidBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor o = output(sigmoid);
     return {mul(g, mul(o, sub(scalar_of(1.0, o.dtype()), o)))};
@@ -84,7 +84,7 @@ struct SigmoidBackward : OutputNode {
 };
 struct ReluBackward : Node {
   Tensor x;
-  const char* name() const override { return "ReluBackward"; }
+  const char* name() const override { return "ReluBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     return {mul(g, unary_raw(UnaryOp::StepPositive, x, x.dtype()))};
   }
@@ -92,13 +92,13 @@ struct ReluBackward : Node {
 };
 struct SinBackward : Node {
   Tensor x;
-  const char* name() const override { return "SinBackward"; }
+  const char* name() const override { return "SinBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, cos(x))}; }
   void release_saved() override { x = Tensor(); }
 };
 struct CosBackward : Node {
   Tensor x;
-  const char* name() const override { return "CosBackward"; }
+  const char* name() const override { return "CosBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(x)))}; }
   void release_saved() override { x = Tensor(); }
 };

@@ -2,7 +2,7 @@
 
 ``import tensorlet as tl`` gives NumPy-like tensors (``tl.array``, ``tl.zeros``, ...),
 elementwise ops, reductions, ``tl.dot``/``tl.matmul``, and reverse-mode autodiff
-(``requires_grad``, ``backward()``, ``tl.no_grad()``). Everything is computed by the
+(``requires_grad``, ``backward()``, ``tl.autograd.grad``, ``tl.no_grad()``). Everything is computed by the
 compiled core ``tensorlet._core``; NumPy is used only for interop.
 """
 import numpy as _np
@@ -11,7 +11,8 @@ from . import _core
 from ._core import *  # noqa: F401,F403  (the C++ API: Tensor and the op functions)
 from ._core import Tensor
 from ._core import config, get_num_threads, set_num_threads  # kernel ISA / threads
-from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from . import autograd  # tl.autograd.grad / tl.autograd.backward
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode, is_inference_mode_enabled
 from . import random  # Philox4x64-10 generator: tl.random.seed / normal / uniform / ...
 from ._printing import printoptions  # with tl.printoptions(precision=3): ...
 

@@ -3,11 +3,46 @@ from __future__ import annotations
 import numpy as _numpy
 import types
 import typing
-__all__ = ['InvalidIndexError', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'get_printoptions', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'set_printoptions', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
+__all__ = ['AccumulateGrad', 'InvalidIndexError', 'Node', 'RemovableHandle', 'Tensor', 'abs', 'absolute', 'add', 'all', 'amax', 'amin', 'any', 'arange', 'argmax', 'argmin', 'array', 'array_split', 'asarray', 'ascontiguousarray', 'astype', 'binary_cross_entropy', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'broadcast_to', 'clip', 'concatenate', 'config', 'copy', 'cos', 'divide', 'dot', 'empty', 'empty_like', 'equal', 'exp', 'expand_dims', 'eye', 'floor_divide', 'full', 'full_like', 'get_num_threads', 'get_printoptions', 'greater', 'greater_equal', 'invert', 'is_grad_enabled', 'isfinite', 'isnan', 'less', 'less_equal', 'linear', 'linspace', 'log', 'log_softmax', 'log_softmax_nll', 'logical_and', 'logical_not', 'logical_or', 'logical_xor', 'matmul', 'max', 'maximum', 'mean', 'mean_squared_error', 'min', 'minimum', 'mod', 'multiply', 'negative', 'not_equal', 'ones', 'ones_like', 'positive', 'pow', 'power', 'prod', 'ravel', 'relu', 'remainder', 'reshape', 'set_num_threads', 'set_printoptions', 'sigmoid', 'sign', 'sin', 'softmax', 'softmax_cross_entropy', 'sparse_softmax_cross_entropy', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'subtract', 'sum', 'swapaxes', 'take', 'tanh', 'transpose', 'true_divide', 'var', 'where', 'zeros', 'zeros_like']
 _optim: types.ModuleType
 _random: types.ModuleType
+class AccumulateGrad:
+    """
+    Where a leaf's gradient lands (grad_fn.next_functions).
+    """
+    def __repr__(self) -> str:
+        ...
+    def name(self) -> str:
+        ...
+    @property
+    def next_functions(self) -> tuple:
+        ...
+    @property
+    def variable(self) -> Tensor:
+        ...
 class InvalidIndexError(IndexError, TypeError):
     pass
+class Node:
+    """
+    A recorded op of the autograd graph (Tensor.grad_fn).
+    """
+    def __repr__(self) -> str:
+        ...
+    def name(self) -> str:
+        ...
+    @property
+    def next_functions(self) -> tuple:
+        ...
+class RemovableHandle:
+    """
+    Returned by register_hook; remove() unregisters the hook.
+    """
+    def __enter__(self) -> typing.Any:
+        ...
+    def __exit__(self, *args) -> None:
+        ...
+    def remove(self) -> None:
+        ...
 class Tensor:
     """
     An n-dimensional strided tensor computed by tensorlet's C++ core.
@@ -23,6 +58,8 @@ class Tensor:
     def __array__(self, dtype: typing.Any = None, copy: typing.Any = None) -> _numpy.ndarray:
         ...
     def __bool__(self) -> bool:
+        ...
+    def __deepcopy__(self, memo: dict) -> typing.Any:
         ...
     def __eq__(self, arg0: typing.Any) -> typing.Any:
         ...
@@ -98,6 +135,8 @@ class Tensor:
         ...
     def __rand__(self, arg0: typing.Any) -> Tensor:
         ...
+    def __reduce__(self) -> tuple:
+        ...
     def __repr__(self) -> str:
         ...
     def __rfloordiv__(self, arg0: typing.Any) -> Tensor:
@@ -150,7 +189,7 @@ class Tensor:
         """
         A copy cast to dtype (the tensor itself when copy=False and the dtype already matches).
         """
-    def backward(self, grad: typing.Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    def backward(self, gradient: typing.Any = None, retain_graph: typing.Any = None, create_graph: bool = False, inputs: typing.Any = None, *, grad: typing.Any = None) -> None:
         ...
     def clip(self, a_min: typing.Any = None, a_max: typing.Any = None, *, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
@@ -159,6 +198,10 @@ class Tensor:
     def detach(self) -> Tensor:
         """
         A tensor sharing this one's data, outside the graph.
+        """
+    def detach_(self) -> typing.Any:
+        """
+        Makes this tensor a leaf that does not require grad, in place; returns it.
         """
     def dot(self, arg0: typing.Any) -> Tensor:
         ...
@@ -202,10 +245,22 @@ class Tensor:
         """
     def ravel(self) -> Tensor:
         ...
+    def register_hook(self, hook: typing.Callable) -> RemovableHandle:
+        """
+        hook(grad) -> Tensor or None runs when this tensor's gradient is computed; a Tensor replaces it.
+        """
     def relu(self) -> Tensor:
         ...
+    def requires_grad_(self, requires_grad: bool = True) -> typing.Any:
+        """
+        Sets requires_grad in place and returns this tensor.
+        """
     def reshape(self, *args) -> Tensor:
         ...
+    def retain_grad(self) -> None:
+        """
+        A non-leaf keeps its gradient in .grad after backward (a leaf always does).
+        """
     def sigmoid(self) -> Tensor:
         ...
     def softmax(self, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
@@ -247,7 +302,7 @@ class Tensor:
     def dtype(self) -> _numpy.dtype[typing.Any]:
         ...
     @property
-    def grad_fn(self) -> typing.Any:
+    def grad_fn(self) -> Node | None:
         ...
     @property
     def is_contiguous(self) -> bool:
@@ -271,6 +326,9 @@ class Tensor:
     def size(self) -> int:
         ...
     @property
+    def retains_grad(self) -> bool:
+        ...
+    @property
     def strides(self) -> tuple:
         ...
 class _TensorIterator:
@@ -288,12 +346,16 @@ def _gemm(a: typing.Any, b: typing.Any, c: typing.Any, trans_a: bool = False, tr
     """
 def _reduce_reference(x: Tensor, op: str, axis: typing.Any = None, keepdims: bool = False) -> Tensor:
     ...
+def _run_backward(outputs: typing.Any, grad_outputs: typing.Any, inputs: typing.Any, into_grad: bool, retain_graph: bool, create_graph: bool) -> list:
+    ...
 def _set_grad_enabled(enabled: bool) -> None:
     ...
 def _set_isa(name: str) -> None:
     """
     Testing hook: force the kernels' ISA ('generic', 'avx2', 'avx512'); ValueError if unsupported.
     """
+def _tensor_from_bytes(data: bytes, dtype: str, shape: typing.Any, requires_grad: bool = False) -> Tensor:
+    ...
 def abs(x: typing.Any) -> Tensor:
     ...
 def absolute(x: typing.Any) -> Tensor:

@@ -12,6 +12,7 @@ softmax+cross-entropy kernel instead of ``log(softmax(z))``.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Dict, Optional
 
 import tensorlet as tl
@@ -158,7 +159,7 @@ class _LogitsFusable(LossFunctionWrapper):
         if activation != self.fusable_activation or self._fn_kwargs.get("from_logits"):
             return None
         fn, kwargs = self.fn, dict(self._fn_kwargs, from_logits=True)
-        return lambda y_true, logits: fn(y_true, logits, **kwargs)
+        return functools.partial(fn, **kwargs)  # (y_true, logits); a partial pickles with the model
 
     @property
     def from_logits(self) -> bool:

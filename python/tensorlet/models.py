@@ -537,6 +537,10 @@ class Sequential:
         cbs.on_predict_end()
         return result
 
+    def __getstate__(self):
+        # copy.deepcopy / pickle: the compiled C++ steps (_dense_stack) are caches, rebuilt on use.
+        return {k: v for k, v in self.__dict__.items() if k != "_dense_stack_cache"}
+
     def __repr__(self):
         shape = self.input_shape
         return f"<Sequential name={self.name}, layers={len(self._layers)}, input_shape={shape and format_shape(shape)}>"

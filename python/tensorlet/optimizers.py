@@ -81,6 +81,16 @@ class Optimizer:
         step calls this before each replay)."""
         self._state.learning_rate = self.learning_rate
 
+    # -- copy / pickle ---------------------------------------------------------------------
+    # The id()-keyed index and plan would point at the originals (or at recycled ids) in a copy:
+    # they are rebuilt from the copied variables, which keep their slots' order.
+    def __getstate__(self):
+        return {**self.__dict__, "_index": {}, "_plan": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._index = {id(v): i for i, v in enumerate(self._variables)}
+
     # -- slots -----------------------------------------------------------------------------
     def _slot_names(self) -> Sequence[str]:
         return ()
