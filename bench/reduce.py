@@ -38,9 +38,10 @@ def cases():
     bias = rng.standard_normal((128, 512)).astype(np.float32)
     logits = rng.standard_normal((128, 10)).astype(np.float32)
     wide = rng.standard_normal((256, 1000)).astype(np.float32)
+    ints = rng.integers(-100, 100, (1000, 1000)).astype(np.int32)
     labels = rng.integers(0, 10, 128)
     onehot = np.eye(10, dtype=np.float32)[labels]
-    t = {k: tl.asarray(v) for k, v in dict(big=big, m1k=m1k, bias=bias, logits=logits, wide=wide,
+    t = {k: tl.asarray(v) for k, v in dict(big=big, m1k=m1k, ints=ints, bias=bias, logits=logits, wide=wide,
                                             labels=labels, onehot=onehot).items()}
     return [
         ("sum 1e7 float32", lambda: tl.sum(t["big"]), lambda: big.sum()),
@@ -48,6 +49,9 @@ def cases():
         ("sum (1000,1000) axis=1", lambda: tl.sum(t["m1k"], axis=1), lambda: m1k.sum(axis=1)),
         ("sum (1000,1000) axis=0", lambda: tl.sum(t["m1k"], axis=0), lambda: m1k.sum(axis=0)),
         ("sum (128,512) axis=0 (bias grad)", lambda: tl.sum(t["bias"], axis=0), lambda: bias.sum(axis=0)),
+        ("sum (1000,1000) int32 axis=1", lambda: tl.sum(t["ints"], axis=1), lambda: ints.sum(axis=1)),
+        ("sum (1000,1000) int32 dtype=int32 axis=0", lambda: tl.sum(t["ints"], axis=0, dtype="int32"),
+         lambda: ints.sum(axis=0, dtype=np.int32)),
         ("mean (1000,1000) axis=1", lambda: tl.mean(t["m1k"], axis=1), lambda: m1k.mean(axis=1)),
         ("max (1000,1000) axis=1", lambda: tl.max(t["m1k"], axis=1), lambda: m1k.max(axis=1)),
         ("argmax (1000,1000) axis=1", lambda: tl.argmax(t["m1k"], axis=1), lambda: m1k.argmax(axis=1)),
@@ -69,11 +73,11 @@ def main():
     args = ap.parse_args()
     if args.threads and hasattr(tl, "set_num_threads"):
         tl.set_num_threads(args.threads)
-    print(f"{'case':36s} {'tensorlet':>12s} {'numpy':>12s} {'ratio':>7s}")
+    print(f"{'case':42s} {'tensorlet':>12s} {'numpy':>12s} {'ratio':>7s}")
     for name, f_tl, f_np in cases():
         times = interleaved({"tl": f_tl, "np": f_np}, repeats=args.repeats)
         a, b = median(times["tl"]), median(times["np"])
-        print(f"{name:36s} {fmt_time(a):>12s} {fmt_time(b):>12s} {b / a:7.2f}")
+        print(f"{name:42s} {fmt_time(a):>12s} {fmt_time(b):>12s} {b / a:7.2f}")
 
 
 if __name__ == "__main__":

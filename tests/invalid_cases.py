@@ -155,6 +155,56 @@ def cases():
     add("int // 0 elementwise", None, lambda: (
         (tl.arange(4) // tl.zeros((4,), dtype="int64")).numpy(),
         np.zeros(4, np.int64)))
+    ro = np.arange(4, dtype=np.float32)
+    ro.setflags(write=False)
+    # -- writes: casting, NaN, read-only (issue 11) ---------------------------------------------
+    def iset(dt, v, fill=False):
+        x = tl.zeros(3, dtype=dt)
+        if fill:
+            x.fill(v)
+        else:
+            x[0] = v
+
+    def inplace(dst, src, op="__iadd__"):
+        getattr(dst, op)(src)
+
+    add("uint8 += int64 tensor (same_kind)", T, lambda: inplace(tl.array([250], dtype="uint8"), tl.array([10])))
+    add("int32 += 1.5 (same_kind)", T, lambda: inplace(tl.zeros(2, dtype="int32"), 1.5))
+    add("bool += 1 (same_kind)", T, lambda: inplace(tl.zeros(2, dtype="bool"), 1))
+    add("int64 /= 2 (true divide into int)", T, lambda: inplace(tl.zeros(2, dtype="int64"), 2, "__itruediv__"))
+    add("add(out=) float into int", T, lambda: tl.add(t23(), t23(), out=tl.zeros((2, 3), dtype="int64")))
+    add("add(out=) wrong shape", E, lambda: tl.add(t23(), t23(), out=tl.zeros((3,), dtype="float32")))
+    add("exp(out=) read-only", E, lambda: tl.exp(tl.ones(4, dtype="float32"), out=tl.asarray(ro)))
+    add("exp(out=) broadcast view", E, lambda: tl.exp(tl.ones(3), out=tl.broadcast_to(tl.zeros(3), (2, 3))))
+    add("add(out=list)", T, lambda: tl.add(t23(), 1, out=[0]))
+    add("take(out=) float into int", T, lambda: tl.take(t23(), [0], out=tl.zeros(1, dtype="int64")))
+    for dt in ("uint8", "int32", "int64"):
+        add(f"{dt}[0] = nan", E, lambda dt=dt: iset(dt, float("nan")))
+        add(f"{dt}[0] = inf", O, lambda dt=dt: iset(dt, float("inf")))
+        add(f"{dt}.fill(nan)", E, lambda dt=dt: iset(dt, float("nan"), True))
+        add(f"{dt}.fill(-inf)", O, lambda dt=dt: iset(dt, -float("inf"), True))
+        add(f"{dt}[0] = 1e20", O, lambda dt=dt: iset(dt, 1e20))
+        add(f"{dt}[0] = 2**64", O, lambda dt=dt: iset(dt, 2**64))
+        add(f"{dt}[0] = 1j", T, lambda dt=dt: iset(dt, 1j))
+        add(f"{dt}[:] = float tensor with NaN", E,
+            lambda dt=dt: tl.zeros(2, dtype=dt).__setitem__(slice(None), tl.array([1.0, np.nan])))
+        add(f"{dt}[[0]] = float32 array with inf", E,
+            lambda dt=dt: tl.zeros(2, dtype=dt).__setitem__([0], np.array([np.inf], np.float32)))
+    add("uint8[0] = -1.5", O, lambda: iset("uint8", -1.5))
+    add("array([nan], dtype=int64)", E, lambda: tl.array([float("nan")], dtype="int64"))
+    add("full(2, nan, dtype=int32)", E, lambda: tl.full(2, float("nan"), dtype="int32"))
+    add("int32.fill(2**40)", O, lambda: iset("int32", 2**40, True))
+    add("float64[0] = 1j", T, lambda: iset("float64", 1j))
+    add("int32[:] = 1e20 array (out of range)", E,
+        lambda: tl.zeros(2, dtype="int32").__setitem__(slice(None), np.array([1e20, 0.0])))
+    add("setitem into read-only", E, lambda: tl.asarray(ro).__setitem__(0, 1.0))
+    add("fill read-only", E, lambda: tl.asarray(ro).fill(1.0))
+    add("+= into read-only", E, lambda: inplace(tl.asarray(ro), 1.0))
+    add("+= into broadcast view", E, lambda: inplace(tl.broadcast_to(tl.zeros(3), (2, 3)), 1.0))
+    add("numpy view of broadcast is read-only", E,
+        lambda: np.asarray(tl.broadcast_to(tl.zeros(3), (2, 3))).__setitem__((0, 0), 9.0))
+    add("sum(dtype='int32') wraps like NumPy", None, lambda: (
+        tl.sum(tl.array([2**31 - 1, 1]), dtype="int32").numpy(), np.sum(np.array([2**31 - 1, 1]), dtype=np.int32)))
     # -- autograd API and unpickling -----------------------------------------------------------
     from tensorlet._pickle import rebuild_tensor
 
@@ -192,8 +242,6 @@ def cases():
     add("zero-stride (broadcast) input", None, lambda: (tl.sum(tl.array(bs), axis=1).numpy(), bs.sum(1)))
     un = np.frombuffer(b"\0" + np.arange(4, dtype=np.float32).tobytes(), dtype=np.float32, offset=1)
     add("unaligned input", None, lambda: ((tl.array(un) + 0).numpy(), un + 0))
-    ro = np.arange(4, dtype=np.float32)
-    ro.setflags(write=False)
     add("read-only input", None, lambda: ((tl.array(ro) + 1).numpy(), ro + 1))
     nan = np.array([np.nan, np.inf, -np.inf, 1.0], dtype=np.float32)
     add("NaN/Inf elementwise", None, lambda: ((tl.exp(tl.array(nan)) * 0).numpy(), np.exp(nan) * 0))
@@ -204,6 +252,40 @@ def cases():
     add("empty prod", None, lambda: (np.array(tl.prod(tl.zeros((0,))).item()), np.array(1.0)))
     add("empty matmul", None, lambda: (tl.matmul(tl.zeros((2, 0)), tl.zeros((0, 3))).numpy(), np.zeros((2, 3), np.float32)))
     add("zeros((0, 2**62))", None, lambda: (tl.zeros((0, 2**62)).shape, (0, 2**62)))
+    # -- conv and pooling: checked before any memory is touched ---------------------------------
+    x4 = lambda shape=(2, 8, 8, 3), dt=np.float32: tl.array(np.ones(shape, dt))  # noqa: E731
+    k4 = lambda shape=(3, 3, 3, 4), dt=np.float32: tl.array(np.ones(shape, dt))  # noqa: E731
+    add("conv x rank 2", E, lambda: tl.conv(x4((8, 3)), k4((3, 3, 4))))
+    add("conv x rank 5", E, lambda: tl.conv(x4((1, 2, 8, 8, 3)), k4((1, 3, 3, 3, 4))))
+    add("conv kernel rank != x rank", E, lambda: tl.conv(x4(), k4((3, 3, 4))))
+    add("conv channel mismatch", E, lambda: tl.conv(x4(), k4((3, 3, 2, 4))))
+    add("conv kernel larger than input (valid)", E, lambda: tl.conv(x4((1, 2, 8, 3)), k4()))
+    add("conv dilated kernel larger than input", E, lambda: tl.conv(x4(), k4(), dilation_rate=4))
+    add("conv dilation overflows", E, lambda: tl.conv(x4(), k4(), dilation_rate=2**62, padding="same"))
+    add("conv strides 0", E, lambda: tl.conv(x4(), k4(), strides=0))
+    add("conv strides -1", E, lambda: tl.conv(x4(), k4(), strides=(1, -1)))
+    add("conv strides of 3 values for 2-D", E, lambda: tl.conv(x4(), k4(), strides=(1, 1, 1)))
+    add("conv dilation 0", E, lambda: tl.conv(x4(), k4(), dilation_rate=0))
+    add("conv padding 'full'", E, lambda: tl.conv(x4(), k4(), padding="full"))
+    add("conv data_format 'nhwc'", E, lambda: tl.conv(x4(), k4(), data_format="nhwc"))
+    add("conv kernel with 0 filters", E, lambda: tl.conv(x4(), k4((3, 3, 3, 0))))
+    add("conv int32 x", T, lambda: tl.conv(x4(dt=np.int32), k4()))
+    add("conv int64 kernel", T, lambda: tl.conv(x4(), k4(dt=np.int64)))
+    add("conv bool x", T, lambda: tl.conv(x4(dt=bool), k4()))
+    add("conv strides 1.5", T, lambda: tl.conv(x4(), k4(), strides=1.5))
+    add("conv same padding, stride larger than input", None,
+        lambda: (tuple(tl.conv(x4(), k4(), strides=20, padding="same").shape), (2, 1, 1, 4)))
+    for pool in ("max_pool", "average_pool"):
+        f = getattr(tl, pool)
+        add(f"{pool} x rank 2", E, lambda f=f: f(x4((8, 3)), 2))
+        add(f"{pool} pool_size 0", E, lambda f=f: f(x4(), 0))
+        add(f"{pool} pool_size (2, -2)", E, lambda f=f: f(x4(), (2, -2)))
+        add(f"{pool} strides 0", E, lambda f=f: f(x4(), 2, strides=0))
+        add(f"{pool} pool larger than input (valid)", E, lambda f=f: f(x4((1, 3, 8, 2)), 4))
+        add(f"{pool} padding 'causal'", E, lambda f=f: f(x4(), 2, padding="causal"))
+        add(f"{pool} int64 x", T, lambda f=f: f(x4(dt=np.int64), 2))
+        add(f"{pool} same on 1x1", None, lambda f=f: (tuple(f(x4((1, 1, 1, 2)), 3, padding="same").shape),
+                                                      (1, 1, 1, 2)))
     return C
 
 

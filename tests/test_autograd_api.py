@@ -210,6 +210,28 @@ def test_hook_exception_propagates_and_leaves_the_graph_usable():
     np.testing.assert_array_equal(np.asarray(x.grad), [2.0, 4.0])
 
 
+def test_hook_that_frees_the_graph_by_a_nested_backward_raises_not_crashes():
+    # The nested backward releases y's node while the outer pass still has to run it: the outer
+    # pass must refuse (as PyTorch: "backward through the graph a second time"), not read the
+    # freed saved tensors (it segfaulted).
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * x
+    z = (y * 2).sum()
+    fired = []
+
+    def hook(g):
+        if not fired:
+            fired.append(True)
+            with tl.enable_grad():
+                inner = y.sum()
+            inner.backward()
+
+    y.register_hook(hook)
+    with pytest.raises(RuntimeError, match="second time"):
+        z.backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [2.0, 4.0, 6.0])  # the nested pass's
+
+
 def test_hook_returning_a_wrong_shape_or_type_raises():
     x = leaf([1.0, 2.0])
     y = x * 2
@@ -380,6 +402,32 @@ def test_inference_mode_context_decorator_and_flag():
 
     assert bare() == (True, False) and called() == (True, False)
     assert tl.is_grad_enabled() and not tl.is_inference_mode_enabled()
+
+
+def test_set_grad_enabled_as_a_plain_call_takes_effect_as_pytorch():
+    # torch.set_grad_enabled(False) "can be used as a context-manager or as a function"; the plain
+    # call used to build an unused context manager and change nothing (graphs kept recording).
+    x = leaf([1.0])
+    try:
+        tl.set_grad_enabled(False)
+        assert not tl.is_grad_enabled() and not (x * 2).requires_grad
+        tl.set_grad_enabled(True)
+        assert tl.is_grad_enabled() and (x * 2).requires_grad
+        with tl.set_grad_enabled(False):  # a with-block restores the mode from before the call
+            assert not tl.is_grad_enabled()
+        assert tl.is_grad_enabled()
+
+        @tl.set_grad_enabled(False)  # decorating does not switch the mode, calling does
+        def f():
+            return tl.is_grad_enabled()
+
+        assert tl.is_grad_enabled()
+        assert f() is False and tl.is_grad_enabled()
+        with tl.no_grad():
+            tl.enable_grad()  # no_grad()/enable_grad() objects switch only when entered (PyTorch too)
+            assert not tl.is_grad_enabled()
+    finally:
+        tl.set_grad_enabled(True)
 
 
 def test_decorated_no_grad_restores_per_thread():

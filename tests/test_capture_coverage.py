@@ -18,6 +18,8 @@ NOT_OPS = {
     "broadcast_view": "raw view used inside ops (broadcast_to is the op)",
     "check_inplace_target": "validation only",
     "check_scalar_fits": "validation only",
+    "check_same_kind": "validation only",
+    "check_int_assign": "validation only",
     "unary_raw": "raw kernel call used inside ops and backward formulas",
     "weak_scalar_like": "a 0-d constant from a Python scalar",
     "weak_scalar_for_compare": "a 0-d constant from a Python scalar",

@@ -71,6 +71,11 @@ std::vector<Tensor> call_backward(const std::shared_ptr<Node>& node, const Tenso
   return node->backward(g);
 }
 
+[[noreturn]] void throw_released(const Node& n) {
+  throw RuntimeError(str_cat("[backward] trying to backward through the graph a second time (", n.name(),
+                             " has freed its saved tensors); pass retain_graph=True to the first backward"));
+}
+
 // The gradient a root starts from: the caller's (cast to the root's dtype), or ones for a
 // single-element root.
 Tensor seed_for(const Tensor& root, const Tensor& grad, size_t i) {
@@ -144,6 +149,8 @@ class Pass {
         if (t != targets_.end()) deliver(t->second, g);
         if (!expand_.count(node.get())) continue;  // wanted as an input only: nothing below it is
       }
+      // A hook may have run a nested backward that freed this node's saved tensors.
+      if (node->released) throw_released(*node);
       std::vector<Tensor> in_grads = call_backward(node, g);
       if (in_grads.size() != node->next.size())
         throw RuntimeError(str_cat("[backward] ", node->name(), " returned ", in_grads.size(), " gradients for ",
@@ -200,9 +207,7 @@ class Pass {
     while (!stack.empty()) {
       Node* n = stack.back();
       stack.pop_back();
-      if (n->released)
-        throw RuntimeError(str_cat("[backward] trying to backward through the graph a second time (", n->name(),
-                                   " has freed its saved tensors); pass retain_graph=True to the first backward"));
+      if (n->released) throw_released(*n);
       nodes_.push_back(n);
       for (const Edge& e : n->next)
         if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());

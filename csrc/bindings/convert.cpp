@@ -1,4 +1,5 @@
 #include "bindings/convert.h"
+#include "ops/assign.h"
 #include "ops/binary.h"
 #include "ops/shape_ops.h"
 
@@ -103,6 +104,38 @@ Scalar to_scalar(py::handle obj) {
   throw TypeError("expected a Python number, got " + std::string(py::str(py::type::of(obj).attr("__name__"))));
 }
 
+bool is_assignable_scalar(py::handle obj) { return is_python_scalar(obj) || PyComplex_Check(obj.ptr()); }
+
+Scalar assign_scalar_py(py::handle obj, DType dtype, const char* op) {
+  if (PyComplex_Check(obj.ptr())) {
+    const Py_complex c = PyComplex_AsCComplex(obj.ptr());
+    if (dtype == DType::Bool) return Scalar::from_bool(c.real != 0.0 || c.imag != 0.0);
+    throw TypeError(str_cat("[", op, "] ", is_floating(dtype) ? "float" : "int", "() argument must be a string",
+                            is_floating(dtype) ? "" : ", a bytes-like object", " or a real number, not 'complex'"));
+  }
+  if (PyLong_Check(obj.ptr()) && !PyBool_Check(obj.ptr())) {
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (overflow) {  // beyond int64: NumPy stores it in float and bool arrays
+      if (dtype == DType::Bool) return Scalar::from_bool(true);
+      if (is_floating(dtype)) {
+        const double d = PyLong_AsDouble(obj.ptr());  // OverflowError beyond float64's range
+        if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+        return Scalar::from_double(d);
+      }
+      throw std::overflow_error(str_cat("[", op, "] Python int too large to convert to C long"));
+    }
+  }
+  return assign_scalar(to_scalar(obj), dtype, op);
+}
+
+bool exports_read_only(const Tensor& t) {
+  if (!t.storage()->writable) return true;
+  for (int64_t d = 0; d < t.ndim(); ++d)
+    if (t.strides()[d] == 0 && t.shape()[d] > 1) return true;
+  return false;
+}
+
 Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
   if (py::isinstance<Tensor>(obj)) {
     Tensor t = obj.cast<Tensor>();
@@ -116,12 +149,15 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
     arr_obj = py::reinterpret_borrow<py::object>(obj);
   } else {
     try {
-      arr_obj = np.attr("asarray")(obj);
+      // With a dtype, NumPy converts the Python values itself, with its rules: a NaN into an
+      // integer dtype is a ValueError, an int out of range an OverflowError (np.array does).
+      arr_obj = dtype ? np.attr("asarray")(obj, to_numpy_dtype(*dtype)) : np.attr("asarray")(obj);
     } catch (py::error_already_set& e) {
       // NumPy's ValueError (a ragged nested sequence) stays a ValueError, as in np.array.
       const std::string msg = str_cat("cannot convert ", std::string(py::str(py::type::of(obj).attr("__name__"))),
                                       " to a tensor: ", e.what());
       if (e.matches(PyExc_ValueError)) throw std::invalid_argument(msg);
+      if (e.matches(PyExc_OverflowError)) throw std::overflow_error(msg);
       throw TypeError(msg);
     }
   }
@@ -143,7 +179,7 @@ py::array to_numpy(const Tensor& t) {
   auto* keep = new std::shared_ptr<Storage>(t.storage());
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
   py::array arr(to_numpy_dtype(t.dtype()), shape, strides, t.data_ptr(), base);
-  if (!t.storage()->writable) py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  if (exports_read_only(t)) py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
   return arr;
 }
 

@@ -27,6 +27,14 @@ py::array to_numpy(const Tensor& t);
 bool is_python_scalar(py::handle obj);
 Scalar to_scalar(py::handle obj);
 Tensor operand(py::handle obj, const Tensor& other);
+// A Python bool / int / float / complex stored into a tensor of `dtype` (setitem, fill), by
+// NumPy's rules (tl::assign_scalar), plus: ints beyond int64 into float (rounded) and bool
+// (True) tensors; complex into bool by its truth value, else TypeError as NumPy.
+bool is_assignable_scalar(py::handle obj);
+Scalar assign_scalar_py(py::handle obj, DType dtype, const char* op);
+// True where NumPy would export the tensor read-only: read-only storage, or a broadcast view
+// (a stride-0 dim of size > 1, whose elements alias each other).
+bool exports_read_only(const Tensor& t);
 
 // Shape arguments: an int or a sequence of ints.
 Shape to_shape(py::handle obj, const char* op);

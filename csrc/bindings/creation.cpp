@@ -3,6 +3,7 @@
 #include <limits>
 #include "bindings/convert.h"
 #include "bindings/gil.h"
+#include "ops/assign.h"
 #include "ops/creation.h"
 #include "ops/shape_ops.h"
 
@@ -31,13 +32,15 @@ DType scalar_dtype(const Scalar& s) {
 Tensor fill_with(const Shape& shape, py::handle value, std::optional<DType> dtype, const char* op) {
   checked_numel(shape, op);
   if (is_python_scalar(value)) {
-    Scalar s = to_scalar(value);
-    const DType dt = dtype ? *dtype : scalar_dtype(s);
+    const DType dt = dtype ? *dtype : scalar_dtype(to_scalar(value));
+    // As fill: NaN / inf into an integer dtype raise (NumPy's full stores a filler with a warning).
+    const Scalar s = assign_scalar_py(value, dt, op);
     return without_gil_if(is_large(checked_numel(shape, op)), [&] { return full(shape, s, dt, op); });
   }
   Tensor src = to_tensor(value, std::nullopt, false);
   Tensor out = Tensor::empty(shape, dtype ? *dtype : src.dtype());
   Tensor view = broadcast_view(src, shape);
+  check_int_assign(src, out.dtype(), op);
   without_gil_if(is_large(out.numel()), [&] { out.copy_from(view); });
   return out;
 }

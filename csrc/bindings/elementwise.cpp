@@ -11,6 +11,8 @@
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
 #include "bindings/gil.h"
+#include "autograd/grad_mode.h"
+#include "ops/assign.h"
 #include "ops/ops.h"
 
 namespace tl::bind {
@@ -44,39 +46,74 @@ inline Tensor as_tensor(py::handle h) {
 
 inline bool compares(BinaryOp op) { return kernels::is_comparison(op); }
 
-inline Tensor weak(py::handle s, const Tensor& like, bool compare) {
+// op: the binary op the scalar is an operand of (Add for where / clip bounds).
+inline Tensor weak(py::handle s, const Tensor& like, BinaryOp op) {
   Scalar v = to_scalar(s);
-  return compare ? weak_scalar_for_compare(v, like) : weak_scalar_like(v, like);
+  if (compares(op)) return weak_scalar_for_compare(v, like);
+  // true_divide's loop for integer tensors is float64 (NumPy): a Python int there is a float64
+  // value, not range-checked against the tensor's integer dtype (u8 / 300 is 0.85).
+  if (op == BinaryOp::Div && !is_floating(like.dtype()) && v.kind != ScalarKind::Float) v = Scalar::from_double(v.f);
+  return weak_scalar_like(v, like);
 }
 
 // The other operand of an operator whose first operand is `self`.
-inline Tensor other_operand(py::handle h, const Tensor& self, bool compare) {
+inline Tensor other_operand(py::handle h, const Tensor& self, BinaryOp op) {
   if (is_tensor(h)) return h.cast<const Tensor&>();
-  if (is_weak_scalar(h)) return weak(h, self, compare);
+  if (is_weak_scalar(h)) return weak(h, self, op);
   return to_tensor(h, std::nullopt, false);
 }
 
 // Both operands of a module function: Python scalars are weak next to an array, strong when
 // both are Python scalars (np.add(1, 2.5) is float64).
-std::pair<Tensor, Tensor> operands(py::handle a, py::handle b, bool compare = false) {
+std::pair<Tensor, Tensor> operands(py::handle a, py::handle b, BinaryOp op = BinaryOp::Add) {
   const bool sa = is_weak_scalar(a), sb = is_weak_scalar(b);
   if (sa && sb) return {to_tensor(a, std::nullopt, false), to_tensor(b, std::nullopt, false)};
   if (sa) {
     Tensor tb = as_tensor(b);
-    return {weak(a, tb, compare), tb};
+    return {weak(a, tb, op), tb};
   }
   Tensor ta = as_tensor(a);
-  return {ta, sb ? weak(b, ta, compare) : as_tensor(b)};
+  return {ta, sb ? weak(b, ta, op) : as_tensor(b)};
 }
 
 inline Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return without_gil_if(is_large(std::max(a.numel(), b.numel())), [&] { return binary_op(op, a, b); });
 }
 
+// ufunc out=: None, a Tensor, or a 1-tuple holding one (NumPy's two spellings). The result is
+// computed out of place and written through assign_out (same_kind casting, out's shape, not
+// read-only); returns out itself. Refused under autograd, as PyTorch's out= variants.
+template <class Compute>
+py::object with_out(py::handle out, const char* op, std::initializer_list<const Tensor*> inputs, Compute&& compute) {
+  if (out.is_none()) return py::cast(compute());
+  py::handle o = out;
+  if (PyTuple_Check(out.ptr())) {
+    TL_CHECK(PyTuple_GET_SIZE(out.ptr()) == 1, op, "The 'out' tuple must have exactly one entry");
+    o = PyTuple_GET_ITEM(out.ptr(), 0);
+  }
+  TL_CHECK_TYPE(is_tensor(o), op, "return arrays must be of ArrayType: out= takes a tensorlet Tensor, got ",
+                std::string(py::str(py::type::of(o).attr("__name__"))));
+  const Tensor& t = o.cast<const Tensor&>();
+  if (GradMode::is_enabled()) {
+    bool needs = t.requires_grad();
+    for (const Tensor* in : inputs) needs = needs || in->requires_grad();
+    if (needs)
+      throw RuntimeError(str_cat("[", op, "] out= is not differentiable: an input or out requires grad; call it "
+                                 "under tl.no_grad() or without out="));
+  }
+  Tensor r;
+  {
+    NoGradGuard no_grad;
+    r = compute();  // releases the GIL itself for large work
+  }
+  without_gil_if(is_large(t.numel()), [&] { assign_out(t, r, op); });
+  return py::reinterpret_borrow<py::object>(o);
+}
+
 template <BinaryOp OP>
-Tensor binary_fn(py::handle a, py::handle b) {
-  auto [ta, tb] = operands(a, b, compares(OP));
-  return run_binary(OP, ta, tb);
+py::object binary_fn(py::handle a, py::handle b, py::handle out) {
+  auto [ta, tb] = operands(a, b, OP);
+  return with_out(out, binary_op_name(OP), {&ta, &tb}, [&] { return run_binary(OP, ta, tb); });
 }
 
 // self OP other (Reflected: other OP self).
@@ -87,7 +124,7 @@ py::object binary_dunder(const Tensor& self, py::handle other) {
     return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
   }
   if (is_weak_scalar(other)) {  // tensor op Python number (weak)
-    Tensor o = weak(other, self, compares(OP));
+    Tensor o = weak(other, self, OP);
     return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
   }
   if (!acceptable(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
@@ -99,7 +136,7 @@ template <BinaryOp OP>
 py::object inplace_dunder(py::object self, py::handle other) {
   if (!acceptable(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
   const Tensor& a = self.cast<const Tensor&>();
-  Tensor b = other_operand(other, a, false);
+  Tensor b = other_operand(other, a, OP);
   without_gil_if(is_large(a.numel()), [&] { binary_inplace(OP, a, b); });
   return self;
 }
@@ -107,9 +144,9 @@ py::object inplace_dunder(py::object self, py::handle other) {
 using UnaryFn = Tensor (*)(const Tensor&);
 
 template <UnaryFn F>
-Tensor unary_fn(py::handle x) {
+py::object unary_fn(py::handle x, py::handle out, const char* name) {
   Tensor t = as_tensor(x);
-  return without_gil_if(is_large(t.numel()), [&] { return F(t); });
+  return with_out(out, name, {&t}, [&] { return without_gil_if(is_large(t.numel()), [&] { return F(t); }); });
 }
 
 template <UnaryFn F>
@@ -139,8 +176,8 @@ Tensor where_fn(py::handle cond, py::handle x, py::handle y) {
 }
 
 Tensor clip_impl(const Tensor& t, py::handle lo, py::handle hi) {
-  Tensor tlo = lo.is_none() ? Tensor() : other_operand(lo, t, false);
-  Tensor thi = hi.is_none() ? Tensor() : other_operand(hi, t, false);
+  Tensor tlo = lo.is_none() ? Tensor() : other_operand(lo, t, BinaryOp::Add);
+  Tensor thi = hi.is_none() ? Tensor() : other_operand(hi, t, BinaryOp::Add);
   return without_gil_if(is_large(t.numel()), [&] { return clip(t, tlo, thi); });
 }
 
@@ -158,7 +195,8 @@ void bind_elementwise(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
 
   // Binary module functions.
-#define TL_BINARY_FN(name, OP) m.def(name, &binary_fn<BinaryOp::OP>, py::arg("x1"), py::arg("x2"));
+#define TL_BINARY_FN(name, OP) \
+  m.def(name, &binary_fn<BinaryOp::OP>, py::arg("x1"), py::arg("x2"), py::kw_only(), py::arg("out") = py::none());
   TL_BINARY_FN("add", Add)
   TL_BINARY_FN("subtract", Sub)
   TL_BINARY_FN("multiply", Mul)
@@ -186,7 +224,9 @@ void bind_elementwise(py::module_& m) {
 #undef TL_BINARY_FN
 
   // Unary module functions.
-#define TL_UNARY_FN(name, F) m.def(name, &unary_fn<F>, py::arg("x"));
+#define TL_UNARY_FN(name, F)                                                                              \
+  m.def(name, [](py::handle x, py::handle out) { return unary_fn<F>(x, out, name); }, py::arg("x"), py::kw_only(), \
+        py::arg("out") = py::none());
   TL_UNARY_FN("negative", neg)
   TL_UNARY_FN("positive", positive)
   TL_UNARY_FN("abs", abs)

@@ -136,11 +136,7 @@ Index parse_index(py::handle key) {
 // The value of x[...] = value, as a tensor; Python ints must fit an integer target (NumPy 2).
 Tensor setitem_value(const Tensor& x, py::handle value) {
   if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
-  if (is_python_scalar(value)) {
-    Scalar s = to_scalar(value);
-    check_scalar_fits(s, x.dtype());
-    return Tensor::scalar(s, x.dtype());
-  }
+  if (is_assignable_scalar(value)) return Tensor::scalar(assign_scalar_py(value, x.dtype(), "setitem"), x.dtype());
   if (py::isinstance<py::array>(value)) {
     // NumPy casts any numeric value array on assignment (int16, float16, ...): so do we.
     auto arr = py::reinterpret_borrow<py::array>(value);

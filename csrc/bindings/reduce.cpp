@@ -23,7 +23,7 @@ AxisSpec to_axis(py::handle axis) {
 
 Tensor arg(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
 
-// dtype=: the input is cast first (NumPy accumulates in the requested dtype).
+// var/std dtype=: the input is cast first, then reduced as that dtype.
 Tensor with_dtype(const Tensor& t, py::handle dtype) {
   std::optional<DType> d = parse_optional_dtype(dtype);
   return d ? astype(t, *d) : t;
@@ -35,34 +35,37 @@ Tensor run(const Tensor& t, F&& f) {
 }
 
 using Reduction = Tensor (*)(const Tensor&, const AxisSpec&, bool);
+using DTypeReduction = Tensor (*)(const Tensor&, const AxisSpec&, bool, DType);
 
-// Binds name(a, axis=None, [dtype=None,] *, keepdims=False) and the method.
-template <Reduction F>
-void bind_reduction(py::module_& m, py::class_<Tensor>& cls, const char* name, bool with_dtype_arg, const char* doc) {
-  if (with_dtype_arg) {
-    m.def(name, [](py::handle x, py::handle axis, py::handle dtype, bool keepdims) {
-            Tensor t = with_dtype(arg(x), dtype);
-            AxisSpec a = to_axis(axis);
-            return run(t, [&] { return F(t, a, keepdims); });
-          }, py::arg("a"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
+// name(a, axis=None, dtype=None, *, keepdims=False) and the method: without dtype NumPy's
+// default result dtype, with it accumulation and result in that dtype (FD).
+template <Reduction F, DTypeReduction FD>
+void bind_dtype_reduction(py::module_& m, py::class_<Tensor>& cls, const char* name, const char* doc) {
+  auto call = [](const Tensor& t, py::handle axis, py::handle dtype, bool keepdims) {
+    std::optional<DType> d = parse_optional_dtype(dtype);
+    AxisSpec a = to_axis(axis);
+    return run(t, [&] { return d ? FD(t, a, keepdims, *d) : F(t, a, keepdims); });
+  };
+  m.def(name, [call](py::handle x, py::handle axis, py::handle dtype, bool keepdims) {
+          return call(arg(x), axis, dtype, keepdims);
+        }, py::arg("a"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
+        py::arg("keepdims") = false, doc);
+  cls.def(name, call, py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
           py::arg("keepdims") = false, doc);
-    cls.def(name, [](const Tensor& self, py::handle axis, py::handle dtype, bool keepdims) {
-              Tensor t = with_dtype(self, dtype);
-              AxisSpec a = to_axis(axis);
-              return run(t, [&] { return F(t, a, keepdims); });
-            }, py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(), py::arg("keepdims") = false,
-            doc);
-  } else {
-    m.def(name, [](py::handle x, py::handle axis, bool keepdims) {
-            Tensor t = arg(x);
+}
+
+// Binds name(a, axis=None, *, keepdims=False) and the method.
+template <Reduction F>
+void bind_reduction(py::module_& m, py::class_<Tensor>& cls, const char* name, const char* doc) {
+  m.def(name, [](py::handle x, py::handle axis, bool keepdims) {
+          Tensor t = arg(x);
+          AxisSpec a = to_axis(axis);
+          return run(t, [&] { return F(t, a, keepdims); });
+        }, py::arg("a"), py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
+  cls.def(name, [](const Tensor& t, py::handle axis, bool keepdims) {
             AxisSpec a = to_axis(axis);
             return run(t, [&] { return F(t, a, keepdims); });
-          }, py::arg("a"), py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
-    cls.def(name, [](const Tensor& t, py::handle axis, bool keepdims) {
-              AxisSpec a = to_axis(axis);
-              return run(t, [&] { return F(t, a, keepdims); });
-            }, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
-  }
+          }, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
 }
 
 using Moment = Tensor (*)(const Tensor&, const AxisSpec&, int64_t, bool);
@@ -104,19 +107,23 @@ Tensor min_(const Tensor& x, const AxisSpec& a, bool k) { return min(x, a, k); }
 
 void bind_reduce(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
-  bind_reduction<sum>(m, cls, "sum", true,
+  bind_dtype_reduction<sum, sum>(m, cls, "sum",
                       "Sum over axis (None, int or tuple). bool/integer inputs sum in int64 (NumPy gives uint64 "
-                      "for uint8; tensorlet has no uint64). float32 rows are summed pairwise like NumPy.");
-  bind_reduction<mean>(m, cls, "mean", true, "Arithmetic mean over axis; integers give float64; empty gives nan.");
-  bind_reduction<prod>(m, cls, "prod", true, "Product over axis; bool/integers multiply in int64.");
-  bind_reduction<max_>(m, cls, "max", false,
+                      "for uint8; tensorlet has no uint64). float32 rows are summed pairwise like NumPy. dtype= "
+                      "casts the input and accumulates in that dtype (int32 sums wrap, as NumPy's).");
+  bind_dtype_reduction<mean, mean>(m, cls, "mean",
+                      "Arithmetic mean over axis; integers give float64; empty gives nan. dtype= accumulates in "
+                      "that dtype.");
+  bind_dtype_reduction<prod, prod>(m, cls, "prod",
+                      "Product over axis; bool/integers multiply in int64. dtype= multiplies in that dtype.");
+  bind_reduction<max_>(m, cls, "max",
                        "Maximum over axis (NaN propagates). Gradient split equally among tied maxima.");
-  bind_reduction<min_>(m, cls, "min", false,
+  bind_reduction<min_>(m, cls, "min",
                        "Minimum over axis (NaN propagates). Gradient split equally among tied minima.");
   m.attr("amax") = m.attr("max");
   m.attr("amin") = m.attr("min");
-  bind_reduction<all>(m, cls, "all", false, "True where every element over axis is nonzero.");
-  bind_reduction<any>(m, cls, "any", false, "True where some element over axis is nonzero.");
+  bind_reduction<all>(m, cls, "all", "True where every element over axis is nonzero.");
+  bind_reduction<any>(m, cls, "any", "True where some element over axis is nonzero.");
   bind_moment<var>(m, cls, "var", "Variance sum((x - mean)^2) / (N - ddof); integers give float64.");
   bind_moment<std_dev>(m, cls, "std", "Standard deviation sqrt(var(x, ddof=ddof)).");
   bind_arg<argmax>(m, cls, "argmax", "Index of the first maximum (axis None: of the flattened tensor); int64.");

@@ -19,7 +19,7 @@ void bind_tensor(py::module_& m) {
     for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * static_cast<py::ssize_t>(t.itemsize());
     static const char* formats[] = {"?", "B", "i", "q", "f", "d"};
     return py::buffer_info(t.data_ptr(), static_cast<py::ssize_t>(t.itemsize()), formats[static_cast<int>(t.dtype())],
-                           t.ndim(), shape, strides, !t.storage()->writable);
+                           t.ndim(), shape, strides, exports_read_only(t));
   });
   cls.def(py::init([](py::object data, py::object dtype, bool requires_grad) {
             Tensor t = to_tensor(data, parse_optional_dtype(dtype), true);

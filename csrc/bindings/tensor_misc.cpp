@@ -30,22 +30,25 @@ py::object tolist_rec(const Tensor& t, size_t axis, const T* p) {
   return std::move(out);
 }
 
-// A fill value as a Scalar: Python numbers directly, NumPy scalars and size-1 tensors/arrays
-// through their Python value.
+// A fill value as a Scalar: Python numbers directly (NumPy's assignment rules: NaN into an
+// integer tensor is a ValueError, ...), NumPy scalars and size-1 tensors/arrays through their
+// Python value.
 Scalar fill_scalar(py::handle value, DType dtype) {
   py::object v = py::reinterpret_borrow<py::object>(value);
-  if (!is_python_scalar(v)) {
+  if (!is_assignable_scalar(v)) {
     try {
-      v = py::module_::import("numpy").attr("asarray")(value).attr("item")();
+      py::object arr = py::module_::import("numpy").attr("asarray")(value);
+      // NumPy integers into an integer tensor wrap, as NumPy casts arrays (np.int64(300) -> 44).
+      const std::string kind = py::str(arr.attr("dtype").attr("kind"));
+      if (is_integral(dtype) && (kind == "i" || kind == "u" || kind == "b")) arr = arr.attr("astype")(to_numpy_dtype(dtype));
+      v = arr.attr("item")();
     } catch (py::error_already_set&) {
       throw TypeError(str_cat("[fill] expected a number, got ", std::string(py::str(py::type::of(value).attr("__name__")))));
     }
     TL_CHECK_TYPE(is_python_scalar(v), "fill", "expected a real number, got ",
                   std::string(py::str(py::type::of(value).attr("__name__"))));
   }
-  Scalar s = to_scalar(v);
-  check_scalar_fits(s, dtype);
-  return s;
+  return assign_scalar_py(v, dtype, "fill");
 }
 
 void fill_inplace(const Tensor& t, py::handle value) {

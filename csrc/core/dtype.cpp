@@ -51,8 +51,17 @@ DType promote_with_scalar(DType a, ScalarKind k) {
 }
 
 bool can_cast_same_kind(DType from, DType to) {
-  auto kind = [](DType d) { return d == DType::Bool ? 0 : is_integral(d) ? 1 : 2; };
-  // uint8 -> signed int is a "safe" cast so it is fine; int -> uint8 is same kind (integer).
+  // NumPy's kinds in order b < u < i < f: a cast is same_kind when it is safe or stays within
+  // one kind. uint8 -> int32/int64 is safe; int32/int64 -> uint8 changes kind (signed to
+  // unsigned) and is not safe, so it is refused, as np.can_cast('i8', 'u1', 'same_kind').
+  auto kind = [](DType d) {
+    switch (d) {
+      case DType::Bool: return 0;
+      case DType::UInt8: return 1;
+      case DType::Int32: case DType::Int64: return 2;
+      default: return 3;
+    }
+  };
   return kind(from) <= kind(to);
 }
 

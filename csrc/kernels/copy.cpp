@@ -1,5 +1,7 @@
 #include "kernels/copy.h"
+#include <atomic>
 #include <cstring>
+#include <limits>
 #include "kernels/cast.h"
 #include "kernels/strided_loop.h"
 
@@ -51,6 +53,34 @@ void fill(const Tensor& dst, Scalar value) {
                       }
                     });
   });
+}
+
+template <class From, class Int>
+static bool scan_int_cast(const Tensor& src, double* bad) {
+  // cast_value's valid range: [min, -min) of Int, compared in From exactly as it does.
+  const From lo = static_cast<From>(std::numeric_limits<Int>::min());
+  std::atomic<bool> found{false};  // chunks may run on several threads
+  strided_loop<1>(src.shape(), {static_cast<char*>(src.data_ptr())}, {&src.strides()}, {int64_t(sizeof(From))},
+                  [&](char** p, const int64_t* s, int64_t n) {
+                    if (found.load(std::memory_order_relaxed)) return;
+                    for (int64_t i = 0; i < n; ++i) {
+                      const From v = *reinterpret_cast<const From*>(p[0] + i * s[0]);
+                      if (!(v >= lo && v < -lo)) {
+                        bool expected = false;
+                        if (found.compare_exchange_strong(expected, true)) *bad = static_cast<double>(v);
+                        return;
+                      }
+                    }
+                  });
+  return found.load();
+}
+
+bool has_invalid_int_cast(const Tensor& src, DType to, double* bad) {
+  if (!is_floating(src.dtype()) || !is_integral(to)) return false;
+  const bool i32 = to == DType::Int32;
+  if (src.dtype() == DType::Float32)
+    return i32 ? scan_int_cast<float, int32_t>(src, bad) : scan_int_cast<float, int64_t>(src, bad);
+  return i32 ? scan_int_cast<double, int32_t>(src, bad) : scan_int_cast<double, int64_t>(src, bad);
 }
 
 }  // namespace tl::kernels

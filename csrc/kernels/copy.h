@@ -8,4 +8,9 @@ namespace tl::kernels {
 void copy_cast(const Tensor& dst, const Tensor& src);
 void fill(const Tensor& dst, Scalar value);
 
+// For a float src written into integer dtype `to` (not bool): true, with the value in *bad,
+// when some element has no integer value there: NaN, +-inf, or outside the range the cast goes
+// through (int32 for int32, int64 for int64 and uint8), where cast_value gives a filler.
+bool has_invalid_int_cast(const Tensor& src, DType to, double* bad);
+
 }  // namespace tl::kernels

@@ -32,7 +32,9 @@ void run_cast(bool reference, const Tensor& out, const Tensor& x, const std::vec
 }
 
 void reduce_impl(bool reference, ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
-  TL_CHECK(out.dtype() == reduce_result_dtype(op, x.dtype()) && out.is_contiguous(), "reduce",
+  // Sum/Prod may also accumulate in the input's own dtype (NumPy's dtype= argument).
+  const bool own = (op == ReduceOp::Sum || op == ReduceOp::Prod) && out.dtype() == x.dtype();
+  TL_CHECK((own || out.dtype() == reduce_result_dtype(op, x.dtype())) && out.is_contiguous(), "reduce",
            "internal: output dtype/layout mismatch");
   int64_t n_red = 1;
   for (int64_t d = 0; d < x.ndim(); ++d)
@@ -42,8 +44,12 @@ void reduce_impl(bool reference, ReduceOp op, const Tensor& out, const Tensor& x
     constexpr bool kFloat = std::is_floating_point_v<In>;
     using SumAcc = std::conditional_t<kFloat, In, int64_t>;
     switch (op) {
-      case ReduceOp::Sum: return run_cast<SumOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
-      case ReduceOp::Prod: return run_cast<ProdOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
+      case ReduceOp::Sum:
+        if (own && !kFloat) return run_cast<SumOp<In, In>, In>(reference, out, x, mask);
+        return run_cast<SumOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
+      case ReduceOp::Prod:
+        if (own && !kFloat) return run_cast<ProdOp<In, In>, In>(reference, out, x, mask);
+        return run_cast<ProdOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
       case ReduceOp::Mean: {
         using MAcc = std::conditional_t<kFloat, In, double>;
         return run<SumOp<In, MAcc>, MAcc>(reference, DivFin<MAcc>{static_cast<MAcc>(n_red)}, out, x, mask);

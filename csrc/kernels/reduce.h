@@ -26,6 +26,8 @@ enum class ReduceOp : uint8_t { Sum, Prod, Mean, Max, Min, All, Any };
 DType reduce_result_dtype(ReduceOp op, DType in);
 
 // out (contiguous, keepdims shape, reduce_result_dtype) = op over the axes where mask is true.
+// Sum/Prod also take out in x's own dtype: they then accumulate in it (integers wrap, bool is
+// or / and), which is NumPy's sum(x.astype(d), dtype=d).
 // A group with no elements gives the identity (0, 1, true, false) and nan for Mean; callers
 // reject empty Max/Min groups before calling.
 void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask);

@@ -3,6 +3,7 @@
 #include <limits>
 #include "autograd/function.h"
 #include "kernels/binary.h"
+#include "ops/assign.h"
 #include "ops/creation.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
@@ -373,8 +374,7 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
                                "`with tl.no_grad():`"));
   TL_CHECK(!kernels::is_comparison(op) && !kernels::is_logical(op), name, "has no in-place form");
   const BinarySpec sp = binary_spec(op, a.dtype(), b_in.dtype());
-  TL_CHECK_TYPE(can_cast_same_kind(sp.out, a.dtype()), name, "Cannot cast ufunc '", name, "' output from dtype('",
-                dtype_name(sp.out), "') to dtype('", dtype_name(a.dtype()), "') with casting rule 'same_kind'");
+  check_same_kind(sp.out, a.dtype(), name);
   Shape tmp;
   const Shape& shape = out_shape(a, b_in, name, tmp);
   TL_CHECK(shape == a.shape(), name, "non-broadcastable output operand with shape ", shape_str(a.shape()),

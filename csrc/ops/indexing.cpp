@@ -5,6 +5,7 @@
 #include "autograd/function.h"
 #include "kernels/copy.h"
 #include "kernels/gather.h"
+#include "ops/assign.h"
 #include "ops/creation.h"
 #include "ops/shape_ops.h"
 
@@ -402,6 +403,7 @@ void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
              shape_str(value_in.shape()), " for a single element");
   };
   Tensor v = value_in;
+  check_int_assign(v, x.dtype(), "setitem");  // NaN / inf / out-of-range floats into integers
   if (may_overlap(v, x)) v = v.clone();  // overlapping source: read it all before writing
   if (pl.adv.empty()) {
     check_element();
@@ -474,10 +476,10 @@ void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t>
   Gather g = resolve_advanced(pl, a.itemsize());
   TL_CHECK(out.shape() == g.result_shape, "take", "output array has shape ", shape_str(out.shape()),
            " but the result has shape ", shape_str(g.result_shape));
-  TL_CHECK_TYPE(out.dtype() == a.dtype(), "take", "output array has dtype ", dtype_name(out.dtype()),
-                " but the input has dtype ", dtype_name(a.dtype()));
-  // Gathering from the storage written to would read elements already overwritten.
-  Tensor dst = may_overlap(out, a) ? Tensor::empty(out.shape(), out.dtype()) : out;
+  check_same_kind(a.dtype(), out.dtype(), "take");
+  // Gathering from the storage written to would read elements already overwritten; another
+  // dtype is gathered first, then cast.
+  Tensor dst = may_overlap(out, a) || out.dtype() != a.dtype() ? Tensor::empty(out.shape(), a.dtype()) : out;
   kernels::IndexLoop loop = make_loop(pl, g, dst.strides(), a.itemsize());
   kernels::gather(view_base(a, pl), static_cast<char*>(dst.data_ptr()), loop, a.itemsize());
   if (dst.impl() != out.impl()) kernels::copy_cast(out, dst);

@@ -56,8 +56,9 @@ Tensor as_out(const Tensor& keep_result, const Plan& p) {
   return keep_result.view_with(p.out, contiguous_strides(p.out), keep_result.offset());
 }
 
-Tensor run_reduce(ReduceOp op, const Tensor& x, const Plan& p) {
-  Tensor out = Tensor::empty(p.keep, kernels::reduce_result_dtype(op, x.dtype()));
+// own_dtype: accumulate Sum/Prod in x's dtype (dtype= given) instead of NumPy's default.
+Tensor run_reduce(ReduceOp op, const Tensor& x, const Plan& p, bool own_dtype = false) {
+  Tensor out = Tensor::empty(p.keep, own_dtype ? x.dtype() : kernels::reduce_result_dtype(op, x.dtype()));
   kernels::reduce(op, out, x, p.mask);
   return as_out(out, p);
 }
@@ -258,12 +259,37 @@ Tensor arg_extremum(const Tensor& x, bool has_axis, int64_t axis, bool keepdims,
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) {
-  TL_CAPTURE_OP(sum, x, axis, keepdims);
+namespace {
+
+Tensor sum_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_dtype) {
   Plan p = make_plan(x, axis, keepdims, "sum");
-  Tensor out = run_reduce(ReduceOp::Sum, x, p);
+  Tensor out = run_reduce(ReduceOp::Sum, x, p, own_dtype);
   if (auto node = record<SumBackward>(out, {x})) node->keep = p.keep;
   return out;
+}
+
+Tensor prod_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_dtype) {
+  Plan p = make_plan(x, axis, keepdims, "prod");
+  Tensor out = run_reduce(ReduceOp::Prod, x, p, own_dtype);
+  if (auto node = record<ProdBackward>(out, {x})) {
+    node->keep = p.keep;
+    node->x = x;
+    node->mask = p.mask;
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(sum, x, axis, keepdims); return sum_impl(x, axis, keepdims, false); }
+Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  TL_CAPTURE_OP(sum, x, axis, keepdims, dtype);
+  return sum_impl(astype(x, dtype), axis, keepdims, true);
+}
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(prod, x, axis, keepdims); return prod_impl(x, axis, keepdims, false); }
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  TL_CAPTURE_OP(prod, x, axis, keepdims, dtype);
+  return prod_impl(astype(x, dtype), axis, keepdims, true);
 }
 
 Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
@@ -277,16 +303,13 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
   return out;
 }
 
-Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) {
-  TL_CAPTURE_OP(prod, x, axis, keepdims);
-  Plan p = make_plan(x, axis, keepdims, "prod");
-  Tensor out = run_reduce(ReduceOp::Prod, x, p);
-  if (auto node = record<ProdBackward>(out, {x})) {
-    node->keep = p.keep;
-    node->x = x;
-    node->mask = p.mask;
-  }
-  return out;
+Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  TL_CAPTURE_OP(mean, x, axis, keepdims, dtype);
+  if (is_floating(dtype)) return mean(astype(x, dtype), axis, keepdims);  // accumulates in dtype
+  // Integer / bool dtype (no gradient): NumPy's sum in dtype, true_divide, cast back unsafely.
+  Tensor s = sum(x, axis, keepdims, dtype);
+  const int64_t n = make_plan(x, axis, keepdims, "mean").n_red;
+  return div(s, Tensor::scalar(Scalar::from_int(n), DType::Int64)).to_dtype(dtype);
 }
 
 Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(max, x, axis, keepdims); return extremum(x, axis, keepdims, true); }

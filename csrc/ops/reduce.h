@@ -25,6 +25,13 @@ struct AxisSpec {
 Tensor sum(const Tensor& x, const AxisSpec& axis = {}, bool keepdims = false);
 Tensor mean(const Tensor& x, const AxisSpec& axis = {}, bool keepdims = false);
 Tensor prod(const Tensor& x, const AxisSpec& axis = {}, bool keepdims = false);
+// NumPy's dtype= for sum / prod / mean: x is cast to `dtype` (astype: unsafe, differentiable
+// between floats) and accumulated in it, and the result has it: int32 sums wrap as NumPy's,
+// a bool sum is any(). mean with an integer or bool dtype: the sum in that dtype divided by the
+// count, truncated back to it (NumPy's true_divide into the result, casting='unsafe').
+Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype);
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype);
+Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype);
 // max/min of an empty reduction: ValueError "zero-size array to reduction operation maximum
 // which has no identity".
 Tensor max(const Tensor& x, const AxisSpec& axis = {}, bool keepdims = false);

@@ -356,11 +356,11 @@ def _set_isa(name: str) -> None:
     """
 def _tensor_from_bytes(data: bytes, dtype: str, shape: typing.Any, requires_grad: bool = False) -> Tensor:
     ...
-def abs(x: typing.Any) -> Tensor:
+def abs(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def absolute(x: typing.Any) -> Tensor:
+def absolute(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def add(x1: typing.Any, x2: typing.Any) -> Tensor:
+def add(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def all(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -394,17 +394,21 @@ def ascontiguousarray(a: typing.Any, dtype: typing.Any = None) -> Tensor:
     ...
 def astype(x: typing.Any, dtype: typing.Any, *, copy: bool = True) -> Tensor:
     ...
+def average_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any = None, padding: str = 'valid', data_format: str | None = None) -> Tensor:
+    """
+    keras.ops.average_pool over 1-D or 2-D inputs (strides default to pool_size); with padding='same' each window averages only its cells inside the input (as Keras).
+    """
 def binary_cross_entropy(probs: typing.Any, targets: typing.Any, from_logits: bool = False) -> Tensor:
     """
     Keras' binary_crossentropy: mean over the last axis of -(t log p + (1-t) log(1-p)), p clipped to [1e-7, 1-1e-7]. from_logits=True takes logits and uses the exact, unclipped log-sigmoid form.
     """
-def bitwise_and(x1: typing.Any, x2: typing.Any) -> Tensor:
+def bitwise_and(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def bitwise_not(x: typing.Any) -> Tensor:
+def bitwise_not(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def bitwise_or(x1: typing.Any, x2: typing.Any) -> Tensor:
+def bitwise_or(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def bitwise_xor(x1: typing.Any, x2: typing.Any) -> Tensor:
+def bitwise_xor(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def broadcast_to(array: typing.Any, shape: typing.Any) -> Tensor:
     ...
@@ -416,11 +420,15 @@ def config() -> dict:
     """
     Kernel configuration: chosen SIMD ISA, available ISAs, thread count, cache sizes, GEMM blocking.
     """
+def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None) -> Tensor:
+    """
+    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias (O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.
+    """
 def copy(a: typing.Any) -> Tensor:
     ...
-def cos(x: typing.Any) -> Tensor:
+def cos(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def divide(x1: typing.Any, x2: typing.Any) -> Tensor:
+def divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def dot(a: typing.Any, b: typing.Any) -> Tensor:
     ...
@@ -432,9 +440,9 @@ def empty_like(a: typing.Any, dtype: typing.Any = None, requires_grad: bool = Fa
     """
     An uninitialised tensor with the shape (and dtype) of a.
     """
-def equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def exp(x: typing.Any) -> Tensor:
+def exp(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def expand_dims(a: typing.Any, axis: typing.Any) -> Tensor:
     ...
@@ -442,7 +450,7 @@ def eye(N: typing.Any, M: typing.Any = None, k: typing.Any = 0, dtype: typing.An
     """
     An N x M matrix with ones on the k-th diagonal and zeros elsewhere.
     """
-def floor_divide(x1: typing.Any, x2: typing.Any) -> Tensor:
+def floor_divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def full(shape: typing.Any, fill_value: typing.Any, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor:
     """
@@ -460,21 +468,21 @@ def get_printoptions() -> dict:
     """
     The current print options as a dict (the keys set_printoptions takes).
     """
-def greater(x1: typing.Any, x2: typing.Any) -> Tensor:
+def greater(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def greater_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def greater_equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def invert(x: typing.Any) -> Tensor:
+def invert(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def is_grad_enabled() -> bool:
     ...
-def isfinite(x: typing.Any) -> Tensor:
+def isfinite(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def isnan(x: typing.Any) -> Tensor:
+def isnan(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def less(x1: typing.Any, x2: typing.Any) -> Tensor:
+def less(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def less_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def less_equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def linear(x: typing.Any, w: typing.Any, b: typing.Any = None, activation: str | None = None) -> Tensor:
     """
@@ -484,19 +492,19 @@ def linspace(start: typing.Any, stop: typing.Any, num: typing.Any = 50, endpoint
     """
     num evenly spaced samples over [start, stop], like numpy.linspace (retstep=True also returns the step).
     """
-def log(x: typing.Any) -> Tensor:
+def log(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def log_softmax(x: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
     x - max - log(sum(exp(x - max))) along axis (stable).
     """
-def logical_and(x1: typing.Any, x2: typing.Any) -> Tensor:
+def logical_and(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def logical_not(x: typing.Any) -> Tensor:
+def logical_not(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def logical_or(x1: typing.Any, x2: typing.Any) -> Tensor:
+def logical_or(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def logical_xor(x1: typing.Any, x2: typing.Any) -> Tensor:
+def logical_xor(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def matmul(x1: typing.Any, x2: typing.Any) -> Tensor:
     ...
@@ -504,7 +512,11 @@ def max(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Te
     """
     Maximum over axis (NaN propagates). Gradient split equally among tied maxima.
     """
-def maximum(x1: typing.Any, x2: typing.Any) -> Tensor:
+def max_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any = None, padding: str = 'valid', data_format: str | None = None) -> Tensor:
+    """
+    keras.ops.max_pool over 1-D (N, W, C) or 2-D (N, H, W, C) inputs; strides default to pool_size. The gradient goes to the first maximal cell of each window.
+    """
+def maximum(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def mean(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -518,15 +530,15 @@ def min(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Te
     """
     Minimum over axis (NaN propagates). Gradient split equally among tied minima.
     """
-def minimum(x1: typing.Any, x2: typing.Any) -> Tensor:
+def minimum(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def mod(x1: typing.Any, x2: typing.Any) -> Tensor:
+def mod(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def multiply(x1: typing.Any, x2: typing.Any) -> Tensor:
+def multiply(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def negative(x: typing.Any) -> Tensor:
+def negative(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def not_equal(x1: typing.Any, x2: typing.Any) -> Tensor:
+def not_equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def ones(shape: typing.Any, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor:
     """
@@ -536,11 +548,11 @@ def ones_like(a: typing.Any, dtype: typing.Any = None, requires_grad: bool = Fal
     """
     Ones with the shape (and dtype) of a.
     """
-def positive(x: typing.Any) -> Tensor:
+def positive(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def pow(x1: typing.Any, x2: typing.Any) -> Tensor:
+def pow(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def power(x1: typing.Any, x2: typing.Any) -> Tensor:
+def power(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def prod(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -548,9 +560,9 @@ def prod(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ke
     """
 def ravel(a: typing.Any) -> Tensor:
     ...
-def relu(x: typing.Any) -> Tensor:
+def relu(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def remainder(x1: typing.Any, x2: typing.Any) -> Tensor:
+def remainder(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def reshape(a: typing.Any, shape: typing.Any) -> Tensor:
     ...
@@ -562,11 +574,11 @@ def set_printoptions(precision: typing.Any = None, threshold: typing.Any = None,
     """
     Sets how tensors print, like numpy.set_printoptions (None leaves an option as it is).
     """
-def sigmoid(x: typing.Any) -> Tensor:
+def sigmoid(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def sign(x: typing.Any) -> Tensor:
+def sign(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def sin(x: typing.Any) -> Tensor:
+def sin(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def softmax(x: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
@@ -582,9 +594,9 @@ def sparse_softmax_cross_entropy(logits: typing.Any, labels: typing.Any) -> Tens
     """
 def split(ary: typing.Any, indices_or_sections: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
     ...
-def sqrt(x: typing.Any) -> Tensor:
+def sqrt(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
-def square(x: typing.Any) -> Tensor:
+def square(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def squeeze(a: typing.Any, axis: typing.Any = None) -> Tensor:
     ...
@@ -594,7 +606,7 @@ def std(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ddo
     """
     Standard deviation sqrt(var(x, ddof=ddof)).
     """
-def subtract(x1: typing.Any, x2: typing.Any) -> Tensor:
+def subtract(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def sum(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
@@ -606,11 +618,11 @@ def take(a: typing.Any, indices: typing.Any, axis: typing.Any = None, out: typin
     """
     NumPy take: elements of `a` at `indices` along `axis`; out= gathers into an existing tensor.
     """
-def tanh(x: typing.Any) -> Tensor:
+def tanh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def transpose(a: typing.Any, axes: typing.Any = None) -> Tensor:
     ...
-def true_divide(x1: typing.Any, x2: typing.Any) -> Tensor:
+def true_divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def var(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ddof: typing.SupportsInt | typing.SupportsIndex = 0, keepdims: bool = False) -> Tensor:
     """

@@ -13,14 +13,27 @@ is_grad_enabled = _core.is_grad_enabled
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
-    """Sets grad mode for a block (or a decorated function), restoring it on exit."""
+    """Sets grad mode for a block (or a decorated function), restoring it on exit. As PyTorch's,
+    a plain call ``tl.set_grad_enabled(False)`` also sets it at once (no_grad()/enable_grad() do not)."""
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
         self._prev = []
+        self._before = None  # the mode a plain call replaced, restored by the with-block it may open
+        if type(self) is set_grad_enabled:
+            self._before = _core.is_grad_enabled()
+            _core._set_grad_enabled(self.mode)
+
+    def __call__(self, func):
+        # Decorating is not a plain call: undo it; each call of func switches the mode.
+        if self._before is not None:
+            _core._set_grad_enabled(self._before)
+            self._before = None
+        return super().__call__(func)
 
     def __enter__(self):
-        self._prev.append(_core.is_grad_enabled())
+        prev, self._before = (_core.is_grad_enabled() if self._before is None else self._before), None
+        self._prev.append(prev)
         _core._set_grad_enabled(self.mode)
         return self
 

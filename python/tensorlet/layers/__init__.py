@@ -1,10 +1,15 @@
 """Layers with Keras 3's names and arguments."""
 
 from .activation import Activation
+from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .input_layer import Input, InputLayer
 from .layer import Layer
+from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Input", "InputLayer"]
+__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Input", "InputLayer", "Conv1D", "Conv2D",
+           "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D"]

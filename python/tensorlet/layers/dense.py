@@ -7,6 +7,7 @@ from typing import Optional
 import tensorlet as tl
 
 from .. import activations
+from ._affine_args import set_affine_args
 from .layer import Layer
 
 __all__ = ["Dense"]
@@ -41,17 +42,9 @@ class Dense(Layer):
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense {self.name!r}: units must be a positive integer, got {units!r}")
         self.units = units
-        self.activation = activations.get(activation)
-        self.activation_name = activations.serialize(self.activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel = None
-        self.bias = None
+        set_affine_args(self, activation, use_bias, kernel_initializer, bias_initializer)
         # relu is fused into the GEMM; softmax/sigmoid can be fused into the loss by the model.
         self._fused_relu = self.activation is activations.relu
-        if self.activation_name in ("softmax", "sigmoid"):
-            self.output_activation = self.activation_name
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:

@@ -1,0 +1,30 @@
+// Convolution as GEMM over patches (NHWC activations, HWIO kernels as Keras stores them).
+// A patch row holds the KH*KW*C input values one output pixel sees, in (kh, kw, c) order, which
+// is exactly the row order of the kernel viewed as a (KH*KW*C, O) matrix, so
+//   forward:          y (rows x O)       = patches (rows x K) @ w (K x O), then the GEMM's
+//                     epilogue (bias, relu) on the register tiles
+//   input gradient:   dpatches (rows x K) = g (rows x O) @ w^T, scattered back (col2im) into dx
+//   kernel gradient:  dw (K x O)         = patches^T (K x rows) @ g (rows x O)
+// Patches are materialised per chunk of rows into a per-thread buffer (an explicit im2col, at
+// most about kConvChunkBytes at a time), never for the whole batch; a 1x1 stride-1 unpadded
+// kernel uses the input itself. Every result is independent of the thread count: output and
+// input-gradient rows do not depend on how rows are chunked, and the kernel gradient's partial
+// sums are cut from the shapes only and added in a fixed order.
+// All pointers are to contiguous arrays: x (N, H, W, C), w (KH, KW, C, O), y/g (N, OH, OW, O).
+#pragma once
+#include <cstdint>
+#include "kernels/gemm.h"
+#include "kernels/window.h"
+
+namespace tl::kernels {
+
+constexpr int64_t kConvChunkBytes = int64_t(1) << 20;
+
+template <class T>
+void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, const Epilogue<T>& ep = {});
+template <class T>
+void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T* dx);
+template <class T>
+void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, T* dw);
+
+}  // namespace tl::kernels

@@ -1,0 +1,116 @@
+#include "capture/recorder.h"
+#include "ops/conv.h"
+#include <stdexcept>
+#include "autograd/function.h"
+#include "core/error.h"
+#include "kernels/conv.h"
+#include "ops/binary.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
+#include "ops/unary.h"
+#include "ops/window.h"
+
+namespace tl {
+namespace {
+
+// With relu the incoming gradient is first masked by (y > 0); then dx = col2im(g @ w^T),
+// dw = im2col(x)^T @ g by the kernels (not differentiable again) and db = the column sums of g.
+struct ConvBackward : Node {
+  Tensor x, w, out;  // contiguous input and kernel as the forward read them; out (detached): relu only
+  kernels::Window win;
+  int64_t out_channels = 0;
+  bool relu = false;
+  const char* name() const override { return "ConvolutionBackward0"; }  // PyTorch's name
+  std::vector<Tensor> backward(const Tensor& g_in) override {
+    if (GradMode::is_enabled())
+      throw std::runtime_error("[conv] double backward (create_graph=True) is not implemented for conv");
+    const Tensor g = (relu ? mul(g_in, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype())) : g_in).contiguous();
+    Tensor gx, gw, gb;
+    TL_DISPATCH_FLOAT(x.dtype(), "conv", [&] {
+      if (needs_input_grad(0)) {
+        gx = Tensor::empty(x.shape(), x.dtype());
+        kernels::conv_backward_input<scalar_t>(win, out_channels, g.data<scalar_t>(), w.data<scalar_t>(),
+                                               gx.data<scalar_t>());
+      }
+      if (needs_input_grad(1)) {
+        gw = Tensor::empty(w.shape(), w.dtype());
+        kernels::conv_backward_kernel<scalar_t>(win, out_channels, x.data<scalar_t>(), g.data<scalar_t>(),
+                                                gw.data<scalar_t>());
+      }
+    });
+    if (needs_input_grad(2)) gb = sum(reshape(g, {g.numel() / out_channels, out_channels}), AxisSpec::of({0}));
+    return {gx, gw, gb};
+  }
+  void release_saved() override { x = w = out = Tensor(); }
+};
+
+// Channels-last conv on validated, same-dtype float inputs (b: contiguous (O,) or undefined).
+Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, const kernels::Window& win) {
+  const int64_t O = w.shape().back();
+  Shape out_shape(x.shape());
+  out_shape.back() = O;
+  out_shape[out_shape.size() - 2] = win.OW;
+  if (x.ndim() == 4) out_shape[1] = win.OH;
+  const Tensor xc = x.contiguous(), wc = w.contiguous();
+  Tensor y = Tensor::empty(out_shape, x.dtype());
+  TL_DISPATCH_FLOAT(x.dtype(), "conv", [&] {
+    kernels::Epilogue<scalar_t> ep;
+    ep.bias = b.defined() ? b.data<scalar_t>() : nullptr;
+    ep.act = relu ? kernels::Activation::Relu : kernels::Activation::None;
+    kernels::conv_forward<scalar_t>(win, O, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>(), ep);
+  });
+  if (auto node = record<ConvBackward>(y, {x, w, b})) {
+    node->x = xc;
+    node->w = wc;
+    node->win = win;
+    node->out_channels = O;
+    node->relu = relu;
+    if (relu) node->out = y.detach();
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& strides, const std::string& padding,
+            const std::vector<int64_t>& dilation_rate, const std::string& data_format, const Tensor& bias,
+            LinearActivation activation) {
+  TL_CAPTURE_OP(conv, x_in, k_in, strides, padding, dilation_rate, data_format, bias, activation);
+  const char* op = "conv";
+  const Padding pad = parse_padding(padding, op);
+  const bool channels_first = parse_channels_first(data_format, op);
+  const std::string layout = channels_first ? "(N, C, W) or (N, C, H, W)" : "(N, W, C) or (N, H, W, C)";
+  TL_CHECK((x_in.ndim() == 3 || x_in.ndim() == 4) && k_in.ndim() == x_in.ndim(), op,
+           "expected x of rank 3 or 4 ", layout, " with a kernel of the same rank ((KW, Cin, Cout) or (KH, KW, Cin, Cout)), "
+           "got x ", shape_str(x_in.shape()), " and kernel ", shape_str(k_in.shape()));
+  TL_CHECK_TYPE(is_floating(x_in.dtype()) && is_floating(k_in.dtype()), op, "needs float inputs, got x ",
+                dtype_name(x_in.dtype()), " and kernel ", dtype_name(k_in.dtype()));
+  const int64_t spatial = x_in.ndim() - 2;
+  const int64_t C = channels_first ? x_in.shape()[1] : x_in.shape().back();
+  const Shape& ks = k_in.shape();
+  for (int64_t d : ks)
+    TL_CHECK(d > 0, op, "kernel dims must be positive, got kernel ", shape_str(ks));
+  TL_CHECK(ks[size_t(spatial)] == C, op, "x ", shape_str(x_in.shape()), " has ", C, " channels but kernel ",
+           shape_str(ks), " expects ", ks[size_t(spatial)], " input channels");
+  const std::vector<int64_t> st = spatial_arg(op, "strides", strides, spatial);
+  const std::vector<int64_t> dil = spatial_arg(op, "dilation_rate", dilation_rate, spatial);
+  if (bias.defined()) {
+    TL_CHECK(bias.ndim() == 1 && bias.shape()[0] == ks.back(), op, "bias must have shape (", ks.back(),
+             ",) for kernel ", shape_str(ks), ", got ", shape_str(bias.shape()));
+    TL_CHECK_TYPE(is_floating(bias.dtype()), op, "needs a float bias, got ", dtype_name(bias.dtype()));
+  }
+  DType dt = promote_types(x_in.dtype(), k_in.dtype());
+  if (bias.defined()) dt = promote_types(dt, bias.dtype());
+  Tensor x = astype(x_in, dt);
+  if (channels_first) x = to_channels_last(x);
+  const Tensor w = astype(k_in, dt);
+  const kernels::Window win = make_window(op, x.shape(), "x " + shape_str(x_in.shape()),
+                                          std::vector<int64_t>(ks.begin(), ks.begin() + spatial), st, dil, pad,
+                                          "kernel " + shape_str(ks));
+  Tensor b = bias.defined() ? astype(bias, dt) : Tensor();
+  if (b.defined() && !b.is_contiguous()) b = ascontiguousarray(b);
+  const Tensor y = conv_last(x, w, b, activation == LinearActivation::Relu, win);
+  return channels_first ? to_channels_first(y) : y;
+}
+
+}  // namespace tl
