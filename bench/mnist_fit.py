@@ -7,6 +7,8 @@ on tensorlet and its peers, each run in its own process, interleaved, at one thr
 
 Peers (a peer that is not installed is skipped with a one-line note):
   tensorlet  the chapter's program: to_categorical labels, categorical_crossentropy, rmsprop.
+  tensorlet-flush  the same with tl.set_flush_denormal(True) (subnormals flushed to zero in
+             every kernel); `--peers tensorlet,tensorlet-flush` interleaves the two settings.
   numpy      the same network by hand in NumPy float32: Keras's init (glorot_uniform, zero
              biases), softmax cross-entropy gradient, Keras 3's RMSprop, in-place updates.
   pytorch    eager: Sequential(Linear, ReLU, Linear), CrossEntropyLoss on logits, RMSprop(lr=1e-3,
@@ -58,7 +60,7 @@ import sys
 import tempfile
 import time
 
-PEERS = ("tensorlet", "numpy", "pytorch", "keras")
+PEERS = ("tensorlet", "tensorlet-flush", "numpy", "pytorch", "keras")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TENSORLET_NUM_THREADS",
                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 LAYERS = (784, 512, 10)
@@ -172,7 +174,9 @@ class KerasLikePeer:
             import tensorlet
 
             tensorlet.set_num_threads(threads)
-            self.version = f"tensorlet {getattr(tensorlet, '__version__', '?')}, {tensorlet.config()['isa']}"
+            flush = name == "tensorlet-flush" and tensorlet.set_flush_denormal(True)
+            self.version = (f"tensorlet {getattr(tensorlet, '__version__', '?')}, {tensorlet.config()['isa']}"
+                            + (", subnormals flushed" if flush else ""))
             from tensorlet import keras
 
             self.lib = keras
@@ -343,7 +347,7 @@ class TorchPeer:
             return torch.softmax(self._logits(torch.from_numpy(x)), 1).numpy()
 
 
-PEER_CLASSES = {"tensorlet": KerasLikePeer, "keras": KerasLikePeer, "numpy": NumpyPeer, "pytorch": TorchPeer}
+PEER_CLASSES = {"tensorlet": KerasLikePeer, "tensorlet-flush": KerasLikePeer, "keras": KerasLikePeer, "numpy": NumpyPeer, "pytorch": TorchPeer}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,18 +467,18 @@ def report(results, args, samples, peak, two_pipe_peak=None):
            for p, rs in results.items() if rs}
     print(f"\nmedian of {args.repeats} run(s), {args.epochs} epoch(s), {samples} samples, {args.threads} thread(s); "
           f"% of peak against {peak:.0f} GFLOP/s")
-    print(f"{'peer':<10} {'fit s':>7} {'GFLOP/s':>8} {'% peak':>7} {'test acc':>9} {'eval ms':>8} "
+    print(f"{'peer':<15} {'fit s':>7} {'GFLOP/s':>8} {'% peak':>7} {'test acc':>9} {'eval ms':>8} "
           f"{'pred ms':>8} {'RSS@fit MiB':>12} {'peak MiB':>8}   fit s of each run")
     for p, m in med.items():
         g = work / m["fit_s"]
         runs = ", ".join(f"{r['fit_s']:.2f}" for r in results[p])
-        print(f"{p:<10} {m['fit_s']:7.2f} {g:8.1f} {100 * g / peak:6.0f}% {m['test_accuracy']:9.4f} "
+        print(f"{p:<15} {m['fit_s']:7.2f} {g:8.1f} {100 * g / peak:6.0f}% {m['test_accuracy']:9.4f} "
               f"{1e3 * m['eval_s']:8.1f} {1e3 * m['predict_s']:8.1f} {m['rss_before_fit_mb']:12.0f} "
               f"{m['peak_rss_mb']:8.0f}   {runs}")
     for p, rs in results.items():
         if rs:
             print(f"  {p}: {rs[0]['version']}")
-    peers = {p: m["fit_s"] for p, m in med.items() if p != "tensorlet"}
+    peers = {p: m["fit_s"] for p, m in med.items() if not p.startswith("tensorlet")}
     if "tensorlet" in med and peers:
         fastest = min(peers, key=peers.get)
         t = med["tensorlet"]
@@ -483,6 +487,11 @@ def report(results, args, samples, peak, two_pipe_peak=None):
               f"{100 * work / t['fit_s'] / peak:.0f}% of peak (target >= 70%)"
               + (f", {100 * work / t['fit_s'] / two_pipe_peak:.0f}% of the {two_pipe_peak:.0f} GFLOP/s 2-pipe figure"
                  if two_pipe_peak and two_pipe_peak != peak else ""))
+    if "tensorlet" in med and "tensorlet-flush" in med:
+        t, f = med["tensorlet"]["fit_s"], med["tensorlet-flush"]["fit_s"]
+        print(f"subnormals flushed: fit {f:.2f} s vs kept {t:.2f} s ({t / f:.3f}x)")
+    if "tensorlet" in med and peers:
+        t = med["tensorlet"]
         if "pytorch" in med:
             tp = med["pytorch"]
             print(f"tensorlet evaluate {1e3 * t['eval_s']:.1f} ms, predict {1e3 * t['predict_s']:.1f} ms vs "
@@ -543,7 +552,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3, help="child processes per peer (interleaved)")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                    help="threads for every peer (default: all CPUs this process may use)")
-    p.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of " + ",".join(PEERS))
+    p.add_argument("--peers", default=",".join(p for p in PEERS if p != "tensorlet-flush"),
+                   help="comma-separated subset of " + ",".join(PEERS))
     p.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON"),
                    help="python of another environment with keras + tensorflow (default $KERAS_PYTHON)")
     p.add_argument("--samples", type=int, default=60000, help="training samples (quick runs: fewer)")

@@ -31,3 +31,11 @@ def every_isa(request):
     tl._core._set_isa(request.param)
     yield request.param
     tl._core._set_isa(before)
+
+
+@pytest.fixture
+def restore_threads():
+    """Puts tensorlet's thread count back after a test that changes it."""
+    before = tl.get_num_threads()
+    yield
+    tl.set_num_threads(before)

@@ -61,7 +61,7 @@ def test_small_run_of_parent_and_children():
     here = str(pathlib.Path(tl.__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
     proc = subprocess.run([sys.executable, str(SCRIPT), "--samples", "600", "--epochs", "1", "--repeats", "1",
-                           "--threads", "1", "--peers", "tensorlet,numpy", "--eval-batch-size", "1000"],
+                           "--threads", "1", "--peers", "tensorlet,tensorlet-flush,numpy", "--eval-batch-size", "1000"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -69,9 +69,10 @@ def test_small_run_of_parent_and_children():
     rows = {}
     for line in out.splitlines():  # the table: peer, fit s, GFLOP/s, % peak, test acc, ...
         cells = line.split()
-        if len(cells) > 8 and cells[0] in ("tensorlet", "numpy") and cells[1].replace(".", "").isdigit():
+        if len(cells) > 8 and cells[0] in ("tensorlet", "tensorlet-flush", "numpy") and cells[1].replace(".", "").isdigit():
             rows[cells[0]] = cells
-    assert set(rows) == {"tensorlet", "numpy"}, out
+    assert set(rows) == {"tensorlet", "tensorlet-flush", "numpy"}, out
     for row in rows.values():
         assert 0.5 < float(row[4]) <= 1.0, out  # test accuracy after one epoch of 600 samples
     assert "tensorlet speed-up over the fastest peer (numpy)" in out
+    assert "subnormals flushed: fit" in out and "tensorlet-flush: tensorlet" in out and ", subnormals flushed" in out

@@ -1,11 +1,12 @@
 """The compiled Dense-stack training step (csrc/train/dense_stack.h, tensorlet._dense_stack):
 its gradients against a NumPy float64 oracle, fit through it against the generic autograd path,
-when Sequential uses it, and its argument checks."""
+when the trainer chooses it, and its argument checks."""
 import numpy as np
 import pytest
 
 import tensorlet as tl
-from tensorlet import _core, _dense_stack, layers, losses, models, optimizers, utils
+from tensorlet import _core, layers, losses, models, optimizers, utils
+from tensorlet.trainer import StepFunction
 
 
 def mlp_oracle(x, t, weights, relus, sparse, from_index=None):
@@ -138,43 +139,45 @@ def test_fit_through_the_compiled_step_matches_the_generic_path(config):
     np.testing.assert_allclose(e2, e1, rtol=1e-5)
 
 
-def test_sequential_uses_the_compiled_step_only_when_it_applies(monkeypatch):
+def compiled(function) -> bool:
+    """Whether the trainer chose the Dense-stack function (not the generic eager step)."""
+    return function is not None and not isinstance(function, StepFunction)
+
+
+def test_trainer_chooses_the_compiled_step_only_when_it_applies():
     x, y = data()
-    calls = []
-    real = _dense_stack.DenseStackStep.train
-    monkeypatch.setattr(_dense_stack.DenseStackStep, "train", lambda self, *a: calls.append(1) or real(self, *a))
 
     def fit(model):
-        calls.clear()
         model.fit(x, y, epochs=1, batch_size=100, verbose=0)
-        return len(calls)
+        return compiled(model.train_function)
 
-    assert fit(models_pair()[1]) == 3
-    assert fit(models_pair()[0]) == 0  # run_eagerly=True
+    assert fit(models_pair()[1])
+    assert not fit(models_pair()[0])  # run_eagerly=True
     for hidden in (("sigmoid",), ("tanh",)):
-        assert fit(models_pair(hidden=hidden)[1]) == 0
-    assert fit(models_pair(last="sigmoid", loss="binary_crossentropy")[1]) == 0
-    assert fit(models_pair(loss="mean_squared_error")[1]) == 0
-    assert fit(models_pair(loss=losses.CategoricalCrossentropy(label_smoothing=0.1))[1]) == 0
+        assert not fit(models_pair(hidden=hidden)[1])
+    assert not fit(models_pair(last="sigmoid", loss="binary_crossentropy")[1])
+    assert not fit(models_pair(loss="mean_squared_error")[1])
+    assert not fit(models_pair(loss=losses.CategoricalCrossentropy(label_smoothing=0.1))[1])
     utils.set_random_seed(0)
     dropout = models.Sequential([layers.Dense(16, activation="relu"), layers.Dropout(0.5),
                                  layers.Dense(10, activation="softmax")])
     dropout.compile(optimizer="sgd", loss="categorical_crossentropy")
-    assert fit(dropout) == 0
+    assert not fit(dropout)
     jit_off = models_pair()[1]
     jit_off.compile(optimizer="sgd", loss="categorical_crossentropy", jit_compile=False)
-    assert fit(jit_off) == 0
+    assert not fit(jit_off)
 
     class CustomStep(models.Sequential):
-        def train_step(self, x, y):
-            return super().train_step(x, y)
+        def train_step(self, data):
+            return super().train_step(data)
 
     custom = CustomStep([layers.Dense(10, activation="softmax")])
     custom.compile(optimizer="sgd", loss="categorical_crossentropy")
-    assert fit(custom) == 0
+    assert not fit(custom)
     frozen = models_pair()[1]
-    frozen.layers[0].trainable = False
-    assert fit(frozen) == 0
+    assert fit(frozen)
+    frozen.layers[0].trainable = False  # after a fit: the next fit chooses again
+    assert not fit(frozen)
 
 
 def test_compiled_fit_same_with_one_and_two_threads():
@@ -259,23 +262,21 @@ def test_step_errors_name_the_problem():
 
 
 @pytest.mark.parametrize("last, batch", [("softmax", 32), ("linear", 7), ("softmax", 1000)])
-def test_predict_and_evaluate_through_the_stack_match_the_generic_path(last, batch, monkeypatch):
+def test_predict_and_evaluate_through_the_stack_match_the_generic_path(last, batch):
     x, y = data(n=150)
-    eager, compiled = models_pair(hidden=("relu", "linear"), last=last,
-                                  loss=losses.CategoricalCrossentropy(from_logits=last == "linear"))
-    for model in (eager, compiled):
+    eager, compiled_model = models_pair(hidden=("relu", "linear"), last=last,
+                                        loss=losses.CategoricalCrossentropy(from_logits=last == "linear"))
+    for model in (eager, compiled_model):
         utils.set_random_seed(1)
         model.fit(x, y, epochs=1, batch_size=50, verbose=0)
-    calls = []
-    real = _dense_stack.predictor
-    monkeypatch.setattr(_dense_stack, "predictor", lambda *a: calls.append(real(*a)) or calls[-1])
-    p1, p2 = eager.predict(x, batch_size=batch, verbose=0), compiled.predict(x, batch_size=batch, verbose=0)
-    assert calls[0] is None and calls[1] is not None  # the eager model's predict stays generic
+    p1, p2 = eager.predict(x, batch_size=batch, verbose=0), compiled_model.predict(x, batch_size=batch, verbose=0)
+    # the eager model's predict stays generic
+    assert not compiled(eager.predict_function) and compiled(compiled_model.predict_function)
     assert p2.dtype == np.float32 and p2.shape == (150, 10)
     np.testing.assert_allclose(p2, p1, rtol=1e-5, atol=1e-7)
     if last == "softmax":
         np.testing.assert_allclose(p2.sum(axis=1), 1, rtol=1e-5)
-    np.testing.assert_allclose(compiled.evaluate(x, y, batch_size=batch, verbose=0),
+    np.testing.assert_allclose(compiled_model.evaluate(x, y, batch_size=batch, verbose=0),
                                eager.evaluate(x, y, batch_size=batch, verbose=0), rtol=1e-5)
 
 
@@ -336,25 +337,26 @@ def test_grouped_evaluate_progress_bar_still_reaches_the_last_step(capsys):
     assert out.count("32/32") == 2
 
 
-def test_evaluate_and_predict_reuse_their_stack_and_see_new_weights():
+def test_evaluate_and_predict_reuse_their_function_and_see_new_weights():
     x, y = data(n=200)
-    eager, compiled = models_pair()
-    for model in (eager, compiled):
+    eager, model = models_pair()
+    for m in (eager, model):
         utils.set_random_seed(4)
-        model.build((None, 20))
-    compiled.evaluate(x, y, verbose=0)
-    first = compiled._dense_stack_cache["categorical"][2]
-    compiled.predict(x, verbose=0)
-    compiled.evaluate(x, y, verbose=0)
-    assert compiled._dense_stack_cache["categorical"][2] is first  # no new workspace per call
+        m.build((None, 20))
+    model.evaluate(x, y, verbose=0)
+    first = model.test_function
+    assert compiled(first)
+    model.predict(x, verbose=0)
+    model.evaluate(x, y, verbose=0)
+    assert model.test_function is first  # chosen once: no new function (or workspace) per call
     rng = np.random.default_rng(9)
     new = [rng.normal(size=w.shape).astype(np.float32) for w in eager.get_weights()]
     eager.set_weights(new)
-    compiled.set_weights(new)  # in place: the cached stack reads the new values
-    np.testing.assert_allclose(compiled.evaluate(x, y, verbose=0), eager.evaluate(x, y, verbose=0), rtol=1e-5)
-    np.testing.assert_allclose(compiled.predict(x, verbose=0), eager.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
-    compiled.pop()
-    compiled.add(layers.Dense(10, activation="softmax"))
-    compiled.build((None, 20))
-    compiled.evaluate(x, y, verbose=0)
-    assert compiled._dense_stack_cache["categorical"][2] is not first  # new layer objects: a new stack
+    model.set_weights(new)  # in place: the function's stack reads the new values
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), eager.evaluate(x, y, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), eager.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    model.pop()
+    model.add(layers.Dense(10, activation="softmax"))
+    model.build((None, 20))
+    model.evaluate(x, y, verbose=0)
+    assert model.test_function is not first and compiled(model.test_function)  # new layers: chosen again

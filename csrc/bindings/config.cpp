@@ -6,6 +6,7 @@
 #include <string>
 #include "core/error.h"
 #include "kernels/cpu.h"
+#include "kernels/denormal.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_config.h"
 #include "kernels/parallel.h"
@@ -46,9 +47,9 @@ py::dict config() {
   blocking["float64"] = blocking_dict(kernels::gemm_blocking<double>(isa));
   d["gemm_blocking"] = blocking;
   d["gemm_parallel_flops"] = kernels::kGemmParallelFlops;
-  // Kernels on the thread pool (and the caller during a parallel region or a GEMM) run with
-  // FTZ/DAZ set on x86: subnormal inputs and results are flushed to zero (kernels/cpu.h).
-  d["flush_denormals"] = kernels::flushes_denormals();
+  // Whether kernels flush subnormal inputs and results to zero (off unless
+  // set_flush_denormal(True); kernels/denormal.h).
+  d["flush_denormals"] = kernels::flush_denormal();
   return d;
 }
 
@@ -152,6 +153,23 @@ void bind_config(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"),
         "Set the number of threads kernels use (the caller plus n - 1 pool workers).");
   m.def("get_num_threads", &get_num_threads, "Number of threads kernels use.");
+  m.def("_set_flush_denormal", &kernels::set_flush_denormal, py::arg("mode"),
+        "Flush subnormal floats to zero in every kernel (True) or keep them (False, the default); "
+        "returns False, changing nothing, where the CPU cannot flush.");
+  m.def("_get_flush_denormal", &kernels::flush_denormal, "Whether kernels flush subnormal floats to zero.");
+  m.def(
+      "_thread_flush_bits",
+      []() -> unsigned {
+#ifdef TL_HAVE_MXCSR
+        return _mm_getcsr() & kernels::kFtzDaz;
+#else
+        return 0;
+#endif
+      },
+      "Testing hook: the calling thread's MXCSR FTZ|DAZ bits (0x8040 when both are set; 0 off x86).");
+  m.def(
+      "_set_thread_flush_bits", [](bool on) { kernels::apply_flush_denormal(on); }, py::arg("on"),
+      "Testing hook: set or clear FTZ/DAZ on the calling thread itself, as another library might.");
   m.def(
       "_set_isa", [](const std::string& name) { kernels::set_isa(kernels::parse_isa(name)); }, py::arg("name"),
       "Testing hook: force the kernels' ISA ('generic', 'avx2', 'avx512'); ValueError if unsupported.");

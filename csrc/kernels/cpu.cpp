@@ -1,4 +1,5 @@
 #include "kernels/cpu.h"
+#include "kernels/denormal.h"
 #include <unistd.h>
 #include <atomic>
 #include <cstdio>
@@ -7,7 +8,6 @@
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #define TL_HAVE_CPUID 1
 #include <cpuid.h>
-#include <xmmintrin.h>
 #endif
 
 namespace tl::kernels {
@@ -144,21 +144,6 @@ const CacheInfo& cache_info() {
   return info;
 }
 
-#ifdef TL_HAVE_CPUID
-static constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits 15 (FTZ) and 6 (DAZ)
-DenormalGuard::DenormalGuard() : saved_(_mm_getcsr()) {
-  if ((saved_ & kFtzDaz) != kFtzDaz) _mm_setcsr(saved_ | kFtzDaz);
-}
-DenormalGuard::~DenormalGuard() {
-  if ((saved_ & kFtzDaz) != kFtzDaz) _mm_setcsr(saved_);
-}
-void set_flush_denormals() { _mm_setcsr(_mm_getcsr() | kFtzDaz); }
-bool flushes_denormals() { return true; }
-#else
-DenormalGuard::DenormalGuard() {}
-DenormalGuard::~DenormalGuard() {}
-void set_flush_denormals() {}
-bool flushes_denormals() { return false; }
-#endif
+std::atomic<bool> g_flush_denormal{false};  // kernels/denormal.h: subnormals kept unless asked
 
 }  // namespace tl::kernels

@@ -34,23 +34,6 @@ struct CacheInfo {
 };
 const CacheInfo& cache_info();
 
-// Sets flush-to-zero and denormals-are-zero in MXCSR for the current thread while alive and
-// restores the previous mode afterwards. Kernels run under it (worker threads have it set
-// permanently): denormal operands cost ~100x on x86 and matter nowhere in deep learning, but
-// it means results that would be denormal become 0, unlike NumPy. No-op off x86.
-class DenormalGuard {
- public:
-  DenormalGuard();
-  ~DenormalGuard();
-  DenormalGuard(const DenormalGuard&) = delete;
-  DenormalGuard& operator=(const DenormalGuard&) = delete;
-
- private:
-  unsigned saved_ = 0;
-};
-// Sets FTZ/DAZ for the current thread for good (worker threads call it once at start).
-void set_flush_denormals();
-// Whether DenormalGuard / set_flush_denormals do anything on this build (x86 only).
-bool flushes_denormals();
+// Flush-to-zero of subnormals (off unless asked for): kernels/denormal.h.
 
 }  // namespace tl::kernels

@@ -3,9 +3,9 @@
 #include <limits>
 #include <type_traits>
 
-// These loops stay on the calling thread on purpose: parallel_for regions run with FTZ/DAZ set
-// (kernels/cpu.h), which would flush subnormal samples (linspace(0, 1e-320, 4)) to zero where
-// NumPy keeps them. They are memory-bound; a second core would gain little.
+// These loops stay on the calling thread and outside the flush mode (kernels/denormal.h): they
+// are memory-bound, so a second core would gain little, and samples such as
+// linspace(0, 1e-320, 4) stay NumPy's subnormals even under set_flush_denormal(True).
 
 namespace tl::kernels {
 

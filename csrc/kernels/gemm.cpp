@@ -27,6 +27,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include "core/error.h"
+#include "kernels/denormal.h"
 #include "kernels/gemm_config.h"
 #include "kernels/gemm_ukernel.h"
 #include "kernels/parallel.h"
@@ -407,7 +408,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   if (M == 0 || N == 0) return;
   const Problem<T> pr{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu};
   if constexpr (std::is_floating_point_v<T>) {
-    DenormalGuard ftz;
+    DenormalGuard flush_mode;  // the packing on this thread too, not only the pool's chunks
     if (K == 0 || alpha == T(0)) return scale_and_epilogue(pr);
     gemm_float(pr);
   } else {

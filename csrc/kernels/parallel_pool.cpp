@@ -11,7 +11,9 @@
 //   threads do not exist there, and builds a fresh one lazily on first use.
 // - Thread count: TENSORLET_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs in this
 //   process's affinity mask (sched_getaffinity), so taskset and cgroup cpusets are honoured.
-// - Every worker sets FTZ/DAZ once; the caller sets it for the region (see cpu.h).
+// - Subnormals: the caller applies the flush mode (off unless set_flush_denormal) for the
+//   region and hands it to the job; each worker applies it before each chunk it runs, so all
+//   threads of a region agree and nothing depends on which thread ran what (denormal.h).
 #include <pthread.h>
 #include <sched.h>
 #include <algorithm>
@@ -26,7 +28,7 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include "kernels/cpu.h"
+#include "kernels/denormal.h"
 #include "kernels/parallel.h"
 
 namespace tl {
@@ -62,8 +64,9 @@ class ThreadPool {
   int workers() const { return int(threads_.size()); }
 
   // Runs fn over `chunks` (< 2^20) pieces of [begin, end) on the workers and the caller.
-  void run(int64_t begin, int64_t end, int64_t chunks, FunctionRef<void(int64_t, int64_t)> fn) {
+  void run(int64_t begin, int64_t end, int64_t chunks, bool flush, FunctionRef<void(int64_t, int64_t)> fn) {
     fn_ = &fn;
+    flush_ = flush;
     begin_ = begin;
     size_ = end - begin;
     error_ = nullptr;
@@ -114,6 +117,7 @@ class ThreadPool {
       if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
       // A claimed chunk keeps the caller waiting, so fn_, begin_, size_ stay this job's.
       const int64_t c = int64_t(next_of(s)), n = int64_t(chunks_of(s));
+      kernels::apply_flush_denormal(flush_);  // a no-op (one stmxcsr) unless the mode changed
       try {
         (*fn_)(begin_ + size_ * c / n, begin_ + size_ * (c + 1) / n);
       } catch (...) {
@@ -130,7 +134,6 @@ class ThreadPool {
 
   void worker_loop() {
     tls_in_region = true;
-    kernels::set_flush_denormals();
     uint64_t seen = 0;  // job ids start at 1, so a job published before we got here is seen
     const auto has_news = [&] {
       return job_of(state_.load(std::memory_order_acquire)) != seen || stop_.load(std::memory_order_relaxed);
@@ -168,6 +171,7 @@ class ThreadPool {
   uint64_t job_ = 0;  // the caller's last job id (only the region holder touches it)
   // The current job; written by the caller before state_ publishes it.
   const FunctionRef<void(int64_t, int64_t)>* fn_ = nullptr;
+  bool flush_ = false;  // the caller's subnormal flush mode for this job
   int64_t begin_ = 0, size_ = 0;
   std::exception_ptr error_;
 };
@@ -248,10 +252,14 @@ void set_num_threads(int n) {
 
 void parallel_for(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) {
   if (end <= begin) return;
+  if (tls_in_region) {  // nested: this thread already runs with the region's flush mode
+    fn(begin, end);
+    return;
+  }
   kernels::DenormalGuard ftz;
   const int64_t n = end - begin;
   const int64_t max_chunks = grain > 0 ? (n + grain - 1) / grain : n;
-  if (max_chunks <= 1 || tls_in_region) {
+  if (max_chunks <= 1) {
     fn(begin, end);
     return;
   }
@@ -270,7 +278,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(in
   if (!g_pool) g_pool = new ThreadPool(threads - 1);
   tls_in_region = true;
   try {
-    g_pool->run(begin, end, chunks, fn);
+    g_pool->run(begin, end, chunks, ftz.flush(), fn);
   } catch (...) {
     tls_in_region = false;
     throw;

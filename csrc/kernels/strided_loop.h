@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include "core/shape.h"
+#include "kernels/denormal.h"
 #include "kernels/parallel.h"
 
 namespace tl {
@@ -92,6 +93,7 @@ template <int N, class Inner>
 void strided_loop(const Shape& shape, std::array<char*, N> base, const std::array<const Strides*, N>& elem_strides,
                   const std::array<int64_t, N>& itemsizes, Inner&& inner) {
   for (int64_t d : shape) if (d == 0) return;
+  kernels::DenormalGuard flush_mode;  // small work runs here, not in parallel_for
   const LoopGeometry<N> g = coalesce_loop<N>(shape, elem_strides, itemsizes);
   const int nd = g.shape.n;
   if (nd == 0) {

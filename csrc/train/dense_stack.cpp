@@ -5,7 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include "core/error.h"
-#include "kernels/cpu.h"
+#include "kernels/denormal.h"
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
 #include "kernels/reduce.h"
@@ -169,7 +169,7 @@ void DenseStack::predict(const Tensor& x, int64_t start, int64_t stop, const Ten
 
 template <class T>
 void DenseStack::predict_rows(const Tensor& x, int64_t start, int64_t stop, const Tensor& out) {
-  kernels::DenormalGuard ftz;
+  kernels::DenormalGuard flush_mode;
   const int64_t B = stop - start, C = classes_;
   forward<T>(x.data<T>() + start * in_features_, B);
   const Tensor z = first_rows(outs_.back(), B), o = rows_at(out, start, B);
@@ -195,7 +195,7 @@ void DenseStack::forward(const T* x, int64_t B) {
 template <class T>
 StepResult DenseStack::run(const Tensor& x, const Tensor& y, const Tensor& index, int64_t start, int64_t stop,
                            bool train) {
-  kernels::DenormalGuard ftz;
+  kernels::DenormalGuard flush_mode;
   const int64_t B = stop - start, C = classes_, n = x.shape()[0];
   const bool sparse = loss_ == DenseLoss::SoftmaxSparse;
 

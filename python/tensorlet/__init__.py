@@ -10,7 +10,8 @@ import numpy as _np
 from . import _core
 from ._core import *  # noqa: F401,F403  (the C++ API: Tensor and the op functions)
 from ._core import Tensor
-from ._core import config, get_num_threads, set_num_threads  # kernel ISA / threads
+from ._core import get_num_threads, set_num_threads  # kernel threads
+from ._config import config, set_flush_denormal, get_flush_denormal  # tl.config(), subnormal flushing
 from . import autograd  # tl.autograd.grad / tl.autograd.backward
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode, is_inference_mode_enabled
 from . import random  # Philox4x64-10 generator: tl.random.seed / normal / uniform / ...

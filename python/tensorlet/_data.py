@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional, Tuple
 
 import numpy as np
 
@@ -17,8 +16,8 @@ import tensorlet as tl
 from . import losses as losses_module
 from .layers.layer import format_shape
 
-__all__ = ["as_numpy", "to_input_tensor", "check_same_length", "check_input_shape", "prepare_labels",
-           "split_validation", "check_batch_size"]
+__all__ = ["as_numpy", "to_input_tensor", "check_same_length", "check_batch_dimension", "prepare_labels",
+           "prepare_sample_weight", "split_validation", "check_batch_size"]
 
 
 def as_numpy(data, what: str) -> np.ndarray:
@@ -75,21 +74,29 @@ def check_same_length(x_shape, y_shape, x_what="x", y_what="y") -> None:
         raise ValueError(f"{x_what} is empty (shape {tuple(x_shape)}): there is nothing to train or evaluate on")
 
 
-def check_input_shape(x_shape, expected: Optional[Tuple], layer_name: str) -> None:
-    """x's sample shape must match the model's declared or built input shape."""
+def check_batch_dimension(x_shape, layer_name: str) -> None:
+    """x must be a batch of samples: at least (n, features)."""
     if len(x_shape) < 2:
         raise ValueError(
             f'Input 0 of layer "{layer_name}" is incompatible with the layer: expected a batch of samples '
             f"(ndim >= 2), but received input with shape {tuple(x_shape)}. Reshape 1-D data to (n, 1)."
         )
-    if expected is None:
-        return
-    got = (None,) + tuple(x_shape[1:])
-    if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+
+
+def prepare_sample_weight(sample_weight, n: int):
+    """One float32 weight per sample: shape (n,) (or (n, 1)), finite."""
+    arr = sample_weight.detach().numpy() if isinstance(sample_weight, tl.Tensor) else \
+        as_numpy(sample_weight, "sample_weight")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"sample_weight must hold numbers; got dtype {arr.dtype}")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(
-            f'Input 0 of layer "{layer_name}" is incompatible with the layer: expected shape {format_shape(expected)}, '
-            f"but received input with shape {format_shape(got)}"
+            f"sample_weight must have one weight per sample, shape ({n},); got shape {tuple(arr.shape)}"
         )
+    warn_if_not_finite(arr, "sample_weight")
+    return tl.asarray(np.ascontiguousarray(arr, dtype=np.float32))
 
 
 def _integral(arr: np.ndarray) -> bool:

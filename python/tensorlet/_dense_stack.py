@@ -1,174 +1,224 @@
-"""The compiled training step that ``Sequential.fit`` uses for a plain stack of Dense layers.
+"""The compiled step for a plain stack of Dense layers (``_core._DenseStack``,
+csrc/train/dense_stack.h), behind the trainer's function interface.
 
-When a model is nothing but ``Dense`` layers (hidden activations relu or linear) ending in a
-softmax (or linear logits) trained with categorical or sparse categorical cross-entropy, and
-its metrics are accuracies, one C++ call (``_core._DenseStack``, csrc/train/dense_stack.h) does
-the whole forward and backward pass of a batch with the GIL released and no autograd graph;
-the optimizer then applies the gradients exactly as on the generic path. Anything else (other
-layers, losses, metrics, an overridden ``train_step``, ``compile(run_eagerly=True)``) runs the
-generic path, which computes the same values.
+The trainer asks once per compile (``train_function`` / ``test_function`` /
+``predict_function``) whether it applies, from public attributes only: the layers are all
+``Dense`` (hidden activations relu or linear, the last softmax or linear, one float dtype, every
+weight trainable for training), the loss is categorical or sparse categorical cross-entropy
+matching the last activation (``loss.get_config()``: default reduction, no label smoothing,
+last axis), and the metrics are accuracies. The function it returns takes the trainer's
+``Batch``es: one C++ call does a batch's forward and backward pass with the GIL released, reading
+the rows in place; the optimizer then applies the gradients exactly as the generic path does,
+and the loss tracker and metrics are updated through their public methods. Data it cannot take
+(another dtype, sample weights) goes to the generic ``fallback`` function, which computes the
+same values. To be replaced by the captured step (issue 12).
 """
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
+
+import tensorlet as tl
 
 from . import _core
 from . import losses as losses_module
 from . import metrics as metrics_module
 from .layers.dense import Dense
 
+__all__ = ["train_function", "test_function", "predict_function"]
+
 _HIT_METRICS = (metrics_module.CategoricalAccuracy, metrics_module.SparseCategoricalAccuracy)
+_CROSS_ENTROPIES = (losses_module.CategoricalCrossentropy, losses_module.SparseCategoricalCrossentropy)
+
+# Rows per compiled evaluate/predict call when batches may be grouped: big enough for GEMMs at
+# full speed and few calls, small enough for a modest workspace (4096 x 512 float32 = 8 MiB).
+EVAL_GROUP_ROWS = 4096
 
 
-def _loss_kind(loss, last_activation: str) -> Optional[str]:
-    """'categorical' or 'sparse' when the loss is softmax cross-entropy on the last layer."""
-    if type(loss) not in (losses_module.CategoricalCrossentropy, losses_module.SparseCategoricalCrossentropy):
+def _layer_weights(layers) -> List:
+    return [w for layer in layers for w in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
+
+
+def _stack_output(layers) -> Optional[str]:
+    """'softmax' or 'linear' (the last activation) when the layers are a built stack of Dense
+    layers with relu or linear hidden activations and one float dtype, else None."""
+    if not layers or any(type(layer) is not Dense or layer.kernel is None for layer in layers):
         return None
-    kw = loss._fn_kwargs
-    if loss.reduction != "sum_over_batch_size" or kw.get("label_smoothing", 0.0) or kw.get("axis", -1) != -1:
+    activations = [layer.get_config()["activation"] for layer in layers]
+    if any(a not in ("relu", "linear") for a in activations[:-1]) or activations[-1] not in ("softmax", "linear"):
         return None
-    from_logits = bool(kw.get("from_logits"))
-    if not ((last_activation == "softmax" and not from_logits) or (last_activation == "linear" and from_logits)):
+    dtype = layers[0].kernel.dtype
+    if dtype not in (np.float32, np.float64) or any(w.dtype != dtype for w in _layer_weights(layers)):
+        return None
+    return activations[-1]
+
+
+def _loss_kind(loss, output: str) -> Optional[str]:
+    """'categorical' or 'sparse' when the loss is softmax cross-entropy on the stack's output."""
+    if type(loss) not in _CROSS_ENTROPIES:
+        return None
+    config = loss.get_config()
+    if config["reduction"] != "sum_over_batch_size" or config.get("label_smoothing", 0.0) or \
+            config.get("axis", -1) != -1:
+        return None
+    from_logits = bool(config["from_logits"])
+    if not ((output == "softmax" and not from_logits) or (output == "linear" and from_logits)):
         return None
     return "sparse" if loss.sparse_labels else "categorical"
 
 
-def _specs(model):
-    return [(layer.kernel, layer.bias, layer.activation_name == "relu") for layer in model.layers]
+def _specs(layers):
+    return [(layer.kernel, layer.bias, layer.get_config()["activation"] == "relu") for layer in layers]
 
 
-def _stack_for(model, kind: str, rows: int, training: bool, output: str):
-    """A _core._DenseStack for the model. Training makes a fresh one per fit; evaluation and
-    predict reuse the model's last one while the weights are the same objects, so repeated
-    evaluate/predict calls do not allocate (and page-fault in) a new workspace each time."""
-    specs = _specs(model)
-    if training:
-        return _core._DenseStack(specs, kind, rows, True, output)
-    weights = [w for spec in specs for w in spec[:2]]
-    key = (rows, output, tuple(spec[2] for spec in specs))
-    cache = model.__dict__.setdefault("_dense_stack_cache", {})  # one entry per loss kind
-    cached = cache.get(kind)
-    # The cache keeps the weight objects themselves, so identity comparisons cannot be fooled
-    # by a recycled id().
-    if cached is not None and cached[0] == key and len(cached[1]) == len(weights) and \
-            all(a is b for a, b in zip(cached[1], weights)):
-        return cached[2]
-    stack = _core._DenseStack(specs, kind, rows, False, output)
-    cache[kind] = (key, weights, stack)
-    return stack
-
-
-class DenseStackStep:
-    """Runs ``Sequential``'s train and test steps for an eligible model (see ``plan``)."""
-
-    def __init__(self, model, kind: str, batch_size: int, training: bool):
-        layers = model.layers
-        self._stack = _stack_for(model, kind, batch_size, training, layers[-1].activation_name)
-        self._kind, self._dtype = kind, layers[0].kernel.dtype
-        self._grads = list(self._stack.grads)
-        self._weights = model._train_weights
-        self._model = model
-        self._optimizer = model.optimizer
-
-    @property
-    def max_batch(self) -> int:
-        return self._stack.max_batch
-
-    def accepts(self, x_t, y_t, batch_size: int) -> bool:
-        """Whether test steps on this data (validation data, say) can run here."""
-        return batch_size <= self._stack.max_batch and _data_fits(self._kind, self._dtype, x_t, y_t)
-
-    def train(self, x, y, index, start: int, stop: int):
-        """One optimisation step on rows index[start:stop] (or start:stop); returns the logs."""
-        loss, hits, rows = self._stack.train_step(x, y, index, start, stop)
-        self._optimizer.apply(self._weights, self._grads)
-        return self._record(loss, hits, rows)
-
-    def test(self, x, y, start: int, stop: int):
-        loss, hits, rows = self._stack.test_step(x, y, start, stop)
-        return self._record(loss, hits, rows)
-
-    def _record(self, loss: float, hits: int, rows: int):
-        model = self._model
-        model._loss_tracker.update_state(loss, rows)
-        for metric in model.metrics:
-            metric.total += hits
-            metric.count += rows
-        return model._logs()
-
-
-def _stack_output(model) -> Optional[str]:
-    """'softmax' or 'linear' (the last activation) when the model is a built stack of Dense
-    layers with relu or linear hidden activations and one float dtype, else None."""
-    layers = model.layers
-    if not layers or getattr(model, "run_eagerly", False) or getattr(model, "jit_compile", "auto") is False:
-        return None
-    if any(type(layer) is not Dense or layer.kernel is None for layer in layers):
-        return None
-    if any(layer.activation_name not in ("relu", "linear") for layer in layers[:-1]):
-        return None
-    if layers[-1].activation_name not in ("softmax", "linear"):
-        return None
-    dtype = layers[0].kernel.dtype
-    weights = [w for layer in layers for w in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
-    if dtype not in (np.float32, np.float64) or any(w.dtype != dtype for w in weights):
-        return None
-    return layers[-1].activation_name
-
-
-def _model_kind(model, training: bool) -> Optional[str]:
-    """The stack's loss kind when the model and its compile settings qualify, else None."""
-    from .models import Sequential
-
-    cls = type(model)
-    if cls.train_step is not Sequential.train_step or cls.test_step is not Sequential.test_step:
-        return None
-    output = _stack_output(model)
-    if output is None:
-        return None
-    kind = _loss_kind(model.loss, output)
-    if kind is None or any(type(m) not in _HIT_METRICS for m in model.metrics):
-        return None
-    if training:
-        layers = model.layers
-        if not model.trainable or any(not layer.trainable for layer in layers):
-            return None
-        weights = [w for layer in layers for w in ([layer.kernel] + ([layer.bias] if layer.use_bias else []))]
-        if len(weights) != len(model._train_weights) or any(a is not b for a, b in zip(weights, model._train_weights)):
-            return None
-    return kind
-
-
-def _data_fits(kind: str, dtype, x_t, y_t) -> bool:
-    """x is (n, features) of the weights' dtype; y one-hot rows of that dtype or int64 ids."""
-    if x_t.ndim != 2 or x_t.dtype != dtype or not x_t.is_contiguous or not y_t.is_contiguous:
+def _data_fits(kind: str, dtype, arrays) -> bool:
+    """x is (n, features) of the weights' dtype; y one-hot rows of that dtype or int64 ids; no
+    sample weights."""
+    if len(arrays) != (1 if kind == "none" else 2):
+        return False
+    x = arrays[0]
+    if x.ndim != 2 or x.dtype != dtype or not x.is_contiguous:
+        return False
+    if kind == "none":
+        return True
+    y = arrays[1]
+    if not y.is_contiguous:
         return False
     if kind == "sparse":
-        return y_t.ndim == 1 and y_t.dtype == np.int64
-    return y_t.ndim == 2 and y_t.dtype == dtype
+        return y.ndim == 1 and y.dtype == np.int64
+    return y.ndim == 2 and y.dtype == dtype
 
 
-def plan(model, x_t, y_t, batch_size: int, training: bool = True) -> Optional[DenseStackStep]:
-    """A DenseStackStep for fit (training) or evaluate when the model, its compile settings and
-    the data qualify, else None."""
-    kind = _model_kind(model, training)
-    if kind is None or not _data_fits(kind, model.layers[0].kernel.dtype, x_t, y_t):
+class _StackFunction:
+    """Shared parts: the stack (made on the first batch, remade for a larger one) and the
+    fallback for data the stack cannot take."""
+
+    def __init__(self, layers, kind: str, output: str, training: bool, fallback: Callable, group: bool):
+        self._specs = _specs(layers)
+        self._kind, self._output, self._training = kind, output, training
+        self._dtype = layers[0].kernel.dtype
+        self._fallback = fallback
+        self._group = group
+        self._stack = None
+        self._grads = None
+
+    def _stack_for(self, rows: int):
+        if self._stack is None or rows > self._stack.max_batch:
+            self._stack = _core._DenseStack(self._specs, self._kind, rows, self._training, self._output)
+            self._grads = list(self._stack.grads) if self._training else None
+        return self._stack
+
+    def fits(self, arrays) -> bool:
+        return _data_fits(self._kind, self._dtype, arrays)
+
+    def takes(self, batch) -> bool:
+        """Whether the stack can take the batch's arrays (checked once per iterator)."""
+        verdict = batch.notes.get(self)
+        if verdict is None:
+            verdict = batch.notes[self] = self.fits(batch.arrays)
+        return verdict
+
+    def steps_per_execution(self, arrays, batch_size: int) -> int:
+        if self._group and self.fits(arrays):
+            return max(1, EVAL_GROUP_ROWS // batch_size)
+        return 1
+
+
+class _Metrics:
+    """The loss tracker and accuracies a stack step updates with its loss and hit count."""
+
+    def __init__(self, loss_tracker, metrics, results: Callable):
+        self._loss_tracker, self._metrics, self._results = loss_tracker, list(metrics), results
+
+    def record(self, loss: float, hits: int, rows: int):
+        self._loss_tracker.update_totals(loss * rows, rows)  # update_state(loss, sample_weight=rows)
+        for metric in self._metrics:
+            metric.update_totals(hits, rows)
+        return self._results()
+
+
+class _TrainFunction(_StackFunction):
+    def __init__(self, layers, kind, output, metrics: _Metrics, optimizer, weights, fallback):
+        super().__init__(layers, kind, output, True, fallback, group=False)
+        self._metrics, self._optimizer, self._weights = metrics, optimizer, list(weights)
+
+    def __call__(self, batch):
+        if not self.takes(batch):
+            return self._fallback(batch)
+        stack = self._stack_for(batch.size)
+        x, y = batch.arrays
+        loss, hits, rows = stack.train_step(x, y, batch.index, batch.start, batch.stop)
+        self._optimizer.apply(self._weights, self._grads)
+        return self._metrics.record(loss, hits, rows)
+
+
+class _TestFunction(_StackFunction):
+    def __init__(self, layers, kind, output, metrics: _Metrics, fallback):
+        super().__init__(layers, kind, output, False, fallback, group=True)
+        self._metrics = metrics
+
+    def __call__(self, batch):
+        if not self.takes(batch):
+            return self._fallback(batch)
+        x, y = batch.arrays
+        loss, hits, rows = self._stack_for(batch.size).test_step(x, y, batch.start, batch.stop)
+        return self._metrics.record(loss, hits, rows)
+
+
+class _PredictFunction(_StackFunction):
+    def __init__(self, layers, output, fallback):
+        super().__init__(layers, "none", output, False, fallback, group=True)
+        self._units = layers[-1].units
+
+    def __call__(self, batch):
+        if batch.size == 0 or not self.takes(batch):
+            return self._fallback(batch)
+        x = batch.arrays[0][batch.start:batch.stop]  # contiguous rows: a view
+        out = tl.empty((batch.size, self._units), dtype=self._dtype)
+        self._stack_for(batch.size).predict(x, 0, batch.size, out)
+        return out
+
+
+def _loss_and_output(layers, loss, metrics) -> Optional[tuple]:
+    output = _stack_output(layers)
+    if output is None:
         return None
-    return DenseStackStep(model, kind, batch_size, training)
-
-
-def predictor(model, x_t, batch_size: int):
-    """A function predict(start, stop, out) writing the model's output rows, or None when the
-    model (or an overridden predict_step) needs the generic path."""
-    from .models import Sequential
-
-    if type(model).predict_step is not Sequential.predict_step:
+    kind = _loss_kind(loss, output)
+    if kind is None or any(type(m) not in _HIT_METRICS for m in metrics):
         return None
-    output = _stack_output(model)
-    if output is None or x_t.ndim != 2 or x_t.dtype != model.layers[0].kernel.dtype or not x_t.is_contiguous:
+    return kind, output
+
+
+def train_function(layers, loss, metrics, loss_tracker, optimizer, trainable_weights, results: Callable,
+                   fallback: Callable):
+    """The compiled train function for ``layers`` when it applies (every weight of the stack
+    is trainable, in the trainer's order), else None."""
+    found = _loss_and_output(layers, loss, metrics)
+    if found is None:
         return None
-    stack = _stack_for(model, "none", min(batch_size, x_t.shape[0]), False, output)
-    return lambda start, stop, out: stack.predict(x_t, start, stop, out)
+    stack_weights = _layer_weights(layers)
+    if len(stack_weights) != len(trainable_weights) or \
+            any(a is not b for a, b in zip(stack_weights, trainable_weights)):
+        return None
+    kind, output = found
+    return _TrainFunction(layers, kind, output, _Metrics(loss_tracker, metrics, results), optimizer,
+                          trainable_weights, fallback)
+
+
+def test_function(layers, loss, metrics, loss_tracker, results: Callable, fallback: Callable):
+    """The compiled test function for ``layers`` when it applies, else None."""
+    found = _loss_and_output(layers, loss, metrics)
+    if found is None:
+        return None
+    kind, output = found
+    return _TestFunction(layers, kind, output, _Metrics(loss_tracker, metrics, results), fallback)
+
+
+def predict_function(layers, fallback: Callable):
+    """The compiled predict function for ``layers`` when it applies, else None."""
+    output = _stack_output(layers)
+    if output is None:
+        return None
+    return _PredictFunction(layers, output, fallback)

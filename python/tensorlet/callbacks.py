@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Mapping
 import warnings
 from typing import Dict, List, Optional
 
@@ -12,7 +13,24 @@ import numpy as np
 
 from ._progbar import Progbar
 
-__all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "ProgbarLogger"]
+__all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "ProgbarLogger",
+           "pythonify_logs"]
+
+
+def pythonify_logs(logs) -> Dict:
+    """Logs as Python floats, keys sorted, nested dicts (a CompileMetrics result) flattened, as
+    Keras's ``pythonify_logs``; values that are not scalars are kept as they are."""
+    result = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, Mapping):
+            result.update(pythonify_logs(value))
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            pass
+        result[key] = value
+    return result
 
 
 class Callback:
@@ -46,6 +64,10 @@ class Callback:
 
 
 _HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+# Hooks whose logs callbacks read as floats (the step functions return 0-d tensors); predict's
+# batch logs hold the outputs and pass through unchanged.
+_FLOAT_LOGS = {name for name in _HOOKS if not name.startswith("on_predict")}
+_INDEXED = {name for name in _HOOKS if "batch" in name or "epoch" in name}
 
 
 def _overrides(cb: Callback, hook: str) -> bool:
@@ -65,6 +87,8 @@ class CallbackList:
                 cb.set_model(model)
             cb.set_params(dict(params))
         self._by_hook = {h: [getattr(cb, h) for cb in self.callbacks if _overrides(cb, h)] for h in _HOOKS}
+        for hook in _HOOKS:  # made once: the loops call these every batch
+            setattr(self, hook, self._dispatcher(hook))
 
     def wants(self, hook: str) -> bool:
         return bool(self._by_hook[hook])
@@ -73,12 +97,19 @@ class CallbackList:
         """Whether a callback other than the progress bar implements ``hook``."""
         return any(not isinstance(getattr(fn, "__self__", None), ProgbarLogger) for fn in self._by_hook[hook])
 
-    def __getattr__(self, hook: str):
-        if hook not in _HOOKS:
-            raise AttributeError(hook)
+    def _dispatcher(self, hook: str):
         fns = self._by_hook[hook]
+        logs_at = 1 if hook in _INDEXED else 0
+        to_floats = hook in _FLOAT_LOGS
 
         def dispatch(*args, **kwargs):
+            if not fns:
+                return
+            if to_floats:  # once for all callbacks, only when someone listens
+                if "logs" in kwargs:
+                    kwargs["logs"] = pythonify_logs(kwargs["logs"])
+                elif len(args) > logs_at and args[logs_at] is not None:
+                    args = args[:logs_at] + (pythonify_logs(args[logs_at]),) + args[logs_at + 1:]
             for fn in fns:
                 fn(*args, **kwargs)
 
@@ -110,7 +141,6 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: Invalid loss ({loss}), terminating training", file=sys.stdout)
             self.model.stop_training = True
-            self.model._nan_stop = (batch, loss)
 
 
 class EarlyStopping(Callback):

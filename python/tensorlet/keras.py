@@ -5,7 +5,7 @@ imports changed::
     from tensorlet.keras import layers               # was: from tensorflow.keras import layers
     from tensorlet.keras.datasets import mnist       # was: from tensorflow.keras.datasets import mnist
 
-``keras.Sequential``, ``keras.Input``, ``keras.layers``, ``keras.models``, ``keras.optimizers``,
+``keras.Sequential``, ``keras.Model``, ``keras.Input``, ``keras.InputSpec``, ``keras.layers``, ``keras.models``, ``keras.optimizers``,
 ``keras.losses``, ``keras.metrics``, ``keras.callbacks``, ``keras.initializers``,
 ``keras.activations``, ``keras.datasets`` and ``keras.utils`` are tensorlet's own modules.
 """
@@ -13,14 +13,14 @@ imports changed::
 import sys as _sys
 
 from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
-from .layers import Input
-from .models import Sequential
+from .layers import Input, InputSpec
+from .models import Model, Sequential
 
-__all__ = ["Sequential", "Input", "activations", "callbacks", "datasets", "initializers", "layers", "losses",
+__all__ = ["Sequential", "Model", "Input", "InputSpec", "activations", "callbacks", "datasets", "initializers", "layers", "losses",
            "metrics", "models", "optimizers", "utils"]
 
 # Make `from tensorlet.keras.<module> import ...` work as it does for keras.<module>.
-for _name in __all__[2:]:
+for _name in __all__[4:]:
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 _sys.modules[f"{__name__}.datasets.mnist"] = datasets.mnist
 _sys.modules[f"{__name__}.datasets.fashion_mnist"] = datasets.fashion_mnist

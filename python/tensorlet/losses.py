@@ -22,7 +22,7 @@ from ._lookup import by_name
 __all__ = [
     "Loss", "LossFunctionWrapper", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy", "sparse_categorical_crossentropy",
-    "binary_crossentropy", "mean_squared_error", "mse", "MSE", "get",
+    "binary_crossentropy", "mean_squared_error", "mse", "MSE", "get", "squeeze_or_expand_to_same_rank",
 ]
 
 EPSILON = 1e-7  # keras.backend.epsilon()
@@ -90,6 +90,22 @@ def mean_squared_error(y_true, y_pred):
 mse = MSE = mean_squared_error
 
 
+def squeeze_or_expand_to_same_rank(x1, x2):
+    """Keras's rank matching of values and weights whose ranks differ by a trailing axis of 1:
+    a rank-1 tensor gains the axis, a higher-rank one loses it."""
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        if x2.ndim == 1:
+            x2 = tl.expand_dims(x2, -1)
+        else:
+            x1 = tl.squeeze(x1, axis=-1)
+    elif x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        if x1.ndim == 1:
+            x1 = tl.expand_dims(x1, -1)
+        else:
+            x2 = tl.squeeze(x2, axis=-1)
+    return x1, x2
+
+
 # -- classes -----------------------------------------------------------------------------------
 class Loss:
     """Base class: ``fn(y_true, y_pred) -> per-sample tensor``, reduced to its batch mean."""
@@ -115,11 +131,15 @@ class Loss:
             return tl.sum(values)
         return values
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        values = self.call(y_true, y_pred)
+    def reduce_weighted(self, values, sample_weight=None):
+        """Per-sample ``values`` times ``sample_weight`` (ranks matched as Keras does), reduced."""
         if sample_weight is not None:
-            values = values * tl.asarray(sample_weight, dtype=values.dtype)
+            values, weight = squeeze_or_expand_to_same_rank(values, tl.asarray(sample_weight, dtype=values.dtype))
+            values = values * weight
         return self.reduce(values)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self.reduce_weighted(self.call(y_true, y_pred), sample_weight)
 
     def fused_with(self, activation: Optional[str]) -> Optional[Callable]:
         """A per-sample function of (y_true, logits) equal to this loss applied to

@@ -7,7 +7,9 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["to_categorical", "set_random_seed"]
+from ._epoch_iterator import unpack_x_y_sample_weight
+
+__all__ = ["to_categorical", "set_random_seed", "unpack_x_y_sample_weight"]
 
 
 def to_categorical(y, num_classes: Optional[int] = None, dtype="float32"):

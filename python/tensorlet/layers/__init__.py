@@ -6,10 +6,10 @@ from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .input_layer import Input, InputLayer
-from .layer import Layer
+from .layer import InputSpec, Layer
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Input", "InputLayer", "Conv1D", "Conv2D",
-           "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+__all__ = ["Layer", "InputSpec", "Dense", "Activation", "Flatten", "Dropout", "Input", "InputLayer", "Conv1D",
+           "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D"]

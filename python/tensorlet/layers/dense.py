@@ -8,7 +8,7 @@ import tensorlet as tl
 
 from .. import activations
 from ._affine_args import set_affine_args
-from .layer import Layer
+from .layer import InputSpec, Layer
 
 __all__ = ["Dense"]
 
@@ -43,11 +43,12 @@ class Dense(Layer):
             raise ValueError(f"Dense {self.name!r}: units must be a positive integer, got {units!r}")
         self.units = units
         set_affine_args(self, activation, use_bias, kernel_initializer, bias_initializer)
+        self.input_spec = InputSpec(min_ndim=2)
         # relu is fused into the GEMM; softmax/sigmoid can be fused into the loss by the model.
         self._fused_relu = self.activation is activations.relu
 
     def build(self, input_shape):
-        if len(input_shape) < 2 or input_shape[-1] is None:
+        if input_shape[-1] is None:
             raise ValueError(
                 f"Dense {self.name!r} needs inputs with a known last axis, got input shape {tuple(input_shape)}"
             )
@@ -55,12 +56,11 @@ class Dense(Layer):
         self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
-        self._input_dim = in_dim
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) < 2:
-            raise ValueError(f"Dense {self.name!r} needs inputs of rank >= 2, got shape {tuple(input_shape)}")
+        self.check_input_shape(input_shape)
         return tuple(input_shape[:-1]) + (self.units,)
 
     def call_logits(self, x, training=False):

@@ -1,4 +1,5 @@
-"""The Layer base class: lazy build on first call, weights as Tensors, NumPy get/set."""
+"""The Layer base class (lazy build on first call, weights as Tensors, NumPy get/set, sublayers
+tracked as attributes) and ``InputSpec``, the input checks every layer runs on its own input."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import tensorlet as tl
 
 from .. import initializers
 
-__all__ = ["Layer", "unique_name", "format_shape", "check_sample_shape"]
+__all__ = ["Layer", "InputSpec", "assert_input_compatibility", "unique_name", "format_shape", "check_sample_shape"]
 
 _name_counts: Dict[str, int] = collections.defaultdict(int)
 
@@ -48,12 +49,75 @@ def check_sample_shape(shape, owner: str) -> Tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
+class InputSpec:
+    """What a layer accepts as input, as ``keras.InputSpec``: a rank (``ndim``, ``min_ndim``,
+    ``max_ndim``), a dtype, a full ``shape`` (None matches any size), or sizes of some ``axes``
+    (``{-1: 784}``). A layer sets ``self.input_spec`` (in ``__init__`` or ``build``) and
+    ``Layer.__call__`` checks every input against it before building or calling."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None):
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+        self.allow_last_axis_squeeze = allow_last_axis_squeeze
+        self.name = name
+        self.axes = {int(k): v for k, v in (axes or {}).items()}
+        if self.ndim is not None and self.axes:
+            worst = max(k if k >= 0 else -k - 1 for k in self.axes)
+            if worst >= self.ndim:
+                raise ValueError(f"Axis {worst} is greater than the maximum allowed value: {self.ndim - 1}")
+
+    def __repr__(self):
+        fields = [f"{k}={v}" for k, v in (("dtype", self.dtype), ("shape", self.shape), ("ndim", self.ndim),
+                                         ("max_ndim", self.max_ndim), ("min_ndim", self.min_ndim),
+                                         ("axes", self.axes or None)) if v is not None]
+        return f"InputSpec({', '.join(fields)})"
+
+
+def assert_input_compatibility(input_spec: Optional[InputSpec], shape, layer_name: str, dtype=None,
+                               input_index: int = 0) -> None:
+    """Raises Keras's ValueError when an input of ``shape`` (batch dimension first, None for an
+    unknown size) and ``dtype`` does not satisfy ``input_spec``."""
+    if input_spec is None:
+        return
+    shape = tuple(shape)
+    ndim = len(shape)
+    head = f'Input {input_index} of layer "{layer_name}" is incompatible with the layer: '
+    spec = input_spec
+    if spec.ndim is not None and not spec.allow_last_axis_squeeze and ndim != spec.ndim:
+        raise ValueError(f"{head}expected ndim={spec.ndim}, found ndim={ndim}. "
+                         f"Full shape received: {format_shape(shape)}")
+    if spec.max_ndim is not None and ndim > spec.max_ndim:
+        raise ValueError(f"{head}expected max_ndim={spec.max_ndim}, found ndim={ndim}")
+    if spec.min_ndim is not None and ndim < spec.min_ndim:
+        raise ValueError(f"{head}expected min_ndim={spec.min_ndim}, found ndim={ndim}. "
+                         f"Full shape received: {format_shape(shape)}")
+    if spec.dtype is not None and dtype is not None and np.dtype(dtype) != spec.dtype:
+        raise ValueError(f"{head}expected dtype={spec.dtype}, found dtype={np.dtype(dtype)}")
+    for axis, value in spec.axes.items():
+        if value is not None and -ndim <= axis < ndim and shape[axis] not in (value, None):
+            raise ValueError(f"{head}expected axis {axis} of input shape to have value {value}, "
+                             f"but received input with shape {format_shape(shape)}")
+    if spec.shape is not None:
+        spec_shape, got = spec.shape, shape
+        if spec.allow_last_axis_squeeze:
+            got = got[:-1] if got and got[-1] == 1 else got
+            spec_shape = spec_shape[:-1] if spec_shape and spec_shape[-1] == 1 else spec_shape
+        if any(s is not None and d is not None and s != d for s, d in zip(spec_shape, got)):
+            raise ValueError(f"{head}expected shape={format_shape(spec.shape)}, found shape={format_shape(shape)}")
+
+
 class Layer:
-    """Base class of layers.
+    """Base class of layers (and, through ``Model``, of models).
 
     Subclasses implement ``call(x, training=False)``, and usually ``build(input_shape)``
-    (creating weights with ``add_weight``) and ``compute_output_shape(input_shape)``.
-    Shapes include the batch dimension as None: ``(None, 784)``.
+    (creating weights with ``add_weight``), ``compute_output_shape(input_shape)`` and an
+    ``input_spec`` (an ``InputSpec`` checked on every call). Shapes include the batch dimension
+    as None: ``(None, 784)``. Layers assigned as attributes (or in lists of attributes) are
+    sublayers: their weights are part of this layer's, as in Keras.
 
     Args:
         name: defaults to the snake-case class name, made unique ('dense', 'dense_1').
@@ -73,12 +137,31 @@ class Layer:
         self.trainable = trainable
         self.dtype = np.dtype(dtype)
         self.built = False
+        self.input_spec: Optional[InputSpec] = None
         self._weights: List[Tuple[str, "tl.Tensor", bool]] = []
-        self._input_dim: Optional[int] = None  # required size of the input's last axis, once built
         self.input_shape_arg = None
         if input_shape is not None:
             self.input_shape_arg = (None,) + check_sample_shape(input_shape, f"Layer {self.name!r}")
         self.build_input_shape = None
+
+    # -- sublayers -----------------------------------------------------------------------------
+    def _tracked_layers(self) -> List["Layer"]:
+        """Layers held in this layer's attributes (directly or in a list, tuple or dict), in
+        assignment order: Keras's tracking of sublayers, read from the attributes themselves."""
+        found: List[Layer] = []
+        for value in vars(self).values():
+            if isinstance(value, Layer):
+                candidates = (value,)
+            elif isinstance(value, (list, tuple)):
+                candidates = value
+            elif isinstance(value, dict):
+                candidates = value.values()
+            else:
+                continue
+            for item in candidates:
+                if isinstance(item, Layer) and item is not self and all(item is not f for f in found):
+                    found.append(item)
+        return found
 
     # -- weights ---------------------------------------------------------------------------
     def add_weight(self, name: str, shape: Sequence[int], initializer="glorot_uniform", trainable: bool = True):
@@ -97,23 +180,28 @@ class Layer:
 
     @property
     def weights(self) -> List:
-        return [w for _, w, _ in self._weights]
+        own = [w for _, w, _ in self._weights]
+        return own + [w for layer in self._tracked_layers() for w in layer.weights]
 
     @property
     def trainable_weights(self) -> List:
         if not self.trainable:
             return []
-        return [w for _, w, t in self._weights if t]
+        own = [w for _, w, t in self._weights if t]
+        return own + [w for layer in self._tracked_layers() for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> List:
         if not self.trainable:
             return self.weights
-        return [w for _, w, t in self._weights if not t]
+        own = [w for _, w, t in self._weights if not t]
+        return own + [w for layer in self._tracked_layers() for w in layer.non_trainable_weights]
 
     @property
     def weight_names(self) -> List[str]:
-        return [n for n, _, _ in self._weights]
+        """Each weight's name, in ``weights`` order (a sublayer's prefixed with its name)."""
+        own = [n for n, _, _ in self._weights]
+        return own + [f"{layer.name}/{n}" for layer in self._tracked_layers() for n in layer.weight_names]
 
     def count_params(self) -> int:
         return int(sum(math.prod(w.shape) for w in self.weights))
@@ -125,17 +213,18 @@ class Layer:
     def set_weights(self, weights: Sequence) -> None:
         """Assigns NumPy arrays (or tensors) to the weights in place, after checking every shape."""
         arrays = [np.asarray(w) for w in weights]
-        if len(arrays) != len(self._weights):
+        current = self.weights
+        if len(arrays) != len(current):
             raise ValueError(
-                f"Layer {self.name!r} expects {len(self._weights)} weights, but the given list has {len(arrays)}"
+                f"Layer {self.name!r} expects {len(current)} weights, but the given list has {len(arrays)}"
             )
-        for (name, w, _), a in zip(self._weights, arrays):
+        for name, w, a in zip(self.weight_names, current, arrays):
             if tuple(a.shape) != tuple(w.shape):
                 raise ValueError(
                     f"Layer {self.name!r} weight {name!r} has shape {tuple(w.shape)}, "
                     f"but the given array has shape {a.shape}"
                 )
-        for (_, w, _), a in zip(self._weights, arrays):
+        for w, a in zip(current, arrays):
             np.copyto(w.detach().numpy(), a, casting="same_kind")
 
     # -- building and calling ----------------------------------------------------------------
@@ -152,13 +241,10 @@ class Layer:
             self.build_input_shape = shape
             self.built = True
 
-    def check_input_shape(self, input_shape) -> None:
-        """Raises ValueError when ``input_shape`` (batch dimension included) cannot feed this layer."""
-        if self._input_dim is not None and (len(input_shape) < 2 or input_shape[-1] != self._input_dim):
-            raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected axis -1 of input '
-                f"shape to have value {self._input_dim}, but received input with shape {format_shape(input_shape)}"
-            )
+    def check_input_shape(self, input_shape, dtype=None) -> None:
+        """Raises Keras's ValueError when an input of ``input_shape`` (batch dimension included)
+        does not satisfy this layer's ``input_spec``."""
+        assert_input_compatibility(self.input_spec, input_shape, self.name, dtype)
 
     def call(self, x, training: bool = False):
         raise NotImplementedError(f"{type(self).__name__}.call")
@@ -167,10 +253,12 @@ class Layer:
         # Like Keras, inputs are cast to the layer's dtype (float64 NumPy data into float32 weights).
         if not isinstance(x, tl.Tensor) or x.dtype != self.dtype:
             x = tl.asarray(x, dtype=self.dtype)
+        if self.input_spec is not None:
+            # The batch size is printed as None, as in the messages of fit and evaluate.
+            assert_input_compatibility(self.input_spec, (None,) + tuple(x.shape[1:]) if x.ndim else (), self.name,
+                                       x.dtype)
         if not self.built:
             self.ensure_built(tuple(x.shape))
-        elif self._input_dim is not None and (x.ndim < 2 or x.shape[-1] != self._input_dim):
-            self.check_input_shape((None,) + tuple(x.shape[1:]))
         return self.call(x, training=training)
 
     def call_logits(self, x, training: bool = False):

@@ -1,0 +1,501 @@
+"""The Trainer mixin of ``Model``, shaped as Keras 3's ``keras.src.trainers.trainer.Trainer``
+(with the torch backend's step, since tensorlet's autograd is PyTorch's kind).
+
+- ``compile()`` stores the optimizer, a ``CompileLoss`` and a ``CompileMetrics``.
+- ``make_train_function()`` / ``make_test_function()`` / ``make_predict_function()`` choose the
+  function each loop calls per batch, once per compile (again only when the model's layers,
+  trainable weights or flags changed): the eager ``train_step`` / ``test_step`` /
+  ``predict_step``, or, for a plain Dense stack with the default steps, the compiled
+  Dense-stack step (``_dense_stack``).
+- ``fit``, ``evaluate`` and ``predict`` are one loop each over those functions; validation
+  inside ``fit`` is ``evaluate``'s loop.
+- ``train_step(data)`` etc. take ``(x, y)`` or ``(x, y, sample_weight)`` tuples of tensors and
+  return tensors: the loss tracker and the metrics keep their state in tensors updated by tensor
+  ops, and nothing is read into Python inside a step. The progress bar and callbacks read the
+  results when they need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Dict, List, Optional
+
+import numpy as np
+
+import tensorlet as tl
+
+from . import _data, _dense_stack
+from . import activations as activations_module
+from . import callbacks as callbacks_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+from ._compile_utils import CompileLoss, CompileMetrics
+from ._epoch_iterator import Batch, EpochIterator, first_dimension, unpack_x_y_sample_weight
+
+__all__ = ["Trainer", "StepFunction", "LazyLogs"]
+
+
+class StepFunction:
+    """A step function called on ``Batch``es: ``step(batch.data())``. The step takes and
+    returns tensors (logs of 0-d tensors, or the predictions)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def steps_per_execution(self, arrays, batch_size: int) -> int:
+        """How many batches one call can take for this data (one: each call is one step)."""
+        return 1
+
+    def __call__(self, batch: Batch):
+        return self.step(batch.data())
+
+
+class LazyLogs(Mapping):
+    """Logs computed on first read: what a function whose metrics are updated outside a step
+    (the compiled Dense-stack step) returns, so a batch nobody watches computes no results.
+    The loops read logs before the next batch (callbacks get them as floats at dispatch)."""
+
+    __slots__ = ("_compute", "_logs")
+
+    def __init__(self, compute):
+        self._compute = compute
+        self._logs = None
+
+    def _get(self) -> Dict:
+        if self._logs is None:
+            self._logs = self._compute()
+        return self._logs
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _resolve_verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def _same_objects(a, b) -> bool:
+    return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+class Trainer:
+    """compile / fit / evaluate / predict for ``Model``. Subclasses may override
+    ``train_step``, ``test_step``, ``predict_step``, ``compute_loss`` and ``compute_metrics``."""
+
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.run_eagerly = False
+        self.jit_compile = "auto"
+        self.stop_training = False
+        self.history = None
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
+        self._compile_loss: Optional[CompileLoss] = None
+        self._compile_metrics: Optional[CompileMetrics] = None
+        self._loss_tracker: Optional[metrics_module.Mean] = None
+        self._function_keys: Dict[str, tuple] = {}
+
+    def __getstate__(self):
+        """Copies and pickles leave out the chosen step functions (bound to this model, and
+        possibly holding compiled workspaces); a copy chooses its own on first use."""
+        state = dict(self.__dict__)
+        state.update(train_function=None, test_function=None, predict_function=None, _function_keys={})
+        return state
+
+    # -- compile -----------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly: bool = False,
+                jit_compile="auto") -> None:
+        """Sets the optimizer, the loss and the metrics (names or objects).
+
+        A stack of Dense layers trained with softmax cross-entropy runs each step as one
+        compiled C++ call (see ``_dense_stack``); ``run_eagerly=True`` or ``jit_compile=False``
+        keeps every model on the generic, op-by-op autograd path, as Keras's flags do."""
+        if not isinstance(run_eagerly, bool):
+            raise ValueError(f"run_eagerly must be True or False, got {run_eagerly!r}")
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        optimizer = optimizers_module.get(optimizer)
+        compile_loss = None if loss is None else CompileLoss(loss)
+        compile_metrics = None
+        if metrics is not None:
+            compile_metrics = CompileMetrics(metrics, compile_loss.loss if compile_loss else None)
+        self.optimizer = optimizer
+        self.loss = compile_loss.loss if compile_loss else None
+        self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self.run_eagerly, self.jit_compile = run_eagerly, jit_compile
+        self.train_function = self.test_function = self.predict_function = None
+        self._function_keys = {}
+        self.compiled = True
+
+    def _assert_compile_called(self, what: str, needs_loss: bool = True) -> None:
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before using the model ({what} of {self.name!r}).")
+        if needs_loss and self._compile_loss is None:
+            raise ValueError(f"No loss to compute: provide a `loss` argument in `compile()` before {what}.")
+
+    @property
+    def metrics(self) -> List[metrics_module.Metric]:
+        """The loss tracker and the compiled metrics (one ``CompileMetrics``), as Keras 3's."""
+        found = []
+        if self.compiled:
+            found.append(self._loss_tracker)
+            if self._compile_metrics is not None:
+                found.append(self._compile_metrics)
+        return found
+
+    @property
+    def metrics_names(self) -> List[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # -- the steps (overridable) ------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training: bool = True):
+        """The compiled loss of ``y_pred`` against ``y`` (a 0-d tensor)."""
+        del x, training  # the default loss uses neither
+        if self._compile_loss is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return self._compile_loss(y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> Dict:
+        """Updates the compiled metrics; returns every metric's result (0-d tensors)."""
+        del x
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self._metrics_result()
+
+    def _metrics_result(self) -> Dict:
+        """Every metric's current result as tensors, keyed by name in sorted order (Keras's logs)."""
+        found = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                found.update(result)
+            else:
+                found[metric.name] = result
+        return dict(sorted(found.items()))
+
+    def get_metrics_result(self) -> Dict[str, float]:
+        """Every metric's current result as Python floats."""
+        return callbacks_module.pythonify_logs(self._metrics_result())
+
+    def _output_and_loss(self, x, y, sample_weight, training: bool):
+        """(y_pred, loss). When the loss has a fused form for the model's last activation (and
+        ``compute_loss`` is not overridden), the loss is computed from the logits by the core's
+        stable kernel; y_pred is still the activation's output, as the model returns it."""
+        activation = self.output_activation
+        fused = self._compile_loss.fused_with(activation) if self._compile_loss is not None else None
+        if fused is not None and type(self).compute_loss is Trainer.compute_loss:
+            logits = self.call_logits(x, training=training)
+            with tl.no_grad():
+                y_pred = activations_module.get(activation)(logits)
+            return y_pred, fused(y, logits, sample_weight)
+        y_pred = self(x, training=training)
+        return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=training)
+
+    def train_step(self, data) -> Dict:
+        """One optimisation step on ``data`` = ``(x, y)`` or ``(x, y, sample_weight)``: forward,
+        loss, backward, one optimizer step, metric updates. Returns the logs (0-d tensors)."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        weights = self.trainable_weights
+        for w in weights:
+            w.grad = None
+        y_pred, loss = self._output_and_loss(x, y, sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=first_dimension(x))
+        loss.backward()
+        self.optimizer.apply(weights)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data) -> Dict:
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        with tl.no_grad():
+            y_pred, loss = self._output_and_loss(x, y, sample_weight, training=False)
+            self._loss_tracker.update_state(loss, sample_weight=first_dimension(x))
+            return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        x, _, _ = unpack_x_y_sample_weight(data)
+        with tl.no_grad():
+            return self(x, training=False)
+
+    # -- choosing the step functions --------------------------------------------------------------
+    def _function_key(self) -> tuple:
+        """What the chosen functions depend on: the layers, the trainable weights and the flags
+        (held as objects, compared by identity)."""
+        return (*self.layers, None, *self.trainable_weights, None, self.trainable, self.run_eagerly,
+                self.jit_compile, self.optimizer)
+
+    def _cached_function(self, kind: str, force: bool):
+        """The cached function of ``kind`` unless ``force`` or the key changed; records the key."""
+        key = self._function_key()
+        cached = getattr(self, kind + "_function")
+        if cached is not None and not force and _same_objects(self._function_keys.get(kind), key):
+            return cached, key
+        return None, key
+
+    def _dense_stack_layers(self, step_name: str):
+        """The layers for the compiled Dense-stack step, or None when it cannot apply: the model
+        must compute a plain chain of its layers with the default ``step_name``, and compile must
+        not ask for the eager path."""
+        if self.run_eagerly or self.jit_compile is False:
+            return None
+        if getattr(type(self), step_name) is not getattr(Trainer, step_name):
+            return None
+        return self._layer_chain()
+
+    def _make_function(self, kind: str, force: bool, one_step, compiled):
+        """The ``kind`` function: the cached one, else ``one_step`` (tensors in, tensors out) on
+        each batch, or what ``compiled(layers, fallback)`` makes for a plain Dense stack."""
+        cached, key = self._cached_function(kind, force)
+        if cached is not None:
+            return cached
+        function = StepFunction(one_step)
+        layers = self._dense_stack_layers(kind + "_step")
+        if layers is not None:
+            function = compiled(layers, function) or function
+        setattr(self, kind + "_function", function)
+        self._function_keys[kind] = key
+        return function
+
+    def _lazy_logs(self) -> LazyLogs:
+        return LazyLogs(self._metrics_result)
+
+    def _default_metrics(self) -> bool:
+        return type(self).compute_metrics is Trainer.compute_metrics
+
+    def _compiled_metrics_list(self) -> List[metrics_module.Metric]:
+        return self._compile_metrics.metrics if self._compile_metrics is not None else []
+
+    # Each make_*_function passes its step as the function run per batch: tensors in, tensors
+    # out, so wrapping it (a recorded-and-replayed step, say) is a change to that argument only.
+    def make_train_function(self, force: bool = False):
+        return self._make_function("train", force, self.train_step, lambda layers, fallback: _dense_stack.train_function(
+            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self.optimizer,
+            self.trainable_weights, self._lazy_logs, fallback) if self._default_metrics() else None)
+
+    def make_test_function(self, force: bool = False):
+        return self._make_function("test", force, self.test_step, lambda layers, fallback: _dense_stack.test_function(
+            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self._lazy_logs,
+            fallback) if self._default_metrics() else None)
+
+    def make_predict_function(self, force: bool = False):
+        return self._make_function("predict", force, self.predict_step, _dense_stack.predict_function)
+
+    # -- data ---------------------------------------------------------------------------------------
+    def _prepare_data(self, x, y, sample_weight, what: str):
+        """Checks and converts the data for this model (building it); returns ``(x,)``,
+        ``(x, y)`` or ``(x, y, sample_weight)`` tensors. Nothing changes when a check fails
+        (except that a subclassed model may have been built by running it on one sample)."""
+        x_t, x_shape = _data.to_input_tensor(x, "x")
+        out_shape = self._checked_output_shape(x_shape)
+        if y is None:
+            if sample_weight is not None:
+                raise ValueError(f"{what}: sample_weight was given without labels (y is None)")
+            self.build((None,) + tuple(x_shape[1:]))
+            return (x_t,)
+        y_t, y_shape = _data.prepare_labels(y, self.loss, out_shape, self._output_layer_name())
+        _data.check_same_length(x_shape, y_shape)
+        arrays = (x_t, y_t)
+        if sample_weight is not None:
+            arrays += (_data.prepare_sample_weight(sample_weight, x_shape[0]),)
+        self.build((None,) + tuple(x_shape[1:]))
+        return arrays
+
+    def _prepare_validation(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight)")
+        x, y, sample_weight = unpack_x_y_sample_weight(tuple(validation_data))
+        return self._prepare_data(x, y, sample_weight, "fit (validation_data)")
+
+    def _symbolic_build(self, arrays) -> None:
+        """Creates all state before the first step (Keras's ``_symbolic_build``): the compiled
+        metrics for these labels and the model's output, the optimizer's slots, so no step
+        creates state (a recorded step must only update it)."""
+        if self._compile_metrics is not None and not self._compile_metrics.built and len(arrays) > 1:
+            out_shape = self._checked_output_shape(tuple(arrays[0].shape))
+            self._compile_metrics.build(tuple(arrays[1].shape), out_shape)
+        if self.optimizer is not None:
+            self.optimizer.build(self.trainable_weights)
+
+    # -- loops ---------------------------------------------------------------------------------------
+    def _callbacks(self, callbacks, verbose: int, epochs: int, steps: int, history=None):
+        chain = list(callbacks or [])
+        if history is not None:
+            chain.append(history)
+        if verbose:
+            chain.append(callbacks_module.ProgbarLogger())
+        return callbacks_module.CallbackList(chain, model=self, verbose=verbose, epochs=epochs, steps=steps)
+
+    def _get_metrics_result_or_logs(self, logs) -> Dict[str, float]:
+        """The metrics' results, unless a custom step returned other keys: then its last logs."""
+        metric_logs = self.get_metrics_result()
+        logs = callbacks_module.pythonify_logs(logs)
+        if set(logs) == set(metric_logs):
+            return metric_logs
+        return logs
+
+    def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
+            initial_epoch: int = 0):
+        """Trains for ``epochs`` epochs; returns a ``History`` whose ``.history`` maps 'loss', each
+        metric and their 'val_' counterparts to per-epoch values."""
+        self._assert_compile_called("fit")
+        verbose = _resolve_verbose(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if validation_data is not None and validation_split:
+            raise ValueError("Pass either validation_data or validation_split, not both")
+        if y is None:
+            raise ValueError("fit needs labels: y is None")
+        arrays = self._prepare_data(x, y, sample_weight, "fit")
+        val_arrays = None
+        if validation_data is not None:
+            val_arrays = self._prepare_validation(validation_data)
+        elif validation_split:
+            split_at = _data.split_validation(arrays[0].shape[0], validation_split)
+            val_arrays = tuple(a[split_at:] for a in arrays)
+            arrays = tuple(a[:split_at] for a in arrays)
+        self._symbolic_build(arrays)
+
+        iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+        history = callbacks_module.History()
+        cbs = self._callbacks(callbacks, verbose, epochs, iterator.num_batches, history)
+        self.history = history
+        self.stop_training = False
+        train_function = self.make_train_function()
+        cbs.on_train_begin()
+        training_logs = None
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            logs = {}
+            for begin_step, end_step, batch in iterator:
+                cbs.on_train_batch_begin(begin_step)
+                logs = train_function(batch)
+                cbs.on_train_batch_end(end_step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = self._get_metrics_result_or_logs(logs)
+            if val_arrays is not None:
+                val_logs = self._evaluate_loop(val_arrays, batch_size, cbs)
+                epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
+            if self.stop_training:
+                break
+        cbs.on_train_end(training_logs)
+        return history
+
+    def _evaluate_loop(self, arrays, batch_size: int, cbs) -> Dict[str, float]:
+        """Evaluate's loop (also fit's validation): the metrics over all batches, as floats."""
+        test_function = self.make_test_function()
+        self.reset_metrics()
+        # Several batches per call (Keras's steps_per_execution) when the function can and only
+        # the progress bar, which redraws at most every 0.05 s anyway, watches the batches.
+        group = 1
+        if not (cbs.wants_besides_progress("on_test_batch_begin") or cbs.wants_besides_progress("on_test_batch_end")):
+            group = test_function.steps_per_execution(arrays, batch_size)
+        cbs.on_test_begin()
+        logs = {}
+        for begin_step, end_step, batch in EpochIterator(arrays, batch_size, steps_per_execution=group):
+            cbs.on_test_batch_begin(begin_step)
+            logs = test_function(batch)
+            cbs.on_test_batch_end(end_step, logs)
+        logs = self._get_metrics_result_or_logs(logs)
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
+                 return_dict: bool = False):
+        """The loss and metrics on (x, y): a float without metrics, else ``[loss, metric, ...]``
+        in compile order (or a dict with ``return_dict=True``)."""
+        self._assert_compile_called("evaluate")
+        verbose = _resolve_verbose(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        if y is None:
+            raise ValueError("evaluate needs labels: y is None")
+        arrays = self._prepare_data(x, y, sample_weight, "evaluate")
+        self._symbolic_build(arrays)
+        steps = EpochIterator(arrays, batch_size).num_batches
+        logs = self._evaluate_loop(arrays, batch_size, self._callbacks(callbacks, verbose, 1, steps))
+        if return_dict:
+            return logs
+        return self._flatten_metrics_in_order(logs)
+
+    def _flatten_metrics_in_order(self, logs: Dict[str, float]):
+        """The loss, then each compiled metric in compile order, then any other key (sorted); a
+        single value is returned as it is."""
+        names = []
+        for metric in self.metrics:
+            if isinstance(metric, CompileMetrics):
+                names += [m.name for m in metric.metrics]
+            else:
+                names.append(metric.name)
+        results = [logs[name] for name in names if name in logs]
+        results += [logs[key] for key in sorted(logs) if key not in names]
+        return results[0] if len(results) == 1 else results
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None) -> np.ndarray:
+        """The model's outputs (probabilities for a softmax layer) as a NumPy array."""
+        verbose = _resolve_verbose(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        arrays = self._prepare_data(x, None, None, "predict")
+        iterator = EpochIterator(arrays, batch_size)
+        cbs = self._callbacks(callbacks, verbose, 1, iterator.num_batches)
+        predict_function = self.make_predict_function()
+        if not (cbs.wants_besides_progress("on_predict_batch_begin") or
+                cbs.wants_besides_progress("on_predict_batch_end")):
+            iterator.steps_per_execution = predict_function.steps_per_execution(arrays, batch_size)
+        cbs.on_predict_begin()
+        result = None
+        for begin_step, end_step, batch in iterator:
+            cbs.on_predict_batch_begin(begin_step)
+            outputs = predict_function(batch)
+            if result is None:
+                result = np.empty((iterator.num_samples,) + tuple(outputs.shape[1:]), dtype=outputs.dtype)
+            result[batch.start:batch.stop] = np.asarray(outputs)
+            cbs.on_predict_batch_end(end_step, {"outputs": outputs})
+        if result is None:  # no rows: the output's shape and dtype from an empty batch
+            result = np.asarray(predict_function(Batch(arrays, None, 0, 0))).copy()
+        cbs.on_predict_end()
+        return result
+
+    # -- single batches ------------------------------------------------------------------------------
+    def _on_batch(self, what: str, make_function, x, y, sample_weight, return_dict: bool):
+        self._assert_compile_called(what)
+        if y is None:
+            raise ValueError(f"{what} needs labels: y is None")
+        arrays = self._prepare_data(x, y, sample_weight, what)
+        self._symbolic_build(arrays)
+        logs = callbacks_module.pythonify_logs(make_function()(Batch(arrays, None, 0, arrays[0].shape[0])))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """One training step on one batch; the metrics keep accumulating (``reset_metrics()``
+        starts them over). Returns the loss and metrics as ``evaluate`` does."""
+        return self._on_batch("train_on_batch", self.make_train_function, x, y, sample_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """The loss and metrics of one batch (accumulating, as ``train_on_batch``)."""
+        return self._on_batch("test_on_batch", self.make_test_function, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        arrays = self._prepare_data(x, None, None, "predict_on_batch")
+        return np.array(self.make_predict_function()(Batch(arrays, None, 0, arrays[0].shape[0])))
