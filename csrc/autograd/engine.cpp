@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/hooks.h"
 #include "autograd/node.h"
+#include "capture/recorder.h"
 #include "ops/ops.h"
 
 namespace tl {
@@ -35,6 +36,40 @@ void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
     // The gradient may alias a saved, broadcast or shared buffer; a leaf owns its .grad.
     leaf->grad = g.clone().impl_ptr();
   }
+}
+
+// While a step is captured, a leaf's gradient is recorded as an assignment of this backward's
+// gradient tensor to .grad (so each replay leaves the fresh gradient there, in the same buffer),
+// never as an accumulation into a gradient left from before: the captured step must start with
+// every .grad None, as a train step that sets them to None does.
+void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+  if (Tensor(leaf->grad).defined())
+    throw RuntimeError(str_cat("[capture] backward would accumulate into the existing .grad of a tensor of shape ",
+                               shape_str(leaf->shape), ": a captured step needs fresh gradients; set each "
+                               "parameter's .grad to None before backward inside the captured function"));
+  capture::OpScope scope;
+  // A buffer of this step that only this gradient's handle sees: the allocation log holds the
+  // storage's other reference; the handle's other holder can only be the engine's in_grads of the
+  // node being processed (every buffer of a captured step is rewritten each replay anyway).
+  if (g.is_contiguous() && g.impl_ptr().use_count() <= 2 && g.storage()->nbytes == g.numel() * g.itemsize() &&
+      g.storage().use_count() == 2 && capture::allocated_in_recording(g.storage().get())) {
+    if (scope.records()) scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g});
+    leaf->grad = g.impl_ptr();
+  } else {  // the gradient may alias another buffer of the step: the leaf gets its own copy
+    Tensor own = g.clone();
+    if (scope.records()) scope.begin("leaf_grad_copy", [leaf, own, g] {
+      own.copy_from(g);
+      leaf->grad = own.impl_ptr();
+    }, {g});
+    leaf->grad = own.impl_ptr();
+  }
+}
+
+// node->backward(g), recorded as one entry while a step is captured.
+std::vector<Tensor> call_backward(const std::shared_ptr<Node>& node, const Tensor& g) {
+  capture::OpScope scope;
+  if (scope.records()) scope.begin(node->name(), [node, g] { (void)node->backward(g); }, {g});
+  return node->backward(g);
 }
 
 [[noreturn]] void throw_released(const Node& n) {
@@ -68,7 +103,7 @@ class Pass {
  public:
   Pass(const std::vector<Tensor>& inputs, bool into_grad, bool retain_graph)
       : inputs_(inputs), pruned_(!inputs.empty()), into_grad_(into_grad), retain_graph_(retain_graph),
-        captured_(inputs.size()) {
+        capturing_(capture::recording()), captured_(inputs.size()) {
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& t = inputs[i];
       TL_CHECK_TYPE(t.defined(), "grad", "undefined input tensor");
@@ -89,7 +124,10 @@ class Pass {
     for (size_t i = 0; i < roots.size(); ++i) {
       const Tensor& r = roots[i];
       if (!r.grad_fn()) {  // a leaf root: the caller's gradient must not become its .grad
-        if (wanted(r.impl())) leaf_grads_[r.impl()] = accumulate(leaf_grads_[r.impl()], seeds[i].clone());
+        if (wanted(r.impl())) {
+          leaf_grads_[r.impl()] = accumulate(leaf_grads_[r.impl()], seeds[i].clone());
+          if (capturing_) owners_[r.impl()] = r.impl_ptr();
+        }
         continue;
       }
       Node* n = r.grad_fn().get();
@@ -106,7 +144,7 @@ class Pass {
       if (node->hooks) {
         g = run_hooks(node->hooks.get(), g);
         if (!pruned_)
-          if (std::shared_ptr<TensorImpl> kept = node->hooks->retained_tensor()) accumulate_leaf(kept.get(), g);
+          if (std::shared_ptr<TensorImpl> kept = node->hooks->retained_tensor()) land(kept, g);
       }
       if (pruned_) {
         auto t = targets_.find(node.get());
@@ -115,7 +153,7 @@ class Pass {
       }
       // A hook may have run a nested backward that freed this node's saved tensors.
       if (node->released) throw_released(*node);
-      std::vector<Tensor> in_grads = node->backward(g);
+      std::vector<Tensor> in_grads = call_backward(node, g);
       if (in_grads.size() != node->next.size())
         throw RuntimeError(str_cat("[backward] ", node->name(), " returned ", in_grads.size(), " gradients for ",
                                    node->next.size(), " inputs"));
@@ -131,6 +169,7 @@ class Pass {
         if (e.leaf) {
           Tensor& slot = leaf_grads_[e.leaf.get()];
           slot = accumulate(slot, gi);
+          if (capturing_) owners_[e.leaf.get()] = e.leaf;
           if (--leaf_deps_[e.leaf.get()] == 0) finish_leaf(e.leaf.get());
         } else {
           Tensor& slot = grads_[e.fn.get()];
@@ -139,7 +178,7 @@ class Pass {
         }
       }
       if (!retain_graph_) {
-        node->release_saved();
+        if (!capturing_) node->release_saved();  // a captured step's replays call backward again
         node->released = true;
       }
     }
@@ -220,16 +259,23 @@ class Pass {
   void finish_leaf(TensorImpl* leaf) {
     Tensor g = run_hooks(leaf->hooks.get(), take(leaf_grads_, leaf));
     if (pruned_) deliver(targets_.at(leaf), g);
-    else accumulate_leaf(leaf, g);
+    else land(capturing_ ? owners_.at(leaf) : nullptr, g, leaf);
   }
 
   void deliver(size_t slot, const Tensor& g) {
-    if (into_grad_) accumulate_leaf(inputs_[slot].impl(), g);  // backward(inputs=...), non-leaves too
+    if (into_grad_) land(inputs_[slot].impl_ptr(), g);  // backward(inputs=...), non-leaves too
     else captured_[slot] = g;
   }
 
+  // g into a tensor's .grad: accumulated, or recorded as this step's gradient while capturing.
+  void land(const std::shared_ptr<TensorImpl>& owner, const Tensor& g, TensorImpl* leaf = nullptr) {
+    if (capturing_) record_leaf_grad(owner, g);
+    else accumulate_leaf(leaf ? leaf : owner.get(), g);
+  }
+
   const std::vector<Tensor>& inputs_;
-  const bool pruned_, into_grad_, retain_graph_;
+  const bool pruned_, into_grad_, retain_graph_, capturing_;
+  std::unordered_map<TensorImpl*, std::shared_ptr<TensorImpl>> owners_;  // leaves by address, while capturing
   std::unordered_map<const void*, size_t> targets_;
   std::vector<Tensor> captured_;
   std::vector<Node*> nodes_;
@@ -250,6 +296,8 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   TL_CHECK(!roots.empty(), "backward", "no outputs to differentiate");
   std::vector<Tensor> seeds;
   for (size_t i = 0; i < roots.size(); ++i) seeds.push_back(seed_for(roots[i], grads[i], i));
+  if (create_graph && capture::recording())
+    throw RuntimeError("[capture] backward with create_graph=True cannot be captured; run the step eagerly");
   GradModeGuard mode(create_graph);
   return Pass(inputs, into_grad, retain_graph).run(roots, seeds);
 }

@@ -1,6 +1,7 @@
 #include "bindings/convert.h"
 #include "ops/assign.h"
 #include "ops/binary.h"
+#include "ops/shape_ops.h"
 
 namespace tl::bind {
 
@@ -138,8 +139,9 @@ bool exports_read_only(const Tensor& t) {
 Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
   if (py::isinstance<Tensor>(obj)) {
     Tensor t = obj.cast<Tensor>();
-    if (dtype && *dtype != t.dtype()) return t.to_dtype(*dtype);
-    return copy ? t.clone() : t;
+    // Ops on a detached handle (no graph), so that a captured step records them.
+    if (dtype && *dtype != t.dtype()) return astype(t.detach(), *dtype);
+    return copy ? tl::copy(t.detach()) : t;
   }
   py::module_ np = py::module_::import("numpy");
   py::object arr_obj;

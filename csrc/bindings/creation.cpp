@@ -35,9 +35,7 @@ Tensor fill_with(const Shape& shape, py::handle value, std::optional<DType> dtyp
     const DType dt = dtype ? *dtype : scalar_dtype(to_scalar(value));
     // As fill: NaN / inf into an integer dtype raise (NumPy's full stores a filler with a warning).
     const Scalar s = assign_scalar_py(value, dt, op);
-    Tensor out = Tensor::empty(shape, dt);
-    without_gil_if(is_large(out.numel()), [&] { out.fill_(s); });
-    return out;
+    return without_gil_if(is_large(checked_numel(shape, op)), [&] { return full(shape, s, dt, op); });
   }
   Tensor src = to_tensor(value, std::nullopt, false);
   Tensor out = Tensor::empty(shape, dtype ? *dtype : src.dtype());
@@ -48,17 +46,11 @@ Tensor fill_with(const Shape& shape, py::handle value, std::optional<DType> dtyp
 }
 
 Tensor zeros_of(const Shape& shape, DType dtype, const char* op) {
-  checked_numel(shape, op);
-  Tensor out = Tensor::empty(shape, dtype);
-  without_gil_if(is_large(out.numel()), [&] { out.fill_(Scalar::from_int(0)); });
-  return out;
+  return without_gil_if(is_large(checked_numel(shape, op)), [&] { return full(shape, Scalar::from_int(0), dtype, op); });
 }
 
 Tensor ones_of(const Shape& shape, DType dtype, const char* op) {
-  checked_numel(shape, op);
-  Tensor out = Tensor::empty(shape, dtype);
-  without_gil_if(is_large(out.numel()), [&] { out.fill_(Scalar::from_int(1)); });
-  return out;
+  return without_gil_if(is_large(checked_numel(shape, op)), [&] { return full(shape, Scalar::from_int(1), dtype, op); });
 }
 
 Tensor empty_of(const Shape& shape, DType dtype, const char* op) {

@@ -166,7 +166,7 @@ Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
   const DType d = parse_dtype(dtype);
   if (d != t.dtype()) return astype(t, d);
   if (!copy) return t;
-  return t.requires_grad() ? add(t, Tensor::zeros({}, d)) : t.clone();
+  return t.requires_grad() ? add(t, Tensor::zeros({}, d)) : tl::copy(t);
 }
 
 // tl.where(cond, x, y) and tl.clip(a, lo, hi): Python scalars among x / y / lo / hi are weak

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
+#include "ops/shape_ops.h"
 
 namespace tl::bind {
 
@@ -63,7 +64,7 @@ void bind_tensor_pickle(py::module_& m) {
           throw RuntimeError(
               "[deepcopy] only tensors created explicitly by the user (graph leaves) support the deepcopy protocol; "
               "deepcopy x.detach() instead");
-        Tensor c = t.clone();
+        Tensor c = tl::copy(t.detach());  // an op: a captured step records the copy
         c.set_requires_grad(t.requires_grad());
         py::object out = py::cast(c);
         memo[py::int_(reinterpret_cast<uintptr_t>(self.ptr()))] = out;

@@ -1,4 +1,5 @@
 #include "core/storage.h"
+#include "capture/recorder.h"
 #include "core/error.h"
 #include <cstdint>
 #include <cstdlib>
@@ -8,7 +9,9 @@
 
 namespace tl {
 
-std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
+namespace {
+
+std::shared_ptr<Storage> allocate_fresh(size_t nbytes) {
   // Large buffers (>= 4 MiB, NumPy's threshold) are 2 MiB aligned and advised for transparent
   // huge pages, as NumPy does: a fresh 40 MB output otherwise costs ~10k page faults per op.
   // Smaller ones are malloc'ed with 63 spare bytes and aligned by hand: glibc's memalign splits
@@ -31,6 +34,15 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
   s->nbytes = nbytes;
   s->owner = std::shared_ptr<void>(raw, [](void* q) { std::free(q); });
   return s;
+}
+
+}  // namespace
+
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
+  // While a captured step records or replays, buffers come from (or go to) its allocation log.
+  const capture::ThreadState& st = capture::state();
+  if (st.replaying || st.entry) return capture::allocate(nbytes, &allocate_fresh);
+  return allocate_fresh(nbytes);
 }
 
 std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_ptr<void> owner, bool writable) {

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/assign.h"
 #include <cmath>
 #include <sstream>
@@ -15,6 +16,7 @@ void check_same_kind(DType from, DType to, const char* op) {
 }
 
 void assign_out(const Tensor& out, const Tensor& result, const char* op) {
+  TL_CAPTURE_OP(assign_out, out, result, op);
   check_inplace_target(out, op);
   check_same_kind(result.dtype(), out.dtype(), op);
   Shape shape;

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/binary.h"
 #include <limits>
 #include "autograd/function.h"
@@ -255,6 +256,7 @@ struct ClipBackward : Node {
 }  // namespace
 
 Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(binary_op, op, a, b);
   switch (op) {
     case BinaryOp::Add: return add(a, b);
     case BinaryOp::Sub: return sub(a, b);
@@ -268,18 +270,21 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(add, a, b);
   Tensor out = binary_raw(BinaryOp::Add, a, b);
   record<AddBackward>(out, {a, b});
   return out;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(sub, a, b);
   Tensor out = binary_raw(BinaryOp::Sub, a, b);
   record<SubBackward>(out, {a, b});
   return out;
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(mul, a, b);
   Tensor out = binary_raw(BinaryOp::Mul, a, b);
   if (auto node = record<MulBackward>(out, {a, b})) {
     node->a = a;
@@ -289,6 +294,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(div, a, b);
   Tensor out = binary_raw(BinaryOp::Div, a, b);
   if (auto node = record<DivBackward>(out, {a, b})) {
     node->a = a;
@@ -298,6 +304,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor power(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(power, a, b);
   Tensor out = binary_raw(BinaryOp::Pow, a, b);
   if (auto node = record<PowBackward>(out, {a, b})) {
     node->a_saved = a;
@@ -316,25 +323,26 @@ static Tensor max_min(BinaryOp op, const Tensor& a, const Tensor& b) {
   }
   return out;
 }
-Tensor maximum(const Tensor& a, const Tensor& b) { return max_min(BinaryOp::Max, a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return max_min(BinaryOp::Min, a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(maximum, a, b); return max_min(BinaryOp::Max, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(minimum, a, b); return max_min(BinaryOp::Min, a, b); }
 
-Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::FloorDiv, a, b); }
-Tensor remainder(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Mod, a, b); }
-Tensor equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Eq, a, b); }
-Tensor not_equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Ne, a, b); }
-Tensor less(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Lt, a, b); }
-Tensor less_equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Le, a, b); }
-Tensor greater(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Gt, a, b); }
-Tensor greater_equal(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::Ge, a, b); }
-Tensor logical_and(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::LogicalAnd, a, b); }
-Tensor logical_or(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::LogicalOr, a, b); }
-Tensor logical_xor(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::LogicalXor, a, b); }
-Tensor bitwise_and(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::BitAnd, a, b); }
-Tensor bitwise_or(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::BitOr, a, b); }
-Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return binary_raw(BinaryOp::BitXor, a, b); }
+Tensor floor_divide(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(floor_divide, a, b); return binary_raw(BinaryOp::FloorDiv, a, b); }
+Tensor remainder(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(remainder, a, b); return binary_raw(BinaryOp::Mod, a, b); }
+Tensor equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(equal, a, b); return binary_raw(BinaryOp::Eq, a, b); }
+Tensor not_equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(not_equal, a, b); return binary_raw(BinaryOp::Ne, a, b); }
+Tensor less(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(less, a, b); return binary_raw(BinaryOp::Lt, a, b); }
+Tensor less_equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(less_equal, a, b); return binary_raw(BinaryOp::Le, a, b); }
+Tensor greater(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(greater, a, b); return binary_raw(BinaryOp::Gt, a, b); }
+Tensor greater_equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(greater_equal, a, b); return binary_raw(BinaryOp::Ge, a, b); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(logical_and, a, b); return binary_raw(BinaryOp::LogicalAnd, a, b); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(logical_or, a, b); return binary_raw(BinaryOp::LogicalOr, a, b); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(logical_xor, a, b); return binary_raw(BinaryOp::LogicalXor, a, b); }
+Tensor bitwise_and(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_and, a, b); return binary_raw(BinaryOp::BitAnd, a, b); }
+Tensor bitwise_or(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_or, a, b); return binary_raw(BinaryOp::BitOr, a, b); }
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_xor, a, b); return binary_raw(BinaryOp::BitXor, a, b); }
 
 Tensor neg(const Tensor& a) {
+  TL_CAPTURE_OP(neg, a);
   TL_CHECK_TYPE(a.dtype() != DType::Bool, "negative",
                 "The numpy boolean negative, the `-` operator, is not supported, use the `~` operator or the "
                 "logical_not function instead.");
@@ -344,6 +352,7 @@ Tensor neg(const Tensor& a) {
 }
 
 Tensor where(const Tensor& cond_in, const Tensor& x, const Tensor& y) {
+  TL_CAPTURE_OP(where, cond_in, x, y);
   Shape shape = broadcast_shapes(broadcast_shapes(cond_in.shape(), x.shape(), "where"), y.shape(), "where");
   const DType dt = promote_types(x.dtype(), y.dtype());
   Tensor cond = cond_in.to_dtype(DType::Bool);
@@ -355,6 +364,7 @@ Tensor where(const Tensor& cond_in, const Tensor& x, const Tensor& y) {
 }
 
 Tensor clip(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  TL_CAPTURE_OP(clip, x, lo, hi);
   Tensor out;
   if (lo.defined()) out = binary_raw(BinaryOp::Max, x, lo);
   if (hi.defined()) out = binary_raw(BinaryOp::Min, out.defined() ? out : x, hi);
@@ -397,6 +407,7 @@ bool has_derivative(BinaryOp op) {
 }  // namespace
 
 void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
+  TL_CAPTURE_OP(binary_inplace, op, a, b_in);
   const char* name = binary_op_name(op);
   check_inplace_target(a, name);  // read-only storage, broadcast views
   TL_CHECK(!kernels::is_comparison(op) && !kernels::is_logical(op), name, "has no in-place form");
@@ -454,10 +465,11 @@ Tensor weak_scalar_for_compare(Scalar s, const Tensor& like) {
   return scalar_tensor(s, d);
 }
 
-Tensor add(const Tensor& a, Scalar b) { return add(a, weak_scalar_like(b, a)); }
-Tensor mul(const Tensor& a, Scalar b) { return mul(a, weak_scalar_like(b, a)); }
+Tensor add(const Tensor& a, Scalar b) { TL_CAPTURE_OP(add, a, b); return add(a, weak_scalar_like(b, a)); }
+Tensor mul(const Tensor& a, Scalar b) { TL_CAPTURE_OP(mul, a, b); return mul(a, weak_scalar_like(b, a)); }
 
 Tensor astype(const Tensor& x, DType dtype) {
+  TL_CAPTURE_OP(astype, x, dtype);
   if (x.dtype() == dtype) return x;
   Tensor out = x.to_dtype(dtype);
   if (is_floating(dtype) && is_floating(x.dtype())) record<AstypeBackward>(out, {x});

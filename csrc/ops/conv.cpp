@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/conv.h"
 #include <stdexcept>
 #include "autograd/function.h"
@@ -85,6 +86,7 @@ Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, c
 Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& strides, const std::string& padding,
             const std::vector<int64_t>& dilation_rate, const std::string& data_format, const Tensor& bias,
             LinearActivation activation) {
+  TL_CAPTURE_OP(conv, x_in, k_in, strides, padding, dilation_rate, data_format, bias, activation);
   const char* op = "conv";
   const Padding pad = parse_padding(padding, op);
   const bool channels_first = parse_channels_first(data_format, op);

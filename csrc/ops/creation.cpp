@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/creation.h"
 #include <cmath>
 #include <cstring>
@@ -27,7 +28,14 @@ void check_inplace_target(const Tensor& t, const char* op) {
              "assignment destination is read-only: a broadcast view's elements share memory");
 }
 
+void fill(const Tensor& t, Scalar value) {
+  TL_CAPTURE_OP(fill, t, value);
+  check_inplace_target(t, "fill");
+  t.fill_(value);
+}
+
 Tensor full(const Shape& shape, Scalar value, DType dtype, const char* op) {
+  TL_CAPTURE_OP(full, shape, value, dtype, op);
   checked_numel(shape, op);
   check_scalar_fits(value, dtype);
   return Tensor::full(shape, value, dtype);
@@ -69,6 +77,7 @@ T scalar_as(const Scalar& s) {
 }  // namespace
 
 Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype_opt) {
+  TL_CAPTURE_OP(arange, start, stop, step, dtype_opt);
   TL_CHECK(step.kind == ScalarKind::Float ? step.f != 0.0 : step.i != 0, "arange", "step must not be zero");
   const bool any_float = start.kind == ScalarKind::Float || stop.kind == ScalarKind::Float || step.kind == ScalarKind::Float;
   const DType dtype = dtype_opt ? *dtype_opt : (any_float ? DType::Float64 : DType::Int64);
@@ -100,6 +109,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
 }
 
 Tensor linspace(double start, double stop, int64_t num, bool endpoint, DType dtype) {
+  TL_CAPTURE_OP(linspace, start, stop, num, endpoint, dtype);
   TL_CHECK(num >= 0, "linspace", "Number of samples, ", num, ", must be non-negative.");
   Tensor y = Tensor::empty({num}, DType::Float64);
   kernels::linspace_fill(y.data<double>(), num, start, stop, endpoint);
@@ -111,6 +121,7 @@ Tensor linspace(double start, double stop, int64_t num, bool endpoint, DType dty
 }
 
 Tensor eye(int64_t n, int64_t m, int64_t k, DType dtype) {
+  TL_CAPTURE_OP(eye, n, m, k, dtype);
   Tensor out = Tensor::zeros({n, m}, dtype);  // validates n, m >= 0 and the size
   char* base = static_cast<char*>(out.data_ptr());
   const size_t isz = out.itemsize();

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/indexing.h"
 #include <algorithm>
 #include <limits>
@@ -318,6 +319,7 @@ struct IndexScatterBackward : Node {
 }  // namespace
 
 Tensor index(const Tensor& x, const Index& idx) {
+  TL_CAPTURE_OP(index, x, idx);
   const bool want_graph = needs_grad({&x});
   Index canon;
   Plan pl = plan_index(x, idx, want_graph ? &canon : nullptr);
@@ -438,6 +440,7 @@ void index_put_graph(const Tensor& x, const Index& idx, const Tensor& value) {
 }  // namespace
 
 void index_put_(const Tensor& x, const Index& idx, const Tensor& value_in) {
+  TL_CAPTURE_OP(index_put_, x, idx, value_in);
   check_inplace_target(x, "setitem");  // read-only storage, or a broadcast view (aliased elements)
   if (inplace_needs_graph(x, {&value_in}, "setitem", true)) {
     if (!x.is_view()) return index_put_graph(x, idx, value_in);
@@ -491,6 +494,7 @@ void index_put_raw(const Tensor& x, const Index& idx, const Tensor& value_in) {
 }  // namespace
 
 Tensor index_scatter(const Tensor& g, const Shape& shape, const Index& idx) {
+  TL_CAPTURE_OP(index_scatter, g, shape, idx);
   Tensor out = Tensor::zeros(shape, g.dtype());
   Plan pl = plan_index(out, idx, nullptr);
   if (pl.adv.empty()) {
@@ -523,11 +527,13 @@ Index take_index(const Tensor& indices, int64_t axis) {
 }  // namespace
 
 Tensor take(const Tensor& a, const Tensor& indices, std::optional<int64_t> axis) {
+  TL_CAPTURE_OP(take, a, indices, axis);
   if (!axis) return index(ravel(a), take_index(indices, 0));
   return index(a, take_index(indices, normalize_axis(*axis, a.ndim(), "take")));
 }
 
 void take_into(const Tensor& a_in, const Tensor& indices, std::optional<int64_t> axis, const Tensor& out) {
+  TL_CAPTURE_OP(take_into, a_in, indices, axis, out);
   check_inplace_target(out, "take");
   inplace_needs_graph(out, {&a_in}, "take(..., out=)", false);  // raises when it would need a graph
   Tensor a = axis ? a_in : reshape(a_in, {-1});

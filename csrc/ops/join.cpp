@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/join.h"
 #include "autograd/function.h"
 #include "kernels/copy.h"
@@ -34,6 +35,7 @@ struct ConcatBackward : Node {
 }  // namespace
 
 Tensor concatenate(const std::vector<Tensor>& xs_in, std::optional<int64_t> axis_in) {
+  TL_CAPTURE_OP(concatenate, xs_in, axis_in);
   TL_CHECK(!xs_in.empty(), "concatenate", "need at least one array to concatenate");
   std::vector<Tensor> flat;
   if (!axis_in) {
@@ -74,6 +76,7 @@ Tensor concatenate(const std::vector<Tensor>& xs_in, std::optional<int64_t> axis
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
+  TL_CAPTURE_OP(stack, xs, axis);
   TL_CHECK(!xs.empty(), "stack", "need at least one array to stack");
   for (size_t i = 1; i < xs.size(); ++i)
     TL_CHECK(xs[i].shape() == xs[0].shape(), "stack", "all input arrays must have the same shape, but the array at "
@@ -87,6 +90,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
 }
 
 std::vector<Tensor> array_split(const Tensor& x, int64_t sections, int64_t axis) {
+  TL_CAPTURE_OP(array_split, x, sections, axis);
   TL_CHECK(x.ndim() > 0, "array_split", "cannot split a zero-dimensional array");
   const int64_t n = x.shape()[normalize_axis(axis, x.ndim(), "array_split")];
   TL_CHECK(sections > 0, "array_split", "number sections must be larger than 0.");
@@ -99,6 +103,7 @@ std::vector<Tensor> array_split(const Tensor& x, int64_t sections, int64_t axis)
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t sections, int64_t axis) {
+  TL_CAPTURE_OP(split, x, sections, axis);
   TL_CHECK(x.ndim() > 0, "split", "cannot split a zero-dimensional array");
   const int64_t n = x.shape()[normalize_axis(axis, x.ndim(), "split")];
   TL_CHECK(sections > 0, "split", "number sections must be larger than 0.");
@@ -108,6 +113,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t sections, int64_t axis) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& indices, int64_t axis) {
+  TL_CAPTURE_OP(split, x, indices, axis);
   TL_CHECK(x.ndim() > 0, "split", "cannot split a zero-dimensional array");
   const int64_t ax = normalize_axis(axis, x.ndim(), "split");
   std::vector<Tensor> out;

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/linalg.h"
 #include "autograd/function.h"
 #include "kernels/gemm.h"
@@ -108,6 +109,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  TL_CAPTURE_OP(matmul, a_in, b_in);
   TL_CHECK(a_in.ndim() > 0 && b_in.ndim() > 0, "matmul", "Input operand ", a_in.ndim() == 0 ? 0 : 1,
            " does not have enough dimensions (has 0, gufunc core with signature (n?,k),(k,m?)->(n?,m?) requires 1)");
   DType dt = promote_types(a_in.dtype(), b_in.dtype());
@@ -129,6 +131,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(dot, a, b);
   if (a.ndim() == 0 || b.ndim() == 0) return mul(a, b);
   if (a.ndim() <= 2 && b.ndim() <= 2) {
     const int64_t ka = a.shape()[a.ndim() - 1], kb = b.shape()[b.ndim() == 1 ? 0 : b.ndim() - 2];

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/linear.h"
 #include <stdexcept>
 #include "autograd/function.h"
@@ -60,6 +61,7 @@ LinearActivation parse_linear_activation(const std::optional<std::string>& name)
 }
 
 Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, LinearActivation act) {
+  TL_CAPTURE_OP(linear, x_in, w_in, b_in, act);
   TL_CHECK(x_in.ndim() >= 1, "linear", "x must have at least 1 dimension, got shape ", shape_str(x_in.shape()));
   TL_CHECK(w_in.ndim() == 2, "linear", "w must be 2-D (in, units), got shape ", shape_str(w_in.shape()));
   const int64_t K = x_in.shape().back(), N = w_in.shape()[1];

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/nn.h"
 #include <numeric>
 #include "autograd/function.h"
@@ -176,10 +177,11 @@ Shape pair_shape(Shape rows) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t axis) { return softmax_impl(x, axis, false); }
-Tensor log_softmax(const Tensor& x, int64_t axis) { return softmax_impl(x, axis, true); }
+Tensor softmax(const Tensor& x, int64_t axis) { TL_CAPTURE_OP(softmax, x, axis); return softmax_impl(x, axis, false); }
+Tensor log_softmax(const Tensor& x, int64_t axis) { TL_CAPTURE_OP(log_softmax, x, axis); return softmax_impl(x, axis, true); }
 
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, int64_t axis) {
+  TL_CAPTURE_OP(softmax_cross_entropy, logits, targets, axis);
   const char* name = "softmax_cross_entropy";
   check_same_shape(logits, targets, name, "logits", "targets");
   const int64_t nd = logits.ndim();
@@ -207,6 +209,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, int64_
 }
 
 Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_in) {
+  TL_CAPTURE_OP(sparse_softmax_cross_entropy, logits, labels_in);
   const char* name = "sparse_softmax_cross_entropy";
   TL_CHECK(logits.ndim() >= 1, name, "argument `logits` must be at least rank 1, got shape ", shape_str(logits.shape()));
   TL_CHECK_TYPE(is_integral(labels_in.dtype()), name, "labels must be integers, got dtype ",
@@ -238,6 +241,7 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
 }
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, bool from_logits) {
+  TL_CAPTURE_OP(binary_cross_entropy, probs, targets, from_logits);
   const char* name = "binary_cross_entropy";
   Tensor p = as_float(probs);
   Tensor t = astype(match_rank(targets, p), p.dtype());
@@ -254,6 +258,7 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, bool fro
 }
 
 Tensor mean_squared_error(const Tensor& pred, const Tensor& target) {
+  TL_CAPTURE_OP(mean_squared_error, pred, target);
   const char* name = "mean_squared_error";
   Tensor p = as_float(pred);
   Tensor t = astype(match_rank(target, p), p.dtype());

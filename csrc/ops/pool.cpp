@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/pool.h"
 #include <stdexcept>
 #include "autograd/function.h"
@@ -75,12 +76,14 @@ Tensor pool(const char* op, bool is_max, const Tensor& x_in, const std::vector<i
 
 Tensor max_pool(const Tensor& x, const std::vector<int64_t>& pool_size, const std::optional<std::vector<int64_t>>& strides,
                 const std::string& padding, const std::string& data_format) {
+  TL_CAPTURE_OP(max_pool, x, pool_size, strides, padding, data_format);
   return pool("max_pool", true, x, pool_size, strides, padding, data_format);
 }
 
 Tensor average_pool(const Tensor& x, const std::vector<int64_t>& pool_size,
                     const std::optional<std::vector<int64_t>>& strides, const std::string& padding,
                     const std::string& data_format) {
+  TL_CAPTURE_OP(average_pool, x, pool_size, strides, padding, data_format);
   return pool("average_pool", false, x, pool_size, strides, padding, data_format);
 }
 

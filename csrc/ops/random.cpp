@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/random.h"
 #include "ops/creation.h"
 #include "ops/inplace.h"
@@ -47,6 +48,7 @@ LockedGenerator& default_generator() {
 }
 
 void seed(LockedGenerator& lg, uint64_t lo, uint64_t hi) {
+  TL_CAPTURE_OP(seed, lg, lo, hi);
   lg.with([&](Generator& g) { g.seed(lo, hi); return 0; });
 }
 
@@ -55,11 +57,13 @@ GeneratorState get_state(LockedGenerator& lg) {
 }
 
 void set_state(LockedGenerator& lg, const GeneratorState& s) {
+  TL_CAPTURE_OP(set_state, lg, s);
   TL_CHECK(s.buffer_pos >= 0 && s.buffer_pos <= 4, "random.set_state", "buffer_pos must be in [0, 4], got ", s.buffer_pos);
   lg.with([&](Generator& g) { g.state() = s; return 0; });
 }
 
 Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape, DType dtype) {
+  TL_CAPTURE_OP(uniform, lg, low, high, shape, dtype);
   TL_CHECK_TYPE(is_floating(dtype), "uniform", "dtype must be float32 or float64, got ", dtype_name(dtype));
   if (!std::isfinite(high - low)) throw std::overflow_error("[uniform] high - low range exceeds valid bounds");
   checked_numel(shape, "uniform");
@@ -73,6 +77,7 @@ Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape,
 }
 
 Tensor normal(LockedGenerator& lg, double loc, double scale, const Shape& shape, DType dtype) {
+  TL_CAPTURE_OP(normal, lg, loc, scale, shape, dtype);
   TL_CHECK_TYPE(is_floating(dtype), "normal", "dtype must be float32 or float64, got ", dtype_name(dtype));
   TL_CHECK(scale >= 0.0, "normal", "scale < 0");
   checked_numel(shape, "normal");
@@ -82,6 +87,7 @@ Tensor normal(LockedGenerator& lg, double loc, double scale, const Shape& shape,
 }
 
 Tensor randint(LockedGenerator& lg, int64_t low, int64_t high_inclusive, const Shape& shape, DType dtype) {
+  TL_CAPTURE_OP(randint, lg, low, high_inclusive, shape, dtype);
   TL_CHECK_TYPE(is_integral(dtype, true), "randint", "dtype must be an integer or bool dtype, got ", dtype_name(dtype));
   TL_CHECK(low <= high_inclusive, "randint", "low >= high");
   checked_numel(shape, "randint");
@@ -92,6 +98,7 @@ Tensor randint(LockedGenerator& lg, int64_t low, int64_t high_inclusive, const S
 }
 
 Tensor permutation(LockedGenerator& lg, int64_t n) {
+  TL_CAPTURE_OP(permutation, lg, n);
   if (n < 0) n = 0;
   Tensor out = Tensor::empty({n}, DType::Int64);  // validates the size before drawing
   std::vector<int64_t> perm = draw_permutation(lg, n);
@@ -100,6 +107,7 @@ Tensor permutation(LockedGenerator& lg, int64_t n) {
 }
 
 Tensor permutation(LockedGenerator& lg, const Tensor& x) {
+  TL_CAPTURE_OP(permutation, lg, x);
   TL_CHECK_INDEX(x.ndim() >= 1, "permutation", "x must be an integer or at least 1-dimensional");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   if (x.numel() == 0) return out;
@@ -108,6 +116,7 @@ Tensor permutation(LockedGenerator& lg, const Tensor& x) {
 }
 
 void shuffle(LockedGenerator& lg, const Tensor& x) {
+  TL_CAPTURE_OP(shuffle, lg, x);
   TL_CHECK_TYPE(x.ndim() >= 1, "shuffle", "len() of unsized object");
   check_inplace_target(x, "shuffle");
   inplace_needs_graph(x, {}, "shuffle", false);  // raises when x takes part in autograd

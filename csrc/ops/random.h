@@ -3,12 +3,13 @@
 // but never corrupt the state. default_generator() is the process-wide one behind tl.random.
 #pragma once
 #include <mutex>
+#include "capture/recorder.h"
 #include "core/tensor.h"
 #include "kernels/random.h"
 
 namespace tl::random {
 
-class LockedGenerator {
+class LockedGenerator : public std::enable_shared_from_this<LockedGenerator> {
  public:
   LockedGenerator();                            // seeded from OS entropy
   LockedGenerator(uint64_t lo, uint64_t hi);    // numpy.random.Philox(key=lo + 2**64 * hi)
@@ -45,3 +46,25 @@ Tensor permutation(LockedGenerator& g, const Tensor& x);
 void shuffle(LockedGenerator& g, const Tensor& x);
 
 }  // namespace tl::random
+
+namespace tl::capture {
+
+// A captured random op keeps its generator by reference, so each replay draws the next numbers:
+// with shared ownership when Python owns the generator, by address for the immortal default one.
+struct GeneratorRef {
+  std::shared_ptr<random::LockedGenerator> owner;
+  random::LockedGenerator* g;
+};
+template <>
+struct Keep<random::LockedGenerator> {
+  static GeneratorRef store(const random::LockedGenerator& g) {
+    auto& m = const_cast<random::LockedGenerator&>(g);
+    return {m.weak_from_this().lock(), &m};
+  }
+};
+template <>
+struct Use<GeneratorRef> {
+  static random::LockedGenerator& use(const GeneratorRef& r) { return *r.g; }
+};
+
+}  // namespace tl::capture

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/reduce.h"
 #include <algorithm>
 #include <cmath>
@@ -289,16 +290,19 @@ Tensor prod_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) { return sum_impl(x, axis, keepdims, false); }
+Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(sum, x, axis, keepdims); return sum_impl(x, axis, keepdims, false); }
 Tensor sum(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  TL_CAPTURE_OP(sum, x, axis, keepdims, dtype);
   return sum_impl(astype(x, dtype), axis, keepdims, true);
 }
-Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) { return prod_impl(x, axis, keepdims, false); }
+Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(prod, x, axis, keepdims); return prod_impl(x, axis, keepdims, false); }
 Tensor prod(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  TL_CAPTURE_OP(prod, x, axis, keepdims, dtype);
   return prod_impl(astype(x, dtype), axis, keepdims, true);
 }
 
 Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(mean, x, axis, keepdims);
   Plan p = make_plan(x, axis, keepdims, "mean");
   Tensor out = run_reduce(ReduceOp::Mean, x, p);
   if (auto node = record<MeanBackward>(out, {x})) {
@@ -309,6 +313,7 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
 }
 
 Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
+  TL_CAPTURE_OP(mean, x, axis, keepdims, dtype);
   if (is_floating(dtype)) return mean(astype(x, dtype), axis, keepdims);  // accumulates in dtype
   // Integer / bool dtype (no gradient): NumPy's sum in dtype, true_divide, cast back unsafely.
   Tensor s = sum(x, axis, keepdims, dtype);
@@ -316,31 +321,38 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
   return div(s, Tensor::scalar(Scalar::from_int(n), DType::Int64)).to_dtype(dtype);
 }
 
-Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, true); }
-Tensor min(const Tensor& x, const AxisSpec& axis, bool keepdims) { return extremum(x, axis, keepdims, false); }
+Tensor max(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(max, x, axis, keepdims); return extremum(x, axis, keepdims, true); }
+Tensor min(const Tensor& x, const AxisSpec& axis, bool keepdims) { TL_CAPTURE_OP(min, x, axis, keepdims); return extremum(x, axis, keepdims, false); }
 
 Tensor var(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims) {
+  TL_CAPTURE_OP(var, x, axis, ddof, keepdims);
   return variance(x, axis, ddof, keepdims, false);
 }
 Tensor std_dev(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims) {
+  TL_CAPTURE_OP(std_dev, x, axis, ddof, keepdims);
   return variance(x, axis, ddof, keepdims, true);
 }
 
 Tensor all(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(all, x, axis, keepdims);
   return run_reduce(ReduceOp::All, x, make_plan(x, axis, keepdims, "all"));
 }
 Tensor any(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  TL_CAPTURE_OP(any, x, axis, keepdims);
   return run_reduce(ReduceOp::Any, x, make_plan(x, axis, keepdims, "any"));
 }
 
 Tensor argmax(const Tensor& x, bool has_axis, int64_t axis, bool keepdims) {
+  TL_CAPTURE_OP(argmax, x, has_axis, axis, keepdims);
   return arg_extremum(x, has_axis, axis, keepdims, true);
 }
 Tensor argmin(const Tensor& x, bool has_axis, int64_t axis, bool keepdims) {
+  TL_CAPTURE_OP(argmin, x, has_axis, axis, keepdims);
   return arg_extremum(x, has_axis, axis, keepdims, false);
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  TL_CAPTURE_OP(sum_to, x, shape);
   if (x.shape() == shape) return x;
   const int64_t nd = x.ndim(), lead = nd - static_cast<int64_t>(shape.size());
   TL_CHECK(lead >= 0, "sum_to", "cannot sum shape ", shape_str(x.shape()), " to ", shape_str(shape));

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/shape_ops.h"
 #include <numeric>
 #include "autograd/function.h"
@@ -41,6 +42,7 @@ struct TransposeBackward : Node {
 }  // namespace
 
 Tensor broadcast_to(const Tensor& t, const Shape& shape) {
+  TL_CAPTURE_OP(broadcast_to, t, shape);
   for (int64_t d : shape) TL_CHECK(d >= 0, "broadcast_to", "all elements of broadcast shape must be non-negative");
   // A view's size and byte span must fit in int64 too (NumPy: "array is too big"): an unchecked
   // (2**40,)*3 wrapped to size 0.
@@ -110,6 +112,7 @@ bool reshape_strides(const Shape& old_shape_in, const Strides& old_strides_in, c
 }
 
 Tensor reshape(const Tensor& t, const Shape& requested) {
+  TL_CAPTURE_OP(reshape, t, requested);
   Shape shape = infer_shape(requested, t.numel(), t.shape());
   Strides st;
   Tensor out;
@@ -120,6 +123,7 @@ Tensor reshape(const Tensor& t, const Shape& requested) {
 }
 
 Tensor transpose(const Tensor& t, const std::vector<int64_t>& axes_in) {
+  TL_CAPTURE_OP(transpose, t, axes_in);
   const int64_t nd = t.ndim();
   std::vector<int64_t> axes = axes_in;
   if (axes.empty() && nd > 0) {
@@ -143,6 +147,7 @@ Tensor transpose(const Tensor& t, const std::vector<int64_t>& axes_in) {
 }
 
 Tensor swapaxes(const Tensor& t, int64_t a, int64_t b) {
+  TL_CAPTURE_OP(swapaxes, t, a, b);
   const int64_t nd = t.ndim();
   a = normalize_axis(a, nd, "swapaxes");
   b = normalize_axis(b, nd, "swapaxes");
@@ -178,6 +183,7 @@ Tensor record_reshape_like(Tensor out, const Tensor& t, const char* name) {
 }  // namespace
 
 Tensor squeeze(const Tensor& t, const std::optional<std::vector<int64_t>>& axes) {
+  TL_CAPTURE_OP(squeeze, t, axes);
   const int64_t nd = t.ndim();
   std::vector<bool> drop(nd, false);
   if (!axes) {
@@ -200,6 +206,7 @@ Tensor squeeze(const Tensor& t, const std::optional<std::vector<int64_t>>& axes)
 }
 
 Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
+  TL_CAPTURE_OP(expand_dims, t, axes_in);
   const int64_t out_nd = t.ndim() + static_cast<int64_t>(axes_in.size());
   std::vector<bool> is_new(out_nd, false);
   for (int64_t a : normalize_axes(axes_in, out_nd, "expand_dims")) is_new[a] = true;
@@ -219,23 +226,27 @@ Tensor expand_dims(const Tensor& t, const std::vector<int64_t>& axes_in) {
 }
 
 Tensor flatten(const Tensor& t) {
+  TL_CAPTURE_OP(flatten, t);
   const Shape shape{t.numel()};
   return record_reshape_like(t.clone().view_with(shape, {1}, 0), t, "ViewBackward0");
 }
 
 Tensor ravel(const Tensor& t) {
+  TL_CAPTURE_OP(ravel, t);
   if (!t.is_contiguous()) return flatten(t);
   const Shape shape{t.numel()};
   return record_reshape_like(as_view_of(t.view_with(shape, {1}, t.offset()), t), t, "ViewBackward0");
 }
 
 Tensor copy(const Tensor& t) {
+  TL_CAPTURE_OP(copy, t);
   Tensor out = t.clone();
   record<CopyBackward>(out, {t});
   return out;
 }
 
 Tensor ascontiguousarray(const Tensor& t) {
+  TL_CAPTURE_OP(ascontiguousarray, t);
   if (t.ndim() == 0) return reshape(t, {1});
   if (t.is_contiguous()) return t;
   return copy(t);

@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/unary.h"
 #include "autograd/function.h"
 #include "ops/binary.h"
@@ -121,17 +122,18 @@ Tensor save_out(Tensor out, const Tensor& x) {
 
 }  // namespace
 
-Tensor abs(const Tensor& x) { return save_x<AbsBackward>(unary_raw(UnaryOp::Abs, x, x.dtype()), x); }
-Tensor exp(const Tensor& x) { return save_out<ExpBackward>(unary_float(UnaryOp::Exp, x), x); }
-Tensor log(const Tensor& x) { return save_x<LogBackward>(unary_float(UnaryOp::Log, x), x); }
-Tensor sqrt(const Tensor& x) { return save_out<SqrtBackward>(unary_float(UnaryOp::Sqrt, x), x); }
-Tensor tanh(const Tensor& x) { return save_out<TanhBackward>(unary_float(UnaryOp::Tanh, x), x); }
-Tensor sigmoid(const Tensor& x) { return save_out<SigmoidBackward>(unary_float(UnaryOp::Sigmoid, x), x); }
-Tensor sin(const Tensor& x) { return save_x<SinBackward>(unary_float(UnaryOp::Sin, x), x); }
-Tensor cos(const Tensor& x) { return save_x<CosBackward>(unary_float(UnaryOp::Cos, x), x); }
-Tensor relu(const Tensor& x) { return save_x<ReluBackward>(unary_raw(UnaryOp::Relu, x, x.dtype()), x); }
+Tensor abs(const Tensor& x) { TL_CAPTURE_OP(abs, x); return save_x<AbsBackward>(unary_raw(UnaryOp::Abs, x, x.dtype()), x); }
+Tensor exp(const Tensor& x) { TL_CAPTURE_OP(exp, x); return save_out<ExpBackward>(unary_float(UnaryOp::Exp, x), x); }
+Tensor log(const Tensor& x) { TL_CAPTURE_OP(log, x); return save_x<LogBackward>(unary_float(UnaryOp::Log, x), x); }
+Tensor sqrt(const Tensor& x) { TL_CAPTURE_OP(sqrt, x); return save_out<SqrtBackward>(unary_float(UnaryOp::Sqrt, x), x); }
+Tensor tanh(const Tensor& x) { TL_CAPTURE_OP(tanh, x); return save_out<TanhBackward>(unary_float(UnaryOp::Tanh, x), x); }
+Tensor sigmoid(const Tensor& x) { TL_CAPTURE_OP(sigmoid, x); return save_out<SigmoidBackward>(unary_float(UnaryOp::Sigmoid, x), x); }
+Tensor sin(const Tensor& x) { TL_CAPTURE_OP(sin, x); return save_x<SinBackward>(unary_float(UnaryOp::Sin, x), x); }
+Tensor cos(const Tensor& x) { TL_CAPTURE_OP(cos, x); return save_x<CosBackward>(unary_float(UnaryOp::Cos, x), x); }
+Tensor relu(const Tensor& x) { TL_CAPTURE_OP(relu, x); return save_x<ReluBackward>(unary_raw(UnaryOp::Relu, x, x.dtype()), x); }
 
 Tensor square(const Tensor& x) {
+  TL_CAPTURE_OP(square, x);
   TL_CHECK_TYPE(x.dtype() != DType::Bool, "square",
                 "not supported for bool (NumPy computes it in int8, which tensorlet does not have); "
                 "convert with .astype() first");
@@ -139,13 +141,15 @@ Tensor square(const Tensor& x) {
 }
 
 Tensor sign(const Tensor& x) {
+  TL_CAPTURE_OP(sign, x);
   TL_CHECK_TYPE(x.dtype() != DType::Bool, "sign", "ufunc 'sign' did not contain a loop with signature matching types bool");
   return unary_raw(UnaryOp::Sign, x, x.dtype());
 }
-Tensor isnan(const Tensor& x) { return unary_raw(UnaryOp::IsNan, x, DType::Bool); }
-Tensor isfinite(const Tensor& x) { return unary_raw(UnaryOp::IsFinite, x, DType::Bool); }
-Tensor logical_not(const Tensor& x) { return unary_raw(UnaryOp::LogicalNot, x, DType::Bool); }
+Tensor isnan(const Tensor& x) { TL_CAPTURE_OP(isnan, x); return unary_raw(UnaryOp::IsNan, x, DType::Bool); }
+Tensor isfinite(const Tensor& x) { TL_CAPTURE_OP(isfinite, x); return unary_raw(UnaryOp::IsFinite, x, DType::Bool); }
+Tensor logical_not(const Tensor& x) { TL_CAPTURE_OP(logical_not, x); return unary_raw(UnaryOp::LogicalNot, x, DType::Bool); }
 Tensor invert(const Tensor& x) {
+  TL_CAPTURE_OP(invert, x);
   TL_CHECK_TYPE(!is_floating(x.dtype()), "invert", "ufunc 'invert' not supported for the input type ",
                 dtype_name(x.dtype()), ": it needs bool or integer operands");
   return unary_raw(UnaryOp::BitNot, x, x.dtype());

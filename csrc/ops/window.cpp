@@ -1,3 +1,4 @@
+#include "capture/recorder.h"
 #include "ops/window.h"
 #include <algorithm>
 #include <cctype>
@@ -82,6 +83,7 @@ kernels::Window make_window(const char* op, const Shape& x, const std::string& x
 }
 
 Tensor to_channels_last(const Tensor& x) {
+  TL_CAPTURE_OP(to_channels_last, x);
   std::vector<int64_t> perm{0};
   for (int64_t d = 2; d < x.ndim(); ++d) perm.push_back(d);
   perm.push_back(1);
@@ -89,6 +91,7 @@ Tensor to_channels_last(const Tensor& x) {
 }
 
 Tensor to_channels_first(const Tensor& y) {
+  TL_CAPTURE_OP(to_channels_first, y);
   std::vector<int64_t> perm{0, y.ndim() - 1};
   for (int64_t d = 1; d + 1 < y.ndim(); ++d) perm.push_back(d);
   return transpose(y, perm);

@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 
 # The Keras-style layer loads on first use (`tl.keras.Sequential`, `tl.layers.Dense`, ...).
 _LAZY_MODULES = {"keras", "layers", "models", "optimizers", "losses", "metrics", "callbacks", "initializers",
-                 "activations", "datasets", "utils"}
+                 "activations", "datasets", "utils", "capture"}
 
 
 def __getattr__(name):

@@ -4,7 +4,9 @@ Each optimizer owns its hyperparameters and its slot tensors (momentums, velocit
 step of a built-in optimizer is ONE call into a fused multi-tensor C++ kernel
 (``tensorlet._core._optim.*_step``) that validates every parameter, gradient and slot, then
 updates all of them in place in one parallel region, outside the autograd graph, and counts the
-step.
+step. The learning rate and the step count live in a C++ ``StepState`` that the step reads and
+advances, so a captured step (``tensorlet.capture``) replayed N times makes N counted steps at the
+current learning rate.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import _core
+from . import capture as _capture
 from ._lookup import by_name
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "get", "serialize"]
@@ -41,11 +44,9 @@ class Optimizer:
     """
 
     def __init__(self, learning_rate, name: str):
-        if not callable(learning_rate):
-            learning_rate = _check_range(type(self).__name__, "learning_rate", learning_rate, 0.0, math.inf)
-        self._learning_rate = learning_rate
+        self._state = _kernels.StepState()
+        self.learning_rate = learning_rate  # validated, and into the state when a number
         self.name = name
-        self.iterations = 0
         self._variables: List = []
         self._slots: List[Tuple] = []
         self._index: Dict[int, int] = {}
@@ -54,7 +55,15 @@ class Optimizer:
         self._plan: Optional[Tuple[Tuple[int, ...], List[List]]] = None
         self.built = False
 
-    # -- learning rate ---------------------------------------------------------------------
+    # -- learning rate and step count (held by the C++ state the fused step reads) -------------
+    @property
+    def iterations(self) -> int:
+        return self._state.iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self._state.iterations = int(value)
+
     @property
     def learning_rate(self) -> float:
         lr = self._learning_rate
@@ -64,7 +73,13 @@ class Optimizer:
     def learning_rate(self, value) -> None:
         if not callable(value):
             value = _check_range(type(self).__name__, "learning_rate", value, 0.0, math.inf)
+            self._state.learning_rate = value
         self._learning_rate = value
+
+    def _sync_learning_rate(self) -> None:
+        """A schedule's rate for the coming step, into the state the fused step reads (a captured
+        step calls this before each replay)."""
+        self._state.learning_rate = self.learning_rate
 
     # -- copy / pickle ---------------------------------------------------------------------
     # The id()-keyed index and plan would point at the originals (or at recycled ids) in a copy:
@@ -113,8 +128,11 @@ class Optimizer:
             plan = self._plan
             if plan is None or plan[0] != ids:
                 plan = self._make_plan(variables, ids)
+            if callable(self._learning_rate):
+                self._sync_learning_rate()
+                _capture.before_each_replay(self._sync_learning_rate)
             try:
-                self._step(variables, grads, plan[1], self.learning_rate, self.iterations + 1)
+                self._step(variables, grads, plan[1])
             except ValueError as e:
                 raise ValueError(f"{type(self).__name__}.apply: {e}; nothing was updated") from None
             return
@@ -129,10 +147,9 @@ class Optimizer:
         self._plan = plan
         return plan
 
-    def _step(self, variables: Sequence, grads: Optional[Sequence], slot_lists: List[List], learning_rate: float,
-              step: int) -> None:
-        """The built-in optimizers' whole step: one multi-tensor kernel call that also sets
-        ``self.iterations = step`` (``grads`` None: each variable's ``.grad``)."""
+    def _step(self, variables: Sequence, grads: Optional[Sequence], slot_lists: List[List]) -> None:
+        """The built-in optimizers' whole step: one multi-tensor kernel call that reads the learning
+        rate from ``self._state`` and advances its count (``grads`` None: each variable's ``.grad``)."""
         raise NotImplementedError
 
     def _apply_overridden(self, variables: Sequence, grads: Sequence) -> None:
@@ -186,9 +203,9 @@ class SGD(Optimizer):
     def _slot_names(self):
         return ("momentum",) if self.momentum != 0 else ()
 
-    def _step(self, variables, grads, slot_lists, lr, step):
-        _kernels.sgd_step(variables, grads, slot_lists[0] if self.momentum != 0 else [], learning_rate=lr,
-                          momentum=self.momentum, nesterov=self.nesterov, step=step, counter=self)
+    def _step(self, variables, grads, slot_lists):
+        _kernels.sgd_step(variables, grads, slot_lists[0] if self.momentum != 0 else [], momentum=self.momentum,
+                          nesterov=self.nesterov, state=self._state)
 
     def _update(self, var, grad, slots, lr):
         _kernels.sgd_(var, grad, slots[0] if slots else None, learning_rate=lr, momentum=self.momentum,
@@ -222,11 +239,10 @@ class RMSprop(Optimizer):
             names.append("average_gradient")
         return names
 
-    def _step(self, variables, grads, slot_lists, lr, step):
+    def _step(self, variables, grads, slot_lists):
         _kernels.rmsprop_step(variables, grads, slot_lists[0], slot_lists[1] if self.momentum > 0 else [],
-                              slot_lists[-1] if self.centered else [], learning_rate=lr, rho=self.rho,
-                              momentum=self.momentum, epsilon=self.epsilon, centered=self.centered, step=step,
-                              counter=self)
+                              slot_lists[-1] if self.centered else [], rho=self.rho, momentum=self.momentum,
+                              epsilon=self.epsilon, centered=self.centered, state=self._state)
 
     def _update(self, var, grad, slots, lr):
         velocity = slots[0]
@@ -257,9 +273,9 @@ class Adam(Optimizer):
     def _slot_names(self):
         return ("momentum", "velocity")
 
-    def _step(self, variables, grads, slot_lists, lr, step):
-        _kernels.adam_step(variables, grads, slot_lists[0], slot_lists[1], learning_rate=lr, beta_1=self.beta_1,
-                           beta_2=self.beta_2, epsilon=self.epsilon, step=step, counter=self)
+    def _step(self, variables, grads, slot_lists):
+        _kernels.adam_step(variables, grads, slot_lists[0], slot_lists[1], beta_1=self.beta_1, beta_2=self.beta_2,
+                           epsilon=self.epsilon, state=self._state)
 
     def _update(self, var, grad, slots, lr):
         _kernels.adam_(var, grad, slots[0], slots[1], learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,

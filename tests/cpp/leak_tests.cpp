@@ -2,7 +2,8 @@
 // autograd graphs built and dropped without backward, backward with and without retain_graph,
 // a deep chain's teardown, errors thrown half-way through an op or a backward, and training
 // steps of a Dense(relu) -> Dense -> softmax cross-entropy net (linear with its fused epilogue,
-// autograd, the multi-tensor Adam / SGD / RMSprop steps) on 1 and 2 threads. The compiled
+// autograd, the multi-tensor Adam / SGD / RMSprop steps) on 1 and 2 threads, and the same step
+// captured and replayed (capture/recorder.h) against its eager run. The compiled
 // Dense-stack step is covered from Python (tools/leak_check.py's fit, and the suite).
 // Built with -DTENSORLET_BUILD_TESTS=ON; tools/sanitize.sh --leaks builds it with ASan and runs
 // it with detect_leaks=1 and no suppressions: LSan's exit-time check must find nothing. It
@@ -13,16 +14,19 @@
 // count them as leaks; nothing is suppressed for them.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/saved_tensor.h"
+#include "capture/recorder.h"
 #include "kernels/optim.h"
 #include "kernels/parallel.h"
 #include "ops/linear.h"
 #include "ops/ops.h"
 #include "ops/random.h"
+#include "optim/step.h"
 #include "train/dense_stack.h"
 #include "expect.h"
 
@@ -260,6 +264,53 @@ static void test_dense_stack() {
   }
 }
 
+// A captured training step (capture/recorder.h): recorded once, replayed; N replays must equal N
+// eager steps bit for bit (weights, step count), and the plan's arena, graph and closures must be
+// released with the plan.
+static void test_captured_step() {
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    const Tensor w1_0 = randn({20, 32}), b1_0 = randn({32}), w2_0 = randn({32, 5}), b2_0 = randn({5});
+    const Tensor x = randn({16, 20});
+    Tensor labels = Tensor::empty({16}, DType::Int64);
+    for (int64_t i = 0; i < 16; ++i) labels.data<int64_t>()[i] = (i * 3) % 5;
+    auto run = [&](bool captured) {
+      std::vector<Tensor> ws = {w1_0.clone(), b1_0.clone(), w2_0.clone(), b2_0.clone()};
+      for (Tensor& w : ws) w.set_requires_grad(true);
+      std::vector<Tensor> v;
+      for (const Tensor& w : ws) v.push_back(Tensor::zeros(w.shape(), w.dtype()));
+      auto state = std::make_shared<optim::StepState>(optim::StepState{0.01, 0});
+      const Tensor input = x.clone();
+      auto step = [&] {
+        for (Tensor& w : ws) w.set_grad(Tensor());
+        Tensor h = linear(input, ws[0], ws[1], LinearActivation::Relu);
+        Tensor loss = mean(sparse_softmax_cross_entropy(linear(h, ws[2], ws[3], LinearActivation::None), labels));
+        run_backward(loss, Tensor(), false, false);
+        optim::rmsprop_step(ws, std::nullopt, v, {}, {}, 0.9, 0.0, 1e-7, false, state);
+      };
+      auto plan = std::make_shared<capture::Plan>();
+      for (int i = 0; i < 5; ++i) {
+        if (!captured || i == 0) {
+          step();
+        } else if (i == 1) {
+          capture::begin_recording(plan.get());
+          step();
+          capture::end_recording();
+        } else {
+          plan->replay();
+        }
+        input.copy_from(add(input, Tensor::scalar(Scalar::from_double(0.25), DType::Float32)));  // new data
+      }
+      EXPECT(state->iterations == 5);
+      if (captured) EXPECT(plan->entries.size() > 10 && plan->arena_bytes() > 0);
+      return ws;
+    };
+    std::vector<Tensor> eager = run(false), replayed = run(true);
+    for (size_t i = 0; i < eager.size(); ++i)
+      EXPECT(std::memcmp(eager[i].data_ptr(), replayed[i].data_ptr(), eager[i].numel() * 4) == 0, "weight %zu", i);
+  }
+}
+
 int main() {
   test_views_outlive_base();
   test_graphs_without_backward();
@@ -269,5 +320,6 @@ int main() {
   test_errors();
   test_training();
   test_dense_stack();
+  test_captured_step();
   return expect_summary();
 }

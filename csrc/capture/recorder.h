@@ -1,0 +1,131 @@
+// Capture and replay of a step built from ops (tinygrad's TinyJit idea, in C++).
+//
+// While a Plan records on a thread, every OUTERMOST call of a public op (one made at depth 0, not
+// from inside another op) appends an Entry: a closure re-calling the op with copies of its
+// arguments (tensor handles, scalars, shapes...), plus the log of every Storage::allocate the
+// call made. Replaying an entry re-runs the op while Storage::allocate hands back the logged
+// buffers in the same order, so each re-run writes into the very buffers that the tensor handles
+// held by later entries (and by the caller) already point to: the arena is the allocation log.
+// The backward engine records each node's backward call and each leaf's .grad assignment the
+// same way (autograd/engine.cpp); an optimizer step is an op too (optim/step.h).
+//
+// An op opts in with one line at its top:  TL_CAPTURE_OP(exp, x);
+// (tests/test_capture_coverage.py fails for a public op without it).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+#include "core/tensor.h"
+
+namespace tl::capture {
+
+// Thrown by a replay whose allocations differ from the recorded ones (a data-dependent shape):
+// the caller runs the step eagerly instead and may capture again.
+struct ReplayMismatch : RuntimeError {
+  using RuntimeError::RuntimeError;
+};
+
+struct Entry {
+  std::string op;                                 // "linear", "LinearBackward", "leaf_grad", ...
+  std::function<void()> run;                      // re-runs the call with its recorded arguments
+  std::vector<Tensor> inputs;                     // its tensor arguments, for inspection / rewrites
+  std::vector<std::shared_ptr<Storage>> allocs;   // the buffers the call allocated, in order
+};
+
+// A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
+// passes (fusions) can replace runs of entries.
+class Plan {
+ public:
+  std::vector<Entry> entries;
+  // Runs every entry with grad mode off; ReplayMismatch when an entry's allocations differ from
+  // its log (count or sizes). The plan stays usable after a mismatch.
+  void replay();
+  // Bytes held by the arena (every logged allocation).
+  size_t arena_bytes() const;
+};
+
+// The thread's recording / replaying state (one per thread; ops on other threads are not seen).
+struct ThreadState {
+  int depth = 0;                  // nesting of op calls on this thread
+  Plan* plan = nullptr;           // being recorded
+  Entry* entry = nullptr;         // the outermost call being recorded (its allocations are logged)
+  const Entry* replaying = nullptr;  // the entry being replayed
+  size_t next_alloc = 0;          // position in replaying->allocs
+};
+ThreadState& state();
+
+// Starts / stops recording into `plan` on this thread (nesting is an error).
+void begin_recording(Plan* plan);
+void end_recording();
+inline bool recording() { return state().plan != nullptr; }
+
+// Storage::allocate's hook: the logged buffer while replaying, else a fresh one (logged while an
+// entry records).
+std::shared_ptr<Storage> allocate(size_t nbytes, std::shared_ptr<Storage> (*fresh)(size_t));
+// Whether `s` was allocated by an entry of the plan recording on this thread.
+bool allocated_in_recording(const Storage* s);
+
+// How an argument is kept in an entry (Keep<T>::store) and handed back to the op on replay
+// (Use<Kept>::use): by value, except types specialised next to their declaration (a generator is
+// kept by reference: ops/random.h).
+template <class T>
+struct Keep {
+  static T store(const T& v) { return v; }
+};
+template <class K>
+struct Use {
+  static const K& use(const K& v) { return v; }
+};
+
+namespace detail {
+inline void collect(std::vector<Tensor>& out, const Tensor& t) {
+  if (t.defined()) out.push_back(t);
+}
+inline void collect(std::vector<Tensor>& out, const std::vector<Tensor>& ts) {
+  for (const Tensor& t : ts) collect(out, t);
+}
+template <class T>
+void collect(std::vector<Tensor>&, const T&) {}
+}  // namespace detail
+
+// RAII for one op call: counts the depth; the outermost call during a recording opens an entry
+// that the destructor appends to the plan (only when the call returns normally).
+class OpScope {
+ public:
+  OpScope() : st_(state()) { outermost_ = st_.depth++ == 0 && st_.plan != nullptr; }
+  ~OpScope();
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+  bool records() const { return outermost_; }
+  // Opens the entry with a ready closure.
+  void begin(std::string op, std::function<void()> run, std::vector<Tensor> inputs);
+  // Opens the entry for `call(args...)`, keeping copies of the arguments.
+  template <class F, class... A>
+  void begin_call(const char* op, F call, const A&... args) {
+    std::vector<Tensor> inputs;
+    (detail::collect(inputs, args), ...);
+    auto kept = std::make_tuple(Keep<A>::store(args)...);
+    begin(op, [call, kept] { std::apply([&call](const auto&... a) { call(a...); }, kept); }, std::move(inputs));
+  }
+
+ private:
+  ThreadState& st_;
+  bool outermost_ = false;
+  int uncaught_ = 0;
+  std::unique_ptr<Entry> entry_;
+};
+
+}  // namespace tl::capture
+
+// First statement of a public op:  TL_CAPTURE_OP(op_name, arg1, arg2, ...)  with the op's own
+// parameters in order. Recorded calls re-run `op_name(args...)` (overloads resolve by type).
+#define TL_CAPTURE_OP(fn, ...)                                                                              \
+  ::tl::capture::OpScope tl_capture_scope_;                                                                 \
+  if (tl_capture_scope_.records())                                                                          \
+  tl_capture_scope_.begin_call(                                                                             \
+      #fn, [](const auto&... tl_a) { (void)fn(::tl::capture::Use<std::decay_t<decltype(tl_a)>>::use(tl_a)...); }, \
+      __VA_ARGS__)

@@ -1,0 +1,39 @@
+// The built-in optimizers' fused steps as ops: every parameter, gradient and slot validated
+// (shapes, dtypes, contiguity, writability, no written buffer overlapping another) before any
+// write, then one multi-tensor kernel call (kernels/optim.h) for the whole step.
+//
+// The learning rate and the step count live in a StepState that the Python optimizer owns and
+// the step reads and advances (iterations += 1 after the update), so a captured step replayed N
+// times runs steps t, t+1, ..., and a learning rate changed between steps is honoured.
+#pragma once
+#include <memory>
+#include <optional>
+#include <vector>
+#include "core/tensor.h"
+
+namespace tl::optim {
+
+struct StepState {
+  double learning_rate = 0.0;
+  int64_t iterations = 0;  // steps applied so far; a step uses t = iterations + 1
+};
+
+using Tensors = std::vector<Tensor>;
+using Grads = std::vector<std::optional<Tensor>>;  // nullopt: that parameter has no gradient this step
+using OptGrads = std::optional<Grads>;              // nullopt: each parameter's .grad, read at call time
+
+// p -= lr*g, or with momentum m = m*momentum - lr*g; p += m (nesterov: p += m*momentum - lr*g).
+// `momentums` is empty when momentum == 0.
+void sgd_step(const Tensors& params, const OptGrads& grads, const Tensors& momentums, double momentum, bool nesterov,
+              const std::shared_ptr<StepState>& state);
+// `momentums` empty when momentum == 0, `averages` empty unless centered.
+void rmsprop_step(const Tensors& params, const OptGrads& grads, const Tensors& velocities, const Tensors& momentums,
+                  const Tensors& averages, double rho, double momentum, double epsilon, bool centered,
+                  const std::shared_ptr<StepState>& state);
+void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, const Tensors& vs, double beta_1,
+               double beta_2, double epsilon, const std::shared_ptr<StepState>& state);
+
+// Total elements of the parameters (callers decide whether to release the GIL).
+int64_t total_elements(const Tensors& params);
+
+}  // namespace tl::optim

@@ -1,0 +1,218 @@
+"""Captured steps: record a step built from tensorlet ops once, replay it without Python.
+
+``CapturedFunction(fn)`` (or the ``@captured`` decorator) wraps a step such as a train step
+(forward, loss, ``backward()``, ``optimizer.apply``). Per call signature (the shapes and dtypes
+of the tensor arguments, and the values of the other arguments, e.g. ``training=True``):
+
+1. the first call runs ``fn`` eagerly (so layers, optimizer slots and metrics build outside any
+   capture, as tinygrad's TinyJit does);
+2. the second call copies the tensor arguments into input tensors the plan owns and runs ``fn``
+   while the C++ recorder logs every outermost op call, the backward engine's node calls and
+   ``.grad`` assignments, and the buffers each call allocates (the plan's arena);
+3. later calls copy the new inputs into those input tensors and replay the plan in C++, with
+   the GIL released and grad mode off: every op re-runs into the very buffers it wrote when
+   recorded, so the tensors ``fn`` returned (the same objects every call) hold the new results.
+
+Rules (as for CUDA graphs / TinyJit): Python control flow and Python values are frozen at
+capture (``fn`` must not branch on tensor data or return Python numbers); each step produces
+fresh gradients (set ``.grad`` to None before ``backward()`` inside ``fn``: the replay assigns
+this step's gradient, it never accumulates into an older one); random ops draw new numbers on
+every replay; an optimizer's step count advances and its current learning rate is used. Tensors
+made from Python data inside ``fn`` are constants. A replay whose buffer sizes differ from the
+recording (shapes that depend on the data) falls back to an eager call and captures again.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["CapturedFunction", "captured", "before_each_replay"]
+
+_C = _core._capture
+_local = threading.local()
+
+
+def before_each_replay(callback: Callable[[], None]) -> None:
+    """Registers `callback` to run (with Python) before each replay of the step being captured on
+    this thread; a no-op when nothing is being captured. For state that Python must refresh per
+    step, such as a learning-rate schedule's value."""
+    hooks = getattr(_local, "hooks", None)
+    if hooks is not None:
+        hooks.append(callback)
+
+
+def _is_tensor_like(x) -> bool:
+    return isinstance(x, (_core.Tensor, np.ndarray))
+
+
+def _flatten(obj, tensors: List, key: List) -> None:
+    """Walks the arguments: tensors go to `tensors` (shape, dtype and requires_grad to `key`),
+    other values to `key` by value (they are frozen into a capture, so they select the plan)."""
+    if isinstance(obj, _core.Tensor):
+        tensors.append(obj)
+        key.append((obj.shape, obj.dtype, obj.requires_grad))
+    elif isinstance(obj, np.ndarray):
+        tensors.append(obj)
+        key.append((obj.shape, obj.dtype, False))
+    elif isinstance(obj, (list, tuple)):
+        key.append((type(obj), len(obj)))
+        for o in obj:
+            _flatten(o, tensors, key)
+    elif isinstance(obj, dict):
+        key.append((dict, tuple(obj)))
+        for o in obj.values():
+            _flatten(o, tensors, key)
+    else:
+        hash(obj)  # other arguments must be hashable
+        key.append((type(obj), obj))
+
+
+def _rebuild(obj, it):
+    """`obj` with its tensors replaced, in _flatten's order, by the next ones from `it`."""
+    if _is_tensor_like(obj):
+        return next(it)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_rebuild(o, it) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _rebuild(v, it) for k, v in obj.items()}
+    return obj
+
+
+def _outputs_are_tensors(out) -> bool:
+    if out is None or isinstance(out, _core.Tensor):
+        return True
+    if isinstance(out, (list, tuple)):
+        return all(_outputs_are_tensors(o) for o in out)
+    if isinstance(out, dict):
+        return all(_outputs_are_tensors(o) for o in out.values())
+    return False
+
+
+class _Entry:
+    """One signature's state: calls seen, and once captured its plan, inputs and outputs."""
+
+    __slots__ = ("calls", "plan", "inputs", "outputs", "hooks", "mismatches", "eager_only", "replays")
+
+    def __init__(self):
+        self.calls = 0
+        self.plan = None
+        self.inputs: List = []
+        self.outputs: Any = None
+        self.hooks: List[Callable[[], None]] = []
+        self.mismatches = 0
+        self.eager_only = False
+        self.replays = 0
+
+
+class CapturedFunction:
+    """Wraps `fn` so that its calls are captured once per signature and then replayed.
+
+    Args:
+        fn: the step; its tensor arguments arrive as ``tl.Tensor`` (NumPy arrays are converted).
+        enabled: False runs every call eagerly (what ``run_eagerly=True`` gives).
+    """
+
+    def __init__(self, fn: Callable, enabled: bool = True):
+        self.fn = fn
+        self.enabled = bool(enabled)
+        self._entries: Dict[tuple, _Entry] = {}
+        self.__wrapped__ = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    # -- introspection -------------------------------------------------------------------------
+    @property
+    def plans(self) -> Dict[tuple, Any]:
+        """The captured plans by signature key."""
+        return {k: e.plan for k, e in self._entries.items() if e.plan is not None}
+
+    def arena_bytes(self) -> int:
+        """Bytes held by the captured plans' buffers."""
+        return sum(e.plan.arena_bytes for e in self._entries.values() if e.plan is not None)
+
+    def stats(self) -> Dict[str, int]:
+        es = self._entries.values()
+        return {"signatures": len(self._entries), "plans": sum(e.plan is not None for e in es),
+                "replays": sum(e.replays for e in es), "ops": sum(len(e.plan) for e in es if e.plan is not None)}
+
+    def reset(self) -> None:
+        """Drops every plan (the next calls run eagerly, then capture again)."""
+        self._entries.clear()
+
+    # -- calls ---------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        tensors: List = []
+        key: List = []
+        _flatten(args, tensors, key)
+        if kwargs:
+            _flatten(kwargs, tensors, key)
+        build = (args, kwargs)
+        if not self.enabled or _C.is_recording() or any(k[2] is True for k in key if len(k) == 3):
+            return self._eager(build, tensors)
+        key = tuple(key)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        entry.calls += 1
+        if entry.eager_only or entry.calls == 1:
+            return self._eager(build, tensors)
+        if entry.plan is None:
+            return self._capture(entry, build, tensors)
+        return self._replay(entry, build, tensors)
+
+    def _eager(self, build, tensors):
+        args, kwargs = _rebuild(build, iter([t if isinstance(t, _core.Tensor) else _core.asarray(t) for t in tensors]))
+        return self.fn(*args, **kwargs)
+
+    def _capture(self, entry: _Entry, build, tensors):
+        inputs = [_core.array(t, copy=True) for t in tensors]  # plan-owned, contiguous
+        args, kwargs = _rebuild(build, iter(inputs))
+        plan = _C.Plan()
+        hooks: List[Callable[[], None]] = []
+        _local.hooks = hooks
+        _C.begin(plan)
+        try:
+            out = self.fn(*args, **kwargs)
+        finally:
+            _C.end()
+            _local.hooks = None
+        if not _outputs_are_tensors(out):
+            warnings.warn(f"CapturedFunction({getattr(self.fn, '__name__', self.fn)!r}): the step returned "
+                          f"{type(out).__name__} values that are not tensors, which a replay could not refresh; "
+                          "running it eagerly", RuntimeWarning, stacklevel=3)
+            entry.eager_only = True
+            return out
+        entry.plan, entry.inputs, entry.outputs, entry.hooks = plan, inputs, out, hooks
+        return out
+
+    def _replay(self, entry: _Entry, build, tensors):
+        _C.copy_inputs(entry.inputs, tensors)
+        for hook in entry.hooks:
+            hook()
+        try:
+            entry.plan.replay()
+        except _C.ReplayMismatch as e:
+            # Shapes that depend on the data: this call runs eagerly; capture once more, then stay
+            # eager for this signature if it happens again.
+            entry.mismatches += 1
+            entry.plan, entry.inputs, entry.outputs, entry.hooks = None, [], None, []
+            if entry.mismatches > 1:
+                entry.eager_only = True
+                warnings.warn(f"CapturedFunction: {e}; running this signature eagerly from now on",
+                              RuntimeWarning, stacklevel=3)
+            entry.calls = 1
+            return self._eager(build, tensors)
+        entry.replays += 1
+        return entry.outputs
+
+
+def captured(fn: Optional[Callable] = None, *, enabled: bool = True):
+    """Decorator form of CapturedFunction: ``@captured`` or ``@captured(enabled=False)``."""
+    if fn is None:
+        return lambda f: CapturedFunction(f, enabled=enabled)
+    return CapturedFunction(fn, enabled=enabled)
