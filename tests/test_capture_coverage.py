@@ -17,6 +17,9 @@ CSRC = pathlib.Path(__file__).resolve().parents[1] / "csrc"
 NOT_OPS = {
     "broadcast_view": "raw view used inside ops (broadcast_to is the op)",
     "check_inplace_target": "validation only",
+    "begin_inplace_write": "validation and the version bump, called inside the writing ops",
+    "inplace_rebase": "autograd bookkeeping inside in-place ops",
+    "inplace_on_view": "autograd bookkeeping inside in-place ops",
     "check_scalar_fits": "validation only",
     "check_same_kind": "validation only",
     "check_int_assign": "validation only",

@@ -119,7 +119,10 @@ def test_overridden_train_step_keras_style():
     x, y = blobs()
     utils.set_random_seed(1)
     model = Custom([layers.Dense(16, activation="relu"), layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=optimizers.Adam(0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # run_eagerly: the step's Python runs on every batch (a captured step runs it only until it
+    # is recorded, as Keras's traced steps do).
+    model.compile(optimizer=optimizers.Adam(0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  run_eagerly=True)
     history = model.fit(x, y, epochs=5, batch_size=48, verbose=0)
     assert calls == [2] * 25  # (x, y) per batch, 5 batches x 5 epochs
     assert set(history.history) == {"loss", "accuracy"}  # the nested CompileMetrics dict is flattened

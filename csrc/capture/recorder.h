@@ -33,6 +33,9 @@ struct Entry {
   std::function<void()> run;                      // re-runs the call with its recorded arguments
   std::vector<Tensor> inputs;                     // its tensor arguments, for inspection / rewrites
   std::vector<std::shared_ptr<Storage>> allocs;   // the buffers the call allocated, in order
+  // Grad mode when recorded; the replay restores it per entry, because an op may take another
+  // path with it (max_pool keeps its argmax only when a gradient is needed).
+  bool grad_mode = false;
 };
 
 // A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
@@ -40,8 +43,8 @@ struct Entry {
 class Plan {
  public:
   std::vector<Entry> entries;
-  // Runs every entry with grad mode off; ReplayMismatch when an entry's allocations differ from
-  // its log (count or sizes). The plan stays usable after a mismatch.
+  // Runs every entry under the grad mode it was recorded in; ReplayMismatch when an entry's
+  // allocations differ from its log (count or sizes). The plan stays usable after a mismatch.
   void replay();
   // Bytes held by the arena (every logged allocation).
   size_t arena_bytes() const;

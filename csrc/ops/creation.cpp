@@ -28,12 +28,6 @@ void check_inplace_target(const Tensor& t, const char* op) {
              "assignment destination is read-only: a broadcast view's elements share memory");
 }
 
-void fill(const Tensor& t, Scalar value) {
-  TL_CAPTURE_OP(fill, t, value);
-  check_inplace_target(t, "fill");
-  t.fill_(value);
-}
-
 Tensor full(const Shape& shape, Scalar value, DType dtype, const char* op) {
   TL_CAPTURE_OP(full, shape, value, dtype, op);
   checked_numel(shape, op);

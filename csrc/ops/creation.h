@@ -14,10 +14,6 @@ void check_scalar_fits(const Scalar& value, DType dtype);
 // elements alias each other (NumPy makes those read-only): ValueError.
 void check_inplace_target(const Tensor& t, const char* op);
 
-// Writes `value` (cast to t's dtype) into every element of t, in place; refuses read-only
-// storage and broadcast views.
-void fill(const Tensor& t, Scalar value);
-
 // Zero-, one- or value-filled tensors; checked_numel runs first so errors name `op`.
 Tensor full(const Shape& shape, Scalar value, DType dtype, const char* op = "full");
 

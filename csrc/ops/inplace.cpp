@@ -1,4 +1,5 @@
 #include "ops/inplace.h"
+#include "capture/recorder.h"
 #include "autograd/function.h"
 #include "kernels/copy.h"
 #include "ops/creation.h"
@@ -124,6 +125,7 @@ void inplace_on_view(const Tensor& v, const char* op, FunctionRef<void(const Ten
 }
 
 void fill_inplace(const Tensor& t, Scalar value) {
+  TL_CAPTURE_OP(fill_inplace, t, value);
   check_inplace_target(t, "fill");
   const bool graph = inplace_needs_graph(t, {}, "fill", true);
   if (graph && t.is_view()) return inplace_on_view(t, "fill", [&](const Tensor& r) { fill_inplace(r, value); });

@@ -5,6 +5,7 @@
 #include "capture/recorder.h"
 #include "core/error.h"
 #include "kernels/optim.h"
+#include "ops/inplace.h"
 
 namespace tl::optim {
 namespace {
@@ -122,6 +123,12 @@ std::vector<kernels::OptimTensor> prepare(const char* op, const Tensors& params,
     }
   }
   check_disjoint(op, active, params, grads, slots);
+  // Everything is checked: the step will write every active param and its slots.
+  for (size_t i : active) {
+    begin_inplace_write(params[i], op);
+    for (const SlotList& s : slots)
+      if (s.tensors) begin_inplace_write((*s.tensors)[i], op);
+  }
   return out;
 }
 

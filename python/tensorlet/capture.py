@@ -10,7 +10,7 @@ of the tensor arguments, and the values of the other arguments, e.g. ``training=
    while the C++ recorder logs every outermost op call, the backward engine's node calls and
    ``.grad`` assignments, and the buffers each call allocates (the plan's arena);
 3. later calls copy the new inputs into those input tensors and replay the plan in C++, with
-   the GIL released and grad mode off: every op re-runs into the very buffers it wrote when
+   the GIL released, each op under the grad mode it was recorded in: every op re-runs into the very buffers it wrote when
    recorded, so the tensors ``fn`` returned (the same objects every call) hold the new results.
 
 Rules (as for CUDA graphs / TinyJit): Python control flow and Python values are frozen at

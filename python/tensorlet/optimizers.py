@@ -57,6 +57,12 @@ class Optimizer:
 
     # -- learning rate and step count (held by the C++ state the fused step reads) -------------
     @property
+    def uses_fused_step(self) -> bool:
+        """True when a step is the built-in one-call C++ update (no Python per parameter): a
+        captured train step can then replay it; an overridden ``_update`` keeps steps eager."""
+        return getattr(self._update, "__func__", None) in _BUILTIN_UPDATES
+
+    @property
     def iterations(self) -> int:
         return self._state.iterations
 
@@ -119,7 +125,7 @@ class Optimizer:
         Variables whose gradient is None are left unchanged."""
         if grads is not None and len(grads) != len(variables):
             raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for {len(variables)} variables")
-        if getattr(self._update, "__func__", None) in _BUILTIN_UPDATES:
+        if self.uses_fused_step:
             # One step is all or nothing: _step is one C++ call that checks everything before it
             # writes, updates every parameter and sets self.iterations, with no Python code in
             # between (so a Ctrl-C surfaces before or after the whole step, never inside it).

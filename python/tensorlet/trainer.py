@@ -30,6 +30,7 @@ from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from ._compile_utils import CompileLoss, CompileMetrics
+from .capture import CapturedFunction
 from ._epoch_iterator import Batch, EpochIterator, first_dimension, unpack_x_y_sample_weight
 
 __all__ = ["Trainer", "StepFunction", "LazyLogs"]
@@ -218,7 +219,8 @@ class Trainer:
             w.grad = None
         y_pred, loss = self._output_and_loss(x, y, sample_weight, training=True)
         self._loss_tracker.update_state(loss, sample_weight=first_dimension(x))
-        loss.backward()
+        if weights:  # gradients for the trainable weights only (a frozen layer's stay untouched)
+            loss.backward(inputs=weights)
         self.optimizer.apply(weights)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -239,7 +241,7 @@ class Trainer:
         """What the chosen functions depend on: the layers, the trainable weights and the flags
         (held as objects, compared by identity)."""
         return (*self.layers, None, *self.trainable_weights, None, self.trainable, self.run_eagerly,
-                self.jit_compile, self.optimizer)
+                self.jit_compile, self.optimizer, getattr(self.optimizer, "uses_fused_step", None))
 
     def _cached_function(self, kind: str, force: bool):
         """The cached function of ``kind`` unless ``force`` or the key changed; records the key."""
@@ -265,6 +267,10 @@ class Trainer:
         cached, key = self._cached_function(kind, force)
         if cached is not None:
             return cached
+        if not self.run_eagerly and self.jit_compile is not False and (kind != "train" or self.optimizer.uses_fused_step):
+            # Recorded once per batch signature, then replayed in C++ (tensorlet.capture). An
+            # optimizer with an overridden _update runs Python per step: its train step stays eager.
+            one_step = CapturedFunction(one_step)
         function = StepFunction(one_step)
         layers = self._dense_stack_layers(kind + "_step")
         if layers is not None:
