@@ -19,8 +19,9 @@ namespace tl::kernels {
 
 // Integer accumulators narrower than 64 bits wrap modulo 2^bits like NumPy's (done in the
 // unsigned type: signed overflow is undefined in C++); a bool accumulator is logical or (sum) /
-// and (prod), as NumPy's sum(dtype=bool). int64 keeps the plain operator, as before: GCC 12.2
-// -O3 miscompiles the vectorised uint8 -> uint64 form of the row loop (60 ones summed to 29).
+// and (prod), as NumPy's sum(dtype=bool). int64 sums keep the plain operator, as before: GCC
+// 12.2 -O3 miscompiles the vectorised uint8 -> uint64 form of the row loop (60 ones summed to
+// 29); int64 products wrap in uint64.
 template <class Acc>
 inline Acc wrap_add(Acc a, Acc b) {
   if constexpr (std::is_same_v<Acc, bool>) return a | b;
@@ -32,8 +33,9 @@ inline Acc wrap_add(Acc a, Acc b) {
 template <class Acc>
 inline Acc wrap_mul(Acc a, Acc b) {
   if constexpr (std::is_same_v<Acc, bool>) return a & b;
-  else if constexpr (std::is_integral_v<Acc> && sizeof(Acc) < 8) {
-    // uint8 * uint8 promotes to int and could overflow it: multiply in at least unsigned int.
+  else if constexpr (std::is_integral_v<Acc>) {
+    // uint8 * uint8 promotes to int and could overflow it, and int64 products overflow too (UB,
+    // which UBSan reports): multiply in at least unsigned int, wrapping as NumPy does.
     using U = std::common_type_t<std::make_unsigned_t<Acc>, unsigned>;
     return static_cast<Acc>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
   } else return a * b;
