@@ -135,19 +135,13 @@ def test_channels_first_matches_channels_last(rank):
     gradcheck(lambda a, k: tl.conv(a, k, padding="same", data_format="channels_first"), xf[:1, :, :4], w)
 
 
-def test_empty_batch_and_same_padding_of_empty_input():
-    x, w = _inputs((0, 5, 5, 2), (3, 3), 4)
+# An empty batch, and no rows at all ("same" keeps the empty spatial dim): the kernel gradient is zero.
+@pytest.mark.parametrize("x_shape,y_shape", [((0, 5, 5, 2), (0, 5, 5, 4)), ((2, 0, 5, 2), (2, 0, 5, 4))])
+def test_empty_batch_and_same_padding_of_empty_input(x_shape, y_shape):
+    x, w = _inputs(x_shape, (3, 3), 4)
     xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
     y = tl.conv(xt, wt, padding="same")
-    assert y.shape == (0, 5, 5, 4)
-    tl.sum(y).backward()
-    assert xt.grad.shape == x.shape
-    np.testing.assert_array_equal(np.asarray(wt.grad), np.zeros_like(w))
-    # No rows at all: "same" keeps the empty spatial dim; the kernel gradient is zero.
-    x, w = _inputs((2, 0, 5, 2), (3, 3), 4)
-    xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
-    y = tl.conv(xt, wt, padding="same")
-    assert y.shape == (2, 0, 5, 4)
+    assert y.shape == y_shape
     tl.sum(y).backward()
     assert xt.grad.shape == x.shape
     np.testing.assert_array_equal(np.asarray(wt.grad), np.zeros_like(w))

@@ -108,3 +108,20 @@ def test_a_frozen_layer_gets_no_gradient_and_does_not_move():
     model.fit(x, y, epochs=2, batch_size=40, verbose=0)
     for a, b in zip(frozen, model.layers[0].get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_callback_keeping_predict_outputs_sees_each_batch_not_the_last_replay():
+    from tensorlet import callbacks
+
+    x, y = blobs()
+    model = dense_tanh_dropout()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    kept = []
+
+    class Keep(callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            kept.append(logs["outputs"])
+
+    predictions = model.predict(x, batch_size=40, verbose=0, callbacks=[Keep()])
+    assert isinstance(model.predict_function.step, CapturedFunction)
+    np.testing.assert_array_equal(np.concatenate([np.asarray(t) for t in kept]), predictions)

@@ -471,13 +471,16 @@ class Trainer:
             iterator.steps_per_execution = predict_function.steps_per_execution(arrays, batch_size)
         cbs.on_predict_begin()
         result = None
+        listened = cbs.wants_besides_progress("on_predict_batch_end")
         for begin_step, end_step, batch in iterator:
             cbs.on_predict_batch_begin(begin_step)
             outputs = predict_function(batch)
             if result is None:
                 result = np.empty((iterator.num_samples,) + tuple(outputs.shape[1:]), dtype=outputs.dtype)
             result[batch.start:batch.stop] = np.asarray(outputs)
-            cbs.on_predict_batch_end(end_step, {"outputs": outputs})
+            # A copy for listeners: a replayed (captured) step refreshes the same output tensor on
+            # every batch, so a callback that keeps it would see it change.
+            cbs.on_predict_batch_end(end_step, {"outputs": outputs.copy() if listened else outputs})
         if result is None:  # no rows: the output's shape and dtype from an empty batch
             result = np.asarray(predict_function(Batch(arrays, None, 0, 0))).copy()
         cbs.on_predict_end()
