@@ -19,7 +19,6 @@ void bind_elementwise(py::module_& m);
 void bind_reduce(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_random(py::module_& m);
-void bind_train(py::module_& m);
 void bind_capture(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_tensor_pickle(py::module_& m);
@@ -56,7 +55,6 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_reduce(m);
   tl::bind::bind_nn(m);
   tl::bind::bind_random(m);
-  tl::bind::bind_train(m);
   tl::bind::bind_capture(m);
   tl::bind::bind_conv(m);
   tl::bind::bind_tensor_pickle(m);
