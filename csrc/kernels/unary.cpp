@@ -2,6 +2,7 @@
 // and the loops with selects vectorise. float32 exp / tanh / sigmoid on contiguous runs go
 // through the per-ISA loops of unary_simd.h.
 #include "kernels/unary.h"
+#include "capture/recorder.h"
 #include <cmath>
 #include <type_traits>
 #include "kernels/strided_loop.h"
@@ -123,6 +124,7 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
 }  // namespace
 
 void unary(UnaryOp op, const Tensor& out, const Tensor& x) {
+  TL_CAPTURE_KERNEL((out), unary(op, out, x));
   const bool pred = op == UnaryOp::IsNan || op == UnaryOp::IsFinite || op == UnaryOp::LogicalNot;
   TL_CHECK(pred ? out.dtype() == DType::Bool : out.dtype() == x.dtype(), "unary", "internal dtype mismatch: ",
            dtype_name(out.dtype()), " from ", dtype_name(x.dtype()));
