@@ -376,3 +376,14 @@ def test_a_bad_label_is_caught_before_the_lowered_kernel_reads_it():
         with pytest.raises(IndexError, match=f"label {bad} "):
             f(z, np.array([0, bad]))
     assert float(f(z, np.array([2, 2]))) == pytest.approx(np.log(3), rel=1e-6)
+
+
+def test_data_checks_outside_kernels_still_run_on_replay():
+    # int ** negative int is refused after reading the exponents (kernels::any_negative): the
+    # entry must not replay as its power kernel alone.
+    f = CapturedFunction(lambda a, b: a ** b)
+    a = np.array([2, 3], np.int64)
+    for _ in range(3):
+        f(a, np.array([1, 2], np.int64))
+    with pytest.raises(ValueError, match="negative"):
+        f(a, np.array([1, -2], np.int64))

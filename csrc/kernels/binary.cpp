@@ -270,6 +270,7 @@ bool any_negative_typed(const Tensor& t) {
 }  // namespace
 
 bool any_negative(const Tensor& t) {
+  capture::opaque();  // a decision on tensor data outside a logged kernel: replays re-run the op
   return TL_DISPATCH_ALL(t.dtype(), "power", [&] { return any_negative_typed<scalar_t>(t); });
 }
 

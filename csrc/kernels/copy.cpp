@@ -79,6 +79,7 @@ static bool scan_int_cast(const Tensor& src, double* bad) {
 }
 
 bool has_invalid_int_cast(const Tensor& src, DType to, double* bad) {
+  capture::opaque();  // a check on tensor data: replays re-run the op
   if (!is_floating(src.dtype()) || !is_integral(to)) return false;
   // uint8 is cast through int32 (cast_value, as NumPy): beyond int32's range is invalid.
   const bool i32 = to == DType::Int32 || to == DType::UInt8;

@@ -267,6 +267,7 @@ void sum_sq_dev_kernel(T* o, const T* x, const T* m, const ReduceGeometry& g) {
 }  // namespace
 
 bool sum_sq_dev(const Tensor& out, const Tensor& x, const Tensor& m, const std::vector<bool>& mask) {
+  capture::opaque();  // its result steers the op: replays re-run the op
   ReduceGeometry g = reduce_geometry(x.shape(), x.strides(), mask);
   if (!g.triple || g.n_out == 0 || g.n_red == 0) return false;
   TL_DISPATCH_FLOAT(x.dtype(), "var", [&] { sum_sq_dev_kernel(out.data<scalar_t>(), x.data<scalar_t>(), m.data<scalar_t>(), g); });

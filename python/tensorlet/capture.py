@@ -12,6 +12,8 @@ of the tensor arguments, and the values of the other arguments, e.g. ``training=
 3. later calls copy the new inputs into those input tensors and replay the plan in C++, with
    the GIL released, each op under the grad mode it was recorded in: every op re-runs into the very buffers it wrote when
    recorded, so the tensors ``fn`` returned (the same objects every call) hold the new results.
+   Entries whose logged kernel calls rebuild all they wrote replay as those calls alone
+   (``Plan.lowered_ops``; see csrc/capture/recorder.h).
 
 Rules (as for CUDA graphs / TinyJit): Python control flow and Python values are frozen at
 capture (``fn`` must not branch on tensor data or return Python numbers); each step produces
