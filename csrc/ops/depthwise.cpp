@@ -69,14 +69,20 @@ Tensor depthwise_conv(const Tensor& x_in, const Tensor& k_in, const std::vector<
            " with kernel ", shape_str(ks), ": the number of output channels overflows int64");
   const std::vector<int64_t> st = spatial_arg(op, "strides", strides, spatial);
   const std::vector<int64_t> dil = spatial_arg(op, "dilation_rate", dilation_rate, spatial);
+  // The window is checked on the channels-last shape before anything is cast or copied.
+  Shape last(x_in.shape());
+  if (channels_first) {
+    last.erase(last.begin() + 1);
+    last.push_back(C);
+  }
+  const kernels::Window win = make_window(op, last, "x " + shape_str(x_in.shape()),
+                                          std::vector<int64_t>(ks.begin(), ks.begin() + spatial), st, dil, pad,
+                                          "kernel " + shape_str(ks));
   const DType dt = promote_types(x_in.dtype(), k_in.dtype());
   Tensor x = astype(x_in, dt);
   if (channels_first) x = to_channels_last(x);
   const Tensor w = astype(k_in, dt);
-  const kernels::Window win = make_window(op, x.shape(), "x " + shape_str(x_in.shape()),
-                                          std::vector<int64_t>(ks.begin(), ks.begin() + spatial), st, dil, pad,
-                                          "kernel " + shape_str(ks));
-  Shape out_shape(x.shape());
+  Shape out_shape(last);
   out_shape.back() = out_channels;
   out_shape[out_shape.size() - 2] = win.OW;
   if (spatial == 2) out_shape[1] = win.OH;
