@@ -7,6 +7,7 @@ import tensorlet as tl
 from conv_reference import (depthwise_conv as np_depthwise, depthwise_conv_grads as np_depthwise_grads,
                             grouped_conv as np_grouped, grouped_conv_grads as np_grouped_grads)
 from gradcheck import gradcheck
+from thread_counts import assert_same_for_thread_counts
 
 # (x shape channels-last, kernel spatial size, depth multiplier, strides, dilation)
 CASES = [
@@ -71,19 +72,12 @@ def test_depthwise_float32_and_promotion():
 def test_depthwise_results_do_not_depend_on_the_thread_count():
     x, w = _inputs((20, 12, 12, 8), (3, 3), 2, np.float32)
     g = np.random.default_rng(3).standard_normal((20, 12, 12, 16)).astype(np.float32)
-    before = tl.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            tl.set_num_threads(n)
-            xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
-            tl.depthwise_conv(xt, wt, padding="same").backward(tl.array(g))
-            results.append((np.asarray(xt.grad).copy(), np.asarray(wt.grad).copy()))
-    finally:
-        tl.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other):
-            np.testing.assert_array_equal(a, b)
+
+    def run():
+        xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
+        tl.depthwise_conv(xt, wt, padding="same").backward(tl.array(g))
+        return [xt.grad, wt.grad]
+    assert_same_for_thread_counts(run)
 
 
 def test_depthwise_empty_batch():
