@@ -15,6 +15,10 @@ A = rng.standard_normal((3, 4))
 B = rng.standard_normal((3, 4))
 P = rng.uniform(0.5, 2.0, (3, 4))
 M = rng.standard_normal((4, 2))
+PROB = rng.uniform(0.05, 0.95, (3, 4))
+T01 = (rng.random((3, 4)) > 0.5).astype(np.float64)
+LABELS = np.array([3, 0, 2])
+ONEHOT = np.eye(4)[LABELS]
 
 
 def softmax(x, axis=-1):
@@ -55,6 +59,17 @@ CASES = [
     ("full", ((2,), 7.0), {}, np.full(2, 7.0, np.float32)), ("eye", (3,), {}, np.eye(3, dtype=np.float32)),
     ("zeros_like", (A,), {}, np.zeros_like(A)), ("ones_like", (A,), {}, np.ones_like(A)),
     ("full_like", (A, 2.0), {}, np.full_like(A, 2.0)), ("arange", (1, 7, 2), {}, np.arange(1, 7, 2)),
+    ("softplus", (A * 300,), {}, np.logaddexp(0, A * 300)), ("silu", (A,), {}, A / (1 + np.exp(-A))),
+    ("swish", (A,), {}, A / (1 + np.exp(-A))), ("leaky_relu", (A,), {}, np.where(A >= 0, A, 0.2 * A)),
+    ("elu", (A,), {"alpha": 0.5}, np.where(A > 0, A, 0.5 * np.expm1(np.minimum(A, 0)))),
+    ("relu6", (A * 5,), {}, np.clip(A * 5, 0, 6)), ("hard_sigmoid", (A * 3,), {}, np.clip(A * 3 + 3, 0, 6) / 6),
+    ("binary_crossentropy", (T01, PROB), {}, -(T01 * np.log(PROB) + (1 - T01) * np.log(1 - PROB))),
+    ("binary_crossentropy", (T01, A), {"from_logits": True},
+     -(T01 * np.log(1 / (1 + np.exp(-A))) + (1 - T01) * np.log(1 - 1 / (1 + np.exp(-A))))),
+    ("categorical_crossentropy", (ONEHOT, PROB), {}, -np.sum(ONEHOT * np.log(PROB / PROB.sum(-1, keepdims=True)), -1)),
+    ("categorical_crossentropy", (ONEHOT, A), {"from_logits": True}, -np.sum(ONEHOT * np.log(softmax(A)), -1)),
+    ("sparse_categorical_crossentropy", (LABELS, PROB), {}, -np.log((PROB / PROB.sum(-1, keepdims=True))[[0, 1, 2], LABELS])),
+    ("sparse_categorical_crossentropy", (LABELS, A), {"from_logits": True}, -np.log(softmax(A)[[0, 1, 2], LABELS])),
 ]
 
 
@@ -120,3 +135,8 @@ def test_gradients_through_the_namespace():
     gradcheck(lambda a, b, c: ops.separable_conv(a, b, c, padding="same"), x, d, p)
     gradcheck(lambda a: ops.pad(a, ((0, 0), (1, 2), (0, 1), (0, 0))), x)
     gradcheck(lambda a: ops.moments(a, axes=(0, 1, 2))[1], x)
+    for f in (ops.softplus, ops.silu, ops.elu, ops.leaky_relu):
+        gradcheck(f, A + 0.01)  # away from the kinks at 0
+    gradcheck(lambda p: ops.categorical_crossentropy(ONEHOT, p), PROB)
+    gradcheck(lambda p: ops.binary_crossentropy(T01, p), PROB)
+    gradcheck(lambda z: ops.binary_crossentropy(T01, z, from_logits=True), A)

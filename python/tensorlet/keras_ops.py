@@ -202,7 +202,74 @@ def moments(x, axes, keepdims=False, synchronized=False):
     return m, v
 
 
+# -- activations and losses composed of ops (Keras's formulas) ----------------------------------------
+_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of probabilities in the cross-entropies
+
+
+def softplus(x):
+    """log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(-|x|)) so it never overflows."""
+    x = convert_to_tensor(x)
+    return tl.maximum(x, 0) + tl.log(1 + tl.exp(-tl.abs(x)))
+
+
+def silu(x):
+    x = convert_to_tensor(x)
+    return x * tl.sigmoid(x)
+
+
+swish = silu
+
+
+def leaky_relu(x, negative_slope=0.2):
+    x = convert_to_tensor(x)
+    return tl.where(x >= 0, x, x * negative_slope)
+
+
+def elu(x, alpha=1.0):
+    x = convert_to_tensor(x)
+    return tl.where(x > 0, x, (tl.exp(tl.minimum(x, 0)) - 1) * alpha)
+
+
+def relu6(x):
+    x = convert_to_tensor(x)
+    return tl.clip(x, 0, 6)
+
+
+def hard_sigmoid(x):
+    x = convert_to_tensor(x)
+    return relu6(x + 3) / 6
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise, as keras.ops.binary_crossentropy (the mean is the loss's business)."""
+    target, output = convert_to_tensor(target), convert_to_tensor(output)
+    if from_logits:
+        return tl.maximum(output, 0) - output * target + tl.log(1 + tl.exp(-tl.abs(output)))
+    p = tl.clip(output, _EPSILON, 1 - _EPSILON)
+    return -(target * tl.log(p) + (1 - target) * tl.log(1 - p))
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    target, output = convert_to_tensor(target), convert_to_tensor(output)
+    if from_logits:
+        return tl.softmax_cross_entropy(output, target, axis)
+    p = tl.clip(output / tl.sum(output, axis=axis, keepdims=True), _EPSILON, 1 - _EPSILON)
+    return -tl.sum(target * tl.log(p), axis=axis)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    output = convert_to_tensor(output)
+    if axis not in (-1, output.ndim - 1):
+        raise ValueError(f"keras.ops.sparse_categorical_crossentropy: tensorlet supports axis=-1, got {axis!r}")
+    if from_logits:
+        return tl.sparse_softmax_cross_entropy(output, target)
+    hot = one_hot(target, output.shape[-1], dtype=output.dtype)
+    return categorical_crossentropy(hot, output)
+
+
 __all__ = sorted(builtins.set(_SAME) | {
     "sum", "mean", "prod", "var", "std", "max", "min", "any", "all", "argmax", "argmin", "reshape", "shape", "where",
     "clip", "take", "pad", "one_hot", "cast", "convert_to_tensor", "convert_to_numpy", "zeros", "ones", "full",
-    "zeros_like", "ones_like", "full_like", "eye", "arange", "conv", "separable_conv", "moments"})
+    "zeros_like", "ones_like", "full_like", "eye", "arange", "conv", "separable_conv", "moments", "softplus", "silu",
+    "swish", "leaky_relu", "elu", "relu6", "hard_sigmoid", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy"})
