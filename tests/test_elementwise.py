@@ -410,6 +410,18 @@ def test_unary_ops_match_numpy(name, dtype):
             check(getattr(tl, name)(tl.asarray(x).T), expected_dtype(np_ref(lambda v: np_unary(name, v), x_ref.T)))
 
 
+def test_erf_expm1_log1p_match_numpy():
+    import math
+    x = np.array([-3.0, -0.5, -1e-10, 0.0, 1e-10, 0.7, 2.5])
+    for dtype in ["float32", "float64"]:
+        xd = x.astype(dtype)
+        check(tl.erf(tl.array(xd)), np.vectorize(math.erf)(x).astype(dtype))
+        check(tl.expm1(tl.array(xd)), np.expm1(xd))
+        check(tl.log1p(tl.array(np.abs(xd))), np.log1p(np.abs(xd)))
+    assert tl.erf(tl.array([1], dtype="int32")).dtype == np.float64
+    assert tl.log1p(tl.array([1], dtype="uint8")).dtype == np.float32
+
+
 def test_unary_result_dtypes():
     assert tl.exp(tl.array([1], dtype="int32")).dtype == np.float64
     assert tl.exp(tl.array([1])).dtype == np.float64

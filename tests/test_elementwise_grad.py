@@ -72,6 +72,7 @@ UNARY = {
     "negative": (None, []), "abs": (None, [0.0]), "exp": (None, []), "log": ("pos", []),
     "sqrt": ("pos", []), "square": (None, []), "tanh": (None, []), "sigmoid": (None, []),
     "relu": (None, [0.0]), "sin": (None, []), "cos": (None, []),
+    "erf": (None, []), "expm1": (None, []), "log1p": ("pos", []),
 }
 
 

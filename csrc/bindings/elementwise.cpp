@@ -248,6 +248,9 @@ void bind_elementwise(py::module_& m) {
   TL_UNARY_FN("bitwise_not", invert)
   TL_UNARY_FN("relu", relu)
   TL_UNARY_FN("sigmoid", sigmoid)
+  TL_UNARY_FN("erf", erf)
+  TL_UNARY_FN("expm1", expm1)
+  TL_UNARY_FN("log1p", log1p)
 #undef TL_UNARY_FN
 
   m.def("where", &where_fn, py::arg("condition"), py::arg("x"), py::arg("y"));
@@ -328,6 +331,9 @@ void bind_elementwise(py::module_& m) {
   cls.def("tanh", &unary_method<tanh>);
   cls.def("sigmoid", &unary_method<sigmoid>);
   cls.def("relu", &unary_method<relu>);
+  cls.def("erf", &unary_method<erf>);
+  cls.def("expm1", &unary_method<expm1>);
+  cls.def("log1p", &unary_method<log1p>);
 }
 
 }  // namespace tl::bind

@@ -114,6 +114,9 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
       case UnaryOp::Sqrt: return run<T, T>(out, x, [](T v) { return std::sqrt(v); });
       case UnaryOp::Sin: return run<T, T>(out, x, [](T v) { return std::sin(v); });
       case UnaryOp::Cos: return run<T, T>(out, x, [](T v) { return std::cos(v); });
+      case UnaryOp::Erf: return run<T, T>(out, x, [](T v) { return std::erf(v); });
+      case UnaryOp::Expm1: return run<T, T>(out, x, [](T v) { return std::expm1(v); });
+      case UnaryOp::Log1p: return run<T, T>(out, x, [](T v) { return std::log1p(v); });
       default: break;
     }
   }

@@ -14,7 +14,7 @@
 namespace tl::kernels {
 
 enum class UnaryOp : uint8_t {
-  Neg, Abs, Square, Sign, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, BitNot,
+  Neg, Abs, Square, Sign, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, BitNot, Erf, Expm1, Log1p,
   StepPositive,
   IsNan, IsFinite, LogicalNot,  // out is bool
 };

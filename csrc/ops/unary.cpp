@@ -105,6 +105,24 @@ struct CosBackward : InputNode {
   const char* name() const override { return "CosBackward0"; }
   std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(unpack(x))))}; }
 };
+struct ErfBackward : InputNode {
+  const char* name() const override { return "ErfBackward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override {  // 2/sqrt(pi) exp(-x^2)
+    const Tensor& xv = unpack(x);
+    return {mul(g, mul(exp(neg(mul(xv, xv))), scalar_of(1.1283791670955126, xv.dtype())))};
+  }
+};
+struct Expm1Backward : InputNode {
+  const char* name() const override { return "Expm1Backward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, exp(unpack(x)))}; }
+};
+struct Log1pBackward : InputNode {
+  const char* name() const override { return "Log1pBackward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor& xv = unpack(x);
+    return {div(g, add(xv, scalar_of(1.0, xv.dtype())))};
+  }
+};
 
 template <class NodeT>
 Tensor save_x(Tensor out, const Tensor& x) {
@@ -130,6 +148,9 @@ Tensor tanh(const Tensor& x) { TL_CAPTURE_OP(tanh, x); return save_out<TanhBackw
 Tensor sigmoid(const Tensor& x) { TL_CAPTURE_OP(sigmoid, x); return save_out<SigmoidBackward>(unary_float(UnaryOp::Sigmoid, x), x); }
 Tensor sin(const Tensor& x) { TL_CAPTURE_OP(sin, x); return save_x<SinBackward>(unary_float(UnaryOp::Sin, x), x); }
 Tensor cos(const Tensor& x) { TL_CAPTURE_OP(cos, x); return save_x<CosBackward>(unary_float(UnaryOp::Cos, x), x); }
+Tensor erf(const Tensor& x) { TL_CAPTURE_OP(erf, x); return save_x<ErfBackward>(unary_float(UnaryOp::Erf, x), x); }
+Tensor expm1(const Tensor& x) { TL_CAPTURE_OP(expm1, x); return save_x<Expm1Backward>(unary_float(UnaryOp::Expm1, x), x); }
+Tensor log1p(const Tensor& x) { TL_CAPTURE_OP(log1p, x); return save_x<Log1pBackward>(unary_float(UnaryOp::Log1p, x), x); }
 Tensor relu(const Tensor& x) { TL_CAPTURE_OP(relu, x); return save_x<ReluBackward>(unary_raw(UnaryOp::Relu, x, x.dtype()), x); }
 
 Tensor square(const Tensor& x) {

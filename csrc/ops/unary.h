@@ -17,6 +17,9 @@ Tensor sigmoid(const Tensor& x);  // 1 / (1 + exp(-x)), stable for any x
 Tensor relu(const Tensor& x);     // max(x, 0), keeps the dtype; gradient 0 at 0
 Tensor sin(const Tensor& x);
 Tensor cos(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor log1p(const Tensor& x);
 // Not differentiable.
 Tensor sign(const Tensor& x);
 Tensor isnan(const Tensor& x);
