@@ -93,6 +93,8 @@ def _ints(domain, shape, rng, dtype):
     lo, hi = {"real": (-20, 21), "nonempty": (-20, 21), "nonzero_rhs": (-20, 21), "positive": (1, 21),
               "unit": (-1, 2), "above_one": (1, 21), "above_minus_one": (0, 21), "nonzero": (1, 21),
               "power": (0, 6), "any": (info.min, info.max)}[domain]
+    if domain == "nonzero" and info.min == 0:  # unsigned: the whole nonzero range
+        lo, hi = 1, int(info.max) + 1
     x = rng.randint(max(lo, info.min), min(hi, int(info.max) + 1), size=shape, dtype=np.int64 if dtype != np.uint8
                     else np.uint8).astype(dtype)
     if domain == "nonzero" and info.min < 0:

@@ -109,6 +109,8 @@ def test_round_is_half_to_even_and_floor_family_keeps_integers():
 def test_integer_reciprocal_truncates_and_zero_gives_zero():
     x = np.array([1, -1, 2, -3, 7], np.int32)
     assert_tensor_equal(tl.reciprocal(tl.array(x)), np.reciprocal(x))
+    u = np.array([1, 2, 254, 255], np.uint8)  # 255 is not -1
+    assert_tensor_equal(tl.reciprocal(tl.array(u)), np.reciprocal(u))
     # NumPy leaves 1 / 0 undefined for integers (INT_MIN here, 0 for uint8); tensorlet gives 0
     assert_tensor_equal(tl.reciprocal(tl.array([0], dtype="int64")), np.array([0]))
     with pytest.raises(TypeError, match=r"\[reciprocal\].*bool"):

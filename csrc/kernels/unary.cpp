@@ -75,8 +75,10 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
       break;
     case UnaryOp::Reciprocal:
       if constexpr (F) return run<T, T>(out, x, [](T v) { return T(1) / v; });
-      // 1 / v truncated: only 1 and -1 give nonzero results (and 0, which NumPy leaves undefined).
-      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return (v == T(1) || v == T(-1)) ? v : T(0); });
+      // 1 / v truncated: only 1 (and -1 for signed types) give nonzero results; 0 for v == 0,
+      // which NumPy leaves undefined.
+      else if constexpr (S) return run<T, T>(out, x, [](T v) { return (v == T(1) || v == T(-1)) ? v : T(0); });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return v == T(1) ? v : T(0); });
       break;
     case UnaryOp::Relu:
       if constexpr (B) return run<T, T>(out, x, [](T v) { return v; });

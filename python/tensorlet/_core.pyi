@@ -384,6 +384,10 @@ def _gemm(a: typing.Any, b: typing.Any, c: typing.Any, trans_a: bool = False, tr
     """
     Testing hook: c = alpha * op(a) @ op(b) + beta * c (+ bias) (relu) in place on NumPy arrays.
     """
+def _op_table() -> list:
+    """
+    The op table: one dict per elementwise / reduction op (name, family, arity, dtypes, differentiable, numpy_ref, domain, method).
+    """
 def _reduce_reference(x: Tensor, op: str, axis: typing.Any = None, keepdims: bool = False) -> Tensor:
     ...
 def _run_backward(outputs: typing.Any, grad_outputs: typing.Any, inputs: typing.Any, into_grad: bool, retain_graph: bool, create_graph: bool) -> list:
