@@ -140,3 +140,8 @@ def test_bad_arguments_are_clear_errors():
         distribution.DataParallel(devices=["cpu:0", "cpu:1"])
     with pytest.raises(ValueError, match="device_type"):
         distribution.list_devices("gpu")
+    with pytest.raises(ValueError, match="num_processes=4"):
+        distribution.initialize(num_processes=4)
+    with pytest.raises(ValueError, match="job_addresses"):
+        distribution.initialize(job_addresses="10.0.0.1:1234")
+    distribution.initialize(num_processes=1, process_id=0)

@@ -57,9 +57,25 @@ def _launched_size() -> int:
     return 1
 
 
-def initialize() -> None:
+def initialize(job_addresses=None, num_processes: Optional[int] = None, process_id: Optional[int] = None) -> None:
     """Starts MPI (through mpi4py) when it is installed; a no-op otherwise. Run under
-    ``mpirun -n N`` without mpi4py, it raises instead of training N independent copies."""
+    ``mpirun -n N`` without mpi4py, it raises instead of training N independent copies.
+
+    Keras's arguments are accepted as checks: the launcher (mpirun) places the processes, so
+    ``job_addresses`` must be None and ``num_processes`` / ``process_id``, when given, must be
+    what MPI reports."""
+    if job_addresses is not None:
+        raise ValueError("initialize: job_addresses is set by the MPI launcher (mpirun -H/--hostfile), not here")
+    _start_mpi()
+    comm = _world()
+    size, rank = (1, 0) if comm is None else (comm.size, comm.rank)
+    if num_processes is not None and num_processes != size:
+        raise ValueError(f"initialize: num_processes={num_processes!r} but the job has {size} process(es)")
+    if process_id is not None and process_id != rank:
+        raise ValueError(f"initialize: process_id={process_id!r} but this process is rank {rank}")
+
+
+def _start_mpi() -> None:
     global _MPI
     if _MPI is not None:
         return
@@ -75,7 +91,7 @@ def initialize() -> None:
 
 
 def _world():
-    initialize()
+    _start_mpi()
     return None if _MPI is None else _MPI.COMM_WORLD
 
 
