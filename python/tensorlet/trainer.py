@@ -24,6 +24,7 @@ import numpy as np
 import tensorlet as tl
 
 from . import _data
+from . import distribution as distribution_module
 from . import activations as activations_module
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
@@ -51,11 +52,12 @@ class StepFunction:
 
 
 def _resolve_verbose(verbose) -> int:
+    """0, 1 or 2 ('auto' is 1); 0 on the ranks other than 0 of a distribution."""
     if verbose == "auto":
-        return 1
+        verbose = 1
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-    return int(verbose)
+    return int(verbose) if distribution_module.is_chief() else 0
 
 
 def _same_objects(a, b) -> bool:
@@ -297,12 +299,14 @@ class Trainer:
 
     def _get_metrics_result_or_logs(self, logs) -> Dict[str, float]:
         """The metrics' results, unless a custom step returned other keys: then its last logs."""
-        metric_logs = self.get_metrics_result()
+        dist = distribution_module.active()
+        metric_logs = self.get_metrics_result() if dist is None else dist.global_metrics(self)
         logs = callbacks_module.pythonify_logs(logs)
         if set(logs) == set(metric_logs):
             return metric_logs
         return logs
 
+    @distribution_module.collective("fit")
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
             initial_epoch: int = 0):
@@ -327,12 +331,24 @@ class Trainer:
             arrays = tuple(a[:split_at] for a in arrays)
         self._symbolic_build(arrays)
 
-        iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+        # Under a DataParallel (tensorlet.distribution): same checks and state on every rank, rank
+        # 0's batch order, this rank's rows of each batch, gradients all-reduced before the update.
+        dist = distribution_module.active()
+        val_batch_size = batch_size
+        if dist is None:
+            iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+        else:
+            dist.begin_fit(self, arrays, batch_size)
+            iterator = dist.epoch_iterator(arrays, batch_size, shuffle)
+            if val_arrays is not None:
+                val_arrays, val_batch_size = dist.shard(val_arrays, batch_size)
         history = callbacks_module.History()
         cbs = self._callbacks(callbacks, verbose, epochs, iterator.num_batches, history)
         self.history = history
         self.stop_training = False
         train_function = self.make_train_function()
+        if dist is not None:
+            train_function = dist.train_function(self, train_function)
         cbs.on_train_begin()
         training_logs = None
         for epoch in range(initial_epoch, epochs):
@@ -343,13 +359,19 @@ class Trainer:
                 cbs.on_train_batch_begin(begin_step)
                 logs = train_function(batch)
                 cbs.on_train_batch_end(end_step, logs)
+                if dist is not None:  # every rank stops at the same batch
+                    self.stop_training = dist.any(self.stop_training)
                 if self.stop_training:
                     break
             epoch_logs = self._get_metrics_result_or_logs(logs)
             if val_arrays is not None:
-                val_logs = self._evaluate_loop(val_arrays, batch_size, cbs)
+                val_logs = self._evaluate_loop(val_arrays, val_batch_size, cbs)
                 epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+            if dist is not None:
+                dist.average_non_trainable(self)
             cbs.on_epoch_end(epoch, epoch_logs)
+            if dist is not None:
+                self.stop_training = dist.any(self.stop_training)
             training_logs = epoch_logs
             if self.stop_training:
                 break
@@ -375,6 +397,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @distribution_module.collective("evaluate")
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
                  return_dict: bool = False):
         """The loss and metrics on (x, y): a float without metrics, else ``[loss, metric, ...]``
@@ -386,6 +409,9 @@ class Trainer:
             raise ValueError("evaluate needs labels: y is None")
         arrays = self._prepare_data(x, y, sample_weight, "evaluate")
         self._symbolic_build(arrays)
+        dist = distribution_module.active()
+        if dist is not None:  # each rank its share of the rows; the metric states are summed
+            arrays, batch_size = dist.shard(arrays, batch_size)
         steps = EpochIterator(arrays, batch_size).num_batches
         logs = self._evaluate_loop(arrays, batch_size, self._callbacks(callbacks, verbose, 1, steps))
         if return_dict:
@@ -405,11 +431,16 @@ class Trainer:
         results += [logs[key] for key in sorted(logs) if key not in names]
         return results[0] if len(results) == 1 else results
 
+    @distribution_module.collective("predict")
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None) -> np.ndarray:
         """The model's outputs (probabilities for a softmax layer) as a NumPy array."""
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
         arrays = self._prepare_data(x, None, None, "predict")
+        dist = distribution_module.active()
+        num_rows = int(arrays[0].shape[0])
+        if dist is not None:  # each rank its share of the rows, all gathered on every rank
+            arrays, batch_size = dist.shard(arrays, batch_size)
         iterator = EpochIterator(arrays, batch_size)
         cbs = self._callbacks(callbacks, verbose, 1, iterator.num_batches)
         predict_function = self.make_predict_function()
@@ -431,6 +462,8 @@ class Trainer:
         if result is None:  # no rows: the output's shape and dtype from an empty batch
             result = np.asarray(predict_function(Batch(arrays, None, 0, 0))).copy()
         cbs.on_predict_end()
+        if dist is not None:
+            result = dist.gather_rows(result, num_rows)
         return result
 
     # -- single batches ------------------------------------------------------------------------------
