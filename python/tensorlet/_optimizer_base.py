@@ -157,8 +157,22 @@ class Optimizer:
                 self._step(variables, grads, plan[1])
             except ValueError as e:
                 raise ValueError(f"{type(self).__name__}.apply: {e}; nothing was updated") from None
-            return
-        self._apply_overridden(variables, [v.grad for v in variables] if grads is None else grads)
+        else:
+            self._apply_overridden(variables, [v.grad for v in variables] if grads is None else grads)
+        self._apply_constraints(variables, grads)
+
+    @staticmethod
+    def _apply_constraints(variables: Sequence, grads: Optional[Sequence]) -> None:
+        """As Keras, after the step: each variable with a gradient and a ``constraint`` becomes
+        ``constraint(variable)`` (tensor ops: a captured step replays them)."""
+        import tensorlet as tl
+
+        for i, var in enumerate(variables):
+            constraint = getattr(var, "constraint", None)
+            if constraint is None or (var.grad if grads is None else grads[i]) is None:
+                continue
+            with tl.no_grad():
+                var.detach()[...] = constraint(var.detach())
 
     @property
     def _preprocesses(self) -> bool:

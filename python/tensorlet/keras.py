@@ -12,15 +12,17 @@ imports changed::
 
 import sys as _sys
 
-from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
+from . import (activations, callbacks, constraints, datasets, initializers, layers, losses, metrics, models, optimizers,
+               regularizers, utils)
 from .layers import Input, InputSpec
 from .models import Model, Sequential
 
 __all__ = ["Sequential", "Model", "Input", "InputSpec", "activations", "callbacks", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "utils"]
+           "metrics", "models", "optimizers", "utils", "regularizers", "constraints"]
 
 # Make `from tensorlet.keras.<module> import ...` work as it does for keras.<module>.
 for _name in __all__[4:]:
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
+_sys.modules[f"{__name__}.optimizers.schedules"] = optimizers.schedules
 _sys.modules[f"{__name__}.datasets.mnist"] = datasets.mnist
 _sys.modules[f"{__name__}.datasets.fashion_mnist"] = datasets.fashion_mnist

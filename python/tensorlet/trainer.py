@@ -28,6 +28,7 @@ from . import _data, _dense_stack
 from . import activations as activations_module
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
+from . import regularizers
 from . import optimizers as optimizers_module
 from ._compile_utils import CompileLoss, CompileMetrics
 from .capture import CapturedFunction
@@ -172,7 +173,14 @@ class Trainer:
         del x, training  # the default loss uses neither
         if self._compile_loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        return self._compile_loss(y, y_pred, sample_weight)
+        return self._with_penalties(self._compile_loss(y, y_pred, sample_weight))
+
+    def _with_penalties(self, loss):
+        """``loss`` plus the sum of ``self.losses`` (regularizer penalties), as Keras 3's
+        compute_loss: tensor ops inside the step, so a captured step replays them."""
+        for penalty in self.losses:
+            loss = loss + penalty.astype(loss.dtype)
+        return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> Dict:
         """Updates the compiled metrics; returns every metric's result (0-d tensors)."""
@@ -206,7 +214,7 @@ class Trainer:
             logits = self.call_logits(x, training=training)
             with tl.no_grad():
                 y_pred = activations_module.get(activation)(logits)
-            return y_pred, fused(y, logits, sample_weight)
+            return y_pred, self._with_penalties(fused(y, logits, sample_weight))
         y_pred = self(x, training=training)
         return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=training)
 
@@ -258,6 +266,8 @@ class Trainer:
         if self.run_eagerly or self.jit_compile is False:
             return None
         if getattr(type(self), step_name) is not getattr(Trainer, step_name):
+            return None
+        if regularizers.has_penalties(self):  # its loss has no place for them
             return None
         return self._layer_chain()
 

@@ -9,7 +9,7 @@ import tensorlet as tl
 
 from .. import activations
 from . import _window as W
-from ._affine_args import set_affine_args
+from ._affine_args import penalty_config, set_affine_args, set_penalty_args
 from .layer import Layer
 
 __all__ = ["Conv1D", "Conv2D"]
@@ -23,8 +23,10 @@ class _Conv(Layer):
 
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", input_shape=None, name: Optional[str] = None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, input_shape=None, name: Optional[str] = None, **kwargs):
         super().__init__(name=name, input_shape=input_shape, **kwargs)
+        set_penalty_args(self, kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         owner = f"{type(self).__name__} {self.name!r}"
         if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
             raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
@@ -57,9 +59,11 @@ class _Conv(Layer):
         if channels is None:
             raise ValueError(f"{self._owner()} needs a known channel dimension, got input shape {tuple(input_shape)}")
         self.kernel = self.add_weight("kernel", self.kernel_size + (int(channels), self.filters),
-                                      self.kernel_initializer)
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self._in_channels = int(channels)
         self.built = True
 
@@ -92,7 +96,7 @@ class _Conv(Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "activation": self.activation_name,
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, **penalty_config(self)}
 
 
 class Conv1D(_Conv):
