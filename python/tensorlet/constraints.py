@@ -12,7 +12,8 @@ from typing import Dict
 
 import tensorlet as tl
 
-from ._lookup import by_name
+from ._lookup import Configurable, by_name, serialize
+from ._lookup import deserialize as _deserialize
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg", "unit_norm",
            "min_max_norm", "get", "serialize", "deserialize"]
@@ -30,19 +31,9 @@ def _norms(w, axis):
     return tl.sqrt(tl.sum(tl.square(w), axis=axis, keepdims=True))
 
 
-class Constraint:
+class Constraint(Configurable):
     def __call__(self, w):
         return w
-
-    def get_config(self) -> Dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: Dict) -> "Constraint":
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
 class MaxNorm(Constraint):
@@ -115,14 +106,6 @@ def get(identifier):
     raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
 
 
-def serialize(constraint) -> Dict:
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
-
-
 def deserialize(config: Dict, custom_objects=None):
-    classes = {c.__name__: c for c in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)}
-    classes.update(custom_objects or {})
-    name = config.get("class_name")
-    if name not in classes:
-        raise ValueError(f"Unknown constraint {name!r}; expected one of {sorted(classes)}")
-    return classes[name].from_config(config.get("config", {}))
+    return _deserialize("constraint", config, {c.__name__: c for c in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)},
+                        custom_objects)

@@ -17,7 +17,8 @@ from typing import Dict, List
 
 import tensorlet as tl
 
-from ._lookup import by_name
+from ._lookup import Configurable, by_name, serialize
+from ._lookup import deserialize as _deserialize
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "orthogonal_regularizer",
            "get", "serialize", "deserialize", "layer_losses"]
@@ -31,21 +32,11 @@ def _factor(owner: str, name: str, value) -> float:
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``__call__(x)`` returns a 0-d penalty tensor; ``get_config()``."""
 
     def __call__(self, x):
         return tl.zeros((), dtype=x.dtype)
-
-    def get_config(self) -> Dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: Dict) -> "Regularizer":
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
 class L1(Regularizer):
@@ -138,17 +129,9 @@ def get(identifier):
     raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
 
 
-def serialize(regularizer) -> Dict:
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
-
-
 def deserialize(config: Dict, custom_objects=None):
-    classes = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer,
-               **(custom_objects or {})}
-    name = config.get("class_name")
-    if name not in classes:
-        raise ValueError(f"Unknown regularizer {name!r}; expected one of {sorted(classes)}")
-    return classes[name].from_config(config.get("config", {}))
+    return _deserialize("regularizer", config, {c.__name__: c for c in (L1, L2, L1L2, OrthogonalRegularizer)},
+                        custom_objects)
 
 
 def activity_penalty(regularizer, output):

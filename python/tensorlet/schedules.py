@@ -14,6 +14,9 @@ from __future__ import annotations
 import math
 from typing import Dict, Sequence
 
+from ._lookup import Configurable, serialize
+from ._lookup import deserialize as _deserialize
+
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
            "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "serialize", "deserialize"]
 
@@ -24,21 +27,11 @@ def _positive(owner: str, name: str, value) -> float:
     return value
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: ``__call__(step) -> learning rate`` and ``get_config()``."""
 
     def __call__(self, step) -> float:
         raise NotImplementedError
-
-    def get_config(self) -> Dict:
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: Dict) -> "LearningRateSchedule":
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
 class _RatioDecay(LearningRateSchedule):
@@ -197,13 +190,5 @@ _CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, Po
                                     CosineDecay, CosineDecayRestarts)}
 
 
-def serialize(schedule: LearningRateSchedule) -> Dict:
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
-
-
 def deserialize(config: Dict, custom_objects=None) -> LearningRateSchedule:
-    classes = {**_CLASSES, **(custom_objects or {})}
-    name = config.get("class_name") if isinstance(config, dict) else None
-    if name not in classes:
-        raise ValueError(f"Unknown learning rate schedule {name!r}; expected one of {sorted(classes)}")
-    return classes[name].from_config(config.get("config", {}))
+    return _deserialize("learning rate schedule", config, _CLASSES, custom_objects)
