@@ -4,7 +4,6 @@ result computed from the state by tensor ops."""
 
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 

@@ -1,4 +1,5 @@
-"""Metrics with Keras 3's names: accuracy variants and running means.
+"""Metrics with Keras 3's names: accuracies, running means, and (from _metrics_catalog) the
+regression, confusion-matrix, top-k, R2 and F-score metrics.
 
 A metric accumulates over batches (``update_state``) into state tensors it owns and reports
 ``result()`` as a 0-d tensor; everything is computed by tensor ops in the core, so nothing
@@ -6,10 +7,6 @@ crosses into Python until someone reads a result.
 """
 
 from __future__ import annotations
-
-from typing import Callable, Dict, List, Optional
-
-import numpy as np
 
 import tensorlet as tl
 

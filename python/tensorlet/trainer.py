@@ -396,7 +396,11 @@ class Trainer:
         self.history = history
         self.stop_training = False
         train_function = self.make_train_function()
+        self._initial_epoch = None
         cbs.on_train_begin()
+        # A callback may resume an interrupted fit (BackupAndRestore sets _initial_epoch).
+        initial_epoch = self._initial_epoch or initial_epoch
+        self._initial_epoch = None
         training_logs = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
