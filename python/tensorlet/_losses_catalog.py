@@ -7,6 +7,8 @@ import math
 
 import tensorlet as tl
 
+from .activations import softplus
+
 EPSILON = 1e-7  # keras.backend.epsilon()
 _LOG2 = math.log(2.0)
 
@@ -18,11 +20,6 @@ def _prep(y_true, y_pred):
     y_pred = tl.asarray(y_pred)
     y_true = tl.asarray(y_true, dtype=y_pred.dtype)
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
-
-
-def softplus(x):
-    """log(1 + exp(x)), stably: max(x, 0) + log(1 + exp(-|x|))."""
-    return tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x)))
 
 
 def mean_absolute_error(y_true, y_pred):
