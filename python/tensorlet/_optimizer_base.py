@@ -151,8 +151,8 @@ class Optimizer:
             if callable(self._learning_rate):
                 self._sync_learning_rate()
                 _capture.before_each_replay(self._sync_learning_rate)
-            if self._preprocesses:
-                grads = self._clip_and_decay(variables, grads)
+            if self._clips or (self.weight_decay is not None and not self._kernel_decays):
+                grads = self._clip_and_decay(variables, grads, decay=not self._kernel_decays)
             try:
                 self._step(variables, grads, plan[1])
             except ValueError as e:
@@ -174,13 +174,17 @@ class Optimizer:
             with tl.no_grad():
                 var.detach()[...] = constraint(var.detach())
 
-    @property
-    def _preprocesses(self) -> bool:
-        return bool(self.clipnorm or self.clipvalue or self.global_clipnorm or self.weight_decay is not None)
+    #: Whether the fused step applies the weight decay itself (the catalog kernel does).
+    _kernel_decays = False
 
-    def _clip_and_decay(self, variables: Sequence, grads: Optional[Sequence]) -> List:
-        """Keras's order: the gradients are clipped, then each variable with a gradient decays by
-        ``w -= w * weight_decay * learning_rate``; tensor ops, so a captured step replays them."""
+    @property
+    def _clips(self) -> bool:
+        return bool(self.clipnorm or self.clipvalue or self.global_clipnorm)
+
+    def _clip_and_decay(self, variables: Sequence, grads: Optional[Sequence], decay: bool = True) -> List:
+        """Keras's order: the gradients are clipped, then (``decay``) each variable with a
+        gradient decays by ``w -= w * weight_decay * learning_rate``; tensor ops, so a captured
+        step replays them."""
         import tensorlet as tl
 
         grads = [v.grad for v in variables] if grads is None else list(grads)
@@ -190,7 +194,7 @@ class Optimizer:
                                  f"for a variable of shape {_shape(var)} ({var.dtype}); nothing was updated")
         with tl.no_grad():
             grads = _clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
-            if self.weight_decay is not None:
+            if self.weight_decay is not None and decay:
                 rates = {}
                 for var, grad in zip(variables, grads):
                     if grad is None or not self._use_weight_decay(var):
@@ -238,7 +242,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}.apply: gradient of shape {_shape(grad)} ({grad.dtype}) "
                                  f"for a variable of shape {_shape(var)} ({var.dtype}); nothing was updated")
         lr = self.learning_rate
-        if self._preprocesses:
+        if self._clips or self.weight_decay is not None:
             self._set_rate(lr)
             grads = self._clip_and_decay(variables, grads)
         slots = self._slots

@@ -20,7 +20,7 @@ from . import schedules  # keras.optimizers.schedules
 from ._lookup import by_name
 from ._optimizer_base import _BUILTIN_UPDATES, Optimizer, _check_range
 from ._optimizers_catalog import Adadelta, Adagrad, Adamax, Lion, Nadam
-from ._optimizers_tensor import AdamRule, TensorStepOptimizer
+from ._optimizers_fused import AdamRule, CatalogOptimizer
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
            "get", "serialize", "schedules"]
@@ -106,23 +106,24 @@ class Adam(AdamRule):
         m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
         w -= alpha * m / (sqrt(v) + epsilon)
 
-    One fused C++ kernel call per step; with ``amsgrad=True`` (v replaced by its running maximum)
-    the step is made of tensor ops (AdamRule).
+    One fused C++ call per step: the per-ISA SIMD kernel, or with ``amsgrad=True`` (v replaced by
+    its running maximum) or a ``weight_decay``, the catalog kernel (which also decays).
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam"):
         super().__init__(learning_rate, name, weight_decay, clipnorm, clipvalue, global_clipnorm)
         self._init_adam(beta_1, beta_2, epsilon, amsgrad)
-        self._fused = not self.amsgrad
 
-    def _fused_step(self, variables, grads, slot_lists):
+    def _step(self, variables, grads, slot_lists):
+        if self.amsgrad or self.weight_decay is not None:
+            return super()._step(variables, grads, slot_lists)
         _kernels.adam_step(variables, grads, slot_lists[0], slot_lists[1], beta_1=self.beta_1, beta_2=self.beta_2,
                            epsilon=self.epsilon, state=self._state)
 
     def _update(self, var, grad, slots, lr):
         if self.amsgrad:
-            return AdamRule._update(self, var, grad, slots, lr)
+            return super()._update(var, grad, slots, lr)
         _kernels.adam_(var, grad, slots[0], slots[1], learning_rate=lr, beta_1=self.beta_1, beta_2=self.beta_2,
                        epsilon=self.epsilon, step=self.iterations + 1)
 
@@ -144,7 +145,7 @@ _sys.modules[__name__ + ".schedules"] = schedules
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "adadelta": Adadelta,
             "adamax": Adamax, "nadam": Nadam, "lion": Lion}
-_BUILTIN_UPDATES.update({SGD._update, RMSprop._update, Adam._update, TensorStepOptimizer._update})
+_BUILTIN_UPDATES.update({SGD._update, RMSprop._update, Adam._update, CatalogOptimizer._update})
 
 
 def get(identifier) -> Optimizer:
