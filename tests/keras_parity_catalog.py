@@ -16,6 +16,29 @@ import tempfile
 import numpy as np
 
 
+def optimizers(O):
+    """The optimizers compared, built from a module with Keras's optimizer names."""
+    S = O.schedules
+    return {
+        "adamw": lambda: O.AdamW(0.01), "adam_ams": lambda: O.Adam(0.01, amsgrad=True),
+        "adamw_ams_wd": lambda: O.AdamW(0.01, weight_decay=0.1, amsgrad=True),
+        "adagrad": lambda: O.Adagrad(0.05), "adadelta": lambda: O.Adadelta(0.5), "adamax": lambda: O.Adamax(0.01),
+        "nadam": lambda: O.Nadam(0.01), "lion": lambda: O.Lion(0.01),
+        "adam_clipnorm": lambda: O.Adam(0.01, clipnorm=1.5),
+        "sgd_global": lambda: O.SGD(0.1, momentum=0.9, global_clipnorm=2.0),
+        "rms_clipvalue_wd": lambda: O.RMSprop(0.01, clipvalue=0.5, weight_decay=0.05),
+        "nadam_sched": lambda: O.Nadam(S.ExponentialDecay(0.1, 2, 0.5)),
+        "lion_wd_clipnorm": lambda: O.Lion(0.01, weight_decay=0.3, clipnorm=0.7),
+    }
+
+
+def schedules(S):
+    return [S.ExponentialDecay(0.1, 10, 0.5, staircase=True), S.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1]),
+            S.PolynomialDecay(0.1, 10, 0.01, power=2.0, cycle=True), S.InverseTimeDecay(0.1, 10, 0.5),
+            S.CosineDecay(0.0, 10, warmup_target=0.2, warmup_steps=4, alpha=0.1),
+            S.CosineDecayRestarts(1.0, 10, t_mul=2.0, m_mul=0.5, alpha=0.05)]
+
+
 def keras_side(d):
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
@@ -33,23 +56,10 @@ def keras_side(d):
             opt.apply_gradients([(g0, v0), (g1, v1)])
         out["opt_" + name + "_0"] = np.asarray(v0.numpy()); out["opt_" + name + "_1"] = np.asarray(v1.numpy())
     O = keras.optimizers
-    sched = O.schedules.ExponentialDecay(0.1, 2, 0.5)
-    for name, mk in {
-        "adamw": lambda: O.AdamW(0.01), "adam_ams": lambda: O.Adam(0.01, amsgrad=True),
-        "adamw_ams_wd": lambda: O.AdamW(0.01, weight_decay=0.1, amsgrad=True),
-        "adagrad": lambda: O.Adagrad(0.05), "adadelta": lambda: O.Adadelta(0.5), "adamax": lambda: O.Adamax(0.01),
-        "nadam": lambda: O.Nadam(0.01), "lion": lambda: O.Lion(0.01),
-        "adam_clipnorm": lambda: O.Adam(0.01, clipnorm=1.5), "sgd_global": lambda: O.SGD(0.1, momentum=0.9, global_clipnorm=2.0),
-        "rms_clipvalue_wd": lambda: O.RMSprop(0.01, clipvalue=0.5, weight_decay=0.05),
-        "nadam_sched": lambda: O.Nadam(O.schedules.ExponentialDecay(0.1, 2, 0.5)),
-        "lion_wd_clipnorm": lambda: O.Lion(0.01, weight_decay=0.3, clipnorm=0.7),
-    }.items():
+    for name, mk in optimizers(O).items():
         opt_run(name, mk())
     S = O.schedules
-    for i, s in enumerate([S.ExponentialDecay(0.1, 10, 0.5, staircase=True), S.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1]),
-                           S.PolynomialDecay(0.1, 10, 0.01, power=2.0, cycle=True), S.InverseTimeDecay(0.1, 10, 0.5),
-                           S.CosineDecay(0.0, 10, warmup_target=0.2, warmup_steps=4, alpha=0.1),
-                           S.CosineDecayRestarts(1.0, 10, t_mul=2.0, m_mul=0.5, alpha=0.05)]):
+    for i, s in enumerate(schedules(S)):
         out[f"sched_{i}"] = np.array([float(s(step)) for step in range(0, 40, 3)])
     # losses
     y = rng.normal(size=(4, 5)); p = rng.normal(size=(4, 5)); ypos = rng.uniform(0.1, 2, (4, 5)); ppos = rng.uniform(0.1, 2, (4, 5))
@@ -129,24 +139,12 @@ def tensorlet_side(d):
             print("ok", key)
     I = np.load(os.path.join(d, "inputs.npz"))
     S = O.schedules
-    for name, mk in {
-        "adamw": lambda: O.AdamW(0.01), "adam_ams": lambda: O.Adam(0.01, amsgrad=True),
-        "adamw_ams_wd": lambda: O.AdamW(0.01, weight_decay=0.1, amsgrad=True),
-        "adagrad": lambda: O.Adagrad(0.05), "adadelta": lambda: O.Adadelta(0.5), "adamax": lambda: O.Adamax(0.01),
-        "nadam": lambda: O.Nadam(0.01), "lion": lambda: O.Lion(0.01),
-        "adam_clipnorm": lambda: O.Adam(0.01, clipnorm=1.5), "sgd_global": lambda: O.SGD(0.1, momentum=0.9, global_clipnorm=2.0),
-        "rms_clipvalue_wd": lambda: O.RMSprop(0.01, clipvalue=0.5, weight_decay=0.05),
-        "nadam_sched": lambda: O.Nadam(S.ExponentialDecay(0.1, 2, 0.5)),
-        "lion_wd_clipnorm": lambda: O.Lion(0.01, weight_decay=0.3, clipnorm=0.7),
-    }.items():
+    for name, mk in optimizers(O).items():
         opt = mk(); v0 = tl.array(I["w0"].copy()); v1 = tl.array(I["w1"].copy())
         for g0, g1 in zip(I["g0"], I["g1"]):
             opt.apply([v0, v1], [tl.array(g0), tl.array(g1)])
         cmp("opt_" + name + "_0", v0); cmp("opt_" + name + "_1", v1)
-    for i, s in enumerate([S.ExponentialDecay(0.1, 10, 0.5, staircase=True), S.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1]),
-                           S.PolynomialDecay(0.1, 10, 0.01, power=2.0, cycle=True), S.InverseTimeDecay(0.1, 10, 0.5),
-                           S.CosineDecay(0.0, 10, warmup_target=0.2, warmup_steps=4, alpha=0.1),
-                           S.CosineDecayRestarts(1.0, 10, t_mul=2.0, m_mul=0.5, alpha=0.05)]):
+    for i, s in enumerate(schedules(S)):
         cmp(f"sched_{i}", [s(step) for step in range(0, 40, 3)], rtol=1e-6, atol=1e-7)
     D = np.load(os.path.join(d, "loss_inputs.npz"))
     y, p, ypos, ppos, y01, pprob, ydist, pdist = (D[k] for k in ["y", "p", "ypos", "ppos", "y01", "pprob", "ydist", "pdist"])
