@@ -108,6 +108,7 @@ def gelu(x, approximate=False):
 
 def silu(x):
     """x * sigmoid(x) (also named swish)."""
+    x = tl.asarray(x)
     return x * tl.sigmoid(x)
 
 
@@ -122,6 +123,7 @@ def softplus(x):
 
 def softsign(x):
     """x / (|x| + 1)."""
+    x = tl.asarray(x)
     return x / (tl.abs(x) + 1.0)
 
 
@@ -133,16 +135,17 @@ def leaky_relu(x, negative_slope=0.2):
 
 def relu6(x):
     """min(max(x, 0), 6)."""
-    return tl.minimum(tl.relu(x), 6.0)
+    return tl.minimum(tl.relu(tl.asarray(x)), 6.0)
 
 
 def hard_sigmoid(x):
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, x / 6 + 0.5 between (Keras 3's definition)."""
-    return relu6(x + 3.0) / 6.0
+    return relu6(tl.asarray(x) + 3.0) / 6.0
 
 
 def hard_silu(x):
     """x * hard_sigmoid(x) (also named hard_swish)."""
+    x = tl.asarray(x)
     return x * hard_sigmoid(x)
 
 
@@ -155,6 +158,7 @@ def exponential(x):
 
 def mish(x):
     """x * tanh(softplus(x))."""
+    x = tl.asarray(x)
     return x * tl.tanh(softplus(x))
 
 
