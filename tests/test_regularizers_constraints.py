@@ -135,3 +135,19 @@ def test_captured_train_step_equals_eager(make_opt):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert captured.optimizer.iterations == eager.optimizer.iterations == 9
     assert np.linalg.norm(captured.layers[0].get_weights()[0], axis=0).max() <= 1.5 + 1e-5
+
+
+def test_copies_and_pickles_keep_the_penalties_and_drop_the_last_activity():
+    import copy
+    import pickle
+
+    model = models.Sequential([layers.Dense(3, kernel_regularizer="l2", kernel_constraint="non_neg",
+                                            activity_regularizer="l1", input_shape=(2,))])
+    model(np.ones((2, 2), np.float32))
+    assert len(model.losses) == 2
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        kernel = clone.layers[0].kernel
+        assert isinstance(kernel.regularizer, regularizers.L2) and isinstance(kernel.constraint, constraints.NonNeg)
+        assert len(clone.losses) == 1  # the activity penalty comes back with the next call
+        clone(np.ones((2, 2), np.float32))
+        assert len(clone.losses) == 2

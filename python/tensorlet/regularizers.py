@@ -5,7 +5,8 @@ differentiates. The protocol shared with layers and the trainer:
 
 - a weight created with a regularizer carries it as ``weight.regularizer``;
 - a layer with an ``activity_regularizer`` records ``activity_regularizer(output) / batch_size``
-  on each call (``layer._activity_losses``, replaced by the next call);
+  on each call (``record_activity``, replaced by the next call; kept outside the layer, so
+  copies and pickles of a model do not carry graph tensors);
 - ``layer.losses`` (so ``model.losses``) lists the current penalties (``layer_losses``), and the
   train and test steps add their sum to the loss, inside the step: a captured step replays them.
 """
@@ -13,6 +14,7 @@ differentiates. The protocol shared with layers and the trainer:
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Dict, List
 
 import tensorlet as tl
@@ -134,6 +136,14 @@ def deserialize(config: Dict, custom_objects=None):
                         custom_objects)
 
 
+# layer -> the activity penalties of its latest call
+_ACTIVITY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def record_activity(layer, penalties: List) -> None:
+    _ACTIVITY[layer] = penalties
+
+
 def activity_penalty(regularizer, output):
     """Keras's activity loss of one output: regularizer(output) / batch size (for rank >= 1)."""
     penalty = regularizer(output)
@@ -158,7 +168,7 @@ def layer_losses(layer) -> List:
     the activity penalties of the latest call."""
     out = [w.regularizer(w) for w in layer.weights if getattr(w, "regularizer", None) is not None]
     for current in _layers(layer):
-        out.extend(vars(current).get("_activity_losses", ()))
+        out.extend(_ACTIVITY.get(current, ()))
     return out
 
 

@@ -135,7 +135,6 @@ class Layer:
                  trainable: bool = True, dtype="float32", activity_regularizer=None):
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self._activity_losses: List = []
         self.trainable = trainable
         self.dtype = np.dtype(dtype)
         self.built = False
@@ -274,7 +273,7 @@ class Layer:
             self.ensure_built(tuple(x.shape))
         y = self.call(x, training=training)
         if self.activity_regularizer is not None:
-            self._activity_losses = [regularizers.activity_penalty(self.activity_regularizer, y)]
+            regularizers.record_activity(self, [regularizers.activity_penalty(self.activity_regularizer, y)])
         return y
 
     def call_logits(self, x, training: bool = False):
