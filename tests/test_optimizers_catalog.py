@@ -258,3 +258,11 @@ def test_an_overridden_update_of_a_fused_catalog_optimizer_must_be_its_own():
 
     with pytest.raises(NotImplementedError, match="one fused call"):
         Custom(0.1).apply([tl.array(np.ones(2))], [tl.array(np.ones(2))])
+
+
+def test_a_schedule_cannot_be_replaced_by_a_number():
+    opt = optimizers.SGD(schedules.ExponentialDecay(0.1, 2, 0.5))
+    with pytest.raises(TypeError, match="not settable"):
+        opt.learning_rate = 0.5
+    opt.learning_rate = schedules.InverseTimeDecay(0.1, 2, 0.5)  # another schedule is fine
+    assert opt.learning_rate == pytest.approx(0.1)

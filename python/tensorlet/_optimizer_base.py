@@ -13,6 +13,7 @@ import numpy as _np
 
 from . import _core
 from . import capture as _capture
+from .schedules import LearningRateSchedule
 
 _kernels = _core._optim
 
@@ -86,6 +87,10 @@ class Optimizer:
     @learning_rate.setter
     def learning_rate(self, value) -> None:
         if not callable(value):
+            if isinstance(getattr(self, "_learning_rate", None), LearningRateSchedule):
+                # as Keras: a number would silently replace the schedule
+                raise TypeError(f"{type(self).__name__} was created with a LearningRateSchedule as its learning_rate, "
+                                "so its learning rate is not settable; create it with a float learning_rate instead")
             value = _check_range(type(self).__name__, "learning_rate", value, 0.0, math.inf)
             self._set_rate(value)
         self._learning_rate = value
