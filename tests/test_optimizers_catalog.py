@@ -159,8 +159,10 @@ def test_a_schedule_gives_each_step_its_rate(make, rule):
     np.testing.assert_allclose(run_tensorlet(opt, ws, grad_lists)[0], expected[0], rtol=1e-12)
 
 
-def test_weight_decay_skips_excluded_variables_and_variables_without_gradient():
-    opt = optimizers.SGD(0.1, weight_decay=0.5)
+@pytest.mark.parametrize("make", [lambda: optimizers.SGD(0.1, weight_decay=0.5),  # decay by tensor ops
+                                  lambda: optimizers.AdamW(0.1, weight_decay=0.5)])  # decay in the kernel
+def test_weight_decay_skips_excluded_variables_and_variables_without_gradient(make):
+    opt = make()  # zero gradients: SGD and Adam leave the weights alone, only the decay acts
     a, b, c = tl.ones((2,), dtype="float64"), tl.ones((2,), dtype="float64"), tl.ones((2,), dtype="float64")
     opt.exclude_from_weight_decay(var_list=[b])
     opt.apply([a, b, c], [tl.zeros((2,), dtype="float64"), tl.zeros((2,), dtype="float64"), None])
