@@ -1,4 +1,7 @@
-"""Optimizers with Keras 3's names, defaults and update rules: ``SGD``, ``RMSprop``, ``Adam``.
+"""Optimizers with Keras 3's names, defaults and update rules: ``SGD``, ``RMSprop``, ``Adam``
+(``amsgrad``), ``AdamW``, and from _optimizers_catalog ``Adagrad``, ``Adadelta``, ``Adamax``,
+``Nadam``, ``Lion``; every one takes ``weight_decay``, ``clipnorm``, ``clipvalue``,
+``global_clipnorm`` and a schedule (``optimizers.schedules``) as ``learning_rate``.
 
 Each optimizer owns its hyperparameters and its slot tensors (momentums, velocities); one
 step of a built-in optimizer is ONE call into a fused multi-tensor C++ kernel
@@ -6,7 +9,8 @@ step of a built-in optimizer is ONE call into a fused multi-tensor C++ kernel
 updates all of them in place in one parallel region, outside the autograd graph, and counts the
 step. The learning rate and the step count live in a C++ ``StepState`` that the step reads and
 advances, so a captured step (``tensorlet.capture``) replayed N times makes N counted steps at the
-current learning rate.
+current learning rate (a schedule is evaluated in Python before each replay). Clipping is done by
+tensor ops inside the step; weight decay by the catalog kernel, or by tensor ops for SGD/RMSprop.
 """
 
 from __future__ import annotations
