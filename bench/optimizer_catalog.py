@@ -1,7 +1,7 @@
 """One optimizer step over the chapter's MNIST network (407,050 float32 parameters) for each
 optimizer of the catalog, as a captured step replays it (CapturedFunction around apply), against
 Adam's per-ISA SIMD step: the catalog kernel (csrc/kernels/optim_catalog.cpp: AdamW's decay,
-amsgrad, Adagrad, ..., compiler-vectorised at the baseline ISA) and clipping (tensor ops).
+clipping, amsgrad, Adagrad, ..., compiler-vectorised at the baseline ISA).
 
     PYTHONPATH=python python bench/optimizer_catalog.py [--repeats 200]
 
@@ -25,7 +25,7 @@ OPTIMIZERS = {
     "adam (fused)": lambda: optimizers.Adam(1e-3),
     "sgd momentum (fused)": lambda: optimizers.SGD(0.01, momentum=0.9),
     "adamw (fused, decay in kernel)": lambda: optimizers.AdamW(1e-3),
-    "adam clipnorm (fused + clip)": lambda: optimizers.Adam(1e-3, clipnorm=1.0),
+    "adam clipnorm (fused, clip in kernel)": lambda: optimizers.Adam(1e-3, clipnorm=1.0),
     "adam amsgrad (fused)": lambda: optimizers.Adam(1e-3, amsgrad=True),
     "adagrad (fused)": lambda: optimizers.Adagrad(1e-3),
     "adadelta (fused)": lambda: optimizers.Adadelta(1e-3),

@@ -402,6 +402,9 @@ def cases():
     add("catalog_step nan epsilon", E, catalog(epsilon=float("nan")))
     add("catalog_step weight_decay count", E, catalog(weight_decay=[0.1, 0.2]))
     add("catalog_step negative weight_decay", E, catalog(weight_decay=[-0.1]))
+    add("catalog_step unknown clip", E, catalog(clip="norms", clip_value=1.0))
+    add("catalog_step zero clip_value", E, catalog(clip="norm", clip_value=0.0))
+    add("catalog_step nan clip_value", E, catalog(clip="value", clip_value=float("nan")))
     add("catalog_step lion works", None, catalog(rule="lion"))
 
     def view_inplace():

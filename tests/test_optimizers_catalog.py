@@ -268,3 +268,22 @@ def test_a_schedule_cannot_be_replaced_by_a_number():
         opt.learning_rate = 0.5
     opt.learning_rate = schedules.InverseTimeDecay(0.1, 2, 0.5)  # another schedule is fine
     assert opt.learning_rate == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.1}, {"global_clipnorm": 0.1}, {"clipvalue": 0.1}])
+def test_clipping_in_the_kernel_leaves_the_gradients_alone(clip):
+    w = tl.array(np.zeros(2))
+    g = tl.array(np.array([3.0, -4.0]))
+    optimizers.Adagrad(1.0, initial_accumulator_value=0.0, epsilon=0.0, **clip).apply([w], [g])
+    np.testing.assert_array_equal(np.asarray(g), [3.0, -4.0])
+    # Adagrad with a zero start and epsilon: each element moves by -lr * sign(clipped g)
+    np.testing.assert_allclose(np.asarray(w), [-1.0, 1.0])
+
+
+def test_global_norm_of_nan_gives_nan_as_keras():
+    w = tl.array(np.ones(2))
+    optimizers.SGD(0.1, global_clipnorm=1.0).apply([w], [tl.array(np.array([np.nan, 1.0]))])
+    assert np.isnan(np.asarray(w)).all()
+    w = tl.array(np.ones(2))
+    optimizers.Lion(0.1, global_clipnorm=1.0).apply([w], [tl.array(np.array([np.inf, 1.0]))])
+    assert np.isnan(np.asarray(w)).all()

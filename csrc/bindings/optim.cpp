@@ -77,11 +77,12 @@ void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, 
 
 void catalog_step(const std::string& rule, const Tensors& params, const OptGrads& grads, const Tensors& slot0,
                   const Tensors& slot1, const Tensors& slot2, double beta_1, double beta_2, double epsilon, double rho,
-                  bool amsgrad, const std::vector<double>& weight_decay, const StatePtr& state) {
+                  bool amsgrad, const std::vector<double>& weight_decay, const std::string& clip, double clip_value,
+                  const StatePtr& state) {
   TL_CHECK(state != nullptr, "optim.catalog_step", "state= is required");
   run_step(params, state, py::none(), [&] {
     optim::catalog_step(rule, params, grads, slot0, slot1, slot2, beta_1, beta_2, epsilon, rho, amsgrad, weight_decay,
-                        state);
+                        clip, clip_value, state);
   });
 }
 
@@ -131,10 +132,13 @@ void bind_optim(py::module_& m) {
   o.def("catalog_step", &catalog_step, py::arg("rule"), py::arg("params"), py::arg("grads"), py::arg("slot0"),
         py::arg("slot1"), py::arg("slot2"), py::kw_only(), py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999,
         py::arg("epsilon") = 1e-7, py::arg("rho") = 0.95, py::arg("amsgrad") = false,
-        py::arg("weight_decay") = std::vector<double>{}, py::arg("state") = py::none(),
+        py::arg("weight_decay") = std::vector<double>{}, py::arg("clip") = "", py::arg("clip_value") = 0.0,
+        py::arg("state") = py::none(),
         "One step of a catalog rule ('adam', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion') over every param, "
         "with its slot lists (unused ones empty), in one parallel region: reads the state's learning rate, "
-        "advances its count (and Nadam's u_product). weight_decay: one factor per param (w -= w * wd * lr first).");
+        "advances its count (and Nadam's u_product). weight_decay: one factor per param (w -= w * wd * lr first); "
+        "clip: '' or Keras's 'norm' / 'global_norm' / 'value' clipping of the gradients by clip_value (the "
+        "gradient tensors are not written).");
   o.def("sgd_step", &sgd_step, py::arg("params"), py::arg("grads"), py::arg("momentums"), py::kw_only(),
         py::arg("learning_rate") = py::none(), py::arg("momentum") = 0.0, py::arg("nesterov") = false,
         py::arg("step") = 0, py::arg("counter") = py::none(), py::arg("state") = py::none(),

@@ -63,11 +63,18 @@ void adam_step(const std::vector<OptimTensor>& tensors, double lr, double beta_1
 //   Lion      slot0 m:  p -= lr * sign(beta_1 m + (1 - beta_1) g);  m = beta_2 m + (1 - beta_2) g
 enum class OptimRule { Adam, Adagrad, Adadelta, Adamax, Nadam, Lion };
 
+// Keras's gradient clipping, applied to each gradient as the update reads it (the gradient
+// buffers are not written): per tensor g * c / max(||g||, c); all tensors g * c * min(1 / ||all||,
+// 1 / c); or clip(g, -c, c).
+enum class ClipKind { None, Norm, GlobalNorm, Value };
+
 struct CatalogHyper {
   double lr = 0.0, beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7, rho = 0.95;
   bool amsgrad = false;
   int64_t step = 1;
   double u_product = 1.0;  // Nadam: the product including this step's u_t
+  ClipKind clip = ClipKind::None;
+  double clip_value = 0.0;
 };
 
 // `weight_decay`: one factor per tensor (0: no decay), or empty for none.

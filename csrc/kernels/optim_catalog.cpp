@@ -1,7 +1,9 @@
 // The catalog's optimizer rules (optim.h: catalog_step): plain per-element loops over the
 // multi-tensor driver, one loop per rule with its coefficients cast to T and computed once per
 // step in T, as Keras casts its Python floats to the variable's dtype.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/optim.h"
 #include "kernels/optim_pieces.h"
@@ -113,20 +115,87 @@ T* at(void* p, int64_t off) {
   return p ? static_cast<T*>(p) + off : nullptr;
 }
 
+// Each tensor's clipping factor (norm kinds): the sums of squares in T, as Keras reduces in the
+// variable's dtype, over 8 interleaved partial sums (independent adds vectorise; the order is
+// fixed, so the result does not depend on threads).
+template <class T>
+T sum_of_squares(const OptimTensor& t) {
+  const T* g = static_cast<const T*>(t.grad);
+  constexpr int kLanes = 8;
+  T part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= t.n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) part[k] += g[i + k] * g[i + k];
+  T total = T(0);
+  for (int k = 0; k < kLanes; ++k) total += part[k];
+  for (; i < t.n; ++i) total += g[i] * g[i];
+  return total;
+}
+
+double tensor_sum_of_squares(const OptimTensor& t) {
+  return t.dtype == DType::Float32 ? double(sum_of_squares<float>(t)) : sum_of_squares<double>(t);
+}
+
+// The clipped gradient of one piece, into `out` (n elements): Keras's formulas in T.
+template <class T>
+void clip_piece(const T* g, T* out, int64_t n, ClipKind kind, T c, T norm_or_scale) {
+  switch (kind) {
+    case ClipKind::Norm: {
+      const T m = norm_or_scale > c ? norm_or_scale : c;  // max(||g||, c)
+      for (int64_t i = 0; i < n; ++i) out[i] = g[i] * c / m;
+      break;
+    }
+    case ClipKind::GlobalNorm:
+      for (int64_t i = 0; i < n; ++i) out[i] = g[i] * norm_or_scale;
+      break;
+    case ClipKind::Value:
+      for (int64_t i = 0; i < n; ++i) out[i] = g[i] < -c ? -c : (g[i] > c ? c : g[i]);
+      break;
+    case ClipKind::None:
+      break;
+  }
+}
+
 }  // namespace
 
 void catalog_step(OptimRule rule, const std::vector<OptimTensor>& tensors, const CatalogHyper& h,
                   const std::vector<double>& weight_decay) {
   const Coef<float> c32 = coef<float>(h);
   const Coef<double> c64 = coef<double>(h);
-  // Index of each tensor (pieces know their tensor by address) for its decay factor.
+  // Per tensor: its norm (ClipKind::Norm) or the global scale (GlobalNorm), computed before any
+  // update reads a gradient.
+  std::vector<double> clip_arg(tensors.size(), 0.0);
+  if (h.clip == ClipKind::Norm || h.clip == ClipKind::GlobalNorm) {
+    double global = 0.0;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const double sq = tensor_sum_of_squares(tensors[i]);
+      clip_arg[i] = std::sqrt(sq);
+      global += sq;
+    }
+    if (h.clip == ClipKind::GlobalNorm) {
+      const double norm = std::sqrt(global);
+      // 1 / 0 = inf: scale 1; a non-finite norm gives NaN, as Keras's clip_by_global_norm
+      const double scale = std::isfinite(norm) ? h.clip_value * std::min(1.0 / norm, 1.0 / h.clip_value)
+                                               : std::nan("");
+      std::fill(clip_arg.begin(), clip_arg.end(), scale);
+    }
+  }
+  // Index of each tensor (pieces know their tensor by address) for its decay and clip factors.
   const OptimTensor* first = tensors.data();
   for_each_optim_piece(tensors, [&](const OptimTensor& t, int64_t off, int64_t n) {
-    const double wd = weight_decay.empty() ? 0.0 : weight_decay[size_t(&t - first)];
+    const size_t index = size_t(&t - first);
+    const double wd = weight_decay.empty() ? 0.0 : weight_decay[index];
     auto go = [&](auto zero, const auto& c) {
       using T = decltype(zero);
-      run<T>(rule, h.amsgrad, at<T>(t.param, off), static_cast<const T*>(t.grad) + off, at<T>(t.slot[0], off),
-             at<T>(t.slot[1], off), at<T>(t.slot[2], off), n, c, c.lr, static_cast<T>(wd));
+      const T* g = static_cast<const T*>(t.grad) + off;
+      std::vector<T> clipped;
+      if (h.clip != ClipKind::None) {
+        clipped.resize(size_t(n));
+        clip_piece<T>(g, clipped.data(), n, h.clip, static_cast<T>(h.clip_value), static_cast<T>(clip_arg[index]));
+        g = clipped.data();
+      }
+      run<T>(rule, h.amsgrad, at<T>(t.param, off), g, at<T>(t.slot[0], off), at<T>(t.slot[1], off),
+             at<T>(t.slot[2], off), n, c, c.lr, static_cast<T>(wd));
     };
     if (t.dtype == DType::Float32) go(0.0f, c32);
     else go(0.0, c64);

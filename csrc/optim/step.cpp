@@ -220,9 +220,10 @@ const RuleInfo& rule_info(const char* op, const std::string& rule) {
 
 void catalog_step(const std::string& rule, const Tensors& params, const OptGrads& grads, const Tensors& slot0,
                   const Tensors& slot1, const Tensors& slot2, double beta_1, double beta_2, double epsilon, double rho,
-                  bool amsgrad, const std::vector<double>& weight_decay, const std::shared_ptr<StepState>& state) {
+                  bool amsgrad, const std::vector<double>& weight_decay, const std::string& clip, double clip_value,
+                  const std::shared_ptr<StepState>& state) {
   TL_CAPTURE_OP(catalog_step, rule, params, grads, slot0, slot1, slot2, beta_1, beta_2, epsilon, rho, amsgrad,
-                weight_decay, state);
+                weight_decay, clip, clip_value, state);
   const char* op = "optim.catalog_step";
   const RuleInfo& info = rule_info(op, rule);
   const int64_t step = next_step(op, state);
@@ -234,6 +235,15 @@ void catalog_step(const std::string& rule, const Tensors& params, const OptGrads
   TL_CHECK(weight_decay.empty() || weight_decay.size() == params.size(), op, weight_decay.size(),
            " weight decay factors for ", params.size(), " params");
   for (size_t i = 0; i < weight_decay.size(); ++i) check_hyper(op, "weight_decay", weight_decay[i], 0.0, HUGE_VAL);
+  kernels::ClipKind clip_kind = kernels::ClipKind::None;
+  if (clip == "norm") clip_kind = kernels::ClipKind::Norm;
+  else if (clip == "global_norm") clip_kind = kernels::ClipKind::GlobalNorm;
+  else if (clip == "value") clip_kind = kernels::ClipKind::Value;
+  else TL_CHECK(clip.empty(), op, "unknown clip '", clip, "': expected '', 'norm', 'global_norm' or 'value'");
+  if (clip_kind != kernels::ClipKind::None) {
+    TL_CHECK(std::isfinite(clip_value) && clip_value > 0.0, op, "clip_value must be a finite number > 0, got ",
+             clip_value);
+  }
   const int used = info.slots + (amsgrad ? 1 : 0);
   const char* when = "by this rule";
   const auto tensors =
@@ -256,6 +266,8 @@ void catalog_step(const std::string& rule, const Tensors& params, const OptGrads
   h.amsgrad = amsgrad;
   h.step = step;
   h.u_product = state->u_product;
+  h.clip = clip_kind;
+  h.clip_value = clip_value;
   if (info.rule == kernels::OptimRule::Nadam) h.u_product *= beta_1 * (1.0 - 0.5 * std::pow(0.96, double(step)));
   kernels::catalog_step(info.rule, tensors, h, decay);
   state->u_product = h.u_product;

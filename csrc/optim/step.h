@@ -38,10 +38,13 @@ void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, 
 // One step of a catalog rule (kernels/optim.h: OptimRule) named by `rule`: "adam", "adagrad",
 // "adadelta", "adamax", "nadam" or "lion", with that rule's slot lists (1 to 3; the rest empty)
 // and hyperparameters (those a rule does not use are ignored). `weight_decay`: one factor per
-// param (0: none), or empty. Nadam reads and advances state->u_product.
+// param (0: none), or empty. `clip`: "" (none), "norm", "global_norm" or "value", Keras's clipping
+// of the gradients by `clip_value` as the update reads them. Nadam reads and advances
+// state->u_product.
 void catalog_step(const std::string& rule, const Tensors& params, const OptGrads& grads, const Tensors& slot0,
                   const Tensors& slot1, const Tensors& slot2, double beta_1, double beta_2, double epsilon, double rho,
-                  bool amsgrad, const std::vector<double>& weight_decay, const std::shared_ptr<StepState>& state);
+                  bool amsgrad, const std::vector<double>& weight_decay, const std::string& clip, double clip_value,
+                  const std::shared_ptr<StepState>& state);
 
 // Total elements of the parameters (callers decide whether to release the GIL).
 int64_t total_elements(const Tensors& params);

@@ -156,8 +156,10 @@ class Optimizer:
             if callable(self._learning_rate):
                 self._sync_learning_rate()
                 _capture.before_each_replay(self._sync_learning_rate)
-            if self._clips or (self.weight_decay is not None and not self._kernel_decays):
-                grads = self._clip_and_decay(variables, grads, decay=not self._kernel_decays)
+            clip = self._clips and not self._kernel_clips
+            decay = self.weight_decay is not None and not self._kernel_decays
+            if clip or decay:
+                grads = self._clip_and_decay(variables, grads, clip=clip, decay=decay)
             try:
                 self._step(variables, grads, plan[1])
             except ValueError as e:
@@ -179,15 +181,17 @@ class Optimizer:
             with tl.no_grad():
                 var.detach()[...] = constraint(var.detach())
 
-    #: Whether the fused step applies the weight decay itself (the catalog kernel does).
+    #: Whether the fused step applies the weight decay / the clipping itself (the catalog kernel does).
     _kernel_decays = False
+    _kernel_clips = False
 
     @property
     def _clips(self) -> bool:
         return bool(self.clipnorm or self.clipvalue or self.global_clipnorm)
 
-    def _clip_and_decay(self, variables: Sequence, grads: Optional[Sequence], decay: bool = True) -> List:
-        """Keras's order: the gradients are clipped, then (``decay``) each variable with a
+    def _clip_and_decay(self, variables: Sequence, grads: Optional[Sequence], clip: bool = True,
+                        decay: bool = True) -> List:
+        """Keras's order: (``clip``) the gradients are clipped, then (``decay``) each variable with a
         gradient decays by ``w -= w * weight_decay * learning_rate``; tensor ops, so a captured
         step replays them."""
         import tensorlet as tl
@@ -198,7 +202,8 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}.apply: gradient of shape {_shape(grad)} ({grad.dtype}) "
                                  f"for a variable of shape {_shape(var)} ({var.dtype}); nothing was updated")
         with tl.no_grad():
-            grads = _clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
+            if clip:
+                grads = _clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
             if self.weight_decay is not None and decay:
                 rates = {}
                 for var, grad in zip(variables, grads):

@@ -1,7 +1,8 @@
 """The base of the catalog's optimizers (Adam with amsgrad or weight decay, AdamW, Adagrad,
 Adadelta, Adamax, Nadam, Lion): each step is ONE call of the fused multi-tensor C++ kernel
 ``_core._optim.catalog_step`` (csrc/kernels/optim_catalog.cpp), which validates everything,
-applies the weight decay and the rule's update to every parameter in one parallel region, and
+applies the gradient clipping, the weight decay and the rule's update to every parameter in one
+parallel region, and
 advances the step count (and Nadam's momentum product) held in the optimizer's ``StepState``;
 so a captured step replays it without Python, like SGD, RMSprop and Adam.
 """
@@ -22,7 +23,8 @@ class CatalogOptimizer(Optimizer):
     slots a non-zero start (``_slot_initial_value``) and hyperparameters (``_hyper``)."""
 
     _rule: str = ""
-    _kernel_decays = True  # the kernel applies the weight decay itself
+    _kernel_decays = True  # the kernel applies the weight decay and the clipping itself
+    _kernel_clips = True
 
     def _slot_initial_value(self, name: str) -> float:
         return 0.0
@@ -44,10 +46,18 @@ class CatalogOptimizer(Optimizer):
             return []
         return [self.weight_decay if self._use_weight_decay(v) else 0.0 for v in variables]
 
+    def _clip_args(self) -> Dict:
+        """Keras's precedence: clipnorm, else global_clipnorm, else clipvalue."""
+        for kind, value in (("norm", self.clipnorm), ("global_norm", self.global_clipnorm),
+                            ("value", self.clipvalue)):
+            if value:
+                return {"clip": kind, "clip_value": value}
+        return {}
+
     def _catalog_step(self, rule: str, variables, grads, slot_lists, **hyper) -> None:
         lists = list(slot_lists) + [[]] * (3 - len(slot_lists))
         _kernels.catalog_step(rule, variables, grads, *lists, weight_decay=self._decay_factors(variables),
-                              state=self._state, **hyper)
+                              state=self._state, **self._clip_args(), **hyper)
 
     def _step(self, variables: Sequence, grads: Optional[Sequence], slot_lists: List[List]) -> None:
         self._catalog_step(self._rule, variables, grads, slot_lists, **self._hyper())

@@ -9,8 +9,8 @@ step of a built-in optimizer is ONE call into a fused multi-tensor C++ kernel
 updates all of them in place in one parallel region, outside the autograd graph, and counts the
 step. The learning rate and the step count live in a C++ ``StepState`` that the step reads and
 advances, so a captured step (``tensorlet.capture``) replayed N times makes N counted steps at the
-current learning rate (a schedule is evaluated in Python before each replay). Clipping is done by
-tensor ops inside the step; weight decay by the catalog kernel, or by tensor ops for SGD/RMSprop.
+current learning rate (a schedule is evaluated in Python before each replay). Clipping and weight
+decay are done by the catalog kernel, or by tensor ops inside the step for SGD/RMSprop.
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ class Adam(AdamRule):
         w -= alpha * m / (sqrt(v) + epsilon)
 
     One fused C++ call per step: the per-ISA SIMD kernel, or with ``amsgrad=True`` (v replaced by
-    its running maximum) or a ``weight_decay``, the catalog kernel (which also decays).
+    its running maximum), a ``weight_decay`` or clipping, the catalog kernel (which also decays and
+    clips).
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
@@ -120,7 +121,7 @@ class Adam(AdamRule):
         self._init_adam(beta_1, beta_2, epsilon, amsgrad)
 
     def _step(self, variables, grads, slot_lists):
-        if self.amsgrad or self.weight_decay is not None:
+        if self.amsgrad or self.weight_decay is not None or self._clips:
             return super()._step(variables, grads, slot_lists)
         _kernels.adam_step(variables, grads, slot_lists[0], slot_lists[1], beta_1=self.beta_1, beta_2=self.beta_2,
                            epsilon=self.epsilon, state=self._state)
