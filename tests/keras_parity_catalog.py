@@ -219,7 +219,8 @@ def tensorlet_side(d):
     cmp("rmse", mres(M.RootMeanSquaredError(dtype="float64"), y, p, sw[:4]))
     cmp("cos_metric", mres(M.CosineSimilarity(dtype="float64"), y, p))
     x = np.array([-40.0, -3.5, -2.9, -1.0, -0.3, 0.2, 0.7, 2.9, 3.5, 8.0, 40.0])
-    for name in ["elu", "selu", "silu", "softplus", "softsign", "leaky_relu", "relu6", "hard_sigmoid", "hard_silu", "exponential", "mish"]:
+    for name in ["elu", "selu", "gelu", "silu", "softplus", "softsign", "leaky_relu", "relu6", "hard_sigmoid", "hard_silu",
+                 "exponential", "mish"]:
         cmp("act_" + name, getattr(A, name)(tl.array(x)))
     cmp("act_gelu_approx", A.gelu(tl.array(x), approximate=True))
     cmp("act_log_softmax", A.log_softmax(tl.array(x.reshape(1, -1))))

@@ -55,14 +55,10 @@ def test_gradients(name, fn, ref):
         assert np.all(np.isfinite(np.asarray(x.grad)))
 
 
-def test_gelu_exact_uses_erf_or_says_it_cannot():
-    if hasattr(tl, "erf"):
-        np.testing.assert_allclose(np.asarray(A.gelu(tl.array(X))), 0.5 * X * (1 + np_erf(X / np.sqrt(2))),
-                                   rtol=1e-13, atol=1e-300)
-        gradcheck(A.gelu, np.array([-2.0, -0.5, 0.1, 1.3]))
-    else:
-        with pytest.raises(NotImplementedError, match="approximate=True"):
-            A.gelu(tl.array(X))
+def test_gelu_exact():
+    np.testing.assert_allclose(np.asarray(A.gelu(tl.array(X))), 0.5 * X * (1 + np_erf(X / np.sqrt(2))),
+                               rtol=1e-13, atol=1e-300)
+    gradcheck(A.gelu, np.array([-2.0, -0.5, 0.1, 1.3]))
 
 
 def test_log_softmax():
@@ -77,8 +73,6 @@ def test_log_softmax():
 def test_by_name_and_in_a_layer(name):
     fn = A.get(name)
     assert A.get(A.serialize(fn)) is fn
-    if name == "gelu" and not hasattr(tl, "erf"):
-        return  # the exact gelu's absence is tested above
     model = models.Sequential([layers.Dense(3, activation=name, input_shape=(2,))])
     x = np.array([[0.5, -1.0], [2.0, 0.25]], np.float32)
     kernel, bias = model.get_weights()

@@ -54,31 +54,10 @@ def linear(x):
     return x
 
 
-def _log1p(e):
-    """log(1 + e), accurate for small e: the core's log1p when this build has it, else Goldberg's
-    log(u) * e / (u - 1) with u = 1 + e (denominators guarded so unused branches stay finite)."""
-    if hasattr(tl, "log1p"):
-        return tl.log1p(e)
-    u = 1.0 + e
-    exact = u == 1.0
-    return tl.where(exact, e, tl.log(u) * e / tl.where(exact, 1.0, u - 1.0))
-
-
-def _expm1(x):
-    """exp(x) - 1, accurate near 0: the core's expm1 when this build has it, else Kahan's
-    (u - 1) * x / log(u) with u = exp(x) (u == 1 and u == 0 handled, denominators guarded)."""
-    if hasattr(tl, "expm1"):
-        return tl.expm1(x)
-    u = tl.exp(x)
-    special = tl.logical_or(u == 1.0, u == 0.0)
-    kahan = (u - 1.0) * x / tl.log(tl.where(special, 0.5, u))
-    return tl.where(u == 1.0, x, tl.where(u == 0.0, -1.0, kahan))
-
-
 def _expm1_nonpositive(x):
     """expm1(min(x, 0)): the negative branch of elu, kept finite where x is large so that its
     (unused) gradient there is 0, not 0 * inf."""
-    return _expm1(tl.minimum(x, 0.0))
+    return tl.expm1(tl.minimum(x, 0.0))
 
 
 def elu(x, alpha=1.0):
@@ -99,11 +78,7 @@ def gelu(x, approximate=False):
     if approximate:
         inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)
         return 0.5 * x * (1.0 + tl.tanh(inner))
-    erf = getattr(tl, "erf", None)
-    if erf is None:  # never fall back to the approximation silently
-        raise NotImplementedError("gelu(approximate=False) needs tensorlet.erf, which this build lacks; pass "
-                                  "approximate=True for the tanh form")
-    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+    return 0.5 * x * (1.0 + tl.erf(x / math.sqrt(2.0)))
 
 
 def silu(x):
@@ -118,7 +93,7 @@ swish = silu
 def softplus(x):
     """log(exp(x) + 1), computed as max(x, 0) + log(1 + exp(-|x|)) (no overflow)."""
     x = tl.asarray(x)
-    return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+    return tl.maximum(x, 0.0) + tl.log1p(tl.exp(-tl.abs(x)))
 
 
 def softsign(x):
