@@ -171,9 +171,3 @@ def layer_losses(layer) -> List:
         out.extend(_ACTIVITY.get(current, ()))
     return out
 
-
-def has_penalties(layer) -> bool:
-    """Whether ``layer.losses`` can be non-empty: a weight with a regularizer, or a (sub)layer
-    with an activity regularizer."""
-    return any(getattr(w, "regularizer", None) is not None for w in layer.weights) or \
-        any(getattr(current, "activity_regularizer", None) is not None for current in _layers(layer))

@@ -5,8 +5,8 @@
 - ``make_train_function()`` / ``make_test_function()`` / ``make_predict_function()`` choose the
   function each loop calls per batch, once per compile (again only when the model's layers,
   trainable weights or flags changed): the eager ``train_step`` / ``test_step`` /
-  ``predict_step``, or, for a plain Dense stack with the default steps, the compiled
-  Dense-stack step (``_dense_stack``).
+  ``predict_step``, recorded once per batch signature and then replayed in C++
+  (``tensorlet.capture``) unless ``run_eagerly=True`` or ``jit_compile=False``.
 - ``fit``, ``evaluate`` and ``predict`` are one loop each over those functions; validation
   inside ``fit`` is ``evaluate``'s loop.
 - ``train_step(data)`` etc. take ``(x, y)`` or ``(x, y, sample_weight)`` tuples of tensors and
@@ -17,24 +17,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Dict, List, Optional
 
 import numpy as np
 
 import tensorlet as tl
 
-from . import _data, _dense_stack
+from . import _data
 from . import activations as activations_module
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
-from . import regularizers
 from . import optimizers as optimizers_module
 from ._compile_utils import CompileLoss, CompileMetrics
 from .capture import CapturedFunction
 from ._epoch_iterator import Batch, EpochIterator, first_dimension, unpack_x_y_sample_weight
 
-__all__ = ["Trainer", "StepFunction", "LazyLogs"]
+__all__ = ["Trainer", "StepFunction"]
 
 
 class StepFunction:
@@ -50,32 +48,6 @@ class StepFunction:
 
     def __call__(self, batch: Batch):
         return self.step(batch.data())
-
-
-class LazyLogs(Mapping):
-    """Logs computed on first read: what a function whose metrics are updated outside a step
-    (the compiled Dense-stack step) returns, so a batch nobody watches computes no results.
-    The loops read logs before the next batch (callbacks get them as floats at dispatch)."""
-
-    __slots__ = ("_compute", "_logs")
-
-    def __init__(self, compute):
-        self._compute = compute
-        self._logs = None
-
-    def _get(self) -> Dict:
-        if self._logs is None:
-            self._logs = self._compute()
-        return self._logs
-
-    def __getitem__(self, key):
-        return self._get()[key]
-
-    def __iter__(self):
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
 
 
 def _resolve_verbose(verbose) -> int:
@@ -122,9 +94,9 @@ class Trainer:
                 jit_compile="auto") -> None:
         """Sets the optimizer, the loss and the metrics (names or objects).
 
-        A stack of Dense layers trained with softmax cross-entropy runs each step as one
-        compiled C++ call (see ``_dense_stack``); ``run_eagerly=True`` or ``jit_compile=False``
-        keeps every model on the generic, op-by-op autograd path, as Keras's flags do."""
+        Each step is recorded once per batch signature and then replayed in C++ without Python
+        (``tensorlet.capture``); ``run_eagerly=True`` or ``jit_compile=False`` keeps every model
+        on the op-by-op autograd path, as Keras's flags do."""
         if not isinstance(run_eagerly, bool):
             raise ValueError(f"run_eagerly must be True or False, got {run_eagerly!r}")
         if jit_compile not in ("auto", True, False):
@@ -259,21 +231,9 @@ class Trainer:
             return cached, key
         return None, key
 
-    def _dense_stack_layers(self, step_name: str):
-        """The layers for the compiled Dense-stack step, or None when it cannot apply: the model
-        must compute a plain chain of its layers with the default ``step_name``, and compile must
-        not ask for the eager path."""
-        if self.run_eagerly or self.jit_compile is False:
-            return None
-        if getattr(type(self), step_name) is not getattr(Trainer, step_name):
-            return None
-        if regularizers.has_penalties(self):  # its loss has no place for them
-            return None
-        return self._layer_chain()
-
-    def _make_function(self, kind: str, force: bool, one_step, compiled):
+    def _make_function(self, kind: str, force: bool, one_step):
         """The ``kind`` function: the cached one, else ``one_step`` (tensors in, tensors out) on
-        each batch, or what ``compiled(layers, fallback)`` makes for a plain Dense stack."""
+        each batch, captured and replayed unless compile asked for the eager path."""
         cached, key = self._cached_function(kind, force)
         if cached is not None:
             return cached
@@ -282,36 +242,20 @@ class Trainer:
             # optimizer with an overridden _update runs Python per step: its train step stays eager.
             one_step = CapturedFunction(one_step)
         function = StepFunction(one_step)
-        layers = self._dense_stack_layers(kind + "_step")
-        if layers is not None:
-            function = compiled(layers, function) or function
         setattr(self, kind + "_function", function)
         self._function_keys[kind] = key
         return function
 
-    def _lazy_logs(self) -> LazyLogs:
-        return LazyLogs(self._metrics_result)
-
-    def _default_metrics(self) -> bool:
-        return type(self).compute_metrics is Trainer.compute_metrics
-
-    def _compiled_metrics_list(self) -> List[metrics_module.Metric]:
-        return self._compile_metrics.metrics if self._compile_metrics is not None else []
-
     # Each make_*_function passes its step as the function run per batch: tensors in, tensors
     # out, so wrapping it (a recorded-and-replayed step, say) is a change to that argument only.
     def make_train_function(self, force: bool = False):
-        return self._make_function("train", force, self.train_step, lambda layers, fallback: _dense_stack.train_function(
-            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self.optimizer,
-            self.trainable_weights, self._lazy_logs, fallback) if self._default_metrics() else None)
+        return self._make_function("train", force, self.train_step)
 
     def make_test_function(self, force: bool = False):
-        return self._make_function("test", force, self.test_step, lambda layers, fallback: _dense_stack.test_function(
-            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self._lazy_logs,
-            fallback) if self._default_metrics() else None)
+        return self._make_function("test", force, self.test_step)
 
     def make_predict_function(self, force: bool = False):
-        return self._make_function("predict", force, self.predict_step, _dense_stack.predict_function)
+        return self._make_function("predict", force, self.predict_step)
 
     # -- data ---------------------------------------------------------------------------------------
     def _prepare_data(self, x, y, sample_weight, what: str):
