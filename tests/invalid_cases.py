@@ -29,6 +29,14 @@ def t23():
     return tl.array(a23)
 
 
+def _alias_case(_optim):
+    def run():
+        p = tl.ones((3,), dtype="float64")
+        _optim.catalog_step("adagrad", [p], [tl.ones((3,), dtype="float64")], [p], [], [],
+                            state=_optim.StepState(0.1, 0))
+    return run
+
+
 def cases():
     C = []
 
@@ -368,6 +376,40 @@ def cases():
         lambda: tl.take(leaf3(), tl.array([0, 1]), out=tl.zeros(2, dtype="float64")))
     add("setitem repeated index, value requiring grad", R,
         lambda: (leaf3() * 1.0).__setitem__(tl.array([0, 0]), tl.array([1.0, 2.0], requires_grad=True)))
+
+    # -- the catalog's fused optimizer step (optim.catalog_step): checked before any write --------
+    from tensorlet._core import _optim
+
+    def catalog(rule="adagrad", params=None, grads=None, slots=None, state=True, **kw):
+        def run():
+            ps = params() if params else [tl.ones((3,), dtype="float64")]
+            gs = grads() if grads else [tl.ones((3,), dtype="float64")]
+            ss = slots() if slots else ([tl.zeros((3,), dtype="float64")], [], [])
+            st = _optim.StepState(0.1, 0) if state else None
+            _optim.catalog_step(rule, ps, gs, *ss, state=st, **kw)
+            return tuple(float(v) for v in np.asarray(ps[0])), (0.9,) * 3 if rule == "lion" else None
+        return run
+
+    add("catalog_step unknown rule", E, catalog(rule="adamm"))
+    add("catalog_step without state", E, catalog(state=False))
+    add("catalog_step grad shape", E, catalog(grads=lambda: [tl.ones((2,), dtype="float64")]))
+    add("catalog_step grad dtype", E, catalog(grads=lambda: [tl.ones((3,), dtype="float32")]))
+    add("catalog_step int64 param", E, catalog(params=lambda: [tl.ones((3,), dtype="int64")],
+                                               grads=lambda: [tl.ones((3,), dtype="int64")],
+                                               slots=lambda: ([tl.zeros((3,), dtype="int64")], [], [])))
+    add("catalog_step missing slot list", E, catalog(rule="adadelta"))
+    add("catalog_step extra slot list", E, catalog(slots=lambda: ([tl.zeros((3,), dtype="float64")],
+                                                                   [tl.zeros((3,), dtype="float64")], [])))
+    add("catalog_step slot aliasing the param", E, _alias_case(_optim))
+    add("catalog_step amsgrad on lion", E, catalog(rule="lion", amsgrad=True))
+    add("catalog_step negative beta_1", E, catalog(rule="lion", beta_1=-0.5))
+    add("catalog_step nan epsilon", E, catalog(epsilon=float("nan")))
+    add("catalog_step weight_decay count", E, catalog(weight_decay=[0.1, 0.2]))
+    add("catalog_step negative weight_decay", E, catalog(weight_decay=[-0.1]))
+    add("catalog_step unknown clip", E, catalog(clip="norms", clip_value=1.0))
+    add("catalog_step zero clip_value", E, catalog(clip="norm", clip_value=0.0))
+    add("catalog_step nan clip_value", E, catalog(clip="value", clip_value=float("nan")))
+    add("catalog_step lion works", None, catalog(rule="lion"))
 
     def view_inplace():
         x = leaf3()

@@ -401,9 +401,9 @@ def test_wrong_number_of_classes():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"optimizer": "adamw"}, r"'sgd', 'rmsprop', 'adam'"),
-    ({"loss": "hinge"}, r"'categorical_crossentropy'"),
-    ({"metrics": ["f1"]}, r"'accuracy'"),
+    ({"optimizer": "adamq"}, r"'sgd', 'rmsprop', 'adam'"),
+    ({"loss": "hingy"}, r"'categorical_crossentropy'"),
+    ({"metrics": ["f1x"]}, r"'accuracy'"),
 ])
 def test_unknown_names_list_the_valid_ones(kwargs, match):
     model = models.Sequential([layers.Dense(2)])

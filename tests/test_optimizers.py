@@ -147,18 +147,21 @@ def test_get_by_name(name, cls):
     assert type(optimizers.get(name)) is cls
 
 
+_NO_CLIP = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None}
+
+
 def test_keras_defaults():
     assert optimizers.RMSprop().get_config() == {"name": "rmsprop", "learning_rate": 0.001, "rho": 0.9,
-                                                 "momentum": 0.0, "epsilon": 1e-7, "centered": False}
+                                                 "momentum": 0.0, "epsilon": 1e-7, "centered": False, **_NO_CLIP}
     assert optimizers.Adam().get_config() == {"name": "adam", "learning_rate": 0.001, "beta_1": 0.9,
-                                              "beta_2": 0.999, "epsilon": 1e-7}
+                                              "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False, **_NO_CLIP}
     assert optimizers.SGD().get_config() == {"name": "SGD", "learning_rate": 0.01, "momentum": 0.0,
-                                             "nesterov": False}
+                                             "nesterov": False, **_NO_CLIP}
 
 
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(ValueError, match="'sgd', 'rmsprop', 'adam'"):
-        optimizers.get("adagrad")
+        optimizers.get("adagrd")
 
 
 @pytest.mark.parametrize("make", [lambda: optimizers.SGD(momentum=1.5), lambda: optimizers.RMSprop(rho=-0.1),

@@ -8,12 +8,16 @@
 //     learning rate and 1-based step come from learning_rate= / step=, and with `counter` its
 //     `iterations` attribute is set to `step` in the same call, after the update, so no Python
 //     code (and so no KeyboardInterrupt) can run between the update and the count.
+//   catalog_step: the same for the catalog's rules (Adam with amsgrad or weight decay, Adagrad,
+//     Adadelta, Adamax, Nadam, Lion), with the optimizer's state (required).
 //   sgd_ / rmsprop_ / adam_: the same on one parameter (what the built-in _update methods call).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "bindings/gil.h"
 #include "optim/step.h"
@@ -71,6 +75,17 @@ void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, 
   run_step(params, state, counter, [&] { optim::adam_step(params, grads, ms, vs, beta_1, beta_2, epsilon, state); });
 }
 
+void catalog_step(const std::string& rule, const Tensors& params, const OptGrads& grads, const Tensors& slot0,
+                  const Tensors& slot1, const Tensors& slot2, double beta_1, double beta_2, double epsilon, double rho,
+                  bool amsgrad, const std::vector<double>& weight_decay, const std::string& clip, double clip_value,
+                  const StatePtr& state) {
+  TL_CHECK(state != nullptr, "optim.catalog_step", "state= is required");
+  run_step(params, state, py::none(), [&] {
+    optim::catalog_step(rule, params, grads, slot0, slot1, slot2, beta_1, beta_2, epsilon, rho, amsgrad, weight_decay,
+                        clip, clip_value, state);
+  });
+}
+
 // -- one parameter -------------------------------------------------------------------------------
 Tensors one(const OptTensor& t) { return t ? Tensors{*t} : Tensors{}; }
 OptGrads grad_of(const Tensor& g) { return optim::Grads{g}; }
@@ -106,10 +121,24 @@ void bind_optim(py::module_& m) {
            }), py::arg("learning_rate") = 0.0, py::arg("iterations") = 0)
       .def_readwrite("learning_rate", &StepState::learning_rate)
       .def_readwrite("iterations", &StepState::iterations)
-      .def(py::pickle([](const StepState& s) { return py::make_tuple(s.learning_rate, s.iterations); },
-                      [](const py::tuple& t) {
-                        return std::make_shared<StepState>(StepState{t[0].cast<double>(), t[1].cast<int64_t>()});
+      .def_readwrite("u_product", &StepState::u_product)
+      .def(py::pickle([](const StepState& s) { return py::make_tuple(s.learning_rate, s.iterations, s.u_product); },
+                      [](const py::tuple& t) {  // 2-tuples: pickled before u_product existed
+                        TL_CHECK(t.size() == 2 || t.size() == 3, "optim.StepState", "bad pickled state of size ",
+                                 t.size());
+                        return std::make_shared<StepState>(StepState{t[0].cast<double>(), t[1].cast<int64_t>(),
+                                                                     t.size() == 3 ? t[2].cast<double>() : 1.0});
                       }));
+  o.def("catalog_step", &catalog_step, py::arg("rule"), py::arg("params"), py::arg("grads"), py::arg("slot0"),
+        py::arg("slot1"), py::arg("slot2"), py::kw_only(), py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999,
+        py::arg("epsilon") = 1e-7, py::arg("rho") = 0.95, py::arg("amsgrad") = false,
+        py::arg("weight_decay") = std::vector<double>{}, py::arg("clip") = "", py::arg("clip_value") = 0.0,
+        py::arg("state") = py::none(),
+        "One step of a catalog rule ('adam', 'adagrad', 'adadelta', 'adamax', 'nadam', 'lion') over every param, "
+        "with its slot lists (unused ones empty), in one parallel region: reads the state's learning rate, "
+        "advances its count (and Nadam's u_product). weight_decay: one factor per param (w -= w * wd * lr first); "
+        "clip: '' or Keras's 'norm' / 'global_norm' / 'value' clipping of the gradients by clip_value (the "
+        "gradient tensors are not written).");
   o.def("sgd_step", &sgd_step, py::arg("params"), py::arg("grads"), py::arg("momentums"), py::kw_only(),
         py::arg("learning_rate") = py::none(), py::arg("momentum") = 0.0, py::arg("nesterov") = false,
         py::arg("step") = 0, py::arg("counter") = py::none(), py::arg("state") = py::none(),

@@ -1,46 +1,21 @@
-// The multi-tensor driver of the optimizer steps: the step's tensors are laid end to end in one
-// index space [0, total), which parallel_for splits by index; each chunk runs the per-ISA
-// contiguous loop (optim_simd.h) on the pieces of the tensors it covers. Elements are updated
-// independently and the loops round every operation (no contraction), so the result does not
-// depend on the split or the thread count.
+// SGD, RMSprop and Adam over the multi-tensor driver (optim_pieces.h): each chunk runs the
+// per-ISA contiguous loop (optim_simd.h) on the pieces of the tensors it covers. The loops round
+// every operation (no contraction), so the result does not depend on the split or the threads.
 #include "kernels/optim.h"
 
-#include <algorithm>
 #include <cmath>
 
+#include "kernels/optim_pieces.h"
 #include "kernels/optim_simd.h"
-#include "kernels/parallel.h"
 
 namespace tl::kernels {
 namespace {
 
-// Elements per chunk at least: enough work to amortise scheduling.
-constexpr int64_t kGrain = 16384;
-
-// Calls run(tensor, loops_of_its_dtype, offset, count) for every piece of every tensor, in one
-// parallel region over the total element count (inline below kParallelElementThreshold).
+// Calls run(tensor, loops_of_its_dtype, offset, count) for every piece of every tensor.
 template <class Run>
 void for_each_piece(const std::vector<OptimTensor>& tensors, Run&& run) {
-  const size_t k = tensors.size();
-  std::vector<int64_t> start(k + 1, 0);  // start[i]: the first flat index of tensor i
-  for (size_t i = 0; i < k; ++i) start[i + 1] = start[i] + tensors[i].n;
-  const int64_t total = start[k];
-  if (total == 0) return;
   const OptimLoops& loops = optim_loops();
-  auto body = [&](int64_t b, int64_t e) {
-    // the last tensor starting at or before b (skips empty ones: start[i] == start[i + 1])
-    size_t i = size_t(std::upper_bound(start.begin(), start.end(), b) - start.begin()) - 1;
-    for (; i < k && start[i] < e; ++i) {
-      const int64_t lo = std::max(b, start[i]) - start[i];
-      const int64_t hi = std::min(e, start[i + 1]) - start[i];
-      if (hi > lo) run(tensors[i], loops, lo, hi - lo);
-    }
-  };
-  if (total < kParallelElementThreshold) {
-    body(0, total);
-  } else {
-    parallel_for(0, total, kGrain, body);
-  }
+  for_each_optim_piece(tensors, [&](const OptimTensor& t, int64_t off, int64_t n) { run(t, loops, off, n); });
 }
 
 template <class T>

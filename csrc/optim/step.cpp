@@ -246,4 +246,86 @@ void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, 
   });
 }
 
+namespace {
+
+struct RuleInfo {
+  const char* name;
+  kernels::OptimRule rule;
+  int slots;  // slot lists the rule uses (Adam: 3 with amsgrad)
+};
+constexpr RuleInfo kRules[] = {{"adam", kernels::OptimRule::Adam, 2},         {"adagrad", kernels::OptimRule::Adagrad, 1},
+                               {"adadelta", kernels::OptimRule::Adadelta, 2}, {"adamax", kernels::OptimRule::Adamax, 2},
+                               {"nadam", kernels::OptimRule::Nadam, 2},       {"lion", kernels::OptimRule::Lion, 1}};
+
+const RuleInfo& rule_info(const char* op, const std::string& rule) {
+  for (const RuleInfo& r : kRules)
+    if (rule == r.name) return r;
+  throw std::invalid_argument(
+      str_cat("[", op, "] unknown rule '", rule, "': expected adam, adagrad, adadelta, adamax, nadam or lion"));
+}
+
+}  // namespace
+
+void catalog_step(const std::string& rule, const Tensors& params, const OptGrads& grads, const Tensors& slot0,
+                  const Tensors& slot1, const Tensors& slot2, double beta_1, double beta_2, double epsilon, double rho,
+                  bool amsgrad, const std::vector<double>& weight_decay, const std::string& clip, double clip_value,
+                  const std::shared_ptr<StepState>& state) {
+  TL_CAPTURE_OP(catalog_step, rule, params, grads, slot0, slot1, slot2, beta_1, beta_2, epsilon, rho, amsgrad,
+                weight_decay, clip, clip_value, state);
+  const char* op = "optim.catalog_step";
+  const RuleInfo& info = rule_info(op, rule);
+  const int64_t step = next_step(op, state);
+  check_hyper(op, "beta_1", beta_1, 0.0, 1.0);
+  check_hyper(op, "beta_2", beta_2, 0.0, 1.0);
+  check_hyper(op, "epsilon", epsilon, 0.0, HUGE_VAL);
+  check_hyper(op, "rho", rho, 0.0, 1.0);
+  TL_CHECK(!amsgrad || info.rule == kernels::OptimRule::Adam, op, "amsgrad applies to adam only, not ", rule);
+  TL_CHECK(weight_decay.empty() || weight_decay.size() == params.size(), op, weight_decay.size(),
+           " weight decay factors for ", params.size(), " params");
+  for (size_t i = 0; i < weight_decay.size(); ++i) check_hyper(op, "weight_decay", weight_decay[i], 0.0, HUGE_VAL);
+  kernels::ClipKind clip_kind = kernels::ClipKind::None;
+  if (clip == "norm") clip_kind = kernels::ClipKind::Norm;
+  else if (clip == "global_norm") clip_kind = kernels::ClipKind::GlobalNorm;
+  else if (clip == "value") clip_kind = kernels::ClipKind::Value;
+  else TL_CHECK(clip.empty(), op, "unknown clip '", clip, "': expected '', 'norm', 'global_norm' or 'value'");
+  if (clip_kind != kernels::ClipKind::None) {
+    TL_CHECK(std::isfinite(clip_value) && clip_value > 0.0, op, "clip_value must be a finite number > 0, got ",
+             clip_value);
+  }
+  const int used = info.slots + (amsgrad ? 1 : 0);
+  const char* when = "by this rule";
+  const std::vector<SlotList> slots{{"slot0", use_if(used >= 1, op, "slot0", slot0, when)},
+                                    {"slot1", use_if(used >= 2, op, "slot1", slot1, when)},
+                                    {"slot2", use_if(used >= 3, op, "slot2", slot2, when)}};
+  const auto tensors = prepare(op, params, grads, slots);
+  std::vector<double> decay;  // the factors of the active params, in the kernel's order
+  if (!weight_decay.empty()) {
+    const Grads* g = grads ? &*grads : nullptr;
+    for (size_t i = 0; i < params.size(); ++i)
+      if (g ? (*g)[i].has_value() : params[i].grad().defined()) decay.push_back(weight_decay[i]);
+  }
+  kernels::CatalogHyper base;
+  base.beta_1 = beta_1;
+  base.beta_2 = beta_2;
+  base.epsilon = epsilon;
+  base.rho = rho;
+  base.amsgrad = amsgrad;
+  base.clip = clip_kind;
+  base.clip_value = clip_value;
+  const kernels::OptimRule rule_kind = info.rule;
+  // One step at (lr, step): also what a captured step's replay runs (lower_step).
+  auto run = [base, rule_kind, decay, state](const std::vector<kernels::OptimTensor>& ts, double lr, int64_t t) {
+    kernels::CatalogHyper h = base;
+    h.lr = lr;
+    h.step = t;
+    h.u_product = state->u_product;
+    if (rule_kind == kernels::OptimRule::Nadam) h.u_product *= h.beta_1 * (1.0 - 0.5 * std::pow(0.96, double(t)));
+    kernels::catalog_step(rule_kind, ts, h, decay);
+    state->u_product = h.u_product;
+  };
+  run(tensors, state->learning_rate, step);
+  state->iterations = step;
+  lower_step(op, params, grads, tensors, slots, state, run);
+}
+
 }  // namespace tl::optim

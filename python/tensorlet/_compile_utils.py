@@ -92,7 +92,10 @@ class CompileMetrics(metrics_module.Metric):
                     m, tuple(y_true_shape), tuple(y_pred_shape), sparse_loss=getattr(self._loss, "sparse_labels", False),
                     binary_loss=isinstance(self._loss, losses_module.BinaryCrossentropy)))
             else:
-                made.append(metrics_module.get(m))
+                metric = metrics_module.get(m)
+                if isinstance(m, str):
+                    metric.name = m  # as Keras 3: metrics=["mae"] logs "mae"
+                made.append(metric)
         self._metrics = made
         self.built = True
 

@@ -1,119 +1,25 @@
 """Callbacks with Keras's hooks: ``Callback``, ``History``, ``EarlyStopping``, ``TerminateOnNaN``,
-and the ``ProgbarLogger`` that ``fit``/``evaluate``/``predict`` add for progress output."""
+``ModelCheckpoint``, ``ReduceLROnPlateau``, ``CSVLogger``, ``LearningRateScheduler``,
+``LambdaCallback``, ``BackupAndRestore``, and the ``ProgbarLogger`` that
+``fit``/``evaluate``/``predict`` add for progress output."""
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
 import warnings
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
+from ._callback_base import Callback, CallbackList, pythonify_logs
+from ._callbacks_catalog import (BackupAndRestore, CSVLogger, LambdaCallback, LearningRateScheduler, ModelCheckpoint,
+                                 ReduceLROnPlateau, resolve_mode)
 from ._progbar import Progbar
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "TerminateOnNaN", "ProgbarLogger",
-           "pythonify_logs"]
-
-
-def pythonify_logs(logs) -> Dict:
-    """Logs as Python floats, keys sorted, nested dicts (a CompileMetrics result) flattened, as
-    Keras's ``pythonify_logs``; values that are not scalars are kept as they are."""
-    result = {}
-    for key, value in sorted((logs or {}).items()):
-        if isinstance(value, Mapping):
-            result.update(pythonify_logs(value))
-            continue
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            pass
-        result[key] = value
-    return result
-
-
-class Callback:
-    """Base class: override any of the ``on_*`` hooks. ``self.model`` is the model being
-    trained and ``self.params`` holds ``verbose``, ``epochs`` and ``steps``."""
-
-    def __init__(self):
-        self.model = None
-        self.params: Dict = {}
-
-    def set_model(self, model) -> None:
-        self.model = model
-
-    def set_params(self, params: Dict) -> None:
-        self.params = params
-
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
-    def on_test_begin(self, logs=None): pass
-    def on_test_end(self, logs=None): pass
-    def on_test_batch_begin(self, batch, logs=None): pass
-    def on_test_batch_end(self, batch, logs=None): pass
-    def on_predict_begin(self, logs=None): pass
-    def on_predict_end(self, logs=None): pass
-    def on_predict_batch_begin(self, batch, logs=None): pass
-    def on_predict_batch_end(self, batch, logs=None): pass
-
-
-_HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
-# Hooks whose logs callbacks read as floats (the step functions return 0-d tensors); predict's
-# batch logs hold the outputs and pass through unchanged.
-_FLOAT_LOGS = {name for name in _HOOKS if not name.startswith("on_predict")}
-_INDEXED = {name for name in _HOOKS if "batch" in name or "epoch" in name}
-
-
-def _overrides(cb: Callback, hook: str) -> bool:
-    return getattr(type(cb), hook, None) is not getattr(Callback, hook)
-
-
-class CallbackList:
-    """Dispatches each hook to the callbacks that override it (so per-batch hooks nobody
-    implements cost one attribute lookup, not a loop)."""
-
-    def __init__(self, callbacks: Optional[List[Callback]] = None, model=None, **params):
-        self.callbacks = list(callbacks or [])
-        for cb in self.callbacks:
-            if not isinstance(cb, Callback):
-                raise ValueError(f"callbacks must be instances of tensorlet.callbacks.Callback, got {cb!r}")
-            if model is not None:
-                cb.set_model(model)
-            cb.set_params(dict(params))
-        self._by_hook = {h: [getattr(cb, h) for cb in self.callbacks if _overrides(cb, h)] for h in _HOOKS}
-        for hook in _HOOKS:  # made once: the loops call these every batch
-            setattr(self, hook, self._dispatcher(hook))
-
-    def wants(self, hook: str) -> bool:
-        return bool(self._by_hook[hook])
-
-    def wants_besides_progress(self, hook: str) -> bool:
-        """Whether a callback other than the progress bar implements ``hook``."""
-        return any(not isinstance(getattr(fn, "__self__", None), ProgbarLogger) for fn in self._by_hook[hook])
-
-    def _dispatcher(self, hook: str):
-        fns = self._by_hook[hook]
-        logs_at = 1 if hook in _INDEXED else 0
-        to_floats = hook in _FLOAT_LOGS
-
-        def dispatch(*args, **kwargs):
-            if not fns:
-                return
-            if to_floats:  # once for all callbacks, only when someone listens
-                if "logs" in kwargs:
-                    kwargs["logs"] = pythonify_logs(kwargs["logs"])
-                elif len(args) > logs_at and args[logs_at] is not None:
-                    args = args[:logs_at] + (pythonify_logs(args[logs_at]),) + args[logs_at + 1:]
-            for fn in fns:
-                fn(*args, **kwargs)
-
-        return dispatch
+           "pythonify_logs", "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "LearningRateScheduler",
+           "LambdaCallback", "BackupAndRestore"]
 
 
 class History(Callback):
@@ -150,8 +56,6 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.monitor = monitor
         self.patience = patience
         self.verbose = verbose
@@ -159,9 +63,7 @@ class EarlyStopping(Callback):
         self.min_delta = abs(min_delta)
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
-        if mode == "auto":
-            mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
-        self.mode = mode
+        self.mode = resolve_mode("EarlyStopping", monitor, mode)
         self.stopped_epoch = 0
         self.wait = 0
         self.best = None
@@ -219,6 +121,8 @@ class EarlyStopping(Callback):
 
 class ProgbarLogger(Callback):
     """Prints ``Epoch i/n`` and the progress line during fit, evaluate and predict."""
+
+    is_progress_bar = True  # CallbackList.wants_besides_progress
 
     def __init__(self):
         super().__init__()

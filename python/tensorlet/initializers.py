@@ -14,11 +14,17 @@ from typing import Dict, Tuple
 
 import tensorlet as tl
 
-from ._lookup import by_name
+from ._householder import householder_qr
+from ._lookup import Configurable, by_name, serialize
+from ._lookup import deserialize as _deserialize
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
-    "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "get", "compute_fans",
+    "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
+    "Identity", "IdentityInitializer", "Orthogonal", "OrthogonalInitializer", "get", "serialize", "deserialize",
+    "compute_fans", "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal",
+    "variance_scaling", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
+    "identity", "orthogonal",
 ]
 
 # Keras truncates normal draws at two standard deviations; the standard deviation of a
@@ -62,16 +68,9 @@ def _truncated_standard_normal(gen, shape, dtype):
     return x
 
 
-class Initializer:
+class Initializer(Configurable):
     def __call__(self, shape, dtype="float32"):
         raise NotImplementedError
-
-    def get_config(self) -> Dict:
-        return {}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):
@@ -198,17 +197,93 @@ class HeUniform(_PresetVarianceScaling):
     PRESET = (2.0, "fan_in", "uniform")
 
 
+class LecunNormal(_PresetVarianceScaling):
+    """Truncated normal with stddev sqrt(1 / fan_in)."""
+
+    PRESET = (1.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_PresetVarianceScaling):
+    """Uniform in [-limit, limit], limit = sqrt(3 / fan_in)."""
+
+    PRESET = (1.0, "fan_in", "uniform")
+
+
+class Identity(Initializer):
+    """gain * the identity matrix (2-D shapes only; a rectangular one has ones on its diagonal)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype="float32"):
+        shape = tuple(int(d) for d in shape)
+        if len(shape) != 2:
+            raise ValueError(f"Identity matrix initializer can only be used for 2D matrices, got shape {shape} of "
+                             f"rank {len(shape)}")
+        return tl.eye(*shape, dtype=dtype) * self.gain
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+class Orthogonal(Initializer):
+    """gain * a random orthogonal matrix (Keras 3's recipe): the QR of a normal (max(r, c),
+    min(r, c)) matrix, r = prod(shape[:-1]), c = shape[-1], with Q's columns signed by R's
+    diagonal (so Q is uniformly distributed), transposed when r < c, reshaped to ``shape``."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain = float(gain)
+        self.seed = _check_seed(seed, "Orthogonal")
+
+    def __call__(self, shape, dtype="float32"):
+        shape = tuple(int(d) for d in shape)
+        if len(shape) < 2:
+            raise ValueError(f"The tensor to initialize must be at least two-dimensional, got shape {shape} of rank "
+                             f"{len(shape)}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = _source(self.seed).normal(0.0, 1.0, size=(max(rows, cols), min(rows, cols)), dtype="float64")
+        q, r = householder_qr(a)
+        n = r.shape[0]
+        diagonal = tl.sum(r * tl.eye(n, dtype="float64"), axis=0)
+        q = q * tl.where(diagonal < 0.0, -1.0, 1.0)  # sign(0) counts as +1
+        if rows < cols:
+            q = tl.transpose(q)
+        return (tl.reshape(q, shape) * self.gain).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+# Keras's lower-case aliases are the classes.
+zeros, ones, constant, random_normal, random_uniform, truncated_normal = (
+    Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal)
+variance_scaling, glorot_uniform, glorot_normal, he_normal, he_uniform = (
+    VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform)
+lecun_normal, lecun_uniform, identity, orthogonal = LecunNormal, LecunUniform, Identity, Orthogonal
+
 _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_normal": HeNormal,
     "he_uniform": HeUniform, "zeros": Zeros, "ones": Ones, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "constant": Constant,
+    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "variance_scaling": VarianceScaling,
+    "identity": Identity, "orthogonal": Orthogonal,
 }
+_CLASSES = {c.__name__: c for c in set(_BY_NAME.values())}
+_CLASSES.update(IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal)
+
+
+def deserialize(config: Dict, custom_objects=None) -> Initializer:
+    return _deserialize("initializer", config, _CLASSES, custom_objects)
 
 
 def get(identifier) -> Initializer:
-    """An initializer from a name ('glorot_uniform', ...), an Initializer, or a callable."""
+    """An initializer from a name ('glorot_uniform', ...), an Initializer, a serialized dict, or a
+    callable."""
     if isinstance(identifier, str):
         return by_name("initializer", identifier, _BY_NAME)()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if callable(identifier):

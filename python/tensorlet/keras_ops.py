@@ -206,38 +206,9 @@ def moments(x, axes, keepdims=False, synchronized=False):
 _EPSILON = 1e-7  # keras.backend.epsilon(), the clip of probabilities in the cross-entropies
 
 
-def softplus(x):
-    """log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(-|x|)) so it never overflows."""
-    x = convert_to_tensor(x)
-    return tl.maximum(x, 0) + tl.log(1 + tl.exp(-tl.abs(x)))
-
-
-def silu(x):
-    x = convert_to_tensor(x)
-    return x * tl.sigmoid(x)
-
-
-swish = silu
-
-
-def leaky_relu(x, negative_slope=0.2):
-    x = convert_to_tensor(x)
-    return tl.where(x >= 0, x, x * negative_slope)
-
-
-def elu(x, alpha=1.0):
-    x = convert_to_tensor(x)
-    return tl.where(x > 0, x, (tl.exp(tl.minimum(x, 0)) - 1) * alpha)
-
-
-def relu6(x):
-    x = convert_to_tensor(x)
-    return tl.clip(x, 0, 6)
-
-
-def hard_sigmoid(x):
-    x = convert_to_tensor(x)
-    return relu6(x + 3) / 6
+# The activations are tensorlet.activations' (one implementation: accurate log1p/expm1 forms,
+# finite gradients where a branch is unused).
+from .activations import elu, hard_sigmoid, leaky_relu, relu6, silu, softplus, swish  # noqa: E402
 
 
 def binary_crossentropy(target, output, from_logits=False):

@@ -18,11 +18,21 @@ from typing import Callable, Dict, Optional
 import tensorlet as tl
 
 from ._lookup import by_name
+from ._losses_catalog import (KLD, MAE, MAPE, MSLE, binary_focal_crossentropy, categorical_hinge, cosine_similarity,
+                              hinge, huber, kl_divergence, kld, kullback_leibler_divergence, log_cosh, logcosh, mae,
+                              mape, mean_absolute_error, mean_absolute_percentage_error,
+                              mean_squared_logarithmic_error, msle, poisson, squared_hinge)
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "BinaryCrossentropy", "MeanSquaredError", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_crossentropy", "mean_squared_error", "mse", "MSE", "get", "squeeze_or_expand_to_same_rank",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Huber", "LogCosh", "Hinge",
+    "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson", "CosineSimilarity", "BinaryFocalCrossentropy",
+    "mean_absolute_error", "mae", "MAE", "mean_absolute_percentage_error", "mape", "MAPE",
+    "mean_squared_logarithmic_error", "msle", "MSLE", "huber", "log_cosh", "logcosh", "hinge", "squared_hinge",
+    "categorical_hinge", "kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "poisson", "cosine_similarity",
+    "binary_focal_crossentropy",
 ]
 
 EPSILON = 1e-7  # keras.backend.epsilon()
@@ -217,6 +227,37 @@ class MeanSquaredError(LossFunctionWrapper):
         super().__init__(mean_squared_error, name, reduction)
 
 
+def _loss_class(class_name, fn, default_name, **defaults):
+    """A LossFunctionWrapper class over ``fn`` taking ``reduction``, ``name`` and the keyword
+    arguments ``defaults`` (Keras's defaults)."""
+    def __init__(self, reduction="sum_over_batch_size", name=default_name, **kwargs):
+        unknown = set(kwargs) - set(defaults)
+        if unknown:
+            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unknown)}")
+        LossFunctionWrapper.__init__(self, fn, name, reduction, **{**defaults, **kwargs})
+
+    return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": fn.__doc__,
+                                                     "__module__": __name__, "__qualname__": class_name})
+
+
+MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                          "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+                                          "mean_squared_logarithmic_error")
+Huber = _loss_class("Huber", huber, "huber_loss", delta=1.0)
+LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
+Hinge = _loss_class("Hinge", hinge, "hinge")
+SquaredHinge = _loss_class("SquaredHinge", squared_hinge, "squared_hinge")
+CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categorical_hinge")
+KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
+Poisson = _loss_class("Poisson", poisson, "poisson")
+CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
+BinaryFocalCrossentropy = _loss_class("BinaryFocalCrossentropy", binary_focal_crossentropy,
+                                      "binary_focal_crossentropy", apply_class_balancing=False, alpha=0.25,
+                                      gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1)
+
+
 def _snake_name(name: str) -> str:
     out = []
     for i, c in enumerate(name):
@@ -232,12 +273,23 @@ _CLASSES = {
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "huber": Huber, "huber_loss": Huber, "log_cosh": LogCosh, "logcosh": LogCosh, "hinge": Hinge,
+    "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge, "kl_divergence": KLDivergence,
+    "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence, "poisson": Poisson,
+    "cosine_similarity": CosineSimilarity, "binary_focal_crossentropy": BinaryFocalCrossentropy,
 }
 _FUNCTIONS = {
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     binary_crossentropy: BinaryCrossentropy,
     mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError, mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, huber: Huber, log_cosh: LogCosh, hinge: Hinge,
+    squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge, kl_divergence: KLDivergence, poisson: Poisson,
+    cosine_similarity: CosineSimilarity, binary_focal_crossentropy: BinaryFocalCrossentropy,
 }
 
 

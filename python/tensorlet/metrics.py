@@ -1,4 +1,5 @@
-"""Metrics with Keras 3's names: accuracy variants and running means.
+"""Metrics with Keras 3's names: accuracies, running means, and (from _metrics_catalog) the
+regression, confusion-matrix, top-k, R2 and F-score metrics.
 
 A metric accumulates over batches (``update_state``) into state tensors it owns and reports
 ``result()`` as a 0-d tensor; everything is computed by tensor ops in the core, so nothing
@@ -7,19 +8,27 @@ crosses into Python until someone reads a result.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional
-
-import numpy as np
-
 import tensorlet as tl
 
 from ._lookup import by_name
-from .losses import squeeze_or_expand_to_same_rank
+from ._metric_base import Mean, MeanMetricWrapper, Metric
+from ._metrics_catalog import (AUC, CategoricalHinge, CosineSimilarity, F1Score, FBetaScore, Hinge, KLDivergence,
+                               LogCoshError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
+                               MeanSquaredLogarithmicError, Poisson, Precision, R2Score, Recall, RootMeanSquaredError,
+                               SparseTopKCategoricalAccuracy, SquaredHinge, TopKCategoricalAccuracy, cosine_similarity,
+                               sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
+from .losses import (mae, mape, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+                     mean_squared_logarithmic_error, mse, msle)
 
 __all__ = [
     "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
     "BinaryAccuracy", "accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
-    "get", "resolve_accuracy",
+    "get", "resolve_accuracy", "AUC", "CategoricalHinge", "CosineSimilarity", "F1Score", "FBetaScore", "Hinge",
+    "KLDivergence", "LogCoshError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
+    "MeanSquaredLogarithmicError", "Poisson", "Precision", "R2Score", "Recall", "RootMeanSquaredError",
+    "SparseTopKCategoricalAccuracy", "SquaredHinge", "TopKCategoricalAccuracy", "cosine_similarity",
+    "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy", "mae", "mape", "mse", "msle",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
 ]
 
 
@@ -69,120 +78,6 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Mean over the last axis of y_true == (y_pred > threshold). Labels of shape (n,) are
     compared with predictions of shape (n, 1) per sample."""
     return tl.mean(_binary_hits(y_true, y_pred, threshold).astype(tl.float32), axis=-1)
-
-
-# -- stateful metrics --------------------------------------------------------------------------
-class Metric:
-    """Base class: ``update_state(...)``, ``result()``, ``reset_state()``, as Keras 3's.
-
-    The state lives in tensors made by ``add_variable`` in ``__init__`` and updated in place by
-    tensor ops, so a training step that updates metrics is tensor ops from end to end (nothing
-    crosses into Python per batch; a recorded step replays the updates). ``result()`` is a
-    0-d tensor; ``float(metric.result())`` reads it."""
-
-    def __init__(self, name: Optional[str] = None, dtype=None):
-        self.name = name or type(self).__name__.lower()
-        self.dtype = np.dtype(dtype or "float32")
-        self._variables: List = []
-
-    def add_variable(self, shape=(), initializer="zeros", dtype=None, name: Optional[str] = None):
-        """A state tensor (zeros: the only initializer metrics need), reset by ``reset_state``."""
-        if initializer != "zeros":
-            raise ValueError(f"Metric {self.name!r}: state variables start at zeros, got initializer {initializer!r}")
-        variable = tl.zeros(tuple(shape), dtype=dtype or self.dtype)
-        self._variables.append(variable)
-        return variable
-
-    @property
-    def variables(self) -> List:
-        return list(self._variables)
-
-    def reset_state(self) -> None:
-        """Zeroes every state tensor in place (the tensors stay the same objects)."""
-        for variable in self._variables:
-            variable.fill(0)
-
-    def update_state(self, *args, **kwargs) -> None:
-        raise NotImplementedError
-
-    def result(self):
-        raise NotImplementedError
-
-    def get_config(self) -> Dict:
-        return {"name": self.name, "dtype": self.dtype.name}
-
-    def __call__(self, *args, **kwargs):
-        self.update_state(*args, **kwargs)
-        return self.result()
-
-    def __repr__(self):
-        return f"<{type(self).__name__} name={self.name}>"
-
-
-def _mean_over_trailing_axes(t, first: int):
-    return tl.mean(t, axis=tuple(range(first, t.ndim))) if t.ndim > first else t
-
-
-class Mean(Metric):
-    """The running (optionally weighted) mean of the values given to ``update_state``, by
-    Keras's formula: values are reduced to one per sample (mean over the other axes), then
-    ``total += sum(values * sample_weight)`` and ``count += sum(sample_weight)`` (or the number
-    of samples); ``result() = total / count`` (0 before any update)."""
-
-    def __init__(self, name: Optional[str] = None, dtype=None):
-        super().__init__(name, dtype)
-        self.total = self.add_variable(name="total")
-        self.count = self.add_variable(name="count")
-
-    def update_totals(self, total, count) -> None:
-        """Adds a sum of per-sample values and the number (or total weight) of samples it covers:
-        what ``update_state`` does once it has reduced a batch. Numbers or 0-d tensors."""
-        # In place on the state tensors, outside any autograd graph.
-        if isinstance(total, tl.Tensor):
-            total = total.detach()
-        if isinstance(count, tl.Tensor):
-            count = count.detach()
-        self.total += total
-        self.count += count
-
-    def update_state(self, values, sample_weight=None):
-        if isinstance(values, (int, float)) and (sample_weight is None or isinstance(sample_weight, (int, float))):
-            # Plain numbers (a loss read by a caller, say): the same formula without tensors.
-            weight = 1.0 if sample_weight is None else float(sample_weight)
-            return self.update_totals(float(values) * weight, weight)
-        with tl.no_grad():
-            values = tl.asarray(values).detach().astype(self.dtype, copy=False)
-            if sample_weight is None:
-                values = _mean_over_trailing_axes(values, 1)
-                return self.update_totals(tl.sum(values), values.shape[0] if values.ndim else 1)
-            weight = tl.asarray(sample_weight).detach().astype(self.dtype, copy=False)
-            values, weight = squeeze_or_expand_to_same_rank(values, weight)
-            values = _mean_over_trailing_axes(values, weight.ndim)
-            weight = tl.broadcast_to(weight, values.shape)
-            values = _mean_over_trailing_axes(values * weight, 1)
-            weight = _mean_over_trailing_axes(weight, 1)
-            self.update_totals(tl.sum(values), tl.sum(weight))
-
-    def result(self):
-        count = self.count
-        return tl.where(count != 0, self.total / count, 0.0)
-
-
-class MeanMetricWrapper(Mean):
-    """The running mean of ``fn(y_true, y_pred)`` over all samples seen."""
-
-    def __init__(self, fn: Callable, name: Optional[str] = None, dtype=None, **kwargs):
-        super().__init__(name or fn.__name__, dtype)
-        self._fn = fn
-        self._fn_kwargs = kwargs
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        with tl.no_grad():
-            values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        super().update_state(values, sample_weight)
-
-    def get_config(self):
-        return {**super().get_config(), **self._fn_kwargs}
 
 
 class _HitRate(MeanMetricWrapper):
@@ -235,11 +130,26 @@ _CLASSES = {
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "binary_accuracy": BinaryAccuracy,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "root_mean_squared_error": RootMeanSquaredError, "logcosh": LogCoshError, "hinge": Hinge,
+    "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge, "kl_divergence": KLDivergence,
+    "poisson": Poisson, "cosine_similarity": CosineSimilarity,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "precision": Precision, "recall": Recall, "auc": AUC, "r2_score": R2Score, "f1_score": F1Score,
 }
 _FUNCTIONS = {
     categorical_accuracy: CategoricalAccuracy,
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
     binary_accuracy: BinaryAccuracy,
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    top_k_categorical_accuracy: TopKCategoricalAccuracy,
+    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy, cosine_similarity: CosineSimilarity,
 }
 _ACCURACY_NAMES = ("accuracy", "acc")
 

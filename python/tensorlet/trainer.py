@@ -165,7 +165,14 @@ class Trainer:
         del x, training  # the default loss uses neither
         if self._compile_loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        return self._compile_loss(y, y_pred, sample_weight)
+        return self._with_penalties(self._compile_loss(y, y_pred, sample_weight))
+
+    def _with_penalties(self, loss):
+        """``loss`` plus the sum of ``self.losses`` (regularizer penalties), as Keras 3's
+        compute_loss: tensor ops inside the step, so a captured step replays them."""
+        for penalty in self.losses:
+            loss = loss + penalty.astype(loss.dtype)
+        return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> Dict:
         """Updates the compiled metrics; returns every metric's result (0-d tensors)."""
@@ -199,7 +206,7 @@ class Trainer:
             logits = self.call_logits(x, training=training)
             with tl.no_grad():
                 y_pred = activations_module.get(activation)(logits)
-            return y_pred, fused(y, logits, sample_weight)
+            return y_pred, self._with_penalties(fused(y, logits, sample_weight))
         y_pred = self(x, training=training)
         return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=training)
 
@@ -388,7 +395,11 @@ class Trainer:
         train_function = self.make_train_function()
         if dist is not None:
             train_function = dist.train_function(self, train_function)
+        self._initial_epoch = None
         cbs.on_train_begin()
+        # A callback may resume an interrupted fit (BackupAndRestore sets _initial_epoch).
+        initial_epoch = self._initial_epoch or initial_epoch
+        self._initial_epoch = None
         training_logs = None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()

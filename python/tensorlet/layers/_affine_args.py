@@ -1,8 +1,30 @@
-"""The arguments Dense and the conv layers share: activation, bias and initializers."""
+"""The arguments Dense and the conv layers share: activation, bias, initializers, regularizers
+and constraints."""
 
 from __future__ import annotations
 
-from .. import activations
+from .. import activations, constraints, regularizers
+
+
+def set_penalty_args(layer, kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                     bias_constraint=None) -> None:
+    """Stores the kernel's and bias's regularizers and constraints (given to add_weight in build)."""
+    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.kernel_constraint = constraints.get(kernel_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
+
+
+def penalty_config(layer) -> dict:
+    """The serialized regularizers and constraints, as Keras's get_config lists them."""
+    def ser(module, value):
+        return None if value is None or not hasattr(value, "get_config") else module.serialize(value)
+
+    return {"kernel_regularizer": ser(regularizers, layer.kernel_regularizer),
+            "bias_regularizer": ser(regularizers, layer.bias_regularizer),
+            "activity_regularizer": ser(regularizers, layer.activity_regularizer),
+            "kernel_constraint": ser(constraints, layer.kernel_constraint),
+            "bias_constraint": ser(constraints, layer.bias_constraint)}
 
 
 def set_affine_args(layer, activation, use_bias, kernel_initializer, bias_initializer) -> None:

@@ -10,7 +10,7 @@ import tensorlet as tl
 
 from .. import activations
 from . import _window as W
-from ._affine_args import set_affine_args
+from ._affine_args import penalty_config, set_affine_args, set_penalty_args
 from .layer import Layer
 
 __all__ = ["Conv1D", "Conv2D", "ConvBase"]
@@ -112,9 +112,11 @@ class _Conv(ConvBase):
 
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups: int = 1, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", input_shape=None, name: Optional[str] = None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, input_shape=None, name: Optional[str] = None, **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          kernel_initializer, bias_initializer, input_shape, name, **kwargs)
+        set_penalty_args(self, kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         self.filters = positive_int(filters, "filters", self._owner())
         if positive_int(groups, "groups", self._owner()) and filters % groups:
             raise ValueError(f"{self._owner()}: groups={groups} must divide filters={filters}")
@@ -129,9 +131,11 @@ class _Conv(ConvBase):
             raise ValueError(f"{self._owner()}: the {channels} input channels of shape {tuple(input_shape)} are not "
                              f"divisible by groups={self.groups}")
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
-                                      self.kernel_initializer)
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self._in_channels = channels
         self.built = True
 
@@ -141,7 +145,7 @@ class _Conv(ConvBase):
         return tl.conv(x, self.kernel, **self._window_args(), bias=self.bias, activation="relu" if relu else None)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "groups": self.groups}
+        return {**super().get_config(), "filters": self.filters, "groups": self.groups, **penalty_config(self)}
 
 
 class Conv1D(_Conv):

@@ -7,7 +7,7 @@ from typing import Optional
 import tensorlet as tl
 
 from .. import activations
-from ._affine_args import set_affine_args
+from ._affine_args import penalty_config, set_affine_args, set_penalty_args
 from .layer import InputSpec, Layer
 
 __all__ = ["Dense"]
@@ -33,12 +33,17 @@ class Dense(Layer):
         activation: a name ('relu', 'sigmoid', 'tanh', 'softmax', 'linear'), a callable, or None.
         use_bias: whether to add a bias vector.
         kernel_initializer, bias_initializer: names or initializers.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss
+            (see tensorlet.regularizers); kernel_constraint, bias_constraint: projections applied
+            after each optimizer step (see tensorlet.constraints).
         input_shape: the shape of one input sample, e.g. ``(784,)`` (optional).
     """
 
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", input_shape=None, name: Optional[str] = None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, input_shape=None, name: Optional[str] = None, **kwargs):
         super().__init__(name=name, input_shape=input_shape, **kwargs)
+        set_penalty_args(self, kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense {self.name!r}: units must be a positive integer, got {units!r}")
         self.units = units
@@ -53,9 +58,11 @@ class Dense(Layer):
                 f"Dense {self.name!r} needs inputs with a known last axis, got input shape {tuple(input_shape)}"
             )
         in_dim = int(input_shape[-1])
-        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
         self.built = True
 
@@ -74,4 +81,4 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation_name,
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, **penalty_config(self)}

@@ -12,7 +12,7 @@ import numpy as np
 
 import tensorlet as tl
 
-from .. import initializers
+from .. import constraints, initializers, regularizers
 
 __all__ = ["Layer", "InputSpec", "assert_input_compatibility", "unique_name", "format_shape", "check_sample_shape"]
 
@@ -132,8 +132,9 @@ class Layer:
     output_activation: Optional[str] = None
 
     def __init__(self, name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None,
-                 trainable: bool = True, dtype="float32"):
+                 trainable: bool = True, dtype="float32", activity_regularizer=None):
         self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.trainable = trainable
         self.dtype = np.dtype(dtype)
         self.built = False
@@ -164,7 +165,8 @@ class Layer:
         return found
 
     # -- weights ---------------------------------------------------------------------------
-    def add_weight(self, name: str, shape: Sequence[int], initializer="glorot_uniform", trainable: bool = True):
+    def add_weight(self, name: str, shape: Sequence[int], initializer="glorot_uniform", trainable: bool = True,
+                   regularizer=None, constraint=None):
         shape = tuple(int(d) for d in shape)
         init = initializers.get(initializer)
         value = tl.asarray(init(shape, dtype=self.dtype), dtype=self.dtype)
@@ -175,8 +177,18 @@ class Layer:
             )
         weight = value.detach()
         weight.requires_grad = bool(trainable and self.trainable)
+        # The protocol of regularizers.py and constraints.py: the penalty and the projection
+        # travel with the weight (layer.losses and the optimizer read them).
+        weight.regularizer = regularizers.get(regularizer)
+        weight.constraint = constraints.get(constraint)
         self._weights.append((name, weight, trainable))
         return weight
+
+    @property
+    def losses(self) -> List:
+        """The current penalties of this layer and its sublayers (weight regularizers, and the
+        activity regularizers of the latest call); the train step adds their sum to the loss."""
+        return regularizers.layer_losses(self)
 
     @property
     def weights(self) -> List:
@@ -259,7 +271,10 @@ class Layer:
                                        x.dtype)
         if not self.built:
             self.ensure_built(tuple(x.shape))
-        return self.call(x, training=training)
+        y = self.call(x, training=training)
+        if self.activity_regularizer is not None:
+            regularizers.record_activity(self, [regularizers.activity_penalty(self.activity_regularizer, y)])
+        return y
 
     def call_logits(self, x, training: bool = False):
         """The output before ``output_activation`` (only for layers that have one)."""
