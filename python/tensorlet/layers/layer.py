@@ -10,9 +10,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+import inspect
+import threading
+
 import tensorlet as tl
 
 from .. import initializers
+from .keras_tensor import any_symbolic, flatten, map_structure, pack_sequence_as
 
 __all__ = ["Layer", "InputSpec", "assert_input_compatibility", "unique_name", "format_shape", "check_sample_shape"]
 
@@ -26,8 +30,44 @@ def unique_name(prefix: str) -> str:
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
+# The ``training`` flag of the enclosing layer call (None outside any call), per thread.
+_call_context = threading.local()
+_ACCEPTS: Dict[Tuple, bool] = {}
+
+
+def _accepts(fn, arg: str) -> bool:
+    """Whether ``fn`` takes an argument ``arg`` (or **kwargs); cached per function."""
+    key = (fn, arg)
+    if key not in _ACCEPTS:
+        params = inspect.signature(fn).parameters
+        _ACCEPTS[key] = arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    return _ACCEPTS[key]
+
+
+def _is_shape(value) -> bool:
+    """A single shape: a tuple (or list) of ints / None, not a list of shapes."""
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def map_structure_of_shapes(fn, shapes):
+    """``fn`` applied to each shape in a list / tuple / dict of shapes."""
+    if _is_shape(shapes):
+        return fn(tuple(shapes))
+    if isinstance(shapes, dict):
+        return {k: map_structure_of_shapes(fn, v) for k, v in shapes.items()}
+    return type(shapes)(map_structure_of_shapes(fn, v) for v in shapes)
+
+
+def _batchless(shape):
+    """The shape(s) with the batch dimension replaced by None."""
+    return map_structure_of_shapes(lambda s: (None,) + tuple(s[1:]), shape)
+
+
 def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras's ``to_snake_case``: 'Dense' -> 'dense', 'LeakyReLU' -> 'leaky_re_lu'."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def format_shape(shape) -> str:
@@ -36,17 +76,19 @@ def format_shape(shape) -> str:
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
-def check_sample_shape(shape, owner: str) -> Tuple[int, ...]:
-    """Validates the shape of one sample (no batch dimension): a tuple of positive ints."""
+def check_sample_shape(shape, owner: str, allow_none: bool = False) -> Tuple[int, ...]:
+    """Validates the shape of one sample (no batch dimension): a tuple of positive ints (or
+    None for a size known only at run time, when ``allow_none``)."""
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
         dims = tuple(shape)
     except TypeError:
         raise ValueError(f"{owner}: a shape must be a tuple of positive integers, got {shape!r}") from None
-    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims):
+    if not all((d is None and allow_none) or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
+               for d in dims):
         raise ValueError(f"{owner}: a shape must be a tuple of positive integers, got {shape!r}")
-    return tuple(int(d) for d in dims)
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 class InputSpec:
@@ -143,6 +185,8 @@ class Layer:
         if input_shape is not None:
             self.input_shape_arg = (None,) + check_sample_shape(input_shape, f"Layer {self.name!r}")
         self.build_input_shape = None
+        self._inbound_nodes: list = []
+        self._added_losses: list = []
 
     # -- sublayers -----------------------------------------------------------------------------
     def _tracked_layers(self) -> List["Layer"]:
@@ -164,19 +208,60 @@ class Layer:
         return found
 
     # -- weights ---------------------------------------------------------------------------
-    def add_weight(self, name: str, shape: Sequence[int], initializer="glorot_uniform", trainable: bool = True):
-        shape = tuple(int(d) for d in shape)
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True, regularizer=None,
+                   constraint=None, name: Optional[str] = None, *legacy):
+        """Creates a weight, as Keras 3's ``add_weight(shape, initializer, dtype, trainable,
+        regularizer, constraint, name)``. The initializer defaults to glorot_uniform (zeros for an
+        integer dtype). A regularizer is kept as ``weight.regularizer`` and a constraint as
+        ``weight.constraint``; ``losses`` adds the regularizer's penalty. The older positional
+        form ``add_weight(name, shape, initializer)`` is accepted too."""
+        if isinstance(shape, str):  # add_weight("kernel", (3, 4), "zeros")
+            name, shape = shape, initializer
+            initializer = dtype if dtype is not None else (legacy[0] if legacy else None)
+            dtype = None
+        if shape is None:
+            shape = ()
+        try:
+            shape = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            raise ValueError(f"Layer {self.name!r}: add_weight needs a shape of integers, got {shape!r}") from None
+        if any(d < 0 for d in shape):
+            raise ValueError(f"Layer {self.name!r}: add_weight got a negative dimension in shape {shape}")
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        if name is None:
+            name = "variable" if not any(n == "variable" for n, _, _ in self._weights) else \
+                f"variable_{len(self._weights)}"
+        if initializer is None:
+            initializer = "zeros" if dtype.kind in "biu" else "glorot_uniform"
         init = initializers.get(initializer)
-        value = tl.asarray(init(shape, dtype=self.dtype), dtype=self.dtype)
+        value = tl.asarray(init(shape, dtype=dtype), dtype=dtype)
         if tuple(value.shape) != shape:
             raise ValueError(
                 f"Layer {self.name!r}: initializer {init!r} returned shape {tuple(value.shape)} for weight "
                 f"{name!r} of shape {shape}"
             )
         weight = value.detach()
-        weight.requires_grad = bool(trainable and self.trainable)
-        self._weights.append((name, weight, trainable))
+        weight.requires_grad = bool(trainable and self.trainable and dtype.kind == "f")
+        weight.regularizer = regularizer
+        weight.constraint = constraint
+        weight.trainable = bool(trainable)
+        self._weights.append((name, weight, bool(trainable)))
         return weight
+
+    def add_loss(self, loss) -> None:
+        """Adds a loss tensor (e.g. an activity penalty computed in ``call``) to ``losses``;
+        cleared at the start of each top-level call."""
+        self._added_losses.append(loss)
+
+    @property
+    def losses(self) -> List:
+        """The penalties to add to the training loss: each weight's ``regularizer(weight)``,
+        then the losses ``add_loss`` recorded in the last call, this layer's then its sublayers'."""
+        found = [w.regularizer(w) for _, w, t in self._weights if getattr(w, "regularizer", None) is not None]
+        found += list(self.__dict__.get("_added_losses", ()))
+        for layer in self._tracked_layers():
+            found += layer.losses
+        return found
 
     @property
     def weights(self) -> List:
@@ -235,8 +320,10 @@ class Layer:
         return tuple(input_shape)
 
     def ensure_built(self, input_shape) -> None:
+        """Builds for inputs of ``input_shape`` (a shape, or a list / dict of shapes for a layer
+        with several inputs), the batch dimension replaced by None, unless already built."""
         if not self.built:
-            shape = (None,) + tuple(input_shape[1:])
+            shape = _batchless(input_shape)
             self.build(shape)
             self.build_input_shape = shape
             self.built = True
@@ -249,17 +336,89 @@ class Layer:
     def call(self, x, training: bool = False):
         raise NotImplementedError(f"{type(self).__name__}.call")
 
-    def __call__(self, x, training: bool = False):
-        # Like Keras, inputs are cast to the layer's dtype (float64 NumPy data into float32 weights).
-        if not isinstance(x, tl.Tensor) or x.dtype != self.dtype:
-            x = tl.asarray(x, dtype=self.dtype)
-        if self.input_spec is not None:
+    #: Whether ``__call__`` casts inputs to the layer's dtype (Keras's autocast: NumPy float64 or
+    #: uint8 data into float32 weights); a layer taking integer indices (Embedding) turns it off.
+    _cast_inputs = True
+
+    def _convert_input(self, x):
+        if self._cast_inputs:
+            if not isinstance(x, tl.Tensor) or x.dtype != self.dtype:
+                x = tl.asarray(x, dtype=self.dtype)
+        elif not isinstance(x, tl.Tensor):
+            x = tl.asarray(x)
+        return x
+
+    def __call__(self, inputs, *args, **kwargs):
+        """Calls ``call`` on tensors (building the layer first), or, when the inputs are symbolic
+        (``keras.Input``), records the call in the functional graph and returns KerasTensors.
+        ``training`` not given is inherited from the enclosing layer's call, as in Keras."""
+        if any_symbolic(inputs) or any_symbolic(args) or any_symbolic(kwargs):
+            return self._symbolic_call(inputs, args, kwargs)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = getattr(_call_context, "training", None)
+        inputs = map_structure(self._convert_input, inputs)
+        if self.input_spec is not None and isinstance(inputs, tl.Tensor):
             # The batch size is printed as None, as in the messages of fit and evaluate.
-            assert_input_compatibility(self.input_spec, (None,) + tuple(x.shape[1:]) if x.ndim else (), self.name,
-                                       x.dtype)
+            assert_input_compatibility(self.input_spec, (None,) + tuple(inputs.shape[1:]) if inputs.ndim else (),
+                                       self.name, inputs.dtype)
         if not self.built:
-            self.ensure_built(tuple(x.shape))
-        return self.call(x, training=training)
+            self.ensure_built(map_structure(lambda t: tuple(t.shape), inputs))
+        if _accepts(type(self).call, "training"):
+            kwargs["training"] = bool(training)
+        outer = getattr(_call_context, "training", None)
+        _call_context.training = training
+        if outer is None:
+            self._clear_added_losses()
+        try:
+            return self.call(inputs, *args, **kwargs)
+        finally:
+            _call_context.training = outer
+
+    def _clear_added_losses(self) -> None:
+        self._added_losses = []
+        for layer in self._tracked_layers():
+            layer._clear_added_losses()
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        from .keras_tensor import KerasTensor, Node
+        kwargs.pop("training", None)
+        if any_symbolic(args) or any_symbolic(kwargs):
+            raise ValueError(f"Layer {self.name!r}: symbolic tensors must be passed as the first argument "
+                             "(a tensor, or a list / dict of them)")
+        for leaf in flatten(inputs):
+            if not isinstance(leaf, KerasTensor):
+                raise ValueError(f"Layer {self.name!r} was called on a mix of symbolic tensors (keras.Input) and "
+                                 f"other values ({type(leaf).__name__}): pass every input as a KerasTensor")
+        if self.input_spec is not None and isinstance(inputs, KerasTensor):
+            assert_input_compatibility(self.input_spec, inputs.shape, self.name, inputs.dtype)
+        shapes = map_structure(lambda t: t.shape, inputs)
+        if not self.built:
+            self.ensure_built(shapes)
+        out = self.compute_output_spec(inputs, *args, **kwargs)
+        Node(self, inputs, kwargs, flatten(out), extra_args=args)
+        return out
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        """The symbolic outputs for symbolic ``inputs``: from ``compute_output_shape`` when the
+        class defines one, else by running ``call`` on zeros twice (unknown sizes as 1, then 2:
+        the sizes that change are unknown in the output)."""
+        from .keras_tensor import KerasTensor
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs))
+            if _is_shape(shapes):
+                return KerasTensor(shapes, self.dtype)
+            return map_structure_of_shapes(lambda s: KerasTensor(s, self.dtype), shapes)
+        runs = []
+        with tl.no_grad():
+            for fill in (1, 2):
+                concrete = map_structure(
+                    lambda t: tl.zeros(tuple(fill if d is None else d for d in t.shape), dtype=t.dtype), inputs)
+                runs.append(self(concrete, *args, training=False, **kwargs))
+        first, second = flatten(runs[0]), flatten(runs[1])
+        specs = [KerasTensor(tuple(a if a == b else None for a, b in zip(x.shape, y.shape)), x.dtype)
+                 for x, y in zip(first, second)]
+        return pack_sequence_as(runs[0], specs)
 
     def call_logits(self, x, training: bool = False):
         """The output before ``output_activation`` (only for layers that have one)."""
@@ -267,6 +426,11 @@ class Layer:
 
     def get_config(self) -> Dict:
         return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config: Dict):
+        """A new layer made from ``get_config()``'s output (no weights), as in Keras."""
+        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from ..layers.input_layer import InputLayer
+from ..layers.keras_tensor import KerasTensor
 from ..layers.layer import InputSpec, Layer, assert_input_compatibility, format_shape, unique_name
 from .model import Model
 
@@ -30,6 +31,9 @@ class Sequential(Model):
     # -- structure -----------------------------------------------------------------------------
     def add(self, layer) -> None:
         """Appends a layer (an ``Input`` is taken as the input specification)."""
+        if isinstance(layer, KerasTensor) and layer._keras_history is not None and \
+                isinstance(layer._keras_history.layer, InputLayer):
+            layer = layer._keras_history.layer
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError(
@@ -164,6 +168,19 @@ class Sequential(Model):
         last = layers[-1]
         last.check_input_shape((None,) + tuple(x.shape[1:]))
         return last.call_logits(x, training=training)
+
+    def get_config(self):
+        from .._keras_format import _dtype_policy, _layer_dict
+        layers = [_layer_dict(layer) for layer in ([self._input_layer] if self._input_layer is not None else [])
+                  + self._layers]
+        shape = self.input_shape
+        return {"name": self.name, "trainable": self.trainable, "dtype": _dtype_policy(self.dtype.name),
+                "layers": layers, "build_input_shape": None if shape is None else list(shape)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .._keras_format import model_from_dict
+        return model_from_dict({"class_name": "Sequential", "config": config}, dict(custom_objects or {}), True)
 
     def __repr__(self):
         shape = self.input_shape

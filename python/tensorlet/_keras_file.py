@@ -1,0 +1,255 @@
+"""``.keras`` files and ``.weights.h5`` files in Keras 3's layout (``keras.src.saving.saving_lib``).
+
+A ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (``_keras_format``) and
+``model.weights.h5``. In the h5 file each layer's own weights are datasets ``<path>/vars/0``,
+``1``, ... (trainable ones first, then the others, in creation order), where the path of a layer
+of a Sequential or functional model is ``layers/<snake_case class name>`` made unique in order
+(``layers/dense``, ``layers/dense_1``: not the layer's name), and a sublayer held in an
+attribute is ``<parent path>/<attribute name>``. h5py is needed (the optional ``keras`` extra).
+
+Loading checks every dataset's presence, shape and dtype before assigning anything, so a
+damaged or foreign file leaves the model unchanged. Optimizer state is not written or read.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import zipfile
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from . import _keras_format
+from ._saving import atomic_write, check_path
+from .layers.layer import _snake_case
+
+__all__ = ["save_model", "load_model", "save_weights_h5", "load_weights_h5"]
+
+KERAS_VERSION = "3.0.0"  # the format version Keras checks for; tensorlet writes what Keras 3 reads
+_MAX_JSON = 64 * 1024 * 1024
+_MAX_WEIGHTS = 4 * 1024 * 1024 * 1024
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError("Saving and loading .keras and .weights.h5 files needs h5py: "
+                          "pip install 'tensorlet[keras]' (or pip install h5py)") from None
+    return h5py
+
+
+def _unique(name: str, used: Dict[str, int]) -> str:
+    if name not in used:
+        used[name] = 0
+        return name
+    used[name] += 1
+    return f"{name}_{used[name]}"
+
+
+def _own_weights(layer) -> List:
+    entries = layer._weights
+    return [w for _, w, t in entries if t] + [w for _, w, t in entries if not t]
+
+
+def _attr_key(name: str) -> str:
+    return "~" + name if name.startswith("_") else name
+
+
+def _walk(obj, path: str, out: List[Tuple[str, object]], seen: set) -> None:
+    """(path, layer) for ``obj`` and everything under it, in Keras's order."""
+    from .layers.layer import Layer
+    from .models.functional import Functional
+    from .models.sequential import Sequential
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    out.append((path, obj))
+    children = []
+    if isinstance(obj, (Sequential, Functional)):
+        children.append(("layers", obj.layers))
+    skip = {"_layers", "_input_layer", "_inbound_nodes", "_nodes", "optimizer"}
+    for attr in sorted(vars(obj), key=_attr_key):
+        if attr in skip:
+            continue
+        value = vars(obj)[attr]
+        if isinstance(value, Layer) or (isinstance(value, (list, tuple, dict)) and any(
+                isinstance(v, Layer) for v in (value.values() if isinstance(value, dict) else value))):
+            children.append((attr, value))
+    for attr, value in children:
+        child_path = f"{path}/{attr}" if path else attr
+        if isinstance(value, Layer):
+            _walk(value, child_path, out, seen)
+            continue
+        used: Dict[str, int] = {}
+        items = list(value.values()) if isinstance(value, dict) else list(value)
+        for item in items:
+            if isinstance(item, Layer):
+                _walk(item, f"{child_path}/{_unique(_snake_case(type(item).__name__), used)}", out, seen)
+
+
+def _layer_paths(model) -> List[Tuple[str, object]]:
+    out: List[Tuple[str, object]] = []
+    _walk(model, "", out, set())
+    return out
+
+
+def write_weights(model, h5file) -> None:
+    for path, layer in _layer_paths(model):
+        group = h5file.create_group(f"{path}/vars" if path else "vars")
+        group.attrs["name"] = layer.name
+        for i, w in enumerate(_own_weights(layer)):
+            group.create_dataset(str(i), data=np.asarray(w.detach().numpy()))
+
+
+def read_weights(model, h5file, where: str) -> None:
+    """Reads and checks every layer's weights, then assigns them all."""
+    h5py = _h5py()
+    plan = []
+    for path, layer in _layer_paths(model):
+        weights = _own_weights(layer)
+        key = f"{path}/vars" if path else "vars"
+        if not weights:
+            continue
+        group = h5file.get(key)
+        if not isinstance(group, h5py.Group):
+            raise ValueError(f"{where}: no weights for layer {layer.name!r} (expected the group {key!r})")
+        names = sorted(group.keys(), key=lambda k: (len(k), k))
+        if names != [str(i) for i in range(len(weights))]:
+            raise ValueError(f"{where}: layer {layer.name!r} has {len(weights)} weights, but {key!r} holds "
+                             f"{len(names)} ({names})")
+        for i, w in enumerate(weights):
+            ds = group[str(i)]
+            if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "biuf":
+                raise ValueError(f"{where}: {key}/{i} is not a numeric array")
+            if tuple(ds.shape) != tuple(w.shape):
+                raise ValueError(f"{where}: weight {i} of layer {layer.name!r} has shape {tuple(w.shape)}, but "
+                                 f"{key}/{i} holds shape {tuple(ds.shape)}")
+            value = np.asarray(ds[()])
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise ValueError(f"{where}: {key}/{i} holds NaN or infinite values")
+            plan.append((w, value.astype(w.dtype, copy=False)))
+    for w, value in plan:
+        np.copyto(w.detach().numpy(), value, casting="unsafe")
+
+
+def _check_path(path, suffix: str, what: str) -> str:
+    try:
+        return check_path(path, suffix, f"`{suffix}`")
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{what}: {e}") from None
+
+
+def _weights_bytes(model) -> bytes:
+    h5py = _h5py()
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as h5:
+        write_weights(model, h5)
+    return buf.getvalue()
+
+
+def save_weights_h5(model, path) -> None:
+    path = _check_path(path, ".weights.h5", "save_weights")
+    atomic_write(path, lambda f: f.write(_weights_bytes(model)), "save_weights")
+
+
+def load_weights_h5(model, path) -> None:
+    path = _check_path(path, ".weights.h5", "load_weights")
+    h5py = _h5py()
+    try:
+        with h5py.File(path, "r") as h5:
+            read_weights(model, h5, f"load_weights: {path!r}")
+    except (OSError, KeyError) as e:
+        raise ValueError(f"load_weights: {path!r} is not a readable .weights.h5 file ({e})") from e
+
+
+def _compile_config(model):
+    if not getattr(model, "compiled", False):
+        return {}
+    opt = model.optimizer
+    loss = model.loss
+    return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
+                          "config": opt.get_config(), "registered_name": None},
+            "loss": getattr(loss, "name", None) if loss is not None else None, "loss_weights": None,
+            "metrics": None, "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "jit_compile": False}
+
+
+def save_model(model, path) -> None:
+    path = _check_path(path, ".keras", "save")
+    config = _keras_format.to_config(model)
+    config["compile_config"] = _compile_config(model)
+    metadata = {"keras_version": KERAS_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("metadata.json", json.dumps(metadata))
+        zf.writestr("config.json", json.dumps(config))
+        zf.writestr("model.weights.h5", _weights_bytes(model), compress_type=zipfile.ZIP_STORED)
+    atomic_write(path, lambda f: f.write(buf.getvalue()), "save")
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int, where: str) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise ValueError(f"{where}: the archive has no {name}") from None
+    if info.file_size > limit:
+        raise ValueError(f"{where}: {name} declares {info.file_size} bytes, more than the {limit} allowed")
+    with zf.open(info) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{where}: {name} is larger than the {limit} bytes allowed")
+    return data
+
+
+def load_model(path, custom_objects=None, compile: bool = True, safe_mode: bool = True):
+    """A model from a ``.keras`` file written by tensorlet or by Keras 3."""
+    path = _check_path(path, ".keras", "load_model")
+    where = f"load_model: {path!r}"
+    h5py = _h5py()
+    if not os.path.isfile(path):
+        raise ValueError(f"{where}: no such file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(_read_member(zf, "config.json", _MAX_JSON, where))
+            weights = _read_member(zf, "model.weights.h5", _MAX_WEIGHTS, where)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, UnicodeDecodeError,
+            json.JSONDecodeError, NotImplementedError) as e:
+        raise ValueError(f"{where}: not a readable .keras file ({e})") from e
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: config.json must hold a dict")
+    try:
+        model = _keras_format.from_config(config, custom_objects, safe_mode)
+    except RecursionError as e:
+        raise ValueError(f"{where}: config.json is nested too deeply") from e
+    try:
+        with h5py.File(io.BytesIO(weights), "r") as h5:
+            read_weights(model, h5, where)
+    except (OSError, KeyError) as e:
+        raise ValueError(f"{where}: model.weights.h5 is not readable ({e})") from e
+    compile_config = config.get("compile_config") or {}
+    if compile and compile_config:
+        _compile_from_config(model, compile_config)
+    return model
+
+
+def _compile_from_config(model, compile_config) -> None:
+    import warnings
+    from . import optimizers
+    opt = compile_config.get("optimizer")
+    try:
+        if isinstance(opt, dict):
+            cls = getattr(optimizers, str(opt.get("class_name")), None)
+            if not (isinstance(cls, type) and issubclass(cls, optimizers.Optimizer)):
+                raise ValueError(f"unknown optimizer {opt.get('class_name')!r}")
+            opt = _keras_format._construct(cls, dict(opt.get("config") or {}), "optimizer", strict=False)
+        loss = compile_config.get("loss")
+        metrics = compile_config.get("metrics")
+        model.compile(optimizer=opt or "rmsprop", loss=loss, metrics=metrics if isinstance(metrics, list) else None)
+    except (ValueError, TypeError) as e:
+        warnings.warn(f"load_model: the model was loaded uncompiled: its compile settings cannot be restored ({e})",
+                      stacklevel=3)
