@@ -50,17 +50,21 @@ def warn_if_not_finite(arr: np.ndarray, what: str) -> None:
         )
 
 
-def to_input_tensor(data, what: str = "x"):
-    """The model's input as a float32 Tensor (zero-copy when it already is one)."""
+def to_input_tensor(data, what: str = "x", dtype=np.float32):
+    """The model's input as a Tensor of ``dtype`` (float32 by default; zero-copy when it already
+    is one)."""
+    dtype = np.dtype(dtype)
     if isinstance(data, tl.Tensor):
         if data.dtype.kind not in "biuf":
             raise ValueError(f"{what} must hold numbers; got a tensor of dtype {data.dtype}")
         arr = data.detach().numpy()
         warn_if_not_finite(arr, what)
-        return data.detach() if data.dtype == np.float32 else tl.asarray(data.detach(), dtype="float32"), arr.shape
+        return data.detach() if data.dtype == dtype else tl.asarray(data.detach(), dtype=dtype), arr.shape
     arr = as_numpy(data, what)
     warn_if_not_finite(arr, what)
-    return tl.asarray(np.ascontiguousarray(arr, dtype=np.float32)), arr.shape
+    if dtype.kind in "iu" and arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+        raise ValueError(f"{what} feeds an integer Input ({dtype}) but holds non-integer values")
+    return tl.asarray(np.ascontiguousarray(arr, dtype=dtype)), arr.shape
 
 
 def check_same_length(x_shape, y_shape, x_what="x", y_what="y") -> None:

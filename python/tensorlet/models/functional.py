@@ -14,7 +14,8 @@ import tensorlet as tl
 
 from ..layers.input_layer import InputLayer
 from ..layers.keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
-from ..layers.layer import Layer, unique_name
+from .. import _data
+from ..layers.layer import Layer, format_shape, unique_name
 from .model import Model
 
 __all__ = ["Functional", "sorted_nodes"]
@@ -64,12 +65,9 @@ def sorted_nodes(inputs: List[KerasTensor], outputs: List[KerasTensor]) -> List[
             for t in reversed(node.input_tensors):
                 if id(t) not in input_ids and id(_node_of(t)) not in done:
                     stack.append((_node_of(t), False))
-    for t in inputs:  # the model's own inputs come first, as Keras lists its InputLayers
-        node = _node_of(t)
-        if id(node) not in done:
-            order.insert(0, node)
-            done.add(id(node))
-    return sorted(order, key=lambda n: 0 if isinstance(n.layer, InputLayer) else 1)
+    # The model's own Inputs first, in input order, as Keras lists its InputLayers.
+    input_nodes = [_node_of(t) for t in inputs]
+    return input_nodes + [n for n in order if all(n is not m for m in input_nodes)]
 
 
 class Functional(Model):
@@ -142,6 +140,39 @@ class Functional(Model):
 
     def compute_output_shape(self, input_shape=None):
         return map_structure(lambda t: t.shape, self._outputs_struct)
+
+    def _checked_output_shape(self, x_shape):
+        """The output shape(s), after checking data of ``x_shape`` fits the (single) input."""
+        if x_shape is not None:
+            t = self.inputs[0]
+            name = t._keras_history.layer.name
+            _data.check_batch_dimension(x_shape, name)
+            if len(x_shape) != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], x_shape[1:])):
+                raise ValueError(f'Input 0 of layer "{name}" is incompatible with the layer: expected shape='
+                                 f"{format_shape(t.shape)}, found shape={format_shape((None,) + tuple(x_shape[1:]))}")
+        return self.compute_output_shape()
+
+    def connections(self) -> Optional[List[str]]:
+        """Per layer, the "Connected to" text of Keras's summary ('dense[0][0], x[0][0]'), or
+        None when the graph is a plain chain (the summary then has no such column)."""
+        chain = len(self.inputs) == 1 and len(self.outputs) == 1
+        previous = self.inputs[0] if chain else None
+        for node in self._nodes[1:] if chain else ():
+            if len(node.input_tensors) != 1 or node.input_tensors[0] is not previous or len(node.outputs) != 1:
+                chain = False
+                break
+            previous = node.outputs[0]
+        if chain:
+            return None
+        texts = []
+        for layer in self._layers:
+            refs = []
+            for node in (n for n in self._nodes if n.layer is layer):
+                for t in node.input_tensors:
+                    source, node_index, tensor_index = t._keras_history
+                    refs.append(f"{source.name}[{node_index}][{tensor_index}]")
+            texts.append(", ".join(refs) if refs else "-")
+        return texts
 
     def layer_output_shapes(self) -> List[Optional[tuple]]:
         """The first output shape of each layer (a list of shapes for a layer with several outputs)."""

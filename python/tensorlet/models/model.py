@@ -107,6 +107,8 @@ class Model(Trainer, Layer):
 
     def _checked_output_shape(self, x_shape) -> tuple:
         """The output shape for data of ``x_shape``, after checking the data can feed the model."""
+        if x_shape is None:
+            raise ValueError(f"{type(self).__name__} {self.name!r} takes one input tensor")
         _data.check_batch_dimension(x_shape, self.layers[0].name if self.layers else self.name)
         return self.compute_output_shape((None,) + tuple(x_shape[1:]))
 
