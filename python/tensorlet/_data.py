@@ -170,6 +170,29 @@ def prepare_labels(y, loss, output_shape, layer_name: str):
     return tl.asarray(arr), arr.shape
 
 
+def class_weight_to_sample_weight(class_weight, labels: np.ndarray) -> np.ndarray:
+    """Each sample's weight from its class, as Keras's ``class_weight``: the class is the label
+    (class indices) or its argmax (one-hot rows); a class missing from the dict weighs 1."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"class_weight must be a dict {{class index: weight}}, got {type(class_weight).__name__}")
+    table = {}
+    for k, v in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"class_weight keys must be non-negative class indices, got {k!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"class_weight[{k}] must be a finite number, got {v!r}")
+        table[int(k)] = float(v)
+    if labels.ndim >= 2 and labels.shape[-1] > 1:
+        classes = labels.argmax(axis=-1)
+    else:
+        classes = np.round(labels.reshape(labels.shape[0], -1)[:, 0]).astype(np.int64)
+    classes = classes.reshape(classes.shape[0], -1)[:, 0]
+    lookup = np.ones(max(int(classes.max(initial=0)), max(table, default=0)) + 1, dtype=np.float32)
+    for k, v in table.items():
+        lookup[k] = v
+    return lookup[classes]
+
+
 def check_batch_size(batch_size, default: int = 32) -> int:
     if batch_size is None:
         return default

@@ -48,13 +48,16 @@ class EpochIterator:
     """Iterating gives one epoch of ``(begin_step, end_step, Batch)``; a new permutation is drawn
     at the start of each epoch when ``shuffle`` is set."""
 
-    def __init__(self, arrays: Tuple, batch_size: int, shuffle: bool = False, steps_per_execution: int = 1):
+    def __init__(self, arrays: Tuple, batch_size: int, shuffle: bool = False, steps_per_execution: int = 1,
+                 max_steps: Optional[int] = None):
         self.arrays = tuple(arrays)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.steps_per_execution = max(1, int(steps_per_execution))
         self.num_samples = int(first_leaf(self.arrays[0]).shape[0])
         self.num_batches = math.ceil(self.num_samples / self.batch_size)
+        if max_steps is not None:  # steps_per_epoch / validation_steps: the first batches only
+            self.num_batches = min(self.num_batches, int(max_steps))
         self.notes: dict = {}
 
     def __iter__(self):

@@ -168,7 +168,8 @@ def functional_config(model) -> Dict:
 _IGNORED_DEFAULTS = {"sparse": False, "ragged": False, "quantization_config": None, "lora_rank": None,
                      "lora_alpha": None, "activity_regularizer": None, "kernel_regularizer": None,
                      "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
-                     "synchronized": False, "autocast": True, "input_length": None}
+                     "synchronized": False, "autocast": True, "input_length": None, "data_format": "channels_last",
+                     "groups": 1}
 
 
 def _initializer(value, owner: str):
@@ -328,6 +329,8 @@ def model_from_dict(entry: Dict, custom_objects: Dict, safe_mode: bool):
             kwargs = _resolve(node.get("kwargs") or {}, tensors, owner)
             if not isinstance(kwargs, dict):
                 raise ValueError(f"{owner}: invalid inbound node kwargs")
+            # Keras records `mask=None` for layers that take masks; tensorlet passes no masks.
+            kwargs = {k: v for k, v in kwargs.items() if not (k == "mask" and v is None) and k != "training"}
             out = layer(args[0], *args[1:], **kwargs)
             for i, t in enumerate(flatten(out)):
                 tensors[(layer.name, node_index, i)] = t

@@ -99,6 +99,14 @@ def _single(value, model):
     return value
 
 
+def _optional_positive(value, what: str):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
 def _same_objects(a, b) -> bool:
     return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
@@ -213,7 +221,13 @@ class Trainer:
         del x, training  # the default loss uses neither
         if self._compile_loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        return self._compile_loss(y, y_pred, sample_weight)
+        return self._with_layer_losses(self._compile_loss(y, y_pred, sample_weight))
+
+    def _with_layer_losses(self, loss):
+        """``loss`` plus the layers' ``losses`` (weight regularizers, ``add_loss``), as Keras adds them."""
+        for extra in self.losses:
+            loss = loss + extra
+        return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> Dict:
         """Updates the compiled metrics; returns every metric's result (0-d tensors)."""
@@ -247,7 +261,7 @@ class Trainer:
             logits = self.call_logits(x, training=training)
             with tl.no_grad():
                 y_pred = activations_module.get(activation)(logits)
-            return y_pred, fused(y, logits, sample_weight)
+            return y_pred, self._with_layer_losses(fused(y, logits, sample_weight))
         y_pred = self(x, training=training)
         return y_pred, self.compute_loss(x, y, y_pred, sample_weight, training=training)
 
@@ -300,6 +314,8 @@ class Trainer:
             return None
         if getattr(type(self), step_name) is not getattr(Trainer, step_name):
             return None
+        if any(getattr(w, "regularizer", None) is not None for w in self.weights):
+            return None  # the compiled step knows no penalties
         return self._layer_chain()
 
     def _make_function(self, kind: str, force: bool, one_step, compiled):
@@ -461,10 +477,16 @@ class Trainer:
         return logs
 
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
-            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
-            initial_epoch: int = 0):
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
+            sample_weight=None, initial_epoch: int = 0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq: int = 1):
         """Trains for ``epochs`` epochs; returns a ``History`` whose ``.history`` maps 'loss', each
-        metric and their 'val_' counterparts to per-epoch values."""
+        metric and their 'val_' counterparts to per-epoch values.
+
+        ``class_weight`` ({class index: weight}) weights each sample by its class (times any
+        ``sample_weight``); ``steps_per_epoch`` caps the batches per epoch; validation runs after
+        every ``validation_freq``-th epoch, on ``validation_steps`` batches of
+        ``validation_batch_size`` (all batches, and ``batch_size``, by default)."""
         self._assert_compile_called("fit")
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
@@ -474,7 +496,18 @@ class Trainer:
             raise ValueError("Pass either validation_data or validation_split, not both")
         if y is None:
             raise ValueError("fit needs labels: y is None")
+        steps_per_epoch = _optional_positive(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _optional_positive(validation_steps, "validation_steps")
+        validation_freq = _optional_positive(validation_freq, "validation_freq")
+        val_batch_size = _data.check_batch_size(validation_batch_size, default=batch_size)
         arrays = self._prepare_data(x, y, sample_weight, "fit")
+        if class_weight is not None:
+            if isinstance(arrays[1], list):
+                raise ValueError("class_weight is not supported for models with several outputs (as in Keras)")
+            weights = _data.class_weight_to_sample_weight(class_weight, arrays[1].numpy())
+            if len(arrays) == 3:
+                weights = weights * arrays[2].numpy()
+            arrays = (arrays[0], arrays[1], tl.asarray(np.ascontiguousarray(weights, dtype=np.float32)))
         val_arrays = None
         if validation_data is not None:
             val_arrays = self._prepare_validation(validation_data)
@@ -484,7 +517,7 @@ class Trainer:
             arrays = take_rows(arrays, slice(None, split_at))
         self._symbolic_build(arrays)
 
-        iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+        iterator = EpochIterator(arrays, batch_size, shuffle=shuffle, max_steps=steps_per_epoch)
         history = callbacks_module.History()
         cbs = self._callbacks(callbacks, verbose, epochs, iterator.num_batches, history)
         self.history = history
@@ -503,8 +536,8 @@ class Trainer:
                 if self.stop_training:
                     break
             epoch_logs = self._get_metrics_result_or_logs(logs)
-            if val_arrays is not None:
-                val_logs = self._evaluate_loop(val_arrays, batch_size, cbs)
+            if val_arrays is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_loop(val_arrays, val_batch_size, cbs, max_steps=validation_steps)
                 epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
@@ -513,7 +546,7 @@ class Trainer:
         cbs.on_train_end(training_logs)
         return history
 
-    def _evaluate_loop(self, arrays, batch_size: int, cbs) -> Dict[str, float]:
+    def _evaluate_loop(self, arrays, batch_size: int, cbs, max_steps=None) -> Dict[str, float]:
         """Evaluate's loop (also fit's validation): the metrics over all batches, as floats."""
         test_function = self.make_test_function()
         self.reset_metrics()
@@ -524,7 +557,8 @@ class Trainer:
             group = test_function.steps_per_execution(arrays, batch_size)
         cbs.on_test_begin()
         logs = {}
-        for begin_step, end_step, batch in EpochIterator(arrays, batch_size, steps_per_execution=group):
+        for begin_step, end_step, batch in EpochIterator(arrays, batch_size, steps_per_execution=group,
+                                                         max_steps=max_steps):
             cbs.on_test_batch_begin(begin_step)
             logs = test_function(batch)
             cbs.on_test_batch_end(end_step, logs)

@@ -10,7 +10,7 @@ import numpy as np
 
 import tensorlet as tl
 
-from .layer import Layer, format_shape
+from .layer import Layer, _is_shape, format_shape
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
 
@@ -37,7 +37,7 @@ class _Merge(Layer):
     max_inputs = None
 
     def _check_list(self, inputs):
-        if not isinstance(inputs, (list, tuple)):
+        if not isinstance(inputs, (list, tuple)) or _is_shape(inputs):
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) must be called on a list of inputs, "
                              f"got {type(inputs).__name__}")
         n = len(inputs)

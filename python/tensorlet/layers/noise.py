@@ -42,8 +42,8 @@ class SpatialDropout1D(Dropout):
         return super().call(x, training=training)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name, "rate": self.rate,
-                "seed": self.seed}
+        # Keras's spatial dropouts take no `trainable` (their config is exactly these keys).
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype.name}
 
 
 class SpatialDropout2D(Dropout):
@@ -63,5 +63,5 @@ class SpatialDropout2D(Dropout):
         return super().call(x, training=training)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name, "rate": self.rate,
-                "seed": self.seed, "data_format": self.data_format}
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype.name,
+                "data_format": self.data_format}

@@ -1,0 +1,191 @@
+""".keras files (zip of config.json, metadata.json, model.weights.h5 in Keras 3's layout),
+.weights.h5 files, get_config/from_config and clone_model."""
+import json
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from tensorlet import keras
+from tensorlet.keras import layers
+
+h5py = pytest.importorskip("h5py", reason="h5py (the optional 'keras' extra) is needed for .keras files")
+
+X = np.random.RandomState(1).rand(6, 4).astype(np.float32)
+
+
+def _every_layer_model():
+    inp = keras.Input((4,), name="x")
+    a = layers.Dense(6, activation="relu")(inp)
+    b = layers.Dense(6)(inp)
+    merged = [layers.Add()([a, b]), layers.Subtract()([a, b]), layers.Multiply()([a, b]),
+              layers.Average()([a, b]), layers.Maximum()([a, b]), layers.Minimum()([a, b])]
+    h = layers.Concatenate()(merged)
+    h = layers.ReLU(max_value=6.0)(layers.LeakyReLU(0.2)(layers.ELU()(h)))
+    h = layers.Reshape((6, 6))(h)
+    h = layers.Permute((2, 1))(h)
+    h = layers.Flatten()(h)
+    h = layers.UnitNormalization()(layers.GaussianNoise(0.1)(layers.Dropout(0.2)(h)))
+    norm = layers.Normalization()
+    norm.adapt(np.random.RandomState(2).rand(10, 36))
+    h = norm(h)
+    h = layers.RepeatVector(2)(layers.Dense(3)(h))
+    h = layers.SpatialDropout1D(0.1)(h)
+    h = layers.Conv1D(2, 2)(h)
+    h = layers.Softmax()(layers.Flatten()(h))
+    return keras.Model(inp, h, name="every")
+
+
+def test_keras_file_round_trip_keeps_architecture_and_predictions(tmp_path):
+    model = _every_layer_model()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+        config = json.loads(zf.read("config.json"))
+        assert json.loads(zf.read("metadata.json"))["keras_version"].startswith("3.")
+    assert config["class_name"] == "Functional" and config["module"] == "keras.src.models.functional"
+    entry = config["config"]["layers"][1]
+    assert entry["class_name"] == "Dense" and entry["module"] == "keras.layers"
+    assert entry["config"]["dtype"]["class_name"] == "DTypePolicy"
+    assert entry["inbound_nodes"][0]["args"][0]["config"]["keras_history"] == ["x", 0, 0]
+    assert config["config"]["input_layers"] == ["x", 0, 0]
+    loaded = keras.models.load_model(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), rtol=1e-6)
+
+
+def test_h5_layout_is_keras_3s(tmp_path):
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(3, name="first"), layers.Dense(2, name="second")])
+    seq.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5") as h5:
+        found = []
+        h5.visit(found.append)
+        np.testing.assert_array_equal(h5["layers/dense/vars/0"][()], seq.layers[0].get_weights()[0])
+        np.testing.assert_array_equal(h5["layers/dense_1/vars/1"][()], seq.layers[1].get_weights()[1])
+        assert h5["layers/dense/vars"].attrs["name"] == "first"
+    assert sorted(found) == ["layers", "layers/dense", "layers/dense/vars", "layers/dense/vars/0",
+                             "layers/dense/vars/1", "layers/dense_1", "layers/dense_1/vars", "layers/dense_1/vars/0",
+                             "layers/dense_1/vars/1", "vars"]
+    other = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    other.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_array_equal(other.predict(X, verbose=0), seq.predict(X, verbose=0))
+
+
+def test_damaged_or_mismatched_files_leave_the_model_unchanged(tmp_path):
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    before = seq.get_weights()
+    bad = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.Dense(5)])
+    bad.save_weights(tmp_path / "bad.weights.h5")
+    with pytest.raises(ValueError, match=r"shape \(3, 2\).*\(3, 5\)"):
+        seq.load_weights(tmp_path / "bad.weights.h5")
+    (tmp_path / "junk.weights.h5").write_bytes(b"not an h5 file")
+    with pytest.raises(ValueError, match="not a readable"):
+        seq.load_weights(tmp_path / "junk.weights.h5")
+    with h5py.File(tmp_path / "nan.weights.h5", "w") as h5:
+        h5["layers/dense/vars/0"] = np.full((4, 3), np.nan, np.float32)
+        h5["layers/dense/vars/1"] = np.zeros(3, np.float32)
+        h5["layers/dense_1/vars/0"] = np.zeros((3, 2), np.float32)
+        h5["layers/dense_1/vars/1"] = np.zeros(2, np.float32)
+    with pytest.raises(ValueError, match="NaN"):
+        seq.load_weights(tmp_path / "nan.weights.h5")
+    (tmp_path / "junk.keras").write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(ValueError, match="not a readable"):
+        keras.models.load_model(tmp_path / "junk.keras")
+    for a, b in zip(before, seq.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def _rewrite_config(src, dst, edit):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "config.json":
+                config = json.loads(data)
+                edit(config)
+                data = json.dumps(config).encode()
+            zout.writestr(name, data)
+
+
+def test_hostile_configs_are_refused(tmp_path):
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(3)])
+    seq.save(tmp_path / "ok.keras")
+
+    def unknown_class(config):
+        config["config"]["layers"][1]["class_name"] = "os.system"
+
+    def unsupported_setting(config):
+        config["config"]["layers"][1]["config"]["lora_rank"] = 4
+
+    def wrong_shape(config):
+        config["config"]["layers"][1]["config"]["units"] = 7
+
+    for edit, message in ((unknown_class, "unknown class"), (unsupported_setting, "not supported"),
+                          (wrong_shape, r"shape \(4, 7\)")):
+        _rewrite_config(tmp_path / "ok.keras", tmp_path / "bad.keras", edit)
+        with pytest.raises(ValueError, match=message):
+            keras.models.load_model(tmp_path / "bad.keras")
+
+
+def test_lambda_is_refused_unless_safe_mode_is_off(tmp_path):
+    inp = keras.Input((4,))
+    model = keras.Model(inp, layers.Lambda(lambda t: t * 2.0 + 1.0)(inp))
+    model.save(tmp_path / "lam.keras")
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.models.load_model(tmp_path / "lam.keras")
+    loaded = keras.models.load_model(tmp_path / "lam.keras", safe_mode=False)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), X * 2 + 1, rtol=1e-6)
+
+
+def test_get_config_from_config_and_clone_model():
+    model = _every_layer_model()
+    for layer in model.layers[1:]:
+        config = layer.get_config()
+        json.dumps(config)  # plain JSON values
+        clone = type(layer).from_config(config)
+        assert type(clone) is type(layer) and clone.get_config() == config
+    clone = keras.models.clone_model(model)
+    assert clone is not model and [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(3)])
+    rebuilt = keras.Sequential.from_config(seq.get_config())
+    assert rebuilt.input_shape == (None, 4) and rebuilt.built
+
+
+def test_custom_objects_and_subclassed_weights(tmp_path):
+    class Scale(layers.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, Scale(3.0)(layers.Dense(2)(inp)))
+    model.save(tmp_path / "c.keras")
+    with pytest.raises(ValueError, match="custom_objects"):
+        keras.models.load_model(tmp_path / "c.keras")
+    loaded = keras.models.load_model(tmp_path / "c.keras", custom_objects={"Scale": Scale})
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), rtol=1e-6)
+
+
+def test_missing_h5py_is_a_clear_import_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(3)])
+    with pytest.raises(ImportError, match=r"tensorlet\[keras\]"):
+        seq.save(tmp_path / "m.keras")
+
+
+def test_compiled_model_reloads_compiled(tmp_path):
+    seq = keras.Sequential([keras.Input((4,)), layers.Dense(3, activation="softmax")])
+    seq.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    seq.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.compiled and isinstance(loaded.optimizer, keras.optimizers.Adam)
+    assert loaded.optimizer.learning_rate == pytest.approx(0.01)
+    assert keras.models.load_model(tmp_path / "m.keras", compile=False).compiled is False

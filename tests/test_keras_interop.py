@@ -1,0 +1,129 @@
+"""The .keras round trip with Keras 3 itself, both ways, and the same training in both
+frameworks from the same weights. Needs Keras 3 (with a backend) importable in this Python: skipped
+otherwise. Also runnable as a script (``python test_keras_interop.py``) in an environment that has
+Keras but not pytest."""
+import os
+import tempfile
+
+import numpy as np
+
+try:
+    import pytest
+    keras3 = pytest.importorskip("keras", reason="Keras 3 is not installed in this Python")
+except ImportError:  # run as a script
+    import keras as keras3
+
+from tensorlet import keras as tkeras
+
+X = np.random.RandomState(0).rand(16, 6).astype(np.float32)
+Y = np.random.RandomState(1).randint(0, 3, 16)
+
+
+def _build(k):
+    """The same functional model in either framework (k is keras or tensorlet.keras)."""
+    layers = k.layers
+    inp = k.Input((6,), name="x")
+    a = layers.Dense(5, activation="relu")(inp)
+    b = layers.Dense(5)(inp)
+    h = layers.Concatenate()([layers.Add()([a, b]), layers.Multiply()([a, b]), layers.Maximum()([a, b])])
+    h = layers.LeakyReLU(negative_slope=0.1)(layers.ELU()(h))
+    h = layers.Reshape((3, 5))(h)
+    h = layers.Permute((2, 1))(h)
+    h = layers.Flatten()(h)
+    norm = layers.Normalization()
+    norm.adapt(np.random.RandomState(3).rand(20, 15).astype(np.float32))
+    h = layers.UnitNormalization()(norm(h))
+    h = layers.Dropout(0.3)(layers.GaussianNoise(0.1)(h))
+    out = layers.Dense(3, activation="softmax")(layers.ReLU(max_value=4.0)(h))
+    return k.Model(inp, out)
+
+
+def _build_more(k):
+    """The other layers: Subtract, Average, Minimum, RepeatVector, SpatialDropout1D, Conv1D,
+    pooling, Softmax."""
+    layers = k.layers
+    inp = k.Input((6,), name="x")
+    a, b = layers.Dense(4)(inp), layers.Dense(4, activation="tanh")(inp)
+    h = layers.Concatenate()([layers.Subtract()([a, b]), layers.Average()([a, b]), layers.Minimum()([a, b])])
+    h = layers.SpatialDropout1D(0.2)(layers.RepeatVector(3)(h))
+    h = layers.Conv1D(4, 2, activation="relu")(h)
+    h = layers.GlobalAveragePooling1D()(layers.MaxPooling1D(1)(h))
+    return k.Model(inp, layers.Softmax()(layers.Dense(3)(h)))
+
+
+def _save_load(save_with, load_with, build=_build):
+    src = build(save_with)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.keras")
+        src.save(path)
+        dst = load_with.models.load_model(path)
+        return np.asarray(src.predict(X, verbose=0)), np.asarray(dst.predict(X, verbose=0))
+
+
+def test_tensorlet_file_loads_in_keras():
+    a, b = _save_load(tkeras, keras3)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_file_loads_in_tensorlet():
+    a, b = _save_load(keras3, tkeras)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_more_layers_both_ways():
+    for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
+        a, b = _save_load(save_with, load_with, _build_more)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_lambda_is_refused_in_safe_mode():
+    inp = keras3.Input((6,))
+    model = keras3.Model(inp, keras3.layers.Lambda(lambda t: t * 2.0)(inp))
+    with tempfile.TemporaryDirectory() as d:
+        model.save(os.path.join(d, "l.keras"))
+        try:
+            tkeras.models.load_model(os.path.join(d, "l.keras"))
+        except ValueError as e:
+            assert "safe_mode=False" in str(e)
+        else:
+            raise AssertionError("a Lambda was loaded in safe mode")
+        loaded = tkeras.models.load_model(os.path.join(d, "l.keras"), safe_mode=False)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), X * 2.0, rtol=1e-6)
+
+
+def test_embedding_and_sequential_round_trip():
+    for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
+        model = save_with.Sequential([save_with.Input((4,), dtype="int32"), save_with.layers.Embedding(10, 3),
+                                      save_with.layers.Flatten(), save_with.layers.Dense(2)])
+        idx = np.random.RandomState(2).randint(0, 10, (5, 4))
+        with tempfile.TemporaryDirectory() as d:
+            model.save(os.path.join(d, "e.keras"))
+            other = load_with.models.load_model(os.path.join(d, "e.keras"))
+        np.testing.assert_allclose(np.asarray(other.predict(idx, verbose=0)), np.asarray(model.predict(idx, verbose=0)),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_same_training_in_both_frameworks():
+    """Functional model, same initial weights, shuffle off, no dropout / noise: the same history."""
+    def net(k):
+        inp = k.Input((6,))
+        a = k.layers.Dense(4, activation="relu")(inp)
+        b = k.layers.Dense(4, activation="tanh")(inp)
+        out = k.layers.Dense(3, activation="softmax")(k.layers.Concatenate()([a, b]))
+        return k.Model(inp, out)
+
+    kt, kk = net(tkeras), net(keras3)
+    kk.set_weights(kt.get_weights())
+    histories = []
+    for m, k in ((kt, tkeras), (kk, keras3)):
+        m.compile(k.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        histories.append(m.fit(X, Y, epochs=3, batch_size=4, shuffle=False, verbose=0, validation_data=(X, Y)).history)
+    for key in histories[1]:
+        np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+if __name__ == "__main__":
+    for name, fn in list(globals().items()):
+        if name.startswith("test_"):
+            fn()
+            print("passed", name)
