@@ -214,3 +214,17 @@ def test_steps_per_epoch_and_validation_freq():
     assert len(hist["loss"]) == 4 and len(hist["val_loss"]) == 2
     with pytest.raises(ValueError, match="steps_per_epoch"):
         seq.fit(X, Y, steps_per_epoch=0, verbose=0)
+
+
+def test_pickle_and_deepcopy_of_a_functional_model():
+    import copy
+    import pickle
+    a, b = keras.Input((5,)), keras.Input((5,))
+    shared = layers.Dense(3)
+    model = keras.Model([a, b], layers.Concatenate()([shared(a), shared(b)]))
+    model.compile("adam", "mse")
+    x = [X, X[::-1].copy()]
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(twin.predict(x, verbose=0), model.predict(x, verbose=0))
+        twin.fit(x, np.zeros((24, 6)), verbose=0)
+        assert not np.array_equal(twin.get_weights()[0], model.get_weights()[0])  # separate weights

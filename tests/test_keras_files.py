@@ -189,3 +189,27 @@ def test_compiled_model_reloads_compiled(tmp_path):
     assert loaded.compiled and isinstance(loaded.optimizer, keras.optimizers.Adam)
     assert loaded.optimizer.learning_rate == pytest.approx(0.01)
     assert keras.models.load_model(tmp_path / "m.keras", compile=False).compiled is False
+
+
+def test_optimizer_state_travels_so_training_resumes_identically(tmp_path):
+    for optimizer in (lambda: keras.optimizers.Adam(0.01), lambda: keras.optimizers.RMSprop(0.01, momentum=0.5),
+                      lambda: keras.optimizers.SGD(0.1, momentum=0.9)):
+        inp = keras.Input((4,))
+        model = keras.Model(inp, layers.Dense(4, activation="softmax")(layers.Dense(5, activation="tanh")(inp)))
+        model.compile(optimizer(), "categorical_crossentropy")
+        y = np.eye(4, dtype=np.float32)[np.arange(6) % 4]
+        model.fit(X, y, epochs=2, batch_size=3, shuffle=False, verbose=0)
+        model.save(tmp_path / "r.keras")
+        with h5py.File(zipfile.ZipFile(tmp_path / "r.keras").open("model.weights.h5"), "r") as h5:
+            assert int(h5["optimizer/vars/0"][()]) == 4
+        loaded = keras.models.load_model(tmp_path / "r.keras")
+        assert loaded.optimizer.iterations == 4
+        fresh = keras.models.clone_model(model)
+        fresh.set_weights(model.get_weights())
+        fresh.compile(optimizer(), "categorical_crossentropy")  # same weights, no optimizer state
+        for m in (model, loaded, fresh):
+            m.fit(X, y, epochs=1, batch_size=3, shuffle=False, verbose=0)
+        for a, b in zip(model.get_weights(), loaded.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        assert loaded.optimizer.iterations == 6
+        assert any(np.abs(a - b).max() > 1e-5 for a, b in zip(model.get_weights(), fresh.get_weights()))

@@ -122,6 +122,29 @@ def test_same_training_in_both_frameworks():
         np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-4, atol=1e-5, err_msg=key)
 
 
+def test_training_resumes_after_a_round_trip_with_the_optimizer_state():
+    """Train in one framework, save, load in the other, train one more epoch in both: the
+    same weights (the Adam / RMSprop slots and step count travel in the file)."""
+    def net(k):
+        inp = k.Input((6,))
+        return k.Model(inp, k.layers.Dense(3, activation="softmax")(k.layers.Dense(4, activation="relu")(inp)))
+
+    for opt in ("adam", "rmsprop"):
+        for first, second in ((tkeras, keras3), (keras3, tkeras)):
+            model = net(first)
+            model.compile(first.optimizers.get(opt) if hasattr(first.optimizers, "get") else opt,
+                          "sparse_categorical_crossentropy")
+            model.fit(X, Y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+            with tempfile.TemporaryDirectory() as d:
+                model.save(os.path.join(d, "r.keras"))
+                other = second.models.load_model(os.path.join(d, "r.keras"))
+            assert int(np.asarray(other.optimizer.iterations)) == 8
+            model.fit(X, Y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+            other.fit(X, Y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+            for a, b in zip(model.get_weights(), other.get_weights()):
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6, err_msg=opt)
+
+
 if __name__ == "__main__":
     for name, fn in list(globals().items()):
         if name.startswith("test_"):

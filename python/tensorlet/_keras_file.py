@@ -7,8 +7,12 @@ of a Sequential or functional model is ``layers/<snake_case class name>`` made u
 (``layers/dense``, ``layers/dense_1``: not the layer's name), and a sublayer held in an
 attribute is ``<parent path>/<attribute name>``. h5py is needed (the optional ``keras`` extra).
 
+The optimizer's state is ``optimizer/vars``: the step count, the learning rate, then the slots
+in Keras's order (for the optimizers whose slot order is known here: SGD, RMSprop, Adam), so
+training resumes after a round trip through Keras.
+
 Loading checks every dataset's presence, shape and dtype before assigning anything, so a
-damaged or foreign file leaves the model unchanged. Optimizer state is not written or read.
+damaged or foreign file leaves the model unchanged.
 """
 
 from __future__ import annotations
@@ -97,12 +101,60 @@ def _layer_paths(model) -> List[Tuple[str, object]]:
     return out
 
 
+# Keras's optimizer variables: each add_optimizer_variables call adds, per model variable, one
+# slot per name in its group (so Adam's are interleaved, RMSprop's grouped by kind).
+_KERAS_SLOT_GROUPS = {"SGD": (("momentum",),), "Adam": (("momentum", "velocity"),),
+                      "RMSprop": (("velocity",), ("momentum",), ("average_gradient",))}
+
+
+def _optimizer_slots(optimizer):
+    """The optimizer's slot tensors in Keras's order, or None when that order is not known."""
+    groups = _KERAS_SLOT_GROUPS.get(type(optimizer).__name__)
+    if groups is None or not getattr(optimizer, "built", False) or callable(optimizer._learning_rate):
+        return None
+    names = list(optimizer._slot_names())
+    return [slots[names.index(n)] for group in groups for slots in optimizer._slots for n in group if n in names]
+
+
 def write_weights(model, h5file) -> None:
     for path, layer in _layer_paths(model):
         group = h5file.create_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = layer.name
         for i, w in enumerate(_own_weights(layer)):
             group.create_dataset(str(i), data=np.asarray(w.detach().numpy()))
+    optimizer = getattr(model, "optimizer", None)
+    slots = None if optimizer is None else _optimizer_slots(optimizer)
+    if slots is not None:
+        group = h5file.create_group("optimizer/vars")
+        group.attrs["name"] = optimizer.name
+        group.create_dataset("0", data=np.int64(optimizer.iterations))
+        group.create_dataset("1", data=np.float32(optimizer.learning_rate))
+        for i, slot in enumerate(slots):
+            group.create_dataset(str(i + 2), data=np.asarray(slot.numpy()))
+
+
+def _read_optimizer(model, h5file, where: str):
+    """What to assign to the optimizer (built here for the model's weights), or None when the
+    file has no optimizer state this optimizer can take (then it starts fresh, as Keras does)."""
+    import warnings
+    optimizer = getattr(model, "optimizer", None)
+    group = h5file.get("optimizer/vars")
+    if optimizer is None or group is None or not len(group):
+        return None
+    optimizer.build(model.trainable_weights)
+    slots = _optimizer_slots(optimizer)
+    if slots is None or sorted(group.keys(), key=lambda k: (len(k), k)) != [str(i) for i in range(len(slots) + 2)]:
+        warnings.warn(f"{where}: the optimizer state in the file does not fit {type(optimizer).__name__} "
+                      f"({len(group)} variables): the optimizer starts fresh", stacklevel=4)
+        return None
+    values = [np.asarray(group[str(i)][()]) for i in range(len(slots) + 2)]
+    for slot, value in zip(slots, values[2:]):
+        if tuple(value.shape) != tuple(slot.shape):
+            raise ValueError(f"{where}: an optimizer slot has shape {tuple(slot.shape)}, but the file holds "
+                             f"{tuple(value.shape)}")
+    if values[0].shape != () or values[1].shape != () or not np.isfinite(values[1]) or int(values[0]) < 0:
+        raise ValueError(f"{where}: invalid optimizer step count or learning rate")
+    return optimizer, int(values[0]), float(values[1]), list(zip(slots, values[2:]))
 
 
 def read_weights(model, h5file, where: str) -> None:
@@ -132,8 +184,13 @@ def read_weights(model, h5file, where: str) -> None:
             if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
                 raise ValueError(f"{where}: {key}/{i} holds NaN or infinite values")
             plan.append((w, value.astype(w.dtype, copy=False)))
-    for w, value in plan:
+    opt_plan = _read_optimizer(model, h5file, where)
+    for w, value in plan + (opt_plan[3] if opt_plan else []):
         np.copyto(w.detach().numpy(), value, casting="unsafe")
+    if opt_plan:
+        optimizer, iterations, learning_rate, _ = opt_plan
+        optimizer.iterations = iterations
+        optimizer.learning_rate = learning_rate
 
 
 def _check_path(path, suffix: str, what: str) -> str:
@@ -226,14 +283,14 @@ def load_model(path, custom_objects=None, compile: bool = True, safe_mode: bool 
         model = _keras_format.from_config(config, custom_objects, safe_mode)
     except RecursionError as e:
         raise ValueError(f"{where}: config.json is nested too deeply") from e
+    compile_config = config.get("compile_config") or {}
+    if compile and compile_config:
+        _compile_from_config(model, compile_config)
     try:
         with h5py.File(io.BytesIO(weights), "r") as h5:
             read_weights(model, h5, where)
     except (OSError, KeyError) as e:
         raise ValueError(f"{where}: model.weights.h5 is not readable ({e})") from e
-    compile_config = config.get("compile_config") or {}
-    if compile and compile_config:
-        _compile_from_config(model, compile_config)
     return model
 
 
