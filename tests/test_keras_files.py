@@ -213,3 +213,17 @@ def test_optimizer_state_travels_so_training_resumes_identically(tmp_path):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
         assert loaded.optimizer.iterations == 6
         assert any(np.abs(a - b).max() > 1e-5 for a, b in zip(model.get_weights(), fresh.get_weights()))
+
+
+def test_nested_functional_model_round_trip(tmp_path):
+    inner_in = keras.Input((4,))
+    inner = keras.Model(inner_in, layers.Dense(3, activation="relu")(inner_in), name="inner")
+    a, b = keras.Input((4,)), keras.Input((4,))
+    model = keras.Model([a, b], layers.Dense(1)(layers.Concatenate()([inner(a), inner(b)])))
+    x = [X, X[::-1].copy()]
+    model.save(tmp_path / "n.keras")
+    with h5py.File(zipfile.ZipFile(tmp_path / "n.keras").open("model.weights.h5"), "r") as h5:
+        assert h5["layers/functional/layers/dense/vars/0"].shape == (4, 3)  # Keras's path for a nested model
+    loaded = keras.models.load_model(tmp_path / "n.keras")
+    assert len(loaded.weights) == 4
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)

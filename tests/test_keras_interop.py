@@ -91,6 +91,23 @@ def test_keras_lambda_is_refused_in_safe_mode():
     np.testing.assert_allclose(loaded.predict(X, verbose=0), X * 2.0, rtol=1e-6)
 
 
+def test_nested_model_round_trip():
+    def build(k):
+        inner_in = k.Input((6,))
+        inner = k.Model(inner_in, k.layers.Dense(3, activation="relu")(inner_in), name="inner")
+        a, b = k.Input((6,)), k.Input((6,))
+        return k.Model([a, b], k.layers.Dense(2)(k.layers.Concatenate()([inner(a), inner(b)])))
+
+    x = [X, X[::-1].copy()]
+    for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
+        model = build(save_with)
+        with tempfile.TemporaryDirectory() as d:
+            model.save(os.path.join(d, "n.keras"))
+            other = load_with.models.load_model(os.path.join(d, "n.keras"))
+        np.testing.assert_allclose(np.asarray(other.predict(x, verbose=0)), np.asarray(model.predict(x, verbose=0)),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_embedding_and_sequential_round_trip():
     for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
         model = save_with.Sequential([save_with.Input((4,), dtype="int32"), save_with.layers.Embedding(10, 3),

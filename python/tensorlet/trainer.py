@@ -393,8 +393,8 @@ class Trainer:
         order) and the shape of the first."""
         flatten_inputs = getattr(self, "flatten_inputs", None)
         if flatten_inputs is None or (len(self.inputs) == 1 and not isinstance(x, (dict, list, tuple))):
-            x_t, shape = _data.to_input_tensor(x, "x")
-            return x_t, shape
+            # An integer Input (token ids for an Embedding) keeps its dtype; the rest is float32.
+            return _data.to_input_tensor(x, "x", dtype=self.inputs[0].dtype if flatten_inputs else np.float32)
         tensors, first = [], None
         for i, (t, data) in enumerate(zip(self.inputs, flatten_inputs(x))):
             name = t._keras_history.layer.name
