@@ -227,3 +227,22 @@ def test_nested_functional_model_round_trip(tmp_path):
     loaded = keras.models.load_model(tmp_path / "n.keras")
     assert len(loaded.weights) == 4
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_explicit_mask_node_round_trip(tmp_path):
+    """The graph Keras writes for a masked Embedding: a NotEqual node whose output is passed as
+    `mask=` to the pooling layer."""
+    ids = keras.Input((4,), dtype="int64")
+    mask = layers.NotEqual()(ids, 0)
+    pooled = layers.GlobalAveragePooling1D()(layers.Embedding(6, 3)(ids), mask=mask)
+    model = keras.Model(ids, pooled)
+    idx = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    table = model.layers[1].get_weights()[0] if model.layers[1].weights else model.layers[2].get_weights()[0]
+    keep = (idx != 0)[..., None]
+    np.testing.assert_allclose(model.predict(idx, verbose=0), (table[idx] * keep).sum(1) / keep.sum(1), rtol=1e-6)
+    model.save(tmp_path / "m.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))
+    entry = next(e for e in config["config"]["layers"] if e["class_name"] == "NotEqual")
+    assert entry["module"] == "keras.src.ops.numpy" and entry["inbound_nodes"][0]["args"][1] == 0
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(idx, verbose=0), model.predict(idx, verbose=0), rtol=1e-6)

@@ -108,6 +108,22 @@ def test_nested_model_round_trip():
                                    rtol=1e-5, atol=1e-6)
 
 
+def test_masked_embedding_average_matches_keras():
+    def build(k):
+        ids = k.Input((5,), dtype="int32")
+        h = k.layers.Dense(4, activation="relu")(k.layers.Embedding(12, 3, mask_zero=True)(ids))
+        return k.Model(ids, k.layers.Dense(2)(k.layers.GlobalAveragePooling1D()(h)))
+
+    idx = np.array([[1, 2, 0, 0, 0], [3, 4, 5, 6, 7], [9, 0, 0, 0, 0]])
+    for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
+        model = build(save_with)
+        with tempfile.TemporaryDirectory() as d:
+            model.save(os.path.join(d, "m.keras"))
+            other = load_with.models.load_model(os.path.join(d, "m.keras"))
+        np.testing.assert_allclose(np.asarray(other.predict(idx, verbose=0)),
+                                   np.asarray(model.predict(idx, verbose=0)), rtol=1e-5, atol=1e-6)
+
+
 def test_embedding_and_sequential_round_trip():
     for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
         model = save_with.Sequential([save_with.Input((4,), dtype="int32"), save_with.layers.Embedding(10, 3),

@@ -208,3 +208,21 @@ def test_variable_assign():
     np.testing.assert_array_equal(w.get_weights()[1], [0.5, 1.5])
     with pytest.raises(ValueError, match=r"shape \(2,\)"):
         w.bias.assign([1.0])
+
+
+def test_embedding_mask_reaches_global_average_pooling():
+    """Keras's mask propagation: padding (index 0) is left out of the average, through a Dense."""
+    from tensorlet import keras
+    ids = keras.Input((4,), dtype="int64")
+    emb = layers.Embedding(6, 3, mask_zero=True)
+    dense = layers.Dense(3)
+    model = keras.Model(ids, layers.GlobalAveragePooling1D()(dense(emb(ids))))
+    idx = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [1, 2, 3, 4]])
+    table = emb.get_weights()[0]
+    k, b = dense.get_weights()
+    steps = table[idx] @ k + b
+    keep = (idx != 0)[..., None]
+    expected = (steps * keep).sum(1) / keep.sum(1)
+    np.testing.assert_allclose(model.predict(idx, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    unmasked = keras.Model(ids, layers.GlobalAveragePooling1D()(layers.Embedding(6, 3)(ids)))
+    assert unmasked.predict(idx, verbose=0).shape == (3, 3)

@@ -107,6 +107,9 @@ def _layer_dict(layer) -> Dict:
         config["dtype"] = _dtype_policy(config["dtype"])
     cls = type(layer)
     builtin = cls in layer_classes().values()
+    if getattr(cls, "keras_module", None):  # an operation node (keras.src.ops)
+        return {"module": cls.keras_module, "class_name": cls.__name__, "config": layer.get_config(),
+                "registered_name": None}
     if isinstance(layer, Functional) and builtin:
         module, registered = "keras.src.models.functional", "Functional"
     elif isinstance(layer, Sequential) and builtin:
@@ -138,7 +141,7 @@ def functional_config(model) -> Dict:
     """The ``config`` of a functional model: its layers with their inbound nodes, and the
     references of its inputs and outputs."""
     from .layers.input_layer import InputLayer
-    from .layers.keras_tensor import map_structure
+    from .layers.keras_tensor import KerasTensor, map_structure
     node_ids = {}
     per_layer: Dict[int, list] = {}
     for node in model._nodes:
@@ -152,7 +155,8 @@ def functional_config(model) -> Dict:
         entry["name"] = layer.name
         entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
             {"args": [map_structure(lambda t: _tensor_ref(t, node_ids), node.call_args)] + list(node.extra_args),
-             "kwargs": dict(node.call_kwargs)} for node in per_layer[id(layer)]]
+             "kwargs": map_structure(lambda v: _tensor_ref(v, node_ids) if isinstance(v, KerasTensor) else v,
+                                     dict(node.call_kwargs))} for node in per_layer[id(layer)]]
         layers.append(entry)
 
     def ref(t):

@@ -8,6 +8,7 @@ from .lambda_layer import Lambda
 from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .noise import GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .normalization import Normalization, UnitNormalization
+from .ops_layers import NotEqual  # noqa: F401  (a Keras op node in .keras files; not in keras.layers)
 from .reshaping import Permute, RepeatVector, Reshape
 from .conv import Conv1D, Conv2D
 from .dense import Dense

@@ -27,6 +27,8 @@ class ReLU(Layer):
     """``max(x, 0)``, clipped at ``max_value``, with ``negative_slope * (x - threshold)`` below
     ``threshold`` (Keras 3's formula, term by term)."""
 
+    supports_masking = True
+
     def __init__(self, max_value=None, negative_slope: float = 0.0, threshold: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         owner = f"ReLU {self.name!r}"
@@ -57,6 +59,8 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """``x`` for x >= 0, ``negative_slope * x`` below (default slope 0.3, as Keras)."""
 
+    supports_masking = True
+
     def __init__(self, negative_slope: float = 0.3, **kwargs):
         if "alpha" in kwargs:  # Keras 2's name, still accepted by Keras 3
             negative_slope = kwargs.pop("alpha")
@@ -73,6 +77,8 @@ class LeakyReLU(Layer):
 class ELU(Layer):
     """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
 
+    supports_masking = True
+
     def __init__(self, alpha: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = _number(alpha, "alpha", f"ELU {self.name!r}")
@@ -87,6 +93,8 @@ class ELU(Layer):
 
 class Softmax(Layer):
     """Softmax along ``axis`` (the last by default)."""
+
+    supports_masking = True
 
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)

@@ -36,6 +36,8 @@ class Dense(Layer):
         input_shape: the shape of one input sample, e.g. ``(784,)`` (optional).
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", input_shape=None, name: Optional[str] = None, **kwargs):
         super().__init__(name=name, input_shape=input_shape, **kwargs)

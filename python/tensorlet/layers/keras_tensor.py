@@ -70,7 +70,8 @@ class Node:
         self.extra_args = tuple(extra_args)
         self.call_kwargs = dict(call_kwargs)
         self.outputs = outputs
-        self.input_tensors = [t for t in flatten(call_args) if isinstance(t, KerasTensor)]
+        self.input_tensors = [t for t in flatten([call_args, list(self.call_kwargs.values())])
+                              if isinstance(t, KerasTensor)]
         node_index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
         for i, t in enumerate(outputs):

@@ -366,14 +366,31 @@ class Layer:
             self.ensure_built(map_structure(lambda t: tuple(t.shape), inputs))
         if _accepts(type(self).call, "training"):
             kwargs["training"] = bool(training)
+        # Keras's masks: a tensor may carry `_keras_mask` (an Embedding with mask_zero sets it);
+        # a layer whose call takes `mask` receives it, and compute_mask gives the output's.
+        mask = kwargs.pop("mask", None) if "mask" in kwargs else getattr(inputs, "_keras_mask", None)
+        if mask is not None and _accepts(type(self).call, "mask"):
+            kwargs["mask"] = mask
         outer = getattr(_call_context, "training", None)
         _call_context.training = training
         if outer is None:
             self._clear_added_losses()
         try:
-            return self.call(inputs, *args, **kwargs)
+            out = self.call(inputs, *args, **kwargs)
         finally:
             _call_context.training = outer
+        if isinstance(out, tl.Tensor) and (mask is not None or type(self).compute_mask is not Layer.compute_mask):
+            out_mask = self.compute_mask(inputs, mask)
+            if out_mask is not None or getattr(out, "_keras_mask", None) is not None:
+                out._keras_mask = out_mask
+        return out
+
+    #: Whether the layer passes its input's mask on to its output (Keras's ``supports_masking``).
+    supports_masking = False
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask: the input's for a layer that ``supports_masking``, else None."""
+        return mask if self.supports_masking else None
 
     def _clear_added_losses(self) -> None:
         self._added_losses = []
@@ -383,9 +400,9 @@ class Layer:
     def _symbolic_call(self, inputs, args, kwargs):
         from .keras_tensor import KerasTensor, Node
         kwargs.pop("training", None)
-        if any_symbolic(args) or any_symbolic(kwargs):
+        if any_symbolic(args) or any(any_symbolic(v) for k, v in kwargs.items() if k != "mask"):
             raise ValueError(f"Layer {self.name!r}: symbolic tensors must be passed as the first argument "
-                             "(a tensor, or a list / dict of them)")
+                             "(a tensor, or a list / dict of them) or as the mask")
         for leaf in flatten(inputs):
             if not isinstance(leaf, KerasTensor):
                 raise ValueError(f"Layer {self.name!r} was called on a mix of symbolic tensors (keras.Input) and "
@@ -395,7 +412,10 @@ class Layer:
         shapes = map_structure(lambda t: t.shape, inputs)
         if not self.built:
             self.ensure_built(shapes)
+        mask = kwargs.pop("mask", None)
         out = self.compute_output_spec(inputs, *args, **kwargs)
+        if mask is not None:
+            kwargs["mask"] = mask
         Node(self, inputs, kwargs, flatten(out), extra_args=args)
         return out
 

@@ -13,6 +13,8 @@ __all__ = ["GaussianNoise", "SpatialDropout1D", "SpatialDropout2D"]
 class GaussianNoise(Layer):
     """Adds ``N(0, stddev)`` noise in training; the identity at inference."""
 
+    supports_masking = True
+
     def __init__(self, stddev: float, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:

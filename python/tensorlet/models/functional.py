@@ -235,7 +235,8 @@ class Functional(Model):
             if logits and node is last:
                 out = node.layer.call_logits(args, training=training)
             else:
-                out = node.layer(args, *node.extra_args, training=training, **node.call_kwargs)
+                kwargs = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.call_kwargs)
+                out = node.layer(args, *node.extra_args, training=training, **kwargs)
             for t, value in zip(node.outputs, flatten(out)):
                 values[id(t)] = value
         return pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
