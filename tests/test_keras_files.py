@@ -246,3 +246,17 @@ def test_explicit_mask_node_round_trip(tmp_path):
     assert entry["module"] == "keras.src.ops.numpy" and entry["inbound_nodes"][0]["args"][1] == 0
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict(idx, verbose=0), model.predict(idx, verbose=0), rtol=1e-6)
+
+
+def test_compile_settings_of_several_outputs_round_trip(tmp_path):
+    a, b = keras.Input((2,), name="a"), keras.Input((2,), name="b")
+    h = layers.Concatenate()([a, b])
+    model = keras.Model([a, b], {"cls": layers.Dense(3, name="cls")(h), "reg": layers.Dense(1, name="reg")(h)})
+    model.compile("sgd", loss={"cls": keras.losses.SparseCategoricalCrossentropy(from_logits=True), "reg": "mse"},
+                  loss_weights={"cls": 1.0, "reg": 0.25}, metrics={"cls": ["accuracy"]})
+    x, y = [X[:, :2], X[:, 2:]], {"cls": np.arange(6) % 3, "reg": X[:, :1]}
+    model.save(tmp_path / "c.keras")
+    loaded = keras.models.load_model(tmp_path / "c.keras")
+    assert loaded.loss[0].get_config() == model.loss[0].get_config()
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(
+        model.evaluate(x, y, verbose=0, return_dict=True), rel=1e-6)

@@ -178,6 +178,29 @@ def test_training_resumes_after_a_round_trip_with_the_optimizer_state():
                 np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6, err_msg=opt)
 
 
+def test_compile_settings_travel_both_ways():
+    """Several outputs, a loss object with from_logits, loss weights and per-output metrics: the
+    loaded model is compiled alike and evaluates to the same logs."""
+    x = [X[:, :4], X[:, 4:]]
+    y = {"cls": Y, "reg": X[:, :1]}
+    for save_with, load_with in ((keras3, tkeras), (tkeras, keras3)):
+        a, b = save_with.Input((4,), name="a"), save_with.Input((2,), name="b")
+        h = save_with.layers.Concatenate()([a, b])
+        model = save_with.Model([a, b], {"cls": save_with.layers.Dense(3, name="cls")(h),
+                                         "reg": save_with.layers.Dense(1, name="reg")(h)})
+        model.compile("sgd", loss={"cls": save_with.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                   "reg": "mse"}, loss_weights={"cls": 1.0, "reg": 0.5}, metrics={"cls": ["accuracy"]})
+        model.fit(x, y, verbose=0)
+        with tempfile.TemporaryDirectory() as d:
+            model.save(os.path.join(d, "c.keras"))
+            other = load_with.models.load_model(os.path.join(d, "c.keras"))
+        want = model.evaluate(x, y, verbose=0, return_dict=True)
+        got = other.evaluate(x, y, verbose=0, return_dict=True)
+        assert set(want) == set(got)
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, err_msg=key)
+
+
 if __name__ == "__main__":
     for name, fn in list(globals().items()):
         if name.startswith("test_"):

@@ -223,16 +223,42 @@ def load_weights_h5(model, path) -> None:
         raise ValueError(f"load_weights: {path!r} is not a readable .weights.h5 file ({e})") from e
 
 
+def _loss_entry(loss):
+    if loss is None:
+        return None
+    return {"module": "keras.losses", "class_name": type(loss).__name__, "config": loss.get_config(),
+            "registered_name": None}
+
+
 def _compile_config(model):
+    """Keras's compile_config: the optimizer, the loss(es) with their settings, the loss
+    weights and the metric names as they were given to compile."""
+    from ._compile_utils import CompileLosses, MultiOutputMetrics
     if not getattr(model, "compiled", False):
         return {}
     opt = model.optimizer
-    loss = model.loss
+    compile_loss, compile_metrics = model._compile_loss, model._compile_metrics
+    loss_weights = None
+    if isinstance(compile_loss, CompileLosses):
+        loss = dict(zip(compile_loss.output_names, (_loss_entry(x) for x in compile_loss.losses)))
+        loss_weights = dict(zip(compile_loss.output_names, compile_loss.loss_weights))
+    else:
+        loss = _loss_entry(model.loss)
+
+    def names(ids):
+        return [m for m in ids if isinstance(m, str)] if all(isinstance(m, str) for m in ids) else None
+
+    metrics = None
+    if isinstance(compile_metrics, MultiOutputMetrics):
+        metrics = {n: names(c._identifiers) for n, c in zip(compile_metrics.output_names, compile_metrics._per_output)
+                   if c is not None}
+        metrics = None if any(v is None for v in metrics.values()) else metrics
+    elif compile_metrics is not None:
+        metrics = names(compile_metrics._identifiers)
     return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
                           "config": opt.get_config(), "registered_name": None},
-            "loss": getattr(loss, "name", None) if loss is not None else None, "loss_weights": None,
-            "metrics": None, "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
-            "jit_compile": False}
+            "loss": loss, "loss_weights": loss_weights, "metrics": metrics, "weighted_metrics": None,
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
 def save_model(model, path) -> None:
@@ -294,6 +320,16 @@ def load_model(path, custom_objects=None, compile: bool = True, safe_mode: bool 
     return model
 
 
+def _loss_from_entry(entry):
+    from . import losses
+    if not isinstance(entry, dict):
+        return entry
+    cls = getattr(losses, str(entry.get("class_name")), None)
+    if not (isinstance(cls, type) and issubclass(cls, losses.Loss)):
+        raise ValueError(f"unknown loss {entry.get('class_name')!r}")
+    return _keras_format._construct(cls, dict(entry.get("config") or {}), "loss", strict=False)
+
+
 def _compile_from_config(model, compile_config) -> None:
     import warnings
     from . import optimizers
@@ -305,8 +341,15 @@ def _compile_from_config(model, compile_config) -> None:
                 raise ValueError(f"unknown optimizer {opt.get('class_name')!r}")
             opt = _keras_format._construct(cls, dict(opt.get("config") or {}), "optimizer", strict=False)
         loss = compile_config.get("loss")
+        if isinstance(loss, dict) and "class_name" not in loss:
+            loss = {k: _loss_from_entry(v) for k, v in loss.items()}
+        elif isinstance(loss, list):
+            loss = [_loss_from_entry(v) for v in loss]
+        else:
+            loss = _loss_from_entry(loss)
         metrics = compile_config.get("metrics")
-        model.compile(optimizer=opt or "rmsprop", loss=loss, metrics=metrics if isinstance(metrics, list) else None)
+        model.compile(optimizer=opt or "rmsprop", loss=loss, loss_weights=compile_config.get("loss_weights"),
+                      metrics=metrics if isinstance(metrics, (list, dict)) else None)
     except (ValueError, TypeError) as e:
         warnings.warn(f"load_model: the model was loaded uncompiled: its compile settings cannot be restored ({e})",
                       stacklevel=3)
