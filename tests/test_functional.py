@@ -228,3 +228,19 @@ def test_pickle_and_deepcopy_of_a_functional_model():
         np.testing.assert_array_equal(twin.predict(x, verbose=0), model.predict(x, verbose=0))
         twin.fit(x, np.zeros((24, 6)), verbose=0)
         assert not np.array_equal(twin.get_weights()[0], model.get_weights()[0])  # separate weights
+
+
+def test_subclassed_model_with_its_own_build_builds_once():
+    class Linear(keras.Model):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2))
+            self.b = self.add_weight(shape=(2,), initializer="zeros")
+
+        def call(self, x):
+            return tl.matmul(x, self.w) + self.b
+
+    model = Linear()
+    model.compile("sgd", "mse")
+    for _ in range(2):
+        model.fit(X, np.zeros((24, 2)), verbose=0)
+    assert len(model.weights) == 2

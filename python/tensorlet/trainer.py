@@ -385,7 +385,8 @@ class Trainer:
         return arrays
 
     def _build_for(self, x_shape, x_t) -> None:
-        if not isinstance(x_t, list):
+        # Only when not built yet: a user's own build() need not guard against a second call.
+        if not isinstance(x_t, list) and not self.built:
             self.build((None,) + tuple(x_shape[1:]))
 
     def _prepare_inputs(self, x):
