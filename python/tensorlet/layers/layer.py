@@ -379,6 +379,8 @@ class Layer:
             out = self.call(inputs, *args, **kwargs)
         finally:
             _call_context.training = outer
+        if isinstance(out, tl.Tensor):  # what summary() shows for a layer of a subclassed model
+            self._last_output_shape = (None,) + tuple(out.shape[1:]) if out.ndim else ()
         if isinstance(out, tl.Tensor) and (mask is not None or type(self).compute_mask is not Layer.compute_mask):
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None or getattr(out, "_keras_mask", None) is not None:

@@ -157,8 +157,9 @@ class Model(Trainer, Layer):
             _saving.load_weights(self, filepath)
 
     def layer_output_shapes(self) -> List[Optional[tuple]]:
-        """Each layer's output shape as far as it is known (not known for a subclassed model)."""
-        return [None] * len(self.layers)
+        """Each layer's output shape as far as it is known: for a subclassed model, the shape of
+        its last output (batch as None), None before the layer has run."""
+        return [getattr(layer, "_last_output_shape", None) for layer in self.layers]
 
     def summary(self, line_length: Optional[int] = None, print_fn=None) -> None:
         """Prints the table of layers, output shapes and parameter counts."""
