@@ -51,8 +51,25 @@ def _build_more(k):
     return k.Model(inp, layers.Softmax()(layers.Dense(3)(h)))
 
 
-def _save_load(save_with, load_with, build=_build):
+def _build_conv(k):
+    """Conv layers, including the BatchNormalization and depthwise / separable ones."""
+    layers = k.layers
+    inp = k.Input((8, 8, 2), name="img")
+    h = layers.ZeroPadding2D(1)(inp)
+    h = layers.Conv2D(4, 3, activation="relu")(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.DepthwiseConv2D(3, padding="same")(h)
+    h = layers.SeparableConv2D(3, 3)(h)
+    h = layers.MaxPooling2D()(h)
+    return k.Model(inp, layers.Dense(2)(layers.Flatten()(h)))
+
+
+def _save_load(save_with, load_with, build=_build, perturb=False):
     src = build(save_with)
+    if perturb:  # every weight away from its initial value (moving variances stay positive)
+        rng = np.random.RandomState(7)
+        src.set_weights([np.abs(np.asarray(w)) + 0.1 + rng.rand(*np.shape(w)).astype(np.float32) * 0.5
+                         for w in src.get_weights()])
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "m.keras")
         src.save(path)
@@ -74,6 +91,17 @@ def test_more_layers_both_ways():
     for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
         a, b = _save_load(save_with, load_with, _build_more)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_conv_layers_both_ways():
+    global X
+    flat, X = X, np.random.RandomState(5).rand(3, 8, 8, 2).astype(np.float32)
+    try:
+        for save_with, load_with in ((tkeras, keras3), (keras3, tkeras)):
+            a, b = _save_load(save_with, load_with, _build_conv, perturb=True)
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    finally:
+        X = flat
 
 
 def test_keras_lambda_is_refused_in_safe_mode():

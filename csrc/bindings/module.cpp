@@ -22,6 +22,7 @@ void bind_random(py::module_& m);
 void bind_train(py::module_& m);
 void bind_capture(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_normalization(py::module_& m);
 void bind_tensor_pickle(py::module_& m);
 }  // namespace tl::bind
 
@@ -59,5 +60,6 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_train(m);
   tl::bind::bind_capture(m);
   tl::bind::bind_conv(m);
+  tl::bind::bind_normalization(m);
   tl::bind::bind_tensor_pickle(m);
 }

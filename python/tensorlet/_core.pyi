@@ -398,6 +398,14 @@ def average_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any 
     """
     keras.ops.average_pool over 1-D or 2-D inputs (strides default to pool_size); with padding='same' each window averages only its cells inside the input (as Keras).
     """
+def batch_norm_train(x: Tensor, moving_mean: Tensor, moving_variance: Tensor, *, axis: typing.SupportsInt = -1, offset: typing.Any = None, scale: typing.Any = None, momentum: typing.SupportsFloat = 0.99, epsilon: typing.SupportsFloat = 0.001) -> Tensor:
+    """
+    keras.layers.BatchNormalization's training mode: x normalised with the batch's mean and biased variance over all axes but `axis`, and moving_mean / moving_variance updated in place to moving * momentum + batch * (1 - momentum). Differentiable in x, offset and scale.
+    """
+def batch_normalization(x: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.SupportsInt, offset: typing.Any = None, scale: typing.Any = None, epsilon: typing.SupportsFloat = 0.001) -> Tensor:
+    """
+    keras.ops.batch_normalization: (x - mean) / sqrt(variance + epsilon) * scale + offset, with 1-D mean, variance, offset and scale along `axis`. Differentiable in all of them.
+    """
 def binary_cross_entropy(probs: typing.Any, targets: typing.Any, from_logits: bool = False) -> Tensor:
     """
     Keras' binary_crossentropy: mean over the last axis of -(t log p + (1-t) log(1-p)), p clipped to [1e-7, 1-1e-7]. from_logits=True takes logits and uses the exact, unclipped log-sigmoid form.
@@ -420,14 +428,18 @@ def config() -> dict:
     """
     Kernel configuration: chosen SIMD ISA, available ISAs, thread count, cache sizes, GEMM blocking.
     """
-def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None) -> Tensor:
+def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None, groups: typing.SupportsInt | None = None) -> Tensor:
     """
-    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias (O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.
+    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). A kernel of C / G input channels makes a grouped conv of G groups (as Keras's backends infer it). Differentiable in inputs and kernel. Keyword-only extras: bias (O,), activation None/'linear'/'relu', fused into the GEMM's epilogue, and groups, checked against the shapes.
     """
 def copy(a: typing.Any) -> Tensor:
     ...
 def cos(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
+def depthwise_conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1) -> Tensor:
+    """
+    keras.ops.depthwise_conv: 1-D inputs (N, W, C) with kernel (KW, C, M), or 2-D (N, H, W, C) with kernel (KH, KW, C, M); output channel c*M + m is channel c convolved with kernel[..., c, m]. Differentiable in inputs and kernel.
+    """
 def divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def dot(a: typing.Any, b: typing.Any) -> Tensor:

@@ -173,7 +173,7 @@ _IGNORED_DEFAULTS = {"sparse": False, "ragged": False, "quantization_config": No
                      "lora_alpha": None, "activity_regularizer": None, "kernel_regularizer": None,
                      "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
                      "synchronized": False, "autocast": True, "input_length": None, "data_format": "channels_last",
-                     "groups": 1}
+                     "groups": 1, "renorm": False, "renorm_momentum": 0.99}
 
 
 def _initializer(value, owner: str):
