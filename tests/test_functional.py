@@ -245,3 +245,19 @@ def test_subclassed_model_with_its_own_build_builds_once():
     for _ in range(2):
         model.fit(X, np.zeros((24, 2)), verbose=0)
     assert len(model.weights) == 2
+
+
+def test_layer_outputs_of_a_sequential_model_feed_a_feature_extractor():
+    """Keras's pattern: keras.Model(model.inputs, [layer.output for layer in model.layers])."""
+    seq = _pair()[0]
+    extractor = keras.Model(inputs=seq.inputs, outputs=[layer.output for layer in seq.layers])
+    hidden, probs = extractor.predict(X, verbose=0)
+    k, b = seq.layers[0].get_weights()
+    np.testing.assert_allclose(hidden, np.maximum(X @ k + b, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probs, seq.predict(X, verbose=0), rtol=1e-6)
+    assert seq.layers[0].input is seq.inputs[0] and seq.output is seq.outputs[0]
+    assert len(seq.layers[0]._inbound_nodes) == 1  # the graph is made once
+    with pytest.raises(AttributeError, match="never been called"):
+        layers.Dense(2).output
+    with pytest.raises(AttributeError, match="no Input"):
+        keras.Sequential([layers.Dense(2)]).outputs

@@ -94,7 +94,7 @@ def _single(value, model):
             raise ValueError(f"compile: the keys {list(value)} are not the model's outputs {names}")
         return next(iter(value.values()))
     if isinstance(value, (list, tuple)) and len(value) == 1 and (
-            isinstance(value[0], (list, tuple)) or getattr(model, "outputs", None) is not None):
+            isinstance(value[0], (list, tuple)) or getattr(model, "_outputs_struct", None) is not None):
         return value[0]
     return value
 
@@ -184,8 +184,8 @@ class Trainer:
 
     def _output_names_for_compile(self):
         """The output names of a model with several outputs (None for one output)."""
-        outputs = getattr(self, "outputs", None)
-        if isinstance(outputs, list) and (len(outputs) > 1 or isinstance(getattr(self, "_outputs_struct", None), dict)):
+        struct = getattr(self, "_outputs_struct", None)  # a functional model's outputs
+        if isinstance(struct, dict) or (isinstance(struct, (list, tuple)) and len(self.outputs) > 1):
             return self.output_names
         return None
 

@@ -42,8 +42,7 @@ class InputLayer(Layer):
         self.batch_size = batch_size
         self.optional = bool(optional)
         self.built = True
-        self.output = KerasTensor(self.shape, self.dtype, name=self.name)
-        Node(self, [], {}, [self.output])
+        Node(self, [], {}, [KerasTensor(self.shape, self.dtype, name=self.name)])  # its `output`
 
     @property
     def batch_shape(self):

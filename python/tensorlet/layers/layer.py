@@ -421,6 +421,30 @@ class Layer:
         Node(self, inputs, kwargs, flatten(out), extra_args=args)
         return out
 
+    def _only_node(self, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called on a symbolic tensor (keras.Input), "
+                                 f"so it has no defined {what}")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer {self.name!r} has been called {len(self._inbound_nodes)} times on symbolic "
+                                 f"tensors, so its {what} is ambiguous")
+        return self._inbound_nodes[0]
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's one call on symbolic tensors (Keras's ``layer.output``:
+        e.g. ``keras.Model(model.inputs, [layer.output for layer in model.layers])``)."""
+        outputs = self._only_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's one call on symbolic tensors."""
+        node = self._only_node("input")
+        if not node.input_tensors:  # an InputLayer: its own tensor
+            return node.outputs[0]
+        return node.call_args
+
     def compute_output_spec(self, inputs, *args, **kwargs):
         """The symbolic outputs for symbolic ``inputs``: from ``compute_output_shape`` when the
         class defines one, else by running ``call`` on zeros twice (unknown sizes as 1, then 2:

@@ -100,6 +100,38 @@ class Sequential(Model):
             shapes.append(shape)
         return shapes
 
+    # -- the symbolic graph (Keras 3 builds a Sequential with an Input as a functional graph) ----
+    def _graph(self):
+        """The KerasTensors from the Input through every layer (made once per list of layers),
+        so ``inputs``, ``outputs`` and each layer's ``output`` exist as in Keras."""
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential {self.name!r} has no Input, so it has no symbolic inputs/outputs: "
+                                 "start it with keras.Input(shape=...)")
+        key = tuple(self._layers)  # the layers themselves (compared by identity), kept across copies
+        cached = self.__dict__.get("_graph_cache")
+        if cached is None or cached[0] != key:
+            x = self._input_layer.output
+            for layer in self._layers:
+                x = layer(x)
+            self._graph_cache = (key, self._input_layer.output, x)
+        return self._graph_cache[1:]
+
+    @property
+    def inputs(self):
+        return [self._graph()[0]]
+
+    @property
+    def outputs(self):
+        return [self._graph()[1]]
+
+    @property
+    def input(self):
+        return self._graph()[0]
+
+    @property
+    def output(self):
+        return self._graph()[1]
+
     @property
     def output_shape(self) -> Optional[tuple]:
         shapes = self.layer_output_shapes()
