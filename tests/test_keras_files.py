@@ -121,11 +121,21 @@ def test_hostile_configs_are_refused(tmp_path):
     def wrong_shape(config):
         config["config"]["layers"][1]["config"]["units"] = 7
 
+    def huge(config):
+        config["config"]["layers"][0]["config"]["batch_shape"] = [None, 2 ** 40]
+        config["config"]["layers"][1]["build_config"]["input_shape"] = [None, 2 ** 40]
+
     for edit, message in ((unknown_class, "unknown class"), (unsupported_setting, "not supported"),
-                          (wrong_shape, r"shape \(4, 7\)")):
+                          (wrong_shape, r"shape \(4, 7\)"), (huge, "too large to build")):
         _rewrite_config(tmp_path / "ok.keras", tmp_path / "bad.keras", edit)
         with pytest.raises(ValueError, match=message):
             keras.models.load_model(tmp_path / "bad.keras")
+    # JSON nested deeper than Python's recursion limit
+    with zipfile.ZipFile(tmp_path / "deep.keras", "w") as zf:
+        zf.writestr("config.json", "[" * 200000 + "]" * 200000)
+        zf.writestr("model.weights.h5", b"")
+    with pytest.raises(ValueError, match="not a readable"):
+        keras.models.load_model(tmp_path / "deep.keras")
 
 
 def test_lambda_is_refused_unless_safe_mode_is_off(tmp_path):

@@ -301,14 +301,16 @@ def load_model(path, custom_objects=None, compile: bool = True, safe_mode: bool 
             config = json.loads(_read_member(zf, "config.json", _MAX_JSON, where))
             weights = _read_member(zf, "model.weights.h5", _MAX_WEIGHTS, where)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, UnicodeDecodeError,
-            json.JSONDecodeError, NotImplementedError) as e:
-        raise ValueError(f"{where}: not a readable .keras file ({e})") from e
+            json.JSONDecodeError, NotImplementedError, RecursionError) as e:
+        raise ValueError(f"{where}: not a readable .keras file ({type(e).__name__}: {e})") from e
     if not isinstance(config, dict):
         raise ValueError(f"{where}: config.json must hold a dict")
     try:
         model = _keras_format.from_config(config, custom_objects, safe_mode)
     except RecursionError as e:
         raise ValueError(f"{where}: config.json is nested too deeply") from e
+    except MemoryError as e:  # shapes in the file too large to build (checked by the core before allocating)
+        raise ValueError(f"{where}: the model described in config.json is too large to build ({e})") from e
     compile_config = config.get("compile_config") or {}
     if compile and compile_config:
         _compile_from_config(model, compile_config)
