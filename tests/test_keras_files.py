@@ -270,3 +270,32 @@ def test_compile_settings_of_several_outputs_round_trip(tmp_path):
     assert loaded.loss[0].get_config() == model.loss[0].get_config()
     assert loaded.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(
         model.evaluate(x, y, verbose=0, return_dict=True), rel=1e-6)
+
+
+class _Net(keras.Model):
+    """A subclassed model whose call takes no `training` argument."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = layers.Dense(units, activation="relu")
+        self.head = layers.Dense(2)
+
+    def call(self, x):
+        return self.head(self.hidden(x))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_subclassed_model_round_trip_with_custom_objects(tmp_path):
+    model = _Net(5)
+    expected = model.predict(X, verbose=0)  # builds through a call without `training`
+    model.save(tmp_path / "s.keras")
+    with h5py.File(zipfile.ZipFile(tmp_path / "s.keras").open("model.weights.h5"), "r") as h5:
+        assert h5["hidden/vars/0"].shape == (4, 5)  # sublayers under their attribute names, as Keras
+    with pytest.raises(ValueError, match="custom_objects"):
+        keras.models.load_model(tmp_path / "s.keras")
+    loaded = keras.models.load_model(tmp_path / "s.keras", custom_objects={"_Net": _Net})
+    assert isinstance(loaded, _Net) and loaded.units == 5
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), expected, rtol=1e-6)

@@ -14,7 +14,7 @@ from typing import List, Optional
 import tensorlet as tl
 
 from .. import _data, _keras_file, _saving, _summary
-from ..layers.layer import Layer
+from ..layers.layer import Layer, _accepts
 from ..trainer import Trainer
 
 __all__ = ["Model"]
@@ -93,8 +93,9 @@ class Model(Trainer, Layer):
         as Keras builds a subclassed model."""
         if not self.built:
             shape = (1,) + tuple(input_shape[1:])
+            kwargs = {"training": False} if _accepts(type(self).call, "training") else {}
             with tl.no_grad():
-                self.call(tl.zeros(shape, dtype=self.dtype), training=False)
+                self.call(tl.zeros(shape, dtype=self.dtype), **kwargs)
             self.build_input_shape = (None,) + tuple(input_shape[1:])
             self.built = True
 
