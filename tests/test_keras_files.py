@@ -158,6 +158,8 @@ def test_get_config_from_config_and_clone_model():
     clone = keras.models.clone_model(model)
     assert clone is not model and [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    again = keras.Model.from_config(model.get_config())
+    assert [type(layer) for layer in again.layers] == [type(layer) for layer in model.layers]
     seq = keras.Sequential([keras.Input((4,)), layers.Dense(3)])
     rebuilt = keras.Sequential.from_config(seq.get_config())
     assert rebuilt.input_shape == (None, 4) and rebuilt.built

@@ -142,6 +142,15 @@ class Model(Trainer, Layer):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional model's config (``layers``, ``input_layers``, ``output_layers``) makes a
+        functional model, as ``keras.Model.from_config`` does; else ``cls(**config)``."""
+        if cls is Model and isinstance(config, dict) and "input_layers" in config and "layers" in config:
+            from .._keras_format import model_from_dict
+            return model_from_dict({"class_name": "Functional", "config": config}, dict(custom_objects or {}), True)
+        return cls(**config)
+
     def load_weights(self, filepath) -> None:
         """Loads weights saved by ``save_weights``; every name and shape is checked before any
         weight is assigned."""
