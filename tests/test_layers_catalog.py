@@ -92,6 +92,10 @@ def test_leaky_relu_elu_softmax():
     e = np.exp(A - A.max(axis=0))
     np.testing.assert_allclose(np.asarray(layers.Softmax(axis=0)(A)), e / e.sum(axis=0), rtol=1e-6)
     gradcheck(lambda a: layers.ELU(dtype="float64")(a), RNG.randn(2, 3))
+    masked = np.asarray(layers.Softmax()(A, mask=np.array([[1.0, 0.3, 0.7]] * 4, np.float32)))
+    e = np.exp(A[:, [0, 2]] - A[:, [0, 2]].max(-1, keepdims=True))
+    np.testing.assert_allclose(masked[:, [0, 2]], e / e.sum(-1, keepdims=True), rtol=1e-6)
+    assert np.all(masked[:, 1] == 0)  # 0.3 is not above 0.5: masked, as in Keras
     with pytest.raises(ValueError, match="negative_slope"):
         layers.ReLU(negative_slope=-1)
 

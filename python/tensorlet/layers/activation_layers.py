@@ -106,8 +106,11 @@ class Softmax(Layer):
         return x
 
     def call(self, x, mask=None):
-        if mask is not None:
-            x = tl.where(tl.asarray(mask, dtype="bool"), x, tl.full((), -1e9, dtype=x.dtype))
+        if mask is not None:  # Keras: keep where the mask is True (or > 0.5), -1e9 elsewhere
+            mask = tl.asarray(mask)
+            if mask.dtype != np.bool_:
+                mask = mask > 0.5
+            x = tl.where(mask, x, tl.full((), -1e9, dtype=x.dtype))
         return tl.softmax(x, axis=self.axis)
 
     def get_config(self):
