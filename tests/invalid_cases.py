@@ -153,6 +153,10 @@ def cases():
     add("clip(t, 'a', 1)", T, lambda: tl.clip(t23(), "a", 1))
     add("bitwise_and float", T, lambda: tl.bitwise_and(t23(), t23()))
     add("invert float", T, lambda: tl.invert(t23()))
+    add("reciprocal bool", T, lambda: tl.reciprocal(tl.array([True])))
+    add("erf(None)", T, lambda: tl.erf(None))
+    add("arctanh out= wrong shape", E, lambda: tl.arctanh(t23(), out=tl.zeros((3,))))
+    add("round out= int for float", T, lambda: tl.round(t23(), out=tl.zeros((2, 3), dtype="int64")))
     add("int // 0 elementwise", None, lambda: (
         (tl.arange(4) // tl.zeros((4,), dtype="int64")).numpy(),
         np.zeros(4, np.int64)))

@@ -17,6 +17,7 @@ void bind_creation(py::module_& m);
 void bind_tensor_misc(py::module_& m);
 void bind_elementwise(py::module_& m);
 void bind_reduce(py::module_& m);
+void bind_op_table(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_random(py::module_& m);
 void bind_train(py::module_& m);
@@ -55,6 +56,7 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_tensor_misc(m);
   tl::bind::bind_elementwise(m);
   tl::bind::bind_reduce(m);
+  tl::bind::bind_op_table(m);
   tl::bind::bind_nn(m);
   tl::bind::bind_random(m);
   tl::bind::bind_train(m);

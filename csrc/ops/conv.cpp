@@ -29,7 +29,7 @@ struct ConvBackward : Node {
     Tensor g = g_in;
     if (relu) {
       const Tensor& out = unpack(out_saved);
-      g = mul(g_in, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype()));
+      g = mul(g_in, step_positive(out));
     }
     g = g.contiguous();
     Tensor gx, gw, gb;
