@@ -17,7 +17,7 @@ Y = rng.randint(0, C, N)
 
 
 def stack():
-    # Dropout keeps the Sequential off the compiled Dense-stack path: every kind takes the captured step.
+    # Every kind takes the trainer's captured step.
     return [layers.Dense(H, activation="relu"), layers.Dropout(0.1), layers.Dense(C, activation="softmax")]
 
 
