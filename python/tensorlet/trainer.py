@@ -52,6 +52,24 @@ class StepFunction:
         return self.step(batch.data())
 
 
+# Rows one grouped evaluate/predict call takes: big enough that a replay runs its GEMMs at full
+# speed with few calls, small enough for a modest workspace (4096 x 512 float32 = 8 MiB).
+GROUP_ROWS = 4096
+
+
+class GroupedStepFunction(StepFunction):
+    """A test or predict step whose rows are independent of each other, so several batches can
+    form one call: the results are the same to float rounding (the loss is a mean over rows
+    weighted by rows, the metrics sum counts), and a captured step replays once per group."""
+
+    def steps_per_execution(self, arrays, batch_size: int) -> int:
+        return max(1, GROUP_ROWS // batch_size)
+
+
+def _is_ours(obj) -> bool:
+    return type(obj).__module__.startswith("tensorlet.")
+
+
 def _resolve_verbose(verbose) -> int:
     """0, 1 or 2 ('auto' is 1); 0 on the ranks other than 0 of a distribution."""
     if verbose == "auto":
@@ -287,14 +305,35 @@ class Trainer:
         cached, key = self._cached_function(kind, force)
         if cached is not None:
             return cached
-        if not self.run_eagerly and self.jit_compile is not False and (kind != "train" or self.optimizer.uses_fused_step):
+        captured = not self.run_eagerly and self.jit_compile is not False and (
+            kind != "train" or self.optimizer.uses_fused_step)
+        if captured:
             # Recorded once per batch signature, then replayed in C++ (tensorlet.capture). An
             # optimizer with an overridden _update runs Python per step: its train step stays eager.
             one_step = CapturedFunction(one_step)
-        function = StepFunction(one_step)
+        grouped = captured and self._rows_are_independent(kind)
+        function = (GroupedStepFunction if grouped else StepFunction)(one_step)
         setattr(self, kind + "_function", function)
         self._function_keys[kind] = key
         return function
+
+    def _rows_are_independent(self, kind: str) -> bool:
+        """Whether a test or predict step's results over several batches equal those of one call
+        on all their rows: only tensorlet's own steps, model class, layers (no Lambda),
+        mean-reduced losses and metrics qualify; any user code might mix rows or batches."""
+        # A subclass defined outside tensorlet, or a step set on the instance, may be anything.
+        if kind == "train" or not _is_ours(self) or any(
+                name in vars(self) for name in ("test_step", "predict_step", "compute_loss", "compute_metrics", "call")):
+            return False
+        layers = getattr(self, "layers", None)
+        if layers is None or not all(_is_ours(layer) and type(layer).__name__ != "Lambda" for layer in layers):
+            return False
+        if kind == "predict":
+            return True
+        loss = self._compile_loss
+        if loss is not None and not loss.rows_are_independent():
+            return False
+        return self._compile_metrics is None or self._compile_metrics.rows_are_independent()
 
     # Each make_*_function passes its step as the function run per batch: tensors in, tensors
     # out, so wrapping it (a recorded-and-replayed step, say) is a change to that argument only.
