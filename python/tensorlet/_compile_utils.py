@@ -13,6 +13,12 @@ from . import metrics as metrics_module
 __all__ = ["CompileLoss", "CompileMetrics"]
 
 
+def _mean_over_rows(loss) -> bool:
+    fn = getattr(loss, "fn", None)
+    return (type(loss).__module__.startswith("tensorlet.") and loss.reduction == "sum_over_batch_size"
+            and (fn is None or getattr(fn, "__module__", "").startswith("tensorlet.")))
+
+
 class CompileLoss:
     """The compiled loss: ``compile_loss(y_true, y_pred, sample_weight)`` is the reduced loss.
 
@@ -35,10 +41,7 @@ class CompileLoss:
     def rows_are_independent(self) -> bool:
         """Whether the loss is a mean over rows of a per-row value (tensorlet's own function with
         Keras's default reduction), so batches can be grouped without changing its mean."""
-        loss = self.loss
-        fn = getattr(loss, "fn", None)
-        return (type(loss).__module__.startswith("tensorlet.") and loss.reduction == "sum_over_batch_size"
-                and (fn is None or getattr(fn, "__module__", "").startswith("tensorlet.")))
+        return _mean_over_rows(self.loss)
 
     def fused_with(self, activation: Optional[str]) -> Optional[Callable]:
         if activation not in self._fused:
@@ -159,6 +162,9 @@ class CompileLosses:
     def fused_with(self, activation):
         return None
 
+    def rows_are_independent(self) -> bool:
+        return all(loss is None or _mean_over_rows(loss) for loss in self.losses)
+
 
 class MultiOutputMetrics(metrics_module.Metric):
     """One ``CompileMetrics`` per output, reported as ``<output>_<metric>``."""
@@ -207,6 +213,9 @@ class MultiOutputMetrics(metrics_module.Metric):
     def result(self) -> Dict:
         return {f"{n}_{k}": v for c, n in zip(self._per_output, self.output_names) if c is not None
                 for k, v in c.result().items()}
+
+    def rows_are_independent(self) -> bool:
+        return all(c is None or c.rows_are_independent() for c in self._per_output)
 
     def names(self) -> List[str]:
         """The result keys in compile order."""
