@@ -16,6 +16,7 @@ from . import autograd  # tl.autograd.grad / tl.autograd.backward
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode, is_inference_mode_enabled
 from . import random  # Philox4x64-10 generator: tl.random.seed / normal / uniform / ...
 from ._printing import printoptions  # with tl.printoptions(precision=3): ...
+from . import _variable  # noqa: F401  (Keras's Variable.assign / assign_add / assign_sub on tensors)
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
 bool_ = _np.dtype("bool")

@@ -50,17 +50,21 @@ def warn_if_not_finite(arr: np.ndarray, what: str) -> None:
         )
 
 
-def to_input_tensor(data, what: str = "x"):
-    """The model's input as a float32 Tensor (zero-copy when it already is one)."""
+def to_input_tensor(data, what: str = "x", dtype=np.float32):
+    """The model's input as a Tensor of ``dtype`` (float32 by default; zero-copy when it already
+    is one)."""
+    dtype = np.dtype(dtype)
     if isinstance(data, tl.Tensor):
         if data.dtype.kind not in "biuf":
             raise ValueError(f"{what} must hold numbers; got a tensor of dtype {data.dtype}")
         arr = data.detach().numpy()
         warn_if_not_finite(arr, what)
-        return data.detach() if data.dtype == np.float32 else tl.asarray(data.detach(), dtype="float32"), arr.shape
+        return data.detach() if data.dtype == dtype else tl.asarray(data.detach(), dtype=dtype), arr.shape
     arr = as_numpy(data, what)
     warn_if_not_finite(arr, what)
-    return tl.asarray(np.ascontiguousarray(arr, dtype=np.float32)), arr.shape
+    if dtype.kind in "iu" and arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+        raise ValueError(f"{what} feeds an integer Input ({dtype}) but holds non-integer values")
+    return tl.asarray(np.ascontiguousarray(arr, dtype=dtype)), arr.shape
 
 
 def check_same_length(x_shape, y_shape, x_what="x", y_what="y") -> None:
@@ -164,6 +168,29 @@ def prepare_labels(y, loss, output_shape, layer_name: str):
     elif arr.dtype.kind == "f":
         arr = np.ascontiguousarray(arr, dtype=np.float32)
     return tl.asarray(arr), arr.shape
+
+
+def class_weight_to_sample_weight(class_weight, labels: np.ndarray) -> np.ndarray:
+    """Each sample's weight from its class, as Keras's ``class_weight``: the class is the label
+    (class indices) or its argmax (one-hot rows); a class missing from the dict weighs 1."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"class_weight must be a dict {{class index: weight}}, got {type(class_weight).__name__}")
+    table = {}
+    for k, v in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"class_weight keys must be non-negative class indices, got {k!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+            raise ValueError(f"class_weight[{k}] must be a finite number, got {v!r}")
+        table[int(k)] = float(v)
+    if labels.ndim >= 2 and labels.shape[-1] > 1:
+        classes = labels.argmax(axis=-1)
+    else:
+        classes = np.round(labels.reshape(labels.shape[0], -1)[:, 0]).astype(np.int64)
+    classes = classes.reshape(classes.shape[0], -1)[:, 0]
+    lookup = np.ones(max(int(classes.max(initial=0)), max(table, default=0)) + 1, dtype=np.float32)
+    for k, v in table.items():
+        lookup[k] = v
+    return lookup[classes]
 
 
 def check_batch_size(batch_size, default: int = 32) -> int:

@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 
 import tensorlet as tl
 
-__all__ = ["Batch", "EpochIterator", "unpack_x_y_sample_weight"]
+__all__ = ["Batch", "EpochIterator", "unpack_x_y_sample_weight", "take_rows", "first_leaf"]
 
 
 class Batch:
@@ -41,20 +41,23 @@ class Batch:
             rows = slice(self.start, self.stop)  # views
         else:
             rows = self.index[self.start:self.stop]  # gathered copies
-        return tuple(a[rows] for a in self.arrays)
+        return tuple(_rows(a, rows) for a in self.arrays)
 
 
 class EpochIterator:
     """Iterating gives one epoch of ``(begin_step, end_step, Batch)``; a new permutation is drawn
     at the start of each epoch when ``shuffle`` is set."""
 
-    def __init__(self, arrays: Tuple, batch_size: int, shuffle: bool = False, steps_per_execution: int = 1):
+    def __init__(self, arrays: Tuple, batch_size: int, shuffle: bool = False, steps_per_execution: int = 1,
+                 max_steps: Optional[int] = None):
         self.arrays = tuple(arrays)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.steps_per_execution = max(1, int(steps_per_execution))
-        self.num_samples = int(self.arrays[0].shape[0])
+        self.num_samples = int(first_leaf(self.arrays[0]).shape[0])
         self.num_batches = math.ceil(self.num_samples / self.batch_size)
+        if max_steps is not None:  # steps_per_epoch / validation_steps: the first batches only
+            self.num_batches = min(self.num_batches, int(max_steps))
         self.notes: dict = {}
 
     def __iter__(self):
@@ -64,10 +67,27 @@ class EpochIterator:
             end = min(begin + group, self.num_batches) - 1
             yield begin, end, Batch(self.arrays, index, begin * size, min((end + 1) * size, n), self.notes)
 
-
     def _permutation(self):
         """This epoch's order (a distribution overrides it to share rank 0's)."""
         return tl.random.permutation(self.num_samples)
+
+
+def first_leaf(a):
+    """The first tensor of ``a`` (a tensor, or a list of them for several inputs / outputs)."""
+    while isinstance(a, (list, tuple)):
+        a = a[0]
+    return a
+
+
+def _rows(a, rows):
+    if isinstance(a, list):
+        return [_rows(t, rows) for t in a]
+    return a[rows]
+
+
+def take_rows(arrays: Tuple, rows) -> Tuple:
+    """Each array's (or each list's arrays') ``rows`` (a slice or an index tensor)."""
+    return tuple(_rows(a, rows) for a in arrays)
 
 
 def unpack_x_y_sample_weight(data) -> Tuple:

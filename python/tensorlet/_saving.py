@@ -18,14 +18,15 @@ import numpy as np
 
 from . import distribution as _distribution
 
-__all__ = ["save_weights", "load_weights"]
+__all__ = ["save_weights", "load_weights", "atomic_write", "check_path"]
 
 
 def _key(layer_index: int, weight_name: str) -> str:
     return f"{layer_index}/{weight_name}"
 
 
-def _check_path(path) -> str:
+def check_path(path, suffix: str = ".npz", expected: str = "`.weights.h5` (Keras 3's layout) or `.npz` (a NumPy archive)") -> str:
+    """The path as a str, checked: no NUL character, ending in ``suffix``."""
     try:
         path = os.fspath(path)
     except TypeError:
@@ -34,27 +35,33 @@ def _check_path(path) -> str:
         path = os.fsdecode(path)
     if "\x00" in path:
         raise ValueError(f"The filename contains a NUL character: {path!r}")
-    if not path.endswith(".npz"):
-        raise ValueError(f"The filename must end in `.npz` (a NumPy archive); received: {path!r}")
+    if not path.endswith(suffix):
+        raise ValueError(f"The filename must end in {expected}; received: {path!r}")
     return path
 
 
 def save_weights(model, path) -> None:
-    path = _check_path(path)
+    path = check_path(path)
     arrays: Dict[str, np.ndarray] = {}
     for i, layer in enumerate(model.layers):
         for name, value in zip(layer.weight_names, layer.get_weights()):
             arrays[_key(i, name)] = value
-    target = os.path.realpath(path)  # a symlink is followed: its target is replaced, the link kept
+    atomic_write(path, lambda f: np.savez(f, **arrays), "save_weights")
+
+
+def atomic_write(path: str, write, what: str) -> None:
+    """Calls ``write(file)`` on a temporary file beside ``path``, fsyncs it and renames it over
+    ``path`` (a failure leaves any previous file intact); a symlink's target is replaced."""
+    target = os.path.realpath(path)
     directory = os.path.dirname(target) or "."
     if os.path.isdir(target):
-        raise ValueError(f"save_weights: {path!r} is a directory")
+        raise ValueError(f"{what}: {path!r} is a directory")
     if not _distribution.is_chief():  # under a DataParallel only rank 0 writes (the weights are equal)
         return
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez must not append a second suffix
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         try:
@@ -121,7 +128,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, expected_dtype: np.
 def load_weights(model, path) -> None:
     """Reads every array, checks names, shapes and dtypes against the model, then assigns them
     all (restoring the previous values if an assignment fails)."""
-    path = _check_path(path)
+    path = check_path(path)
     if not os.path.isfile(path):
         raise ValueError(f"load_weights: no such file: {path!r}")
     expected = [(i, layer, name, tuple(w.shape), np.dtype(v.dtype)) for i, layer in enumerate(model.layers)

@@ -164,10 +164,11 @@ def _layers(layer):
 
 
 def layer_losses(layer) -> List:
-    """The penalties of ``layer`` and its sublayers: each weight's ``regularizer(weight)`` and
-    the activity penalties of the latest call."""
+    """The penalties of ``layer`` and its sublayers: each weight's ``regularizer(weight)``, and
+    the activity penalties and ``add_loss`` losses of the latest call."""
     out = [w.regularizer(w) for w in layer.weights if getattr(w, "regularizer", None) is not None]
     for current in _layers(layer):
         out.extend(_ACTIVITY.get(current, ()))
+        out.extend(current.__dict__.get("_added_losses", ()))  # Layer.add_loss in the latest call
     return out
 

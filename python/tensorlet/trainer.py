@@ -29,9 +29,10 @@ from . import activations as activations_module
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from ._compile_utils import CompileLoss, CompileMetrics
+from ._compile_utils import CompileLoss, CompileLosses, CompileMetrics, MultiOutputMetrics
 from .capture import CapturedFunction
-from ._epoch_iterator import Batch, EpochIterator, first_dimension, unpack_x_y_sample_weight
+from .layers.keras_tensor import flatten, map_structure, pack_sequence_as
+from ._epoch_iterator import Batch, EpochIterator, first_dimension, first_leaf, take_rows, unpack_x_y_sample_weight
 
 __all__ = ["Trainer", "StepFunction"]
 
@@ -78,6 +79,27 @@ def _resolve_verbose(verbose) -> int:
     return int(verbose) if distribution_module.is_chief() else 0
 
 
+def _single(value, model):
+    """A per-output setting given as a one-entry list or dict for a model with one output."""
+    if isinstance(value, dict) and len(value) == 1:
+        names = getattr(model, "output_names", None)
+        if names is not None and list(value) != list(names):
+            raise ValueError(f"compile: the keys {list(value)} are not the model's outputs {names}")
+        return next(iter(value.values()))
+    if isinstance(value, (list, tuple)) and len(value) == 1 and (
+            isinstance(value[0], (list, tuple)) or getattr(model, "_outputs_struct", None) is not None):
+        return value[0]
+    return value
+
+
+def _optional_positive(value, what: str):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
 def _same_objects(a, b) -> bool:
     return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
@@ -110,9 +132,11 @@ class Trainer:
         return state
 
     # -- compile -----------------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly: bool = False,
-                jit_compile="auto") -> None:
-        """Sets the optimizer, the loss and the metrics (names or objects).
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly: bool = False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True) -> None:
+        """Sets the optimizer, the loss and the metrics (names or objects). For a model with
+        several outputs, ``loss``, ``loss_weights`` and ``metrics`` may be lists (in output order)
+        or dicts (by output name), as in Keras.
 
         Each step is recorded once per batch signature and then replayed in C++ without Python
         (``tensorlet.capture``); ``run_eagerly=True`` or ``jit_compile=False`` keeps every model
@@ -121,11 +145,27 @@ class Trainer:
             raise ValueError(f"run_eagerly must be True or False, got {run_eagerly!r}")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        if weighted_metrics is not None:
+            raise ValueError("compile: weighted_metrics is not supported by tensorlet (metrics already take "
+                             "sample_weight into account)")
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be a positive integer, got {steps_per_execution!r}")
         optimizer = optimizers_module.get(optimizer)
-        compile_loss = None if loss is None else CompileLoss(loss)
-        compile_metrics = None
-        if metrics is not None:
-            compile_metrics = CompileMetrics(metrics, compile_loss.loss if compile_loss else None)
+        names = self._output_names_for_compile()
+        if names is None:
+            loss, loss_weights, metrics = (_single(v, self) for v in (loss, loss_weights, metrics))
+            if loss_weights is not None:
+                raise ValueError("compile: loss_weights is for models with several outputs")
+            compile_loss = None if loss is None else CompileLoss(loss)
+            compile_metrics = None
+            if metrics is not None:
+                compile_metrics = CompileMetrics(metrics, compile_loss.loss if compile_loss else None)
+        else:
+            compile_loss = None if loss is None else CompileLosses(loss, loss_weights, names)
+            compile_metrics = None
+            if metrics is not None:
+                compile_metrics = MultiOutputMetrics(metrics, compile_loss.losses if compile_loss else
+                                                     [None] * len(names), names)
         self.optimizer = optimizer
         self.loss = compile_loss.loss if compile_loss else None
         self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
@@ -134,6 +174,13 @@ class Trainer:
         self.train_function = self.test_function = self.predict_function = None
         self._function_keys = {}
         self.compiled = True
+
+    def _output_names_for_compile(self):
+        """The output names of a model with several outputs (None for one output)."""
+        struct = getattr(self, "_outputs_struct", None)  # a functional model's outputs
+        if isinstance(struct, dict) or (isinstance(struct, (list, tuple)) and len(self.outputs) > 1):
+            return self.output_names
+        return None
 
     def _assert_compile_called(self, what: str, needs_loss: bool = True) -> None:
         if not self.compiled:
@@ -149,6 +196,8 @@ class Trainer:
             found.append(self._loss_tracker)
             if self._compile_metrics is not None:
                 found.append(self._compile_metrics)
+            if isinstance(self._compile_loss, CompileLosses):
+                found += self._compile_loss.trackers
         return found
 
     @property
@@ -168,10 +217,10 @@ class Trainer:
         return self._with_penalties(self._compile_loss(y, y_pred, sample_weight))
 
     def _with_penalties(self, loss):
-        """``loss`` plus the sum of ``self.losses`` (regularizer penalties), as Keras 3's
-        compute_loss: tensor ops inside the step, so a captured step replays them."""
+        """``loss`` plus the sum of ``self.losses`` (regularizer penalties, ``add_loss``), as
+        Keras 3's compute_loss: tensor ops inside the step, so a captured step replays them."""
         for penalty in self.losses:
-            loss = loss + penalty.astype(loss.dtype)
+            loss = loss + tl.asarray(penalty).astype(loss.dtype)
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> Dict:
@@ -301,22 +350,82 @@ class Trainer:
     # -- data ---------------------------------------------------------------------------------------
     def _prepare_data(self, x, y, sample_weight, what: str):
         """Checks and converts the data for this model (building it); returns ``(x,)``,
-        ``(x, y)`` or ``(x, y, sample_weight)`` tensors. Nothing changes when a check fails
-        (except that a subclassed model may have been built by running it on one sample)."""
-        x_t, x_shape = _data.to_input_tensor(x, "x")
-        out_shape = self._checked_output_shape(x_shape)
+        ``(x, y)`` or ``(x, y, sample_weight)``: tensors, or lists of them for a model with
+        several inputs / outputs. Nothing changes when a check fails (except that a subclassed
+        model may have been built by running it on one sample)."""
+        x_t, x_shape = self._prepare_inputs(x)
+        out_shape = self._checked_output_shape(x_shape if not isinstance(x_t, list) else None)
         if y is None:
             if sample_weight is not None:
                 raise ValueError(f"{what}: sample_weight was given without labels (y is None)")
-            self.build((None,) + tuple(x_shape[1:]))
+            self._build_for(x_shape, x_t)
             return (x_t,)
-        y_t, y_shape = _data.prepare_labels(y, self.loss, out_shape, self._output_layer_name())
+        if isinstance(self._compile_loss, CompileLosses):
+            y_t, y_shape = self._prepare_multi_labels(y, out_shape)
+        else:
+            y_t, y_shape = _data.prepare_labels(y, self.loss, out_shape, self._output_layer_name())
         _data.check_same_length(x_shape, y_shape)
         arrays = (x_t, y_t)
         if sample_weight is not None:
             arrays += (_data.prepare_sample_weight(sample_weight, x_shape[0]),)
-        self.build((None,) + tuple(x_shape[1:]))
+        self._build_for(x_shape, x_t)
         return arrays
+
+    def _build_for(self, x_shape, x_t) -> None:
+        # Only when not built yet: a user's own build() need not guard against a second call.
+        if not isinstance(x_t, list) and not self.built:
+            self.build((None,) + tuple(x_shape[1:]))
+
+    def _prepare_inputs(self, x):
+        """The input tensor (or, for a model with several inputs, the list of them in input
+        order) and the shape of the first."""
+        flatten_inputs = getattr(self, "flatten_inputs", None)
+        if flatten_inputs is None or (len(self.inputs) == 1 and not isinstance(x, (dict, list, tuple))):
+            # An integer Input (token ids for an Embedding) keeps its dtype; the rest is float32.
+            return _data.to_input_tensor(x, "x", dtype=self.inputs[0].dtype if flatten_inputs else np.float32)
+        tensors, first = [], None
+        for i, (t, data) in enumerate(zip(self.inputs, flatten_inputs(x))):
+            name = t._keras_history.layer.name
+            tensor, shape = _data.to_input_tensor(data, f"x[{name!r}]", dtype=t.dtype)
+            if len(shape) != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])):
+                raise ValueError(f'Input "{name}" of model {self.name!r} expects data of shape {t.shape}, got '
+                                 f"{tuple(shape)}")
+            if first is not None:
+                _data.check_same_length(first, shape, "x[0]", f"x[{name!r}]")
+            first = first or shape
+            tensors.append(tensor)
+        if len(tensors) == 1:
+            return tensors[0], first
+        return tensors, first
+
+    def _prepare_multi_labels(self, y, out_shapes):
+        """Each output's labels, checked against its loss and shape, in output order."""
+        from .layers.keras_tensor import flatten
+        names = self._compile_loss.output_names
+        if isinstance(y, dict):
+            extra = [k for k in y if k not in names]
+            if extra:
+                raise ValueError(f"y has keys {extra} that are not outputs of the model; the outputs are {names}")
+            ys = [y.get(n) for n in names]
+        elif isinstance(y, (list, tuple)) and len(y) == len(names):
+            ys = list(y)
+        else:
+            raise ValueError(f"The model has {len(names)} outputs {names}: pass y as a list of {len(names)} arrays "
+                             f"or a dict keyed by output name")
+        del out_shapes  # each output's own, in output order
+        shapes = [t.shape for t in self.outputs]
+        tensors, first = [], None
+        for name, loss, shape, labels in zip(names, self._compile_loss.losses, shapes, ys):
+            if labels is None:
+                if loss is not None:
+                    raise ValueError(f"No labels for output {name!r}, which has a loss")
+                labels = np.zeros((0,), np.float32)
+            tensor, got = _data.prepare_labels(labels, loss, shape, name)
+            if first is not None and loss is not None:
+                _data.check_same_length(first, got, f"y[{names[0]!r}]", f"y[{name!r}]")
+            first = first or got
+            tensors.append(tensor)
+        return tensors, first
 
     def _prepare_validation(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -329,8 +438,12 @@ class Trainer:
         metrics for these labels and the model's output, the optimizer's slots, so no step
         creates state (a recorded step must only update it)."""
         if self._compile_metrics is not None and not self._compile_metrics.built and len(arrays) > 1:
-            out_shape = self._checked_output_shape(tuple(arrays[0].shape))
-            self._compile_metrics.build(tuple(arrays[1].shape), out_shape)
+            if isinstance(arrays[1], list):
+                self._compile_metrics.build([tuple(a.shape) for a in arrays[1]], [t.shape for t in self.outputs])
+            else:
+                out_shape = self.compute_output_shape() if isinstance(arrays[0], list) else \
+                    self._checked_output_shape(tuple(arrays[0].shape))
+                self._compile_metrics.build(tuple(arrays[1].shape), out_shape)
         if self.optimizer is not None:
             self.optimizer.build(self.trainable_weights)
 
@@ -354,10 +467,16 @@ class Trainer:
 
     @distribution_module.collective("fit")
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
-            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
-            initial_epoch: int = 0):
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True, class_weight=None,
+            sample_weight=None, initial_epoch: int = 0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq: int = 1):
         """Trains for ``epochs`` epochs; returns a ``History`` whose ``.history`` maps 'loss', each
-        metric and their 'val_' counterparts to per-epoch values."""
+        metric and their 'val_' counterparts to per-epoch values.
+
+        ``class_weight`` ({class index: weight}) weights each sample by its class (times any
+        ``sample_weight``); ``steps_per_epoch`` caps the batches per epoch; validation runs after
+        every ``validation_freq``-th epoch, on ``validation_steps`` batches of
+        ``validation_batch_size`` (all batches, and ``batch_size``, by default)."""
         self._assert_compile_called("fit")
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
@@ -367,27 +486,39 @@ class Trainer:
             raise ValueError("Pass either validation_data or validation_split, not both")
         if y is None:
             raise ValueError("fit needs labels: y is None")
+        steps_per_epoch = _optional_positive(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _optional_positive(validation_steps, "validation_steps")
+        validation_freq = _optional_positive(validation_freq, "validation_freq")
+        val_batch_size = _data.check_batch_size(validation_batch_size, default=batch_size)
         arrays = self._prepare_data(x, y, sample_weight, "fit")
+        if class_weight is not None:
+            if isinstance(arrays[1], list):
+                raise ValueError("class_weight is not supported for models with several outputs (as in Keras)")
+            weights = _data.class_weight_to_sample_weight(class_weight, arrays[1].numpy())
+            if len(arrays) == 3:
+                weights = weights * arrays[2].numpy()
+            arrays = (arrays[0], arrays[1], tl.asarray(np.ascontiguousarray(weights, dtype=np.float32)))
         val_arrays = None
         if validation_data is not None:
             val_arrays = self._prepare_validation(validation_data)
         elif validation_split:
-            split_at = _data.split_validation(arrays[0].shape[0], validation_split)
-            val_arrays = tuple(a[split_at:] for a in arrays)
-            arrays = tuple(a[:split_at] for a in arrays)
+            split_at = _data.split_validation(first_leaf(arrays[0]).shape[0], validation_split)
+            val_arrays = take_rows(arrays, slice(split_at, None))
+            arrays = take_rows(arrays, slice(None, split_at))
         self._symbolic_build(arrays)
 
         # Under a DataParallel (tensorlet.distribution): same checks and state on every rank, rank
         # 0's batch order, this rank's rows of each batch, gradients all-reduced before the update.
         dist = distribution_module.active()
-        val_batch_size = batch_size
         if dist is None:
-            iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+            iterator = EpochIterator(arrays, batch_size, shuffle=shuffle, max_steps=steps_per_epoch)
         else:
+            if steps_per_epoch is not None or validation_steps is not None:
+                raise ValueError("steps_per_epoch and validation_steps are not supported under a DataParallel")
             dist.begin_fit(self, arrays, batch_size)
             iterator = dist.epoch_iterator(arrays, batch_size, shuffle)
             if val_arrays is not None:
-                val_arrays, val_batch_size = dist.shard(val_arrays, batch_size)
+                val_arrays, val_batch_size = dist.shard(val_arrays, val_batch_size)
         history = callbacks_module.History()
         cbs = self._callbacks(callbacks, verbose, epochs, iterator.num_batches, history)
         self.history = history
@@ -414,8 +545,8 @@ class Trainer:
                 if self.stop_training:
                     break
             epoch_logs = self._get_metrics_result_or_logs(logs)
-            if val_arrays is not None:
-                val_logs = self._evaluate_loop(val_arrays, val_batch_size, cbs)
+            if val_arrays is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_loop(val_arrays, val_batch_size, cbs, max_steps=validation_steps)
                 epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
             if dist is not None:
                 dist.average_non_trainable(self)
@@ -428,7 +559,7 @@ class Trainer:
         cbs.on_train_end(training_logs)
         return history
 
-    def _evaluate_loop(self, arrays, batch_size: int, cbs) -> Dict[str, float]:
+    def _evaluate_loop(self, arrays, batch_size: int, cbs, max_steps=None) -> Dict[str, float]:
         """Evaluate's loop (also fit's validation): the metrics over all batches, as floats."""
         test_function = self.make_test_function()
         self.reset_metrics()
@@ -439,7 +570,8 @@ class Trainer:
             group = test_function.steps_per_execution(arrays, batch_size)
         cbs.on_test_begin()
         logs = {}
-        for begin_step, end_step, batch in EpochIterator(arrays, batch_size, steps_per_execution=group):
+        for begin_step, end_step, batch in EpochIterator(arrays, batch_size, steps_per_execution=group,
+                                                         max_steps=max_steps):
             cbs.on_test_batch_begin(begin_step)
             logs = test_function(batch)
             cbs.on_test_batch_end(end_step, logs)
@@ -471,12 +603,12 @@ class Trainer:
     def _flatten_metrics_in_order(self, logs: Dict[str, float]):
         """The loss, then each compiled metric in compile order, then any other key (sorted); a
         single value is returned as it is."""
-        names = []
+        names = [metric.name for metric in self.metrics if not isinstance(metric, (CompileMetrics, MultiOutputMetrics))]
         for metric in self.metrics:
-            if isinstance(metric, CompileMetrics):
+            if isinstance(metric, MultiOutputMetrics):
+                names += metric.names()
+            elif isinstance(metric, CompileMetrics):
                 names += [m.name for m in metric.metrics]
-            else:
-                names.append(metric.name)
         results = [logs[name] for name in names if name in logs]
         results += [logs[key] for key in sorted(logs) if key not in names]
         return results[0] if len(results) == 1 else results
@@ -488,7 +620,7 @@ class Trainer:
         batch_size = _data.check_batch_size(batch_size)
         arrays = self._prepare_data(x, None, None, "predict")
         dist = distribution_module.active()
-        num_rows = int(arrays[0].shape[0])
+        num_rows = int(first_leaf(arrays[0]).shape[0])
         if dist is not None:  # each rank its share of the rows, all gathered on every rank
             arrays, batch_size = dist.shard(arrays, batch_size)
         iterator = EpochIterator(arrays, batch_size)
@@ -503,6 +635,11 @@ class Trainer:
         for begin_step, end_step, batch in iterator:
             cbs.on_predict_batch_begin(begin_step)
             outputs = predict_function(batch)
+            if not isinstance(outputs, tl.Tensor):  # several outputs: gathered per output
+                result = [] if result is None else result
+                result.append(map_structure(lambda t: np.array(t), outputs))
+                cbs.on_predict_batch_end(end_step, {"outputs": outputs})
+                continue
             if result is None:
                 result = np.empty((iterator.num_samples,) + tuple(outputs.shape[1:]), dtype=outputs.dtype)
             result[batch.start:batch.stop] = np.asarray(outputs)
@@ -510,7 +647,10 @@ class Trainer:
             # every batch, so a callback that keeps it would see it change.
             cbs.on_predict_batch_end(end_step, {"outputs": outputs.copy() if listened else outputs})
         if result is None:  # no rows: the output's shape and dtype from an empty batch
-            result = np.asarray(predict_function(Batch(arrays, None, 0, 0))).copy()
+            result = map_structure(lambda t: np.asarray(t).copy(), predict_function(Batch(arrays, None, 0, 0)))
+        elif isinstance(result, list):
+            leaves = [flatten(r) for r in result]
+            result = pack_sequence_as(result[0], [np.concatenate(parts) for parts in zip(*leaves)])
         cbs.on_predict_end()
         if dist is not None:
             result = dist.gather_rows(result, num_rows)
@@ -523,7 +663,7 @@ class Trainer:
             raise ValueError(f"{what} needs labels: y is None")
         arrays = self._prepare_data(x, y, sample_weight, what)
         self._symbolic_build(arrays)
-        logs = callbacks_module.pythonify_logs(make_function()(Batch(arrays, None, 0, arrays[0].shape[0])))
+        logs = callbacks_module.pythonify_logs(make_function()(Batch(arrays, None, 0, first_leaf(arrays[0]).shape[0])))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def train_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -537,4 +677,5 @@ class Trainer:
 
     def predict_on_batch(self, x) -> np.ndarray:
         arrays = self._prepare_data(x, None, None, "predict_on_batch")
-        return np.array(self.make_predict_function()(Batch(arrays, None, 0, arrays[0].shape[0])))
+        out = self.make_predict_function()(Batch(arrays, None, 0, first_leaf(arrays[0]).shape[0]))
+        return map_structure(lambda t: np.array(t), out)

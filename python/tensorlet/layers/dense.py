@@ -39,6 +39,8 @@ class Dense(Layer):
         input_shape: the shape of one input sample, e.g. ``(784,)`` (optional).
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, input_shape=None, name: Optional[str] = None, **kwargs):

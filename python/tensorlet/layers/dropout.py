@@ -11,6 +11,8 @@ __all__ = ["Dropout"]
 
 
 class Dropout(Layer):
+    supports_masking = True
+
     def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:

@@ -97,6 +97,20 @@ class _GlobalPooling(Layer):
 class GlobalAveragePooling1D(_GlobalPooling):
     rank, _reduce = 1, "mean"
 
+    def call(self, x, training=False, mask=None):
+        """The mean over the steps, or, given a (batch, steps) mask (e.g. from an Embedding with
+        mask_zero), over the unmasked steps only: Keras's sum(x * mask) / sum(mask)."""
+        if mask is None:
+            return super().call(x, training=training)
+        self.check_input_shape(tuple(x.shape))
+        step_axis = 1 if self.data_format == "channels_last" else 2
+        weights = tl.expand_dims(tl.astype(tl.asarray(mask), x.dtype), 2 if step_axis == 1 else 1)
+        return tl.sum(x * weights, axis=step_axis, keepdims=self.keepdims) / \
+            tl.sum(weights, axis=step_axis, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
 
 class GlobalAveragePooling2D(_GlobalPooling):
     rank, _reduce = 2, "mean"

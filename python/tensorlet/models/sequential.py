@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from ..layers.input_layer import InputLayer
+from ..layers.keras_tensor import KerasTensor
 from ..layers.layer import InputSpec, Layer, assert_input_compatibility, format_shape, unique_name
 from .model import Model
 
@@ -30,6 +31,9 @@ class Sequential(Model):
     # -- structure -----------------------------------------------------------------------------
     def add(self, layer) -> None:
         """Appends a layer (an ``Input`` is taken as the input specification)."""
+        if isinstance(layer, KerasTensor) and layer._keras_history is not None and \
+                isinstance(layer._keras_history.layer, InputLayer):
+            layer = layer._keras_history.layer
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError(
@@ -95,6 +99,38 @@ class Sequential(Model):
             shape = None if shape is None else tuple(layer.compute_output_shape(shape))
             shapes.append(shape)
         return shapes
+
+    # -- the symbolic graph (Keras 3 builds a Sequential with an Input as a functional graph) ----
+    def _graph(self):
+        """The KerasTensors from the Input through every layer (made once per list of layers),
+        so ``inputs``, ``outputs`` and each layer's ``output`` exist as in Keras."""
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential {self.name!r} has no Input, so it has no symbolic inputs/outputs: "
+                                 "start it with keras.Input(shape=...)")
+        key = tuple(self._layers)  # the layers themselves (compared by identity), kept across copies
+        cached = self.__dict__.get("_graph_cache")
+        if cached is None or cached[0] != key:
+            x = self._input_layer.output
+            for layer in self._layers:
+                x = layer(x)
+            self._graph_cache = (key, self._input_layer.output, x)
+        return self._graph_cache[1:]
+
+    @property
+    def inputs(self):
+        return [self._graph()[0]]
+
+    @property
+    def outputs(self):
+        return [self._graph()[1]]
+
+    @property
+    def input(self):
+        return self._graph()[0]
+
+    @property
+    def output(self):
+        return self._graph()[1]
 
     @property
     def output_shape(self) -> Optional[tuple]:
@@ -164,6 +200,19 @@ class Sequential(Model):
         last = layers[-1]
         last.check_input_shape((None,) + tuple(x.shape[1:]))
         return last.call_logits(x, training=training)
+
+    def get_config(self):
+        from .._keras_format import _dtype_policy, _layer_dict
+        layers = [_layer_dict(layer) for layer in ([self._input_layer] if self._input_layer is not None else [])
+                  + self._layers]
+        shape = self.input_shape
+        return {"name": self.name, "trainable": self.trainable, "dtype": _dtype_policy(self.dtype.name),
+                "layers": layers, "build_input_shape": None if shape is None else list(shape)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .._keras_format import model_from_dict
+        return model_from_dict({"class_name": "Sequential", "config": config}, dict(custom_objects or {}), True)
 
     def __repr__(self):
         shape = self.input_shape
