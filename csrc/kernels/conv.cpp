@@ -4,6 +4,7 @@
 #include <vector>
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/window_simd.h"
 
 namespace tl::kernels {
 namespace {
@@ -78,6 +79,15 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, co
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (M == 0 || O == 0) return;
   if (win.is_pointwise()) return gemm<T>(false, false, M, O, K, T(1), x, K, w, O, T(0), y, O, ep);
+  if (win.C == 1) {
+    // One input channel: K = KH*KW is too shallow for the GEMM's register tiles to pay for
+    // the patches, so each output row is accumulated directly from the image and the kernel.
+    const WindowLoops<T>& loops = window_loops<T>();
+    parallel_for(0, M, std::max<int64_t>(1, 16384 / (K * O)), [&](int64_t lo, int64_t hi) {
+      loops.conv_c1_forward(win, O, x, w, ep.bias, ep.act == Activation::Relu, y, lo, hi);
+    });
+    return;
+  }
   // Output rows do not depend on how the rows are chunked, so the chunks may follow the
   // thread count: at least one per thread, at most kConvChunkBytes of patches each.
   const int64_t rows = std::min(chunk_rows(K, sizeof(T)), ceil_div(ceil_div(M, get_num_threads()), 16) * 16);
@@ -133,10 +143,15 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
   const int64_t slots = std::max<int64_t>(1, std::min({int64_t(8), ceil_div(M, 256), max_partials}));
   std::vector<T> partial(size_t((slots - 1) * K * O));
   parallel_for(0, slots, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> buf(size_t(std::min(rows, ceil_div(M, slots)) * K));
+    std::vector<T> buf(win.C == 1 ? 0 : size_t(std::min(rows, ceil_div(M, slots)) * K));
     for (int64_t s = lo; s < hi; ++s) {
       T* dst = s == 0 ? dw : partial.data() + (s - 1) * K * O;
       const int64_t begin = M * s / slots, end = M * (s + 1) / slots;
+      if (win.C == 1) {  // as the forward: directly, without patches
+        std::fill(dst, dst + K * O, T(0));
+        window_loops<T>().conv_c1_kernel_grad(win, O, x, g, dst, begin, end);
+        continue;
+      }
       for (int64_t r0 = begin; r0 < end; r0 += rows) {
         const int64_t m = std::min(rows, end - r0);
         im2col(win, x, r0, m, buf.data());
