@@ -113,8 +113,26 @@ void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T
     std::fill(dx, dx + win.N * image, T(0));
     return;
   }
+  const int64_t rows_cap = chunk_rows(K, sizeof(T));
+  if (P > rows_cap) {
+    // One image's patches exceed a chunk: each thread takes whole images (no two scatter into
+    // the same dx cells) and walks an image's rows in chunks, in order, so the scratch stays
+    // at one chunk and every dx cell still sums its contributions in row order.
+    parallel_for(0, win.N, 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> buf(size_t(rows_cap * K));
+      for (int64_t n = lo; n < hi; ++n) {
+        std::fill(dx + n * image, dx + (n + 1) * image, T(0));
+        for (int64_t r0 = n * P; r0 < (n + 1) * P; r0 += rows_cap) {
+          const int64_t m = std::min(rows_cap, (n + 1) * P - r0);
+          gemm<T>(false, true, m, K, O, T(1), g + r0 * O, O, w, O, T(0), buf.data(), K);
+          col2im_add(win, buf.data(), r0, m, dx);
+        }
+      }
+    });
+    return;
+  }
   // Chunks of whole images, so that no two chunks scatter into the same dx cells.
-  const int64_t imgs = std::clamp<int64_t>(chunk_rows(K, sizeof(T)) / P, 1, ceil_div(win.N, get_num_threads()));
+  const int64_t imgs = std::clamp<int64_t>(rows_cap / P, 1, ceil_div(win.N, get_num_threads()));
   parallel_for(0, ceil_div(win.N, imgs), 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> buf(size_t(std::min(imgs, win.N) * P * K));
     for (int64_t c = lo; c < hi; ++c) {
