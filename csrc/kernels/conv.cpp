@@ -90,7 +90,11 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, co
   }
   // Output rows do not depend on how the rows are chunked, so the chunks may follow the
   // thread count: at least one per thread, at most kConvChunkBytes of patches each.
-  const int64_t rows = std::min(chunk_rows(K, sizeof(T)), ceil_div(ceil_div(M, get_num_threads()), 16) * 16);
+  // Equal chunks, a multiple of the thread count of them (9 chunks on 2 threads left one
+  // thread a chunk behind).
+  const int64_t nt = get_num_threads();
+  const int64_t chunks0 = ceil_div(ceil_div(M, chunk_rows(K, sizeof(T))), nt) * nt;
+  const int64_t rows = ceil_div(ceil_div(M, chunks0), 16) * 16;
   const int64_t chunks = ceil_div(M, rows);
   // One chunk runs inline, where the GEMM spreads itself over the threads; in a parallel
   // region each chunk's GEMM runs on its own thread.
@@ -131,12 +135,13 @@ void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T
     });
     return;
   }
-  // Chunks of whole images, so that no two chunks scatter into the same dx cells.
+  // Chunks of whole images (as many as fit in a chunk), so that no two chunks scatter into
+  // the same dx cells; each thread takes an equal share of the images.
   const int64_t imgs = std::clamp<int64_t>(rows_cap / P, 1, ceil_div(win.N, get_num_threads()));
-  parallel_for(0, ceil_div(win.N, imgs), 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> buf(size_t(std::min(imgs, win.N) * P * K));
-    for (int64_t c = lo; c < hi; ++c) {
-      const int64_t n0 = c * imgs, nb = std::min(imgs, win.N - n0), r0 = n0 * P;
+  parallel_for(0, win.N, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> buf(size_t(std::min(imgs, hi - lo) * P * K));
+    for (int64_t n0 = lo; n0 < hi; n0 += imgs) {
+      const int64_t nb = std::min(imgs, hi - n0), r0 = n0 * P;
       gemm<T>(false, true, nb * P, K, O, T(1), g + r0 * O, O, w, O, T(0), buf.data(), K);
       std::fill(dx + n0 * image, dx + (n0 + nb) * image, T(0));
       col2im_add(win, buf.data(), r0, nb * P, dx);

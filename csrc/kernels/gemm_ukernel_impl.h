@@ -38,8 +38,10 @@ void ukr(const UkrArgs<typename V::T>& p) {
   for (int64_t q = 0; q < p.k; ++q) {
     // B streams from L2 (a packed panel, or B itself read in place): fetch it kPrefetchK steps
     // ahead (measured on AVX-512: +5-15% for in-place B at small M, within noise elsewhere).
+#ifndef TL_GEMM_NO_B_PREFETCH
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) __builtin_prefetch(b + kPrefetchK * bs + j * W);
+#endif
     Reg bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + j * W);
