@@ -2,6 +2,8 @@
 // with TL_WINDOW_SIMD_NAME set to the accessor's name. Every loop runs over the channel axis
 // (O or C contiguous values), which the compiler vectorises for the including file's ISA;
 // selects instead of branches keep those loops branch-free.
+// The 32-byte vector helpers are inline; their ABI on an SSE-only build does not matter.
+#pragma GCC diagnostic ignored "-Wpsabi"
 #include <algorithm>
 #include <type_traits>
 #include <vector>
@@ -62,6 +64,36 @@ inline void c1_block(const Window& w, int64_t O, int64_t o0, const T* img, int64
   for (int j = 0; j < NV; ++j) V::store(yo + o0 + j * V::W, acc[j]);
 }
 
+// Two output pixels p and p + 1 whose windows lie wholly inside the image, sharing each
+// weight load: 2 * NV independent FMA chains instead of NV (one pixel's chains alone wait on
+// the FMA latency).
+template <int NV, class T>
+inline void c1_block2(const Window& w, int64_t O, int64_t o0, const T* img, int64_t p, const T* k, T* yo) {
+  using V = Vec<T>;
+  typename V::type a0[NV], a1[NV];
+  for (int j = 0; j < NV; ++j) a0[j] = a1[j] = V::splat(T(0));
+  const T* x0 = img + ((p / w.OW) * w.sh - w.ph) * w.W + (p % w.OW) * w.sw - w.pw;
+  const T* x1 = img + (((p + 1) / w.OW) * w.sh - w.ph) * w.W + ((p + 1) % w.OW) * w.sw - w.pw;
+  for (int64_t kh = 0; kh < w.KH; ++kh)
+    for (int64_t kw = 0; kw < w.KW; ++kw) {
+      const int64_t off = kh * w.dh * w.W + kw * w.dw;
+      const typename V::type v0 = V::splat(x0[off]), v1 = V::splat(x1[off]);
+      const T* wk = k + (kh * w.KW + kw) * O + o0;
+      for (int j = 0; j < NV; ++j) {
+        const typename V::type wv = V::load(wk + j * V::W);
+        a0[j] += v0 * wv;
+        a1[j] += v1 * wv;
+      }
+    }
+  for (int j = 0; j < NV; ++j) V::store(yo + o0 + j * V::W, a0[j]), V::store(yo + O + o0 + j * V::W, a1[j]);
+}
+
+// Whether output pixel p's window lies wholly inside the image.
+inline bool window_inside(const Window& w, int64_t p) {
+  const int64_t ih0 = (p / w.OW) * w.sh - w.ph, iw0 = (p % w.OW) * w.sw - w.pw;
+  return ih0 >= 0 && iw0 >= 0 && ih0 + (w.KH - 1) * w.dh < w.H && iw0 + (w.KW - 1) * w.dw < w.W;
+}
+
 // The last O % W channels, one at a time.
 template <class T>
 inline void c1_scalar(const Window& w, int64_t O, int64_t o, const T* img, int64_t p, const T* k, T* yo) {
@@ -76,21 +108,31 @@ template <class T>
 void conv_c1_forward(const Window& w, int64_t O, const T* x, const T* k, const T* bias, bool relu, T* y,
                      int64_t r0, int64_t r1) {
   const int64_t P = w.out_pixels();
-  for (int64_t r = r0; r < r1; ++r) {
+  constexpr int W = Vec<T>::W;
+  for (int64_t r = r0; r < r1;) {
     const int64_t n = r / P, p = r % P;
     const T* img = x + n * w.H * w.W;
     T* __restrict yo = y + r * O;
-    constexpr int W = Vec<T>::W;
+    // Two pixels of the same image with whole windows: the paired kernel for the 4-vector blocks.
+    const bool pair = r + 1 < r1 && p + 1 < P && window_inside(w, p) && window_inside(w, p + 1);
+    const int64_t count = pair ? 2 : 1;
     int64_t o0 = 0;
-    for (; o0 + 4 * W <= O; o0 += 4 * W) c1_block<4>(w, O, o0, img, p, k, yo);
-    for (; o0 + W <= O; o0 += W) c1_block<1>(w, O, o0, img, p, k, yo);
-    for (; o0 < O; ++o0) c1_scalar(w, O, o0, img, p, k, yo);
-    // As the GEMM's epilogue: the bias after the sum (only when there is one: -0.0 + 0.0
-    // would lose the sign), then relu keeping NaN.
-    if (bias)
-      for (int64_t o = 0; o < O; ++o) yo[o] += bias[o];
-    if (relu)
-      for (int64_t o = 0; o < O; ++o) yo[o] = yo[o] <= T(0) ? T(0) : yo[o];
+    if (pair)
+      for (; o0 + 4 * W <= O; o0 += 4 * W) c1_block2<4>(w, O, o0, img, p, k, yo);
+    for (int64_t i = 0; i < count; ++i) {
+      T* yi = yo + i * O;
+      int64_t o = o0;
+      for (; o + 4 * W <= O; o += 4 * W) c1_block<4>(w, O, o, img, p + i, k, yi);
+      for (; o + W <= O; o += W) c1_block<1>(w, O, o, img, p + i, k, yi);
+      for (; o < O; ++o) c1_scalar(w, O, o, img, p + i, k, yi);
+      // As the GEMM's epilogue: the bias after the sum (only when there is one: -0.0 + 0.0
+      // would lose the sign), then relu keeping NaN.
+      if (bias)
+        for (int64_t c = 0; c < O; ++c) yi[c] += bias[c];
+      if (relu)
+        for (int64_t c = 0; c < O; ++c) yi[c] = yi[c] <= T(0) ? T(0) : yi[c];
+    }
+    r += count;
   }
 }
 
@@ -150,6 +192,8 @@ void conv_c1_kernel_grad(const Window& w, int64_t O, const T* x, const T* g, T* 
     const T* gc = g + c0 * O;
     constexpr int W = Vec<T>::W;
     int64_t o0 = 0;
+    // 4 vectors x 2 kernel cells = 8 independent FMA chains, enough to cover the FMA latency.
+    for (; o0 + 4 * W <= O; o0 += 4 * W) c1_grad_block<4>(K, O, o0, col, rows, gc, dw);
     for (; o0 + 2 * W <= O; o0 += 2 * W) c1_grad_block<2>(K, O, o0, col, rows, gc, dw);
     for (; o0 + W <= O; o0 += W) c1_grad_block<1>(K, O, o0, col, rows, gc, dw);
     for (; o0 < O; ++o0)  // the last O % W channels
