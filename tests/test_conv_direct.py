@@ -147,3 +147,39 @@ def test_input_gradient_of_an_image_larger_than_one_chunk():
     y.backward(tl.array(g))
     dx, _ = np_conv_grads(x, w, g, (1, 1), "same", (1, 1))
     np.testing.assert_allclose(np.asarray(xt.grad), dx, rtol=1e-12, atol=1e-12)
+
+
+def test_chapter5_shaped_convnet_captured_step_equals_eager():
+    # The book's layer sequence at toy size: the direct Cin=1 conv, the GEMM conv, both max
+    # pools (recomputed argmax) and the fused bias+relu, recorded once and replayed in C++.
+    import warnings
+
+    from tensorlet import layers, models, utils
+    from tensorlet.capture import CapturedFunction
+
+    rng = np.random.default_rng(7)
+    x = rng.random((32, 10, 10, 1), dtype=np.float32)
+    y = rng.integers(0, 3, 32)
+
+    def train(run_eagerly):
+        utils.set_random_seed(5)
+        model = models.Sequential([
+            layers.Conv2D(8, (3, 3), activation="relu", input_shape=(10, 10, 1)), layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(12, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+            layers.Flatten(), layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      run_eagerly=run_eagerly)
+        history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return model, history.history, model.predict(x, batch_size=16, verbose=0)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a replay that fell back to eager warns
+        captured = train(False)
+    eager = train(True)
+    step = captured[0].train_function.step
+    assert isinstance(step, CapturedFunction) and step.stats()["replays"] > 0
+    for key in eager[1]:
+        np.testing.assert_allclose(captured[1][key], eager[1][key], rtol=1e-5, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(captured[2], eager[2], rtol=1e-5, atol=1e-6)
+    for a, b in zip(captured[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
