@@ -6,7 +6,7 @@
 
 Large: add / mul / relu (NumPy: maximum(x, 0)) and exp / tanh / sigmoid on 1e6 and 1e7 float32
 elements, each call allocating its output like NumPy does. Tiny: `a + b` on two 8-element
-float32 tensors from Python, with and without requires_grad. Peers are timed round-robin in
+float32 tensors from Python, with and without requires_grad, and `exp(a)`. Peers are timed round-robin in
 the same process; medians and tensorlet/peer ratios are printed (< 1 means tensorlet is faster).
 NumPy runs on one thread; tensorlet's count is printed with the results.
 """
@@ -85,15 +85,19 @@ def main():
         "tensorlet+scalar": (lambda a: (lambda: a + 1.0))(tl.asarray(a8)),
         "numpy": (lambda a, b: (lambda: a + b))(a8, a8.copy()),
         "numpy+scalar": (lambda a: (lambda: a + 1.0))(a8),
+        "tensorlet exp": (lambda a: (lambda: tl.exp(a)))(tl.asarray(a8)),  # a unary op of the op table
+        "numpy exp": (lambda a: (lambda: np.exp(a)))(a8),
     }
     if torch is not None:
         tiny["torch"] = (lambda a, b: (lambda: a + b))(torch.ones(8), torch.ones(8))
         tiny["torch+grad"] = (lambda a, b: (lambda: a + b))(torch.ones(8, requires_grad=True), torch.ones(8))
+        tiny["torch exp"] = (lambda a: (lambda: torch.exp(a)))(torch.ones(8))
     t = interleaved(tiny, repeats=15, number=20000, clock=clock)
     print("\nTiny op (a + b, two 8-element float32 tensors, from Python):")
     for name, ts in t.items():
         print(f"  {name:18s} median {fmt_time(median(ts))}")
-    print(f"  ratio tensorlet/numpy: {median(t['tensorlet']) / median(t['numpy']):.2f}x")
+    print(f"  ratio tensorlet/numpy: {median(t['tensorlet']) / median(t['numpy']):.2f}x, "
+          f"exp: {median(t['tensorlet exp']) / median(t['numpy exp']):.2f}x")
     if "torch" in t:
         print(f"  ratio tensorlet/torch without grad: {median(t['tensorlet']) / median(t['torch']):.2f}x, "
               f"with grad: {median(t['tensorlet+grad']) / median(t['torch+grad']):.2f}x")

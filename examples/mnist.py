@@ -24,12 +24,18 @@ def parse_args(argv=None):
     parser.add_argument("--plot", metavar="FILE", default=None,
                         help="save training curves and misclassified digits to FILE (needs matplotlib)")
     args = parser.parse_args(argv)
+    require_matplotlib_for_plot(parser, args)
+    return args
+
+
+def require_matplotlib_for_plot(parser, args):
+    """--plot needs matplotlib (the optional extra 'plot'): a clear usage error when it is missing,
+    before any training starts."""
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--plot needs matplotlib: pip install matplotlib (or tensorlet[plot])")
-    return args
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -46,6 +52,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def plot(path, history, test_images, test_labels, predictions):
+    """Saves to `path` the loss and accuracy per epoch (and their validation curves when the
+    history has them) beside a grid of up to 24 misclassified test digits, each titled
+    'true → predicted'. test_labels are class indices; images are 28 x 28 (any trailing shape)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,6 +70,8 @@ def plot(path, history, test_images, test_labels, predictions):
     for col, key in ((0, "loss"), (1, "accuracy")):
         ax = fig.add_subplot(grid[:, col * 3:col * 3 + 3])
         ax.plot(epochs, history.history[key], "o-", label=f"training {key}")
+        if f"val_{key}" in history.history:
+            ax.plot(epochs, history.history[f"val_{key}"], "s--", label=f"validation {key}")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(key)

@@ -2,15 +2,18 @@
 
     python examples/mnist_convnet.py                          # 5 epochs, batch 64 (the book: 0.991)
     python examples/mnist_convnet.py --epochs 1 --samples 10000   # a quick check on a subset
+    python examples/mnist_convnet.py --plot                   # also saves mnist_convnet.png
 
 The program below is the book's, with only its imports changed; ``--samples N`` trains on the
-first N training images (the test set stays whole).
+first N training images (the test set stays whole). ``--plot [FILE]`` saves the loss/accuracy
+curves and a grid of misclassified test digits with their true and predicted labels (needs
+matplotlib: pip install tensorlet[plot]).
 """
 
 import argparse
 import sys
 
-from mnist import EpochTimer  # examples/mnist.py
+from mnist import EpochTimer, plot, require_matplotlib_for_plot  # examples/mnist.py
 
 from tensorlet import layers, models  # the book: from keras import layers, models
 from tensorlet.datasets import mnist  # from keras.datasets import mnist
@@ -22,9 +25,13 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60000, help="train on the first N training images")
     parser.add_argument("--seed", type=int, default=None, help="seed everything for a reproducible run")
+    parser.add_argument("--plot", metavar="FILE", nargs="?", const="mnist_convnet.png", default=None,
+                        help="save training curves and misclassified digits to FILE (default mnist_convnet.png; "
+                             "needs matplotlib)")
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= 60000:
         parser.error("--samples must be in [1, 60000]")
+    require_matplotlib_for_plot(parser, args)
     return args
 
 
@@ -51,12 +58,15 @@ def main(argv=None):
     train_images, train_labels = train_images[:args.samples], train_labels[:args.samples]
     model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
     timer = EpochTimer()
-    model.fit(train_images, train_labels, epochs=args.epochs, batch_size=64, callbacks=[timer])
+    history = model.fit(train_images, train_labels, epochs=args.epochs, batch_size=64, callbacks=[timer])
     test_loss, test_acc = model.evaluate(test_images, test_labels)   # the book: 0.991
     print(f"test_acc: {test_acc}")
     if timer.times:
         print(f"time per epoch: {sum(timer.times) / len(timer.times):.2f} s "
               f"(epochs: {', '.join(f'{t:.2f}' for t in timer.times)})")
+    if args.plot:
+        predictions = model.predict(test_images, verbose=0)
+        plot(args.plot, history, test_images, test_labels.argmax(axis=1), predictions)
     return test_acc
 
 

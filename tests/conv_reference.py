@@ -96,3 +96,35 @@ def average_pool(x, pool, strides, padding):
             dxp[sl] += g / count
         return _unpad(dxp, pad, x.shape)
     return y, grad
+
+
+def grouped_conv(x, w, strides, padding, dilation):
+    """Grouped conv (groups = C / the kernel's input channels) as one conv per group."""
+    cg = w.shape[-2]
+    groups = x.shape[-1] // cg
+    og = w.shape[-1] // groups
+    return np.concatenate([conv(x[..., i * cg:(i + 1) * cg], w[..., i * og:(i + 1) * og], strides, padding, dilation)
+                           for i in range(groups)], axis=-1)
+
+
+def depthwise_conv(x, w, strides, padding, dilation):
+    """keras.ops.depthwise_conv, kernel (..., C, M): the grouped conv with C groups of M outputs,
+    whose output channel c*M + m is kernel[..., c, m]."""
+    c, m = w.shape[-2:]
+    return grouped_conv(x, w.reshape(w.shape[:-2] + (1, c * m)), strides, padding, dilation)
+
+
+def grouped_conv_grads(x, w, g, strides, padding, dilation):
+    """(d x, d kernel) of sum(grouped_conv(x, w) * g), group by group."""
+    cg = w.shape[-2]
+    groups = x.shape[-1] // cg
+    og = w.shape[-1] // groups
+    parts = [conv_grads(x[..., i * cg:(i + 1) * cg], w[..., i * og:(i + 1) * og], g[..., i * og:(i + 1) * og],
+                        strides, padding, dilation) for i in range(groups)]
+    return np.concatenate([p[0] for p in parts], axis=-1), np.concatenate([p[1] for p in parts], axis=-1)
+
+
+def depthwise_conv_grads(x, w, g, strides, padding, dilation):
+    c, m = w.shape[-2:]
+    dx, dw = grouped_conv_grads(x, w.reshape(w.shape[:-2] + (1, c * m)), g, strides, padding, dilation)
+    return dx, dw.reshape(w.shape)

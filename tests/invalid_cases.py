@@ -153,6 +153,10 @@ def cases():
     add("clip(t, 'a', 1)", T, lambda: tl.clip(t23(), "a", 1))
     add("bitwise_and float", T, lambda: tl.bitwise_and(t23(), t23()))
     add("invert float", T, lambda: tl.invert(t23()))
+    add("reciprocal bool", T, lambda: tl.reciprocal(tl.array([True])))
+    add("erf(None)", T, lambda: tl.erf(None))
+    add("arctanh out= wrong shape", E, lambda: tl.arctanh(t23(), out=tl.zeros((3,))))
+    add("round out= int for float", T, lambda: tl.round(t23(), out=tl.zeros((2, 3), dtype="int64")))
     add("int // 0 elementwise", None, lambda: (
         (tl.arange(4) // tl.zeros((4,), dtype="int64")).numpy(),
         np.zeros(4, np.int64)))
@@ -287,6 +291,42 @@ def cases():
         add(f"{pool} int64 x", T, lambda f=f: f(x4(dt=np.int64), 2))
         add(f"{pool} same on 1x1", None, lambda f=f: (tuple(f(x4((1, 1, 1, 2)), 3, padding="same").shape),
                                                       (1, 1, 1, 2)))
+    # grouped conv and depthwise_conv (issue 13)
+    add("conv grouped: channels not a multiple of the kernel's", E, lambda: tl.conv(x4((1, 5, 5, 6)), k4((3, 3, 4, 4))))
+    add("conv grouped: groups do not divide the filters", E, lambda: tl.conv(x4((1, 5, 5, 6)), k4((3, 3, 2, 4))))
+    add("conv groups= disagrees with the kernel", E, lambda: tl.conv(x4(), k4((3, 3, 1, 3)), groups=2))
+    add("conv zero input channels", E, lambda: tl.conv(x4((1, 5, 5, 0)), k4((3, 3, 1, 3))))
+    add("depthwise_conv x rank 2", E, lambda: tl.depthwise_conv(x4((8, 3)), k4((3, 3, 1))))
+    add("depthwise_conv kernel rank != x rank", E, lambda: tl.depthwise_conv(x4(), k4((3, 3, 1))))
+    add("depthwise_conv channel mismatch", E, lambda: tl.depthwise_conv(x4(), k4((3, 3, 2, 1))))
+    add("depthwise_conv kernel larger than input", E, lambda: tl.depthwise_conv(x4((1, 2, 8, 3)), k4((3, 3, 3, 1))))
+    add("depthwise_conv multiplier 0", E, lambda: tl.depthwise_conv(x4(), k4((3, 3, 3, 0))))
+    add("depthwise_conv output size overflows", HUGE, lambda: tl.depthwise_conv(
+        tl.broadcast_to(tl.ones((1, 1, 1, 1)), (1, 2**20, 2**20, 1)),
+        tl.broadcast_to(tl.ones((1, 1, 1, 1)), (1, 1, 1, 2**40))))
+    add("depthwise_conv strides 0", E, lambda: tl.depthwise_conv(x4(), k4((3, 3, 3, 1)), strides=0))
+    add("depthwise_conv dilation overflows", E, lambda: tl.depthwise_conv(x4(), k4((3, 3, 3, 1)), dilation_rate=2**62,
+                                                                          padding="same"))
+    add("depthwise_conv padding 'full'", E, lambda: tl.depthwise_conv(x4(), k4((3, 3, 3, 1)), padding="full"))
+    add("depthwise_conv int32 x", T, lambda: tl.depthwise_conv(x4(dt=np.int32), k4((3, 3, 3, 1))))
+    # batch normalisation (issue 13)
+    v3 = lambda n=3, dt=np.float32: tl.array(np.ones(n, dt))  # noqa: E731
+    add("batch_normalization mean of the wrong length", E, lambda: tl.batch_normalization(x4(), v3(4), v3(), -1))
+    add("batch_normalization 2-D variance", E, lambda: tl.batch_normalization(x4(), v3(), tl.ones((3, 1)), -1))
+    add("batch_normalization axis out of range", E, lambda: tl.batch_normalization(x4(), v3(), v3(), 4))
+    add("batch_normalization 0-d x", E, lambda: tl.batch_normalization(tl.array(1.0), v3(1), v3(1), 0))
+    add("batch_normalization int x", T, lambda: tl.batch_normalization(x4(dt=np.int64), v3(), v3(), -1))
+    add("batch_normalization int scale", T, lambda: tl.batch_normalization(x4(), v3(), v3(), -1,
+                                                                          scale=v3(dt=np.int32)))
+    add("batch_normalization negative epsilon", E, lambda: tl.batch_normalization(x4(), v3(), v3(), -1, epsilon=-1.0))
+    add("batch_norm_train empty batch", E, lambda: tl.batch_norm_train(x4((0, 4, 4, 3)), v3(), v3()))
+    add("batch_norm_train moving_mean of the wrong length", E, lambda: tl.batch_norm_train(x4(), v3(2), v3()))
+    add("batch_norm_train broadcast moving_variance", E, lambda: tl.batch_norm_train(
+        x4(), v3(), tl.broadcast_to(tl.ones(1), (3,))))
+    add("batch_norm_train moving stats requiring grad", R, lambda: tl.batch_norm_train(
+        x4(), v3(), tl.ones(3, requires_grad=True)))
+    add("batch_norm_train NaN momentum", E, lambda: tl.batch_norm_train(x4(), v3(), v3(), momentum=float("nan")))
+    add("batch_norm_train int moving_mean", T, lambda: tl.batch_norm_train(x4(), v3(dt=np.int32), v3()))
 
     # -- autograd and in-place writes (issue 11) ----------------------------------------------
     def leaf3():

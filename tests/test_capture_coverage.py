@@ -24,6 +24,7 @@ NOT_OPS = {
     "check_same_kind": "validation only",
     "check_int_assign": "validation only",
     "unary_raw": "raw kernel call used inside ops and backward formulas",
+    "derivative": "a unary op's derivative formula, called inside its backward node",
     "weak_scalar_like": "a 0-d constant from a Python scalar",
     "weak_scalar_for_compare": "a 0-d constant from a Python scalar",
 }

@@ -6,6 +6,7 @@ import pytest
 import tensorlet as tl
 from conv_reference import conv as np_conv, conv_grads as np_conv_grads
 from gradcheck import gradcheck
+from thread_counts import assert_same_for_thread_counts
 
 # (x shape NHWC, kernel spatial size, out channels, strides, dilation)
 CASES_2D = [
@@ -90,20 +91,13 @@ def test_many_chunks_and_slots():
 def test_results_do_not_depend_on_the_thread_count():
     x, w = _inputs((16, 20, 20, 8), (3, 3), 16, np.float32)
     g = np.random.default_rng(3).standard_normal((16, 18, 18, 16)).astype(np.float32)
-    before = tl.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            tl.set_num_threads(n)
-            xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
-            y = tl.conv(xt, wt)
-            y.backward(tl.array(g))
-            results.append([np.asarray(y).copy(), np.asarray(xt.grad).copy(), np.asarray(wt.grad).copy()])
-    finally:
-        tl.set_num_threads(before)
-    for other in results[1:]:
-        for a, b in zip(results[0], other):
-            np.testing.assert_array_equal(a, b)
+
+    def run():
+        xt, wt = tl.array(x, requires_grad=True), tl.array(w, requires_grad=True)
+        y = tl.conv(xt, wt)
+        y.backward(tl.array(g))
+        return [y, xt.grad, wt.grad]
+    assert_same_for_thread_counts(run)
 
 
 def test_non_contiguous_views():

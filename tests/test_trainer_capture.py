@@ -39,10 +39,20 @@ def convnet():
                               layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(2, activation="softmax")])
 
 
+def batchnorm_depthwise():
+    # BatchNormalization updates its moving statistics inside its op, so replays update them too;
+    # the weights compared below include them.
+    return models.Sequential([layers.DepthwiseConv2D((3, 3), depth_multiplier=2, input_shape=(8, 8, 1)),
+                              layers.BatchNormalization(momentum=0.9), layers.Activation("relu"),
+                              layers.Conv2D(4, (3, 3), groups=2, activation="relu"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")])
+
+
 CASES = [
     (dense_tanh_dropout, lambda: optimizers.Adam(0.01), blobs),
     (dense_sigmoid_relu, lambda: optimizers.SGD(0.05, momentum=0.9), blobs),
     (convnet, lambda: optimizers.RMSprop(0.005), images),
+    (batchnorm_depthwise, lambda: optimizers.Adam(0.01), images),
 ]
 
 
@@ -59,7 +69,7 @@ def train(make_model, make_opt, data, run_eagerly):
     return model, history.history, evaluation, predictions
 
 
-@pytest.mark.parametrize("make_model,make_opt,data", CASES, ids=["tanh-dropout-adam", "sigmoid-relu-sgd", "convnet"])
+@pytest.mark.parametrize("make_model,make_opt,data", CASES, ids=["tanh-dropout-adam", "sigmoid-relu-sgd", "convnet", "batchnorm-depthwise"])
 def test_captured_fit_equals_eager(make_model, make_opt, data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a replay that fell back to eager warns

@@ -14,6 +14,11 @@ pybind11-stubgen writes a package (one file per submodule); an extension module 
 know: operators that return ``py::object`` return Tensors, aliases point at their targets,
 the private submodules (``_random``, ``_optim``) are typed as modules (their public faces are
 tensorlet.random and tensorlet.optimizers).
+
+The ops of the op tables (csrc/ops/*.def, read through ``_core._op_table()``) get their stubs
+from the table (``table_stubs``); ``--table-only`` adds the missing ones to the existing file
+without pybind11-stubgen (after adding a table line). tests/test_stubs.py fails while a table
+op has no stub.
 """
 from __future__ import annotations
 
@@ -74,10 +79,63 @@ def tidy(text: str) -> str:
     return header + re.sub(r'^"""\n.*?\n"""\n', "", text, count=1, flags=re.S)
 
 
+# The signature of a table op by family (the bindings in csrc/bindings/elementwise.cpp, reduce.cpp).
+TABLE_SIGNATURES = {
+    "unary": "def {name}(x: typing.Any, *, out: typing.Any = None) -> Tensor:",
+    "binary": "def {name}(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:",
+}
+METHOD_SIGNATURE = "def {name}(self) -> Tensor:"
+
+
+def _insert_sorted(lines: list, start: int, end: int, indent: str, name: str, sig: str) -> None:
+    """Inserts `sig` (and its `...` body) before the first public def at `indent` in
+    lines[start:end] whose name sorts after `name` (stubgen's order), else at `end`."""
+    pat = re.compile("^" + indent + r"def (\w+)\(")
+    at = end
+    for i in range(start, end):
+        m = pat.match(lines[i])
+        if m and not m.group(1).startswith("_") and m.group(1) > name:
+            at = i
+            while lines[at - 1].strip().startswith("@"):
+                at -= 1
+            break
+    lines[at:at] = [indent + sig, indent + "    ..."]
+
+
+def table_stubs(text: str, table: list) -> str:
+    """Adds a stub for every table op (module function, and Tensor method where the table has
+    one) that `text` lacks."""
+    lines = text.split("\n")
+
+    def has(indent: str, name: str, lo: int, hi: int) -> bool:
+        return any(ln.startswith(f"{indent}def {name}(") for ln in lines[lo:hi])
+
+    for row in table:
+        name, family = row["name"], row["family"]
+        cls = next(i for i, ln in enumerate(lines) if ln.startswith("class Tensor"))
+        cls_end = next(i for i, ln in enumerate(lines) if i > cls and re.match(r"^(class |def )", ln))
+        if row["method"] and not has("    ", row["method"], cls, cls_end):
+            if family != "unary":
+                raise SystemExit(f"no stub rule for the method of {family} op {name}: regenerate with stubgen")
+            _insert_sorted(lines, cls + 1, cls_end, "    ", row["method"], METHOD_SIGNATURE.format(name=name))
+        first = next(i for i, ln in enumerate(lines) if ln.startswith("def "))
+        if not has("", name, first, len(lines)):
+            if family not in TABLE_SIGNATURES:
+                raise SystemExit(f"no stub rule for {family} op {name}: regenerate with stubgen")
+            _insert_sorted(lines, first, len(lines), "", name, TABLE_SIGNATURES[family].format(name=name))
+    return "\n".join(lines)
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory() as d:
-        src = generate(pathlib.Path(d))
-        OUT.write_text(tidy(src.read_text()))
+    sys.path.insert(0, str(ROOT / "python"))
+    from tensorlet import _core
+
+    if "--table-only" in sys.argv:
+        text = OUT.read_text()
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            text = tidy(generate(pathlib.Path(d)).read_text())
+    OUT.write_text(table_stubs(text, _core._op_table()))
     compile(OUT.read_text(), str(OUT), "exec")
     print(f"wrote {OUT.relative_to(ROOT)}")
 

@@ -156,12 +156,6 @@ Tensor unary_method(const Tensor& t) {
   return without_gil_if(is_large(t.numel()), [&] { return F(t); });
 }
 
-Tensor positive(const Tensor& t) {
-  TL_CHECK_TYPE(t.dtype() != DType::Bool, "positive", "ufunc 'positive' did not contain a loop with signature "
-                "matching types bool");
-  return add(t, Tensor::zeros({}, t.dtype()));  // a copy, differentiable
-}
-
 Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
   const DType d = parse_dtype(dtype);
   if (d != t.dtype()) return astype(t, d);
@@ -196,59 +190,21 @@ py::handle pick(py::handle positional, py::handle keyword, const char* name) {
 void bind_elementwise(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
 
-  // Binary module functions.
-#define TL_BINARY_FN(name, OP) \
-  m.def(name, &binary_fn<BinaryOp::OP>, py::arg("x1"), py::arg("x2"), py::kw_only(), py::arg("out") = py::none());
-  TL_BINARY_FN("add", Add)
-  TL_BINARY_FN("subtract", Sub)
-  TL_BINARY_FN("multiply", Mul)
-  TL_BINARY_FN("divide", Div)
-  TL_BINARY_FN("true_divide", Div)
-  TL_BINARY_FN("floor_divide", FloorDiv)
-  TL_BINARY_FN("remainder", Mod)
-  TL_BINARY_FN("mod", Mod)
-  TL_BINARY_FN("power", Pow)
-  TL_BINARY_FN("pow", Pow)
-  TL_BINARY_FN("maximum", Max)
-  TL_BINARY_FN("minimum", Min)
-  TL_BINARY_FN("equal", Eq)
-  TL_BINARY_FN("not_equal", Ne)
-  TL_BINARY_FN("less", Lt)
-  TL_BINARY_FN("less_equal", Le)
-  TL_BINARY_FN("greater", Gt)
-  TL_BINARY_FN("greater_equal", Ge)
-  TL_BINARY_FN("logical_and", LogicalAnd)
-  TL_BINARY_FN("logical_or", LogicalOr)
-  TL_BINARY_FN("logical_xor", LogicalXor)
-  TL_BINARY_FN("bitwise_and", BitAnd)
-  TL_BINARY_FN("bitwise_or", BitOr)
-  TL_BINARY_FN("bitwise_xor", BitXor)
-#undef TL_BINARY_FN
-
-  // Unary module functions.
-#define TL_UNARY_FN(name, F)                                                                              \
-  m.def(name, [](py::handle x, py::handle out) { return unary_fn<F>(x, out, name); }, py::arg("x"), py::kw_only(), \
+  // Module functions, one per line of the op tables (ops/binary.def, ops/unary.def).
+#define TL_BINARY(name, K, ...)                                                                       \
+  m.def(#name, &binary_fn<BinaryOp::K>, py::arg("x1"), py::arg("x2"), py::kw_only(), \
         py::arg("out") = py::none());
-  TL_UNARY_FN("negative", neg)
-  TL_UNARY_FN("positive", positive)
-  TL_UNARY_FN("abs", abs)
-  TL_UNARY_FN("absolute", abs)
-  TL_UNARY_FN("exp", exp)
-  TL_UNARY_FN("log", log)
-  TL_UNARY_FN("sqrt", sqrt)
-  TL_UNARY_FN("square", square)
-  TL_UNARY_FN("tanh", tanh)
-  TL_UNARY_FN("sign", sign)
-  TL_UNARY_FN("sin", sin)
-  TL_UNARY_FN("cos", cos)
-  TL_UNARY_FN("isnan", isnan)
-  TL_UNARY_FN("isfinite", isfinite)
-  TL_UNARY_FN("logical_not", logical_not)
-  TL_UNARY_FN("invert", invert)
-  TL_UNARY_FN("bitwise_not", invert)
-  TL_UNARY_FN("relu", relu)
-  TL_UNARY_FN("sigmoid", sigmoid)
-#undef TL_UNARY_FN
+#include "ops/binary.def"
+#undef TL_BINARY
+#define TL_UNARY(name, ...)                                                                           \
+  m.def(#name, [](py::handle x, py::handle out) { return unary_fn<&tl::name>(x, out, #name); }, py::arg("x"), \
+        py::kw_only(), py::arg("out") = py::none());
+#include "ops/unary.def"
+#undef TL_UNARY
+  // NumPy's other names for the same ufuncs.
+  for (auto [alias, name] : {std::pair{"true_divide", "divide"}, {"mod", "remainder"}, {"pow", "power"},
+                             {"absolute", "abs"}, {"bitwise_not", "invert"}})
+    m.attr(alias) = m.attr(name);
 
   m.def("where", &where_fn, py::arg("condition"), py::arg("x"), py::arg("y"));
   m.def(
@@ -304,7 +260,7 @@ void bind_elementwise(py::module_& m) {
   TL_INPLACE("__ior__", BitOr)
   TL_INPLACE("__ixor__", BitXor)
 #undef TL_INPLACE
-  cls.def("__neg__", &unary_method<neg>);
+  cls.def("__neg__", &unary_method<negative>);
   cls.def("__pos__", &unary_method<positive>);
   cls.def("__abs__", &unary_method<abs>);
   cls.def("__invert__", &unary_method<invert>);
@@ -320,14 +276,12 @@ void bind_elementwise(py::module_& m) {
             return clip_impl(t, pick(a_min, min, "min"), pick(a_max, max, "max"));
           }, py::arg("a_min") = py::none(), py::arg("a_max") = py::none(), py::kw_only(),
           py::arg("min") = py::none(), py::arg("max") = py::none());
-  cls.def("abs", &unary_method<abs>);
-  cls.def("exp", &unary_method<exp>);
-  cls.def("log", &unary_method<log>);
-  cls.def("sqrt", &unary_method<sqrt>);
-  cls.def("square", &unary_method<square>);
-  cls.def("tanh", &unary_method<tanh>);
-  cls.def("sigmoid", &unary_method<sigmoid>);
-  cls.def("relu", &unary_method<relu>);
+  // Tensor methods: the table lines marked Method.
+#define TL_UNARY_METHOD_Method(name) cls.def(#name, &unary_method<&tl::name>);
+#define TL_UNARY_METHOD_Function(name)
+#define TL_UNARY(name, K, dtypes, grad, method, ...) TL_UNARY_METHOD_##method(name)
+#include "ops/unary.def"
+#undef TL_UNARY
 }
 
 }  // namespace tl::bind

@@ -17,11 +17,13 @@ void bind_creation(py::module_& m);
 void bind_tensor_misc(py::module_& m);
 void bind_elementwise(py::module_& m);
 void bind_reduce(py::module_& m);
+void bind_op_table(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_random(py::module_& m);
 void bind_train(py::module_& m);
 void bind_capture(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_normalization(py::module_& m);
 void bind_tensor_pickle(py::module_& m);
 }  // namespace tl::bind
 
@@ -54,10 +56,12 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_tensor_misc(m);
   tl::bind::bind_elementwise(m);
   tl::bind::bind_reduce(m);
+  tl::bind::bind_op_table(m);
   tl::bind::bind_nn(m);
   tl::bind::bind_random(m);
   tl::bind::bind_train(m);
   tl::bind::bind_capture(m);
   tl::bind::bind_conv(m);
+  tl::bind::bind_normalization(m);
   tl::bind::bind_tensor_pickle(m);
 }

@@ -100,26 +100,18 @@ void bind_arg(py::module_& m, py::class_<Tensor>& cls, const char* name, const c
   cls.def(name, call, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
 }
 
-Tensor max_(const Tensor& x, const AxisSpec& a, bool k) { return max(x, a, k); }
-Tensor min_(const Tensor& x, const AxisSpec& a, bool k) { return min(x, a, k); }
-
 }  // namespace
 
 void bind_reduce(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
-  bind_dtype_reduction<sum, sum>(m, cls, "sum",
-                      "Sum over axis (None, int or tuple). bool/integer inputs sum in int64 (NumPy gives uint64 "
-                      "for uint8; tensorlet has no uint64). float32 rows are summed pairwise like NumPy. dtype= "
-                      "casts the input and accumulates in that dtype (int32 sums wrap, as NumPy's).");
-  bind_dtype_reduction<mean, mean>(m, cls, "mean",
-                      "Arithmetic mean over axis; integers give float64; empty gives nan. dtype= accumulates in "
-                      "that dtype.");
-  bind_dtype_reduction<prod, prod>(m, cls, "prod",
-                      "Product over axis; bool/integers multiply in int64. dtype= multiplies in that dtype.");
-  bind_reduction<max_>(m, cls, "max",
-                       "Maximum over axis (NaN propagates). Gradient split equally among tied maxima.");
-  bind_reduction<min_>(m, cls, "min",
-                       "Minimum over axis (NaN propagates). Gradient split equally among tied minima.");
+  // One module function and method per line of the table ops/reduce.def.
+#define TL_REDUCE_BIND_DTyped(fn) bind_dtype_reduction<&tl::fn, &tl::fn>
+#define TL_REDUCE_BIND_Plain(fn) bind_reduction<&tl::fn>
+#define TL_REDUCE_BIND_Moment(fn) bind_moment<&tl::fn>
+#define TL_REDUCE_BIND_Arg(fn) bind_arg<&tl::fn>
+#define TL_REDUCE(name, fn, kind, dtypes, grad, numpy_ref, domain, doc) TL_REDUCE_BIND_##kind(fn)(m, cls, #name, doc);
+#include "ops/reduce.def"
+#undef TL_REDUCE
   m.attr("amax") = m.attr("max");
   m.attr("amin") = m.attr("min");
   bind_reduction<all>(m, cls, "all", "True where every element over axis is nonzero.");

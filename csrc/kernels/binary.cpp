@@ -6,9 +6,6 @@
 
 namespace tl::kernels {
 
-bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
-bool is_logical(BinaryOp op) { return op >= BinaryOp::LogicalAnd && op <= BinaryOp::LogicalXor; }
-
 namespace {
 
 // The loop shared by every binary op: out[i] = f(a[i], b[i]). Contiguous, scalar-broadcast and
@@ -179,12 +176,9 @@ void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
     case BinaryOp::BitAnd: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); }); break;
     case BinaryOp::BitOr: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); }); break;
     case BinaryOp::BitXor: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x ^ y); }); break;
-    case BinaryOp::MaxGradWeight:
-      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return x > y ? T(1) : (x == y ? T(0.5) : T(0)); });
-      break;
     default: break;
   }
-  throw TypeError(str_cat("[binary] op ", int(op), " is not supported for dtype ", dtype_name(out.dtype())));
+  throw TypeError(str_cat("[", binary_op_name(op), "] not supported for dtype ", dtype_name(out.dtype())));
 }
 
 template <class T>
@@ -201,7 +195,7 @@ void compare(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
     case BinaryOp::LogicalXor: return run<bool, T>(out, a, b, [](T x, T y) { return (x != T(0)) != (y != T(0)); });
     default: break;
   }
-  throw TypeError(str_cat("[binary] op ", int(op), " is not a comparison"));
+  throw TypeError(str_cat("[", binary_op_name(op), "] is not a comparison"));
 }
 
 }  // namespace
@@ -217,6 +211,15 @@ void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
   TL_CHECK(out.dtype() == a.dtype(), "binary", "output dtype ", dtype_name(out.dtype()), " differs from input dtype ",
            dtype_name(a.dtype()));
   TL_DISPATCH_ALL(out.dtype(), "binary", [&] { arith<scalar_t>(op, out, a, b); });
+}
+
+void max_grad_weight(const Tensor& w, const Tensor& x, const Tensor& y) {
+  TL_CHECK(is_floating(w.dtype()) && x.dtype() == w.dtype() && y.dtype() == w.dtype(), "max_grad_weight",
+           "internal dtype mismatch");
+  TL_DISPATCH_FLOAT(w.dtype(), "max_grad_weight", [&] {
+    using T = scalar_t;
+    run<T, T>(w, x, y, [](T a, T b) { return a > b ? T(1) : (a == b ? T(0.5) : T(0)); });
+  });
 }
 
 void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y) {

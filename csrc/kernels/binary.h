@@ -9,28 +9,52 @@
 //   Pow on integers: exponentiation by squaring with wrap-around; callers reject negative
 //     exponents first (any_negative below).
 //   Max / Min: NaN-propagating (np.maximum / np.minimum).
-//   MaxGradWeight(x, y): 1 where x > y, 0.5 where x == y, 0 elsewhere (x's share of the gradient of
-//     maximum; minimum uses it with the operands swapped). A backward helper, not recorded.
 #pragma once
 #include "core/tensor.h"
 
 namespace tl::kernels {
 
+// One case per line of ops/binary.def, in its order.
 enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Max, Min,
-  BitAnd, BitOr, BitXor,           // integer / bool dtypes only
-  Eq, Ne, Lt, Le, Gt, Ge,          // out is bool
-  LogicalAnd, LogicalOr, LogicalXor,  // out is bool, inputs any dtype (truthiness)
-  MaxGradWeight,
+#define TL_BINARY(name, K, ...) K,
+#include "ops/binary.def"
+#undef TL_BINARY
 };
 
-bool is_comparison(BinaryOp op);
-bool is_logical(BinaryOp op);
+// The dtypes column of the table (the rules are in ops/binary.cpp's binary_spec).
+enum class BinaryDTypes : uint8_t { Same, NoBool, TrueDiv, Integral, Compare, Logical };
+
+inline BinaryDTypes binary_dtypes(BinaryOp op) {
+  static constexpr BinaryDTypes table[] = {
+#define TL_BINARY(name, K, fn, dtypes, ...) BinaryDTypes::dtypes,
+#include "ops/binary.def"
+#undef TL_BINARY
+  };
+  return table[static_cast<int>(op)];
+}
+
+// NumPy's ufunc name of an op ("add", "floor_divide", ...), for messages.
+inline const char* binary_op_name(BinaryOp op) {
+  static constexpr const char* names[] = {
+#define TL_BINARY(name, ...) #name,
+#include "ops/binary.def"
+#undef TL_BINARY
+  };
+  return names[static_cast<int>(op)];
+}
+
+inline bool is_comparison(BinaryOp op) { return binary_dtypes(op) == BinaryDTypes::Compare; }
+inline bool is_logical(BinaryOp op) { return binary_dtypes(op) == BinaryDTypes::Logical; }
 
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
 
 // out = cond ? x : y; cond is bool, x / y / out share one dtype; all already broadcast.
 void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y);
+
+// Backward-only helper (not a public op): w = 1 where x > y, 0.5 where x == y, 0 elsewhere
+// (x's share of the gradient of maximum; minimum uses it with the operands swapped). Float
+// dtypes; w, x, y share one shape and dtype.
+void max_grad_weight(const Tensor& w, const Tensor& x, const Tensor& y);
 
 // True if any element of an integer tensor is negative (power's exponent check).
 bool any_negative(const Tensor& t);

@@ -60,6 +60,7 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
       if constexpr (F) return run<T, T>(out, x, [](T v) { return -v; });
       else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T(uint_of<T>(0) - uint_of<T>(v)); });
       break;
+    case UnaryOp::Pos: return run<T, T>(out, x, [](T v) { return v; });
     case UnaryOp::Abs:
       if constexpr (F) return run<T, T>(out, x, [](T v) { return std::fabs(v); });
       else if constexpr (S) return run<T, T>(out, x, [](T v) { return v < 0 ? T(uint_of<T>(0) - uint_of<T>(v)) : v; });
@@ -72,11 +73,28 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
       if constexpr (F) return run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : (v < 0 ? T(-1) : v); });
       else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T((v > 0) - (v < 0)); });
       break;
+    case UnaryOp::Reciprocal:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return T(1) / v; });
+      // 1 / v truncated: only 1 (and -1 for signed types) give nonzero results; 0 for v == 0,
+      // which NumPy leaves undefined.
+      else if constexpr (S) return run<T, T>(out, x, [](T v) { return (v == T(1) || v == T(-1)) ? v : T(0); });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return v == T(1) ? v : T(0); });
+      break;
     case UnaryOp::Relu:
       if constexpr (B) return run<T, T>(out, x, [](T v) { return v; });
       else return run<T, T>(out, x, [](T v) { return v < 0 ? T(0) : v; });
-    case UnaryOp::StepPositive:
-      if constexpr (!B) return run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : T(0); });
+    case UnaryOp::Floor:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::floor(v); });
+      else return run<T, T>(out, x, [](T v) { return v; });
+    case UnaryOp::Ceil:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::ceil(v); });
+      else return run<T, T>(out, x, [](T v) { return v; });
+    case UnaryOp::Trunc:
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::trunc(v); });
+      else return run<T, T>(out, x, [](T v) { return v; });
+    case UnaryOp::Round:  // nearbyint in the default rounding mode: half to even, as np.round
+      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::nearbyint(v); });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return v; });
       break;
     case UnaryOp::BitNot:
       if constexpr (B) return run<T, T>(out, x, [](T v) { return !v; });
@@ -104,6 +122,7 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
   if constexpr (F) {
     switch (op) {
       case UnaryOp::Exp: return run<T, T>(out, x, [](T v) { return std::exp(v); });
+      case UnaryOp::Expm1: return run<T, T>(out, x, [](T v) { return std::expm1(v); });
       case UnaryOp::Tanh: return run<T, T>(out, x, [](T v) { return std::tanh(v); });
       case UnaryOp::Sigmoid:
         return run<T, T>(out, x, [](T v) {
@@ -111,22 +130,43 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
           return (v < 0 ? e : T(1)) / (T(1) + e);
         });
       case UnaryOp::Log: return run<T, T>(out, x, [](T v) { return std::log(v); });
+      case UnaryOp::Log1p: return run<T, T>(out, x, [](T v) { return std::log1p(v); });
+      case UnaryOp::Log2: return run<T, T>(out, x, [](T v) { return std::log2(v); });
+      case UnaryOp::Log10: return run<T, T>(out, x, [](T v) { return std::log10(v); });
       case UnaryOp::Sqrt: return run<T, T>(out, x, [](T v) { return std::sqrt(v); });
       case UnaryOp::Sin: return run<T, T>(out, x, [](T v) { return std::sin(v); });
       case UnaryOp::Cos: return run<T, T>(out, x, [](T v) { return std::cos(v); });
+      case UnaryOp::Tan: return run<T, T>(out, x, [](T v) { return std::tan(v); });
+      case UnaryOp::Arcsin: return run<T, T>(out, x, [](T v) { return std::asin(v); });
+      case UnaryOp::Arccos: return run<T, T>(out, x, [](T v) { return std::acos(v); });
+      case UnaryOp::Arctan: return run<T, T>(out, x, [](T v) { return std::atan(v); });
+      case UnaryOp::Sinh: return run<T, T>(out, x, [](T v) { return std::sinh(v); });
+      case UnaryOp::Cosh: return run<T, T>(out, x, [](T v) { return std::cosh(v); });
+      case UnaryOp::Arcsinh: return run<T, T>(out, x, [](T v) { return std::asinh(v); });
+      case UnaryOp::Arccosh: return run<T, T>(out, x, [](T v) { return std::acosh(v); });
+      case UnaryOp::Arctanh: return run<T, T>(out, x, [](T v) { return std::atanh(v); });
+      case UnaryOp::Erf: return run<T, T>(out, x, [](T v) { return std::erf(v); });
       default: break;
     }
   }
-  throw TypeError(str_cat("[unary] op ", int(op), " is not supported for dtype ", dtype_name(x.dtype())));
+  throw TypeError(str_cat("[", unary_op_name(op), "] not supported for dtype ", dtype_name(x.dtype())));
 }
 
 }  // namespace
 
 void unary(UnaryOp op, const Tensor& out, const Tensor& x) {
-  const bool pred = op == UnaryOp::IsNan || op == UnaryOp::IsFinite || op == UnaryOp::LogicalNot;
-  TL_CHECK(pred ? out.dtype() == DType::Bool : out.dtype() == x.dtype(), "unary", "internal dtype mismatch: ",
-           dtype_name(out.dtype()), " from ", dtype_name(x.dtype()));
-  TL_DISPATCH_ALL(x.dtype(), "unary", [&] { math<scalar_t>(op, out, x); });
+  const bool to_bool = unary_dtypes(op) == UnaryDTypes::ToBool;
+  TL_CHECK(to_bool ? out.dtype() == DType::Bool : out.dtype() == x.dtype(), unary_op_name(op),
+           "internal dtype mismatch: ", dtype_name(out.dtype()), " from ", dtype_name(x.dtype()));
+  TL_DISPATCH_ALL(x.dtype(), unary_op_name(op), [&] { math<scalar_t>(op, out, x); });
+}
+
+void step_positive(const Tensor& out, const Tensor& x) {
+  TL_CHECK(out.dtype() == x.dtype() && x.dtype() != DType::Bool, "step_positive", "internal dtype mismatch");
+  TL_DISPATCH_ALL(x.dtype(), "step_positive", [&] {
+    using T = scalar_t;
+    if constexpr (!std::is_same_v<T, bool>) run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : T(0); });
+  });
 }
 
 }  // namespace tl::kernels

@@ -13,35 +13,9 @@
 
 namespace tl {
 
+using kernels::BinaryDTypes;
 using kernels::BinaryOp;
-
-const char* binary_op_name(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "subtract";
-    case BinaryOp::Mul: return "multiply";
-    case BinaryOp::Div: return "divide";
-    case BinaryOp::FloorDiv: return "floor_divide";
-    case BinaryOp::Mod: return "remainder";
-    case BinaryOp::Pow: return "power";
-    case BinaryOp::Max: return "maximum";
-    case BinaryOp::Min: return "minimum";
-    case BinaryOp::BitAnd: return "bitwise_and";
-    case BinaryOp::BitOr: return "bitwise_or";
-    case BinaryOp::BitXor: return "bitwise_xor";
-    case BinaryOp::Eq: return "equal";
-    case BinaryOp::Ne: return "not_equal";
-    case BinaryOp::Lt: return "less";
-    case BinaryOp::Le: return "less_equal";
-    case BinaryOp::Gt: return "greater";
-    case BinaryOp::Ge: return "greater_equal";
-    case BinaryOp::LogicalAnd: return "logical_and";
-    case BinaryOp::LogicalOr: return "logical_or";
-    case BinaryOp::LogicalXor: return "logical_xor";
-    case BinaryOp::MaxGradWeight: return "maximum_grad";
-  }
-  return "binary";
-}
+using kernels::binary_op_name;
 
 namespace {
 
@@ -55,28 +29,25 @@ struct BinarySpec {
 BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
   const DType p = promote_types(a, b);
   const char* name = binary_op_name(op);
-  switch (op) {
-    case BinaryOp::Sub:
+  switch (kernels::binary_dtypes(op)) {
+    case BinaryDTypes::Same: return {p, p};
+    case BinaryDTypes::NoBool:
       TL_CHECK_TYPE(p != DType::Bool, name,
-                    "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
-                    "operator, or the logical_xor function instead");
+                    op == BinaryOp::Sub
+                        ? "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
+                          "operator, or the logical_xor function instead"
+                        : "not supported for two bool operands (NumPy computes it in int8, which tensorlet does not "
+                          "have); convert with .astype('uint8') or .astype('int64') first");
       return {p, p};
-    case BinaryOp::Div:
+    case BinaryDTypes::TrueDiv:
       return is_floating(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
-    case BinaryOp::FloorDiv: case BinaryOp::Mod: case BinaryOp::Pow:
-      TL_CHECK_TYPE(p != DType::Bool, name, "not supported for two bool operands (NumPy computes it in int8, which "
-                    "tensorlet does not have); convert with .astype('uint8') or .astype('int64') first");
-      return {p, p};
-    case BinaryOp::BitAnd: case BinaryOp::BitOr: case BinaryOp::BitXor:
+    case BinaryDTypes::Integral:
       TL_CHECK_TYPE(!is_floating(p), name, "ufunc '", name, "' not supported for the input types (",
                     dtype_name(a), ", ", dtype_name(b), "): it needs bool or integer operands");
       return {p, p};
-    case BinaryOp::Eq: case BinaryOp::Ne: case BinaryOp::Lt: case BinaryOp::Le: case BinaryOp::Gt:
-    case BinaryOp::Ge: case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: case BinaryOp::LogicalXor:
-      return {p, DType::Bool};
-    default:
-      return {p, p};
+    case BinaryDTypes::Compare: case BinaryDTypes::Logical: return {p, DType::Bool};
   }
+  return {p, p};
 }
 
 // The shape two operands broadcast to: a reference to a's when they agree (no allocation on
@@ -190,18 +161,19 @@ struct MaxMinBackward : Node {
   std::vector<Tensor> backward(const Tensor& g) override {
     const DType dt = g.dtype();
     Tensor ac = unpack(a).to_dtype(dt), bc = unpack(b).to_dtype(dt);
-    auto weight = [&](const Tensor& x, const Tensor& y) { return binary_raw(BinaryOp::MaxGradWeight, x, y); };
+    auto weight = [&](const Tensor& x, const Tensor& y) {
+      Shape tmp;
+      const Shape& shape = out_shape(x, y, "maximum", tmp);
+      Tensor w = Tensor::empty(shape, dt);
+      kernels::max_grad_weight(w, broadcast_view(x, shape), broadcast_view(y, shape));
+      return w;
+    };
     Tensor ga, gb;
     if (needs_input_grad(0)) ga = grad_for(mul(g, is_min ? weight(bc, ac) : weight(ac, bc)), input_meta[0]);
     if (needs_input_grad(1)) gb = grad_for(mul(g, is_min ? weight(ac, bc) : weight(bc, ac)), input_meta[1]);
     return {ga, gb};
   }
   void release_saved() override { a.reset(); b.reset(); }
-};
-
-struct NegBackward : Node {
-  const char* name() const override { return "NegBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {neg(g)}; }
 };
 
 struct AstypeBackward : Node {
@@ -258,15 +230,11 @@ struct ClipBackward : Node {
 Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
   TL_CAPTURE_OP(binary_op, op, a, b);
   switch (op) {
-    case BinaryOp::Add: return add(a, b);
-    case BinaryOp::Sub: return sub(a, b);
-    case BinaryOp::Mul: return mul(a, b);
-    case BinaryOp::Div: return div(a, b);
-    case BinaryOp::Pow: return power(a, b);
-    case BinaryOp::Max: return maximum(a, b);
-    case BinaryOp::Min: return minimum(a, b);
-    default: return binary_raw(op, a, b);
+#define TL_BINARY(name, K, fn, ...) case BinaryOp::K: return fn(a, b);
+#include "ops/binary.def"
+#undef TL_BINARY
   }
+  return binary_raw(op, a, b);
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
@@ -341,16 +309,6 @@ Tensor bitwise_and(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_and
 Tensor bitwise_or(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_or, a, b); return binary_raw(BinaryOp::BitOr, a, b); }
 Tensor bitwise_xor(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_xor, a, b); return binary_raw(BinaryOp::BitXor, a, b); }
 
-Tensor neg(const Tensor& a) {
-  TL_CAPTURE_OP(neg, a);
-  TL_CHECK_TYPE(a.dtype() != DType::Bool, "negative",
-                "The numpy boolean negative, the `-` operator, is not supported, use the `~` operator or the "
-                "logical_not function instead.");
-  Tensor out = unary_raw(kernels::UnaryOp::Neg, a, a.dtype());
-  record<NegBackward>(out, {a});
-  return out;
-}
-
 Tensor where(const Tensor& cond_in, const Tensor& x, const Tensor& y) {
   TL_CAPTURE_OP(where, cond_in, x, y);
   Shape shape = broadcast_shapes(broadcast_shapes(cond_in.shape(), x.shape(), "where"), y.shape(), "where");
@@ -397,11 +355,14 @@ void binary_inplace_graph(BinaryOp op, const Tensor& a, const Tensor& b, const c
 }
 
 bool has_derivative(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add: case BinaryOp::Sub: case BinaryOp::Mul: case BinaryOp::Div: case BinaryOp::Pow:
-    case BinaryOp::Max: case BinaryOp::Min: return true;
-    default: return false;
-  }
+  static constexpr bool grad[] = {
+#define TL_BINARY(name, K, fn, dtypes, grad, ...) TL_BINARY_HAS_##grad,
+#define TL_BINARY_HAS_Grad true
+#define TL_BINARY_HAS_NoGrad false
+#include "ops/binary.def"
+#undef TL_BINARY
+  };
+  return grad[static_cast<int>(op)];
 }
 
 }  // namespace

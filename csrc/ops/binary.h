@@ -4,6 +4,7 @@
 #pragma once
 #include "core/tensor.h"
 #include "kernels/binary.h"
+#include "ops/unary.h"  // negative / neg, which many derivative formulas here use
 
 namespace tl {
 
@@ -16,7 +17,6 @@ Tensor power(const Tensor& a, const Tensor& b);  // ValueError for integers to n
 // Ties send half of the gradient to each operand (PyTorch's convention); NaN propagates.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
-Tensor neg(const Tensor& a);
 // Not differentiable (piecewise constant / integer results): no graph is recorded.
 Tensor floor_divide(const Tensor& a, const Tensor& b);  // Python's floor semantics; int // 0 -> 0
 Tensor remainder(const Tensor& a, const Tensor& b);     // sign of the divisor; int % 0 -> 0
@@ -37,8 +37,8 @@ Tensor bitwise_xor(const Tensor& a, const Tensor& b);
 
 // Any binary op by kernel id (the bindings' table); records a node when the op has a backward.
 Tensor binary_op(kernels::BinaryOp op, const Tensor& a, const Tensor& b);
-// NumPy's ufunc name of an op ("add", "floor_divide", ...), for messages.
-const char* binary_op_name(kernels::BinaryOp op);
+// NumPy's ufunc name of an op: kernels::binary_op_name (from the table ops/binary.def).
+using kernels::binary_op_name;
 
 // numpy.where(cond, x, y): cond is read as bool; gradients flow to x and y.
 Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y);

@@ -5,6 +5,8 @@
 #include "core/error.h"
 #include "kernels/conv.h"
 #include "ops/binary.h"
+#include "ops/indexing.h"
+#include "ops/join.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
 #include "ops/unary.h"
@@ -27,7 +29,7 @@ struct ConvBackward : Node {
     Tensor g = g_in;
     if (relu) {
       const Tensor& out = unpack(out_saved);
-      g = mul(g_in, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype()));
+      g = mul(g_in, step_positive(out));
     }
     g = g.contiguous();
     Tensor gx, gw, gb;
@@ -81,6 +83,25 @@ Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, c
   return y;
 }
 
+// Grouped conv (Keras/TF's, groups = C / the kernel's input channels): group i convolves input
+// channels [i*Cg, (i+1)*Cg) with kernel columns [i*Og, (i+1)*Og); each group is an ordinary conv
+// of channel slices (views), and the results are joined along the channels. Differentiable
+// through the slices and the join.
+Tensor conv_grouped(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, const kernels::Window& win,
+                    int64_t groups) {
+  const int64_t Cg = w.shape()[w.ndim() - 2], Og = w.shape().back() / groups;
+  const auto channels = [](const Tensor& t, int64_t lo, int64_t n) {
+    return index(t, {IndexItem::ellipsis(), IndexItem::slice(lo, lo + n)});  // a view; conv_last copies it
+  };
+  kernels::Window wg = win;
+  wg.C = Cg;
+  std::vector<Tensor> ys;
+  for (int64_t i = 0; i < groups; ++i)
+    ys.push_back(conv_last(channels(x, i * Cg, Cg), channels(w, i * Og, Og),
+                           b.defined() ? channels(b, i * Og, Og) : Tensor(), relu, wg));
+  return concatenate(ys, -1);
+}
+
 }  // namespace
 
 Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& strides, const std::string& padding,
@@ -101,8 +122,13 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
   const Shape& ks = k_in.shape();
   for (int64_t d : ks)
     TL_CHECK(d > 0, op, "kernel dims must be positive, got kernel ", shape_str(ks));
-  TL_CHECK(ks[size_t(spatial)] == C, op, "x ", shape_str(x_in.shape()), " has ", C, " channels but kernel ",
-           shape_str(ks), " expects ", ks[size_t(spatial)], " input channels");
+  // As Keras's backends, a kernel with fewer input channels than x means a grouped conv.
+  const int64_t Cin = ks[size_t(spatial)];
+  TL_CHECK(C % Cin == 0 && C > 0, op, "x ", shape_str(x_in.shape()), " has ", C, " channels but kernel ",
+           shape_str(ks), " expects ", Cin, " input channels (or a divisor of them, for a grouped conv)");
+  const int64_t groups = C / Cin;
+  TL_CHECK(ks.back() % groups == 0, op, "a grouped conv of x ", shape_str(x_in.shape()), " with kernel ",
+           shape_str(ks), " has ", groups, " groups, which must divide the ", ks.back(), " output channels");
   const std::vector<int64_t> st = spatial_arg(op, "strides", strides, spatial);
   const std::vector<int64_t> dil = spatial_arg(op, "dilation_rate", dilation_rate, spatial);
   if (bias.defined()) {
@@ -120,7 +146,8 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
                                           "kernel " + shape_str(ks));
   Tensor b = bias.defined() ? astype(bias, dt) : Tensor();
   if (b.defined() && !b.is_contiguous()) b = ascontiguousarray(b);
-  const Tensor y = conv_last(x, w, b, activation == LinearActivation::Relu, win);
+  const bool relu = activation == LinearActivation::Relu;
+  const Tensor y = groups == 1 ? conv_last(x, w, b, relu, win) : conv_grouped(x, w, b, relu, win, groups);
   return channels_first ? to_channels_first(y) : y;
 }
 

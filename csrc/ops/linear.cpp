@@ -26,7 +26,7 @@ struct LinearBackward : Node {
     Tensor gp = reshape(g, g2d_shape);
     if (relu) {
       const Tensor& out = unpack(out_saved);
-      gp = mul(gp, unary_raw(kernels::UnaryOp::StepPositive, out, out.dtype()));
+      gp = mul(gp, step_positive(out));
     }
     Tensor gx, gw, gb;
     if (needs_input_grad(0)) gx = reshape(matmul(gp, swapaxes(w, 0, 1)), input_meta[0].shape);

@@ -1,10 +1,13 @@
-#include "capture/recorder.h"
+// The unary op functions, generated from ops/unary.def: result dtype from the table's dtypes
+// column, the kernel case, and one autograd node type whose formula comes from unary_grad.cpp.
 #include "ops/unary.h"
 #include "autograd/function.h"
-#include "ops/binary.h"
+#include "capture/recorder.h"
+#include "ops/unary_grad.h"
 
 namespace tl {
 
+using kernels::UnaryDTypes;
 using kernels::UnaryOp;
 
 DType float_result_dtype(DType d) {
@@ -15,6 +18,25 @@ DType float_result_dtype(DType d) {
   }
 }
 
+DType unary_result_dtype(UnaryOp op, DType in) {
+  const char* name = kernels::unary_op_name(op);
+  switch (kernels::unary_dtypes(op)) {
+    case UnaryDTypes::Same: return in;
+    case UnaryDTypes::NoBool:
+      TL_CHECK_TYPE(in != DType::Bool, name, "not supported for dtype bool (NumPy has no bool loop for it, or "
+                    "computes it in int8, which tensorlet does not have); convert with .astype() first");
+      return in;
+    case UnaryDTypes::Integral:
+      TL_CHECK_TYPE(!is_floating(in), name, "not supported for dtype ", dtype_name(in),
+                    ": it needs bool or integer operands");
+      return in;
+    case UnaryDTypes::Float: return float_result_dtype(in);
+    case UnaryDTypes::Round: return in == DType::Bool ? DType::Float32 : in;  // NumPy: float16
+    case UnaryDTypes::ToBool: return DType::Bool;
+  }
+  return in;
+}
+
 Tensor unary_raw(UnaryOp op, const Tensor& x, DType out_dtype) {
   Tensor out = Tensor::empty(x.shape(), out_dtype);
   kernels::unary(op, out, x);
@@ -23,136 +45,82 @@ Tensor unary_raw(UnaryOp op, const Tensor& x, DType out_dtype) {
 
 namespace {
 
-Tensor unary_float(UnaryOp op, const Tensor& x) {
-  const DType d = float_result_dtype(x.dtype());
+// Forward without recording: ToBool ops read x in its own dtype, the others compute in the
+// result dtype.
+inline Tensor forward(UnaryOp op, const Tensor& x) {
+  const DType d = unary_result_dtype(op, x.dtype());
+  if (kernels::unary_dtypes(op) == UnaryDTypes::ToBool) return unary_raw(op, x, d);
   return unary_raw(op, x.to_dtype(d), d);
 }
 
-Tensor scalar_of(double v, DType d) { return Tensor::scalar(Scalar::from_double(v), d); }
+Tensor recompute(UnaryOp op, const Tensor& x);
 
-// Backward nodes save the input x or the (detached) output, whichever the derivative needs.
-// Nodes written with the output also keep x: under create_graph (grad mode on inside
-// backward) they recompute the output from x, so second derivatives see its dependence on x
-// (the saved output is detached, and would make them silently wrong).
-struct OutputNode : Node {
+// One node type for every differentiable table op: the formula (unary_grad.h) gets g, the
+// input and, for GradOut ops, the output (saved detached, so under create_graph it is
+// recomputed from x to carry its dependence on x).
+struct UnaryBackward : Node {
+  UnaryOp op{};
   SavedTensor x, out;
-  Tensor output(Tensor (*f)(const Tensor&)) const { return GradMode::is_enabled() ? f(unpack(x)) : unpack(out); }
+  const char* name() const override { return grad::node_name(op); }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor xv = x.defined() ? unpack(x) : Tensor();
+    Tensor ov;
+    if (out.defined()) ov = GradMode::is_enabled() ? recompute(op, xv) : unpack(out);
+    return {grad::derivative(op, g, xv, ov)};
+  }
   void release_saved() override {
     x.reset();
     out.reset();
   }
 };
-// Nodes that save only their input x.
-struct InputNode : Node {
-  SavedTensor x;
-  void release_saved() override { x.reset(); }
-};
-struct AbsBackward : InputNode {
-  const char* name() const override { return "AbsBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    const Tensor& xv = unpack(x);
-    return {mul(g, unary_raw(UnaryOp::Sign, xv, xv.dtype()))};
-  }
-};
-struct ExpBackward : OutputNode {
-  const char* name() const override { return "ExpBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, output(exp))}; }
-};
-struct LogBackward : InputNode {
-  const char* name() const override { return "LogBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {div(g, unpack(x))}; }
-};
-struct SqrtBackward : OutputNode {
-  const char* name() const override { return "SqrtBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor o = output(sqrt);
-    return {div(g, mul(o, scalar_of(2.0, o.dtype())))};
-  }
-};
-struct SquareBackward : InputNode {
-  const char* name() const override { return "PowBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    const Tensor& xv = unpack(x);
-    return {mul(g, mul(xv, scalar_of(2.0, xv.dtype())))};
-  }
-};
-struct TanhBackward : OutputNode {
-  const char* name() const override { return "TanhBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor o = output(tanh);
-    return {mul(g, sub(scalar_of(1.0, o.dtype()), mul(o, o)))};
-  }
-};
-struct SigmoidBackward : OutputNode {
-  const char* name() const override { return "SigmoidBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor o = output(sigmoid);
-    return {mul(g, mul(o, sub(scalar_of(1.0, o.dtype()), o)))};
-  }
-};
-struct ReluBackward : InputNode {
-  const char* name() const override { return "ReluBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    const Tensor& xv = unpack(x);
-    return {mul(g, unary_raw(UnaryOp::StepPositive, xv, xv.dtype()))};
-  }
-};
-struct SinBackward : InputNode {
-  const char* name() const override { return "SinBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {mul(g, cos(unpack(x)))}; }
-};
-struct CosBackward : InputNode {
-  const char* name() const override { return "CosBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {neg(mul(g, sin(unpack(x))))}; }
-};
 
-template <class NodeT>
-Tensor save_x(Tensor out, const Tensor& x) {
-  if (auto node = record<NodeT>(out, {x})) node->x = x;
-  return out;
-}
-template <class NodeT>
-Tensor save_out(Tensor out, const Tensor& x) {
-  if (auto node = record<NodeT>(out, {x})) {
-    node->x = x;
-    node->out.save_output(out);
+enum class Saves { Nothing, X, XAndOut };
+
+template <Saves S>
+Tensor differentiable(UnaryOp op, const Tensor& x) {
+  Tensor out = forward(op, x);
+  if (auto node = record<UnaryBackward>(out, {x})) {
+    node->op = op;
+    if constexpr (S != Saves::Nothing) node->x = x;
+    if constexpr (S == Saves::XAndOut) node->out.save_output(out);
   }
   return out;
 }
 
 }  // namespace
 
-Tensor abs(const Tensor& x) { TL_CAPTURE_OP(abs, x); return save_x<AbsBackward>(unary_raw(UnaryOp::Abs, x, x.dtype()), x); }
-Tensor exp(const Tensor& x) { TL_CAPTURE_OP(exp, x); return save_out<ExpBackward>(unary_float(UnaryOp::Exp, x), x); }
-Tensor log(const Tensor& x) { TL_CAPTURE_OP(log, x); return save_x<LogBackward>(unary_float(UnaryOp::Log, x), x); }
-Tensor sqrt(const Tensor& x) { TL_CAPTURE_OP(sqrt, x); return save_out<SqrtBackward>(unary_float(UnaryOp::Sqrt, x), x); }
-Tensor tanh(const Tensor& x) { TL_CAPTURE_OP(tanh, x); return save_out<TanhBackward>(unary_float(UnaryOp::Tanh, x), x); }
-Tensor sigmoid(const Tensor& x) { TL_CAPTURE_OP(sigmoid, x); return save_out<SigmoidBackward>(unary_float(UnaryOp::Sigmoid, x), x); }
-Tensor sin(const Tensor& x) { TL_CAPTURE_OP(sin, x); return save_x<SinBackward>(unary_float(UnaryOp::Sin, x), x); }
-Tensor cos(const Tensor& x) { TL_CAPTURE_OP(cos, x); return save_x<CosBackward>(unary_float(UnaryOp::Cos, x), x); }
-Tensor relu(const Tensor& x) { TL_CAPTURE_OP(relu, x); return save_x<ReluBackward>(unary_raw(UnaryOp::Relu, x, x.dtype()), x); }
+// The table's grad column -> how the op is computed and recorded.
+#define TL_UNARY_RUN_NoGrad(K, x) forward(UnaryOp::K, x)
+#define TL_UNARY_RUN_GradNone(K, x) differentiable<Saves::Nothing>(UnaryOp::K, x)
+#define TL_UNARY_RUN_GradX(K, x) differentiable<Saves::X>(UnaryOp::K, x)
+#define TL_UNARY_RUN_GradOut(K, x) differentiable<Saves::XAndOut>(UnaryOp::K, x)
+#define TL_UNARY(name, K, dtypes, grad, ...) \
+  Tensor name(const Tensor& x) {             \
+    TL_CAPTURE_OP(name, x);                  \
+    return TL_UNARY_RUN_##grad(K, x);        \
+  }
+#include "ops/unary.def"
+#undef TL_UNARY
 
-Tensor square(const Tensor& x) {
-  TL_CAPTURE_OP(square, x);
-  TL_CHECK_TYPE(x.dtype() != DType::Bool, "square",
-                "not supported for bool (NumPy computes it in int8, which tensorlet does not have); "
-                "convert with .astype() first");
-  return save_x<SquareBackward>(unary_raw(UnaryOp::Square, x, x.dtype()), x);
+// Recorded forward (create_graph: the recomputed output must carry its dependence on x).
+namespace {
+Tensor recompute(UnaryOp op, const Tensor& x) {
+  switch (op) {
+#define TL_UNARY(name, K, ...) case UnaryOp::K: return name(x);
+#include "ops/unary.def"
+#undef TL_UNARY
+  }
+  throw RuntimeError("[unary] unknown op");
 }
+}  // namespace
 
-Tensor sign(const Tensor& x) {
-  TL_CAPTURE_OP(sign, x);
-  TL_CHECK_TYPE(x.dtype() != DType::Bool, "sign", "ufunc 'sign' did not contain a loop with signature matching types bool");
-  return unary_raw(UnaryOp::Sign, x, x.dtype());
-}
-Tensor isnan(const Tensor& x) { TL_CAPTURE_OP(isnan, x); return unary_raw(UnaryOp::IsNan, x, DType::Bool); }
-Tensor isfinite(const Tensor& x) { TL_CAPTURE_OP(isfinite, x); return unary_raw(UnaryOp::IsFinite, x, DType::Bool); }
-Tensor logical_not(const Tensor& x) { TL_CAPTURE_OP(logical_not, x); return unary_raw(UnaryOp::LogicalNot, x, DType::Bool); }
-Tensor invert(const Tensor& x) {
-  TL_CAPTURE_OP(invert, x);
-  TL_CHECK_TYPE(!is_floating(x.dtype()), "invert", "ufunc 'invert' not supported for the input type ",
-                dtype_name(x.dtype()), ": it needs bool or integer operands");
-  return unary_raw(UnaryOp::BitNot, x, x.dtype());
+Tensor neg(const Tensor& x) { TL_CAPTURE_OP(neg, x); return negative(x); }
+
+Tensor step_positive(const Tensor& x) {
+  TL_CAPTURE_OP(step_positive, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  kernels::step_positive(out, x);
+  return out;
 }
 
 }  // namespace tl

@@ -1,31 +1,29 @@
-// Unary elementwise ops, recorded for autograd where differentiable. Result dtypes follow
-// NumPy, except that where NumPy gives float16 (uint8 / bool inputs of exp, log, sqrt, sin, cos,
-// tanh, sigmoid) tensorlet, which has no float16, gives float32. int32 / int64 give float64.
+// Unary elementwise ops, one function per line of ops/unary.def (the op table), recorded for
+// autograd where the table gives a derivative (ops/unary_grad.cpp). Result dtypes follow NumPy 2
+// (the table's dtypes column), except that where NumPy gives float16 (bool / uint8 inputs of exp,
+// log, sin, ..., and round of bool) tensorlet, which has no float16, gives float32; int32 / int64
+// give float64. Unsupported dtypes raise TypeError naming the op and the dtype.
 #pragma once
 #include "core/tensor.h"
 #include "kernels/unary.h"
 
 namespace tl {
 
-Tensor abs(const Tensor& x);      // gradient sign(x) (0 at 0)
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor square(const Tensor& x);   // TypeError on bool (NumPy gives int8)
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);  // 1 / (1 + exp(-x)), stable for any x
-Tensor relu(const Tensor& x);     // max(x, 0), keeps the dtype; gradient 0 at 0
-Tensor sin(const Tensor& x);
-Tensor cos(const Tensor& x);
-// Not differentiable.
-Tensor sign(const Tensor& x);
-Tensor isnan(const Tensor& x);
-Tensor isfinite(const Tensor& x);
-Tensor logical_not(const Tensor& x);
-Tensor invert(const Tensor& x);   // ~: bitwise not on integers, logical not on bool
+// tl::negative(x), tl::exp(x), ... (Tensor name(const Tensor& x) for every table line).
+#define TL_UNARY(name, ...) Tensor name(const Tensor& x);
+#include "ops/unary.def"
+#undef TL_UNARY
+
+// Short name of negative, used by derivative formulas.
+Tensor neg(const Tensor& x);
+// relu's derivative as a mask: 1 where x > 0 else 0, in x's dtype (a backward helper for
+// relu and the fused relu epilogues of linear / conv; not differentiable).
+Tensor step_positive(const Tensor& x);
 
 // The float dtype a transcendental function computes in for an input dtype.
 DType float_result_dtype(DType d);
+// The result dtype of a table op for an input dtype; TypeError naming both when unsupported.
+DType unary_result_dtype(kernels::UnaryOp op, DType in);
 // Raw (unrecorded) kernel call into a fresh tensor of dtype `out_dtype` (x already cast).
 Tensor unary_raw(kernels::UnaryOp op, const Tensor& x, DType out_dtype);
 

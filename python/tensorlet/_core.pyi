@@ -177,6 +177,18 @@ class Tensor:
         """
         True where some element over axis is nonzero.
         """
+    def arccos(self) -> Tensor:
+        ...
+    def arccosh(self) -> Tensor:
+        ...
+    def arcsin(self) -> Tensor:
+        ...
+    def arcsinh(self) -> Tensor:
+        ...
+    def arctan(self) -> Tensor:
+        ...
+    def arctanh(self) -> Tensor:
+        ...
     def argmax(self, axis: typing.Any = None, *, keepdims: bool = False) -> Tensor:
         """
         Index of the first maximum (axis None: of the flattened tensor); int64.
@@ -191,9 +203,15 @@ class Tensor:
         """
     def backward(self, gradient: typing.Any = None, retain_graph: typing.Any = None, create_graph: bool = False, inputs: typing.Any = None, *, grad: typing.Any = None) -> None:
         ...
+    def ceil(self) -> Tensor:
+        ...
     def clip(self, a_min: typing.Any = None, a_max: typing.Any = None, *, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
     def copy(self) -> Tensor:
+        ...
+    def cos(self) -> Tensor:
+        ...
+    def cosh(self) -> Tensor:
         ...
     def detach(self) -> Tensor:
         """
@@ -205,7 +223,11 @@ class Tensor:
         """
     def dot(self, arg0: typing.Any) -> Tensor:
         ...
+    def erf(self) -> Tensor:
+        ...
     def exp(self) -> Tensor:
+        ...
+    def expm1(self) -> Tensor:
         ...
     def fill(self, value: typing.Any) -> None:
         """
@@ -217,9 +239,17 @@ class Tensor:
         """
     def flatten(self) -> Tensor:
         ...
+    def floor(self) -> Tensor:
+        ...
     def item(self) -> typing.Any:
         ...
     def log(self) -> Tensor:
+        ...
+    def log10(self) -> Tensor:
+        ...
+    def log1p(self) -> Tensor:
+        ...
+    def log2(self) -> Tensor:
         ...
     def log_softmax(self, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
         ...
@@ -245,6 +275,8 @@ class Tensor:
         """
     def ravel(self) -> Tensor:
         ...
+    def reciprocal(self) -> Tensor:
+        ...
     def register_hook(self, hook: typing.Callable) -> RemovableHandle:
         """
         hook(grad) -> Tensor or None runs when this tensor's gradient is computed; a Tensor replaces it.
@@ -262,6 +294,10 @@ class Tensor:
         A non-leaf keeps its gradient in .grad after backward (a leaf always does).
         """
     def sigmoid(self) -> Tensor:
+        ...
+    def sin(self) -> Tensor:
+        ...
+    def sinh(self) -> Tensor:
         ...
     def softmax(self, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
         ...
@@ -283,6 +319,8 @@ class Tensor:
         ...
     def take(self, indices: typing.Any, axis: typing.Any = None, out: typing.Any = None, mode: str = 'raise') -> typing.Any:
         ...
+    def tan(self) -> Tensor:
+        ...
     def tanh(self) -> Tensor:
         ...
     def tolist(self) -> typing.Any:
@@ -290,6 +328,8 @@ class Tensor:
         The data as nested Python lists of Python scalars (a scalar for a 0-d tensor), like NumPy.
         """
     def transpose(self, *args) -> Tensor:
+        ...
+    def trunc(self) -> Tensor:
         ...
     def var(self, axis: typing.Any = None, dtype: typing.Any = None, *, ddof: typing.SupportsInt | typing.SupportsIndex = 0, keepdims: bool = False) -> Tensor:
         """
@@ -344,6 +384,10 @@ def _gemm(a: typing.Any, b: typing.Any, c: typing.Any, trans_a: bool = False, tr
     """
     Testing hook: c = alpha * op(a) @ op(b) + beta * c (+ bias) (relu) in place on NumPy arrays.
     """
+def _op_table() -> list:
+    """
+    The op table: one dict per elementwise / reduction op (name, family, arity, dtypes, differentiable, numpy_ref, domain, method).
+    """
 def _reduce_reference(x: Tensor, op: str, axis: typing.Any = None, keepdims: bool = False) -> Tensor:
     ...
 def _run_backward(outputs: typing.Any, grad_outputs: typing.Any, inputs: typing.Any, into_grad: bool, retain_graph: bool, create_graph: bool) -> list:
@@ -374,6 +418,18 @@ def arange(start: typing.Any, stop: typing.Any = None, step: typing.Any = 1, dty
     """
     Evenly spaced values in [start, stop) like numpy.arange: int arguments give int64, any float gives float64; arange(n) counts from 0.
     """
+def arccos(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def arccosh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def arcsin(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def arcsinh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def arctan(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def arctanh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
 def argmax(a: typing.Any, axis: typing.Any = None, *, keepdims: bool = False) -> Tensor:
     """
     Index of the first maximum (axis None: of the flattened tensor); int64.
@@ -398,6 +454,14 @@ def average_pool(inputs: typing.Any, pool_size: typing.Any, strides: typing.Any 
     """
     keras.ops.average_pool over 1-D or 2-D inputs (strides default to pool_size); with padding='same' each window averages only its cells inside the input (as Keras).
     """
+def batch_norm_train(x: Tensor, moving_mean: Tensor, moving_variance: Tensor, *, axis: typing.SupportsInt = -1, offset: typing.Any = None, scale: typing.Any = None, momentum: typing.SupportsFloat = 0.99, epsilon: typing.SupportsFloat = 0.001) -> Tensor:
+    """
+    keras.layers.BatchNormalization's training mode: x normalised with the batch's mean and biased variance over all axes but `axis`, and moving_mean / moving_variance updated in place to moving * momentum + batch * (1 - momentum). Differentiable in x, offset and scale.
+    """
+def batch_normalization(x: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.SupportsInt, offset: typing.Any = None, scale: typing.Any = None, epsilon: typing.SupportsFloat = 0.001) -> Tensor:
+    """
+    keras.ops.batch_normalization: (x - mean) / sqrt(variance + epsilon) * scale + offset, with 1-D mean, variance, offset and scale along `axis`. Differentiable in all of them.
+    """
 def binary_cross_entropy(probs: typing.Any, targets: typing.Any, from_logits: bool = False) -> Tensor:
     """
     Keras' binary_crossentropy: mean over the last axis of -(t log p + (1-t) log(1-p)), p clipped to [1e-7, 1-1e-7]. from_logits=True takes logits and uses the exact, unclipped log-sigmoid form.
@@ -412,6 +476,8 @@ def bitwise_xor(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Te
     ...
 def broadcast_to(array: typing.Any, shape: typing.Any) -> Tensor:
     ...
+def ceil(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
 def clip(a: typing.Any, a_min: typing.Any = None, a_max: typing.Any = None, *, min: typing.Any = None, max: typing.Any = None) -> Tensor:
     ...
 def concatenate(arrays: typing.Any, axis: typing.Any = 0) -> Tensor:
@@ -420,14 +486,20 @@ def config() -> dict:
     """
     Kernel configuration: chosen SIMD ISA, available ISAs, thread count, cache sizes, GEMM blocking.
     """
-def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None) -> Tensor:
+def conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1, *, bias: typing.Any = None, activation: str | None = None, groups: typing.SupportsInt | None = None) -> Tensor:
     """
-    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). Differentiable in inputs and kernel. Keyword-only extras: bias (O,) and activation None/'linear'/'relu', fused into the GEMM's epilogue.
+    keras.ops.conv: 1-D inputs (N, W, C) with kernel (KW, C, O), or 2-D (N, H, W, C) with kernel (KH, KW, C, O); channels_first inputs are (N, C, ...). padding 'valid' or 'same' (TF's arithmetic, the extra cell at the bottom/right). A kernel of C / G input channels makes a grouped conv of G groups (as Keras's backends infer it). Differentiable in inputs and kernel. Keyword-only extras: bias (O,), activation None/'linear'/'relu', fused into the GEMM's epilogue, and groups, checked against the shapes.
     """
 def copy(a: typing.Any) -> Tensor:
     ...
 def cos(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
+def cosh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def depthwise_conv(inputs: typing.Any, kernel: typing.Any, strides: typing.Any = 1, padding: str = 'valid', data_format: str | None = None, dilation_rate: typing.Any = 1) -> Tensor:
+    """
+    keras.ops.depthwise_conv: 1-D inputs (N, W, C) with kernel (KW, C, M), or 2-D (N, H, W, C) with kernel (KH, KW, C, M); output channel c*M + m is channel c convolved with kernel[..., c, m]. Differentiable in inputs and kernel.
+    """
 def divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def dot(a: typing.Any, b: typing.Any) -> Tensor:
@@ -442,14 +514,20 @@ def empty_like(a: typing.Any, dtype: typing.Any = None, requires_grad: bool = Fa
     """
 def equal(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
+def erf(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
 def exp(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def expand_dims(a: typing.Any, axis: typing.Any) -> Tensor:
+    ...
+def expm1(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def eye(N: typing.Any, M: typing.Any = None, k: typing.Any = 0, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor:
     """
     An N x M matrix with ones on the k-th diagonal and zeros elsewhere.
     """
+def floor(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
 def floor_divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def full(shape: typing.Any, fill_value: typing.Any, dtype: typing.Any = None, requires_grad: bool = False) -> Tensor:
@@ -493,6 +571,12 @@ def linspace(start: typing.Any, stop: typing.Any, num: typing.Any = 50, endpoint
     num evenly spaced samples over [start, stop], like numpy.linspace (retstep=True also returns the step).
     """
 def log(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def log10(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def log1p(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def log2(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def log_softmax(x: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
@@ -560,11 +644,15 @@ def prod(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ke
     """
 def ravel(a: typing.Any) -> Tensor:
     ...
+def reciprocal(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
 def relu(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def remainder(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def reshape(a: typing.Any, shape: typing.Any) -> Tensor:
+    ...
+def round(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
@@ -579,6 +667,8 @@ def sigmoid(x: typing.Any, *, out: typing.Any = None) -> Tensor:
 def sign(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def sin(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def sinh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def softmax(x: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
@@ -618,11 +708,15 @@ def take(a: typing.Any, indices: typing.Any, axis: typing.Any = None, out: typin
     """
     NumPy take: elements of `a` at `indices` along `axis`; out= gathers into an existing tensor.
     """
+def tan(x: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
 def tanh(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def transpose(a: typing.Any, axes: typing.Any = None) -> Tensor:
     ...
 def true_divide(x1: typing.Any, x2: typing.Any, *, out: typing.Any = None) -> Tensor:
+    ...
+def trunc(x: typing.Any, *, out: typing.Any = None) -> Tensor:
     ...
 def var(a: typing.Any, axis: typing.Any = None, dtype: typing.Any = None, *, ddof: typing.SupportsInt | typing.SupportsIndex = 0, keepdims: bool = False) -> Tensor:
     """

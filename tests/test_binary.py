@@ -1,5 +1,7 @@
-"""Elementwise ops against NumPy: dtypes, promotion with weak Python scalars, broadcasting,
-non-contiguous inputs, NumPy's integer/float division semantics, in-place forms and errors."""
+"""Binary elementwise ops against NumPy beyond the registry's checks (tests/test_op_registry.py):
+promotion with weak Python scalars, operators and reflected forms, NumPy's integer / float
+division semantics, bitwise / logical / comparison details, large and many-dim layouts, where,
+clip, astype and the in-place forms."""
 import operator
 import zlib
 
@@ -10,65 +12,15 @@ from hypothesis.extra import numpy as hnp
 
 import tensorlet as tl
 from conftest import assert_tensor_equal
-
-DTYPES = ["bool", "uint8", "int32", "int64", "float32", "float64"]
-NUMERIC = DTYPES[1:]
-INTS = ["uint8", "int32", "int64"]
-FLOATS = ["float32", "float64"]
-
-
-def rand(shape, dtype, rng, low=-20, high=20, nonneg=False):
-    dtype = np.dtype(dtype)
-    if dtype == np.bool_:
-        return np.asarray(rng.rand(*shape) > 0.5)
-    if dtype == np.uint8:
-        return rng.randint(0, 256, size=shape).astype(np.uint8)
-    if dtype.kind == "i":
-        return rng.randint(0 if nonneg else low, high, size=shape).astype(dtype)
-    x = np.asarray(rng.randn(*shape) * 4)
-    if nonneg:
-        x = np.abs(x)
-    return x.astype(dtype)
-
-
-def np_ref(fn, *args):
-    with np.errstate(all="ignore"):
-        return fn(*args)
-
-
-def expected_dtype(result):
-    """NumPy's float16 results become float32 in tensorlet (documented: no float16)."""
-    r = np.asarray(result)
-    return r.astype(np.float32) if r.dtype == np.float16 else r
-
-
-def check(got, want, dtype_hint=None):
-    want = np.asarray(want)
-    rtol = 1e-6
-    if want.dtype == np.float32:
-        rtol = 3e-6
-    elif want.dtype == np.float64:
-        rtol = 1e-12
-    assert_tensor_equal(got, want, rtol=rtol, atol=1e-30)
-
+from elementwise_util import DTYPES, FLOATS, INTS, NUMERIC, check, np_ref, rand
+from op_registry import by_family
 
 # --------------------------------------------------------------------------------------------
 # Binary ops: every op x dtype pair x broadcasting shape pair against NumPy.
 
-ARITH = {
-    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
-    "floor_divide": np.floor_divide, "remainder": np.remainder, "power": np.power,
-    "maximum": np.maximum, "minimum": np.minimum,
-}
-COMPARE = {
-    "equal": np.equal, "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
-    "greater": np.greater, "greater_equal": np.greater_equal,
-    "logical_and": np.logical_and, "logical_or": np.logical_or, "logical_xor": np.logical_xor,
-}
-BITWISE = {"bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor}
-
 SHAPES = [((), ()), ((1,), ()), ((5,), (5,)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((2, 3, 4), (3, 1)),
           ((0, 3), (3,)), ((2, 0), (1, 1)), ((4, 1, 3), (1, 5, 1))]
+BINARY = {op.name: op for op in by_family("binary")}  # the op table (tests/op_registry.py)
 
 
 def make_pair(name, sa, sb, da, db, rng):
@@ -83,37 +35,27 @@ def make_pair(name, sa, sb, da, db, rng):
     return a, b
 
 
-def supported(name, da, db):
-    """False where NumPy has a loop tensorlet deliberately does not (two bools -> int8)."""
-    p = np.result_type(da, db)
-    if p == np.bool_ and name in ("subtract", "floor_divide", "remainder", "power"):
-        return False
-    if name in BITWISE and p.kind == "f":
-        return False
-    return True
-
-
-@pytest.mark.parametrize("name", list(ARITH) + list(COMPARE) + list(BITWISE))
+# Wider values and more shapes / dtype pairs than the registry's (tests/test_op_registry.py):
+# integer division by zero, wrap-around, both operand orders.
+@pytest.mark.parametrize("name", list(BINARY))
 @pytest.mark.parametrize("da,db", [(d, d) for d in DTYPES] + [("uint8", "int32"), ("int32", "float32"),
                                                               ("uint8", "float32"), ("int64", "float64"),
                                                               ("float32", "float64"), ("bool", "int32"),
                                                               ("bool", "float32")])
 def test_binary_ops_match_numpy(name, da, db):
     rng = np.random.RandomState(zlib.crc32(f"{name}{da}{db}".encode()))
-    npf = {**ARITH, **COMPARE, **BITWISE}[name]
-    tlf = getattr(tl, name)
+    op = BINARY[name]
     for sa, sb in SHAPES:
         a, b = make_pair(name, sa, sb, da, db, rng)
-        if not supported(name, da, db):
-            with pytest.raises(TypeError):
-                tlf(tl.array(a), tl.array(b))
+        status, want = op.expected(a, b)
+        if status == "TypeError":  # NumPy has no loop, or computes in int8 (two bools)
+            with pytest.raises(TypeError, match=rf"\[{name}\]"):
+                op.fn(tl.array(a), tl.array(b))
             return
-        want = np_ref(npf, a, b)
-        check(tlf(tl.array(a), tl.array(b)), want)
+        check(op.fn(tl.array(a), tl.array(b)), want)
         # reversed operand order exercises the scalar-op-tensor inner path
-        want_r = np_ref(npf, b, a) if name != "power" else None
-        if want_r is not None:
-            check(tlf(tl.array(b), tl.array(a)), want_r)
+        if name != "power":
+            check(op.fn(tl.array(b), tl.array(a)), op.expected(b, a)[1])
 
 
 OPERATORS = [("+", operator.add, np.add), ("-", operator.sub, np.subtract), ("*", operator.mul, np.multiply),
@@ -309,31 +251,8 @@ def test_tensor_hash_is_identity_although_eq_is_elementwise():
 
 
 # --------------------------------------------------------------------------------------------
-# Layouts: broadcasting, non-contiguous views, large (threaded) work, many dims.
-
-def views(rng, dtype):
-    """Pairs of (tensorlet operand, NumPy operand) in various layouts, all of shape (6, 5)."""
-    base = rand((12, 10), dtype, rng)
-    yield tl.asarray(base[::2, ::2]), base[::2, ::2]                 # strided
-    t = rand((5, 6), dtype, rng)
-    yield tl.asarray(t).T, t.T                                      # transposed
-    r = rand((6, 5), dtype, rng)[::-1]
-    yield tl.asarray(r), r                                          # negative strides
-    b = rand((5,), dtype, rng)
-    yield tl.broadcast_to(tl.asarray(b), (6, 5)), np.broadcast_to(b, (6, 5))  # stride 0
-    c = rand((6, 1), dtype, rng)
-    yield tl.broadcast_to(tl.asarray(c), (6, 5)), np.broadcast_to(c, (6, 5))  # column broadcast
-
-
-@pytest.mark.parametrize("dtype", ["int32", "float32", "float64"])
-@pytest.mark.parametrize("name", ["add", "multiply", "maximum", "less", "subtract", "floor_divide"])
-def test_binary_on_non_contiguous_views(dtype, name):
-    rng = np.random.RandomState(3)
-    vs = list(views(rng, dtype))
-    for ta, a in vs:
-        for tb, b in vs:
-            check(getattr(tl, name)(ta, tb), np_ref(getattr(np, name), a, b))
-
+# Layouts: large (threaded) work, many dims, random broadcasting (non-contiguous views of every
+# op: tests/test_op_registry.py).
 
 @pytest.mark.parametrize("shape", [(300001,), (700, 301), (301, 700)])
 def test_large_work_matches_numpy(shape):
@@ -365,118 +284,6 @@ def test_binary_broadcasting_property(data):
     rng = np.random.RandomState(data.draw(st.integers(0, 2**16)))
     a, b = rand(sa, dtype, rng), rand(sb, dtype, rng)
     check(getattr(tl, name)(tl.array(a), tl.array(b)), np_ref(getattr(np, name), a, b))
-
-
-# --------------------------------------------------------------------------------------------
-# Unary ops.
-
-UNARY = ["negative", "abs", "exp", "log", "sqrt", "square", "tanh", "sign", "sin", "cos", "isnan", "isfinite"]
-
-
-def np_unary(name, x):
-    if name == "relu":
-        return np.maximum(x, np.zeros((), x.dtype))
-    if name == "sigmoid":
-        y = 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
-        return y.astype(np.float32 if x.dtype in (np.float32, np.uint8, np.bool_) else np.float64)
-    return getattr(np, name)(x)
-
-
-@pytest.mark.parametrize("name", UNARY + ["relu", "sigmoid"])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_unary_ops_match_numpy(name, dtype):
-    rng = np.random.RandomState(5)
-    for shape in [(), (1,), (7,), (3, 4), (0, 2)]:
-        x = rand(shape, dtype, rng)
-        if name in ("log", "sqrt") and dtype not in ("bool", "uint8"):
-            x = np.abs(x) + (x.dtype.kind == "f") * 0.1
-        if dtype in ("bool", "uint8") and name in ("exp", "log", "sqrt", "tanh", "sin", "cos", "sigmoid"):
-            x_ref = x.astype(np.float32)  # NumPy computes these in float16; tensorlet in float32
-        else:
-            x_ref = x
-        try:
-            want = expected_dtype(np_ref(lambda v: np_unary(name, v), x_ref))
-        except TypeError:
-            with pytest.raises(TypeError):
-                getattr(tl, name)(tl.array(x))
-            continue
-        if name == "square" and dtype == "bool":  # NumPy: int8, which tensorlet lacks
-            with pytest.raises(TypeError):
-                tl.square(tl.array(x))
-            continue
-        check(getattr(tl, name)(tl.array(x)), want)
-        # non-contiguous input
-        if x.ndim == 2:
-            check(getattr(tl, name)(tl.asarray(x).T), expected_dtype(np_ref(lambda v: np_unary(name, v), x_ref.T)))
-
-
-def test_unary_result_dtypes():
-    assert tl.exp(tl.array([1], dtype="int32")).dtype == np.float64
-    assert tl.exp(tl.array([1])).dtype == np.float64
-    assert tl.sqrt(tl.array([4], dtype="uint8")).dtype == np.float32  # NumPy: float16
-    assert tl.sigmoid(tl.array([True])).dtype == np.float32
-    assert tl.abs(tl.array([-1], dtype="int32")).dtype == np.int32
-    assert tl.relu(tl.array([-1, 2])).dtype == np.int64
-
-
-def test_integer_abs_and_negative_wrap_like_numpy():
-    a = np.array([np.iinfo(np.int64).min, -3, 0, 4])
-    assert_tensor_equal(tl.abs(tl.array(a)), np.abs(a))
-    assert_tensor_equal(-tl.array(a), -a)
-    assert_tensor_equal(abs(tl.array(a)), abs(a))
-    with pytest.raises(TypeError):
-        -tl.array([True])
-
-
-def test_unary_special_values(isa):
-    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-40, 88.8, -104.0, 1e30, -1e30], np.float32)
-    for name in ["exp", "tanh", "sign", "abs", "isnan", "isfinite", "relu", "sigmoid"]:
-        check(getattr(tl, name)(tl.array(x)), expected_dtype(np_ref(lambda v: np_unary(name, v), x)))
-
-
-def ulp_error(got, want_f64, dtype=np.float32):
-    """Error in units of the last place of `dtype` at the exact (float64) value."""
-    want = want_f64.astype(dtype)
-    spacing = np.spacing(np.abs(want).astype(dtype)).astype(np.float64)
-    return np.abs(got.astype(np.float64) - want_f64) / spacing
-
-
-ISAS = tl.config()["available_isas"]
-
-
-@pytest.fixture(params=ISAS)
-def isa(request):
-    """Runs a test once per instruction set this machine can run (the kernels dispatch on it)."""
-    before = tl.config()["isa"]
-    tl._core._set_isa(request.param)
-    yield request.param
-    tl._core._set_isa(before)
-
-
-@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid"])
-def test_float32_polynomials_are_within_2_ulp(name, isa):
-    rng = np.random.RandomState(0)
-    ranges = {"exp": (-87.0, 88.5), "tanh": (-10.0, 10.0), "sigmoid": (-80.0, 80.0)}
-    lo, hi = ranges[name]
-    x = np.concatenate([rng.uniform(lo, hi, 200000), rng.uniform(-1, 1, 50000), rng.uniform(-1e-3, 1e-3, 10000),
-                        np.linspace(-0.7, 0.7, 20001)]).astype(np.float32)
-    x64 = x.astype(np.float64)
-    exact = {"exp": np.exp, "tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v))}[name](x64)
-    got = np.asarray(getattr(tl, name)(tl.array(x)))
-    err = ulp_error(got, exact)
-    assert err.max() <= 2.0, (x[err.argmax()], err.max())
-    # and close to NumPy's own float32 result where NumPy has the function
-    if name != "sigmoid":
-        np.testing.assert_allclose(got, getattr(np, name)(x), rtol=3e-7 * 4, atol=1e-38)
-
-
-def test_exp_float32_subnormal_and_overflow_edges(isa):
-    x = np.array([-87.3, -90.0, -100.0, -103.9, -103.98, -120.0, 88.7, 88.73, 100.0], np.float32)
-    got = np.asarray(tl.exp(tl.array(x)))
-    want = np.exp(x.astype(np.float64))
-    finite = want < 3.4e38
-    np.testing.assert_allclose(got[finite], want[finite].astype(np.float32), rtol=2.5e-7, atol=2e-45)
-    assert np.all(np.isinf(got[~finite]))
 
 
 # --------------------------------------------------------------------------------------------
