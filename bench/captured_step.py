@@ -4,9 +4,11 @@ Each measurement runs in its own process; rounds interleave the peers; medians a
 Models (batch 128, 784 inputs, 10 classes, sparse softmax cross-entropy):
   chapter:  784-512 relu-10, RMSprop            dropout:  784-512 relu, Dropout(0.3), 10, RMSprop
   tanh:     784-512 tanh-10, Adam               stack4:   784-256 sigmoid-256 relu-256 sigmoid-10, SGD(momentum 0.9)
-The chapter's model also runs through the hand-written Dense-stack step captured steps replace.
 Plus the replay overhead: the chapter's plan on a tiny model (4-8-3, batch 2), whose kernels cost
-almost nothing, per step and per recorded entry.
+almost nothing, per step (the whole call from Python: signature, input copies, replay, reading the
+loss) and per recorded entry (plan.replay() alone, in C++ without the GIL).
+(The Dense-stack step that captured steps replaced is gone; compare the chapter's fit against an
+older build with bench/mnist_fit.py run under each build's PYTHONPATH, interleaved.)
 
     PYTHONPATH=python python bench/captured_step.py [--threads 2] [--rounds 3] [--steps 60]
         [--torch-python /work/venv-bench/bin/python]
@@ -93,43 +95,16 @@ def child_tensorlet(model, captured, steps, threads):
     if captured:
         (plan,) = f.plans.values()
         out["entries"] = len(plan)
+        out["lowered"] = plan.lowered
         out["arena_mb"] = plan.arena_bytes / 2**20
+        replays = []
+        for _ in range(steps):  # the C++ replay alone (inputs unchanged)
+            t0 = time.perf_counter()
+            plan.replay()
+            replays.append(time.perf_counter() - t0)
+        out["replay_times"] = replays
     out["rss_mb"] = _rss_mb()
     return out
-
-
-def child_densestack(model, steps, threads):
-    """The hand-written Dense-stack step (csrc/train/dense_stack.cpp) that captured steps replace:
-    relu Dense stacks with softmax cross-entropy only (it also counts accuracy hits)."""
-    import numpy as np
-
-    import tensorlet as tl
-    from tensorlet import optimizers
-
-    tl.set_num_threads(threads)
-    cfg = MODELS[model]
-    rng = np.random.default_rng(1)
-    ws = []
-    for k, n in zip(cfg["sizes"][:-1], cfg["sizes"][1:]):
-        ws.append(tl.array((rng.uniform(-1, 1, (k, n)) * np.sqrt(6 / (k + n))).astype(np.float32)))
-        ws.append(tl.array(np.zeros(n, np.float32)))
-    layers = [(ws[2 * i], ws[2 * i + 1], a == "relu") for i, a in enumerate(cfg["acts"])]
-    batch = BATCH.get(model, 128)
-    stack = tl._core._DenseStack(layers, "sparse", batch, True, "softmax")
-    grads = list(stack.grads)
-    opt = optimizers.RMSprop(0.001)
-    warm = 5
-    xs, ys = data(cfg, batch, steps + warm)
-    x_all = tl.asarray(xs.reshape(-1, cfg["sizes"][0]))
-    y_all = tl.asarray(ys.reshape(-1).astype(np.int64))
-    index = tl.arange(0, len(y_all), dtype="int64")
-    times = []
-    for i in range(steps + warm):
-        t0 = time.perf_counter()
-        loss, hits, rows = stack.train_step(x_all, y_all, index, i * batch, (i + 1) * batch)
-        opt.apply(ws, grads)
-        times.append(time.perf_counter() - t0)
-    return {"times": times[warm:], "loss": float(loss), "rss_mb": _rss_mb()}
 
 
 def child_torch(model, steps, threads):
@@ -195,8 +170,6 @@ def main():
         mode, model = a.child
         if mode == "torch":
             res = child_torch(model, a.steps, a.threads)
-        elif mode == "densestack":
-            res = child_densestack(model, a.steps, a.threads)
         else:
             res = child_tensorlet(model, mode == "captured", a.steps, a.threads)
         print(json.dumps(res))
@@ -212,12 +185,9 @@ def main():
     modes = ["captured", "eager"] + (["torch"] if torch_python else [])
     models = a.models.split(",")
     results = {(m, mode): [] for m in models + ["tiny"] for mode in modes}
-    results[("chapter", "densestack")] = []
     extra = {}
+    replay_only = []
     for _ in range(a.rounds):
-        if "chapter" in models:
-            r = run_child(sys.executable, "densestack", "chapter", a.steps, a.threads)
-            results[("chapter", "densestack")].append(statistics.median(r["times"]))
         for m in models:
             for mode in modes:
                 py = torch_python if mode == "torch" else sys.executable
@@ -226,26 +196,24 @@ def main():
                 extra[(m, mode)] = r
         r = run_child(sys.executable, "captured", "tiny", 400, a.threads)
         results[("tiny", "captured")].append(statistics.median(r["times"]))
+        replay_only.append(statistics.median(r["replay_times"]))
         extra[("tiny", "captured")] = r
     print(f"threads={a.threads} rounds={a.rounds} steps={a.steps} load={os.getloadavg()[0]:.1f}")
     print(f"{'model':9s} {'captured ms':>12s} {'eager ms':>9s} {'torch ms':>9s} {'eager/capt':>10s} "
-          f"{'torch/capt':>10s} {'entries':>7s} {'arena MB':>8s} {'RSS MB c/e/t':>16s}")
+          f"{'torch/capt':>10s} {'entries':>7s} {'lowered':>7s} {'arena MB':>8s} {'RSS MB c/e/t':>16s}")
     for m in models:
         med = {mode: statistics.median(results[(m, mode)]) * 1e3 for mode in modes}
         t = med.get("torch", float("nan"))
         rss = "/".join(f"{extra[(m, mode)]['rss_mb']:.0f}" for mode in modes)
         print(f"{m:9s} {med['captured']:12.3f} {med['eager']:9.3f} {t:9.3f} {med['eager'] / med['captured']:10.2f} "
-              f"{t / med['captured']:10.2f} {extra[(m, 'captured')]['entries']:7d} "
+              f"{t / med['captured']:10.2f} {extra[(m, 'captured')]['entries']:7d} {extra[(m, 'captured')]['lowered']:7d} "
               f"{extra[(m, 'captured')]['arena_mb']:8.1f} {rss:>16s}")
-    if results[("chapter", "densestack")]:
-        d = statistics.median(results[("chapter", "densestack")]) * 1e3
-        c = statistics.median(results[("chapter", "captured")]) * 1e3
-        print(f"chapter through the Dense-stack step it replaces: {d:.3f} ms per step "
-              f"(captured / Dense-stack time: {c / d:.2f})")
     tiny = statistics.median(results[("tiny", "captured")]) * 1e6
     n = extra[("tiny", "captured")]["entries"]
-    print(f"replay overhead (the chapter's plan on a 4-8-3 model, batch 2; includes the input copies and the "
-          f"loss read): {tiny:.1f} us per step, {n} entries, {tiny / n:.2f} us per entry")
+    replay = statistics.median(replay_only) * 1e6
+    print(f"replay overhead (the chapter's plan on a 4-8-3 model, batch 2): {tiny:.1f} us per step from Python "
+          f"(signature, input copies, replay, loss read); plan.replay() alone {replay:.1f} us for {n} entries, "
+          f"{replay / n:.2f} us per entry")
 
 
 if __name__ == "__main__":

@@ -327,3 +327,63 @@ def test_plan_is_inspectable():
     assert plan.ops.count("leaf_grad") + plan.ops.count("leaf_grad_copy") == 4
     assert sum("Backward" in op for op in plan.ops) >= 4  # the nodes: mean, loss, two linear
     assert plan.arena_bytes > 0 and len(plan) == len(plan.ops)
+
+
+def test_entries_replay_as_their_kernel_calls_where_those_rebuild_them():
+    ws = [tl.array(w, requires_grad=True) for w in init_weights([4, 3, 2])]
+    f = CapturedFunction(make_step(ws, ["relu", "linear"], "sparse", optimizers.RMSprop()))
+    for x, y in batches(4, 2, 5, "sparse", steps=3):
+        f(x, y)
+    (plan,) = f.plans.values()
+    lowered = set(plan.lowered_ops)
+    assert {"linear", "relu", "sparse_softmax_cross_entropy", "mean", "AddmmBackward0", "leaf_grad",
+            "rmsprop_step"} <= lowered
+    assert plan.lowered == len(plan.lowered_ops) <= len(plan)
+
+
+def test_in_place_and_random_ops_replay_as_ops_and_match_eager():
+    def run(capture):
+        tl.random.seed(5)
+        drop = Dropout(0.5)
+        total = tl.zeros(3, dtype="float32")
+
+        def step(x):
+            total.__iadd__(x)  # writes a buffer from before the step: the op re-runs on replay
+            return tl.sum(drop(x, training=True)) + tl.sum(total)
+
+        f = CapturedFunction(step, enabled=capture)
+        out = [float(f(np.full(3, i + 1, np.float32))) for i in range(5)]
+        return f, out, np.asarray(total)
+
+    f, captured_out, captured_total = run(True)
+    _, eager_out, eager_total = run(False)
+    assert captured_out == eager_out
+    np.testing.assert_array_equal(captured_total, eager_total)
+    (plan,) = f.plans.values()
+    assert plan.ops[0] == "binary_inplace" and "binary_inplace" not in plan.lowered_ops
+    assert "uniform" in plan.ops and "uniform" not in plan.lowered_ops  # new numbers each replay
+    assert "sum" in plan.lowered_ops
+
+
+def test_a_bad_label_is_caught_before_the_lowered_kernel_reads_it():
+    f = CapturedFunction(lambda z, y: tl.mean(tl.sparse_softmax_cross_entropy(z, y)))
+    z = np.zeros((2, 3), np.float32)
+    for _ in range(3):
+        f(z, np.array([0, 1]))
+    (plan,) = f.plans.values()
+    assert "sparse_softmax_cross_entropy" in plan.lowered_ops
+    for bad in (3, -1, 2**40):
+        with pytest.raises(IndexError, match=f"label {bad} "):
+            f(z, np.array([0, bad]))
+    assert float(f(z, np.array([2, 2]))) == pytest.approx(np.log(3), rel=1e-6)
+
+
+def test_data_checks_outside_kernels_still_run_on_replay():
+    # int ** negative int is refused after reading the exponents (kernels::any_negative): the
+    # entry must not replay as its power kernel alone.
+    f = CapturedFunction(lambda a, b: a ** b)
+    a = np.array([2, 3], np.int64)
+    for _ in range(3):
+        f(a, np.array([1, 2], np.int64))
+    with pytest.raises(ValueError, match="negative"):
+        f(a, np.array([1, -2], np.int64))

@@ -138,20 +138,6 @@ def test_overridden_update_path_bumps():
     assert w._version == 2
 
 
-def test_dense_stack_bumps_its_gradients_and_predict_out():
-    from tensorlet import _core
-    w = tl.array(RNG.normal(size=(4, 3)).astype(np.float32))
-    stack = _core._DenseStack([(w, None, False)], "sparse", 2)
-    x = tl.array(RNG.normal(size=(2, 4)).astype(np.float32))
-    y = tl.array([0, 2])
-    stack.train_step(x, y, None, 0, 2)
-    stack.train_step(x, y, None, 0, 2)
-    assert [g._version for g in stack.grads] == [2]
-    out = tl.zeros((2, 3), dtype="float32")
-    stack.predict(x, 0, 2, out)
-    assert out._version == 1
-
-
 def test_an_optimizer_step_between_forward_and_backward_is_caught():
     w = tl.array([1.0, 2.0], requires_grad=True)
     w.grad = tl.ones(2)

@@ -53,14 +53,21 @@ void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) 
   // node being processed (every buffer of a captured step is rewritten each replay anyway).
   if (g.is_contiguous() && g.impl_ptr().use_count() <= 2 && g.storage()->nbytes == g.numel() * g.itemsize() &&
       g.storage().use_count() == 2 && capture::allocated_in_recording(g.storage().get())) {
-    if (scope.records()) scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g});
+    if (scope.records()) {
+      scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g});
+      capture::lower([leaf, g] { leaf->grad = g.impl_ptr(); });
+    }
     leaf->grad = g.impl_ptr();
   } else {  // the gradient may alias another buffer of the step: the leaf gets its own copy
     Tensor own = g.clone();
-    if (scope.records()) scope.begin("leaf_grad_copy", [leaf, own, g] {
+    auto run = [leaf, own, g] {
       own.copy_from(g);
       leaf->grad = own.impl_ptr();
-    }, {g});
+    };
+    if (scope.records()) {
+      scope.begin("leaf_grad_copy", run, {g});
+      capture::lower(run);
+    }
     leaf->grad = own.impl_ptr();
   }
 }

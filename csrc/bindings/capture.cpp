@@ -1,5 +1,6 @@
 // tensorlet._core._capture: recording a step into a Plan and replaying it (capture/recorder.h);
 // python/tensorlet/capture.py is the public face (CapturedFunction).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
@@ -9,6 +10,73 @@
 namespace py = pybind11;
 
 namespace tl::bind {
+namespace {
+
+// CapturedFunction's signature walk, in C++ because it runs on every call of a step: tensors
+// (tl.Tensor, NumPy arrays) go to `tensors` and their kind, dtype, requires_grad and shape to
+// `meta`; lists, tuples and dicts add their type and length (dicts their keys) and other values
+// add (type, value) to `others` (they are frozen into a capture, so they select the plan).
+struct Signature {
+  std::string meta;
+  py::list tensors, others;
+  bool requires_grad = false;
+
+  template <class T>
+  void put(T v) {
+    meta.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void walk(py::handle obj) {
+    if (py::isinstance<Tensor>(obj)) {
+      const Tensor& t = obj.cast<const Tensor&>();
+      tensors.append(obj);
+      put('T');
+      put(static_cast<int>(t.dtype()));
+      put(t.requires_grad());
+      requires_grad = requires_grad || t.requires_grad();
+      put(t.ndim());
+      for (int64_t d : t.shape()) put(d);
+    } else if (py::isinstance<py::array>(obj)) {
+      auto a = py::reinterpret_borrow<py::array>(obj);
+      tensors.append(obj);
+      put('N');
+      put(a.dtype().num());
+      put(static_cast<int64_t>(a.ndim()));
+      for (py::ssize_t d = 0; d < a.ndim(); ++d) put(static_cast<int64_t>(a.shape(d)));
+    } else if (py::isinstance<py::tuple>(obj) || py::isinstance<py::list>(obj)) {
+      put(py::isinstance<py::tuple>(obj) ? 't' : 'l');
+      others.append(py::type::handle_of(obj));
+      auto seq = py::reinterpret_borrow<py::sequence>(obj);
+      put(static_cast<int64_t>(seq.size()));
+      for (py::handle o : seq) walk(o);
+    } else if (py::isinstance<py::dict>(obj)) {
+      auto d = py::reinterpret_borrow<py::dict>(obj);
+      put('d');
+      py::list keys;
+      for (auto kv : d) keys.append(kv.first);
+      others.append(py::tuple(keys));
+      for (auto kv : d) walk(kv.second);
+    } else {
+      put('o');
+      (void)py::hash(obj);  // other arguments must be hashable
+      others.append(py::make_tuple(py::type::handle_of(obj), obj));
+    }
+  }
+};
+
+// The new values for a plan's inputs `dst`, checked (count, shapes) and converted with the GIL held.
+std::vector<Tensor> new_inputs(const std::vector<Tensor>& dst, const py::list& src) {
+  TL_CHECK(dst.size() == src.size(), "capture", src.size(), " inputs for ", dst.size(), " captured inputs");
+  std::vector<Tensor> from;
+  from.reserve(dst.size());
+  for (size_t i = 0; i < dst.size(); ++i) {
+    from.push_back(to_tensor(src[i], std::nullopt, false));  // a NumPy array is borrowed, not copied
+    TL_CHECK(dst[i].shape() == from[i].shape(), "capture", "input ", i, " of shape ", shape_str(from[i].shape()),
+             " for a captured input of shape ", shape_str(dst[i].shape()));
+  }
+  return from;
+}
+
+}  // namespace
 
 void bind_capture(py::module_& m) {
   auto c = m.def_submodule("_capture", "Capture and replay of steps built from ops (see tensorlet.capture).");
@@ -24,26 +92,36 @@ void bind_capture(py::module_& m) {
              for (const auto& e : p.entries) names.push_back(e.op);
              return names;
            }, "The recorded calls' names, in order.")
+      .def_property_readonly("lowered", &capture::Plan::lowered_entries,
+                             "How many entries replay as their logged kernel calls (the rest re-run their op).")
+      .def_property_readonly("lowered_ops", [](const capture::Plan& p) {
+             std::vector<std::string> names;
+             for (const auto& e : p.entries)
+               if (e.lowered) names.push_back(e.op);
+             return names;
+           }, "The names of the entries that replay as kernel calls.")
       .def_property_readonly("arena_bytes", &capture::Plan::arena_bytes,
                              "Bytes of the buffers the plan's ops allocate (kept between replays).")
       .def("__len__", [](const capture::Plan& p) { return p.entries.size(); });
+  c.def("signature", [](py::args args, py::kwargs kwargs) {
+          Signature sig;
+          sig.walk(args);
+          if (kwargs.size()) sig.walk(kwargs);
+          py::tuple key = py::make_tuple(py::bytes(sig.meta), py::tuple(sig.others));
+          return py::make_tuple(key, sig.tensors, sig.requires_grad);
+        },
+        "(key, tensors, any_requires_grad) for a call's arguments: the key selects the captured plan.");
+  c.def("run", [](capture::Plan& p, const std::vector<Tensor>& dst, const py::list& src) {
+          const std::vector<Tensor> from = new_inputs(dst, src);
+          py::gil_scoped_release release;
+          for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_from(from[i]);
+          p.replay();
+        }, py::arg("plan"), py::arg("dst"), py::arg("src"),
+        "Copies (and casts) each src into the captured input dst[i]'s buffer, then replays the plan, without the GIL.");
   c.def("begin", [](const std::shared_ptr<capture::Plan>& p) { capture::begin_recording(p.get()); }, py::arg("plan"),
         "Starts recording this thread's outermost op calls into `plan` (end() stops).");
   c.def("end", &capture::end_recording);
   c.def("is_recording", &capture::recording);
-  c.def("copy_inputs", [](const std::vector<Tensor>& dst, const py::list& src) {
-          TL_CHECK(dst.size() == src.size(), "capture", src.size(), " inputs for ", dst.size(), " captured inputs");
-          std::vector<Tensor> from;
-          from.reserve(dst.size());
-          for (size_t i = 0; i < dst.size(); ++i) {
-            from.push_back(to_tensor(src[i], std::nullopt, false));  // a NumPy array is borrowed, not copied
-            TL_CHECK(dst[i].shape() == from[i].shape(), "capture", "input ", i, " of shape ",
-                     shape_str(from[i].shape()), " for a captured input of shape ", shape_str(dst[i].shape()));
-          }
-          py::gil_scoped_release release;
-          for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_from(from[i]);
-        }, py::arg("dst"), py::arg("src"),
-        "Copies (and casts) each src into the captured input dst[i]'s buffer, outside any recording.");
 }
 
 }  // namespace tl::bind

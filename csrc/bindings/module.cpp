@@ -20,7 +20,6 @@ void bind_reduce(py::module_& m);
 void bind_op_table(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_random(py::module_& m);
-void bind_train(py::module_& m);
 void bind_capture(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_normalization(py::module_& m);
@@ -59,7 +58,6 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_op_table(m);
   tl::bind::bind_nn(m);
   tl::bind::bind_random(m);
-  tl::bind::bind_train(m);
   tl::bind::bind_capture(m);
   tl::bind::bind_conv(m);
   tl::bind::bind_normalization(m);

@@ -1,5 +1,6 @@
 #include "capture/recorder.h"
 #include "autograd/saved_tensor.h"
+#include <cstring>
 #include <exception>
 #include "autograd/grad_mode.h"
 
@@ -51,12 +52,91 @@ bool allocated_in_recording(const Storage* s) {
   return false;
 }
 
+namespace {
+
+bool owned_by(const Entry& e, const void* p) {
+  const auto* q = static_cast<const unsigned char*>(p);
+  for (const auto& a : e.allocs) {
+    const auto* b = static_cast<const unsigned char*>(a->data);
+    if (q >= b && q < b + a->nbytes) return true;
+  }
+  return false;
+}
+
+// Whether the entry's kernel log alone rewrites every byte of the entry's buffers as the op did:
+// each buffer is filled with a poison pattern, the kernels re-run, the bytes compared, twice with
+// two patterns (so a byte the kernels never write cannot match by luck); the op's bytes are put
+// back either way. The kernels write nothing else (KernelScope::record saw to it).
+bool kernels_rebuild(const Entry& e) {
+  std::vector<std::vector<unsigned char>> saved;
+  saved.reserve(e.allocs.size());
+  for (const auto& a : e.allocs) {
+    const auto* b = static_cast<const unsigned char*>(a->data);
+    saved.emplace_back(b, b + a->nbytes);
+  }
+  bool same = true;
+  for (unsigned char poison : {0xA5, 0x5A}) {
+    for (const auto& a : e.allocs) std::memset(a->data, poison, a->nbytes);
+    try {
+      for (const auto& k : e.kernels) k();
+    } catch (...) {
+      same = false;
+    }
+    for (size_t i = 0; same && i < saved.size(); ++i)
+      same = std::memcmp(e.allocs[i]->data, saved[i].data(), saved[i].size()) == 0;
+    if (!same) break;
+  }
+  for (size_t i = 0; i < saved.size(); ++i) std::memcpy(e.allocs[i]->data, saved[i].data(), saved[i].size());
+  return same;
+}
+
+void finalize(Entry& e) {
+  if (e.explicit_) {
+    e.lowered = true;
+  } else if (!e.opaque && !e.kernels.empty()) {
+    e.lowered = kernels_rebuild(e);
+  }
+  if (!e.lowered) e.kernels.clear();
+}
+
+}  // namespace
+
+void opaque() {
+  ThreadState& st = state();
+  if (st.entry) st.entry->opaque = true;
+}
+
+void record_check(std::function<void()> check) {
+  ThreadState& st = state();
+  if (st.entry && st.kernel_depth == 0 && !st.entry->opaque) st.entry->kernels.push_back(check);
+  check();
+}
+
+void lower(std::function<void()> k) {
+  ThreadState& st = state();
+  if (!st.entry) return;
+  st.entry->kernels.assign(1, std::move(k));
+  st.entry->explicit_ = true;
+}
+
+void KernelScope::record(const void* const* outs, size_t n, std::function<void()> k) {
+  Entry& e = *st_.entry;
+  for (size_t i = 0; i < n; ++i)
+    if (outs[i] && !owned_by(e, outs[i])) {  // writes a buffer from before the entry: an in-place write
+      e.opaque = true;
+      e.kernels.clear();
+      return;
+    }
+  e.kernels.push_back(std::move(k));
+}
+
 OpScope::~OpScope() {
   --st_.depth;
   if (!entry_) return;
   st_.entry = nullptr;
   // An op that raised is not part of the step (the caller saw the exception).
   if (std::uncaught_exceptions() > uncaught_) return;
+  finalize(*entry_);
   st_.plan->entries.push_back(std::move(*entry_));
 }
 
@@ -78,6 +158,10 @@ void Plan::replay() {
     ~Reset() { st.replaying = nullptr; }
   } reset{st};
   for (const Entry& e : entries) {
+    if (e.lowered) {  // the kernel calls alone, into the recorded buffers
+      for (const auto& k : e.kernels) k();
+      continue;
+    }
     st.replaying = &e;
     st.next_alloc = 0;
     GradModeGuard mode(e.grad_mode);
@@ -85,7 +169,14 @@ void Plan::replay() {
     if (st.next_alloc != e.allocs.size())
       throw ReplayMismatch(str_cat("[capture] replay of ", e.op, " made ", st.next_alloc, " allocations, recorded ",
                                    e.allocs.size(), " (the step's shapes depend on the data?)"));
+    st.replaying = nullptr;
   }
+}
+
+size_t Plan::lowered_entries() const {
+  size_t n = 0;
+  for (const Entry& e : entries) n += e.lowered;
+  return n;
 }
 
 size_t Plan::arena_bytes() const {

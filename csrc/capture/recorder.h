@@ -11,7 +11,22 @@
 //
 // An op opts in with one line at its top:  TL_CAPTURE_OP(exp, x);
 // (tests/test_capture_coverage.py fails for a public op without it).
+//
+// Lowering (what makes a replay cheap): while an entry records, each kernel call it makes
+// (TL_CAPTURE_KERNEL at the top of gemm, unary, binary, reduce, copy, softmax / cross-entropy
+// kernels) is also logged as a closure with the very same arguments. When the entry finishes, the
+// recorder checks that those kernel calls alone rebuild everything the entry wrote: it fills the
+// entry's own buffers with a poison pattern, re-runs the kernel closures and compares the bytes.
+// Only then does the replay run the kernel closures instead of the op (no dispatch, no checks on
+// shapes, no Tensor or autograd objects, no allocation). An entry stays on the generic re-run of
+// the op when it wrote anything but its own buffers (an in-place write: begin_inplace_write),
+// called a kernel that is not logged (random numbers, gathers, direct loops: the poison check
+// catches them), or read tensor data to decide something outside a kernel (such ops call
+// capture::opaque(), or log the check itself with capture::record_check). Ops whose replay needs
+// fresh host state (the optimizer steps read the learning rate and step count) give their own
+// lean closure with capture::lower().
 #pragma once
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +51,11 @@ struct Entry {
   // Grad mode when recorded; the replay restores it per entry, because an op may take another
   // path with it (max_pool keeps its argmax only when a gradient is needed).
   bool grad_mode = false;
+  // The lean form of the call (see "Lowering" above); used by replay() when `lowered`.
+  std::vector<std::function<void()>> kernels;
+  bool lowered = false;
+  bool opaque = false;    // may not be lowered from its kernel log
+  bool explicit_ = false; // kernels set by capture::lower(): trusted, not poison-checked
 };
 
 // A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
@@ -48,6 +68,8 @@ class Plan {
   void replay();
   // Bytes held by the arena (every logged allocation).
   size_t arena_bytes() const;
+  // How many entries replay as their kernel closures.
+  size_t lowered_entries() const;
 };
 
 // The thread's recording / replaying state (one per thread; ops on other threads are not seen).
@@ -57,6 +79,7 @@ struct ThreadState {
   Entry* entry = nullptr;         // the outermost call being recorded (its allocations are logged)
   const Entry* replaying = nullptr;  // the entry being replayed
   size_t next_alloc = 0;          // position in replaying->allocs
+  int kernel_depth = 0;           // nesting of logged kernel calls (only the outermost is logged)
 };
 ThreadState& state();
 
@@ -70,6 +93,46 @@ inline bool recording() { return state().plan != nullptr; }
 std::shared_ptr<Storage> allocate(size_t nbytes, std::shared_ptr<Storage> (*fresh)(size_t));
 // Whether `s` was allocated by an entry of the plan recording on this thread.
 bool allocated_in_recording(const Storage* s);
+
+// The entry being recorded may not be replayed from its kernel log (it decided something from
+// tensor data outside a kernel, or wrote in place). No-op when nothing records.
+void opaque();
+// Logs `check` (a validation reading tensor data, which must also run at each replay, before the
+// kernels that follow it) into the recording entry's kernel log, then runs it.
+void record_check(std::function<void()> check);
+// The recording entry replays as `k` (instead of re-running the op): for ops whose replay must
+// read host state at replay time. `k` must redo everything the op did to memory.
+void lower(std::function<void()> k);
+
+// The memory a kernel writes, for KernelScope::record: a tensor (undefined or empty: nothing) or
+// a raw pointer.
+inline const void* written_ptr(const Tensor& t) { return t.defined() && t.numel() > 0 ? t.data_ptr() : nullptr; }
+inline const void* written_ptr(const void* p) { return p; }
+template <class... W>
+std::array<const void*, sizeof...(W)> written(const W&... w) {
+  return {written_ptr(w)...};
+}
+
+// RAII at the top of a kernel: the outermost kernel call of a recording entry logs its closure,
+// provided it writes only buffers the entry allocated (`outs`: pointers into the written memory);
+// otherwise the entry becomes opaque.
+class KernelScope {
+ public:
+  KernelScope() : st_(state()) { records_ = st_.kernel_depth++ == 0 && st_.entry != nullptr && !st_.entry->opaque; }
+  ~KernelScope() { --st_.kernel_depth; }
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+  bool records() const { return records_; }
+  template <size_t N>
+  void record(const std::array<const void*, N>& outs, std::function<void()> k) {
+    record(outs.data(), N, std::move(k));
+  }
+  void record(const void* const* outs, size_t n, std::function<void()> k);
+
+ private:
+  ThreadState& st_;
+  bool records_ = false;
+};
 
 // How an argument is kept in an entry (Keep<T>::store) and handed back to the op on replay
 // (Use<Kept>::use): by value, except types specialised next to their declaration (a generator is
@@ -123,6 +186,13 @@ class OpScope {
 };
 
 }  // namespace tl::capture
+
+// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), kernel(args...)) with the
+// tensors / pointers it writes in parentheses; the closure copies the arguments (tensor handles,
+// vectors, raw pointers into the step's buffers, which the plan keeps alive).
+#define TL_CAPTURE_KERNEL(outs, ...)             \
+  ::tl::capture::KernelScope tl_capture_kscope_; \
+  if (tl_capture_kscope_.records()) tl_capture_kscope_.record(::tl::capture::written outs, [=] { __VA_ARGS__; })
 
 // First statement of a public op:  TL_CAPTURE_OP(op_name, arg1, arg2, ...)  with the op's own
 // parameters in order. Recorded calls re-run `op_name(args...)` (overloads resolve by type).

@@ -1,4 +1,5 @@
 #include "core/tensor.h"
+#include "capture/recorder.h"
 #include "kernels/copy.h"
 #include <cstring>
 
@@ -78,6 +79,7 @@ void Tensor::copy_from(const Tensor& src) const {
 }
 
 double Tensor::item_double() const {
+  capture::opaque();  // a value read on the host, maybe to decide something: replays re-run the op
   TL_CHECK(numel() >= 1, "item", "can only convert an array of size 1 to a Python scalar");
   Tensor t = Tensor::empty({}, DType::Float64);
   kernels::copy_cast(t, view_with({}, {}, offset()));
@@ -85,6 +87,7 @@ double Tensor::item_double() const {
 }
 
 int64_t Tensor::item_int() const {
+  capture::opaque();  // a value read on the host, maybe to decide something: replays re-run the op
   TL_CHECK(numel() >= 1, "item", "can only convert an array of size 1 to a Python scalar");
   Tensor t = Tensor::empty({}, DType::Int64);
   kernels::copy_cast(t, view_with({}, {}, offset()));

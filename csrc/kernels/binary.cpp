@@ -1,4 +1,5 @@
 #include "kernels/binary.h"
+#include "capture/recorder.h"
 #include <atomic>
 #include <cmath>
 #include <type_traits>
@@ -201,6 +202,7 @@ void compare(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_KERNEL((out), binary(op, out, a, b));
   TL_CHECK(a.dtype() == b.dtype(), "binary", "operands must share a dtype, got ", dtype_name(a.dtype()), " and ",
            dtype_name(b.dtype()));
   if (is_comparison(op) || is_logical(op)) {
@@ -223,6 +225,7 @@ void max_grad_weight(const Tensor& w, const Tensor& x, const Tensor& y) {
 }
 
 void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y) {
+  TL_CAPTURE_KERNEL((out), where(out, cond, x, y));
   TL_CHECK(cond.dtype() == DType::Bool && x.dtype() == out.dtype() && y.dtype() == out.dtype(), "where",
            "internal dtype mismatch");
   TL_DISPATCH_ALL(out.dtype(), "where", [&] {
@@ -270,6 +273,7 @@ bool any_negative_typed(const Tensor& t) {
 }  // namespace
 
 bool any_negative(const Tensor& t) {
+  capture::opaque();  // a decision on tensor data outside a logged kernel: replays re-run the op
   return TL_DISPATCH_ALL(t.dtype(), "power", [&] { return any_negative_typed<scalar_t>(t); });
 }
 

@@ -1,4 +1,5 @@
 #include "kernels/copy.h"
+#include "capture/recorder.h"
 #include <atomic>
 #include <cstring>
 #include <limits>
@@ -32,6 +33,7 @@ static void copy_typed(const Tensor& dst, const Tensor& src) {
 }
 
 void copy_cast(const Tensor& dst, const Tensor& src) {
+  TL_CAPTURE_KERNEL((dst), copy_cast(dst, src));
   TL_CHECK(dst.shape() == src.shape(), "copy", "shape mismatch ", shape_str(dst.shape()), " and ",
            shape_str(src.shape()));
   TL_DISPATCH_ALL(dst.dtype(), "copy", [&] {
@@ -41,6 +43,7 @@ void copy_cast(const Tensor& dst, const Tensor& src) {
 }
 
 void fill(const Tensor& dst, Scalar value) {
+  TL_CAPTURE_KERNEL((dst), fill(dst, value));
   TL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
     scalar_t v = value.kind == ScalarKind::Float ? cast_value<scalar_t>(value.f) : cast_value<scalar_t>(value.i);
     strided_loop<1>(dst.shape(), {static_cast<char*>(dst.data_ptr())}, {&dst.strides()}, {int64_t(sizeof(scalar_t))},
@@ -76,6 +79,7 @@ static bool scan_int_cast(const Tensor& src, double* bad) {
 }
 
 bool has_invalid_int_cast(const Tensor& src, DType to, double* bad) {
+  capture::opaque();  // a check on tensor data: replays re-run the op
   if (!is_floating(src.dtype()) || !is_integral(to)) return false;
   // uint8 is cast through int32 (cast_value, as NumPy): beyond int32's range is invalid.
   const bool i32 = to == DType::Int32 || to == DType::UInt8;

@@ -19,6 +19,7 @@
 // (Tried and dropped: row-dot kernels vectorised along k for N = 10 ran at ~0.8x of the 16x16
 // tile on this machine.)
 #include "kernels/gemm.h"
+#include "capture/recorder.h"
 #include <algorithm>
 #include <ctime>
 #include <cstdlib>
@@ -404,6 +405,7 @@ void check_args(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, i
 template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep) {
+  TL_CAPTURE_KERNEL((C), gemm<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep));
   check_args(ta, tb, M, N, K, A, lda, B, ldb, C, ldc);
   if (M == 0 || N == 0) return;
   const Problem<T> pr{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu};

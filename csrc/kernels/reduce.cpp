@@ -1,4 +1,5 @@
 #include "kernels/reduce.h"
+#include "capture/recorder.h"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -155,6 +156,7 @@ DType reduce_result_dtype(ReduceOp op, DType in) {
 }
 
 void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+  TL_CAPTURE_KERNEL((out), reduce(op, out, x, mask));
   reduce_impl(false, op, out, x, mask);
 }
 
@@ -163,6 +165,7 @@ void reduce_reference(ReduceOp op, const Tensor& out, const Tensor& x, const std
 }
 
 void arg_reduce(bool is_max, const Tensor& out, const Tensor& x, int64_t axis) {
+  TL_CAPTURE_KERNEL((out), arg_reduce(is_max, out, x, axis));
   Tensor xc = x.contiguous();
   int64_t A = 1, R = 1, I = 1;
   if (axis < 0) {
@@ -264,6 +267,7 @@ void sum_sq_dev_kernel(T* o, const T* x, const T* m, const ReduceGeometry& g) {
 }  // namespace
 
 bool sum_sq_dev(const Tensor& out, const Tensor& x, const Tensor& m, const std::vector<bool>& mask) {
+  capture::opaque();  // its result steers the op: replays re-run the op
   ReduceGeometry g = reduce_geometry(x.shape(), x.strides(), mask);
   if (!g.triple || g.n_out == 0 || g.n_red == 0) return false;
   TL_DISPATCH_FLOAT(x.dtype(), "var", [&] { sum_sq_dev_kernel(out.data<scalar_t>(), x.data<scalar_t>(), m.data<scalar_t>(), g); });

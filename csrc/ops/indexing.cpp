@@ -239,6 +239,7 @@ Gather resolve_advanced(const Plan& pl, size_t itemsize) {
   g.a_off.assign(static_cast<size_t>(nb), 0);
   for (const Adv& a : pl.adv) {
     Tensor idx = broadcast_view(a.idx.to_dtype(DType::Int64), b).contiguous();
+    capture::opaque();  // the offsets are read here, outside any kernel: replays re-run the op
     const int64_t* v = idx.data<int64_t>();
     const int64_t size = pl.shape[a.dim];
     const int64_t stride = pl.strides[a.dim] * static_cast<int64_t>(itemsize);
@@ -426,6 +427,7 @@ void index_put_graph(const Tensor& x, const Index& idx, const Tensor& value) {
       // and so would be the value's gradient.
       Tensor once = Tensor::full(tl::index(x.detach(), canon).shape(), Scalar::from_int(1), x.dtype());
       Tensor hits = index_scatter(once, x.shape(), canon);
+      capture::opaque();  // a check on tensor data outside a kernel
       if (hits.numel() > 0 && max(hits, AxisSpec{}, false).item_double() > 1)
         throw RuntimeError("[setitem] assigning a value that requires grad through an index that repeats an element "
                            "is not differentiable (which write wins is unspecified); use unique indices");

@@ -11,6 +11,7 @@ namespace tl {
 
 void begin_inplace_write(const Tensor& t, const char* op) {
   check_inplace_target(t, op);
+  capture::opaque();  // a write into a buffer from before the op: replays re-run the op
   t.bump_version();
 }
 

@@ -225,10 +225,13 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
   // forward cannot change (or break the bounds of) the backward.
   labels = labels.to_dtype(DType::Int64);
   labels = labels.storage() == labels_in.storage() ? labels.clone() : labels.contiguous();
-  const int64_t* y = labels.data<int64_t>();
-  for (int64_t i = 0, n = labels.numel(); i < n; ++i)
-    TL_CHECK_INDEX(y[i] >= 0 && y[i] < C, name, "label ", y[i], " (at flat index ", i, ") is out of range for ", C,
-                   " classes");
+  // Logged with the kernels: a replayed step checks each batch's labels before the kernel reads them.
+  capture::record_check([labels, C, name] {
+    const int64_t* y = labels.data<int64_t>();
+    for (int64_t i = 0, n = labels.numel(); i < n; ++i)
+      TL_CHECK_INDEX(y[i] >= 0 && y[i] < C, name, "label ", y[i], " (at flat index ", i, ") is out of range for ", C,
+                     " classes");
+  });
   Tensor z = as_float(logits);
   Tensor loss = Tensor::empty(rows, z.dtype()), lse = Tensor::empty(pair_shape(rows), z.dtype());
   kernels::sparse_xent_rows(loss, lse, z.contiguous(), labels, C);

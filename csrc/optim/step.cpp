@@ -145,6 +145,43 @@ int64_t next_step(const char* op, const std::shared_ptr<StepState>& state) {
   return state->iterations + 1;
 }
 
+// While a step is captured: its replays run `kernel` on the recorded buffers (capture::lower),
+// reading the learning rate and step count at replay time and bumping the written tensors'
+// versions as prepare() does; no validation is repeated, since the buffers are the validated ones.
+// A .grad that is no longer the recorded buffer (replaced from outside the plan) makes the
+// replay mismatch, and the caller runs the step eagerly.
+template <class Kernel>
+void lower_step(const char* op, const Tensors& params, const OptGrads& grads,
+                const std::vector<kernels::OptimTensor>& tensors, const std::vector<SlotList>& slots,
+                const std::shared_ptr<StepState>& state, Kernel kernel) {
+  if (!capture::recording()) return;
+  std::vector<Tensor> active, written;
+  size_t j = 0;
+  for (size_t i = 0; i < params.size() && j < tensors.size(); ++i) {
+    if (params[i].data_ptr() != tensors[j].param || tensors[j].n != params[i].numel()) continue;
+    ++j;
+    active.push_back(params[i]);
+    written.push_back(params[i]);
+    for (const SlotList& sl : slots)
+      if (sl.tensors) written.push_back((*sl.tensors)[i]);
+  }
+  if (j != tensors.size()) return;  // not matched: the generic re-run stays
+  const bool from_grad = !grads.has_value();
+  capture::lower([op, tensors, active, written, state, kernel, from_grad] {
+    const int64_t step = next_step(op, state);
+    if (from_grad)
+      for (size_t k = 0; k < active.size(); ++k) {
+        const Tensor g = active[k].grad();
+        if (!g.defined() || g.data_ptr() != tensors[k].grad)
+          throw capture::ReplayMismatch(str_cat("[capture] replay of ", op, ": the .grad of param ", k,
+                                                " is not the gradient the step recorded"));
+      }
+    kernel(tensors, state->learning_rate, step);
+    for (const Tensor& w : written) w.bump_version();
+    state->iterations = step;
+  });
+}
+
 }  // namespace
 
 int64_t total_elements(const Tensors& params) {
@@ -160,10 +197,13 @@ void sgd_step(const Tensors& params, const OptGrads& grads, const Tensors& momen
   const char* op = "optim.sgd_step";
   const int64_t step = next_step(op, state);
   check_hyper(op, "momentum", momentum, 0.0, 1.0);
-  const auto tensors = prepare(
-      op, params, grads, {{"momentum", use_if(momentum != 0.0, op, "momentum", momentums, "when momentum == 0")}});
+  const std::vector<SlotList> slots{{"momentum", use_if(momentum != 0.0, op, "momentum", momentums, "when momentum == 0")}};
+  const auto tensors = prepare(op, params, grads, slots);
   kernels::sgd_step(tensors, state->learning_rate, momentum, nesterov);
   state->iterations = step;
+  lower_step(op, params, grads, tensors, slots, state, [momentum, nesterov](const auto& ts, double lr, int64_t) {
+    kernels::sgd_step(ts, lr, momentum, nesterov);
+  });
 }
 
 void rmsprop_step(const Tensors& params, const OptGrads& grads, const Tensors& velocities, const Tensors& momentums,
@@ -175,13 +215,17 @@ void rmsprop_step(const Tensors& params, const OptGrads& grads, const Tensors& v
   check_hyper(op, "rho", rho, 0.0, 1.0);
   check_hyper(op, "momentum", momentum, 0.0, 1.0);
   check_hyper(op, "epsilon", epsilon, 0.0, HUGE_VAL);
-  const auto tensors =
-      prepare(op, params, grads,
-              {{"velocity", &velocities},
-               {"momentum", use_if(momentum > 0.0, op, "momentum", momentums, "when momentum == 0")},
-               {"average_grad", use_if(centered, op, "average_grad", averages, "when not centered")}});
+  const std::vector<SlotList> slots{
+      {"velocity", &velocities},
+      {"momentum", use_if(momentum > 0.0, op, "momentum", momentums, "when momentum == 0")},
+      {"average_grad", use_if(centered, op, "average_grad", averages, "when not centered")}};
+  const auto tensors = prepare(op, params, grads, slots);
   kernels::rmsprop_step(tensors, state->learning_rate, rho, momentum, epsilon, centered);
   state->iterations = step;
+  lower_step(op, params, grads, tensors, slots, state,
+             [rho, momentum, epsilon, centered](const auto& ts, double lr, int64_t) {
+               kernels::rmsprop_step(ts, lr, rho, momentum, epsilon, centered);
+             });
 }
 
 void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, const Tensors& vs, double beta_1,
@@ -193,9 +237,13 @@ void adam_step(const Tensors& params, const OptGrads& grads, const Tensors& ms, 
   check_hyper(op, "beta_2", beta_2, 0.0, 1.0);
   check_hyper(op, "epsilon", epsilon, 0.0, HUGE_VAL);
   TL_CHECK(step >= 1, op, "step must be >= 1 (1-based), got ", step);
-  const auto tensors = prepare(op, params, grads, {{"m", &ms}, {"v", &vs}});
+  const std::vector<SlotList> slots{{"m", &ms}, {"v", &vs}};
+  const auto tensors = prepare(op, params, grads, slots);
   kernels::adam_step(tensors, state->learning_rate, beta_1, beta_2, epsilon, step);
   state->iterations = step;
+  lower_step(op, params, grads, tensors, slots, state, [beta_1, beta_2, epsilon](const auto& ts, double lr, int64_t t) {
+    kernels::adam_step(ts, lr, beta_1, beta_2, epsilon, t);
+  });
 }
 
 }  // namespace tl::optim

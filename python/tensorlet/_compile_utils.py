@@ -32,6 +32,14 @@ class CompileLoss:
         # copy / pickle (of a compiled model): the fused functions are a cache, made again on use.
         return {**self.__dict__, "_fused": {}}
 
+    def rows_are_independent(self) -> bool:
+        """Whether the loss is a mean over rows of a per-row value (tensorlet's own function with
+        Keras's default reduction), so batches can be grouped without changing its mean."""
+        loss = self.loss
+        fn = getattr(loss, "fn", None)
+        return (type(loss).__module__.startswith("tensorlet.") and loss.reduction == "sum_over_batch_size"
+                and (fn is None or getattr(fn, "__module__", "").startswith("tensorlet.")))
+
     def fused_with(self, activation: Optional[str]) -> Optional[Callable]:
         if activation not in self._fused:
             per_sample = self.loss.fused_with(activation) if activation is not None else None
@@ -58,6 +66,14 @@ class CompileMetrics(metrics_module.Metric):
         self._loss = loss
         self._metrics: List[metrics_module.Metric] = []
         self.built = False
+
+    def rows_are_independent(self) -> bool:
+        """Whether every metric sums per-row counts or values (tensorlet's own metrics, by name
+        or object), so batches can be grouped without changing the results."""
+        def ours(obj) -> bool:
+            return getattr(obj, "__module__", "").startswith("tensorlet.")
+        return all(isinstance(m, str) or (ours(type(m)) if isinstance(m, metrics_module.Metric) else ours(m))
+                   and ours(getattr(m, "_fn", None) or m) for m in self._identifiers)
 
     @property
     def metrics(self) -> List[metrics_module.Metric]:

@@ -59,10 +59,15 @@ class EpochIterator:
 
     def __iter__(self):
         n, size, group = self.num_samples, self.batch_size, self.steps_per_execution
-        index = tl.random.permutation(n) if self.shuffle else None
+        index = self._permutation() if self.shuffle else None
         for begin in range(0, self.num_batches, group):
             end = min(begin + group, self.num_batches) - 1
             yield begin, end, Batch(self.arrays, index, begin * size, min((end + 1) * size, n), self.notes)
+
+
+    def _permutation(self):
+        """This epoch's order (a distribution overrides it to share rank 0's)."""
+        return tl.random.permutation(self.num_samples)
 
 
 def unpack_x_y_sample_weight(data) -> Tuple:

@@ -16,6 +16,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from . import distribution as _distribution
+
 __all__ = ["save_weights", "load_weights"]
 
 
@@ -47,6 +49,8 @@ def save_weights(model, path) -> None:
     directory = os.path.dirname(target) or "."
     if os.path.isdir(target):
         raise ValueError(f"save_weights: {path!r} is a directory")
+    if not _distribution.is_chief():  # under a DataParallel only rank 0 writes (the weights are equal)
+        return
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez must not append a second suffix

@@ -12,6 +12,8 @@ of the tensor arguments, and the values of the other arguments, e.g. ``training=
 3. later calls copy the new inputs into those input tensors and replay the plan in C++, with
    the GIL released, each op under the grad mode it was recorded in: every op re-runs into the very buffers it wrote when
    recorded, so the tensors ``fn`` returned (the same objects every call) hold the new results.
+   Entries whose logged kernel calls rebuild all they wrote replay as those calls alone
+   (``Plan.lowered_ops``; see csrc/capture/recorder.h).
 
 Rules (as for CUDA graphs / TinyJit): Python control flow and Python values are frozen at
 capture (``fn`` must not branch on tensor data or return Python numbers); each step produces
@@ -51,30 +53,8 @@ def _is_tensor_like(x) -> bool:
     return isinstance(x, (_core.Tensor, np.ndarray))
 
 
-def _flatten(obj, tensors: List, key: List) -> None:
-    """Walks the arguments: tensors go to `tensors` (shape, dtype and requires_grad to `key`),
-    other values to `key` by value (they are frozen into a capture, so they select the plan)."""
-    if isinstance(obj, _core.Tensor):
-        tensors.append(obj)
-        key.append((obj.shape, obj.dtype, obj.requires_grad))
-    elif isinstance(obj, np.ndarray):
-        tensors.append(obj)
-        key.append((obj.shape, obj.dtype, False))
-    elif isinstance(obj, (list, tuple)):
-        key.append((type(obj), len(obj)))
-        for o in obj:
-            _flatten(o, tensors, key)
-    elif isinstance(obj, dict):
-        key.append((dict, tuple(obj)))
-        for o in obj.values():
-            _flatten(o, tensors, key)
-    else:
-        hash(obj)  # other arguments must be hashable
-        key.append((type(obj), obj))
-
-
 def _rebuild(obj, it):
-    """`obj` with its tensors replaced, in _flatten's order, by the next ones from `it`."""
+    """`obj` with its tensors replaced, in the order of _C.signature's walk, by the next ones from `it`."""
     if _is_tensor_like(obj):
         return next(it)
     if isinstance(obj, (list, tuple)):
@@ -146,24 +126,21 @@ class CapturedFunction:
 
     # -- calls ---------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        tensors: List = []
-        key: List = []
-        _flatten(args, tensors, key)
-        if kwargs:
-            _flatten(kwargs, tensors, key)
+        # The signature walk (tensors with their shapes and dtypes, other values by value) is
+        # C++: it runs on every call.
+        key, tensors, requires_grad = _C.signature(*args, **kwargs)
         build = (args, kwargs)
-        if not self.enabled or _C.is_recording() or any(k[2] is True for k in key if len(k) == 3):
+        if not self.enabled or requires_grad or _C.is_recording():
             return self._eager(build, tensors)
-        key = tuple(key)
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
         entry.calls += 1
+        if entry.plan is not None:
+            return self._replay(entry, build, tensors)
         if entry.eager_only or entry.calls == 1:
             return self._eager(build, tensors)
-        if entry.plan is None:
-            return self._capture(entry, build, tensors)
-        return self._replay(entry, build, tensors)
+        return self._capture(entry, build, tensors)
 
     def _eager(self, build, tensors):
         args, kwargs = _rebuild(build, iter([t if isinstance(t, _core.Tensor) else _core.asarray(t) for t in tensors]))
@@ -191,11 +168,10 @@ class CapturedFunction:
         return out
 
     def _replay(self, entry: _Entry, build, tensors):
-        _C.copy_inputs(entry.inputs, tensors)
         for hook in entry.hooks:
             hook()
         try:
-            entry.plan.replay()
+            _C.run(entry.plan, entry.inputs, tensors)  # copies the new inputs in, then replays
         except _C.ReplayMismatch as e:
             # Shapes that depend on the data: this call runs eagerly; capture once more, then stay
             # eager for this signature if it happens again.

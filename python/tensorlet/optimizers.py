@@ -43,6 +43,10 @@ class Optimizer:
         iterations: the number of steps applied so far.
     """
 
+    # A list while a distribution runs a train step: apply() appends its arguments there instead
+    # of updating (tensorlet.distribution applies them after the all-reduce).
+    _deferred = None
+
     def __init__(self, learning_rate, name: str):
         self._state = _kernels.StepState()
         self.learning_rate = learning_rate  # validated, and into the state when a number
@@ -125,6 +129,9 @@ class Optimizer:
         Variables whose gradient is None are left unchanged."""
         if grads is not None and len(grads) != len(variables):
             raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for {len(variables)} variables")
+        if self._deferred is not None:  # a DataParallel step: applied after the gradients' all-reduce
+            self._deferred.append((list(variables), None if grads is None else list(grads)))
+            return
         if self.uses_fused_step:
             # One step is all or nothing: _step is one C++ call that checks everything before it
             # writes, updates every parameter and sets self.iterations, with no Python code in

@@ -5,8 +5,8 @@
 - ``make_train_function()`` / ``make_test_function()`` / ``make_predict_function()`` choose the
   function each loop calls per batch, once per compile (again only when the model's layers,
   trainable weights or flags changed): the eager ``train_step`` / ``test_step`` /
-  ``predict_step``, or, for a plain Dense stack with the default steps, the compiled
-  Dense-stack step (``_dense_stack``).
+  ``predict_step``, recorded once per batch signature and then replayed in C++
+  (``tensorlet.capture``) unless ``run_eagerly=True`` or ``jit_compile=False``.
 - ``fit``, ``evaluate`` and ``predict`` are one loop each over those functions; validation
   inside ``fit`` is ``evaluate``'s loop.
 - ``train_step(data)`` etc. take ``(x, y)`` or ``(x, y, sample_weight)`` tuples of tensors and
@@ -17,14 +17,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Dict, List, Optional
 
 import numpy as np
 
 import tensorlet as tl
 
-from . import _data, _dense_stack
+from . import _data
+from . import distribution as distribution_module
 from . import activations as activations_module
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
@@ -33,7 +33,7 @@ from ._compile_utils import CompileLoss, CompileMetrics
 from .capture import CapturedFunction
 from ._epoch_iterator import Batch, EpochIterator, first_dimension, unpack_x_y_sample_weight
 
-__all__ = ["Trainer", "StepFunction", "LazyLogs"]
+__all__ = ["Trainer", "StepFunction"]
 
 
 class StepFunction:
@@ -51,38 +51,31 @@ class StepFunction:
         return self.step(batch.data())
 
 
-class LazyLogs(Mapping):
-    """Logs computed on first read: what a function whose metrics are updated outside a step
-    (the compiled Dense-stack step) returns, so a batch nobody watches computes no results.
-    The loops read logs before the next batch (callbacks get them as floats at dispatch)."""
+# Rows one grouped evaluate/predict call takes: big enough that a replay runs its GEMMs at full
+# speed with few calls, small enough for a modest workspace (4096 x 512 float32 = 8 MiB).
+GROUP_ROWS = 4096
 
-    __slots__ = ("_compute", "_logs")
 
-    def __init__(self, compute):
-        self._compute = compute
-        self._logs = None
+class GroupedStepFunction(StepFunction):
+    """A test or predict step whose rows are independent of each other, so several batches can
+    form one call: the results are the same to float rounding (the loss is a mean over rows
+    weighted by rows, the metrics sum counts), and a captured step replays once per group."""
 
-    def _get(self) -> Dict:
-        if self._logs is None:
-            self._logs = self._compute()
-        return self._logs
+    def steps_per_execution(self, arrays, batch_size: int) -> int:
+        return max(1, GROUP_ROWS // batch_size)
 
-    def __getitem__(self, key):
-        return self._get()[key]
 
-    def __iter__(self):
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
+def _is_ours(obj) -> bool:
+    return type(obj).__module__.startswith("tensorlet.")
 
 
 def _resolve_verbose(verbose) -> int:
+    """0, 1 or 2 ('auto' is 1); 0 on the ranks other than 0 of a distribution."""
     if verbose == "auto":
-        return 1
+        verbose = 1
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-    return int(verbose)
+    return int(verbose) if distribution_module.is_chief() else 0
 
 
 def _same_objects(a, b) -> bool:
@@ -121,9 +114,9 @@ class Trainer:
                 jit_compile="auto") -> None:
         """Sets the optimizer, the loss and the metrics (names or objects).
 
-        A stack of Dense layers trained with softmax cross-entropy runs each step as one
-        compiled C++ call (see ``_dense_stack``); ``run_eagerly=True`` or ``jit_compile=False``
-        keeps every model on the generic, op-by-op autograd path, as Keras's flags do."""
+        Each step is recorded once per batch signature and then replayed in C++ without Python
+        (``tensorlet.capture``); ``run_eagerly=True`` or ``jit_compile=False`` keeps every model
+        on the op-by-op autograd path, as Keras's flags do."""
         if not isinstance(run_eagerly, bool):
             raise ValueError(f"run_eagerly must be True or False, got {run_eagerly!r}")
         if jit_compile not in ("auto", True, False):
@@ -251,57 +244,52 @@ class Trainer:
             return cached, key
         return None, key
 
-    def _dense_stack_layers(self, step_name: str):
-        """The layers for the compiled Dense-stack step, or None when it cannot apply: the model
-        must compute a plain chain of its layers with the default ``step_name``, and compile must
-        not ask for the eager path."""
-        if self.run_eagerly or self.jit_compile is False:
-            return None
-        if getattr(type(self), step_name) is not getattr(Trainer, step_name):
-            return None
-        return self._layer_chain()
-
-    def _make_function(self, kind: str, force: bool, one_step, compiled):
+    def _make_function(self, kind: str, force: bool, one_step):
         """The ``kind`` function: the cached one, else ``one_step`` (tensors in, tensors out) on
-        each batch, or what ``compiled(layers, fallback)`` makes for a plain Dense stack."""
+        each batch, captured and replayed unless compile asked for the eager path."""
         cached, key = self._cached_function(kind, force)
         if cached is not None:
             return cached
-        if not self.run_eagerly and self.jit_compile is not False and (kind != "train" or self.optimizer.uses_fused_step):
+        captured = not self.run_eagerly and self.jit_compile is not False and (
+            kind != "train" or self.optimizer.uses_fused_step)
+        if captured:
             # Recorded once per batch signature, then replayed in C++ (tensorlet.capture). An
             # optimizer with an overridden _update runs Python per step: its train step stays eager.
             one_step = CapturedFunction(one_step)
-        function = StepFunction(one_step)
-        layers = self._dense_stack_layers(kind + "_step")
-        if layers is not None:
-            function = compiled(layers, function) or function
+        grouped = captured and self._rows_are_independent(kind)
+        function = (GroupedStepFunction if grouped else StepFunction)(one_step)
         setattr(self, kind + "_function", function)
         self._function_keys[kind] = key
         return function
 
-    def _lazy_logs(self) -> LazyLogs:
-        return LazyLogs(self._metrics_result)
-
-    def _default_metrics(self) -> bool:
-        return type(self).compute_metrics is Trainer.compute_metrics
-
-    def _compiled_metrics_list(self) -> List[metrics_module.Metric]:
-        return self._compile_metrics.metrics if self._compile_metrics is not None else []
+    def _rows_are_independent(self, kind: str) -> bool:
+        """Whether a test or predict step's results over several batches equal those of one call
+        on all their rows: only tensorlet's own steps, model class, layers (no Lambda),
+        mean-reduced losses and metrics qualify; any user code might mix rows or batches."""
+        # A subclass defined outside tensorlet, or a step set on the instance, may be anything.
+        if kind == "train" or not _is_ours(self) or any(
+                name in vars(self) for name in ("test_step", "predict_step", "compute_loss", "compute_metrics", "call")):
+            return False
+        layers = getattr(self, "layers", None)
+        if layers is None or not all(_is_ours(layer) and type(layer).__name__ != "Lambda" for layer in layers):
+            return False
+        if kind == "predict":
+            return True
+        loss = self._compile_loss
+        if loss is not None and not loss.rows_are_independent():
+            return False
+        return self._compile_metrics is None or self._compile_metrics.rows_are_independent()
 
     # Each make_*_function passes its step as the function run per batch: tensors in, tensors
     # out, so wrapping it (a recorded-and-replayed step, say) is a change to that argument only.
     def make_train_function(self, force: bool = False):
-        return self._make_function("train", force, self.train_step, lambda layers, fallback: _dense_stack.train_function(
-            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self.optimizer,
-            self.trainable_weights, self._lazy_logs, fallback) if self._default_metrics() else None)
+        return self._make_function("train", force, self.train_step)
 
     def make_test_function(self, force: bool = False):
-        return self._make_function("test", force, self.test_step, lambda layers, fallback: _dense_stack.test_function(
-            layers, self.loss, self._compiled_metrics_list(), self._loss_tracker, self._lazy_logs,
-            fallback) if self._default_metrics() else None)
+        return self._make_function("test", force, self.test_step)
 
     def make_predict_function(self, force: bool = False):
-        return self._make_function("predict", force, self.predict_step, _dense_stack.predict_function)
+        return self._make_function("predict", force, self.predict_step)
 
     # -- data ---------------------------------------------------------------------------------------
     def _prepare_data(self, x, y, sample_weight, what: str):
@@ -350,12 +338,14 @@ class Trainer:
 
     def _get_metrics_result_or_logs(self, logs) -> Dict[str, float]:
         """The metrics' results, unless a custom step returned other keys: then its last logs."""
-        metric_logs = self.get_metrics_result()
+        dist = distribution_module.active()
+        metric_logs = self.get_metrics_result() if dist is None else dist.global_metrics(self)
         logs = callbacks_module.pythonify_logs(logs)
         if set(logs) == set(metric_logs):
             return metric_logs
         return logs
 
+    @distribution_module.collective("fit")
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True, sample_weight=None,
             initial_epoch: int = 0):
@@ -380,12 +370,24 @@ class Trainer:
             arrays = tuple(a[:split_at] for a in arrays)
         self._symbolic_build(arrays)
 
-        iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+        # Under a DataParallel (tensorlet.distribution): same checks and state on every rank, rank
+        # 0's batch order, this rank's rows of each batch, gradients all-reduced before the update.
+        dist = distribution_module.active()
+        val_batch_size = batch_size
+        if dist is None:
+            iterator = EpochIterator(arrays, batch_size, shuffle=shuffle)
+        else:
+            dist.begin_fit(self, arrays, batch_size)
+            iterator = dist.epoch_iterator(arrays, batch_size, shuffle)
+            if val_arrays is not None:
+                val_arrays, val_batch_size = dist.shard(val_arrays, batch_size)
         history = callbacks_module.History()
         cbs = self._callbacks(callbacks, verbose, epochs, iterator.num_batches, history)
         self.history = history
         self.stop_training = False
         train_function = self.make_train_function()
+        if dist is not None:
+            train_function = dist.train_function(self, train_function)
         cbs.on_train_begin()
         training_logs = None
         for epoch in range(initial_epoch, epochs):
@@ -396,13 +398,19 @@ class Trainer:
                 cbs.on_train_batch_begin(begin_step)
                 logs = train_function(batch)
                 cbs.on_train_batch_end(end_step, logs)
+                if dist is not None:  # every rank stops at the same batch
+                    self.stop_training = dist.any(self.stop_training)
                 if self.stop_training:
                     break
             epoch_logs = self._get_metrics_result_or_logs(logs)
             if val_arrays is not None:
-                val_logs = self._evaluate_loop(val_arrays, batch_size, cbs)
+                val_logs = self._evaluate_loop(val_arrays, val_batch_size, cbs)
                 epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+            if dist is not None:
+                dist.average_non_trainable(self)
             cbs.on_epoch_end(epoch, epoch_logs)
+            if dist is not None:
+                self.stop_training = dist.any(self.stop_training)
             training_logs = epoch_logs
             if self.stop_training:
                 break
@@ -428,6 +436,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @distribution_module.collective("evaluate")
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, callbacks=None,
                  return_dict: bool = False):
         """The loss and metrics on (x, y): a float without metrics, else ``[loss, metric, ...]``
@@ -439,6 +448,9 @@ class Trainer:
             raise ValueError("evaluate needs labels: y is None")
         arrays = self._prepare_data(x, y, sample_weight, "evaluate")
         self._symbolic_build(arrays)
+        dist = distribution_module.active()
+        if dist is not None:  # each rank its share of the rows; the metric states are summed
+            arrays, batch_size = dist.shard(arrays, batch_size)
         steps = EpochIterator(arrays, batch_size).num_batches
         logs = self._evaluate_loop(arrays, batch_size, self._callbacks(callbacks, verbose, 1, steps))
         if return_dict:
@@ -458,11 +470,16 @@ class Trainer:
         results += [logs[key] for key in sorted(logs) if key not in names]
         return results[0] if len(results) == 1 else results
 
+    @distribution_module.collective("predict")
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None) -> np.ndarray:
         """The model's outputs (probabilities for a softmax layer) as a NumPy array."""
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
         arrays = self._prepare_data(x, None, None, "predict")
+        dist = distribution_module.active()
+        num_rows = int(arrays[0].shape[0])
+        if dist is not None:  # each rank its share of the rows, all gathered on every rank
+            arrays, batch_size = dist.shard(arrays, batch_size)
         iterator = EpochIterator(arrays, batch_size)
         cbs = self._callbacks(callbacks, verbose, 1, iterator.num_batches)
         predict_function = self.make_predict_function()
@@ -484,6 +501,8 @@ class Trainer:
         if result is None:  # no rows: the output's shape and dtype from an empty batch
             result = np.asarray(predict_function(Batch(arrays, None, 0, 0))).copy()
         cbs.on_predict_end()
+        if dist is not None:
+            result = dist.gather_rows(result, num_rows)
         return result
 
     # -- single batches ------------------------------------------------------------------------------

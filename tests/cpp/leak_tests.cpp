@@ -27,7 +27,6 @@
 #include "ops/ops.h"
 #include "ops/random.h"
 #include "optim/step.h"
-#include "train/dense_stack.h"
 #include "expect.h"
 
 using namespace tl;
@@ -235,35 +234,6 @@ static void test_training() {
   }
 }
 
-// The compiled Dense-stack step (train/dense_stack.h): shuffled training steps with their
-// gathers and gradient buffers, evaluation, predict, and a rejected step; every buffer must be
-// released with the stack.
-static void test_dense_stack() {
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    std::vector<train::DenseLayerSpec> layers = {{randn({20, 64}), randn({64}), true}, {randn({64, 5}), randn({5}), false}};
-    train::DenseStack stack(layers, train::DenseLoss::SoftmaxSparse, 32, true, true);
-    const Tensor x = randn({100, 20});
-    Tensor labels = Tensor::empty({100}, DType::Int64), index = Tensor::empty({100}, DType::Int64);
-    for (int64_t i = 0; i < 100; ++i) {
-      labels.data<int64_t>()[i] = i % 5;
-      index.data<int64_t>()[i] = (i * 37) % 100;
-    }
-    for (int64_t start = 0; start < 100; start += 32)
-      EXPECT(std::isfinite(stack.train_step(x, labels, index, start, std::min<int64_t>(start + 32, 100)).loss));
-    EXPECT(std::isfinite(stack.test_step(x, labels, 0, 32).loss));
-    const Tensor out = Tensor::empty({100, 5}, DType::Float32);
-    stack.predict(x, 10, 40, out);
-    bool threw = false;
-    try {
-      stack.train_step(x, labels, index, 90, 130);  // past the end of the index
-    } catch (const std::out_of_range&) {
-      threw = true;
-    }
-    EXPECT(threw);
-  }
-}
-
 // A captured training step (capture/recorder.h): recorded once, replayed; N replays must equal N
 // eager steps bit for bit (weights, step count), and the plan's arena, graph and closures must be
 // released with the plan.
@@ -319,7 +289,6 @@ int main() {
   test_inplace_autograd();
   test_errors();
   test_training();
-  test_dense_stack();
   test_captured_step();
   return expect_summary();
 }

@@ -1,0 +1,202 @@
+"""Data-parallel training of the chapter's model (Dense 512 relu -> Dense 10 softmax, RMSprop) on
+MNIST at global batch 256: tensorlet under `mpirun -n 2` (tensorlet.distribution.DataParallel)
+against tensorlet in one process, and PyTorch DDP on gloo (2 ranks) against PyTorch in one
+process. One thread per process everywhere. Each configuration runs in its own processes,
+round-robin over --repeats rounds (A B C D A B C D ...); medians are reported.
+
+    PYTHONPATH=python python bench/mnist_distributed.py [--epochs 1] [--repeats 3]
+        [--samples 60000] [--torch-python /work/venv-bench/bin/python]
+
+Timed: one fit of --epochs epochs after an untimed warm-up fit of 8 global batches on the same
+model; for the 2-rank runs from a barrier before the fit to a barrier after it (rank 0's clock).
+PyTorch peers (skipped with a note when the --torch-python interpreter has no torch): eager
+Sequential(Linear, ReLU, Linear), CrossEntropyLoss on logits, RMSprop(lr=1e-3, alpha=0.9,
+eps=1e-7); DDP splits each global batch of 256 into the ranks' halves as tensorlet does, its
+gradients all-reduced by DDP's bucketed hooks (overlapped with backward). Needs mpirun and mpi4py
+in this interpreter (pip install ".[distributed]").
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from mnist_fit import read_data, write_data  # noqa: E402  (the same data files as bench/mnist_fit.py)
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TENSORLET_NUM_THREADS")
+GLOBAL_BATCH = 256
+WARMUP_BATCHES = 8
+
+
+def child_env():
+    env = dict(os.environ)
+    env.update({v: "1" for v in THREAD_VARS})
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Children: each prints one JSON line {"seconds": ...} (rank 0 only for the 2-rank runs)
+
+
+def tensorlet_child(data, epochs):
+    import numpy as np
+
+    import tensorlet
+    from tensorlet import distribution, keras
+
+    tensorlet.set_num_threads(1)
+    dp = distribution.DataParallel()
+    distribution.set_distribution(dp)
+    x, y, _, _ = read_data(data)
+    y = np.eye(10, dtype=np.float32)[y]
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape=(784,)),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    warm = WARMUP_BATCHES * GLOBAL_BATCH
+    model.fit(x[:warm], y[:warm], batch_size=GLOBAL_BATCH, epochs=1, verbose=0)
+    barrier = (lambda: None) if dp.num_processes == 1 else __import__("mpi4py.MPI").MPI.COMM_WORLD.Barrier
+    barrier()
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=epochs, verbose=0)
+    barrier()
+    seconds = time.perf_counter() - t0
+    if dp.rank == 0:
+        print(json.dumps({"seconds": seconds}), flush=True)
+
+
+def torch_child(rank, world, port, data, epochs):
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    if world > 1:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    x, y, _, _ = read_data(data)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def run(samples):
+        for _ in range(epochs if samples == len(x) else 1):
+            order = torch.randperm(samples, generator=torch.Generator().manual_seed(0))
+            for start in range(0, samples, GLOBAL_BATCH):
+                rows = order[start:start + GLOBAL_BATCH]
+                share = -(-len(rows) // world)
+                rows = rows[rank * share:(rank + 1) * share]  # this rank's part of the global batch
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(model(x[rows]), y[rows]).backward()
+                optimizer.step()
+
+    run(WARMUP_BATCHES * GLOBAL_BATCH)
+    if world > 1:
+        dist.barrier()
+    t0 = time.perf_counter()
+    run(len(x))
+    if world > 1:
+        dist.barrier()
+    seconds = time.perf_counter() - t0
+    if rank == 0:
+        print(json.dumps({"seconds": seconds}), flush=True)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def torch_main(world, data, epochs):
+    if world == 1:
+        torch_child(0, 1, 0, data, epochs)
+        return
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(torch_child, args=(world, port, data, epochs), nprocs=world)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent
+
+
+def commands(args, data):
+    me = os.path.abspath(__file__)
+    child = ["--child", "--data", data, "--epochs", str(args.epochs)]
+    mpirun = shutil.which("mpirun")
+    root = ["--allow-run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    found = {"tensorlet 1 process": [sys.executable, me, "--kind", "tensorlet", *child]}
+    if mpirun:
+        found["tensorlet 2 ranks"] = [mpirun, "-n", "2", "--oversubscribe", *root, "-x", "PYTHONPATH",
+                                      sys.executable, me, "--kind", "tensorlet", *child]
+    else:
+        print("tensorlet 2 ranks: skipped (no mpirun; pip install '.[distributed]')")
+    torch_python = args.torch_python
+    if torch_python and subprocess.run([torch_python, "-c", "import torch"], capture_output=True).returncode == 0:
+        found["pytorch 1 process"] = [torch_python, me, "--kind", "torch1", *child]
+        found["pytorch DDP 2 ranks"] = [torch_python, me, "--kind", "torch2", *child]
+    else:
+        print(f"pytorch peers: skipped (no torch in {torch_python!r})")
+    return found
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--samples", type=int, default=60000)
+    p.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", "/work/venv-bench/bin/python"))
+    p.add_argument("--child", action="store_true")
+    p.add_argument("--kind")
+    p.add_argument("--data")
+    args = p.parse_args()
+    if args.child:
+        if args.kind == "tensorlet":
+            tensorlet_child(args.data, args.epochs)
+        else:
+            torch_main(2 if args.kind == "torch2" else 1, args.data, args.epochs)
+        return
+
+    data = tempfile.mkdtemp(prefix="mnist_dist_")
+    try:
+        write_data(data, args.samples)
+        runs = commands(args, data)
+        times = {name: [] for name in runs}
+        for _ in range(args.repeats):
+            for name, command in runs.items():
+                job = subprocess.run(command, capture_output=True, text=True, env=child_env(), timeout=1800)
+                if job.returncode != 0:
+                    sys.exit(f"{name} failed:\n{job.stdout}\n{job.stderr}")
+                line = [s for s in job.stdout.splitlines() if s.startswith("{")][-1]
+                times[name].append(json.loads(line)["seconds"])
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    load = os.getloadavg()[0]
+    print(f"chapter model, global batch {GLOBAL_BATCH}, {args.samples} samples x {args.epochs} epoch(s), "
+          f"1 thread per process, {args.repeats} interleaved rounds; 1-min load average {load:.1f} "
+          f"on {os.cpu_count()} cores")
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    for name, ts in times.items():
+        print(f"  {name:22s} median {med[name]:7.2f} s   all: {', '.join(f'{t:.2f}' for t in ts)}")
+    if "tensorlet 2 ranks" in med:
+        print(f"  tensorlet speed-up, 2 ranks vs 1 process: {med['tensorlet 1 process'] / med['tensorlet 2 ranks']:.2f}x"
+              " (target >= 1.7x)")
+    if "pytorch DDP 2 ranks" in med:
+        print(f"  PyTorch speed-up, DDP 2 ranks vs 1 process: {med['pytorch 1 process'] / med['pytorch DDP 2 ranks']:.2f}x")
+        if "tensorlet 2 ranks" in med:
+            print(f"  tensorlet 2 ranks vs PyTorch DDP 2 ranks: {med['pytorch DDP 2 ranks'] / med['tensorlet 2 ranks']:.2f}x"
+                  " faster (target >= 2x)")
+
+
+if __name__ == "__main__":
+    main()

