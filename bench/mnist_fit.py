@@ -440,14 +440,20 @@ def spawn(python, peer, args, data_dir, seed):
            "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(seed)]
     if args.eval_batch_size:
         cmd += ["--eval-batch-size", str(args.eval_batch_size)]
-    env = dict(os.environ, **{k: str(args.threads) for k in THREAD_VARS}, KERAS_BACKEND="tensorflow",
+    return run_json_child(cmd, args.threads, peer)
+
+
+def run_json_child(cmd, threads, label, extra_path=None):
+    """Runs a child with every thread variable at `threads` and the parent's tensorlet on its
+    path; returns the last JSON line it printed, or None (with a note) if it failed."""
+    env = dict(os.environ, **{k: str(threads) for k in THREAD_VARS}, KERAS_BACKEND="tensorflow",
                TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [tensorlet_dir(), env.get("PYTHONPATH")]))  # the parent's
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [tensorlet_dir(), extra_path, env.get("PYTHONPATH")]))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n    ".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
-        print(f"  {peer}: child failed (exit {proc.returncode}):\n    {tail}", flush=True)
+        print(f"  {label}: child failed (exit {proc.returncode}):\n    {tail}", flush=True)
         return None
     return json.loads(lines[-1])
 

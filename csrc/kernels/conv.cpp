@@ -4,6 +4,7 @@
 #include <vector>
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
+#include "kernels/window_simd.h"
 
 namespace tl::kernels {
 namespace {
@@ -78,9 +79,22 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, co
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (M == 0 || O == 0) return;
   if (win.is_pointwise()) return gemm<T>(false, false, M, O, K, T(1), x, K, w, O, T(0), y, O, ep);
+  if (win.C == 1) {
+    // One input channel: K = KH*KW is too shallow for the GEMM's register tiles to pay for
+    // the patches, so each output row is accumulated directly from the image and the kernel.
+    const WindowLoops<T>& loops = window_loops<T>();
+    parallel_for(0, M, std::max<int64_t>(1, 16384 / (K * O)), [&](int64_t lo, int64_t hi) {
+      loops.conv_c1_forward(win, O, x, w, ep.bias, ep.act == Activation::Relu, y, lo, hi);
+    });
+    return;
+  }
   // Output rows do not depend on how the rows are chunked, so the chunks may follow the
   // thread count: at least one per thread, at most kConvChunkBytes of patches each.
-  const int64_t rows = std::min(chunk_rows(K, sizeof(T)), ceil_div(ceil_div(M, get_num_threads()), 16) * 16);
+  // Equal chunks, a multiple of the thread count of them (9 chunks on 2 threads left one
+  // thread a chunk behind).
+  const int64_t nt = get_num_threads();
+  const int64_t chunks0 = ceil_div(ceil_div(M, chunk_rows(K, sizeof(T))), nt) * nt;
+  const int64_t rows = ceil_div(ceil_div(M, chunks0), 16) * 16;
   const int64_t chunks = ceil_div(M, rows);
   // One chunk runs inline, where the GEMM spreads itself over the threads; in a parallel
   // region each chunk's GEMM runs on its own thread.
@@ -103,12 +117,31 @@ void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T
     std::fill(dx, dx + win.N * image, T(0));
     return;
   }
-  // Chunks of whole images, so that no two chunks scatter into the same dx cells.
-  const int64_t imgs = std::clamp<int64_t>(chunk_rows(K, sizeof(T)) / P, 1, ceil_div(win.N, get_num_threads()));
-  parallel_for(0, ceil_div(win.N, imgs), 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> buf(size_t(std::min(imgs, win.N) * P * K));
-    for (int64_t c = lo; c < hi; ++c) {
-      const int64_t n0 = c * imgs, nb = std::min(imgs, win.N - n0), r0 = n0 * P;
+  const int64_t rows_cap = chunk_rows(K, sizeof(T));
+  if (P > rows_cap) {
+    // One image's patches exceed a chunk: each thread takes whole images (no two scatter into
+    // the same dx cells) and walks an image's rows in chunks, in order, so the scratch stays
+    // at one chunk and every dx cell still sums its contributions in row order.
+    parallel_for(0, win.N, 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> buf(size_t(rows_cap * K));
+      for (int64_t n = lo; n < hi; ++n) {
+        std::fill(dx + n * image, dx + (n + 1) * image, T(0));
+        for (int64_t r0 = n * P; r0 < (n + 1) * P; r0 += rows_cap) {
+          const int64_t m = std::min(rows_cap, (n + 1) * P - r0);
+          gemm<T>(false, true, m, K, O, T(1), g + r0 * O, O, w, O, T(0), buf.data(), K);
+          col2im_add(win, buf.data(), r0, m, dx);
+        }
+      }
+    });
+    return;
+  }
+  // Chunks of whole images (as many as fit in a chunk), so that no two chunks scatter into
+  // the same dx cells; each thread takes an equal share of the images.
+  const int64_t imgs = std::clamp<int64_t>(rows_cap / P, 1, ceil_div(win.N, get_num_threads()));
+  parallel_for(0, win.N, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> buf(size_t(std::min(imgs, hi - lo) * P * K));
+    for (int64_t n0 = lo; n0 < hi; n0 += imgs) {
+      const int64_t nb = std::min(imgs, hi - n0), r0 = n0 * P;
       gemm<T>(false, true, nb * P, K, O, T(1), g + r0 * O, O, w, O, T(0), buf.data(), K);
       std::fill(dx + n0 * image, dx + (n0 + nb) * image, T(0));
       col2im_add(win, buf.data(), r0, nb * P, dx);
@@ -133,10 +166,15 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
   const int64_t slots = std::max<int64_t>(1, std::min({int64_t(8), ceil_div(M, 256), max_partials}));
   std::vector<T> partial(size_t((slots - 1) * K * O));
   parallel_for(0, slots, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> buf(size_t(std::min(rows, ceil_div(M, slots)) * K));
+    std::vector<T> buf(win.C == 1 ? 0 : size_t(std::min(rows, ceil_div(M, slots)) * K));
     for (int64_t s = lo; s < hi; ++s) {
       T* dst = s == 0 ? dw : partial.data() + (s - 1) * K * O;
       const int64_t begin = M * s / slots, end = M * (s + 1) / slots;
+      if (win.C == 1) {  // as the forward: directly, without patches
+        std::fill(dst, dst + K * O, T(0));
+        window_loops<T>().conv_c1_kernel_grad(win, O, x, g, dst, begin, end);
+        continue;
+      }
       for (int64_t r0 = begin; r0 < end; r0 += rows) {
         const int64_t m = std::min(rows, end - r0);
         im2col(win, x, r0, m, buf.data());

@@ -7,7 +7,11 @@
 //   kernel gradient:  dw (K x O)         = patches^T (K x rows) @ g (rows x O)
 // Patches are materialised per chunk of rows into a per-thread buffer (an explicit im2col, at
 // most about kConvChunkBytes at a time), never for the whole batch; a 1x1 stride-1 unpadded
-// kernel uses the input itself. Every result is independent of the thread count: output and
+// kernel uses the input itself, and a single input channel (the first layer of an image net,
+// K = KH*KW only) is computed directly from the image (window_simd.h) for the output and the
+// kernel gradient. The input gradient's scratch is bounded the same way: whole images per
+// chunk, or row chunks of one image walked in order when an image's patches exceed a chunk.
+// Every result is independent of the thread count: output and
 // input-gradient rows do not depend on how rows are chunked, and the kernel gradient's partial
 // sums are cut from the shapes only and added in a fixed order.
 // All pointers are to contiguous arrays: x (N, H, W, C), w (KH, KW, C, O), y/g (N, OH, OW, O).

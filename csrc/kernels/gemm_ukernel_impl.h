@@ -38,8 +38,10 @@ void ukr(const UkrArgs<typename V::T>& p) {
   for (int64_t q = 0; q < p.k; ++q) {
     // B streams from L2 (a packed panel, or B itself read in place): fetch it kPrefetchK steps
     // ahead (measured on AVX-512: +5-15% for in-place B at small M, within noise elsewhere).
+#ifndef TL_GEMM_NO_B_PREFETCH
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) __builtin_prefetch(b + kPrefetchK * bs + j * W);
+#endif
     Reg bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + j * W);
@@ -123,7 +125,21 @@ void pack_copy_v(const typename V::T* src, int64_t ld, int64_t cols, int64_t k, 
       for (int j = 0; j < R; j += W) V::storeu(dst + p * R + j, V::loadu(src + p * ld + j));
     return;
   }
-  for (int64_t p = 0; p < k; ++p) {
+  // A full panel whose width is not a multiple of W (the 6-row A panels): every row but the
+  // last is moved with whole-vector loads and stores; the W - R lanes stored past the row's end
+  // land at the start of row p + 1, which is written next. Masked loads/stores are microcoded
+  // on AMD (the masked path ran the (288 x 7744)^T @ (7744 x 64) weight gradient at 22 GFLOP/s).
+  // A whole-vector load is safe while it ends before the block's last element.
+  int64_t p0 = 0;
+  if (cols == R) {
+    const int64_t end = (k - 1) * ld + cols;
+    for (; p0 + 1 < k; ++p0) {
+      const typename V::T* s = src + p0 * ld;
+      if (p0 * ld + (R + W - 1) / W * W > end) break;
+      for (int j = 0; j < R; j += W) V::storeu(dst + p0 * R + j, V::loadu(s + j));
+    }
+  }
+  for (int64_t p = p0; p < k; ++p) {
     for (int j = 0; j < R; j += W) {
       const int64_t in = cols - j;  // source lanes present
       const int out = R - j < W ? R - j : W;

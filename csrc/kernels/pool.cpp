@@ -1,6 +1,7 @@
 #include "kernels/pool.h"
 #include <algorithm>
 #include "kernels/parallel.h"
+#include "kernels/window_simd.h"
 
 namespace tl::kernels {
 namespace {
@@ -39,51 +40,18 @@ int64_t image_grain(const Window& w) { return std::max<int64_t>(1, 16384 / std::
 
 }  // namespace
 
+// The loops are per ISA (window_simd.h); here only the split over threads.
 template <class T>
-void max_pool_forward(const Window& w, const T* x, T* y, int64_t* idx) {
-  const int64_t C = w.C;
-  for_each_output(w, [&](int64_t n, int64_t oh, int64_t ow, int64_t out) {
-    const T* img = x + n * w.H * w.W * C;
-    T* yo = y + out * C;
-    int64_t* io = idx ? idx + out * C : nullptr;
-    bool first = true;
-    for_each_cell(w, oh, ow, [&](int64_t cell) {
-      const T* xi = img + cell * C;
-      if (first) {
-        std::copy(xi, xi + C, yo);
-        if (io) std::fill(io, io + C, cell);
-        first = false;
-        return;
-      }
-      // Strictly greater keeps the first maximum; a NaN wins over numbers (the first one, where
-      // its position is kept). Selects rather than branches, so the loops vectorise.
-      if (!io) {
-        for (int64_t c = 0; c < C; ++c) yo[c] = (xi[c] > yo[c] || xi[c] != xi[c]) ? xi[c] : yo[c];
-        return;
-      }
-      for (int64_t c = 0; c < C; ++c) {
-        const T v = xi[c];
-        const bool take = v > yo[c] || (v != v && yo[c] == yo[c]);
-        yo[c] = take ? v : yo[c];
-        io[c] = take ? cell : io[c];
-      }
-    });
-  });
+void max_pool_forward(const Window& w, const T* x, T* y) {
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, w.OW * w.C * std::min(w.KH, w.H) * std::min(w.KW, w.W)));
+  const WindowLoops<T>& loops = window_loops<T>();
+  parallel_for(0, w.N * w.OH, grain, [&](int64_t lo, int64_t hi) { loops.max_pool_forward(w, x, y, lo, hi); });
 }
 
 template <class T>
-void max_pool_backward(const Window& w, const T* g, const int64_t* idx, T* dx) {
-  const int64_t C = w.C, P = w.out_pixels(), image = w.H * w.W * C;
-  parallel_for(0, w.N, image_grain(w), [&](int64_t lo, int64_t hi) {
-    std::fill(dx + lo * image, dx + hi * image, T(0));
-    for (int64_t n = lo; n < hi; ++n) {
-      T* d = dx + n * image;
-      const T* gn = g + n * P * C;
-      const int64_t* in = idx + n * P * C;
-      for (int64_t i = 0; i < P * C; i += C)
-        for (int64_t c = 0; c < C; ++c) d[in[i + c] * C + c] += gn[i + c];
-    }
-  });
+void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* dx) {
+  const WindowLoops<T>& loops = window_loops<T>();
+  parallel_for(0, w.N, image_grain(w), [&](int64_t lo, int64_t hi) { loops.max_pool_backward(w, x, y, g, dx, lo, hi); });
 }
 
 template <class T>
@@ -124,8 +92,8 @@ void avg_pool_backward(const Window& w, const T* g, T* dx) {
 }
 
 #define TL_INSTANTIATE(T)                                                             \
-  template void max_pool_forward<T>(const Window&, const T*, T*, int64_t*);          \
-  template void max_pool_backward<T>(const Window&, const T*, const int64_t*, T*);   \
+  template void max_pool_forward<T>(const Window&, const T*, T*);                    \
+  template void max_pool_backward<T>(const Window&, const T*, const T*, const T*, T*); \
   template void avg_pool_forward<T>(const Window&, const T*, T*);                    \
   template void avg_pool_backward<T>(const Window&, const T*, T*);
 TL_INSTANTIATE(float)

@@ -10,14 +10,14 @@
 
 namespace tl::kernels {
 
-// y = the maximum of each window; idx (if not null) = where it was, as the input cell ih * W + iw
-// within its image. The first maximal cell in (kh, kw) order wins (as TF and PyTorch, so the
-// gradient goes to it alone); NaN counts as maximal, so a window with a NaN gives NaN.
+// y = the maximum of each window. The first maximal cell in (kh, kw) order is the one the
+// gradient goes to (as TF and PyTorch); NaN counts as maximal, so a window with a NaN gives NaN.
 template <class T>
-void max_pool_forward(const Window& w, const T* x, T* y, int64_t* idx);
-// dx = 0, then dx[n, idx, c] += g[n, oh, ow, c].
+void max_pool_forward(const Window& w, const T* x, T* y);
+// dx = 0, then each window's g goes to its first cell equal to y (the first NaN if y is NaN):
+// the forward's choice, recomputed from x and y, so no index array is stored.
 template <class T>
-void max_pool_backward(const Window& w, const T* g, const int64_t* idx, T* dx);
+void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* dx);
 
 template <class T>
 void avg_pool_forward(const Window& w, const T* x, T* y);

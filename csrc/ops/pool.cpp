@@ -13,25 +13,28 @@ namespace {
 struct PoolBackward : Node {
   kernels::Window win;
   DType dtype = DType::Float32;
-  Tensor argmax;  // max pooling: the winning input cell of each output (int64), else undefined
+  bool is_max = false;
+  SavedTensor x_saved, y_saved;  // max pooling: the contiguous input and the output (the argmax is recomputed)
   // PyTorch's names (also for 1-D, which PyTorch computes as 2-D)
-  const char* name() const override {
-    return argmax.defined() ? "MaxPool2DWithIndicesBackward0" : "AvgPool2DBackward0";
-  }
+  const char* name() const override { return is_max ? "MaxPool2DWithIndicesBackward0" : "AvgPool2DBackward0"; }
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (GradMode::is_enabled())
       throw std::runtime_error("[pool] double backward (create_graph=True) is not implemented for pooling");
     const Tensor g = g_in.contiguous();
     Tensor gx = Tensor::empty(input_meta[0].shape, dtype);
     TL_DISPATCH_FLOAT(dtype, "pool", [&] {
-      if (argmax.defined())
-        kernels::max_pool_backward<scalar_t>(win, g.data<scalar_t>(), argmax.data<int64_t>(), gx.data<scalar_t>());
+      if (is_max)
+        kernels::max_pool_backward<scalar_t>(win, unpack(x_saved).data<scalar_t>(), unpack(y_saved).data<scalar_t>(),
+                                             g.data<scalar_t>(), gx.data<scalar_t>());
       else
         kernels::avg_pool_backward<scalar_t>(win, g.data<scalar_t>(), gx.data<scalar_t>());
     });
     return {gx};
   }
-  void release_saved() override { argmax = Tensor(); }
+  void release_saved() override {
+    x_saved.reset();
+    y_saved.reset();
+  }
 };
 
 Tensor pool(const char* op, bool is_max, const Tensor& x_in, const std::vector<int64_t>& pool_size,
@@ -55,19 +58,20 @@ Tensor pool(const char* op, bool is_max, const Tensor& x_in, const std::vector<i
   if (spatial == 2) out_shape[1] = win.OH;
   const Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(out_shape, x.dtype());
-  const bool grad = needs_grad({&x});
-  Tensor argmax = is_max && grad ? Tensor::empty(out_shape, DType::Int64) : Tensor();
   TL_DISPATCH_FLOAT(x.dtype(), op, [&] {
     if (is_max)
-      kernels::max_pool_forward<scalar_t>(win, xc.data<scalar_t>(), y.data<scalar_t>(),
-                                          grad ? argmax.data<int64_t>() : nullptr);
+      kernels::max_pool_forward<scalar_t>(win, xc.data<scalar_t>(), y.data<scalar_t>());
     else
       kernels::avg_pool_forward<scalar_t>(win, xc.data<scalar_t>(), y.data<scalar_t>());
   });
   if (auto node = record<PoolBackward>(y, {x})) {
     node->win = win;
     node->dtype = x.dtype();
-    node->argmax = argmax;
+    node->is_max = is_max;
+    if (is_max) {
+      node->x_saved = xc;
+      node->y_saved.save_output(y);
+    }
   }
   return channels_first ? to_channels_first(y) : y;
 }

@@ -1,0 +1,278 @@
+// The body of one ISA's WindowLoops tables; included by window_simd_{generic,avx2,avx512}.cpp
+// with TL_WINDOW_SIMD_NAME set to the accessor's name. Every loop runs over the channel axis
+// (O or C contiguous values), which the compiler vectorises for the including file's ISA;
+// selects instead of branches keep those loops branch-free.
+// The 32-byte vector helpers are inline; their ABI on an SSE-only build does not matter.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+#include "kernels/window_simd.h"
+
+namespace tl::kernels {
+namespace {
+
+// The window cells [lo, hi) whose position i0 + k * d lies inside [0, n).
+inline void inside(int64_t i0, int64_t d, int64_t K, int64_t n, int64_t& lo, int64_t& hi) {
+  lo = i0 >= 0 ? 0 : (-i0 + d - 1) / d;
+  hi = i0 >= n ? 0 : std::min(K, (n - i0 + d - 1) / d);
+  hi = std::max(hi, lo);
+}
+
+// Calls fn(kernel cell kh * KW + kw, input cell ih * W + iw) for output pixel (oh, ow)'s
+// window cells inside the image, in (kh, kw) order.
+template <class F>
+inline void cells(const Window& w, int64_t oh, int64_t ow, F&& fn) {
+  const int64_t ih0 = oh * w.sh - w.ph, iw0 = ow * w.sw - w.pw;
+  int64_t kh0, kh1, kw0, kw1;
+  inside(ih0, w.dh, w.KH, w.H, kh0, kh1);
+  inside(iw0, w.dw, w.KW, w.W, kw0, kw1);
+  for (int64_t kh = kh0; kh < kh1; ++kh)
+    for (int64_t kw = kw0; kw < kw1; ++kw) fn(kh * w.KW + kw, (ih0 + kh * w.dh) * w.W + iw0 + kw * w.dw);
+}
+
+// 32-byte vectors of T through GCC's vector extensions, so that the accumulators stay in
+// registers (plain T arrays captured by the cell loops were kept on the stack); unaligned and
+// allowed to alias T. On the baseline build each is a pair of SSE registers.
+template <class T>
+struct Vec {
+  typedef T type __attribute__((vector_size(32), aligned(alignof(T)), may_alias));
+  static constexpr int W = int(32 / sizeof(T));
+  static type load(const T* p) { return *reinterpret_cast<const type*>(p); }
+  static void store(T* p, type v) { *reinterpret_cast<type*>(p) = v; }
+  static type splat(T x) { return type{} + x; }
+};
+
+// y[r, o0 .. o0 + NV * W) of output pixel p with NV vector accumulators.
+template <int NV, class T>
+inline void c1_block(const Window& w, int64_t O, int64_t o0, const T* img, int64_t p, const T* k, T* yo) {
+  using V = Vec<T>;
+  typename V::type acc[NV];
+  for (int j = 0; j < NV; ++j) acc[j] = V::splat(T(0));
+  const int64_t ih0 = (p / w.OW) * w.sh - w.ph, iw0 = (p % w.OW) * w.sw - w.pw;
+  int64_t kh0, kh1, kw0, kw1;
+  inside(ih0, w.dh, w.KH, w.H, kh0, kh1);
+  inside(iw0, w.dw, w.KW, w.W, kw0, kw1);
+  for (int64_t kh = kh0; kh < kh1; ++kh) {
+    const T* row = img + (ih0 + kh * w.dh) * w.W + iw0;
+    for (int64_t kw = kw0; kw < kw1; ++kw) {
+      const typename V::type v = V::splat(row[kw * w.dw]);
+      const T* wk = k + (kh * w.KW + kw) * O + o0;
+      for (int j = 0; j < NV; ++j) acc[j] += v * V::load(wk + j * V::W);
+    }
+  }
+  for (int j = 0; j < NV; ++j) V::store(yo + o0 + j * V::W, acc[j]);
+}
+
+// Two output pixels p and p + 1 whose windows lie wholly inside the image, sharing each
+// weight load: 2 * NV independent FMA chains instead of NV (one pixel's chains alone wait on
+// the FMA latency).
+template <int NV, class T>
+inline void c1_block2(const Window& w, int64_t O, int64_t o0, const T* img, int64_t p, const T* k, T* yo) {
+  using V = Vec<T>;
+  typename V::type a0[NV], a1[NV];
+  for (int j = 0; j < NV; ++j) a0[j] = a1[j] = V::splat(T(0));
+  const T* x0 = img + ((p / w.OW) * w.sh - w.ph) * w.W + (p % w.OW) * w.sw - w.pw;
+  const T* x1 = img + (((p + 1) / w.OW) * w.sh - w.ph) * w.W + ((p + 1) % w.OW) * w.sw - w.pw;
+  for (int64_t kh = 0; kh < w.KH; ++kh)
+    for (int64_t kw = 0; kw < w.KW; ++kw) {
+      const int64_t off = kh * w.dh * w.W + kw * w.dw;
+      const typename V::type v0 = V::splat(x0[off]), v1 = V::splat(x1[off]);
+      const T* wk = k + (kh * w.KW + kw) * O + o0;
+      for (int j = 0; j < NV; ++j) {
+        const typename V::type wv = V::load(wk + j * V::W);
+        a0[j] += v0 * wv;
+        a1[j] += v1 * wv;
+      }
+    }
+  for (int j = 0; j < NV; ++j) V::store(yo + o0 + j * V::W, a0[j]), V::store(yo + O + o0 + j * V::W, a1[j]);
+}
+
+// Whether output pixel p's window lies wholly inside the image.
+inline bool window_inside(const Window& w, int64_t p) {
+  const int64_t ih0 = (p / w.OW) * w.sh - w.ph, iw0 = (p % w.OW) * w.sw - w.pw;
+  return ih0 >= 0 && iw0 >= 0 && ih0 + (w.KH - 1) * w.dh < w.H && iw0 + (w.KW - 1) * w.dw < w.W;
+}
+
+// The last O % W channels, one at a time.
+template <class T>
+inline void c1_scalar(const Window& w, int64_t O, int64_t o, const T* img, int64_t p, const T* k, T* yo) {
+  T acc = T(0);
+  cells(w, p / w.OW, p % w.OW, [&](int64_t kc, int64_t cell) { acc += img[cell] * k[kc * O + o]; });
+  yo[o] = acc;
+}
+
+// Padded cells are skipped rather than multiplied by zero (as the im2col path does); only a
+// non-finite weight facing the padding could tell the difference.
+template <class T>
+void conv_c1_forward(const Window& w, int64_t O, const T* x, const T* k, const T* bias, bool relu, T* y,
+                     int64_t r0, int64_t r1) {
+  const int64_t P = w.out_pixels();
+  constexpr int W = Vec<T>::W;
+  for (int64_t r = r0; r < r1;) {
+    const int64_t n = r / P, p = r % P;
+    const T* img = x + n * w.H * w.W;
+    T* __restrict yo = y + r * O;
+    // Two pixels of the same image with whole windows: the paired kernel for the 4-vector blocks.
+    const bool pair = r + 1 < r1 && p + 1 < P && window_inside(w, p) && window_inside(w, p + 1);
+    const int64_t count = pair ? 2 : 1;
+    int64_t o0 = 0;
+    if (pair)
+      for (; o0 + 4 * W <= O; o0 += 4 * W) c1_block2<4>(w, O, o0, img, p, k, yo);
+    for (int64_t i = 0; i < count; ++i) {
+      T* yi = yo + i * O;
+      int64_t o = o0;
+      for (; o + 4 * W <= O; o += 4 * W) c1_block<4>(w, O, o, img, p + i, k, yi);
+      for (; o + W <= O; o += W) c1_block<1>(w, O, o, img, p + i, k, yi);
+      for (; o < O; ++o) c1_scalar(w, O, o, img, p + i, k, yi);
+      // As the GEMM's epilogue: the bias after the sum (only when there is one: -0.0 + 0.0
+      // would lose the sign), then relu keeping NaN.
+      if (bias)
+        for (int64_t c = 0; c < O; ++c) yi[c] += bias[c];
+      if (relu)
+        for (int64_t c = 0; c < O; ++c) yi[c] = yi[c] <= T(0) ? T(0) : yi[c];
+    }
+    r += count;
+  }
+}
+
+// dw[kc, o0 .. o0 + NV * W) += sum over the chunk's rows i of col[kc][i] * g[i, o0 ..], for
+// two kernel cells at a time (each g load feeds both), with the sums in registers.
+template <int NV, class T>
+inline void c1_grad_block(int64_t K, int64_t O, int64_t o0, const T* col, int64_t rows, const T* g, T* dw) {
+  using V = Vec<T>;
+  using R = typename V::type;
+  int64_t kc = 0;
+  for (; kc + 2 <= K; kc += 2) {
+    R a0[NV], a1[NV];
+    T* d0 = dw + kc * O + o0;
+    T* d1 = d0 + O;
+    for (int j = 0; j < NV; ++j) a0[j] = V::load(d0 + j * V::W), a1[j] = V::load(d1 + j * V::W);
+    const T* c0 = col + kc * rows;
+    const T* c1 = c0 + rows;
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* gi = g + i * O + o0;
+      const R x0 = V::splat(c0[i]), x1 = V::splat(c1[i]);
+      for (int j = 0; j < NV; ++j) {
+        const R gv = V::load(gi + j * V::W);
+        a0[j] += x0 * gv;
+        a1[j] += x1 * gv;
+      }
+    }
+    for (int j = 0; j < NV; ++j) V::store(d0 + j * V::W, a0[j]), V::store(d1 + j * V::W, a1[j]);
+  }
+  for (; kc < K; ++kc) {
+    R a0[NV];
+    T* d0 = dw + kc * O + o0;
+    for (int j = 0; j < NV; ++j) a0[j] = V::load(d0 + j * V::W);
+    for (int64_t i = 0; i < rows; ++i) {
+      const R x0 = V::splat(col[kc * rows + i]);
+      for (int j = 0; j < NV; ++j) a0[j] += x0 * V::load(g + i * O + o0 + j * V::W);
+    }
+    for (int j = 0; j < NV; ++j) V::store(d0 + j * V::W, a0[j]);
+  }
+}
+
+// Rows go in chunks of kRows: their patch values are gathered k-major (zeros for padding),
+// then each kernel cell's sums run over the chunk. Every dw element adds its terms in row order.
+template <class T>
+void conv_c1_kernel_grad(const Window& w, int64_t O, const T* x, const T* g, T* dw, int64_t r0, int64_t r1) {
+  constexpr int64_t kRows = 64;
+  const int64_t P = w.out_pixels(), K = w.KH * w.KW;
+  std::vector<T> colbuf(static_cast<size_t>(K * kRows));
+  T* col = colbuf.data();
+  for (int64_t c0 = r0; c0 < r1; c0 += kRows) {
+    const int64_t rows = std::min(kRows, r1 - c0);
+    std::fill(col, col + K * rows, T(0));
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t r = c0 + i, n = r / P, p = r % P;
+      const T* img = x + n * w.H * w.W;
+      cells(w, p / w.OW, p % w.OW, [&](int64_t kc, int64_t cell) { col[kc * rows + i] = img[cell]; });
+    }
+    const T* gc = g + c0 * O;
+    constexpr int W = Vec<T>::W;
+    int64_t o0 = 0;
+    // 4 vectors x 2 kernel cells = 8 independent FMA chains, enough to cover the FMA latency.
+    for (; o0 + 4 * W <= O; o0 += 4 * W) c1_grad_block<4>(K, O, o0, col, rows, gc, dw);
+    for (; o0 + 2 * W <= O; o0 += 2 * W) c1_grad_block<2>(K, O, o0, col, rows, gc, dw);
+    for (; o0 + W <= O; o0 += W) c1_grad_block<1>(K, O, o0, col, rows, gc, dw);
+    for (; o0 < O; ++o0)  // the last O % W channels
+      for (int64_t kc = 0; kc < K; ++kc) {
+        T a = dw[kc * O + o0];
+        for (int64_t i = 0; i < rows; ++i) a += col[kc * rows + i] * gc[i * O + o0];
+        dw[kc * O + o0] = a;
+      }
+  }
+}
+
+template <class T>
+void max_pool_forward(const Window& w, const T* x, T* y, int64_t r0, int64_t r1) {
+  const int64_t C = w.C;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / w.OH, oh = r % w.OH;
+    const T* img = x + n * w.H * w.W * C;
+    for (int64_t ow = 0; ow < w.OW; ++ow) {
+      T* __restrict yo = y + (r * w.OW + ow) * C;
+      bool first = true;
+      cells(w, oh, ow, [&](int64_t, int64_t cell) {
+        const T* __restrict xi = img + cell * C;
+        if (first) {
+          std::copy(xi, xi + C, yo);
+          first = false;
+          return;
+        }
+        // Strictly greater keeps the first maximum; a NaN wins over numbers.
+        for (int64_t c = 0; c < C; ++c) yo[c] = (xi[c] > yo[c] || xi[c] != xi[c]) ? xi[c] : yo[c];
+      });
+    }
+  }
+}
+
+template <class T>
+void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* dx, int64_t n0, int64_t n1) {
+  using Mask = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;  // lane-wide flags
+  const int64_t C = w.C, image = w.H * w.W * C, P = w.out_pixels();
+  std::vector<Mask> taken(static_cast<size_t>(C));
+  Mask* __restrict tk = taken.data();
+  for (int64_t n = n0; n < n1; ++n) {
+    const T* img = x + n * image;
+    T* d = dx + n * image;
+    std::fill(d, d + image, T(0));
+    for (int64_t p = 0; p < P; ++p) {
+      const T* __restrict yo = y + (n * P + p) * C;
+      const T* __restrict go = g + (n * P + p) * C;
+      std::fill(tk, tk + C, Mask(0));
+      cells(w, p / w.OW, p % w.OW, [&](int64_t, int64_t cell) {
+        const T* __restrict xi = img + cell * C;
+        T* __restrict di = d + cell * C;
+        for (int64_t c = 0; c < C; ++c) {
+          // The first cell equal to the maximum, or the first NaN when the maximum is NaN
+          // (then no cell equals it, and only NaN cells differ from themselves).
+          const Mask hit = Mask((tk[c] == 0) & ((xi[c] == yo[c]) | (xi[c] != xi[c])));
+          di[c] += hit ? go[c] : T(0);
+          tk[c] |= hit;
+        }
+      });
+    }
+  }
+}
+
+template <class T>
+WindowLoops<T> make_loops() {
+  return {&conv_c1_forward<T>, &conv_c1_kernel_grad<T>, &max_pool_forward<T>, &max_pool_backward<T>};
+}
+
+}  // namespace
+
+template <>
+const WindowLoops<float>& TL_WINDOW_SIMD_NAME<float>() {
+  static const WindowLoops<float> loops = make_loops<float>();
+  return loops;
+}
+template <>
+const WindowLoops<double>& TL_WINDOW_SIMD_NAME<double>() {
+  static const WindowLoops<double> loops = make_loops<double>();
+  return loops;
+}
+
+}  // namespace tl::kernels
