@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -53,8 +54,13 @@ class StepFunction:
 
 
 # Rows one grouped evaluate/predict call takes: big enough that a replay runs its GEMMs at full
-# speed with few calls, small enough for a modest workspace (4096 x 512 float32 = 8 MiB).
+# speed with few calls, small enough for a modest workspace (4096 x 512 float32 = 8 MiB) ...
 GROUP_ROWS = 4096
+# ... and no activation of the group above this many elements (32 MiB of float32): a convnet's
+# 26x26x32 maps are 86 KiB a row, so its groups are a few hundred rows.
+GROUP_ELEMENTS = 1 << 23
+# Rows when the activations' sizes are unknown (a functional or subclassed model not yet called).
+GROUP_ROWS_UNKNOWN = 256
 
 
 class GroupedStepFunction(StepFunction):
@@ -62,8 +68,14 @@ class GroupedStepFunction(StepFunction):
     form one call: the results are the same to float rounding (the loss is a mean over rows
     weighted by rows, the metrics sum counts), and a captured step replays once per group."""
 
+    def __init__(self, step, row_elements):
+        super().__init__(step)
+        self._row_elements = row_elements  # input shape -> largest activation per row, or None
+
     def steps_per_execution(self, arrays, batch_size: int) -> int:
-        return max(1, GROUP_ROWS // batch_size)
+        elements = self._row_elements(tuple(arrays[0].shape)) if isinstance(arrays[0], tl.Tensor) else None
+        rows = GROUP_ROWS_UNKNOWN if elements is None else min(GROUP_ROWS, GROUP_ELEMENTS // max(1, elements))
+        return max(1, rows // batch_size)
 
 
 def _is_ours(obj) -> bool:
@@ -313,10 +325,28 @@ class Trainer:
             # optimizer with an overridden _update runs Python per step: its train step stays eager.
             one_step = CapturedFunction(one_step)
         grouped = captured and self._rows_are_independent(kind)
-        function = (GroupedStepFunction if grouped else StepFunction)(one_step)
+        function = GroupedStepFunction(one_step, self._largest_row_activation) if grouped else StepFunction(one_step)
         setattr(self, kind + "_function", function)
         self._function_keys[kind] = key
         return function
+
+    def _largest_row_activation(self, input_shape) -> Optional[int]:
+        """The most elements any layer outputs per row for inputs of ``input_shape``: through
+        the chain's shape inference for a Sequential, else from the layers' latest calls."""
+        layers = list(getattr(self, "layers", ()))
+        shape, largest = (None,) + tuple(input_shape[1:]), math.prod(input_shape[1:])
+        try:
+            for layer in layers:
+                if type(self).__name__ == "Sequential":
+                    shape = tuple(layer.compute_output_shape(shape))
+                else:
+                    shape = layer.__dict__.get("_last_output_shape")
+                    if shape is None:
+                        return None
+                largest = max(largest, math.prod(shape[1:]))
+        except (TypeError, ValueError, NotImplementedError, AttributeError):
+            return None
+        return largest
 
     def _rows_are_independent(self, kind: str) -> bool:
         """Whether a test or predict step's results over several batches equal those of one call
