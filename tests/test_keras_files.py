@@ -301,3 +301,23 @@ def test_subclassed_model_round_trip_with_custom_objects(tmp_path):
     loaded = keras.models.load_model(tmp_path / "s.keras", custom_objects={"_Net": _Net})
     assert isinstance(loaded, _Net) and loaded.units == 5
     np.testing.assert_allclose(loaded.predict(X, verbose=0), expected, rtol=1e-6)
+
+
+def test_model_checkpoint_writes_keras_and_weights_h5_files(tmp_path):
+    from tensorlet import keras
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 4), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "ck_{epoch}.keras")),
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True)])
+    first = keras.models.load_model(str(tmp_path / "ck_1.keras"))
+    last = keras.models.load_model(str(tmp_path / "ck_2.keras"))
+    np.testing.assert_array_equal(last.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert not np.array_equal(first.get_weights()[0], last.get_weights()[0])
+    fresh = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    fresh.load_weights(str(tmp_path / "w.weights.h5"))
+    for a, b in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

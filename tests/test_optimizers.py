@@ -178,3 +178,24 @@ def test_learning_rate_schedule_callable():
     for _ in range(3):
         opt.apply([w], [tl.array(np.ones(1, np.float64))])
     np.testing.assert_allclose(np.asarray(w), [-(1 + 1 / 2 + 1 / 3)])
+
+
+def test_learning_rate_assign_as_keras():
+    from tensorlet import optimizers
+    opt = optimizers.Adam(1e-3)
+    lr = opt.learning_rate
+    assert isinstance(lr, float) and float(lr) == 1e-3 and lr.numpy() == np.float32(1e-3)
+    lr.assign(1e-4)
+    assert float(opt.learning_rate) == 1e-4
+    w = tl.ones((3,))
+    w.requires_grad = True
+    opt.build([w])
+    (w * 2.0).sum().backward()
+    opt.apply([w])
+    # Adam's first step moves each weight by the rate (m/sqrt(v) = 1), so the assigned rate is used.
+    np.testing.assert_allclose(np.asarray(w), 1 - 1e-4, rtol=1e-5)
+    with pytest.raises(ValueError):
+        opt.learning_rate.assign(-1.0)
+    sched = optimizers.Adam(optimizers.schedules.ExponentialDecay(0.1, 10, 0.5))
+    with pytest.raises(TypeError):
+        sched.learning_rate.assign(0.2)

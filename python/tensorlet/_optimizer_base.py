@@ -27,6 +27,30 @@ def _check_range(owner: str, name: str, value, lo: float, hi: float, hi_open: bo
     return float(value)
 
 
+class LearningRateValue(float):
+    """``optimizer.learning_rate``: the rate as a float that also answers Keras's variable API,
+    so ``optimizer.learning_rate.assign(1e-4)`` works as in Keras (it sets the optimizer's rate;
+    a schedule's rate cannot be assigned, as in Keras)."""
+
+    def __new__(cls, value: float, optimizer):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer
+        return self
+
+    def assign(self, value) -> None:
+        self._optimizer.learning_rate = float(value)
+
+    def numpy(self) -> _np.ndarray:
+        return _np.asarray(float(self), dtype=_np.float32)
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    def __reduce__(self):  # pickles (and copies) as the plain number
+        return float, (float(self),)
+
+
 class Optimizer:
     """Base class. Subclasses define ``_slot_names(variable)`` and ``_update(variable, grad,
     slots, learning_rate)``.
@@ -84,9 +108,10 @@ class Optimizer:
         self._state.iterations = int(value)
 
     @property
-    def learning_rate(self) -> float:
+    def learning_rate(self) -> "LearningRateValue":
+        """The current rate, a float with Keras's variable methods (``assign``, ``numpy``)."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return LearningRateValue(float(lr(self.iterations)) if callable(lr) else lr, self)
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
