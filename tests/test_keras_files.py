@@ -321,3 +321,18 @@ def test_model_checkpoint_writes_keras_and_weights_h5_files(tmp_path):
     fresh.load_weights(str(tmp_path / "w.weights.h5"))
     for a, b in zip(fresh.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_regularizers_and_constraints_round_trip(tmp_path):
+    from tensorlet import keras
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(
+        3, kernel_regularizer=keras.regularizers.L2(0.01), bias_regularizer=keras.regularizers.L1(0.02),
+        kernel_constraint=keras.constraints.MaxNorm(2.0))])
+    model.save(str(tmp_path / "r.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "r.keras"))
+    dense = loaded.layers[0]
+    assert dense.kernel.regularizer.get_config() == {"l2": 0.01}
+    assert dense.bias.regularizer.get_config() == {"l1": 0.02}
+    assert dense.kernel.constraint.get_config()["max_value"] == 2.0
+    np.testing.assert_allclose([float(np.asarray(p)) for p in loaded.losses],
+                               [float(np.asarray(p)) for p in model.losses], rtol=1e-6)
