@@ -313,3 +313,28 @@ def test_an_out_of_range_label_in_a_replayed_step_raises_and_training_goes_on():
     with pytest.raises((ValueError, IndexError), match="10"):
         model.train_on_batch(x[:8], bad)
     assert np.all(np.isfinite(model.train_on_batch(x[:8], y[:8])))
+
+
+def test_embedding_model_with_sample_weights_captured_equals_eager():
+    # Issue 14's speed item: Embedding (a gather, replayed as its op) and sample weights inside
+    # the captured step give the eager step's numbers.
+    from tensorlet import keras
+
+    rng = np.random.default_rng(11)
+    tokens = rng.integers(0, 20, size=(48, 6))
+    labels = rng.integers(0, 2, size=48).astype(np.float32)
+    weights = rng.random(48).astype(np.float32)
+
+    def train(run_eagerly):
+        tl.random.seed(4)
+        model = keras.Sequential([keras.layers.Input((6,), dtype="int64"), keras.layers.Embedding(20, 5),
+                                  keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"], run_eagerly=run_eagerly)
+        history = model.fit(tokens, labels, sample_weight=weights, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        return model, history.history
+
+    captured, eager = train(False), train(True)
+    assert captured[0].train_function.step.stats()["replays"] > 0
+    np.testing.assert_allclose(captured[1]["loss"], eager[1]["loss"], rtol=1e-5)
+    for a, b in zip(captured[0].get_weights(), eager[0].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
