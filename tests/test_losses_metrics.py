@@ -180,3 +180,11 @@ def test_to_categorical():
 def test_to_categorical_rejects_bad_labels(labels, num_classes, match):
     with pytest.raises(ValueError, match=match):
         utils.to_categorical(np.array(labels), num_classes)
+
+
+def test_multilabel_sigmoid_outputs_get_binary_accuracy():
+    # Deliberately not Keras 3 (which picks categorical accuracy from the shapes alone): several
+    # independent sigmoid outputs with binary cross-entropy are scored label by label.
+    r = metrics.resolve_accuracy
+    assert isinstance(r("accuracy", (8, 4), (None, 4), False, True), metrics.BinaryAccuracy)
+    assert isinstance(r("accuracy", (8, 4), (None, 4), False, False), metrics.CategoricalAccuracy)
