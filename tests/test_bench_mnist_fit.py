@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import tensorlet as tl
 
@@ -56,6 +57,10 @@ def test_numpy_peer_step_matches_tensorlet_rmsprop_step():
     assert not np.allclose(peer.params[0], start[0])
 
 
+# Under the sanitizer run (tools/sanitize.sh) this end-to-end run of the bench's processes takes
+# three minutes, half the suite, and reaches no C++ the rest of the suite does not.
+@pytest.mark.skipif(os.environ.get("TENSORLET_SANITIZED") == "1",
+                    reason="the bench's whole-process run is checked by the plain suite; its kernels by the rest")
 def test_small_run_of_parent_and_children():
     # The children import the tensorlet this test imports (installed in CI, or a sanitizer build).
     here = str(pathlib.Path(tl.__file__).resolve().parent.parent)
