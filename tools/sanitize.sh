@@ -3,7 +3,7 @@
 #   tools/sanitize.sh                    # the whole suite, with a leak check at its end (below)
 #   tools/sanitize.sh tests/test_x.py    # a subset (any pytest arguments)
 #   tools/sanitize.sh --leaks [NAME...]  # the dedicated leak checks (below)
-# Builds in build-sanitize/ (Debug-ish -O1) and puts a copy of the Python package with the
+# Builds in build-sanitize/ (-O1; the pybind11 bindings -O0, see CMakeLists.txt) and puts a copy of the Python package with the
 # sanitized _core in build-sanitize/py/, so the normal build in python/ is untouched.
 # The Python interpreter is not instrumented, so the ASan runtime is LD_PRELOADed.
 # allocator_may_return_null=1: a huge allocation returns NULL (so the core raises MemoryError,
