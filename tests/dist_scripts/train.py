@@ -62,12 +62,36 @@ for case in CASES:
     results[f"{case}_local_predict"] = np.asarray(model(tl.asarray(x)))
     step = getattr(model.train_function, "step", None)
     results[f"{case}_replays"] = np.array(step.stats()["replays"] if hasattr(step, "stats") else -1)
+    results[f"{case}_overlapped"] = np.array(dp.overlapped_steps)
+    dp.overlapped_steps = 0
 
 # Shuffled, with validation, progress printed (rank 0 only) and a weights file (rank 0 only).
 model = make("crossentropy")
 model.fit(x, y, batch_size=64, epochs=2, validation_split=0.2, verbose=2)
 results["shuffled_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
 model.save_weights(os.path.join(out, f"weights_rank{rank}.weights.npz"))
+
+
+# A model fitted alone first (its captured step then holds the optimizer's update) and then under
+# the distribution: the step is made anew, so the ranks still end with the same weights.
+model = make("crossentropy")
+distribution.set_distribution(None)
+model.fit(x[rank::2], y[rank::2], batch_size=32, epochs=1, verbose=0)
+distribution.set_distribution(dp)
+model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+results["refit_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+
+# A callback on rank 1 only stops training after batch 1: every rank stops at that batch.
+class StopOnRank1(callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if rank == 1 and batch == 1:
+            self.model.stop_training = True
+
+
+model = make("crossentropy")
+model.fit(x, y, batch_size=64, epochs=2, verbose=0, callbacks=[StopOnRank1()])
+results["stopped_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+results["stopped_iterations"] = np.array(int(model.optimizer.iterations))
 # After fit's reseeding, each rank draws its own random numbers (dropout masks differ).
 results["draw"] = np.asarray(tl.random.uniform(size=(8,)))
 np.savez(os.path.join(out, f"rank{rank}.npz"), **results)
