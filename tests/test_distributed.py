@@ -114,6 +114,14 @@ def test_the_replayed_steps_overlap_the_all_reduce_with_backward(trained):
         assert ranks[r]["eager_overlapped"] == 0
 
 
+def test_a_model_with_two_inputs_and_two_outputs(trained):
+    ranks, _, _ = trained
+    np.testing.assert_allclose(ranks[0]["multi_weights"], ranks[0]["multi_reference"], rtol=1e-5, atol=1e-6)
+    assert np.array_equal(ranks[0]["multi_weights"], ranks[1]["multi_weights"])
+    for r in range(2):
+        np.testing.assert_allclose(ranks[r]["multi_predict"], ranks[r]["multi_local_predict"], rtol=1e-5, atol=1e-6)
+
+
 def test_a_model_fitted_alone_before_trains_in_step_under_the_distribution(trained):
     ranks, _, _ = trained
     assert np.array_equal(ranks[0]["refit_weights"], ranks[1]["refit_weights"])

@@ -85,6 +85,11 @@ def _start_mpi() -> None:
     global _MPI
     if _MPI is not None:
         return
+    # Open MPI's nonblocking all-reduce (libnbc, used for every gradient bucket but the last) picks
+    # recursive doubling on its own, which took 15-40x the blocking all-reduce's time for a 1.6 MB
+    # gradient between 2 ranks here; Rabenseifner's (a reduce-scatter, then an all-gather) matches
+    # it. Read at MPI_Init, so only when mpi4py has not started MPI yet; a value the user set wins.
+    os.environ.setdefault("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3")
     try:
         from mpi4py import MPI
     except ImportError:
@@ -159,6 +164,11 @@ def _bounds(n: int, rank: int, size: int):
     return lo, lo + base + (1 if rank < extra else 0)
 
 
+def _leaves(arrays):
+    """The tensors of fit's arrays (an entry may be a list: several inputs or outputs)."""
+    return [t for a in arrays for t in (a if isinstance(a, list) else [a])]
+
+
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode()).hexdigest()
 
@@ -204,7 +214,7 @@ class DataParallel:
             "weights": [(tuple(w.shape), str(w.dtype)) for w in model.weights],
             "optimizer": [type(model.optimizer).__name__, model.optimizer.get_config()],
             "loss": repr(model.loss), "batch_size": int(batch_size),
-            "data": [(tuple(a.shape), str(a.dtype)) for a in arrays],
+            "data": [(tuple(a.shape), str(a.dtype)) for a in _leaves(arrays)],
         }
         mine = {name: _digest(value) for name, value in parts.items()}
         everyone = self._comm.allgather(mine)
@@ -245,8 +255,10 @@ class DataParallel:
 
     def shard(self, arrays, batch_size: int):
         """This rank's contiguous share of the rows, and its share of the batch size."""
-        lo, hi = _bounds(int(arrays[0].shape[0]), self.rank, self.num_processes)
-        return tuple(a[lo:hi] for a in arrays), max(1, -(-batch_size // self.num_processes))
+        from ._epoch_iterator import first_leaf, take_rows
+
+        lo, hi = _bounds(int(first_leaf(arrays[0]).shape[0]), self.rank, self.num_processes)
+        return take_rows(arrays, slice(lo, hi)), max(1, -(-batch_size // self.num_processes))
 
     def train_function(self, model, function):
         return _TrainFunction(self, model, function)
@@ -334,6 +346,7 @@ class _Overlap:
     replays."""
 
     def __init__(self, plan, variables, buckets):
+        self.variables = list(variables)
         where = {}  # a variable's buffer -> its index
         for i, v in enumerate(variables):
             a = np.asarray(v)
@@ -359,19 +372,29 @@ class _Overlap:
         self.length = len(plan)
 
     def replay(self, plan, run, buckets, scale: float) -> None:
+        from . import _core
+
         buckets.begin(scale)
         done, k = None, 0
-        for end, complete in self.cuts:
-            if done is None:
-                run(end)  # the new inputs in, then the first segment
-            else:
-                buckets.progress()
-                plan.replay_range(done, end)
-            while k < complete:
-                buckets.start(k, self.arrays, self.flags)
-                k += 1
-            done = end
-        plan.replay_range(done, self.length)  # after backward: the metrics' updates
+        try:
+            for end, complete in self.cuts:
+                if done is None:
+                    run(end)  # the new inputs in, then the first segment
+                else:
+                    buckets.progress()
+                    plan.replay_range(done, end)
+                while k < complete:
+                    buckets.start(k, self.arrays, self.flags)
+                    k += 1
+                done = end
+            plan.replay_range(done, self.length)  # after backward: the metrics' updates
+        except _core._capture.ReplayMismatch as e:
+            if k == 0:  # nothing sent yet: the step may run eagerly instead
+                raise
+            # The other ranks have this rank's first buckets in their sums: no way back.
+            raise RuntimeError(f"the captured step's shapes changed after {k} gradient bucket(s) were sent "
+                               f"({e}); a step whose shapes depend on the data cannot overlap its all-reduce: "
+                               "compile with run_eagerly=True") from None
 
 
 class _TrainFunction:
@@ -409,7 +432,7 @@ class _TrainFunction:
         if overlap is None:
             run(None)
             return
-        overlap.replay(plan, run, self._dp.buckets(self._pending[0][0], self._model), self._scale)
+        overlap.replay(plan, run, self._dp.buckets(overlap.variables, self._model), self._scale)
         self._overlapped = overlap
         self._dp.overlapped_steps += 1
 
@@ -437,7 +460,7 @@ class _TrainFunction:
             self._pending = [(list(model.trainable_weights), None)]
         overlap = self._overlapped
         if overlap is not None:  # every bucket was started during the replay
-            variables = self._pending[0][0]
+            variables = overlap.variables
             summed = self._dp.buckets(variables, model).finish()
             optimizer.apply(variables, _summed_tensors(summed, overlap.grads, overlap.arrays))
         else:

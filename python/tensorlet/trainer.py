@@ -692,8 +692,8 @@ class Trainer:
             leaves = [flatten(r) for r in result]
             result = pack_sequence_as(result[0], [np.concatenate(parts) for parts in zip(*leaves)])
         cbs.on_predict_end()
-        if dist is not None:
-            result = dist.gather_rows(result, num_rows)
+        if dist is not None:  # each output's rows from every rank
+            result = map_structure(lambda part: dist.gather_rows(part, num_rows), result)
         return result
 
     # -- single batches ------------------------------------------------------------------------------

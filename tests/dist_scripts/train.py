@@ -72,6 +72,34 @@ results["shuffled_weights"] = np.concatenate([w.ravel() for w in model.get_weigh
 model.save_weights(os.path.join(out, f"weights_rank{rank}.weights.npz"))
 
 
+# Two inputs and two outputs (a functional model): sharded per input and output, predict gathered
+# per output.
+def make_multi():
+    tl.random.seed(200 + rank)
+    a, b = layers.Input((12,)), layers.Input((4,))
+    h = layers.Dense(8, activation="relu")(layers.Concatenate()([a, b]))
+    model = models.Model([a, b], [layers.Dense(3, activation="softmax")(h), layers.Dense(1)(h)])
+    model.compile(optimizer="adam", loss=["categorical_crossentropy", "mse"])
+    return model
+
+
+x2 = rng.normal(size=(257, 4)).astype(np.float32)
+y2 = x2.sum(axis=1, keepdims=True)
+model = make_multi()
+if rank == 0:
+    reference = make_multi()
+    reference.set_weights(model.get_weights())
+    distribution.set_distribution(None)
+    reference.fit([x, x2], [y, y2], batch_size=64, epochs=2, shuffle=False, verbose=0)
+    results["multi_reference"] = np.concatenate([w.ravel() for w in reference.get_weights()])
+    distribution.set_distribution(dp)
+model.fit([x, x2], [y, y2], batch_size=64, epochs=2, shuffle=False, verbose=0)
+results["multi_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+predicted = model.predict([x, x2], batch_size=50, verbose=0)
+local = model([tl.asarray(x), tl.asarray(x2)])
+results["multi_predict"] = np.concatenate([p.ravel() for p in predicted])
+results["multi_local_predict"] = np.concatenate([np.asarray(p).ravel() for p in local])
+
 # A model fitted alone first (its captured step then holds the optimizer's update) and then under
 # the distribution: the step is made anew, so the ranks still end with the same weights.
 model = make("crossentropy")
