@@ -7,6 +7,10 @@ round-robin over --repeats rounds (A B C D A B C D ...); medians are reported.
     PYTHONPATH=python python bench/mnist_distributed.py [--epochs 1] [--repeats 3]
         [--samples 60000] [--torch-python /work/venv-bench/bin/python]
 
+mpirun binds the 2 ranks to a core each and lets a waiting rank yield its core (see commands());
+the PyTorch DDP ranks are pinned to a core each too. The 1-min load average before each run is
+printed next to its time.
+
 Timed: one fit of --epochs epochs after an untimed warm-up fit of 8 global batches on the same
 model; for the 2-rank runs from a barrier before the fit to a barrier after it (rank 0's clock).
 PyTorch peers (skipped with a note when the --torch-python interpreter has no torch): eager
