@@ -559,13 +559,14 @@ class Trainer:
         train_function = self.make_train_function()
         # Under a distribution every rank must stop at the same batch. Only a callback watching
         # batches or a train_step of the user's can set stop_training inside an epoch: then the
-        # ranks agree after each batch (one small collective), else at each epoch's end only.
+        # ranks agree after each batch (one small collective), else at each epoch's end only. The
+        # choice is agreed on too: a callback may be given to rank 0 only.
         agree_per_batch = False
         if dist is not None:
             train_function = dist.train_function(self, train_function)
-            agree_per_batch = (cbs.wants_besides_progress("on_train_batch_begin") or
-                               cbs.wants_besides_progress("on_train_batch_end") or
-                               type(self).train_step is not Trainer.train_step or "train_step" in vars(self))
+            agree_per_batch = dist.any(cbs.wants_besides_progress("on_train_batch_begin") or
+                                       cbs.wants_besides_progress("on_train_batch_end") or
+                                       type(self).train_step is not Trainer.train_step or "train_step" in vars(self))
         self._initial_epoch = None
         cbs.on_train_begin()
         # A callback may resume an interrupted fit (BackupAndRestore sets _initial_epoch).
