@@ -44,7 +44,7 @@ class Dims {
     std::copy(v, v + n, heap_ ? heap_.get() : inline_);
     n_ = n;
   }
-  int64_t inline_[kInline] = {};
+  int64_t inline_[kInline];  // not zeroed: assign() writes the n dims it holds (on every kernel call)
   std::unique_ptr<int64_t[]> heap_;
   size_t n_ = 0;
 };
