@@ -24,6 +24,15 @@ def assert_tensor_equal(t, expected, rtol=1e-6, atol=1e-12):
         np.testing.assert_array_equal(got, expected)
 
 
+def shares(a, b):
+    """Whether two tensors / arrays share memory (a view, not a copy)."""
+    return np.shares_memory(np.asarray(a), np.asarray(b))
+
+
+def randn(*shape):
+    return np.asarray(np.random.randn(*shape))
+
+
 @pytest.fixture(params=tl.config()["available_isas"])
 def every_isa(request):
     """Runs a test once per instruction set this machine can run (the kernels dispatch on it)."""

@@ -163,6 +163,11 @@ def cases():
     add("invert float", T, lambda: tl.invert(t23()))
     add("reciprocal bool", T, lambda: tl.reciprocal(tl.array([True])))
     add("erf(None)", T, lambda: tl.erf(None))
+    add("hypot(t, 'x')", T, lambda: tl.hypot(t23(), "x"))
+    add("hypot shape mismatch", E, lambda: tl.hypot(t23(), tl.ones((4,))))
+    add("logaddexp(None, t)", T, lambda: tl.logaddexp(None, t23()))
+    add("logaddexp out= int for float", T, lambda: tl.logaddexp(t23(), t23(), out=tl.zeros((2, 3), dtype="int64")))
+    add("logical_and(u8, 2**70)", (O, T), lambda: tl.logical_and(tl.zeros(2, dtype="uint8"), 2**70))
     add("arctanh out= wrong shape", E, lambda: tl.arctanh(t23(), out=tl.zeros((3,))))
     add("round out= int for float", T, lambda: tl.round(t23(), out=tl.zeros((2, 3), dtype="int64")))
     add("int // 0 elementwise", None, lambda: (

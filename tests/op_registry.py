@@ -133,6 +133,7 @@ class OpInfo:
     numpy_ref: str
     domain: str
     method: str | None
+    operator: str | None = None  # binary ops: the Tensor dunder stem ("add": __add__, __radd__, __iadd__)
 
     @property
     def fn(self):

@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import tensorlet as tl
 from gradcheck import gradcheck
+from op_registry import by_family
 
 def away_from(x, points, margin=0.05):
     """Moves values that are within margin of a kink (e.g. 0 for relu) away from it."""
@@ -160,3 +161,26 @@ def test_second_derivatives_through_create_graph(name):
     t.grad = None
     g.sum().backward()
     np.testing.assert_allclose(np.asarray(t.grad), fpp(x), rtol=1e-10, atol=1e-12)
+
+
+DIFF_BINARY = [op for op in by_family("binary") if op.differentiable]
+
+
+@pytest.mark.parametrize("op", DIFF_BINARY, ids=[op.name for op in DIFF_BINARY])
+def test_table_ops_second_derivatives_through_create_graph(op):
+    """For every differentiable line of ops/binary.def: the create_graph gradients with respect to
+    both operands (combined as g_a + 2 g_b, so that each depends on both operands and a swapped
+    term shows), differentiated again against finite differences."""
+    a, b = op.samples("float64", [((4,), (4,))], np.random.RandomState(14))[0]
+
+    def first_derivatives(x, y):
+        if not x.requires_grad:  # gradcheck's finite-difference calls
+            x, y = tl.array(np.asarray(x), requires_grad=True), tl.array(np.asarray(y), requires_grad=True)
+        ga, gb = tl.autograd.grad(op.fn(x, y).sum(), [x, y], create_graph=True)
+        return ga + 2.0 * gb
+
+    g = first_derivatives(tl.array(a, requires_grad=True), tl.array(b, requires_grad=True))
+    if g.requires_grad:
+        gradcheck(first_derivatives, a, b, rtol=1e-4, atol=1e-6)
+    else:  # a piecewise-constant derivative (add, maximum, ...): the second derivative is 0
+        np.testing.assert_array_equal(np.asarray(first_derivatives(tl.array(a + 1e-4), tl.array(b))), np.asarray(g))

@@ -25,8 +25,7 @@ NOT_OPS = {
     "check_int_assign": "validation only",
     "unary_raw": "raw kernel call used inside ops and backward formulas",
     "derivative": "a unary op's derivative formula, called inside its backward node",
-    "weak_scalar_like": "a 0-d constant from a Python scalar",
-    "weak_scalar_for_compare": "a 0-d constant from a Python scalar",
+    "weak_scalar": "a 0-d constant from a Python scalar (the weak-scalar rule)",
 }
 
 DECL = re.compile(r"^(?:Tensor|void|std::vector<Tensor>) (\w+)\(", re.M)
@@ -57,7 +56,9 @@ def definitions(cpp: pathlib.Path, name: str):
 def test_every_public_op_records_itself():
     missing = []
     funcs = public_functions()
-    assert len(funcs) > 90  # the parser still sees the op headers
+    # the parser still sees the op headers (the table ops, declared by X-macro, are not parsed
+    # here: tests/test_op_registry.py replays each of them in a captured step)
+    assert len(funcs) > 80
     for name, cpp in funcs.items():
         if name in NOT_OPS:
             continue

@@ -62,11 +62,20 @@ def test_table_is_complete():
         resolve_ref(op.numpy_ref)  # LookupError names the row
         sample(op.domain, "float64", (2,), np.random.RandomState(0))
         assert op.dtypes in {"unary": {"Same", "NoBool", "Integral", "Float", "Round", "ToBool"},
-                             "binary": {"Same", "NoBool", "TrueDiv", "Integral", "Compare", "Logical"},
+                             "binary": {"Same", "NoBool", "TrueDiv", "Float", "Integral", "Compare", "Logical"},
                              "reduce": {"Sum", "Mean", "Same", "ToBool", "Index"}}[op.family], op
         assert callable(getattr(tl, op.name, None)), f"tl.{op.name} is not bound"
         if op.method:
             assert callable(getattr(tl.Tensor, op.method, None)), f"Tensor.{op.method} is not bound"
+        if op.operator:
+            assert callable(getattr(tl.Tensor, f"__{op.operator}__", None)), f"Tensor.__{op.operator}__ is not bound"
+
+
+def test_binary_ops_added_as_table_lines_are_bound_with_their_gradients():
+    # hypot and logaddexp were added as one table line + kernel case + formula each (issue 12).
+    binary = {op.name: op for op in BINARY}
+    for name in ("hypot", "logaddexp"):
+        assert binary[name].differentiable and binary[name].dtypes == "Float"
 
 
 def test_the_new_activation_and_array_api_ops_are_in_the_table():
@@ -211,6 +220,91 @@ def test_reduce_bad_axis_is_an_error_naming_the_op(op):
 
 
 # ---------------------------------------------------------------------------------------------
+# Python scalars: ONE weak-scalar rule (NumPy 2, NEP 50) for every binary op, its operator and
+# its reflected operator: the scalar takes the tensor's dtype within its kind; an int that does
+# not fit is an OverflowError except in comparisons (exact) and float loops (divide, hypot, ...).
+
+SCALARS = [3, -2, 300, 2.5, True]
+ERRORS = (TypeError, ValueError, OverflowError)
+
+
+def _expected_with_scalar(op, args):
+    """NumPy's result for operands mixing an array and a Python scalar, as tensorlet gives it:
+    ("ok", array) or (exception class, None)."""
+    try:
+        want = np.asarray(op.ref(*args))
+    except ERRORS as e:
+        return next(k for k in ERRORS if isinstance(e, k)), None
+    from op_registry import SUBSTITUTE
+    if want.dtype in SUBSTITUTE:
+        sub = SUBSTITUTE[want.dtype]
+        if sub is None or sub.kind != "f":
+            return TypeError, None
+        want = np.asarray(op.ref(*[a.astype(np.float32) if isinstance(a, np.ndarray) else a for a in args]))
+    return "ok", want
+
+
+def _check_call(status, want, fn):
+    if status != "ok":
+        with pytest.raises(status):
+            fn()
+        return
+    check(fn(), want)
+
+
+@pytest.mark.parametrize("op", BINARY, ids=ids(BINARY))
+def test_weak_python_scalars_follow_numpy2(op):
+    rng = np.random.RandomState(12)
+    for dtype in DTYPES:
+        x = sample(op.domain, dtype, (2, 3), rng, 0)
+        for s in SCALARS:
+            for args in ((x, s), (s, x)):
+                status, want = _expected_with_scalar(op, args)
+                _check_call(status, want, lambda: op.fn(*[tl.asarray(a) if isinstance(a, np.ndarray) else a
+                                                          for a in args]))
+
+
+OPERATOR_OPS = [op for op in BINARY if op.operator]
+
+
+@pytest.mark.parametrize("op", OPERATOR_OPS, ids=ids(OPERATOR_OPS))
+def test_operators_match_the_function(op):
+    """t.__op__(other), the reflected other.__rop__ and the in-place t.__iop__ (NumPy's same_kind
+    rule), with tensor, array and weak scalar operands."""
+    rng = np.random.RandomState(13)
+    fwd, refl, inpl = f"__{op.operator}__", f"__r{op.operator}__", f"__i{op.operator}__"
+    compare = op.dtypes == "Compare"
+    assert compare != hasattr(tl.Tensor, refl) and compare != hasattr(tl.Tensor, inpl)
+    for dtype in DTYPES:
+        x = sample(op.domain, dtype, (2, 3), rng, 0)
+        y = sample(op.domain, dtype, (3,), rng, 1)
+        for other in (y, tl.asarray(y), 3, 2.5, True):
+            o = other if not isinstance(other, tl.Tensor) else np.asarray(other)
+            status, want = _expected_with_scalar(op, (x, o))
+            _check_call(status, want, lambda: getattr(tl.asarray(x), fwd)(other))
+            if compare:
+                continue
+            if not isinstance(other, np.ndarray):  # the reflected operator of a tensor or scalar
+                status, want = _expected_with_scalar(op, (o, x))
+                _check_call(status, want, lambda: getattr(tl.asarray(x), refl)(other))
+            # in place: NumPy's x op= other (same_kind casting into x's dtype)
+            xi = x.copy()
+            try:
+                with np.errstate(all="ignore"):
+                    op.ref(xi, o, out=xi)
+                status = "ok"
+            except ERRORS as e:
+                status = next(k for k in ERRORS if isinstance(e, k))
+            t = tl.array(x)
+            if status == "ok" and _expected_with_scalar(op, (x, o))[0] == "ok":
+                assert getattr(t, inpl)(other) is t
+                check(t, xi)
+            elif status != "ok":
+                with pytest.raises(ERRORS):
+                    getattr(t, inpl)(other)
+
+
+# ---------------------------------------------------------------------------------------------
 # Gradients (float64, finite differences), broadcasting ones included.
 
 @pytest.mark.parametrize("op", DIFF_ELEMENTWISE, ids=ids(DIFF_ELEMENTWISE))
@@ -258,4 +352,6 @@ def test_captured_replay_recomputes(op):
 def test_op_table_rows_are_plain_data():
     row = next(r for r in _core._op_table() if r["name"] == "exp")
     assert row == {"name": "exp", "family": "unary", "arity": 1, "dtypes": "Float", "differentiable": True,
-                   "numpy_ref": "np.exp", "domain": "real", "method": "exp"}
+                   "numpy_ref": "np.exp", "domain": "real", "method": "exp", "operator": None}
+    row = next(r for r in _core._op_table() if r["name"] == "subtract")
+    assert row["operator"] == "sub" and row["dtypes"] == "NoBool" and row["arity"] == 2

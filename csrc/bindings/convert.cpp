@@ -183,12 +183,6 @@ py::array to_numpy(const Tensor& t) {
   return arr;
 }
 
-Tensor operand(py::handle obj, const Tensor& other) {
-  if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
-  if (is_python_scalar(obj)) return weak_scalar_like(to_scalar(obj), other);
-  return to_tensor(obj, std::nullopt, false);
-}
-
 Shape to_shape(py::handle obj, const char* op) {
   Shape s;
   if (PyLong_Check(obj.ptr()) || py::hasattr(obj, "__index__")) {

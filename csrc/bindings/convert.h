@@ -23,10 +23,10 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy);
 // A zero-copy NumPy view of the tensor (keeps the storage alive).
 py::array to_numpy(const Tensor& t);
 
-// Operand of a binary op: a Tensor, or a Python scalar (weak, NumPy 2 rules), or array-like.
+// A Python bool / int / float (subclasses included) and its value. Binary operands go through
+// bindings/binary_args.h, which applies the weak-scalar rule.
 bool is_python_scalar(py::handle obj);
 Scalar to_scalar(py::handle obj);
-Tensor operand(py::handle obj, const Tensor& other);
 // A Python bool / int / float / complex stored into a tensor of `dtype` (setitem, fill), by
 // NumPy's rules (tl::assign_scalar), plus: ints beyond int64 into float (rounded) and bool
 // (True) tensors; complex into bool by its truth value, else TypeError as NumPy.

@@ -9,7 +9,7 @@
 //
 // Tensor keeps identity hashing (like torch.Tensor) although __eq__ is elementwise.
 #include <pybind11/stl.h>
-#include "bindings/convert.h"
+#include "bindings/binary_args.h"
 #include "bindings/gil.h"
 #include "autograd/grad_mode.h"
 #include "ops/assign.h"
@@ -23,14 +23,6 @@ namespace {
 using kernels::BinaryOp;
 using kernels::UnaryOp;
 
-inline bool is_tensor(py::handle h) { return py::isinstance<Tensor>(h); }
-
-// Weak (NumPy 2) operands are exactly Python's bool / int / float: np.float64 subclasses float
-// but is a strong float64 for NumPy, so it takes the array path.
-inline bool is_weak_scalar(py::handle h) {
-  return PyBool_Check(h.ptr()) || PyLong_CheckExact(h.ptr()) || PyFloat_CheckExact(h.ptr());
-}
-
 // What an operator accepts as its other operand (else NotImplemented).
 bool acceptable(py::handle h) {
   if (is_tensor(h) || is_weak_scalar(h) || py::isinstance<py::array>(h) || py::isinstance<py::list>(h) ||
@@ -38,43 +30,6 @@ bool acceptable(py::handle h) {
     return true;
   static py::handle np_generic = py::object(py::module_::import("numpy").attr("generic")).release();
   return PyObject_IsInstance(h.ptr(), np_generic.ptr()) == 1;
-}
-
-inline Tensor as_tensor(py::handle h) {
-  if (is_tensor(h)) return h.cast<const Tensor&>();
-  return to_tensor(h, std::nullopt, false);
-}
-
-inline bool compares(BinaryOp op) { return kernels::is_comparison(op); }
-
-// op: the binary op the scalar is an operand of (Add for where / clip bounds).
-inline Tensor weak(py::handle s, const Tensor& like, BinaryOp op) {
-  Scalar v = to_scalar(s);
-  if (compares(op)) return weak_scalar_for_compare(v, like);
-  // true_divide's loop for integer tensors is float64 (NumPy): a Python int there is a float64
-  // value, not range-checked against the tensor's integer dtype (u8 / 300 is 0.85).
-  if (op == BinaryOp::Div && !is_floating(like.dtype()) && v.kind != ScalarKind::Float) v = Scalar::from_double(v.f);
-  return weak_scalar_like(v, like);
-}
-
-// The other operand of an operator whose first operand is `self`.
-inline Tensor other_operand(py::handle h, const Tensor& self, BinaryOp op) {
-  if (is_tensor(h)) return h.cast<const Tensor&>();
-  if (is_weak_scalar(h)) return weak(h, self, op);
-  return to_tensor(h, std::nullopt, false);
-}
-
-// Both operands of a module function: Python scalars are weak next to an array, strong when
-// both are Python scalars (np.add(1, 2.5) is float64).
-std::pair<Tensor, Tensor> operands(py::handle a, py::handle b, BinaryOp op = BinaryOp::Add) {
-  const bool sa = is_weak_scalar(a), sb = is_weak_scalar(b);
-  if (sa && sb) return {to_tensor(a, std::nullopt, false), to_tensor(b, std::nullopt, false)};
-  if (sa) {
-    Tensor tb = as_tensor(b);
-    return {weak(a, tb, op), tb};
-  }
-  Tensor ta = as_tensor(a);
-  return {ta, sb ? weak(b, ta, op) : as_tensor(b)};
 }
 
 inline Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
@@ -114,13 +69,26 @@ py::object with_out(py::handle out, const char* op, std::initializer_list<const 
 
 template <BinaryOp OP>
 py::object binary_fn(py::handle a, py::handle b, py::handle out) {
-  auto [ta, tb] = operands(a, b, OP);
+  auto [ta, tb] = binary_operands(a, b, OP);
   return with_out(out, binary_op_name(OP), {&ta, &tb}, [&] { return run_binary(OP, ta, tb); });
+}
+
+using UnaryFn = Tensor (*)(const Tensor&);
+
+template <UnaryFn F>
+Tensor unary_method(const Tensor& t) {
+  return without_gil_if(is_large(t.numel()), [&] { return F(t); });
 }
 
 // self OP other (Reflected: other OP self).
 template <BinaryOp OP, bool Reflected>
 py::object binary_dunder(const Tensor& self, py::handle other) {
+  if constexpr (OP == BinaryOp::Pow && !Reflected) {
+    // ndarray.__pow__'s fast path: a float array ** 0.5 is sqrt (so (-0.0) ** 0.5 is -0.0 and
+    // (-inf) ** 0.5 is nan, as in NumPy); the other exponents give pow's results anyway.
+    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_floating(self.dtype()))
+      return py::cast(unary_method<sqrt>(self));
+  }
   if (is_tensor(other)) {  // the hot path: tensor op tensor
     const Tensor& o = other.cast<const Tensor&>();
     return py::cast(Reflected ? run_binary(OP, o, self) : run_binary(OP, self, o));
@@ -143,17 +111,21 @@ py::object inplace_dunder(py::object self, py::handle other) {
   return self;
 }
 
-using UnaryFn = Tensor (*)(const Tensor&);
+// The table's operator column: __stem__, and for all but comparisons (which Python reflects
+// itself: a < b is b > a) __rstem__ and __istem__.
+template <BinaryOp OP>
+void bind_operator(py::class_<Tensor>& cls, const std::string& stem) {
+  if (stem == "none") return;
+  cls.def(("__" + stem + "__").c_str(), &binary_dunder<OP, false>, py::is_operator());
+  if (kernels::is_comparison(OP)) return;
+  cls.def(("__r" + stem + "__").c_str(), &binary_dunder<OP, true>, py::is_operator());
+  cls.def(("__i" + stem + "__").c_str(), &inplace_dunder<OP>, py::is_operator());
+}
 
 template <UnaryFn F>
 py::object unary_fn(py::handle x, py::handle out, const char* name) {
   Tensor t = as_tensor(x);
   return with_out(out, name, {&t}, [&] { return without_gil_if(is_large(t.numel()), [&] { return F(t); }); });
-}
-
-template <UnaryFn F>
-Tensor unary_method(const Tensor& t) {
-  return without_gil_if(is_large(t.numel()), [&] { return F(t); });
 }
 
 Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
@@ -167,13 +139,13 @@ Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
 // next to the tensor operand.
 Tensor where_fn(py::handle cond, py::handle x, py::handle y) {
   Tensor c = as_tensor(cond);
-  auto [tx, ty] = operands(x, y);
+  auto [tx, ty] = binary_operands(x, y);
   return without_gil_if(is_large(std::max({c.numel(), tx.numel(), ty.numel()})), [&] { return where(c, tx, ty); });
 }
 
 Tensor clip_impl(const Tensor& t, py::handle lo, py::handle hi) {
-  Tensor tlo = lo.is_none() ? Tensor() : other_operand(lo, t, BinaryOp::Add);
-  Tensor thi = hi.is_none() ? Tensor() : other_operand(hi, t, BinaryOp::Add);
+  Tensor tlo = lo.is_none() ? Tensor() : other_operand(lo, t);
+  Tensor thi = hi.is_none() ? Tensor() : other_operand(hi, t);
   return without_gil_if(is_large(t.numel()), [&] { return clip(t, tlo, thi); });
 }
 
@@ -217,49 +189,11 @@ void bind_elementwise(py::module_& m) {
   m.def("astype", [](py::handle x, py::handle dtype, bool copy) { return astype_copy(as_tensor(x), dtype, copy); },
         py::arg("x"), py::arg("dtype"), py::kw_only(), py::arg("copy") = true);
 
-  // Operators.
-#define TL_OPERATOR(name, rname, OP)                                                                \
-  cls.def(name, &binary_dunder<BinaryOp::OP, false>, py::is_operator());                           \
-  cls.def(rname, &binary_dunder<BinaryOp::OP, true>, py::is_operator());
-  TL_OPERATOR("__add__", "__radd__", Add)
-  TL_OPERATOR("__sub__", "__rsub__", Sub)
-  TL_OPERATOR("__mul__", "__rmul__", Mul)
-  TL_OPERATOR("__truediv__", "__rtruediv__", Div)
-  TL_OPERATOR("__floordiv__", "__rfloordiv__", FloorDiv)
-  TL_OPERATOR("__mod__", "__rmod__", Mod)
-  cls.def("__rpow__", &binary_dunder<BinaryOp::Pow, true>, py::is_operator());
-  // ndarray.__pow__'s fast path: a float array ** 0.5 is sqrt (so (-0.0) ** 0.5 is -0.0 and
-  // (-inf) ** 0.5 is nan, as in NumPy); the other exponents give pow's results anyway.
-  cls.def("__pow__", [](const Tensor& self, py::handle other) -> py::object {
-    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_floating(self.dtype()))
-      return py::cast(unary_method<sqrt>(self));
-    return binary_dunder<BinaryOp::Pow, false>(self, other);
-  }, py::is_operator());
-  TL_OPERATOR("__and__", "__rand__", BitAnd)
-  TL_OPERATOR("__or__", "__ror__", BitOr)
-  TL_OPERATOR("__xor__", "__rxor__", BitXor)
-#undef TL_OPERATOR
-#define TL_COMPARE(name, OP) cls.def(name, &binary_dunder<BinaryOp::OP, false>, py::is_operator());
-  TL_COMPARE("__eq__", Eq)
-  TL_COMPARE("__ne__", Ne)
-  TL_COMPARE("__lt__", Lt)
-  TL_COMPARE("__le__", Le)
-  TL_COMPARE("__gt__", Gt)
-  TL_COMPARE("__ge__", Ge)
-#undef TL_COMPARE
+  // Operators: the table's operator column.
+#define TL_BINARY(name, K, fn, dtypes, grad, op, ...) bind_operator<BinaryOp::K>(cls, #op);
+#include "ops/binary.def"
+#undef TL_BINARY
   cls.attr("__hash__") = py::module_::import("builtins").attr("object").attr("__hash__");
-#define TL_INPLACE(name, OP) cls.def(name, &inplace_dunder<BinaryOp::OP>, py::is_operator());
-  TL_INPLACE("__iadd__", Add)
-  TL_INPLACE("__isub__", Sub)
-  TL_INPLACE("__imul__", Mul)
-  TL_INPLACE("__itruediv__", Div)
-  TL_INPLACE("__ifloordiv__", FloorDiv)
-  TL_INPLACE("__imod__", Mod)
-  TL_INPLACE("__ipow__", Pow)
-  TL_INPLACE("__iand__", BitAnd)
-  TL_INPLACE("__ior__", BitOr)
-  TL_INPLACE("__ixor__", BitXor)
-#undef TL_INPLACE
   cls.def("__neg__", &unary_method<negative>);
   cls.def("__pos__", &unary_method<positive>);
   cls.def("__abs__", &unary_method<abs>);

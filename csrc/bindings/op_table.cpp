@@ -8,7 +8,7 @@ namespace tl::bind {
 namespace {
 
 py::dict row(const char* family, const char* name, int arity, const char* dtypes, bool differentiable,
-             const char* numpy_ref, const char* domain, bool method) {
+             const char* numpy_ref, const char* domain, bool method, const char* op = "none") {
   py::dict d;
   d["name"] = name;
   d["family"] = family;
@@ -18,11 +18,13 @@ py::dict row(const char* family, const char* name, int arity, const char* dtypes
   d["numpy_ref"] = numpy_ref;
   d["domain"] = domain;
   d["method"] = method ? py::object(py::str(name)) : py::object(py::none());
+  d["operator"] = std::string(op) == "none" ? py::object(py::none()) : py::object(py::str(op));
   return d;
 }
 
 // grad / method columns as bools.
-constexpr bool grad_NoGrad = false, grad_GradNone = true, grad_GradX = true, grad_GradOut = true, grad_Grad = true;
+constexpr bool grad_NoGrad = false, grad_GradNone = true, grad_GradX = true, grad_GradOut = true, grad_Grad = true,
+               grad_GradAB = true, grad_GradABOut = true, grad_GradXOut = true;
 constexpr bool method_Method = true, method_Function = false;
 
 }  // namespace
@@ -34,8 +36,8 @@ void bind_op_table(py::module_& m) {
   out.append(row("unary", #name, 1, #dtypes, grad_##grad, numpy_ref, domain, method_##method));
 #include "ops/unary.def"
 #undef TL_UNARY
-#define TL_BINARY(name, K, fn, dtypes, grad, numpy_ref, domain) \
-  out.append(row("binary", #name, 2, #dtypes, grad_##grad, numpy_ref, domain, false));
+#define TL_BINARY(name, K, fn, dtypes, grad, op, numpy_ref, domain) \
+  out.append(row("binary", #name, 2, #dtypes, grad_##grad, numpy_ref, domain, false, #op));
 #include "ops/binary.def"
 #undef TL_BINARY
 #define TL_REDUCE(name, fn, kind, dtypes, grad, numpy_ref, domain, doc) \
@@ -44,7 +46,7 @@ void bind_op_table(py::module_& m) {
 #undef TL_REDUCE
     return out;
   }, "The op table: one dict per elementwise / reduction op (name, family, arity, dtypes, differentiable, "
-     "numpy_ref, domain, method).");
+     "numpy_ref, domain, method, operator: the Tensor dunder stem or None).");
 }
 
 }  // namespace tl::bind

@@ -12,7 +12,7 @@ using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
 
 template <BinaryFn F>
 Tensor call_binary(py::handle a, py::handle b) {
-  auto [ta, tb] = binary_operands(a, b);
+  auto [ta, tb] = binary_operands(a, b);  // the weak-scalar rule of every op
   return without_gil_if(is_large(std::max(ta.numel(), tb.numel())), [&] { return F(ta, tb); });
 }
 

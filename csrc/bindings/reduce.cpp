@@ -114,12 +114,6 @@ void bind_reduce(py::module_& m) {
 #undef TL_REDUCE
   m.attr("amax") = m.attr("max");
   m.attr("amin") = m.attr("min");
-  bind_reduction<all>(m, cls, "all", "True where every element over axis is nonzero.");
-  bind_reduction<any>(m, cls, "any", "True where some element over axis is nonzero.");
-  bind_moment<var>(m, cls, "var", "Variance sum((x - mean)^2) / (N - ddof); integers give float64.");
-  bind_moment<std_dev>(m, cls, "std", "Standard deviation sqrt(var(x, ddof=ddof)).");
-  bind_arg<argmax>(m, cls, "argmax", "Index of the first maximum (axis None: of the flattened tensor); int64.");
-  bind_arg<argmin>(m, cls, "argmin", "Index of the first minimum (axis None: of the flattened tensor); int64.");
 
   // For tests: the plain one-output-at-a-time reduction that the fast paths are checked against.
   m.def("_reduce_reference", [](const Tensor& x, const std::string& op, py::handle axis, bool keepdims) {

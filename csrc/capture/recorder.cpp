@@ -120,6 +120,11 @@ void lower(std::function<void()> k) {
   st.entry->explicit_ = true;
 }
 
+KernelScope::KernelScope() : st_(state()) {
+  records_ = st_.kernel_depth++ == 0 && st_.entry != nullptr && !st_.entry->opaque;
+}
+KernelScope::~KernelScope() { --st_.kernel_depth; }
+
 void KernelScope::record(const void* const* outs, size_t n, std::function<void()> k) {
   Entry& e = *st_.entry;
   for (size_t i = 0; i < n; ++i)

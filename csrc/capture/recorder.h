@@ -33,6 +33,7 @@
 #include <tuple>
 #include <type_traits>
 #include <vector>
+#include "capture/kernel_log.h"
 #include "core/tensor.h"
 
 namespace tl::capture {
@@ -94,9 +95,6 @@ std::shared_ptr<Storage> allocate(size_t nbytes, std::shared_ptr<Storage> (*fres
 // Whether `s` was allocated by an entry of the plan recording on this thread.
 bool allocated_in_recording(const Storage* s);
 
-// The entry being recorded may not be replayed from its kernel log (it decided something from
-// tensor data outside a kernel, or wrote in place). No-op when nothing records.
-void opaque();
 // Logs `check` (a validation reading tensor data, which must also run at each replay, before the
 // kernels that follow it) into the recording entry's kernel log, then runs it.
 void record_check(std::function<void()> check);
@@ -104,34 +102,10 @@ void record_check(std::function<void()> check);
 // read host state at replay time. `k` must redo everything the op did to memory.
 void lower(std::function<void()> k);
 
-// The memory a kernel writes, for KernelScope::record: a tensor (undefined or empty: nothing) or
-// a raw pointer.
-inline const void* written_ptr(const Tensor& t) { return t.defined() && t.numel() > 0 ? t.data_ptr() : nullptr; }
-inline const void* written_ptr(const void* p) { return p; }
-template <class... W>
-std::array<const void*, sizeof...(W)> written(const W&... w) {
-  return {written_ptr(w)...};
-}
-
-// RAII at the top of a kernel: the outermost kernel call of a recording entry logs its closure,
-// provided it writes only buffers the entry allocated (`outs`: pointers into the written memory);
-// otherwise the entry becomes opaque.
-class KernelScope {
- public:
-  KernelScope() : st_(state()) { records_ = st_.kernel_depth++ == 0 && st_.entry != nullptr && !st_.entry->opaque; }
-  ~KernelScope() { --st_.kernel_depth; }
-  KernelScope(const KernelScope&) = delete;
-  KernelScope& operator=(const KernelScope&) = delete;
-  bool records() const { return records_; }
-  template <size_t N>
-  void record(const std::array<const void*, N>& outs, std::function<void()> k) {
-    record(outs.data(), N, std::move(k));
-  }
-  void record(const void* const* outs, size_t n, std::function<void()> k);
-
- private:
-  ThreadState& st_;
-  bool records_ = false;
+// A tensor as the memory a kernel writes (undefined or empty: nothing).
+template <>
+struct Written<Tensor, void> {
+  static const void* ptr(const Tensor& t) { return t.defined() && t.numel() > 0 ? t.data_ptr() : nullptr; }
 };
 
 // How an argument is kept in an entry (Keep<T>::store) and handed back to the op on replay
@@ -186,13 +160,6 @@ class OpScope {
 };
 
 }  // namespace tl::capture
-
-// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), kernel(args...)) with the
-// tensors / pointers it writes in parentheses; the closure copies the arguments (tensor handles,
-// vectors, raw pointers into the step's buffers, which the plan keeps alive).
-#define TL_CAPTURE_KERNEL(outs, ...)             \
-  ::tl::capture::KernelScope tl_capture_kscope_; \
-  if (tl_capture_kscope_.records()) tl_capture_kscope_.record(::tl::capture::written outs, [=] { __VA_ARGS__; })
 
 // First statement of a public op:  TL_CAPTURE_OP(op_name, arg1, arg2, ...)  with the op's own
 // parameters in order. Recorded calls re-run `op_name(args...)` (overloads resolve by type).

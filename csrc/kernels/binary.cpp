@@ -1,5 +1,5 @@
 #include "kernels/binary.h"
-#include "capture/recorder.h"
+#include "capture/kernel_log.h"
 #include <atomic>
 #include <cmath>
 #include <type_traits>
@@ -12,12 +12,12 @@ namespace {
 // The loop shared by every binary op: out[i] = f(a[i], b[i]). Contiguous, scalar-broadcast and
 // general strided inner paths; the first three are simple counted loops that GCC vectorises.
 template <class Out, class T, class F>
-void run(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+void run(const StridedView& out, const StridedView& a, const StridedView& b, F f) {
   constexpr int64_t SO = sizeof(Out), S = sizeof(T);
-  strided_loop<3>(out.shape(),
-                  {static_cast<char*>(out.data_ptr()), static_cast<char*>(a.data_ptr()),
-                   static_cast<char*>(b.data_ptr())},
-                  {&out.strides(), &a.strides(), &b.strides()}, {SO, S, S},
+  strided_loop<3>(out.shape,
+                  {out.bytes(), a.bytes(),
+                   b.bytes()},
+                  {&out.strides, &a.strides, &b.strides}, {SO, S, S},
                   [f](char** p, const int64_t* s, int64_t n) {
                     Out* __restrict o = reinterpret_cast<Out*>(p[0]);
                     const T* x = reinterpret_cast<const T*>(p[1]);
@@ -119,6 +119,16 @@ template <class T> inline T float_mod(T a, T b) {
   return mod;
 }
 
+// npy_logaddexp: log(exp(x) + exp(y)) without overflow; equal arguments (infinities of one sign
+// included) give x + log(2), NaN propagates.
+template <class T> inline T log_add_exp(T x, T y) {
+  if (x == y) return T(x + T(0.693147180559945309417232121458176568));
+  const T d = x - y;
+  if (d > 0) return T(x + std::log1p(std::exp(-d)));
+  if (d <= 0) return T(y + std::log1p(std::exp(d)));
+  return d;  // NaN
+}
+
 // Integer power by squaring, wrapping like NumPy; e >= 0 (checked by the caller).
 template <class T> inline T int_pow(T base, T e) {
   using U = wrap_t<T>;
@@ -133,7 +143,7 @@ template <class T> inline T int_pow(T base, T e) {
 }
 
 template <class T>
-void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+void arith(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
   constexpr bool F = std::is_floating_point_v<T>;
   constexpr bool B = std::is_same_v<T, bool>;
   switch (op) {
@@ -160,8 +170,8 @@ void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
         // x ** 2 (the common case) as a multiply: same correctly rounded result, vectorised.
         if (b.numel() > 0) {
           bool all_two = true;
-          for (int64_t st : b.strides()) all_two = all_two && st == 0;
-          if (all_two && *b.data<T>() == T(2)) return run<T, T>(out, a, b, [](T x, T) { return T(x * x); });
+          for (int64_t st : b.strides) all_two = all_two && st == 0;
+          if (all_two && *b.ptr<T>() == T(2)) return run<T, T>(out, a, b, [](T x, T) { return T(x * x); });
         }
         return run<T, T>(out, a, b, [](T x, T y) { return T(std::pow(x, y)); });
       } else if constexpr (!B) {
@@ -174,16 +184,18 @@ void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
     case BinaryOp::Min:
       if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return (x <= y || x != x) ? x : y; });
       else return run<T, T>(out, a, b, [](T x, T y) { return x <= y ? x : y; });
+    case BinaryOp::Hypot: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::hypot(x, y)); }); break;
+    case BinaryOp::LogAddExp: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return log_add_exp(x, y); }); break;
     case BinaryOp::BitAnd: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); }); break;
     case BinaryOp::BitOr: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); }); break;
     case BinaryOp::BitXor: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x ^ y); }); break;
     default: break;
   }
-  throw TypeError(str_cat("[", binary_op_name(op), "] not supported for dtype ", dtype_name(out.dtype())));
+  throw TypeError(str_cat("[", binary_op_name(op), "] not supported for dtype ", dtype_name(out.dtype)));
 }
 
 template <class T>
-void compare(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+void compare(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
   switch (op) {
     case BinaryOp::Eq: return run<bool, T>(out, a, b, [](T x, T y) { return x == y; });
     case BinaryOp::Ne: return run<bool, T>(out, a, b, [](T x, T y) { return x != y; });
@@ -201,40 +213,40 @@ void compare(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+void binary(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
   TL_CAPTURE_KERNEL((out), binary(op, out, a, b));
-  TL_CHECK(a.dtype() == b.dtype(), "binary", "operands must share a dtype, got ", dtype_name(a.dtype()), " and ",
-           dtype_name(b.dtype()));
+  TL_CHECK(a.dtype == b.dtype, "binary", "operands must share a dtype, got ", dtype_name(a.dtype), " and ",
+           dtype_name(b.dtype));
   if (is_comparison(op) || is_logical(op)) {
-    TL_CHECK(out.dtype() == DType::Bool, "binary", "comparison output must be bool");
-    TL_DISPATCH_ALL(a.dtype(), "binary", [&] { compare<scalar_t>(op, out, a, b); });
+    TL_CHECK(out.dtype == DType::Bool, "binary", "comparison output must be bool");
+    TL_DISPATCH_ALL(a.dtype, "binary", [&] { compare<scalar_t>(op, out, a, b); });
     return;
   }
-  TL_CHECK(out.dtype() == a.dtype(), "binary", "output dtype ", dtype_name(out.dtype()), " differs from input dtype ",
-           dtype_name(a.dtype()));
-  TL_DISPATCH_ALL(out.dtype(), "binary", [&] { arith<scalar_t>(op, out, a, b); });
+  TL_CHECK(out.dtype == a.dtype, "binary", "output dtype ", dtype_name(out.dtype), " differs from input dtype ",
+           dtype_name(a.dtype));
+  TL_DISPATCH_ALL(out.dtype, "binary", [&] { arith<scalar_t>(op, out, a, b); });
 }
 
-void max_grad_weight(const Tensor& w, const Tensor& x, const Tensor& y) {
-  TL_CHECK(is_floating(w.dtype()) && x.dtype() == w.dtype() && y.dtype() == w.dtype(), "max_grad_weight",
+void max_grad_weight(const StridedView& w, const StridedView& x, const StridedView& y) {
+  TL_CHECK(is_floating(w.dtype) && x.dtype == w.dtype && y.dtype == w.dtype, "max_grad_weight",
            "internal dtype mismatch");
-  TL_DISPATCH_FLOAT(w.dtype(), "max_grad_weight", [&] {
+  TL_DISPATCH_FLOAT(w.dtype, "max_grad_weight", [&] {
     using T = scalar_t;
     run<T, T>(w, x, y, [](T a, T b) { return a > b ? T(1) : (a == b ? T(0.5) : T(0)); });
   });
 }
 
-void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y) {
+void where(const StridedView& out, const StridedView& cond, const StridedView& x, const StridedView& y) {
   TL_CAPTURE_KERNEL((out), where(out, cond, x, y));
-  TL_CHECK(cond.dtype() == DType::Bool && x.dtype() == out.dtype() && y.dtype() == out.dtype(), "where",
+  TL_CHECK(cond.dtype == DType::Bool && x.dtype == out.dtype && y.dtype == out.dtype, "where",
            "internal dtype mismatch");
-  TL_DISPATCH_ALL(out.dtype(), "where", [&] {
+  TL_DISPATCH_ALL(out.dtype, "where", [&] {
     using T = scalar_t;
     constexpr int64_t S = sizeof(T);
-    strided_loop<4>(out.shape(),
-                    {static_cast<char*>(out.data_ptr()), static_cast<char*>(cond.data_ptr()),
-                     static_cast<char*>(x.data_ptr()), static_cast<char*>(y.data_ptr())},
-                    {&out.strides(), &cond.strides(), &x.strides(), &y.strides()}, {S, 1, S, S},
+    strided_loop<4>(out.shape,
+                    {out.bytes(), cond.bytes(),
+                     x.bytes(), y.bytes()},
+                    {&out.strides, &cond.strides, &x.strides, &y.strides}, {S, 1, S, S},
                     [](char** p, const int64_t* s, int64_t n) {
                       T* __restrict o = reinterpret_cast<T*>(p[0]);
                       const bool* c = reinterpret_cast<const bool*>(p[1]);
@@ -258,10 +270,10 @@ void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor&
 
 namespace {
 template <class T>
-bool any_negative_typed(const Tensor& t) {
+bool any_negative_typed(const StridedView& t) {
   std::atomic<bool> found{false};
   if constexpr (std::is_signed_v<T> && std::is_integral_v<T>) {
-    strided_loop<1>(t.shape(), {static_cast<char*>(t.data_ptr())}, {&t.strides()}, {int64_t(sizeof(T))},
+    strided_loop<1>(t.shape, {t.bytes()}, {&t.strides}, {int64_t(sizeof(T))},
                     [&found](char** p, const int64_t* s, int64_t n) {
                       bool neg = false;
                       for (int64_t i = 0; i < n; ++i) neg |= *reinterpret_cast<const T*>(p[0] + i * s[0]) < 0;
@@ -272,9 +284,9 @@ bool any_negative_typed(const Tensor& t) {
 }
 }  // namespace
 
-bool any_negative(const Tensor& t) {
+bool any_negative(const StridedView& t) {
   capture::opaque();  // a decision on tensor data outside a logged kernel: replays re-run the op
-  return TL_DISPATCH_ALL(t.dtype(), "power", [&] { return any_negative_typed<scalar_t>(t); });
+  return TL_DISPATCH_ALL(t.dtype, "power", [&] { return any_negative_typed<scalar_t>(t); });
 }
 
 }  // namespace tl::kernels

@@ -9,8 +9,11 @@
 //   Pow on integers: exponentiation by squaring with wrap-around; callers reject negative
 //     exponents first (any_negative below).
 //   Max / Min: NaN-propagating (np.maximum / np.minimum).
+//   Hypot / LogAddExp: float dtypes only (std::hypot; NumPy's npy_logaddexp).
 #pragma once
-#include "core/tensor.h"
+#include <vector>
+#include "core/error.h"
+#include "kernels/view.h"
 
 namespace tl::kernels {
 
@@ -22,7 +25,7 @@ enum class BinaryOp : uint8_t {
 };
 
 // The dtypes column of the table (the rules are in ops/binary.cpp's binary_spec).
-enum class BinaryDTypes : uint8_t { Same, NoBool, TrueDiv, Integral, Compare, Logical };
+enum class BinaryDTypes : uint8_t { Same, NoBool, TrueDiv, Float, Integral, Compare, Logical };
 
 inline BinaryDTypes binary_dtypes(BinaryOp op) {
   static constexpr BinaryDTypes table[] = {
@@ -46,17 +49,17 @@ inline const char* binary_op_name(BinaryOp op) {
 inline bool is_comparison(BinaryOp op) { return binary_dtypes(op) == BinaryDTypes::Compare; }
 inline bool is_logical(BinaryOp op) { return binary_dtypes(op) == BinaryDTypes::Logical; }
 
-void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
+void binary(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b);
 
 // out = cond ? x : y; cond is bool, x / y / out share one dtype; all already broadcast.
-void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y);
+void where(const StridedView& out, const StridedView& cond, const StridedView& x, const StridedView& y);
 
 // Backward-only helper (not a public op): w = 1 where x > y, 0.5 where x == y, 0 elsewhere
 // (x's share of the gradient of maximum; minimum uses it with the operands swapped). Float
 // dtypes; w, x, y share one shape and dtype.
-void max_grad_weight(const Tensor& w, const Tensor& x, const Tensor& y);
+void max_grad_weight(const StridedView& w, const StridedView& x, const StridedView& y);
 
 // True if any element of an integer tensor is negative (power's exponent check).
-bool any_negative(const Tensor& t);
+bool any_negative(const StridedView& t);
 
 }  // namespace tl::kernels

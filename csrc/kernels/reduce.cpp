@@ -1,5 +1,5 @@
 #include "kernels/reduce.h"
-#include "capture/recorder.h"
+#include "capture/kernel_log.h"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,10 +13,10 @@ namespace tl::kernels {
 namespace {
 
 template <class Op, class Out, class Fin>
-void run(bool reference, const Fin& fin, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
-  ReduceGeometry g = reduce_geometry(x.shape(), x.strides(), mask);
-  Out* o = out.data<Out>();
-  const auto* xp = x.data<typename Op::in_t>();
+void run(bool reference, const Fin& fin, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
+  ReduceGeometry g = reduce_geometry(x.shape, x.strides, mask);
+  Out* o = out.ptr<Out>();
+  const auto* xp = x.ptr<typename Op::in_t>();
   if (g.n_out == 0) return;
   if (g.n_red == 0) {
     const Out v = fin(Op::identity());
@@ -28,19 +28,19 @@ void run(bool reference, const Fin& fin, const Tensor& out, const Tensor& x, con
 }
 
 template <class Op, class Out>
-void run_cast(bool reference, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+void run_cast(bool reference, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
   run<Op, Out>(reference, CastFin<Out>{}, out, x, mask);
 }
 
-void reduce_impl(bool reference, ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+void reduce_impl(bool reference, ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
   // Sum/Prod may also accumulate in the input's own dtype (NumPy's dtype= argument).
-  const bool own = (op == ReduceOp::Sum || op == ReduceOp::Prod) && out.dtype() == x.dtype();
-  TL_CHECK((own || out.dtype() == reduce_result_dtype(op, x.dtype())) && out.is_contiguous(), "reduce",
+  const bool own = (op == ReduceOp::Sum || op == ReduceOp::Prod) && out.dtype == x.dtype;
+  TL_CHECK((own || out.dtype == reduce_result_dtype(op, x.dtype)) && out.is_contiguous(), "reduce",
            "internal: output dtype/layout mismatch");
   int64_t n_red = 1;
   for (int64_t d = 0; d < x.ndim(); ++d)
-    if (mask[d]) n_red *= x.shape()[d];
-  TL_DISPATCH_ALL(x.dtype(), "reduce", [&] {
+    if (mask[d]) n_red *= x.shape[d];
+  TL_DISPATCH_ALL(x.dtype, "reduce", [&] {
     using In = scalar_t;
     constexpr bool kFloat = std::is_floating_point_v<In>;
     using SumAcc = std::conditional_t<kFloat, In, int64_t>;
@@ -155,43 +155,44 @@ DType reduce_result_dtype(ReduceOp op, DType in) {
   return in;
 }
 
-void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+void reduce(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
   TL_CAPTURE_KERNEL((out), reduce(op, out, x, mask));
   reduce_impl(false, op, out, x, mask);
 }
 
-void reduce_reference(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask) {
+void reduce_reference(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
   reduce_impl(true, op, out, x, mask);
 }
 
-void arg_reduce(bool is_max, const Tensor& out, const Tensor& x, int64_t axis) {
+void arg_reduce(bool is_max, const StridedView& out, const StridedView& x, int64_t axis) {
   TL_CAPTURE_KERNEL((out), arg_reduce(is_max, out, x, axis));
-  Tensor xc = x.contiguous();
+  TL_CHECK(x.is_contiguous(), is_max ? "argmax" : "argmin", "internal: the input must be contiguous");
+  const StridedView& xc = x;
   int64_t A = 1, R = 1, I = 1;
   if (axis < 0) {
     R = xc.numel();
   } else {
-    for (int64_t d = 0; d < axis; ++d) A *= xc.shape()[d];
-    R = xc.shape()[axis];
-    for (int64_t d = axis + 1; d < xc.ndim(); ++d) I *= xc.shape()[d];
+    for (int64_t d = 0; d < axis; ++d) A *= xc.shape[d];
+    R = xc.shape[axis];
+    for (int64_t d = axis + 1; d < xc.ndim(); ++d) I *= xc.shape[d];
   }
   TL_CHECK(R > 0, is_max ? "argmax" : "argmin", "attempt to get ", is_max ? "argmax" : "argmin", " of an empty sequence");
   if (A * I == 0) return;
-  TL_DISPATCH_ALL(xc.dtype(), "argmax", [&] {
+  TL_DISPATCH_ALL(xc.dtype, "argmax", [&] {
     using T = std::conditional_t<std::is_same_v<scalar_t, bool>, uint8_t, scalar_t>;
-    const T* xp = reinterpret_cast<const T*>(xc.data_ptr());
-    if (is_max) arg_kernel<true>(out.data<int64_t>(), xp, A, R, I);
-    else arg_kernel<false>(out.data<int64_t>(), xp, A, R, I);
+    const T* xp = reinterpret_cast<const T*>(xc.data);
+    if (is_max) arg_kernel<true>(out.ptr<int64_t>(), xp, A, R, I);
+    else arg_kernel<false>(out.ptr<int64_t>(), xp, A, R, I);
   });
 }
 
-void equal_mask(const Tensor& w, const Tensor& x, const Tensor& m) {
-  TL_DISPATCH_FLOAT(x.dtype(), "max_backward", [&] {
+void equal_mask(const StridedView& w, const StridedView& x, const StridedView& m) {
+  TL_DISPATCH_FLOAT(x.dtype, "max_backward", [&] {
     using T = scalar_t;
     constexpr int64_t S = sizeof(T);
-    strided_loop<3>(w.shape(), {static_cast<char*>(w.data_ptr()), static_cast<char*>(x.data_ptr()),
-                                static_cast<char*>(m.data_ptr())},
-                    {&w.strides(), &x.strides(), &m.strides()}, {S, S, S}, [](char** p, const int64_t* s, int64_t n) {
+    strided_loop<3>(w.shape, {w.bytes(), x.bytes(),
+                                m.bytes()},
+                    {&w.strides, &x.strides, &m.strides}, {S, S, S}, [](char** p, const int64_t* s, int64_t n) {
                       for (int64_t i = 0; i < n; ++i) {
                         const T a = *reinterpret_cast<const T*>(p[1] + i * s[1]);
                         const T b = *reinterpret_cast<const T*>(p[2] + i * s[2]);
@@ -266,11 +267,11 @@ void sum_sq_dev_kernel(T* o, const T* x, const T* m, const ReduceGeometry& g) {
 
 }  // namespace
 
-bool sum_sq_dev(const Tensor& out, const Tensor& x, const Tensor& m, const std::vector<bool>& mask) {
+bool sum_sq_dev(const StridedView& out, const StridedView& x, const StridedView& m, const std::vector<bool>& mask) {
   capture::opaque();  // its result steers the op: replays re-run the op
-  ReduceGeometry g = reduce_geometry(x.shape(), x.strides(), mask);
+  ReduceGeometry g = reduce_geometry(x.shape, x.strides, mask);
   if (!g.triple || g.n_out == 0 || g.n_red == 0) return false;
-  TL_DISPATCH_FLOAT(x.dtype(), "var", [&] { sum_sq_dev_kernel(out.data<scalar_t>(), x.data<scalar_t>(), m.data<scalar_t>(), g); });
+  TL_DISPATCH_FLOAT(x.dtype, "var", [&] { sum_sq_dev_kernel(out.ptr<scalar_t>(), x.ptr<scalar_t>(), m.ptr<scalar_t>(), g); });
   return true;
 }
 

@@ -14,7 +14,9 @@
 // accumulator, so parallel_for chunks on several threads never write the same element.
 #pragma once
 #include <vector>
-#include "core/tensor.h"
+#include <vector>
+#include "core/error.h"
+#include "kernels/view.h"
 
 namespace tl::kernels {
 
@@ -30,24 +32,24 @@ DType reduce_result_dtype(ReduceOp op, DType in);
 // or / and), which is NumPy's sum(x.astype(d), dtype=d).
 // A group with no elements gives the identity (0, 1, true, false) and nan for Mean; callers
 // reject empty Max/Min groups before calling.
-void reduce(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask);
+void reduce(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask);
 
 // Index of the first maximum (is_max) or minimum along `axis` of x (axis < 0: over the
-// flattened tensor); NaN counts as the extremum (the first NaN wins), as NumPy. out is int64,
-// contiguous, with numel = numel(x) / shape[axis]. The axis must not be empty.
-void arg_reduce(bool is_max, const Tensor& out, const Tensor& x, int64_t axis);
+// flattened tensor); NaN counts as the extremum (the first NaN wins), as NumPy. x and out are
+// contiguous, out int64 with numel = numel(x) / shape[axis]. The axis must not be empty.
+void arg_reduce(bool is_max, const StridedView& out, const StridedView& x, int64_t axis);
 
 // w (x's shape and dtype, contiguous) = 1 where x equals m (broadcast to x's shape; NaN
 // matches NaN), else 0. The tie mask behind max/min gradients.
-void equal_mask(const Tensor& w, const Tensor& x, const Tensor& m_broadcast);
+void equal_mask(const StridedView& w, const StridedView& x, const StridedView& m_broadcast);
 
 // out = sum over the masked axes of (x - m)^2, m the mean (both contiguous, keepdims shape,
 // x's float dtype): the second pass of var/std without temporaries. Row sums are pairwise like
 // sum's. Returns false, leaving out untouched, for layouts without a row/column fast path.
-bool sum_sq_dev(const Tensor& out, const Tensor& x, const Tensor& m, const std::vector<bool>& mask);
+bool sum_sq_dev(const StridedView& out, const StridedView& x, const StridedView& m, const std::vector<bool>& mask);
 
 // Reference (plain, slow, obviously right) reduction used by tests of the fast paths: one
 // loop per output element over the multi-index. Same contract as reduce().
-void reduce_reference(ReduceOp op, const Tensor& out, const Tensor& x, const std::vector<bool>& mask);
+void reduce_reference(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask);
 
 }  // namespace tl::kernels

@@ -215,7 +215,9 @@ struct ReduceGeometry {
   int64_t A = 1, sA = 0, oA = 0, R = 1, sR = 0, I = 1, sI = 0, oI = 0;
 };
 
-inline ReduceGeometry reduce_geometry(const Shape& shape, const Strides& strides, const std::vector<bool>& mask) {
+// S: Shape (std::vector) or kernels::Dims (a StridedView's).
+template <class S>
+ReduceGeometry reduce_geometry(const S& shape, const S& strides, const std::vector<bool>& mask) {
   ReduceGeometry g;
   const int64_t nd = static_cast<int64_t>(shape.size());
   Strides ostr(nd);

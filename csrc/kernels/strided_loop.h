@@ -19,6 +19,7 @@
 #include "core/shape.h"
 #include "kernels/denormal.h"
 #include "kernels/parallel.h"
+#include "kernels/view.h"
 
 namespace tl {
 
@@ -44,9 +45,10 @@ struct LoopGeometry {
   std::array<LoopDims, N> byte_strides;    // per operand, coalesced
 };
 
-template <int N>
-LoopGeometry<N> coalesce_loop(const Shape& shape, const std::array<const Strides*, N>& elem_strides,
-                              const std::array<int64_t, N>& itemsizes) {
+// S: Shape (std::vector) or kernels::Dims (a StridedView's), indexable with size().
+template <int N, class S>
+LoopGeometry<N> coalesce_loop_impl(const S& shape, const std::array<const S*, N>& elem_strides,
+                                   const std::array<int64_t, N>& itemsizes) {
   const int ndim = static_cast<int>(shape.size());
   int nonunit = 0;
   for (int d = 0; d < ndim; ++d) nonunit += shape[d] != 1;
@@ -59,7 +61,7 @@ LoopGeometry<N> coalesce_loop(const Shape& shape, const std::array<const Strides
   int m = 0;
   for (int d = 0; d < ndim; ++d)
     if (shape[d] != 1) order[m++] = d;
-  const Strides& s0 = *elem_strides[0];
+  const S& s0 = *elem_strides[0];
   bool sorted = true;
   for (int i = 1; i < m && sorted; ++i) sorted = std::llabs(s0[order[i - 1]]) >= std::llabs(s0[order[i]]);
   if (!sorted) {
@@ -88,13 +90,18 @@ LoopGeometry<N> coalesce_loop(const Shape& shape, const std::array<const Strides
   return g;
 }
 
-// inner(char** ptrs, const int64_t* byte_strides, int64_t n)
-template <int N, class Inner>
-void strided_loop(const Shape& shape, std::array<char*, N> base, const std::array<const Strides*, N>& elem_strides,
-                  const std::array<int64_t, N>& itemsizes, Inner&& inner) {
+template <int N>
+LoopGeometry<N> coalesce_loop(const Shape& shape, const std::array<const Strides*, N>& elem_strides,
+                              const std::array<int64_t, N>& itemsizes) {
+  return coalesce_loop_impl<N, Shape>(shape, elem_strides, itemsizes);
+}
+
+template <int N, class S, class Inner>
+void strided_loop_impl(const S& shape, std::array<char*, N> base, const std::array<const S*, N>& elem_strides,
+                       const std::array<int64_t, N>& itemsizes, Inner&& inner) {
   for (int64_t d : shape) if (d == 0) return;
   kernels::DenormalGuard flush_mode;  // small work runs here, not in parallel_for
-  const LoopGeometry<N> g = coalesce_loop<N>(shape, elem_strides, itemsizes);
+  const LoopGeometry<N> g = coalesce_loop_impl<N, S>(shape, elem_strides, itemsizes);
   const int nd = g.shape.n;
   if (nd == 0) {
     int64_t st[N] = {};
@@ -144,6 +151,36 @@ void strided_loop(const Shape& shape, std::array<char*, N> base, const std::arra
     return;
   }
   parallel_for(0, rows, grain, run_rows);
+}
+
+// inner(char** ptrs, const int64_t* byte_strides, int64_t n)
+template <int N, class Inner>
+void strided_loop(const Shape& shape, std::array<char*, N> base, const std::array<const Strides*, N>& elem_strides,
+                  const std::array<int64_t, N>& itemsizes, Inner&& inner) {
+  strided_loop_impl<N, Shape>(shape, base, elem_strides, itemsizes, std::forward<Inner>(inner));
+}
+
+// The same over a kernel view's dims (kernels::StridedView::shape / strides).
+template <int N, class Inner>
+void strided_loop(const kernels::Dims& shape, std::array<char*, N> base,
+                  const std::array<const kernels::Dims*, N>& elem_strides, const std::array<int64_t, N>& itemsizes,
+                  Inner&& inner) {
+  strided_loop_impl<N, kernels::Dims>(shape, base, elem_strides, itemsizes, std::forward<Inner>(inner));
+}
+
+// The same over kernel views: operand k is views[k] (its data, strides and itemsize), the loop
+// runs over views[0]'s shape (every operand already broadcast to it).
+template <int N, class Inner>
+void strided_loop(const std::array<const kernels::StridedView*, N>& views, Inner&& inner) {
+  std::array<char*, N> base;
+  std::array<const kernels::Dims*, N> strides;
+  std::array<int64_t, N> sizes;
+  for (int k = 0; k < N; ++k) {
+    base[k] = views[k]->bytes();
+    strides[k] = &views[k]->strides;
+    sizes[k] = static_cast<int64_t>(views[k]->itemsize());
+  }
+  strided_loop_impl<N, kernels::Dims>(views[0]->shape, base, strides, sizes, std::forward<Inner>(inner));
 }
 
 }  // namespace tl

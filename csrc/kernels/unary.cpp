@@ -2,7 +2,7 @@
 // and the loops with selects vectorise. float32 exp / tanh / sigmoid on contiguous runs go
 // through the per-ISA loops of unary_simd.h.
 #include "kernels/unary.h"
-#include "capture/recorder.h"
+#include "capture/kernel_log.h"
 #include <cmath>
 #include <type_traits>
 #include "kernels/strided_loop.h"
@@ -14,10 +14,10 @@ namespace tl::kernels {
 namespace {
 
 template <class Out, class T, class F>
-void run(const Tensor& out, const Tensor& x, F f) {
+void run(const StridedView& out, const StridedView& x, F f) {
   constexpr int64_t SO = sizeof(Out), S = sizeof(T);
-  strided_loop<2>(out.shape(), {static_cast<char*>(out.data_ptr()), static_cast<char*>(x.data_ptr())},
-                  {&out.strides(), &x.strides()}, {SO, S}, [f](char** p, const int64_t* s, int64_t n) {
+  strided_loop<2>(out.shape, {out.bytes(), x.bytes()},
+                  {&out.strides, &x.strides}, {SO, S}, [f](char** p, const int64_t* s, int64_t n) {
                     if (s[0] == SO && s[1] == S) {
                       Out* __restrict o = reinterpret_cast<Out*>(p[0]);
                       const T* a = reinterpret_cast<const T*>(p[1]);
@@ -33,10 +33,10 @@ void run(const Tensor& out, const Tensor& x, F f) {
 
 // Same, with the contiguous path handed to a per-ISA loop (unary_simd.h).
 template <class T, class F>
-void run_dispatched(const Tensor& out, const Tensor& x, F32Loop contiguous, F f) {
+void run_dispatched(const StridedView& out, const StridedView& x, F32Loop contiguous, F f) {
   constexpr int64_t S = sizeof(T);
-  strided_loop<2>(out.shape(), {static_cast<char*>(out.data_ptr()), static_cast<char*>(x.data_ptr())},
-                  {&out.strides(), &x.strides()}, {S, S}, [contiguous, f](char** p, const int64_t* s, int64_t n) {
+  strided_loop<2>(out.shape, {out.bytes(), x.bytes()},
+                  {&out.strides, &x.strides}, {S, S}, [contiguous, f](char** p, const int64_t* s, int64_t n) {
                     if (s[0] == S && s[1] == S) {
                       contiguous(reinterpret_cast<T*>(p[0]), reinterpret_cast<const T*>(p[1]), n);
                     } else {
@@ -52,7 +52,7 @@ template <class T>
 using uint_of = std::make_unsigned_t<T>;
 
 template <class T>
-void math(UnaryOp op, const Tensor& out, const Tensor& x) {
+void math(UnaryOp op, const StridedView& out, const StridedView& x) {
   constexpr bool F = std::is_floating_point_v<T>;
   constexpr bool B = std::is_same_v<T, bool>;
   constexpr bool S = std::is_signed_v<T> && !F;
@@ -150,23 +150,23 @@ void math(UnaryOp op, const Tensor& out, const Tensor& x) {
       default: break;
     }
   }
-  throw TypeError(str_cat("[", unary_op_name(op), "] not supported for dtype ", dtype_name(x.dtype())));
+  throw TypeError(str_cat("[", unary_op_name(op), "] not supported for dtype ", dtype_name(x.dtype)));
 }
 
 }  // namespace
 
-void unary(UnaryOp op, const Tensor& out, const Tensor& x) {
+void unary(UnaryOp op, const StridedView& out, const StridedView& x) {
   TL_CAPTURE_KERNEL((out), unary(op, out, x));
   const bool to_bool = unary_dtypes(op) == UnaryDTypes::ToBool;
-  TL_CHECK(to_bool ? out.dtype() == DType::Bool : out.dtype() == x.dtype(), unary_op_name(op),
-           "internal dtype mismatch: ", dtype_name(out.dtype()), " from ", dtype_name(x.dtype()));
-  TL_DISPATCH_ALL(x.dtype(), unary_op_name(op), [&] { math<scalar_t>(op, out, x); });
+  TL_CHECK(to_bool ? out.dtype == DType::Bool : out.dtype == x.dtype, unary_op_name(op),
+           "internal dtype mismatch: ", dtype_name(out.dtype), " from ", dtype_name(x.dtype));
+  TL_DISPATCH_ALL(x.dtype, unary_op_name(op), [&] { math<scalar_t>(op, out, x); });
 }
 
-void step_positive(const Tensor& out, const Tensor& x) {
+void step_positive(const StridedView& out, const StridedView& x) {
   TL_CAPTURE_KERNEL((out), step_positive(out, x));
-  TL_CHECK(out.dtype() == x.dtype() && x.dtype() != DType::Bool, "step_positive", "internal dtype mismatch");
-  TL_DISPATCH_ALL(x.dtype(), "step_positive", [&] {
+  TL_CHECK(out.dtype == x.dtype && x.dtype != DType::Bool, "step_positive", "internal dtype mismatch");
+  TL_DISPATCH_ALL(x.dtype, "step_positive", [&] {
     using T = scalar_t;
     if constexpr (!std::is_same_v<T, bool>) run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : T(0); });
   });

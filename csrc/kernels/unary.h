@@ -10,7 +10,9 @@
 //   the other transcendental functions call libm.
 //   BitNot is ~ on integers and logical not on bool.
 #pragma once
-#include "core/tensor.h"
+#include <vector>
+#include "core/error.h"
+#include "kernels/view.h"
 
 namespace tl::kernels {
 
@@ -44,10 +46,10 @@ inline const char* unary_op_name(UnaryOp op) {
   return names[static_cast<int>(op)];
 }
 
-void unary(UnaryOp op, const Tensor& out, const Tensor& x);
+void unary(UnaryOp op, const StridedView& out, const StridedView& x);
 
 // Backward-only helper (not a public op): out = 1 where x > 0 else 0, in x's dtype (relu's
 // derivative; out and x share x's shape and dtype).
-void step_positive(const Tensor& out, const Tensor& x);
+void step_positive(const StridedView& out, const StridedView& x);
 
 }  // namespace tl::kernels

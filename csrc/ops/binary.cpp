@@ -9,6 +9,7 @@
 #include "ops/creation.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
+#include "ops/binary_grad.h"
 #include "ops/unary.h"
 
 namespace tl {
@@ -41,6 +42,10 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
       return {p, p};
     case BinaryDTypes::TrueDiv:
       return is_floating(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
+    case BinaryDTypes::Float: {
+      const DType f = float_result_dtype(p);  // NumPy's float16 for bool / uint8 is float32 here
+      return {f, f};
+    }
     case BinaryDTypes::Integral:
       TL_CHECK_TYPE(!is_floating(p), name, "ufunc '", name, "' not supported for the input types (",
                     dtype_name(a), ", ", dtype_name(b), "): it needs bool or integer operands");
@@ -81,100 +86,60 @@ Tensor grad_for(const Tensor& g, const InputMeta& meta) { return astype(sum_to(g
 
 Tensor zero_like_dtype(DType d) { return Tensor::zeros({}, d); }
 
-struct AddBackward : Node {
-  const char* name() const override { return "AddBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    return {needs_input_grad(0) ? grad_for(g, input_meta[0]) : Tensor(),
-            needs_input_grad(1) ? grad_for(g, input_meta[1]) : Tensor()};
-  }
-};
-
-struct SubBackward : Node {
-  const char* name() const override { return "SubBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    return {needs_input_grad(0) ? grad_for(g, input_meta[0]) : Tensor(),
-            needs_input_grad(1) ? grad_for(neg(g), input_meta[1]) : Tensor()};
-  }
-};
-
-struct MulBackward : Node {
-  SavedTensor a, b;
-  const char* name() const override { return "MulBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    return {needs_input_grad(0) ? grad_for(mul(g, unpack(b)), input_meta[0]) : Tensor(),
-            needs_input_grad(1) ? grad_for(mul(g, unpack(a)), input_meta[1]) : Tensor()};
-  }
-  void release_saved() override { a.reset(); b.reset(); }
-};
-
-struct DivBackward : Node {
-  SavedTensor a, b;
-  const char* name() const override { return "DivBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor ga, gb;
-    const Tensor& bv = unpack(b);
-    Tensor g_over_b = div(g, bv);
-    if (needs_input_grad(0)) ga = grad_for(g_over_b, input_meta[0]);
-    if (needs_input_grad(1)) gb = grad_for(neg(mul(g_over_b, div(unpack(a), bv))), input_meta[1]);
-    return {ga, gb};
-  }
-  void release_saved() override { a.reset(); b.reset(); }
-};
-
-// d(a^b)/da = b a^(b-1) (0 where b == 0); d(a^b)/db = a^b log(a) (0 where a == 0 and b >= 0),
-// the masks PyTorch uses so that 0^0 and 0^positive give finite gradients.
-struct PowBackward : Node {
-  SavedTensor a_saved, b_saved, out_saved;
-  const char* name() const override { return "PowBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor ga, gb;
-    const Tensor &a = unpack(a_saved), &b = unpack(b_saved), &out = unpack(out_saved);
-    const DType dt = out.dtype();
-    Tensor zero = zero_like_dtype(dt);
-    if (needs_input_grad(0)) {
-      Tensor one = Tensor::scalar(Scalar::from_int(1), dt);
-      Tensor d = mul(b, power(a, sub(b, one)));
-      d = where(equal(b, zero), zero, d);
-      ga = grad_for(mul(g, d), input_meta[0]);
+// One node type for every differentiable table op: the formula (ops/binary_grad.cpp) gets g,
+// the operands and, for GradABOut ops, the output (saved detached, so under create_graph it is
+// recomputed from a, b to carry its dependence on them); the node sums each gradient over the
+// axes its operand was broadcast along.
+struct BinaryBackward : Node {
+  BinaryOp op{};
+  SavedTensor a, b, out;
+  const char* name() const override { return grad::node_name(op); }
+  // The saved tensors, unpacked on a formula's first read.
+  struct Unpacked final : grad::BinarySaved {
+    const BinaryBackward& n;
+    mutable Tensor a_, b_, out_;
+    explicit Unpacked(const BinaryBackward& node) : n(node) {}
+    const Tensor& a() const override { return get(a_, n.a); }
+    const Tensor& b() const override { return get(b_, n.b); }
+    const Tensor& out() const override {
+      if (!out_.defined()) out_ = GradMode::is_enabled() ? binary_op(n.op, a(), b()) : n.unpack(n.out);
+      return out_;
     }
-    if (needs_input_grad(1)) {
-      // Under create_graph the output is recomputed so that it carries its dependence on a, b.
-      Tensor o = GradMode::is_enabled() ? power(a, b) : out;
-      Tensor d = mul(o, log(a.to_dtype(dt)));
-      d = where(logical_and(equal(a, zero), greater_equal(b, zero)), zero, d);
-      gb = grad_for(mul(g, d), input_meta[1]);
+    const Tensor& get(Tensor& cache, const SavedTensor& s) const {
+      if (!cache.defined()) cache = n.unpack(s);
+      return cache;
     }
-    return {ga, gb};
+  };
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const bool need_a = needs_input_grad(0), need_b = needs_input_grad(1);
+    // A saved output is checked whatever the formula reads (PyTorch's PowBackward1 does so): an
+    // in-place write to the result of a ** b is an error. Operands are checked when read.
+    if (out.defined()) unpack(out);
+    grad::BinaryGrads d = grad::derivative(op, g, Unpacked(*this), need_a, need_b);
+    return {need_a ? grad_for(d.a, input_meta[0]) : Tensor(), need_b ? grad_for(d.b, input_meta[1]) : Tensor()};
   }
   void release_saved() override {
-    a_saved.reset();
-    b_saved.reset();
-    out_saved.reset();
+    a.reset();
+    b.reset();
+    out.reset();
   }
 };
 
-// maximum (swap = false) / minimum (swap = true): x's share is 1 where it was taken, 1/2 on ties.
-struct MaxMinBackward : Node {
-  SavedTensor a, b;
-  bool is_min = false;
-  const char* name() const override { return is_min ? "MinimumBackward0" : "MaximumBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    const DType dt = g.dtype();
-    Tensor ac = unpack(a).to_dtype(dt), bc = unpack(b).to_dtype(dt);
-    auto weight = [&](const Tensor& x, const Tensor& y) {
-      Shape tmp;
-      const Shape& shape = out_shape(x, y, "maximum", tmp);
-      Tensor w = Tensor::empty(shape, dt);
-      kernels::max_grad_weight(w, broadcast_view(x, shape), broadcast_view(y, shape));
-      return w;
-    };
-    Tensor ga, gb;
-    if (needs_input_grad(0)) ga = grad_for(mul(g, is_min ? weight(bc, ac) : weight(ac, bc)), input_meta[0]);
-    if (needs_input_grad(1)) gb = grad_for(mul(g, is_min ? weight(ac, bc) : weight(bc, ac)), input_meta[1]);
-    return {ga, gb};
+enum class Saves { Nothing, AB, ABOut };
+
+template <Saves S>
+Tensor differentiable(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = binary_raw(op, a, b);
+  if (auto node = record<BinaryBackward>(out, {a, b})) {
+    node->op = op;
+    if constexpr (S != Saves::Nothing) {
+      node->a = a;
+      node->b = b;
+    }
+    if constexpr (S == Saves::ABOut) node->out.save_output(out);
   }
-  void release_saved() override { a.reset(); b.reset(); }
-};
+  return out;
+}
 
 struct AstypeBackward : Node {
   const char* name() const override { return "ToCopyBackward0"; }
@@ -237,77 +202,18 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
   return binary_raw(op, a, b);
 }
 
-Tensor add(const Tensor& a, const Tensor& b) {
-  TL_CAPTURE_OP(add, a, b);
-  Tensor out = binary_raw(BinaryOp::Add, a, b);
-  record<AddBackward>(out, {a, b});
-  return out;
-}
-
-Tensor sub(const Tensor& a, const Tensor& b) {
-  TL_CAPTURE_OP(sub, a, b);
-  Tensor out = binary_raw(BinaryOp::Sub, a, b);
-  record<SubBackward>(out, {a, b});
-  return out;
-}
-
-Tensor mul(const Tensor& a, const Tensor& b) {
-  TL_CAPTURE_OP(mul, a, b);
-  Tensor out = binary_raw(BinaryOp::Mul, a, b);
-  if (auto node = record<MulBackward>(out, {a, b})) {
-    node->a = a;
-    node->b = b;
+// The table's grad column -> how the op is computed and recorded.
+#define TL_BINARY_RUN_NoGrad(K, a, b) binary_raw(BinaryOp::K, a, b)
+#define TL_BINARY_RUN_GradNone(K, a, b) differentiable<Saves::Nothing>(BinaryOp::K, a, b)
+#define TL_BINARY_RUN_GradAB(K, a, b) differentiable<Saves::AB>(BinaryOp::K, a, b)
+#define TL_BINARY_RUN_GradABOut(K, a, b) differentiable<Saves::ABOut>(BinaryOp::K, a, b)
+#define TL_BINARY(name, K, fn, dtypes, grad, ...)   \
+  Tensor fn(const Tensor& a, const Tensor& b) {    \
+    TL_CAPTURE_OP(fn, a, b);                        \
+    return TL_BINARY_RUN_##grad(K, a, b);           \
   }
-  return out;
-}
-
-Tensor div(const Tensor& a, const Tensor& b) {
-  TL_CAPTURE_OP(div, a, b);
-  Tensor out = binary_raw(BinaryOp::Div, a, b);
-  if (auto node = record<DivBackward>(out, {a, b})) {
-    node->a = a;
-    node->b = b;
-  }
-  return out;
-}
-
-Tensor power(const Tensor& a, const Tensor& b) {
-  TL_CAPTURE_OP(power, a, b);
-  Tensor out = binary_raw(BinaryOp::Pow, a, b);
-  if (auto node = record<PowBackward>(out, {a, b})) {
-    node->a_saved = a;
-    node->b_saved = b;
-    node->out_saved.save_output(out);
-  }
-  return out;
-}
-
-static Tensor max_min(BinaryOp op, const Tensor& a, const Tensor& b) {
-  Tensor out = binary_raw(op, a, b);
-  if (auto node = record<MaxMinBackward>(out, {a, b})) {
-    node->a = a;
-    node->b = b;
-    node->is_min = op == BinaryOp::Min;
-  }
-  return out;
-}
-Tensor maximum(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(maximum, a, b); return max_min(BinaryOp::Max, a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(minimum, a, b); return max_min(BinaryOp::Min, a, b); }
-
-Tensor floor_divide(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(floor_divide, a, b); return binary_raw(BinaryOp::FloorDiv, a, b); }
-Tensor remainder(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(remainder, a, b); return binary_raw(BinaryOp::Mod, a, b); }
-Tensor equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(equal, a, b); return binary_raw(BinaryOp::Eq, a, b); }
-Tensor not_equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(not_equal, a, b); return binary_raw(BinaryOp::Ne, a, b); }
-Tensor less(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(less, a, b); return binary_raw(BinaryOp::Lt, a, b); }
-Tensor less_equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(less_equal, a, b); return binary_raw(BinaryOp::Le, a, b); }
-Tensor greater(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(greater, a, b); return binary_raw(BinaryOp::Gt, a, b); }
-Tensor greater_equal(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(greater_equal, a, b); return binary_raw(BinaryOp::Ge, a, b); }
-Tensor logical_and(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(logical_and, a, b); return binary_raw(BinaryOp::LogicalAnd, a, b); }
-Tensor logical_or(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(logical_or, a, b); return binary_raw(BinaryOp::LogicalOr, a, b); }
-Tensor logical_xor(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(logical_xor, a, b); return binary_raw(BinaryOp::LogicalXor, a, b); }
-Tensor bitwise_and(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_and, a, b); return binary_raw(BinaryOp::BitAnd, a, b); }
-Tensor bitwise_or(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_or, a, b); return binary_raw(BinaryOp::BitOr, a, b); }
-Tensor bitwise_xor(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(bitwise_xor, a, b); return binary_raw(BinaryOp::BitXor, a, b); }
+#include "ops/binary.def"
+#undef TL_BINARY
 
 Tensor where(const Tensor& cond_in, const Tensor& x, const Tensor& y) {
   TL_CAPTURE_OP(where, cond_in, x, y);
@@ -343,26 +249,41 @@ bool storages_overlap(const Tensor& a, const Tensor& b) {
   return a0 < b0 + b.storage()->nbytes && b0 < a0 + a.storage()->nbytes;
 }
 
-// a op= b on a tensor with history (or fed from one): the op out of place with full history,
-// then written into a (ops/inplace.h). Operands the node saves must not be a's storage, which
-// the write changes: a is cloned through a differentiable copy (so create_graph still sees its
-// history) for every op but add/subtract, which save nothing, and so is b where it aliases a.
-void binary_inplace_graph(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
-  const bool saves_operands = op != BinaryOp::Add && op != BinaryOp::Sub;
-  Tensor lhs = saves_operands ? copy(a) : a;
-  Tensor rhs = saves_operands && storages_overlap(a, b) ? copy(b) : b;
-  inplace_rebase(a, astype(binary_op(op, lhs, rhs), a.dtype()), name);
-}
-
+// The table's grad column: whether the op has a derivative, and whether its node saves operands.
+#define TL_BINARY_HAS_NoGrad false
+#define TL_BINARY_HAS_GradNone true
+#define TL_BINARY_HAS_GradAB true
+#define TL_BINARY_HAS_GradABOut true
+#define TL_BINARY_SAVES_NoGrad false
+#define TL_BINARY_SAVES_GradNone false
+#define TL_BINARY_SAVES_GradAB true
+#define TL_BINARY_SAVES_GradABOut true
 bool has_derivative(BinaryOp op) {
   static constexpr bool grad[] = {
 #define TL_BINARY(name, K, fn, dtypes, grad, ...) TL_BINARY_HAS_##grad,
-#define TL_BINARY_HAS_Grad true
-#define TL_BINARY_HAS_NoGrad false
 #include "ops/binary.def"
 #undef TL_BINARY
   };
   return grad[static_cast<int>(op)];
+}
+bool saves_operands_of(BinaryOp op) {
+  static constexpr bool saves[] = {
+#define TL_BINARY(name, K, fn, dtypes, grad, ...) TL_BINARY_SAVES_##grad,
+#include "ops/binary.def"
+#undef TL_BINARY
+  };
+  return saves[static_cast<int>(op)];
+}
+
+// a op= b on a tensor with history (or fed from one): the op out of place with full history,
+// then written into a (ops/inplace.h). Operands the node saves must not be a's storage, which
+// the write changes: a is cloned through a differentiable copy (so create_graph still sees its
+// history) for every op whose node saves its operands, and so is b where it aliases a.
+void binary_inplace_graph(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  const bool saves_operands = saves_operands_of(op);
+  Tensor lhs = saves_operands ? copy(a) : a;
+  Tensor rhs = saves_operands && storages_overlap(a, b) ? copy(b) : b;
+  inplace_rebase(a, astype(binary_op(op, lhs, rhs), a.dtype()), name);
 }
 
 }  // namespace
@@ -410,24 +331,29 @@ static Tensor scalar_tensor(Scalar s, DType d) {
   return t;
 }
 
-Tensor weak_scalar_like(Scalar s, const Tensor& like) {
+Tensor weak_scalar(Scalar s, const Tensor& like, BinaryOp op) {
   const DType d = promote_with_scalar(like.dtype(), s.kind);
+  const BinaryDTypes rule = kernels::binary_dtypes(op);
+  // NumPy's loop for integer operands is a float one (u8 / 300 is 0.85, hypot(u8, 300) is 300):
+  // the value goes exactly into that float dtype, without a range check against the tensor's.
+  if (!is_floating(d) && (rule == BinaryDTypes::TrueDiv || rule == BinaryDTypes::Float))
+    return scalar_tensor(s, rule == BinaryDTypes::TrueDiv ? DType::Float64 : float_result_dtype(d));
+  // Comparisons compare exactly and logical ops read only truth: an int out of d's range is an
+  // int64 operand there.
+  if (rule == BinaryDTypes::Compare || rule == BinaryDTypes::Logical) {
+    try {
+      check_scalar_fits(s, d);
+    } catch (const std::overflow_error&) {
+      return scalar_tensor(s, DType::Int64);
+    }
+    return scalar_tensor(s, d);
+  }
   check_scalar_fits(s, d);
   return scalar_tensor(s, d);
 }
 
-Tensor weak_scalar_for_compare(Scalar s, const Tensor& like) {
-  const DType d = promote_with_scalar(like.dtype(), s.kind);
-  try {
-    check_scalar_fits(s, d);
-  } catch (const std::overflow_error&) {
-    return scalar_tensor(s, DType::Int64);
-  }
-  return scalar_tensor(s, d);
-}
-
-Tensor add(const Tensor& a, Scalar b) { TL_CAPTURE_OP(add, a, b); return add(a, weak_scalar_like(b, a)); }
-Tensor mul(const Tensor& a, Scalar b) { TL_CAPTURE_OP(mul, a, b); return mul(a, weak_scalar_like(b, a)); }
+Tensor add(const Tensor& a, Scalar b) { TL_CAPTURE_OP(add, a, b); return add(a, weak_scalar(b, a)); }
+Tensor mul(const Tensor& a, Scalar b) { TL_CAPTURE_OP(mul, a, b); return mul(a, weak_scalar(b, a)); }
 
 Tensor astype(const Tensor& x, DType dtype) {
   TL_CAPTURE_OP(astype, x, dtype);

@@ -8,32 +8,16 @@
 
 namespace tl {
 
-// Differentiable arithmetic (backward for the float operands).
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);  // true division: integers give float64
-Tensor power(const Tensor& a, const Tensor& b);  // ValueError for integers to negative integer powers
-// Ties send half of the gradient to each operand (PyTorch's convention); NaN propagates.
-Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor minimum(const Tensor& a, const Tensor& b);
-// Not differentiable (piecewise constant / integer results): no graph is recorded.
-Tensor floor_divide(const Tensor& a, const Tensor& b);  // Python's floor semantics; int // 0 -> 0
-Tensor remainder(const Tensor& a, const Tensor& b);     // sign of the divisor; int % 0 -> 0
-
-// Comparisons and logical ops -> bool; bitwise ops on bool / integer dtypes (TypeError on floats).
-Tensor equal(const Tensor& a, const Tensor& b);
-Tensor not_equal(const Tensor& a, const Tensor& b);
-Tensor less(const Tensor& a, const Tensor& b);
-Tensor less_equal(const Tensor& a, const Tensor& b);
-Tensor greater(const Tensor& a, const Tensor& b);
-Tensor greater_equal(const Tensor& a, const Tensor& b);
-Tensor logical_and(const Tensor& a, const Tensor& b);
-Tensor logical_or(const Tensor& a, const Tensor& b);
-Tensor logical_xor(const Tensor& a, const Tensor& b);
-Tensor bitwise_and(const Tensor& a, const Tensor& b);
-Tensor bitwise_or(const Tensor& a, const Tensor& b);
-Tensor bitwise_xor(const Tensor& a, const Tensor& b);
+// One function per line of the op table ops/binary.def: tl::add(a, b), tl::sub, tl::mul, tl::div
+// (true division: integers give float64), tl::power (ValueError for integers to negative integer
+// powers), tl::maximum / tl::minimum (ties send half of the gradient to each operand, PyTorch's
+// convention; NaN propagates), tl::floor_divide / tl::remainder (Python's floor semantics;
+// int // 0 -> 0), tl::hypot, tl::logaddexp, comparisons and logical ops (-> bool), bitwise ops
+// (bool / integer dtypes; TypeError on floats). Each records its backward node where the table
+// gives a derivative (ops/binary_grad.cpp).
+#define TL_BINARY(name, K, fn, ...) Tensor fn(const Tensor& a, const Tensor& b);
+#include "ops/binary.def"
+#undef TL_BINARY
 
 // Any binary op by kernel id (the bindings' table); records a node when the op has a backward.
 Tensor binary_op(kernels::BinaryOp op, const Tensor& a, const Tensor& b);
@@ -54,12 +38,14 @@ void binary_inplace(kernels::BinaryOp op, const Tensor& a, const Tensor& b);
 // Tensor-with-Python-scalar forms: the scalar is weak (NumPy 2), it adopts a's dtype.
 Tensor add(const Tensor& a, Scalar b);
 Tensor mul(const Tensor& a, Scalar b);
-// A Python scalar as a 0-d tensor of the dtype it takes next to `like` (weak promotion).
-// OverflowError ("Python integer 300 out of bounds for uint8") when an int does not fit.
-Tensor weak_scalar_like(Scalar s, const Tensor& like);
-// For comparisons: an out-of-range Python int is compared exactly (NumPy 2), so it becomes an
-// int64 operand instead of raising.
-Tensor weak_scalar_for_compare(Scalar s, const Tensor& like);
+// THE weak-scalar rule (NumPy 2, NEP 50), for every op that takes a Python scalar next to a
+// tensor: the scalar as a 0-d tensor of the dtype it takes next to `like` as an operand of `op`
+// (Add for where / clip bounds and the C++ scalar overloads): bool < int < float kinds, the
+// tensor's dtype within its kind. An int that does not fit raises OverflowError ("Python integer
+// 300 out of bounds for uint8"), except where NumPy's loop is a float one (divide, hypot,
+// logaddexp on integer tensors: the value is kept exactly in that float dtype), in comparisons
+// (compared exactly) and in logical ops (only its truth counts): there it becomes an int64 operand.
+Tensor weak_scalar(Scalar s, const Tensor& like, kernels::BinaryOp op = kernels::BinaryOp::Add);
 // Differentiable dtype conversion (identity when the dtype already matches).
 Tensor astype(const Tensor& x, DType dtype);
 

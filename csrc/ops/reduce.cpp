@@ -4,8 +4,8 @@
 #include <cmath>
 #include "autograd/function.h"
 #include "kernels/reduce.h"
-#include "kernels/strided_loop.h"
 #include "ops/binary.h"
+#include "ops/reduce_grad.h"
 #include "ops/shape_ops.h"
 
 namespace tl {
@@ -63,133 +63,60 @@ Tensor run_reduce(ReduceOp op, const Tensor& x, const Plan& p, bool own_dtype = 
   return as_out(out, p);
 }
 
-// The output gradient broadcast back over the reduced axes of the input.
-Tensor expand_grad(const Tensor& g, const Shape& keep, const Shape& in_shape) {
-  return broadcast_to(reshape(g, keep), in_shape);
-}
+using grad::ReduceRow;
 
-struct ReductionNode : Node {
-  Shape keep;
-};
-
-struct SumBackward : ReductionNode {
-  const char* name() const override { return "SumBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {expand_grad(g, keep, input_meta[0].shape)}; }
-};
-
-struct MeanBackward : ReductionNode {
-  int64_t n = 1;
-  const char* name() const override { return "MeanBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    return {mul(expand_grad(g, keep, input_meta[0].shape), Scalar::from_double(1.0 / static_cast<double>(n)))};
-  }
-};
-
-// max/min: g goes to the elements equal to the result, split equally among ties. The weights
-// (mask / count) are constants of the graph, so double backward is right too.
-struct ExtremumBackward : ReductionNode {
-  SavedTensor x_saved, result_saved;  // result in the keepdims shape
-  std::vector<bool> mask;
-  const char* name_ = "MaxBackward0";
-  const char* name() const override { return name_; }
-  std::vector<Tensor> backward(const Tensor& g) override {
-    Tensor w;
-    {
-      const Tensor &x = unpack(x_saved), &result = unpack(result_saved);
-      NoGradGuard no_grad;
-      w = Tensor::empty(x.shape(), x.dtype());
-      kernels::equal_mask(w, x, broadcast_view(result, x.shape()));
-      Tensor count = Tensor::empty(keep, x.dtype());
-      kernels::reduce(ReduceOp::Sum, count, w, mask);
-      w = div(w, count);
+// One node type for every differentiable row of the table: the formula (ops/reduce_grad.cpp)
+// gets g, the geometry and what the grad column says it reads.
+struct ReduceBackward : Node {
+  ReduceRow op{};
+  grad::ReduceGeom geom;
+  SavedTensor x, out;  // out: the result in the keepdims shape
+  const char* name() const override { return grad::node_name(op); }
+  // The saved tensors, unpacked on a formula's first read.
+  struct Unpacked final : grad::ReduceSaved {
+    const ReduceBackward& n;
+    mutable Tensor x_, out_;
+    explicit Unpacked(const ReduceBackward& node) : n(node) {}
+    const Tensor& x() const override { return get(x_, n.x); }
+    const Tensor& out() const override { return get(out_, n.out); }
+    const Tensor& get(Tensor& cache, const SavedTensor& s) const {
+      if (!cache.defined()) cache = n.unpack(s);
+      return cache;
     }
-    return {mul(expand_grad(g, keep, input_meta[0].shape), w)};
-  }
-  void release_saved() override {
-    x_saved.reset();
-    result_saved.reset();
-  }
-};
-
-struct VarBackward : ReductionNode {
-  SavedTensor x_saved, result_saved;  // result (std only) in the keepdims shape
-  AxisSpec axis;
-  int64_t ddof = 0, n = 1;
-  bool is_std = false;
-  const char* name() const override { return is_std ? "StdBackward0" : "VarBackward0"; }
+  };
   std::vector<Tensor> backward(const Tensor& g) override {
-    const double denom = std::max<double>(static_cast<double>(n - ddof), 0.0);
-    const Tensor& x = unpack(x_saved);
-    Tensor d = sub(x, mean(x, axis, true));
-    Tensor gx = expand_grad(g, keep, input_meta[0].shape);
-    if (!is_std) return {mul(mul(gx, d), Scalar::from_double(2.0 / denom))};
-    // d std / dx = (x - mean) / (denom * std); under create_graph std is recomputed with history.
-    Tensor s = GradMode::is_enabled() ? std_dev(x, axis, ddof, true) : unpack(result_saved);
-    return {div(mul(gx, d), mul(s, Scalar::from_double(denom)))};
+    return {grad::derivative(op, g, Unpacked(*this), geom, input_meta[0].shape)};
   }
   void release_saved() override {
-    x_saved.reset();
-    result_saved.reset();
+    x.reset();
+    out.reset();
   }
 };
 
-// prod: d/dx_i = product of the other elements of its group, computed without dividing by
-// zero: with no zero in the group it is prod / x_i, with one zero only that element gets the
-// product of the others, with two or more everything is 0. A constant of the graph (no
-// double backward through prod).
-struct ProdBackward : ReductionNode {
-  SavedTensor x;
-  std::vector<bool> mask;
-  const char* name() const override { return "ProdBackward0"; }
-  std::vector<Tensor> backward(const Tensor& g) override;
-  void release_saved() override { x.reset(); }
-};
-
-template <class T>
-Tensor prod_others(const Tensor& x, const std::vector<bool>& mask, const Shape& keep) {
-  // nz = x with zeros replaced by 1 (its product is the product of the non-zeros), z = 1 at zeros.
-  Tensor nz = Tensor::empty(x.shape(), x.dtype()), z = Tensor::empty(x.shape(), x.dtype());
-  Tensor xc = x.contiguous();
-  const T* xp = xc.data<T>();
-  T* nzp = nz.data<T>();
-  T* zp = z.data<T>();
-  const int64_t n = xc.numel();
-  for (int64_t i = 0; i < n; ++i) {
-    nzp[i] = xp[i] == T(0) ? T(1) : xp[i];
-    zp[i] = xp[i] == T(0) ? T(1) : T(0);
-  }
-  Tensor p = Tensor::empty(keep, x.dtype()), zc = Tensor::empty(keep, x.dtype());
-  kernels::reduce(ReduceOp::Prod, p, nz, mask);
-  kernels::reduce(ReduceOp::Sum, zc, z, mask);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  Tensor pb = broadcast_view(p, x.shape()), zb = broadcast_view(zc, x.shape());
-  constexpr int64_t S = sizeof(T);
-  strided_loop<4>(x.shape(),
-                  {static_cast<char*>(out.data_ptr()), static_cast<char*>(xc.data_ptr()),
-                   static_cast<char*>(pb.data_ptr()), static_cast<char*>(zb.data_ptr())},
-                  {&out.strides(), &xc.strides(), &pb.strides(), &zb.strides()}, {S, S, S, S},
-                  [](char** q, const int64_t* s, int64_t m) {
-                    for (int64_t i = 0; i < m; ++i) {
-                      const T xv = *reinterpret_cast<const T*>(q[1] + i * s[1]);
-                      const T pv = *reinterpret_cast<const T*>(q[2] + i * s[2]);
-                      const T zv = *reinterpret_cast<const T*>(q[3] + i * s[3]);
-                      T r = T(0);
-                      if (zv == T(0)) r = pv / xv;
-                      else if (zv == T(1) && xv == T(0)) r = pv;
-                      *reinterpret_cast<T*>(q[0] + i * s[0]) = r;
-                    }
-                  });
-  return out;
+// The table's grad column: what a row's node saves (0 nothing, 1 the input, 2 input and result).
+#define TL_REDUCE_SAVES_NoGrad 0
+#define TL_REDUCE_SAVES_GradNone 0
+#define TL_REDUCE_SAVES_GradX 1
+#define TL_REDUCE_SAVES_GradXOut 2
+int saves(ReduceRow op) {
+  static constexpr int table[] = {
+#define TL_REDUCE(name, fn, kind, dtypes, grad, ...) TL_REDUCE_SAVES_##grad,
+#include "ops/reduce.def"
+#undef TL_REDUCE
+  };
+  return table[static_cast<int>(op)];
 }
 
-std::vector<Tensor> ProdBackward::backward(const Tensor& g) {
-  Tensor others;
-  {
-    NoGradGuard no_grad;
-    const Tensor& xv = unpack(x);
-    others = TL_DISPATCH_FLOAT(xv.dtype(), "prod_backward", [&] { return prod_others<scalar_t>(xv, mask, keep); });
-  }
-  return {mul(expand_grad(g, keep, input_meta[0].shape), others)};
+// Records row `op`'s node for `result` (computed from x over plan p); keep_result is the result
+// in the keepdims shape (saved by GradXOut rows).
+void record_reduction(ReduceRow op, const Tensor& result, const Tensor& x, const Plan& p,
+                      const Tensor& keep_result = Tensor(), int64_t ddof = 0) {
+  auto node = record<ReduceBackward>(result, {x});
+  if (!node) return;
+  node->op = op;
+  node->geom = {p.keep, p.mask, p.axis, p.n_red, ddof};
+  if (saves(op) >= 1) node->x = x;
+  if (saves(op) == 2) node->out.save_output(keep_result);
 }
 
 Tensor extremum(const Tensor& x, const AxisSpec& axis, bool keepdims, bool is_max) {
@@ -198,13 +125,8 @@ Tensor extremum(const Tensor& x, const AxisSpec& axis, bool keepdims, bool is_ma
   TL_CHECK(p.n_red > 0, name, "zero-size array to reduction operation ", is_max ? "maximum" : "minimum",
            " which has no identity");
   Tensor out = run_reduce(is_max ? ReduceOp::Max : ReduceOp::Min, x, p);
-  if (auto node = record<ExtremumBackward>(out, {x})) {
-    node->keep = p.keep;
-    node->x_saved = x;
-    node->result_saved.save_output(reshape(out.detach(), p.keep));
-    node->mask = p.mask;
-    node->name_ = is_max ? "MaxBackward0" : "MinBackward0";
-  }
+  if (GradMode::is_enabled() && x.requires_grad())
+    record_reduction(is_max ? ReduceRow::max_ : ReduceRow::min_, out, x, p, reshape(out.detach(), p.keep));
   return out;
 }
 
@@ -236,15 +158,7 @@ Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdi
     if (is_std) sqrt_inplace(out);
   }
   Tensor result = as_out(out, p);
-  if (auto node = record<VarBackward>(result, {x})) {
-    node->keep = p.keep;
-    node->x_saved = x;
-    node->axis = axis;
-    node->ddof = ddof;
-    node->n = p.n_red;
-    node->is_std = is_std;
-    if (is_std) node->result_saved.save_output(out);
-  }
+  record_reduction(is_std ? ReduceRow::std_ : ReduceRow::var_, result, x, p, out, ddof);
   return result;
 }
 
@@ -262,7 +176,7 @@ Tensor arg_extremum(const Tensor& x, bool has_axis, int64_t axis, bool keepdims,
     out_shape.assign(x.ndim(), 1);
   }
   Tensor out = Tensor::empty(out_shape, DType::Int64);
-  kernels::arg_reduce(is_max, out, x, ax);
+  kernels::arg_reduce(is_max, out, x.contiguous(), ax);
   return out;
 }
 
@@ -273,18 +187,14 @@ namespace {
 Tensor sum_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_dtype) {
   Plan p = make_plan(x, axis, keepdims, "sum");
   Tensor out = run_reduce(ReduceOp::Sum, x, p, own_dtype);
-  if (auto node = record<SumBackward>(out, {x})) node->keep = p.keep;
+  record_reduction(ReduceRow::sum_, out, x, p);
   return out;
 }
 
 Tensor prod_impl(const Tensor& x, const AxisSpec& axis, bool keepdims, bool own_dtype) {
   Plan p = make_plan(x, axis, keepdims, "prod");
   Tensor out = run_reduce(ReduceOp::Prod, x, p, own_dtype);
-  if (auto node = record<ProdBackward>(out, {x})) {
-    node->keep = p.keep;
-    node->x = x;
-    node->mask = p.mask;
-  }
+  record_reduction(ReduceRow::prod_, out, x, p);
   return out;
 }
 
@@ -305,10 +215,7 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
   TL_CAPTURE_OP(mean, x, axis, keepdims);
   Plan p = make_plan(x, axis, keepdims, "mean");
   Tensor out = run_reduce(ReduceOp::Mean, x, p);
-  if (auto node = record<MeanBackward>(out, {x})) {
-    node->keep = p.keep;
-    node->n = p.n_red;
-  }
+  record_reduction(ReduceRow::mean_, out, x, p);
   return out;
 }
 

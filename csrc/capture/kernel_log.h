@@ -1,0 +1,63 @@
+// The kernels' side of capture (recorder.h has the rest): logging a kernel call as a closure
+// (TL_CAPTURE_KERNEL) and marking an entry opaque. Free of Tensor, so kernels over StridedViews
+// (kernels/view.h) do not see ownership or autograd types.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+namespace tl::capture {
+
+struct ThreadState;
+
+// The entry being recorded may not be replayed from its kernel log (it decided something from
+// tensor data outside a kernel, or wrote in place). No-op when nothing records.
+void opaque();
+
+// The memory a kernel writes, for KernelScope::record: a raw pointer, anything with written()
+// (a kernels::StridedView: nothing when empty), or a type specialised elsewhere (Tensor:
+// recorder.h).
+template <class T, class = void>
+struct Written {
+  static const void* ptr(const void* p) { return p; }
+};
+template <class T>
+struct Written<T, std::void_t<decltype(std::declval<const T&>().written())>> {
+  static const void* ptr(const T& v) { return v.written(); }
+};
+template <class... W>
+std::array<const void*, sizeof...(W)> written(const W&... w) {
+  return {Written<W>::ptr(w)...};
+}
+
+// RAII at the top of a kernel: the outermost kernel call of a recording entry logs its closure,
+// provided it writes only buffers the entry allocated (`outs`: pointers into the written memory);
+// otherwise the entry becomes opaque.
+class KernelScope {
+ public:
+  KernelScope();
+  ~KernelScope();
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+  bool records() const { return records_; }
+  template <size_t N>
+  void record(const std::array<const void*, N>& outs, std::function<void()> k) {
+    record(outs.data(), N, std::move(k));
+  }
+  void record(const void* const* outs, size_t n, std::function<void()> k);
+
+ private:
+  ThreadState& st_;
+  bool records_ = false;
+};
+
+}  // namespace tl::capture
+
+// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), kernel(args...)) with the
+// views / pointers it writes in parentheses; the closure copies the arguments (views, which own
+// their dims, vectors, raw pointers into the step's buffers, which the plan keeps alive).
+#define TL_CAPTURE_KERNEL(outs, ...)             \
+  ::tl::capture::KernelScope tl_capture_kscope_; \
+  if (tl_capture_kscope_.records()) tl_capture_kscope_.record(::tl::capture::written outs, [=] { __VA_ARGS__; })
