@@ -25,6 +25,17 @@
 // capture::opaque(), or log the check itself with capture::record_check). Ops whose replay needs
 // fresh host state (the optimizer steps read the learning rate and step count) give their own
 // lean closure with capture::lower().
+//
+// Reads are logged too: each logged kernel names the memory it reads (TL_CAPTURE_KERNEL's second
+// list, lower()'s and record_check()'s `reads`). A lowered entry's read pointers must each lie in
+// a Storage the plan holds (a buffer of its arena or of a recorded op's input tensors), and the
+// entry keeps those Storages: a kernel that reads scratch freed at the end of its op (as conv's
+// im2col patches would be) leaves its entry on the generic re-run instead of reading freed memory.
+//
+// Buffer sharing (Plan::share_buffers): from the logged reads, each arena buffer's live range
+// (its allocating entry to its last reader) is known, and buffers whose ranges do not overlap
+// share one slab. The move happens at the next replay, which re-runs every lowered entry's op
+// once to log its kernels against the new addresses (the kernels hold raw pointers).
 #pragma once
 #include <array>
 #include <functional>
@@ -56,6 +67,9 @@ struct Entry {
   bool lowered = false;
   bool opaque = false;    // may not be lowered from its kernel log
   bool explicit_ = false; // kernels set by capture::lower(): trusted, not poison-checked
+  std::vector<const void*> reads;                     // what the kernels read (logged with them)
+  std::vector<std::shared_ptr<Storage>> read_storages; // the Storages those reads lie in (kept alive)
+  std::vector<std::shared_ptr<Storage>> visible;       // buffers seen outside the plan (a leaf's .grad)
 };
 
 // A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
@@ -66,10 +80,30 @@ class Plan {
   // Runs every entry under the grad mode it was recorded in; ReplayMismatch when an entry's
   // allocations differ from its log (count or sizes). The plan stays usable after a mismatch.
   void replay();
+  // Replays `reps` times, timing each entry: the median seconds per entry (bench/, profiling).
+  std::vector<double> profile(int reps);
   // Bytes held by the arena (every logged allocation).
   size_t arena_bytes() const;
   // How many entries replay as their kernel closures.
   size_t lowered_entries() const;
+  // Lets arena buffers with disjoint live ranges share memory (see "Buffer sharing" above), except
+  // the buffers of `visible` tensors (the step's outputs), .grad buffers and what explicit
+  // lowerings read. Takes effect at the next replay. Returns the arena bytes it will hold.
+  size_t share_buffers(const std::vector<Tensor>& visible);
+  // The arena bytes before sharing (every logged allocation, as arena_bytes() was without it).
+  size_t unshared_bytes() const;
+
+ private:
+  struct Move {
+    std::shared_ptr<Storage> storage;
+    size_t offset;
+    size_t last;  // the last entry planned to read it
+  };
+  std::vector<Move> moves_;          // pending until the next replay moves them into the slab
+  std::shared_ptr<Storage> slab_;
+  size_t slab_bytes_ = 0;
+  bool relayout_pending_ = false;
+  void relayout();
 };
 
 // The thread's recording / replaying state (one per thread; ops on other threads are not seen).
@@ -99,10 +133,13 @@ bool allocated_in_recording(const Storage* s);
 void opaque();
 // Logs `check` (a validation reading tensor data, which must also run at each replay, before the
 // kernels that follow it) into the recording entry's kernel log, then runs it.
-void record_check(std::function<void()> check);
+void record_check(std::function<void()> check, std::vector<const void*> reads);
 // The recording entry replays as `k` (instead of re-running the op): for ops whose replay must
 // read host state at replay time. `k` must redo everything the op did to memory.
-void lower(std::function<void()> k);
+// `reads`: the memory `k` reads (buffers it reads are never shared with others).
+void lower(std::function<void()> k, std::vector<const void*> reads);
+// The recording entry hands `t`'s buffer to the outside (a leaf's .grad): never shared.
+void keep_visible(const Tensor& t);
 
 // The memory a kernel writes, for KernelScope::record: a tensor (undefined or empty: nothing) or
 // a raw pointer.
@@ -123,11 +160,12 @@ class KernelScope {
   KernelScope(const KernelScope&) = delete;
   KernelScope& operator=(const KernelScope&) = delete;
   bool records() const { return records_; }
-  template <size_t N>
-  void record(const std::array<const void*, N>& outs, std::function<void()> k) {
-    record(outs.data(), N, std::move(k));
+  template <size_t N, size_t M>
+  void record(const std::array<const void*, N>& outs, const std::array<const void*, M>& reads,
+              std::function<void()> k) {
+    record(outs.data(), N, reads.data(), M, std::move(k));
   }
-  void record(const void* const* outs, size_t n, std::function<void()> k);
+  void record(const void* const* outs, size_t n, const void* const* reads, size_t m, std::function<void()> k);
 
  private:
   ThreadState& st_;
@@ -187,12 +225,14 @@ class OpScope {
 
 }  // namespace tl::capture
 
-// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), kernel(args...)) with the
-// tensors / pointers it writes in parentheses; the closure copies the arguments (tensor handles,
-// vectors, raw pointers into the step's buffers, which the plan keeps alive).
-#define TL_CAPTURE_KERNEL(outs, ...)             \
+// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), (inputs...), kernel(args...))
+// with the tensors / pointers it writes, then those it reads, in parentheses; the closure copies
+// the arguments (tensor handles, vectors, raw pointers into the step's buffers, which the plan
+// keeps alive).
+#define TL_CAPTURE_KERNEL(outs, ins, ...)        \
   ::tl::capture::KernelScope tl_capture_kscope_; \
-  if (tl_capture_kscope_.records()) tl_capture_kscope_.record(::tl::capture::written outs, [=] { __VA_ARGS__; })
+  if (tl_capture_kscope_.records())              \
+  tl_capture_kscope_.record(::tl::capture::written outs, ::tl::capture::written ins, [=] { __VA_ARGS__; })
 
 // First statement of a public op:  TL_CAPTURE_OP(op_name, arg1, arg2, ...)  with the op's own
 // parameters in order. Recorded calls re-run `op_name(args...)` (overloads resolve by type).

@@ -202,7 +202,7 @@ void compare(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
-  TL_CAPTURE_KERNEL((out), binary(op, out, a, b));
+  TL_CAPTURE_KERNEL((out), (a, b), binary(op, out, a, b));
   TL_CHECK(a.dtype() == b.dtype(), "binary", "operands must share a dtype, got ", dtype_name(a.dtype()), " and ",
            dtype_name(b.dtype()));
   if (is_comparison(op) || is_logical(op)) {
@@ -225,7 +225,7 @@ void max_grad_weight(const Tensor& w, const Tensor& x, const Tensor& y) {
 }
 
 void where(const Tensor& out, const Tensor& cond, const Tensor& x, const Tensor& y) {
-  TL_CAPTURE_KERNEL((out), where(out, cond, x, y));
+  TL_CAPTURE_KERNEL((out), (cond, x, y), where(out, cond, x, y));
   TL_CHECK(cond.dtype() == DType::Bool && x.dtype() == out.dtype() && y.dtype() == out.dtype(), "where",
            "internal dtype mismatch");
   TL_DISPATCH_ALL(out.dtype(), "where", [&] {
