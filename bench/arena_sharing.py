@@ -33,7 +33,7 @@ def build(name, tl):
                   L.Conv2D(64, (3, 3), activation="relu"), L.Flatten(), L.Dense(64, activation="relu"),
                   L.Dense(10, activation="softmax")]
         opt, shape, batch = "rmsprop", (28, 28, 1), 64
-    m = tl.Sequential(layers)
+    m = tl.models.Sequential(layers)
     m.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m, shape, batch
 
@@ -44,6 +44,7 @@ def child(name, share, batches, threads):
     import numpy as np
 
     import tensorlet as tl
+    import tensorlet.models  # noqa: F401  (tl.models)
     from tensorlet import capture
 
     tl.set_num_threads(threads)

@@ -284,8 +284,9 @@ size_t Plan::lowered_entries() const {
 namespace {
 
 // Each arena buffer's live range in entry order: from the entry that allocates it to the last
-// entry that reads it. Entries replayed as their op (not lowered) have unknown reads: every buffer
-// allocated before one lives at least until it. `pinned` buffers never share memory: the
+// entry that reads it. An op replayed as its op (not lowered) reads its tensor arguments; a
+// backward node's call replayed so has unknown reads: every buffer allocated before one lives at
+// least until it. `pinned` buffers never share memory: the
 // caller's `visible` ones, leaves' .grad buffers, and what explicit lowerings read (their closures
 // may hold raw pointers that a move would leave behind).
 struct Liveness {
@@ -307,7 +308,7 @@ struct Liveness {
         last.push_back(i);
         pinned.push_back(false);
       }
-      if (!e.lowered) {
+      if (!e.lowered && !e.op_call) {
         any_opaque = true;
         last_opaque = i;
       }
@@ -323,7 +324,13 @@ struct Liveness {
     for (size_t i = 0; i < entries.size(); ++i) {
       const Entry& e = entries[i];
       for (const auto& v : e.visible) pin(v.get());
-      if (!e.lowered) continue;
+      if (!e.lowered) {
+        for (const Tensor& t : e.inputs) {  // an op_call (others took the rule below)
+          auto it = id.find(t.storage().get());
+          if (it != id.end()) last[it->second] = std::max(last[it->second], i);
+        }
+        continue;
+      }
       if (e.explicit_) {
         for (const void* r : e.reads)
           if (std::shared_ptr<Storage> s = r ? arena.find(r) : nullptr) pin(s.get());

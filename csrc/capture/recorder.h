@@ -40,6 +40,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -70,6 +71,9 @@ struct Entry {
   std::vector<const void*> reads;                     // what the kernels read (logged with them)
   std::vector<std::shared_ptr<Storage>> read_storages; // the Storages those reads lie in (kept alive)
   std::vector<std::shared_ptr<Storage>> visible;       // buffers seen outside the plan (a leaf's .grad)
+  // Made by TL_CAPTURE_OP: re-running it reads the tensor arguments in `inputs` and nothing else
+  // (a backward node's call also reads its saved tensors, which no list names).
+  bool op_call = false;
 };
 
 // A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
@@ -193,6 +197,10 @@ inline void collect(std::vector<Tensor>& out, const std::vector<Tensor>& ts) {
 }
 template <class T>
 void collect(std::vector<Tensor>&, const T&) {}
+template <class T>
+void collect(std::vector<Tensor>& out, const std::optional<T>& o) {
+  if (o) collect(out, *o);
+}
 }  // namespace detail
 
 // RAII for one op call: counts the depth; the outermost call during a recording opens an entry
@@ -214,6 +222,7 @@ class OpScope {
     (detail::collect(inputs, args), ...);
     auto kept = std::make_tuple(Keep<A>::store(args)...);
     begin(op, [call, kept] { std::apply([&call](const auto&... a) { call(a...); }, kept); }, std::move(inputs));
+    entry_->op_call = true;
   }
 
  private:
