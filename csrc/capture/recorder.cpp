@@ -1,10 +1,12 @@
 #include "capture/recorder.h"
+#include "capture/segments.h"
 #include "autograd/saved_tensor.h"
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <unordered_map>
 #include <exception>
+#include <stdexcept>
 #include "autograd/grad_mode.h"
 
 namespace tl::capture {
@@ -233,9 +235,12 @@ void replay_entry(ThreadState& st, const Entry& e) {
   run_as_op(st, e);
 }
 
-// Calls f(entry index, entry) for each entry inside the replay's guards.
+// Calls f(thread state, entry index, entry) for entries [begin, end) inside the replay's guards.
 template <class F>
-void replay_each(const Plan& p, F&& f) {
+void replay_each(const Plan& p, size_t begin, size_t end, F&& f) {
+  if (begin > end || end > p.entries.size())
+    throw std::out_of_range(str_cat("[capture] replay_range: entries [", begin, ", ", end, ") of a plan of ",
+                             p.entries.size()));
   ThreadState& st = state();
   if (st.plan || st.replaying || st.depth != 0)
     throw RuntimeError("[capture] cannot replay a plan inside a recording, a replay or an op");
@@ -246,17 +251,27 @@ void replay_each(const Plan& p, F&& f) {
     ThreadState& st;
     ~Reset() { st.replaying = nullptr; }
   } reset{st};
-  for (size_t i = 0; i < p.entries.size(); ++i) f(st, i, p.entries[i]);
+  for (size_t i = begin; i < end; ++i) f(st, i, p.entries[i]);
+}
+template <class F>
+void replay_each(const Plan& p, F&& f) {
+  replay_each(p, 0, p.entries.size(), std::forward<F>(f));
 }
 
 }  // namespace
+
+// A replay in segments (a data-parallel step) never moves shared buffers: they move at the
+// first whole replay, and until then the plan runs on its unshared buffers.
+void replay_range(Plan& plan, size_t begin, size_t end) {
+  replay_each(plan, begin, end, [](ThreadState& st, size_t, const Entry& e) { replay_entry(st, e); });
+}
 
 void Plan::replay() {
   if (relayout_pending_) {
     relayout();
     return;
   }
-  replay_each(*this, [](ThreadState& st, size_t, const Entry& e) { replay_entry(st, e); });
+  replay_range(*this, 0, entries.size());
 }
 
 std::vector<double> Plan::profile(int reps) {
@@ -273,6 +288,18 @@ std::vector<double> Plan::profile(int reps) {
     med.push_back(v.empty() ? 0.0 : v[v.size() / 2]);
   }
   return med;
+}
+
+std::vector<LeafGrad> leaf_grad_entries(const Plan& plan) {
+  // record_leaf_grad (autograd/engine.cpp) logs {g, leaf} for "leaf_grad" (g lands in .grad) and
+  // {g, own, leaf} for "leaf_grad_copy" (its copy `own` does).
+  std::vector<LeafGrad> found;
+  for (size_t i = 0; i < plan.entries.size(); ++i) {
+    const Entry& e = plan.entries[i];
+    if ((e.op == "leaf_grad" && e.inputs.size() == 2) || (e.op == "leaf_grad_copy" && e.inputs.size() == 3))
+      found.push_back({i, e.inputs.back(), e.inputs[e.inputs.size() - 2]});
+  }
+  return found;
 }
 
 size_t Plan::lowered_entries() const {
