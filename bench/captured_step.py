@@ -4,7 +4,7 @@ Each measurement runs in its own process; rounds interleave the peers; medians a
 Models (batch 128, 784 inputs, 10 classes, sparse softmax cross-entropy):
   chapter:  784-512 relu-10, RMSprop            dropout:  784-512 relu, Dropout(0.3), 10, RMSprop
   tanh:     784-512 tanh-10, Adam               stack4:   784-256 sigmoid-256 relu-256 sigmoid-10, SGD(momentum 0.9)
-Plus the replay overhead: the chapter's plan on a tiny model (4-8-3, batch 2), whose kernels cost
+The arena column is MB after / before buffer sharing by liveness. Plus the replay overhead: the chapter's plan on a tiny model (4-8-3, batch 2), whose kernels cost
 almost nothing, per step (the whole call from Python: signature, input copies, replay, reading the
 loss) and per recorded entry (plan.replay() alone, in C++ without the GIL).
 (The Dense-stack step that captured steps replaced is gone; compare the chapter's fit against an
@@ -97,6 +97,7 @@ def child_tensorlet(model, captured, steps, threads):
         out["entries"] = len(plan)
         out["lowered"] = plan.lowered
         out["arena_mb"] = plan.arena_bytes / 2**20
+        out["unshared_mb"] = plan.unshared_bytes / 2**20
         replays = []
         for _ in range(steps):  # the C++ replay alone (inputs unchanged)
             t0 = time.perf_counter()
@@ -200,14 +201,14 @@ def main():
         extra[("tiny", "captured")] = r
     print(f"threads={a.threads} rounds={a.rounds} steps={a.steps} load={os.getloadavg()[0]:.1f}")
     print(f"{'model':9s} {'captured ms':>12s} {'eager ms':>9s} {'torch ms':>9s} {'eager/capt':>10s} "
-          f"{'torch/capt':>10s} {'entries':>7s} {'lowered':>7s} {'arena MB':>8s} {'RSS MB c/e/t':>16s}")
+          f"{'torch/capt':>10s} {'entries':>7s} {'lowered':>7s} {'arena MB':>11s} {'RSS MB c/e/t':>16s}")
     for m in models:
         med = {mode: statistics.median(results[(m, mode)]) * 1e3 for mode in modes}
         t = med.get("torch", float("nan"))
         rss = "/".join(f"{extra[(m, mode)]['rss_mb']:.0f}" for mode in modes)
         print(f"{m:9s} {med['captured']:12.3f} {med['eager']:9.3f} {t:9.3f} {med['eager'] / med['captured']:10.2f} "
               f"{t / med['captured']:10.2f} {extra[(m, 'captured')]['entries']:7d} {extra[(m, 'captured')]['lowered']:7d} "
-              f"{extra[(m, 'captured')]['arena_mb']:8.1f} {rss:>16s}")
+              f"{extra[(m, 'captured')]['arena_mb']:5.1f}/{extra[(m, 'captured')]['unshared_mb']:<5.1f} {rss:>16s}")
     tiny = statistics.median(results[("tiny", "captured")]) * 1e6
     n = extra[("tiny", "captured")]["entries"]
     replay = statistics.median(replay_only) * 1e6

@@ -56,7 +56,8 @@ void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) 
       g.storage().use_count() == 2 && capture::allocated_in_recording(g.storage().get())) {
     if (scope.records()) {
       scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g, Tensor(leaf)});
-      capture::lower([leaf, g] { leaf->grad = g.impl_ptr(); });
+      capture::lower([leaf, g] { leaf->grad = g.impl_ptr(); }, {});
+      capture::keep_visible(g);
     }
     leaf->grad = g.impl_ptr();
   } else {  // the gradient may alias another buffer of the step: the leaf gets its own copy
@@ -67,7 +68,7 @@ void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) 
     };
     if (scope.records()) {
       scope.begin("leaf_grad_copy", run, {g, own, Tensor(leaf)});
-      capture::lower(run);
+      capture::lower(run, {capture::written_ptr(g)});
     }
     leaf->grad = own.impl_ptr();
   }

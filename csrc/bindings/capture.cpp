@@ -88,6 +88,10 @@ void bind_capture(py::module_& m) {
              py::gil_scoped_release release;
              p.replay();
            }, "Re-runs every recorded op (grad mode off, without the GIL) into the recorded buffers.")
+      .def("profile", [](capture::Plan& p, int reps) {
+             py::gil_scoped_release release;
+             return p.profile(reps);
+           }, py::arg("reps") = 20, "Replays `reps` times; the median seconds of each entry (for profiling).")
       .def("replay_range", [](capture::Plan& p, size_t begin, size_t end) {
              py::gil_scoped_release release;
              capture::replay_range(p, begin, end);
@@ -113,7 +117,12 @@ void bind_capture(py::module_& m) {
              return names;
            }, "The names of the entries that replay as kernel calls.")
       .def_property_readonly("arena_bytes", &capture::Plan::arena_bytes,
-                             "Bytes of the buffers the plan's ops allocate (kept between replays).")
+                             "Bytes of the buffers the plan's ops allocate (kept between replays), after sharing.")
+      .def_property_readonly("unshared_bytes", &capture::Plan::unshared_bytes,
+                             "Bytes of every buffer the plan's ops allocate, as if none shared memory.")
+      .def("share_buffers", &capture::Plan::share_buffers, py::arg("visible"),
+           "Lets buffers with disjoint live ranges share memory from the next replay on, except those of the "
+           "`visible` tensors (the step's outputs) and .grad buffers; returns the arena bytes it will hold.")
       .def("__len__", [](const capture::Plan& p) { return p.entries.size(); });
   c.def("signature", [](py::args args, py::kwargs kwargs) {
           Signature sig;

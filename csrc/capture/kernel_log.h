@@ -34,7 +34,8 @@ std::array<const void*, sizeof...(W)> written(const W&... w) {
 
 // RAII at the top of a kernel: the outermost kernel call of a recording entry logs its closure,
 // provided it writes only buffers the entry allocated (`outs`: pointers into the written memory);
-// otherwise the entry becomes opaque.
+// otherwise the entry becomes opaque. `reads`: the memory it reads, which must lie in Storages the
+// plan holds for the entry to be lowered.
 class KernelScope {
  public:
   KernelScope();
@@ -42,11 +43,12 @@ class KernelScope {
   KernelScope(const KernelScope&) = delete;
   KernelScope& operator=(const KernelScope&) = delete;
   bool records() const { return records_; }
-  template <size_t N>
-  void record(const std::array<const void*, N>& outs, std::function<void()> k) {
-    record(outs.data(), N, std::move(k));
+  template <size_t N, size_t M>
+  void record(const std::array<const void*, N>& outs, const std::array<const void*, M>& reads,
+              std::function<void()> k) {
+    record(outs.data(), N, reads.data(), M, std::move(k));
   }
-  void record(const void* const* outs, size_t n, std::function<void()> k);
+  void record(const void* const* outs, size_t n, const void* const* reads, size_t m, std::function<void()> k);
 
  private:
   ThreadState& st_;
@@ -55,9 +57,11 @@ class KernelScope {
 
 }  // namespace tl::capture
 
-// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), kernel(args...)) with the
-// views / pointers it writes in parentheses; the closure copies the arguments (views, which own
-// their dims, vectors, raw pointers into the step's buffers, which the plan keeps alive).
-#define TL_CAPTURE_KERNEL(outs, ...)             \
+// First statement of a logged kernel: TL_CAPTURE_KERNEL((outputs...), (inputs...), kernel(args...))
+// with the views / tensors / pointers it writes, then those it reads, in parentheses; the closure
+// copies the arguments (views, which own their dims, vectors, raw pointers into the step's
+// buffers, which the plan keeps alive).
+#define TL_CAPTURE_KERNEL(outs, ins, ...)        \
   ::tl::capture::KernelScope tl_capture_kscope_; \
-  if (tl_capture_kscope_.records()) tl_capture_kscope_.record(::tl::capture::written outs, [=] { __VA_ARGS__; })
+  if (tl_capture_kscope_.records())              \
+  tl_capture_kscope_.record(::tl::capture::written outs, ::tl::capture::written ins, [=] { __VA_ARGS__; })

@@ -25,10 +25,22 @@
 // capture::opaque(), or log the check itself with capture::record_check). Ops whose replay needs
 // fresh host state (the optimizer steps read the learning rate and step count) give their own
 // lean closure with capture::lower().
+//
+// Reads are logged too: each logged kernel names the memory it reads (TL_CAPTURE_KERNEL's second
+// list, lower()'s and record_check()'s `reads`). A lowered entry's read pointers must each lie in
+// a Storage the plan holds (a buffer of its arena or of a recorded op's input tensors), and the
+// entry keeps those Storages: a kernel that reads scratch freed at the end of its op (as conv's
+// im2col patches would be) leaves its entry on the generic re-run instead of reading freed memory.
+//
+// Buffer sharing (Plan::share_buffers): from the logged reads, each arena buffer's live range
+// (its allocating entry to its last reader) is known, and buffers whose ranges do not overlap
+// share one slab. The move happens at the next replay, which re-runs every lowered entry's op
+// once to log its kernels against the new addresses (the kernels hold raw pointers).
 #pragma once
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -57,6 +69,12 @@ struct Entry {
   bool lowered = false;
   bool opaque = false;    // may not be lowered from its kernel log
   bool explicit_ = false; // kernels set by capture::lower(): trusted, not poison-checked
+  std::vector<const void*> reads;                     // what the kernels read (logged with them)
+  std::vector<std::shared_ptr<Storage>> read_storages; // the Storages those reads lie in (kept alive)
+  std::vector<std::shared_ptr<Storage>> visible;       // buffers seen outside the plan (a leaf's .grad)
+  // Made by TL_CAPTURE_OP: re-running it reads the tensor arguments in `inputs` and nothing else
+  // (a backward node's call also reads its saved tensors, which no list names).
+  bool op_call = false;
 };
 
 // A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
@@ -67,10 +85,30 @@ class Plan {
   // Runs every entry under the grad mode it was recorded in; ReplayMismatch when an entry's
   // allocations differ from its log (count or sizes). The plan stays usable after a mismatch.
   void replay();
+  // Replays `reps` times, timing each entry: the median seconds per entry (bench/, profiling).
+  std::vector<double> profile(int reps);
   // Bytes held by the arena (every logged allocation).
   size_t arena_bytes() const;
   // How many entries replay as their kernel closures.
   size_t lowered_entries() const;
+  // Lets arena buffers with disjoint live ranges share memory (see "Buffer sharing" above), except
+  // the buffers of `visible` tensors (the step's outputs), .grad buffers and what explicit
+  // lowerings read. Takes effect at the next replay. Returns the arena bytes it will hold.
+  size_t share_buffers(const std::vector<Tensor>& visible);
+  // The arena bytes before sharing (every logged allocation, as arena_bytes() was without it).
+  size_t unshared_bytes() const;
+
+ private:
+  struct Move {
+    std::shared_ptr<Storage> storage;
+    size_t offset;
+    size_t last;  // the last entry planned to read it
+  };
+  std::vector<Move> moves_;          // pending until the next replay moves them into the slab
+  std::shared_ptr<Storage> slab_;
+  size_t slab_bytes_ = 0;
+  bool relayout_pending_ = false;
+  void relayout();
 };
 
 // The thread's recording / replaying state (one per thread; ops on other threads are not seen).
@@ -97,16 +135,21 @@ bool allocated_in_recording(const Storage* s);
 
 // Logs `check` (a validation reading tensor data, which must also run at each replay, before the
 // kernels that follow it) into the recording entry's kernel log, then runs it.
-void record_check(std::function<void()> check);
+void record_check(std::function<void()> check, std::vector<const void*> reads);
 // The recording entry replays as `k` (instead of re-running the op): for ops whose replay must
 // read host state at replay time. `k` must redo everything the op did to memory.
-void lower(std::function<void()> k);
+// `reads`: the memory `k` reads (buffers it reads are never shared with others).
+void lower(std::function<void()> k, std::vector<const void*> reads);
+// The recording entry hands `t`'s buffer to the outside (a leaf's .grad): never shared.
+void keep_visible(const Tensor& t);
 
 // A tensor as the memory a kernel writes (undefined or empty: nothing).
 template <>
 struct Written<Tensor, void> {
   static const void* ptr(const Tensor& t) { return t.defined() && t.numel() > 0 ? t.data_ptr() : nullptr; }
 };
+// The memory behind `t` (undefined or empty: nothing), for lower()'s and record_check()'s reads.
+inline const void* written_ptr(const Tensor& t) { return Written<Tensor>::ptr(t); }
 
 // How an argument is kept in an entry (Keep<T>::store) and handed back to the op on replay
 // (Use<Kept>::use): by value, except types specialised next to their declaration (a generator is
@@ -129,6 +172,10 @@ inline void collect(std::vector<Tensor>& out, const std::vector<Tensor>& ts) {
 }
 template <class T>
 void collect(std::vector<Tensor>&, const T&) {}
+template <class T>
+void collect(std::vector<Tensor>& out, const std::optional<T>& o) {
+  if (o) collect(out, *o);
+}
 }  // namespace detail
 
 // RAII for one op call: counts the depth; the outermost call during a recording opens an entry
@@ -150,6 +197,7 @@ class OpScope {
     (detail::collect(inputs, args), ...);
     auto kept = std::make_tuple(Keep<A>::store(args)...);
     begin(op, [call, kept] { std::apply([&call](const auto&... a) { call(a...); }, kept); }, std::move(inputs));
+    entry_->op_call = true;
   }
 
  private:

@@ -214,7 +214,7 @@ void compare(BinaryOp op, const StridedView& out, const StridedView& a, const St
 }  // namespace
 
 void binary(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
-  TL_CAPTURE_KERNEL((out), binary(op, out, a, b));
+  TL_CAPTURE_KERNEL((out), (a, b), binary(op, out, a, b));
   TL_CHECK(a.dtype == b.dtype, "binary", "operands must share a dtype, got ", dtype_name(a.dtype), " and ",
            dtype_name(b.dtype));
   if (is_comparison(op) || is_logical(op)) {
@@ -237,7 +237,7 @@ void max_grad_weight(const StridedView& w, const StridedView& x, const StridedVi
 }
 
 void where(const StridedView& out, const StridedView& cond, const StridedView& x, const StridedView& y) {
-  TL_CAPTURE_KERNEL((out), where(out, cond, x, y));
+  TL_CAPTURE_KERNEL((out), (cond, x, y), where(out, cond, x, y));
   TL_CHECK(cond.dtype == DType::Bool && x.dtype == out.dtype && y.dtype == out.dtype, "where",
            "internal dtype mismatch");
   TL_DISPATCH_ALL(out.dtype, "where", [&] {

@@ -79,7 +79,7 @@ template <class T>
 void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, const Epilogue<T>& ep) {
   // Logged whole for a captured step: the GEMMs inside read this call's own scratch patches,
   // which a replay of the GEMM alone would find freed.
-  TL_CAPTURE_KERNEL((y), conv_forward<T>(win, O, x, w, y, ep));
+  TL_CAPTURE_KERNEL((y), (x, w, ep.bias), conv_forward<T>(win, O, x, w, y, ep));
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (M == 0 || O == 0) return;
   if (win.is_pointwise()) return gemm<T>(false, false, M, O, K, T(1), x, K, w, O, T(0), y, O, ep);
@@ -114,7 +114,7 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, co
 
 template <class T>
 void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T* dx) {
-  TL_CAPTURE_KERNEL((dx), conv_backward_input<T>(win, O, g, w, dx));
+  TL_CAPTURE_KERNEL((dx), (g, w), conv_backward_input<T>(win, O, g, w, dx));
   const int64_t P = win.out_pixels(), K = win.KH * win.KW * win.C, image = win.H * win.W * win.C;
   if (win.N == 0) return;
   if (win.is_pointwise() && O > 0) return gemm<T>(false, true, win.N * P, K, O, T(1), g, O, w, O, T(0), dx, K);
@@ -156,7 +156,7 @@ void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T
 
 template <class T>
 void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, T* dw) {
-  TL_CAPTURE_KERNEL((dw), conv_backward_kernel<T>(win, O, x, g, dw));
+  TL_CAPTURE_KERNEL((dw), (x, g), conv_backward_kernel<T>(win, O, x, g, dw));
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (K == 0 || O == 0) return;
   if (M == 0) {

@@ -33,7 +33,7 @@ static void copy_typed(const Tensor& dst, const Tensor& src) {
 }
 
 void copy_cast(const Tensor& dst, const Tensor& src) {
-  TL_CAPTURE_KERNEL((dst), copy_cast(dst, src));
+  TL_CAPTURE_KERNEL((dst), (src), copy_cast(dst, src));
   TL_CHECK(dst.shape() == src.shape(), "copy", "shape mismatch ", shape_str(dst.shape()), " and ",
            shape_str(src.shape()));
   TL_DISPATCH_ALL(dst.dtype(), "copy", [&] {
@@ -43,7 +43,7 @@ void copy_cast(const Tensor& dst, const Tensor& src) {
 }
 
 void fill(const Tensor& dst, Scalar value) {
-  TL_CAPTURE_KERNEL((dst), fill(dst, value));
+  TL_CAPTURE_KERNEL((dst), (), fill(dst, value));
   TL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
     scalar_t v = value.kind == ScalarKind::Float ? cast_value<scalar_t>(value.f) : cast_value<scalar_t>(value.i);
     strided_loop<1>(dst.shape(), {static_cast<char*>(dst.data_ptr())}, {&dst.strides()}, {int64_t(sizeof(scalar_t))},

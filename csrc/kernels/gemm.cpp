@@ -405,7 +405,7 @@ void check_args(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, i
 template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep) {
-  TL_CAPTURE_KERNEL((C), gemm<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep));
+  TL_CAPTURE_KERNEL((C), (A, B, ep.bias, beta != T(0) ? static_cast<const T*>(C) : nullptr), gemm<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep));
   check_args(ta, tb, M, N, K, A, lda, B, ldb, C, ldc);
   if (M == 0 || N == 0) return;
   const Problem<T> pr{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu};

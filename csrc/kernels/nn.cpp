@@ -63,7 +63,7 @@ Lse<T> row_lse(const T* z, RowScratch<T>& sc, int64_t C) {
 }  // namespace
 
 void softmax_rows(const Tensor& y, const Tensor& x, int64_t C, bool log) {
-  TL_CAPTURE_KERNEL((y), softmax_rows(y, x, C, log));
+  TL_CAPTURE_KERNEL((y), (x), softmax_rows(y, x, C, log));
   TL_DISPATCH_FLOAT(x.dtype(), (log ? "log_softmax" : "softmax"), [&] {
     using T = scalar_t;
     const T* xp = x.data<T>();
@@ -86,7 +86,7 @@ void softmax_rows(const Tensor& y, const Tensor& x, int64_t C, bool log) {
 }
 
 void softmax_rows_backward(const Tensor& gx, const Tensor& g, const Tensor& y, int64_t C, bool log) {
-  TL_CAPTURE_KERNEL((gx), softmax_rows_backward(gx, g, y, C, log));
+  TL_CAPTURE_KERNEL((gx), (g, y), softmax_rows_backward(gx, g, y, C, log));
   TL_DISPATCH_FLOAT(y.dtype(), "softmax_backward", [&] {
     using T = scalar_t;
     const T* gp = g.data<T>();
@@ -111,7 +111,7 @@ void softmax_rows_backward(const Tensor& gx, const Tensor& g, const Tensor& y, i
 
 void softmax_xent_rows(const Tensor& loss, const Tensor& lse, const Tensor& tsum, const Tensor& z, const Tensor& t,
                        int64_t C) {
-  TL_CAPTURE_KERNEL((loss, lse, tsum), softmax_xent_rows(loss, lse, tsum, z, t, C));
+  TL_CAPTURE_KERNEL((loss, lse, tsum), (z, t), softmax_xent_rows(loss, lse, tsum, z, t, C));
   TL_DISPATCH_FLOAT(z.dtype(), "softmax_cross_entropy", [&] {
     using T = scalar_t;
     const T* zp = z.data<T>();
@@ -133,7 +133,7 @@ void softmax_xent_rows(const Tensor& loss, const Tensor& lse, const Tensor& tsum
 
 void softmax_xent_rows_backward(const Tensor& gz, const Tensor& gt, const Tensor& g, const Tensor& z, const Tensor& t,
                                 const Tensor& lse, const Tensor& tsum, int64_t C) {
-  TL_CAPTURE_KERNEL((gz, gt), softmax_xent_rows_backward(gz, gt, g, z, t, lse, tsum, C));
+  TL_CAPTURE_KERNEL((gz, gt), (g, z, t, lse, tsum), softmax_xent_rows_backward(gz, gt, g, z, t, lse, tsum, C));
   TL_DISPATCH_FLOAT(z.dtype(), "softmax_cross_entropy_backward", [&] {
     using T = scalar_t;
     const T *zp = z.data<T>(), *tp = t.data<T>(), *gp = g.data<T>(), *sp = lse.data<T>(), *tsp = tsum.data<T>();
@@ -156,7 +156,7 @@ void softmax_xent_rows_backward(const Tensor& gz, const Tensor& gt, const Tensor
 }
 
 void sparse_xent_rows(const Tensor& loss, const Tensor& lse, const Tensor& z, const Tensor& labels, int64_t C) {
-  TL_CAPTURE_KERNEL((loss, lse), sparse_xent_rows(loss, lse, z, labels, C));
+  TL_CAPTURE_KERNEL((loss, lse), (z, labels), sparse_xent_rows(loss, lse, z, labels, C));
   TL_DISPATCH_FLOAT(z.dtype(), "sparse_softmax_cross_entropy", [&] {
     using T = scalar_t;
     const T* zp = z.data<T>();
@@ -174,7 +174,7 @@ void sparse_xent_rows(const Tensor& loss, const Tensor& lse, const Tensor& z, co
 
 void sparse_xent_rows_backward(const Tensor& gz, const Tensor& g, const Tensor& z, const Tensor& labels,
                                const Tensor& lse, int64_t C) {
-  TL_CAPTURE_KERNEL((gz), sparse_xent_rows_backward(gz, g, z, labels, lse, C));
+  TL_CAPTURE_KERNEL((gz), (g, z, labels, lse), sparse_xent_rows_backward(gz, g, z, labels, lse, C));
   TL_DISPATCH_FLOAT(z.dtype(), "sparse_softmax_cross_entropy_backward", [&] {
     using T = scalar_t;
     const T *zp = z.data<T>(), *gp = g.data<T>(), *sp = lse.data<T>();
@@ -200,7 +200,7 @@ template <class T> T clip_prob(T p) {
 }  // namespace
 
 void bce_rows(const Tensor& loss, const Tensor& p, const Tensor& t, int64_t C, bool from_logits) {
-  TL_CAPTURE_KERNEL((loss), bce_rows(loss, p, t, C, from_logits));
+  TL_CAPTURE_KERNEL((loss), (p, t), bce_rows(loss, p, t, C, from_logits));
   TL_DISPATCH_FLOAT(p.dtype(), "binary_cross_entropy", [&] {
     using T = scalar_t;
     const T *pp = p.data<T>(), *tp = t.data<T>();
@@ -226,7 +226,7 @@ void bce_rows(const Tensor& loss, const Tensor& p, const Tensor& t, int64_t C, b
 
 void bce_rows_backward(const Tensor& gp, const Tensor& gt, const Tensor& g, const Tensor& p, const Tensor& t,
                        int64_t C, bool from_logits) {
-  TL_CAPTURE_KERNEL((gp, gt), bce_rows_backward(gp, gt, g, p, t, C, from_logits));
+  TL_CAPTURE_KERNEL((gp, gt), (g, p, t), bce_rows_backward(gp, gt, g, p, t, C, from_logits));
   TL_DISPATCH_FLOAT(p.dtype(), "binary_cross_entropy_backward", [&] {
     using T = scalar_t;
     const T *pp = p.data<T>(), *tp = t.data<T>(), *gg = g.data<T>();

@@ -156,7 +156,7 @@ DType reduce_result_dtype(ReduceOp op, DType in) {
 }
 
 void reduce(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
-  TL_CAPTURE_KERNEL((out), reduce(op, out, x, mask));
+  TL_CAPTURE_KERNEL((out), (x), reduce(op, out, x, mask));
   reduce_impl(false, op, out, x, mask);
 }
 
@@ -165,7 +165,7 @@ void reduce_reference(ReduceOp op, const StridedView& out, const StridedView& x,
 }
 
 void arg_reduce(bool is_max, const StridedView& out, const StridedView& x, int64_t axis) {
-  TL_CAPTURE_KERNEL((out), arg_reduce(is_max, out, x, axis));
+  TL_CAPTURE_KERNEL((out), (x), arg_reduce(is_max, out, x, axis));
   TL_CHECK(x.is_contiguous(), is_max ? "argmax" : "argmin", "internal: the input must be contiguous");
   const StridedView& xc = x;
   int64_t A = 1, R = 1, I = 1;

@@ -156,7 +156,7 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
 }  // namespace
 
 void unary(UnaryOp op, const StridedView& out, const StridedView& x) {
-  TL_CAPTURE_KERNEL((out), unary(op, out, x));
+  TL_CAPTURE_KERNEL((out), (x), unary(op, out, x));
   const bool to_bool = unary_dtypes(op) == UnaryDTypes::ToBool;
   TL_CHECK(to_bool ? out.dtype == DType::Bool : out.dtype == x.dtype, unary_op_name(op),
            "internal dtype mismatch: ", dtype_name(out.dtype), " from ", dtype_name(x.dtype));
@@ -164,7 +164,7 @@ void unary(UnaryOp op, const StridedView& out, const StridedView& x) {
 }
 
 void step_positive(const StridedView& out, const StridedView& x) {
-  TL_CAPTURE_KERNEL((out), step_positive(out, x));
+  TL_CAPTURE_KERNEL((out), (x), step_positive(out, x));
   TL_CHECK(out.dtype == x.dtype && x.dtype != DType::Bool, "step_positive", "internal dtype mismatch");
   TL_DISPATCH_ALL(x.dtype, "step_positive", [&] {
     using T = scalar_t;

@@ -231,7 +231,7 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
     for (int64_t i = 0, n = labels.numel(); i < n; ++i)
       TL_CHECK_INDEX(y[i] >= 0 && y[i] < C, name, "label ", y[i], " (at flat index ", i, ") is out of range for ", C,
                      " classes");
-  });
+  }, {capture::written_ptr(labels)});
   Tensor z = as_float(logits);
   Tensor loss = Tensor::empty(rows, z.dtype()), lse = Tensor::empty(pair_shape(rows), z.dtype());
   kernels::sparse_xent_rows(loss, lse, z.contiguous(), labels, C);

@@ -167,6 +167,8 @@ void lower_step(const char* op, const Tensors& params, const OptGrads& grads,
   }
   if (j != tensors.size()) return;  // not matched: the generic re-run stays
   const bool from_grad = !grads.has_value();
+  std::vector<const void*> reads;  // the gradients (params and slots are not step buffers)
+  for (const kernels::OptimTensor& t : tensors) reads.push_back(t.grad);
   capture::lower([op, tensors, active, written, state, kernel, from_grad] {
     const int64_t step = next_step(op, state);
     if (from_grad)
@@ -179,7 +181,7 @@ void lower_step(const char* op, const Tensors& params, const OptGrads& grads,
     kernel(tensors, state->learning_rate, step);
     for (const Tensor& w : written) w.bump_version();
     state->iterations = step;
-  });
+  }, std::move(reads));
 }
 
 }  // namespace

@@ -14,6 +14,11 @@ of the tensor arguments, and the values of the other arguments, e.g. ``training=
    recorded, so the tensors ``fn`` returned (the same objects every call) hold the new results.
    Entries whose logged kernel calls rebuild all they wrote replay as those calls alone
    (``Plan.lowered_ops``; see csrc/capture/recorder.h).
+4. the first replay also lets the plan's buffers share memory by liveness: a buffer is dead after
+   its last reader in the step, and buffers whose live ranges do not overlap share one slab
+   (``Plan.arena_bytes`` against ``Plan.unshared_bytes``). The returned tensors, ``.grad``
+   buffers, weights and optimizer state never share; other tensors made inside ``fn`` (and
+   NumPy views of them) hold no defined values after a replay, as with CUDA graphs.
 
 Rules (as for CUDA graphs / TinyJit): Python control flow and Python values are frozen at
 capture (``fn`` must not branch on tensor data or return Python numbers); each step produces
@@ -38,6 +43,8 @@ __all__ = ["CapturedFunction", "captured", "before_each_replay"]
 
 _C = _core._capture
 _local = threading.local()
+# The default of CapturedFunction's share_buffers (bench/arena_sharing.py turns it off to compare).
+SHARE_BUFFERS = True
 
 
 def before_each_replay(callback: Callable[[], None]) -> None:
@@ -74,6 +81,16 @@ def _outputs_are_tensors(out) -> bool:
     return False
 
 
+def _flat_tensors(out) -> List:
+    if isinstance(out, _core.Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flat_tensors(o)]
+    if isinstance(out, dict):
+        return [t for o in out.values() for t in _flat_tensors(o)]
+    return []
+
+
 class _Entry:
     """One signature's state: calls seen, and once captured its plan, inputs and outputs."""
 
@@ -96,11 +113,14 @@ class CapturedFunction:
     Args:
         fn: the step; its tensor arguments arrive as ``tl.Tensor`` (NumPy arrays are converted).
         enabled: False runs every call eagerly (what ``run_eagerly=True`` gives).
+        share_buffers: False keeps one buffer per allocation (no reuse by liveness); None: the
+            module's ``SHARE_BUFFERS``.
     """
 
-    def __init__(self, fn: Callable, enabled: bool = True):
+    def __init__(self, fn: Callable, enabled: bool = True, share_buffers: Optional[bool] = None):
         self.fn = fn
         self.enabled = bool(enabled)
+        self.share_buffers = SHARE_BUFFERS if share_buffers is None else bool(share_buffers)
         self._entries: Dict[tuple, _Entry] = {}
         # Called instead of the plain replay as replay_hook(plan, run): run(end) copies the new
         # inputs in and replays entries [0, end); the hook replays the rest (plan.replay_range)
@@ -168,6 +188,8 @@ class CapturedFunction:
                           "running it eagerly", RuntimeWarning, stacklevel=3)
             entry.eager_only = True
             return out
+        if self.share_buffers:
+            plan.share_buffers(_flat_tensors(out))
         entry.plan, entry.inputs, entry.outputs, entry.hooks = plan, inputs, out, hooks
         return out
 
