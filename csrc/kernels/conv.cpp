@@ -194,7 +194,33 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
   }
 }
 
+template <class T>
+void conv_output_grad(int64_t rows, int64_t O, const T* g, const T* y, T* gm, T* db) {
+  TL_CAPTURE_KERNEL((gm, db), conv_output_grad<T>(rows, O, g, y, gm, db));
+  if (rows <= 0 || O <= 0) {
+    if (db) std::fill(db, db + std::max<int64_t>(O, 0), T(0));
+    return;
+  }
+  // Blocks of rows cut from the shapes only; block b's column sums go to sums[b * O ..].
+  constexpr int64_t kBlockRows = 256;
+  const int64_t blocks = ceil_div(rows, kBlockRows);
+  std::vector<T> sums(db ? size_t(blocks * O) : 0);
+  const WindowLoops<T>& loops = window_loops<T>();
+  parallel_for(0, blocks, std::max<int64_t>(1, 16384 / (kBlockRows * O)), [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b) {
+      const int64_t r0 = b * kBlockRows, r1 = std::min(rows, r0 + kBlockRows);
+      T* acc = db ? sums.data() + b * O : nullptr;
+      loops.conv_output_grad(r0, r1, O, g, y, gm, acc);
+    }
+  });
+  if (!db) return;
+  std::copy(sums.data(), sums.data() + O, db);
+  for (int64_t b = 1; b < blocks; ++b)
+    for (int64_t o = 0; o < O; ++o) db[o] += sums[size_t(b * O + o)];
+}
+
 #define TL_INSTANTIATE(T)                                                                 \
+  template void conv_output_grad<T>(int64_t, int64_t, const T*, const T*, T*, T*);         \
   template void conv_forward<T>(const Window&, int64_t, const T*, const T*, T*, const Epilogue<T>&); \
   template void conv_backward_input<T>(const Window&, int64_t, const T*, const T*, T*);  \
   template void conv_backward_kernel<T>(const Window&, int64_t, const T*, const T*, T*);

@@ -31,4 +31,13 @@ void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T
 template <class T>
 void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, T* dw);
 
+// The backward epilogue, one pass over the (rows, O) output gradient g:
+//   with relu (y, the forward's output, not null): gm = g * (y > 0) (NaN and -0.0 as that
+//   product gives them), the gradient the GEMMs then use;
+//   db (if not null) = the column sums of gm (of g without relu), summed in fixed blocks of
+//   rows, each block in row order, then the blocks in order: independent of the thread count.
+// gm is only written with relu.
+template <class T>
+void conv_output_grad(int64_t rows, int64_t O, const T* g, const T* y, T* gm, T* db);
+
 }  // namespace tl::kernels

@@ -1,4 +1,4 @@
-// Inner loops of the direct convolution (Cin = 1) and of max pooling, compiled once per ISA
+// Inner loops of the direct convolution (Cin = 1), of the conv backward epilogue and of max pooling, compiled once per ISA
 // (window_simd_generic.cpp at baseline SSE2, window_simd_avx2.cpp, window_simd_avx512.cpp)
 // from one source (window_simd_impl.h: plain loops over the channel axis, which the compiler
 // vectorises with each file's flags) and picked at run time by kernels::active_isa() (cpu.h).
@@ -24,6 +24,10 @@ struct WindowLoops {
   // window's maximum y (or the first NaN when y is NaN), the cell the forward pass picked; the
   // argmax is recomputed from x and y instead of being stored.
   void (*max_pool_backward)(const Window& w, const T* x, const T* y, const T* g, T* dx, int64_t n0, int64_t n1);
+  // Rows [r0, r1) of a conv's (rows, O) output gradient g (conv_output_grad in conv.h): with y
+  // (relu) gm = g * (y > 0); acc (if not null) = the column sums of gm (of g without y), each
+  // column summed in row order.
+  void (*conv_output_grad)(int64_t r0, int64_t r1, int64_t O, const T* g, const T* y, T* gm, T* acc);
 };
 
 template <class T> const WindowLoops<T>& window_loops_generic();

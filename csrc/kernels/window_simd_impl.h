@@ -228,16 +228,43 @@ void max_pool_forward(const Window& w, const T* x, T* y, int64_t r0, int64_t r1)
   }
 }
 
+// Whether cell i (of an axis padded by p before) lies in one of the n windows of size k at
+// stride s >= k (each cell then in at most one window).
+inline bool covered(int64_t i, int64_t p, int64_t s, int64_t k, int64_t n) { return (i + p) / s < n && (i + p) % s < k; }
+
+// Zeros the cells of image d that no window covers, for windows that do not overlap.
 template <class T>
-void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* dx, int64_t n0, int64_t n1) {
+void zero_uncovered(const Window& w, T* d) {
+  const int64_t C = w.C;
+  for (int64_t ih = 0; ih < w.H; ++ih) {
+    T* row = d + ih * w.W * C;
+    if (!covered(ih, w.ph, w.sh, w.KH, w.OH)) {
+      std::fill(row, row + w.W * C, T(0));
+      continue;
+    }
+    for (int64_t iw = 0; iw < w.W; ++iw)
+      if (!covered(iw, w.pw, w.sw, w.KW, w.OW)) std::fill(row + iw * C, row + (iw + 1) * C, T(0));
+  }
+}
+
+// Disjoint: the windows do not overlap (stride >= pool size, the usual 2x2/2), so each covered
+// cell is written once (its value, g + 0 exactly as 0 + g was) and only uncovered cells are
+// zeroed first; otherwise the image is zeroed and overlapping windows add up.
+template <bool Disjoint, class T>
+void max_pool_backward_images(const Window& w, const T* x, const T* y, const T* g, T* dx, int64_t n0, int64_t n1) {
   using Mask = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;  // lane-wide flags
+  using V = Vec<T>;
+  using R = typename V::type;
+  typedef Mask M __attribute__((vector_size(32), aligned(alignof(Mask)), may_alias));
+  constexpr int W = V::W;
   const int64_t C = w.C, image = w.H * w.W * C, P = w.out_pixels();
   std::vector<Mask> taken(static_cast<size_t>(C));
   Mask* __restrict tk = taken.data();
   for (int64_t n = n0; n < n1; ++n) {
     const T* img = x + n * image;
     T* d = dx + n * image;
-    std::fill(d, d + image, T(0));
+    if (Disjoint) zero_uncovered(w, d);
+    else std::fill(d, d + image, T(0));
     for (int64_t p = 0; p < P; ++p) {
       const T* __restrict yo = y + (n * P + p) * C;
       const T* __restrict go = g + (n * P + p) * C;
@@ -245,11 +272,23 @@ void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* d
       cells(w, p / w.OW, p % w.OW, [&](int64_t, int64_t cell) {
         const T* __restrict xi = img + cell * C;
         T* __restrict di = d + cell * C;
-        for (int64_t c = 0; c < C; ++c) {
-          // The first cell equal to the maximum, or the first NaN when the maximum is NaN
-          // (then no cell equals it, and only NaN cells differ from themselves).
+        // The first cell equal to the maximum, or the first NaN when the maximum is NaN (then
+        // no cell equals it, and only NaN cells differ from themselves). Its gradient is g + 0
+        // (as 0 + g was), others get +0: the bits of g + 0 and-ed with the hit lanes, without
+        // branches (a branch per element on random hits mispredicted: 6x slower).
+        int64_t c = 0;
+        for (; c + W <= C; c += W) {
+          const R xv = V::load(xi + c), gv = V::load(go + c) + V::splat(T(0));
+          const M tv = *reinterpret_cast<const M*>(tk + c);
+          const M hit = (tv == 0) & ((xv == V::load(yo + c)) | (xv != xv));
+          const R add = (R)(hit & (M)gv);
+          V::store(di + c, Disjoint ? add : V::load(di + c) + add);
+          *reinterpret_cast<M*>(tk + c) = tv | hit;
+        }
+        for (; c < C; ++c) {
           const Mask hit = Mask((tk[c] == 0) & ((xi[c] == yo[c]) | (xi[c] != xi[c])));
-          di[c] += hit ? go[c] : T(0);
+          if (Disjoint) di[c] = hit ? go[c] + T(0) : T(0);
+          else di[c] += hit ? go[c] : T(0);
           tk[c] |= hit;
         }
       });
@@ -258,8 +297,65 @@ void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* d
 }
 
 template <class T>
+void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* dx, int64_t n0, int64_t n1) {
+  if (w.sh >= w.KH && w.sw >= w.KW && w.dh == 1 && w.dw == 1)
+    max_pool_backward_images<true>(w, x, y, g, dx, n0, n1);
+  else
+    max_pool_backward_images<false>(w, x, y, g, dx, n0, n1);
+}
+
+// Columns [o0, o0 + NV * W) of conv_output_grad over rows [r0, r1): the column sums stay in
+// NV vector registers, then go to acc. The relu mask is a product with 1.0 or 0.0 (the bits of
+// 1.0 and-ed with the comparison's lanes), without branches: relu inputs have random signs.
+template <int NV, class T>
+inline void output_grad_tile(int64_t r0, int64_t r1, int64_t O, int64_t o0, const T* g, const T* y, T* gm, T* acc) {
+  using V = Vec<T>;
+  using R = typename V::type;
+  using Lane = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  typedef Lane M __attribute__((vector_size(32)));
+  const R zero = V::splat(T(0)), one = V::splat(T(1));
+  R a[NV];
+  for (int j = 0; j < NV; ++j) a[j] = zero;
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* gr = g + r * O + o0;
+    if (y) {
+      const T* yr = y + r * O + o0;
+      T* mr = gm + r * O + o0;
+      for (int j = 0; j < NV; ++j) {
+        const M pos = V::load(yr + j * V::W) > zero;
+        const R v = V::load(gr + j * V::W) * (R)(pos & (M)one);
+        V::store(mr + j * V::W, v);
+        a[j] += v;
+      }
+    } else {
+      for (int j = 0; j < NV; ++j) a[j] += V::load(gr + j * V::W);
+    }
+  }
+  if (acc)
+    for (int j = 0; j < NV; ++j) V::store(acc + o0 + j * V::W, a[j]);
+}
+
+template <class T>
+void conv_output_grad(int64_t r0, int64_t r1, int64_t O, const T* g, const T* y, T* gm, T* acc) {
+  constexpr int W = Vec<T>::W;
+  int64_t o0 = 0;
+  for (; o0 + 2 * W <= O; o0 += 2 * W) output_grad_tile<2>(r0, r1, O, o0, g, y, gm, acc);
+  for (; o0 + W <= O; o0 += W) output_grad_tile<1>(r0, r1, O, o0, g, y, gm, acc);
+  for (; o0 < O; ++o0) {  // the last O % W columns, one at a time (T(bool) converts, no branch)
+    T a = T(0);
+    for (int64_t r = r0; r < r1; ++r) {
+      T v = g[r * O + o0];
+      if (y) gm[r * O + o0] = v = v * T(y[r * O + o0] > T(0));
+      a += v;
+    }
+    if (acc) acc[o0] = a;
+  }
+}
+
+template <class T>
 WindowLoops<T> make_loops() {
-  return {&conv_c1_forward<T>, &conv_c1_kernel_grad<T>, &max_pool_forward<T>, &max_pool_backward<T>};
+  return {&conv_c1_forward<T>, &conv_c1_kernel_grad<T>, &max_pool_forward<T>, &max_pool_backward<T>,
+          &conv_output_grad<T>};
 }
 
 }  // namespace

@@ -7,16 +7,15 @@
 #include "ops/binary.h"
 #include "ops/indexing.h"
 #include "ops/join.h"
-#include "ops/reduce.h"
 #include "ops/shape_ops.h"
-#include "ops/unary.h"
 #include "ops/window.h"
 
 namespace tl {
 namespace {
 
-// With relu the incoming gradient is first masked by (y > 0); then dx = col2im(g @ w^T),
-// dw = im2col(x)^T @ g by the kernels (not differentiable again) and db = the column sums of g.
+// One pass over the incoming gradient (kernels::conv_output_grad) masks it by (y > 0) with
+// relu and sums its columns for the bias gradient; then dx = col2im(g @ w^T) and
+// dw = im2col(x)^T @ g by the kernels (not differentiable again).
 struct ConvBackward : Node {
   SavedTensor x_saved, w_saved, out_saved;  // contiguous input and kernel as the forward read them; out: relu only
   kernels::Window win;
@@ -26,28 +25,33 @@ struct ConvBackward : Node {
   std::vector<Tensor> backward(const Tensor& g_in) override {
     if (GradMode::is_enabled())
       throw std::runtime_error("[conv] double backward (create_graph=True) is not implemented for conv");
-    Tensor g = g_in;
-    if (relu) {
-      const Tensor& out = unpack(out_saved);
-      g = mul(g_in, step_positive(out));
-    }
-    g = g.contiguous();
+    const DType dt = input_meta[0].dtype;
+    Tensor g = (g_in.dtype() == dt ? g_in : astype(g_in, dt)).contiguous();
     Tensor gx, gw, gb;
-    TL_DISPATCH_FLOAT(input_meta[0].dtype, "conv", [&] {
+    TL_DISPATCH_FLOAT(dt, "conv", [&] {
+      const int64_t rows = g.numel() / out_channels;
+      if (needs_input_grad(2)) gb = Tensor::empty({out_channels}, dt);
+      if (relu || gb.defined()) {
+        Tensor gm = relu ? Tensor::empty(g.shape(), dt) : Tensor();
+        kernels::conv_output_grad<scalar_t>(rows, out_channels, g.data<scalar_t>(),
+                                            relu ? unpack(out_saved).data<scalar_t>() : nullptr,
+                                            relu ? gm.data<scalar_t>() : nullptr,
+                                            gb.defined() ? gb.data<scalar_t>() : nullptr);
+        if (relu) g = gm;
+      }
       if (needs_input_grad(0)) {
         const Tensor& w = unpack(w_saved);
-        gx = Tensor::empty(input_meta[0].shape, input_meta[0].dtype);
+        gx = Tensor::empty(input_meta[0].shape, dt);
         kernels::conv_backward_input<scalar_t>(win, out_channels, g.data<scalar_t>(), w.data<scalar_t>(),
                                                gx.data<scalar_t>());
       }
       if (needs_input_grad(1)) {
         const Tensor& x = unpack(x_saved);
-        gw = Tensor::empty(input_meta[1].shape, input_meta[1].dtype);
+        gw = Tensor::empty(input_meta[1].shape, dt);
         kernels::conv_backward_kernel<scalar_t>(win, out_channels, x.data<scalar_t>(), g.data<scalar_t>(),
                                                 gw.data<scalar_t>());
       }
     });
-    if (needs_input_grad(2)) gb = sum(reshape(g, {g.numel() / out_channels, out_channels}), AxisSpec::of({0}));
     return {gx, gw, gb};
   }
   void release_saved() override {
