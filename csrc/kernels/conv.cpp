@@ -196,7 +196,7 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
 
 template <class T>
 void conv_output_grad(int64_t rows, int64_t O, const T* g, const T* y, T* gm, T* db) {
-  TL_CAPTURE_KERNEL((gm, db), conv_output_grad<T>(rows, O, g, y, gm, db));
+  TL_CAPTURE_KERNEL((gm, db), (g, y), conv_output_grad<T>(rows, O, g, y, gm, db));
   if (rows <= 0 || O <= 0) {
     if (db) std::fill(db, db + std::max<int64_t>(O, 0), T(0));
     return;
