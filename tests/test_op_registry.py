@@ -62,7 +62,7 @@ def test_table_is_complete():
         resolve_ref(op.numpy_ref)  # LookupError names the row
         sample(op.domain, "float64", (2,), np.random.RandomState(0))
         assert op.dtypes in {"unary": {"Same", "NoBool", "Integral", "Float", "Round", "ToBool"},
-                             "binary": {"Same", "NoBool", "TrueDiv", "Integral", "Compare", "Logical"},
+                             "binary": {"Same", "NoBool", "TrueDiv", "Integral", "Compare", "Logical", "Float"},
                              "reduce": {"Sum", "Mean", "Same", "ToBool", "Index"}}[op.family], op
         assert callable(getattr(tl, op.name, None)), f"tl.{op.name} is not bound"
         if op.method:

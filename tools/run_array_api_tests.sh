@@ -25,8 +25,10 @@ python -c "import pytest_jsonreport, ndindex, hypothesis" 2>/dev/null ||
   python -m pip install -q -r "$tmp/aat/requirements.txt"
 cd "$tmp/aat"
 # The sources when the extension was built beside them (CMake), else the installed package (CI).
+# A snapshot of them, so that a rebuild during the run does not swap the extension under it.
 if ls "$repo"/python/tensorlet/_core*.so >/dev/null 2>&1; then
-  export PYTHONPATH="$repo/python${PYTHONPATH:+:$PYTHONPATH}"
+  mkdir -p "$tmp/pkg" && cp -r "$repo/python/tensorlet" "$tmp/pkg/"
+  export PYTHONPATH="$tmp/pkg${PYTHONPATH:+:$PYTHONPATH}"
 fi
 if ! python -c "import tensorlet, sys; sys.exit(0 if hasattr(tensorlet, 'complex64') else 1)"; then
   echo "tensorlet has no complex dtypes: patching the copy's dtype_helpers.py (widest_complex_dtype = None)"

@@ -174,6 +174,10 @@ void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
     case BinaryOp::Min:
       if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return (x <= y || x != x) ? x : y; });
       else return run<T, T>(out, a, b, [](T x, T y) { return x <= y ? x : y; });
+    case BinaryOp::Atan2: if constexpr (F) return run<T, T>(out, a, b, [](T y, T x) { return T(std::atan2(y, x)); }); break;
+    case BinaryOp::Hypot: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::hypot(x, y)); }); break;
+    case BinaryOp::CopySign: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::copysign(x, y)); }); break;
+    case BinaryOp::NextAfter: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::nextafter(x, y)); }); break;
     case BinaryOp::BitAnd: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); }); break;
     case BinaryOp::BitOr: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); }); break;
     case BinaryOp::BitXor: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x ^ y); }); break;

@@ -9,6 +9,7 @@
 //   Pow on integers: exponentiation by squaring with wrap-around; callers reject negative
 //     exponents first (any_negative below).
 //   Max / Min: NaN-propagating (np.maximum / np.minimum).
+//   Atan2 / Hypot / CopySign / NextAfter: the C library's (IEEE special cases); float only.
 #pragma once
 #include "core/tensor.h"
 
@@ -22,7 +23,7 @@ enum class BinaryOp : uint8_t {
 };
 
 // The dtypes column of the table (the rules are in ops/binary.cpp's binary_spec).
-enum class BinaryDTypes : uint8_t { Same, NoBool, TrueDiv, Integral, Compare, Logical };
+enum class BinaryDTypes : uint8_t { Same, NoBool, TrueDiv, Integral, Compare, Logical, Float };
 
 inline BinaryDTypes binary_dtypes(BinaryOp op) {
   static constexpr BinaryDTypes table[] = {

@@ -202,6 +202,18 @@ void scan(ScanOp op, const Tensor& x, const Tensor& out, int64_t outer, int64_t 
         for (int64_t o = b; o < e; ++o) {
           const T* xo = xp + o * n * inner;
           T* yo = op_ + o * n * inner;
+          if (inner == 1) {  // the common 1-D / last-axis case: one running accumulator
+            if (reverse) {
+              T acc = xo[n - 1];
+              yo[n - 1] = acc;
+              for (int64_t i = n - 2; i >= 0; --i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
+            } else {
+              T acc = xo[0];
+              yo[0] = acc;
+              for (int64_t i = 1; i < n; ++i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
+            }
+            continue;
+          }
           for (int64_t s = 0; s < n; ++s) {
             const int64_t i = reverse ? n - 1 - s : s;
             const T* xi = xo + i * inner;

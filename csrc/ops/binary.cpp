@@ -46,6 +46,10 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
                     dtype_name(a), ", ", dtype_name(b), "): it needs bool or integer operands");
       return {p, p};
     case BinaryDTypes::Compare: case BinaryDTypes::Logical: return {p, DType::Bool};
+    case BinaryDTypes::Float: {
+      const DType f = float_result_dtype(p);
+      return {f, f};
+    }
   }
   return {p, p};
 }
@@ -153,6 +157,53 @@ struct PowBackward : Node {
   }
 };
 
+// atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2).
+struct Atan2Backward : Node {
+  SavedTensor a, b;  // y, x
+  const char* name() const override { return "Atan2Backward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor &yv = unpack(a), &xv = unpack(b);
+    const DType dt = g.dtype();
+    Tensor yf = yv.dtype() == dt ? yv : yv.to_dtype(dt), xf = xv.dtype() == dt ? xv : xv.to_dtype(dt);
+    Tensor g_over = div(g, add(mul(xf, xf), mul(yf, yf)));
+    return {needs_input_grad(0) ? grad_for(mul(g_over, xf), input_meta[0]) : Tensor(),
+            needs_input_grad(1) ? grad_for(neg(mul(g_over, yf)), input_meta[1]) : Tensor()};
+  }
+  void release_saved() override { a.reset(); b.reset(); }
+};
+
+// hypot(a, b): d/da = a / hypot, d/db = b / hypot (recomputed under create_graph).
+struct HypotBackward : Node {
+  SavedTensor a, b, out;
+  const char* name() const override { return "HypotBackward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    const Tensor &av = unpack(a), &bv = unpack(b);
+    const DType dt = g.dtype();
+    Tensor af = av.dtype() == dt ? av : av.to_dtype(dt), bf = bv.dtype() == dt ? bv : bv.to_dtype(dt);
+    Tensor h = GradMode::is_enabled() ? hypot(af, bf) : unpack(out);
+    Tensor g_over = div(g, h);
+    return {needs_input_grad(0) ? grad_for(mul(g_over, af), input_meta[0]) : Tensor(),
+            needs_input_grad(1) ? grad_for(mul(g_over, bf), input_meta[1]) : Tensor()};
+  }
+  void release_saved() override { a.reset(); b.reset(); out.reset(); }
+};
+
+// copysign(a, b): d/da = +1 where a's and b's sign bits agree, else -1; d/db = 0.
+struct CopySignBackward : Node {
+  SavedTensor a, b;
+  const char* name() const override { return "CopysignBackward0"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    Tensor ga, gb;
+    if (needs_input_grad(0)) {
+      Tensor flip = not_equal(signbit(unpack(a)), signbit(unpack(b)));
+      ga = grad_for(where(flip, neg(g), g), input_meta[0]);
+    }
+    if (needs_input_grad(1)) gb = grad_for(mul(g, zero_like_dtype(g.dtype())), input_meta[1]);
+    return {ga, gb};
+  }
+  void release_saved() override { a.reset(); b.reset(); }
+};
+
 // maximum (swap = false) / minimum (swap = true): x's share is 1 where it was taken, 1/2 on ties.
 struct MaxMinBackward : Node {
   SavedTensor a, b;
@@ -237,6 +288,24 @@ Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b) {
   return binary_raw(op, a, b);
 }
 
+// Records NodeT for out = op(a, b), saving both inputs as node->a, node->b.
+template <class NodeT>
+std::shared_ptr<NodeT> record_with_inputs(const Tensor& out, const Tensor& a, const Tensor& b) {
+  auto node = record<NodeT>(out, {a, b});
+  if (node) {
+    node->a = a;
+    node->b = b;
+  }
+  return node;
+}
+// The forward of a differentiable op whose node needs just its two inputs.
+template <class NodeT>
+Tensor recorded_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = binary_raw(op, a, b);
+  record_with_inputs<NodeT>(out, a, b);
+  return out;
+}
+
 Tensor add(const Tensor& a, const Tensor& b) {
   TL_CAPTURE_OP(add, a, b);
   Tensor out = binary_raw(BinaryOp::Add, a, b);
@@ -253,22 +322,12 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   TL_CAPTURE_OP(mul, a, b);
-  Tensor out = binary_raw(BinaryOp::Mul, a, b);
-  if (auto node = record<MulBackward>(out, {a, b})) {
-    node->a = a;
-    node->b = b;
-  }
-  return out;
+  return recorded_binary<MulBackward>(BinaryOp::Mul, a, b);
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   TL_CAPTURE_OP(div, a, b);
-  Tensor out = binary_raw(BinaryOp::Div, a, b);
-  if (auto node = record<DivBackward>(out, {a, b})) {
-    node->a = a;
-    node->b = b;
-  }
-  return out;
+  return recorded_binary<DivBackward>(BinaryOp::Div, a, b);
 }
 
 Tensor power(const Tensor& a, const Tensor& b) {
@@ -293,6 +352,25 @@ static Tensor max_min(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 Tensor maximum(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(maximum, a, b); return max_min(BinaryOp::Max, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(minimum, a, b); return max_min(BinaryOp::Min, a, b); }
+
+Tensor atan2(const Tensor& y, const Tensor& x) {
+  TL_CAPTURE_OP(atan2, y, x);
+  return recorded_binary<Atan2Backward>(BinaryOp::Atan2, y, x);
+}
+
+Tensor hypot(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(hypot, a, b);
+  Tensor out = binary_raw(BinaryOp::Hypot, a, b);
+  if (auto node = record_with_inputs<HypotBackward>(out, a, b)) node->out.save_output(out);
+  return out;
+}
+
+Tensor copysign(const Tensor& a, const Tensor& b) {
+  TL_CAPTURE_OP(copysign, a, b);
+  return recorded_binary<CopySignBackward>(BinaryOp::CopySign, a, b);
+}
+
+Tensor nextafter(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(nextafter, a, b); return binary_raw(BinaryOp::NextAfter, a, b); }
 
 Tensor floor_divide(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(floor_divide, a, b); return binary_raw(BinaryOp::FloorDiv, a, b); }
 Tensor remainder(const Tensor& a, const Tensor& b) { TL_CAPTURE_OP(remainder, a, b); return binary_raw(BinaryOp::Mod, a, b); }

@@ -17,6 +17,12 @@ Tensor power(const Tensor& a, const Tensor& b);  // ValueError for integers to n
 // Ties send half of the gradient to each operand (PyTorch's convention); NaN propagates.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
+// The C library's atan2 / hypot / copysign / nextafter on float_result_dtype; differentiable
+// but nextafter (d copysign(x, y)/dy is 0, as PyTorch).
+Tensor atan2(const Tensor& y, const Tensor& x);
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor copysign(const Tensor& a, const Tensor& b);
+Tensor nextafter(const Tensor& a, const Tensor& b);
 // Not differentiable (piecewise constant / integer results): no graph is recorded.
 Tensor floor_divide(const Tensor& a, const Tensor& b);  // Python's floor semantics; int // 0 -> 0
 Tensor remainder(const Tensor& a, const Tensor& b);     // sign of the divisor; int % 0 -> 0

@@ -28,7 +28,7 @@ from ._manipulation import (flip, roll, tril, triu, moveaxis, permute_dims, matr
                             broadcast_arrays, broadcast_shapes, meshgrid, repeat, tile, take_along_axis, diff,
                             vecdot, tensordot, unstack)
 from ._namespace import (e, pi, inf, nan, newaxis, acos, acosh, asin, asinh, atan, atanh,  # noqa: F401
-                         bitwise_invert, concat, logaddexp, real, imag, conj, zeros, ones, empty, full, eye,
+                         arctan2, bitwise_invert, concat, logaddexp, real, imag, conj, zeros, ones, empty, full, eye,
                          linspace, zeros_like, ones_like, empty_like, full_like, arange, asarray)
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.

@@ -14,6 +14,7 @@ e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
 acos, acosh, asin, asinh = _core.arccos, _core.arccosh, _core.arcsin, _core.arcsinh
 atan, atanh, bitwise_invert = _core.arctan, _core.arctanh, _core.invert
+arctan2 = _core.atan2  # NumPy's name
 
 
 def concat(arrays, /, *, axis=0):
