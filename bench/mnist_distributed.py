@@ -7,6 +7,10 @@ round-robin over --repeats rounds (A B C D A B C D ...); medians are reported.
     PYTHONPATH=python python bench/mnist_distributed.py [--epochs 1] [--repeats 3]
         [--samples 60000] [--torch-python /work/venv-bench/bin/python]
 
+mpirun binds the 2 ranks to a core each and lets a waiting rank yield its core (see commands());
+the PyTorch DDP ranks are pinned to a core each too. The 1-min load average before each run is
+printed next to its time.
+
 Timed: one fit of --epochs epochs after an untimed warm-up fit of 8 global batches on the same
 model; for the 2-rank runs from a barrier before the fit to a barrier after it (rank 0's clock).
 PyTorch peers (skipped with a note when the --torch-python interpreter has no torch): eager
@@ -78,6 +82,8 @@ def torch_child(rank, world, port, data, epochs):
     import torch.distributed as dist
 
     torch.set_num_threads(1)
+    if world > 1 and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= world:
+        os.sched_setaffinity(0, {rank})  # each rank on its own core, as mpirun binds tensorlet's
     if world > 1:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     x, y, _, _ = read_data(data)
@@ -137,7 +143,14 @@ def commands(args, data):
     root = ["--allow-run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     found = {"tensorlet 1 process": [sys.executable, me, "--kind", "tensorlet", *child]}
     if mpirun:
-        found["tensorlet 2 ranks"] = [mpirun, "-n", "2", "--oversubscribe", *root, "-x", "PYTHONPATH",
+        # One rank per core, each bound to its core (Open MPI's default for 2 ranks, which
+        # --oversubscribe turns off): no migration between cores, each rank keeps its L2 cache.
+        # A waiting rank yields its core between polls (a sched_yield per idle poll, next to
+        # nothing on an idle machine): on a shared one the rank it waits for gets the core
+        # (20.5 -> 16.5 s per epoch at load 14 here), as gloo's blocking receives give DDP.
+        placement = ["--bind-to", "core"] if (os.cpu_count() or 1) >= 2 else ["--oversubscribe"]
+        placement += ["--mca", "mpi_yield_when_idle", "1"]
+        found["tensorlet 2 ranks"] = [mpirun, "-n", "2", *placement, *root, "-x", "PYTHONPATH",
                                       sys.executable, me, "--kind", "tensorlet", *child]
     else:
         print("tensorlet 2 ranks: skipped (no mpirun; pip install '.[distributed]')")
@@ -172,8 +185,10 @@ def main():
         write_data(data, args.samples)
         runs = commands(args, data)
         times = {name: [] for name in runs}
+        loads = {name: [] for name in runs}
         for _ in range(args.repeats):
             for name, command in runs.items():
+                loads[name].append(os.getloadavg()[0])
                 job = subprocess.run(command, capture_output=True, text=True, env=child_env(), timeout=1800)
                 if job.returncode != 0:
                     sys.exit(f"{name} failed:\n{job.stdout}\n{job.stderr}")
@@ -187,7 +202,8 @@ def main():
           f"on {os.cpu_count()} cores")
     med = {name: statistics.median(ts) for name, ts in times.items()}
     for name, ts in times.items():
-        print(f"  {name:22s} median {med[name]:7.2f} s   all: {', '.join(f'{t:.2f}' for t in ts)}")
+        print(f"  {name:22s} median {med[name]:7.2f} s   all: {', '.join(f'{t:.2f}' for t in ts)}   "
+              f"(1-min load before each: {', '.join(f'{v:.1f}' for v in loads[name])})")
     if "tensorlet 2 ranks" in med:
         print(f"  tensorlet speed-up, 2 ranks vs 1 process: {med['tensorlet 1 process'] / med['tensorlet 2 ranks']:.2f}x"
               " (target >= 1.7x)")

@@ -457,6 +457,13 @@ def cases():
     add("finfo(int32)", T, lambda: tl.finfo(tl.int32))
     add("isdtype(kind='floating')", E, lambda: tl.isdtype(tl.float32, "floating"))
 
+
+    # -- capture: replaying part of a plan (tensorlet.distribution's overlapped step) ------------
+    _C = tl._core._capture
+    add("Plan.replay_range past the end", I, lambda: _C.Plan().replay_range(0, 1))
+    add("Plan.replay_range begin > end", I, lambda: _C.Plan().replay_range(2, 1))
+    add("Plan.replay_range(-1, 0)", T, lambda: _C.Plan().replay_range(-1, 0))
+    add("capture.run end past the plan", I, lambda: _C.run(_C.Plan(), [], [], 3))
     return C
 
 

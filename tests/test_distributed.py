@@ -105,6 +105,34 @@ def test_the_captured_step_replays_under_the_distribution(trained):
     assert ranks[0]["captured_replays"] > 0 and ranks[1]["captured_replays"] > 0
 
 
+def test_the_replayed_steps_overlap_the_all_reduce_with_backward(trained):
+    """A replayed plan runs in segments with each gradient bucket's all-reduce started at its cut;
+    the weights tests above check the results of those steps. The eager path cannot overlap."""
+    ranks, _, _ = trained
+    for r in range(2):
+        assert ranks[r]["captured_overlapped"] > 0 and ranks[r]["crossentropy_overlapped"] > 0
+        assert ranks[r]["eager_overlapped"] == 0
+
+
+def test_a_model_with_two_inputs_and_two_outputs(trained):
+    ranks, _, _ = trained
+    np.testing.assert_allclose(ranks[0]["multi_weights"], ranks[0]["multi_reference"], rtol=1e-5, atol=1e-6)
+    assert np.array_equal(ranks[0]["multi_weights"], ranks[1]["multi_weights"])
+    for r in range(2):
+        np.testing.assert_allclose(ranks[r]["multi_predict"], ranks[r]["multi_local_predict"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_fitted_alone_before_trains_in_step_under_the_distribution(trained):
+    ranks, _, _ = trained
+    assert np.array_equal(ranks[0]["refit_weights"], ranks[1]["refit_weights"])
+
+
+def test_a_stop_on_one_rank_stops_every_rank_at_the_same_batch(trained):
+    ranks, _, _ = trained
+    assert ranks[0]["stopped_iterations"] == ranks[1]["stopped_iterations"] == 2
+    assert np.array_equal(ranks[0]["stopped_weights"], ranks[1]["stopped_weights"])
+
+
 def test_differing_model_configs_are_found_at_fit_start():
     job = mpirun("fail.py", "config")
     assert job.returncode != 0

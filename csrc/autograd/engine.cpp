@@ -42,6 +42,7 @@ void accumulate_leaf(TensorImpl* leaf, const Tensor& g) {
 // gradient tensor to .grad (so each replay leaves the fresh gradient there, in the same buffer),
 // never as an accumulation into a gradient left from before: the captured step must start with
 // every .grad None, as a train step that sets them to None does.
+// The entries' inputs end with what lands in .grad and the leaf (capture::leaf_grad_entries).
 void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
   if (Tensor(leaf->grad).defined())
     throw RuntimeError(str_cat("[capture] backward would accumulate into the existing .grad of a tensor of shape ",
@@ -54,7 +55,7 @@ void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) 
   if (g.is_contiguous() && g.impl_ptr().use_count() <= 2 && g.storage()->nbytes == g.numel() * g.itemsize() &&
       g.storage().use_count() == 2 && capture::allocated_in_recording(g.storage().get())) {
     if (scope.records()) {
-      scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g});
+      scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g, Tensor(leaf)});
       capture::lower([leaf, g] { leaf->grad = g.impl_ptr(); });
     }
     leaf->grad = g.impl_ptr();
@@ -65,7 +66,7 @@ void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) 
       leaf->grad = own.impl_ptr();
     };
     if (scope.records()) {
-      scope.begin("leaf_grad_copy", run, {g});
+      scope.begin("leaf_grad_copy", run, {g, own, Tensor(leaf)});
       capture::lower(run);
     }
     leaf->grad = own.impl_ptr();

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
 #include "capture/recorder.h"
+#include "capture/segments.h"
 #include "core/tensor.h"
 
 namespace py = pybind11;
@@ -87,6 +88,17 @@ void bind_capture(py::module_& m) {
              py::gil_scoped_release release;
              p.replay();
            }, "Re-runs every recorded op (grad mode off, without the GIL) into the recorded buffers.")
+      .def("replay_range", [](capture::Plan& p, size_t begin, size_t end) {
+             py::gil_scoped_release release;
+             capture::replay_range(p, begin, end);
+           }, py::arg("begin"), py::arg("end"),
+           "Replays entries [begin, end) only (without the GIL); consecutive ranges in order make one replay.")
+      .def_property_readonly("leaf_grads", [](const capture::Plan& p) {
+             py::list out;
+             for (const auto& r : capture::leaf_grad_entries(p)) out.append(py::make_tuple(r.index, r.leaf, r.grad));
+             return out;
+           }, "(entry index, leaf, gradient) for each recorded .grad assignment, in plan order: once that entry "
+              "has run, the gradient tensor (what the leaf's .grad then holds) is final for the step.")
       .def_property_readonly("ops", [](const capture::Plan& p) {
              std::vector<std::string> names;
              for (const auto& e : p.entries) names.push_back(e.op);
@@ -111,13 +123,14 @@ void bind_capture(py::module_& m) {
           return py::make_tuple(key, sig.tensors, sig.requires_grad);
         },
         "(key, tensors, any_requires_grad) for a call's arguments: the key selects the captured plan.");
-  c.def("run", [](capture::Plan& p, const std::vector<Tensor>& dst, const py::list& src) {
+  c.def("run", [](capture::Plan& p, const std::vector<Tensor>& dst, const py::list& src, std::optional<size_t> end) {
           const std::vector<Tensor> from = new_inputs(dst, src);
           py::gil_scoped_release release;
           for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_from(from[i]);
-          p.replay();
-        }, py::arg("plan"), py::arg("dst"), py::arg("src"),
-        "Copies (and casts) each src into the captured input dst[i]'s buffer, then replays the plan, without the GIL.");
+          capture::replay_range(p, 0, end.value_or(p.entries.size()));
+        }, py::arg("plan"), py::arg("dst"), py::arg("src"), py::arg("end") = py::none(),
+        "Copies (and casts) each src into the captured input dst[i]'s buffer, then replays the plan (its entries "
+        "before `end` when given), without the GIL.");
   c.def("begin", [](const std::shared_ptr<capture::Plan>& p) { capture::begin_recording(p.get()); }, py::arg("plan"),
         "Starts recording this thread's outermost op calls into `plan` (end() stops).");
   c.def("end", &capture::end_recording);

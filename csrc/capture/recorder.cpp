@@ -1,4 +1,5 @@
 #include "capture/recorder.h"
+#include "capture/segments.h"
 #include "autograd/saved_tensor.h"
 #include <cstring>
 #include <exception>
@@ -146,7 +147,12 @@ void OpScope::begin(std::string op, std::function<void()> run, std::vector<Tenso
   st_.entry = entry_.get();
 }
 
-void Plan::replay() {
+void Plan::replay() { replay_range(*this, 0, entries.size()); }
+
+void replay_range(Plan& plan, size_t begin, size_t end) {
+  if (begin > end || end > plan.entries.size())
+    throw std::out_of_range(str_cat("[capture] replay_range: entries [", begin, ", ", end, ") of a plan of ",
+                             plan.entries.size()));
   ThreadState& st = state();
   if (st.plan || st.replaying || st.depth != 0)
     throw RuntimeError("[capture] cannot replay a plan inside a recording, a replay or an op");
@@ -157,7 +163,8 @@ void Plan::replay() {
     ThreadState& st;
     ~Reset() { st.replaying = nullptr; }
   } reset{st};
-  for (const Entry& e : entries) {
+  for (size_t i = begin; i < end; ++i) {
+    const Entry& e = plan.entries[i];
     if (e.lowered) {  // the kernel calls alone, into the recorded buffers
       for (const auto& k : e.kernels) k();
       continue;
@@ -171,6 +178,18 @@ void Plan::replay() {
                                    e.allocs.size(), " (the step's shapes depend on the data?)"));
     st.replaying = nullptr;
   }
+}
+
+std::vector<LeafGrad> leaf_grad_entries(const Plan& plan) {
+  // record_leaf_grad (autograd/engine.cpp) logs {g, leaf} for "leaf_grad" (g lands in .grad) and
+  // {g, own, leaf} for "leaf_grad_copy" (its copy `own` does).
+  std::vector<LeafGrad> found;
+  for (size_t i = 0; i < plan.entries.size(); ++i) {
+    const Entry& e = plan.entries[i];
+    if ((e.op == "leaf_grad" && e.inputs.size() == 2) || (e.op == "leaf_grad_copy" && e.inputs.size() == 3))
+      found.push_back({i, e.inputs.back(), e.inputs[e.inputs.size() - 2]});
+  }
+  return found;
 }
 
 size_t Plan::lowered_entries() const {

@@ -102,6 +102,10 @@ class CapturedFunction:
         self.fn = fn
         self.enabled = bool(enabled)
         self._entries: Dict[tuple, _Entry] = {}
+        # Called instead of the plain replay as replay_hook(plan, run): run(end) copies the new
+        # inputs in and replays entries [0, end); the hook replays the rest (plan.replay_range)
+        # with its own work in between (tensorlet.distribution starts gradient all-reduces there).
+        self.replay_hook: Optional[Callable[[Any, Callable[[Optional[int]], None]], None]] = None
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -171,7 +175,11 @@ class CapturedFunction:
         for hook in entry.hooks:
             hook()
         try:
-            _C.run(entry.plan, entry.inputs, tensors)  # copies the new inputs in, then replays
+            hook = self.replay_hook
+            if hook is None:
+                _C.run(entry.plan, entry.inputs, tensors)  # copies the new inputs in, then replays
+            else:
+                hook(entry.plan, lambda end=None: _C.run(entry.plan, entry.inputs, tensors, end))
         except _C.ReplayMismatch as e:
             # Shapes that depend on the data: this call runs eagerly; capture once more, then stay
             # eager for this signature if it happens again.

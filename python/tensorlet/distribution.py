@@ -8,11 +8,15 @@ work as follows (with one process, or without mpi4py, nothing changes):
 
 - ``batch_size`` is the global batch. Every rank is given the same arrays; rank r computes rows
   ``[lo_r, hi_r)`` of each global batch (the shuffle order is drawn on rank 0 and broadcast).
-- The captured (or compiled, or eager) step runs forward and backward; the optimizer's update is
-  deferred (``Optimizer._deferred``), the gradients are scaled by ``rows_r / rows`` and summed by
-  an all-reduce in place on their buffers (large ones each in place, the small ones packed in one
-  bucket), then the optimizer applies the summed gradient on every rank. The all-reduce runs
-  after the backward pass, not overlapped with it.
+- The captured (or eager) step runs forward and backward; the optimizer's update is deferred
+  (``Optimizer._deferred``), the gradients are scaled by ``rows_r / rows`` and summed by an
+  all-reduce in buckets (``_grad_buckets``: large gradients in place on their own buffers, small
+  ones packed per layer), then the optimizer applies the summed gradient on every rank. A
+  replayed step overlaps the all-reduce with backward as PyTorch DDP does: the plan replays in
+  segments cut where a bucket's gradients are final, and each bucket's reduction starts there
+  (``_Overlap``); the eager step reduces all buckets after its backward.
+- Every rank must stop at the same batch: when a callback watching batches (or the user's own
+  train_step) may set ``stop_training``, the ranks agree after each batch, else at epoch ends.
 - At the start of fit: the ranks' model configs, weight shapes, optimizer config and data shapes
   are compared (a clear ValueError naming what differs), the weights and optimizer state are
   broadcast from rank 0, and each rank's random generator is reseeded from its own draw and its
@@ -38,10 +42,12 @@ from typing import List, Optional
 
 import numpy as np
 
+from ._grad_buckets import GradBuckets
+
 __all__ = ["initialize", "list_devices", "DataParallel", "set_distribution", "distribution"]
 
-# Gradients with at least this many elements are all-reduced in place on their own buffer; the
-# smaller ones are packed into one bucket, so the chapter's model makes two reductions per step.
+# Gradients with at least this many elements are all-reduced in place on their own buffer; runs of
+# smaller ones are packed into buckets (see _grad_buckets.py).
 BUCKET_MIN_ELEMENTS = 1 << 15
 
 _MPI = None
@@ -79,6 +85,11 @@ def _start_mpi() -> None:
     global _MPI
     if _MPI is not None:
         return
+    # Open MPI's nonblocking all-reduce (libnbc, used for every gradient bucket but the last) picks
+    # recursive doubling on its own, which took 15-40x the blocking all-reduce's time for a 1.6 MB
+    # gradient between 2 ranks here; Rabenseifner's (a reduce-scatter, then an all-gather) matches
+    # it. Read at MPI_Init, so only when mpi4py has not started MPI yet; a value the user set wins.
+    os.environ.setdefault("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3")
     try:
         from mpi4py import MPI
     except ImportError:
@@ -153,6 +164,11 @@ def _bounds(n: int, rank: int, size: int):
     return lo, lo + base + (1 if rank < extra else 0)
 
 
+def _leaves(arrays):
+    """The tensors of fit's arrays (an entry may be a list: several inputs or outputs)."""
+    return [t for a in arrays for t in (a if isinstance(a, list) else [a])]
+
+
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode()).hexdigest()
 
@@ -174,6 +190,8 @@ class DataParallel:
         self.num_processes = len(all_devices)
         self.rank = 0 if self._comm is None else self._comm.rank
         self._reseeded = False
+        self._buckets = {}  # variable ids -> GradBuckets
+        self.overlapped_steps = 0  # train steps whose all-reduce overlapped backward (a replayed plan)
 
     def __repr__(self) -> str:
         return f"DataParallel(num_processes={self.num_processes}, rank={self.rank})"
@@ -196,7 +214,7 @@ class DataParallel:
             "weights": [(tuple(w.shape), str(w.dtype)) for w in model.weights],
             "optimizer": [type(model.optimizer).__name__, model.optimizer.get_config()],
             "loss": repr(model.loss), "batch_size": int(batch_size),
-            "data": [(tuple(a.shape), str(a.dtype)) for a in arrays],
+            "data": [(tuple(a.shape), str(a.dtype)) for a in _leaves(arrays)],
         }
         mine = {name: _digest(value) for name, value in parts.items()}
         everyone = self._comm.allgather(mine)
@@ -237,8 +255,10 @@ class DataParallel:
 
     def shard(self, arrays, batch_size: int):
         """This rank's contiguous share of the rows, and its share of the batch size."""
-        lo, hi = _bounds(int(arrays[0].shape[0]), self.rank, self.num_processes)
-        return tuple(a[lo:hi] for a in arrays), max(1, -(-batch_size // self.num_processes))
+        from ._epoch_iterator import first_leaf, take_rows
+
+        lo, hi = _bounds(int(first_leaf(arrays[0]).shape[0]), self.rank, self.num_processes)
+        return take_rows(arrays, slice(lo, hi)), max(1, -(-batch_size // self.num_processes))
 
     def train_function(self, model, function):
         return _TrainFunction(self, model, function)
@@ -248,49 +268,30 @@ class DataParallel:
         """True on every rank when ``flag`` is true on some rank (stop_training)."""
         return bool(self._comm.allreduce(int(bool(flag)), op=_MPI.MAX))
 
-    def allreduce_grads(self, variables, grads, scale: float):
-        """Sum over ranks of ``scale * grad`` for each variable (None where no rank has one),
-        reduced in place on each gradient's buffer when it has one."""
-        MPI = _MPI
-        arrays = [None if g is None else np.asarray(g) for g in grads]
-        flags = np.array([0.0 if a is None else 1.0 for a in arrays])
-        # in_place[i]: the result is written into grads[i]'s own buffer (else into a new array)
-        in_place = [a is not None and a.flags.writeable and a.flags.c_contiguous for a in arrays]
-        requests, small = [], []
-        for i, a in enumerate(arrays):
-            if a is None:
-                arrays[i] = a = np.zeros(tuple(variables[i].shape), dtype=np.asarray(variables[i]).dtype)
-            elif not in_place[i]:
-                arrays[i] = a = np.array(a, order="C")
-            if scale != 1.0:
-                a *= a.dtype.type(scale)
-            if a.size >= BUCKET_MIN_ELEMENTS:
-                requests.append(self._comm.Iallreduce(MPI.IN_PLACE, a, op=MPI.SUM))
-            else:
-                small.append(i)
-        # One bucket per dtype for the small gradients; the float64 one also carries the flags.
-        buckets = {}
-        for i in small:
-            buckets.setdefault(arrays[i].dtype, []).append(i)
-        buckets.setdefault(np.dtype(np.float64), [])
-        packed = {}
-        for dtype, members in buckets.items():
-            parts = [arrays[i].ravel() for i in members] + ([flags] if dtype == np.float64 else [])
-            flat = np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
-            packed[dtype] = flat
-            requests.append(self._comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM))
-        MPI.Request.Waitall(requests)
-        for dtype, members in buckets.items():
-            offset = 0
-            for i in members:
-                a = arrays[i]
-                a[...] = packed[dtype][offset:offset + a.size].reshape(a.shape)
-                offset += a.size
-        flags = packed[np.dtype(np.float64)][-len(flags):] if len(flags) else flags
-        import tensorlet as tl
+    def buckets(self, variables, model=None) -> GradBuckets:
+        """The gradient buckets of this variable list (made once per list; see _grad_buckets),
+        with packs cut between ``model``'s layers."""
+        key = tuple(map(id, variables))
+        found = self._buckets.get(key)
+        if found is None or any(a is not b for a, b in zip(found.variables, variables)):
+            layer_of = {}
+            for n, layer in enumerate(getattr(model, "layers", None) or ()):
+                for w in getattr(layer, "trainable_weights", ()):
+                    layer_of.setdefault(id(w), n)
+            groups = [layer_of.get(id(v), -1 - i) for i, v in enumerate(variables)]
+            found = self._buckets[key] = GradBuckets(self._comm, _MPI, variables, BUCKET_MIN_ELEMENTS, groups)
+        return found
 
-        return [None if f == 0 else (g if own else tl.asarray(a))
-                for f, g, a, own in zip(flags, grads, arrays, in_place)]
+    def allreduce_grads(self, variables, grads, scale: float, model=None):
+        """Sum over ranks of ``scale * grad`` for each variable (None where no rank has one),
+        reduced in place on each gradient's buffer when it has one, after the step."""
+        buckets = self.buckets(variables, model)
+        arrays = [None if g is None else np.asarray(g) for g in grads]
+        flags = [a is not None for a in arrays]
+        buckets.begin(scale)
+        for k in range(len(buckets)):
+            buckets.start(k, arrays, flags)
+        return _summed_tensors(buckets.finish(), grads, arrays)
 
     def global_metrics(self, model):
         """The metrics' results (floats) from their states summed over the ranks; the local
@@ -330,40 +331,145 @@ class DataParallel:
         return result
 
 
+def _summed_tensors(summed, grads, arrays):
+    """GradBuckets.finish's arrays as the optimizer's gradients: a gradient summed in its own
+    buffer is its tensor, another array becomes a new tensor."""
+    import tensorlet as tl
+
+    return [None if s is None else (g if s is a else tl.asarray(s)) for s, g, a in zip(summed, grads, arrays)]
+
+
+class _Overlap:
+    """How a captured plan's replay overlaps the gradient all-reduce with backward: the plan is
+    replayed in segments cut where each bucket's last gradient is final (its .grad assignment),
+    and after each cut the buckets now complete start their all-reduce while the rest of backward
+    replays."""
+
+    def __init__(self, plan, variables, buckets):
+        self.variables = list(variables)
+        where = {}  # a variable's buffer -> its index
+        for i, v in enumerate(variables):
+            a = np.asarray(v)
+            where[(a.ctypes.data, a.shape, a.dtype)] = i
+        n = len(variables)
+        self.grads, ready = [None] * n, [-1] * n
+        for index, leaf, grad in plan.leaf_grads:
+            a = np.asarray(leaf)
+            i = where.get((a.ctypes.data, a.shape, a.dtype))
+            if i is not None:
+                self.grads[i], ready[i] = grad, index
+        self.arrays = [None if g is None else np.asarray(g) for g in self.grads]
+        self.flags = [g is not None for g in self.grads]
+        # cuts: (entry index to replay up to, how many buckets are complete there); buckets
+        # start in order, so a bucket is due once it and all before it are complete.
+        self.cuts, due = [], -1
+        for k, (members, _) in enumerate(buckets.buckets):
+            due = max([due] + [ready[i] for i in members])
+            if self.cuts and self.cuts[-1][0] == due + 1:
+                self.cuts[-1] = (due + 1, k + 1)
+            else:
+                self.cuts.append((due + 1, k + 1))
+        self.length = len(plan)
+
+    def replay(self, plan, run, buckets, scale: float) -> None:
+        from . import _core
+
+        buckets.begin(scale)
+        done, k = None, 0
+        try:
+            for end, complete in self.cuts:
+                if done is None:
+                    run(end)  # the new inputs in, then the first segment
+                else:
+                    buckets.progress()
+                    plan.replay_range(done, end)
+                while k < complete:
+                    buckets.start(k, self.arrays, self.flags)
+                    k += 1
+                done = end
+            plan.replay_range(done, self.length)  # after backward: the metrics' updates
+        except _core._capture.ReplayMismatch as e:
+            if k == 0:  # nothing sent yet: the step may run eagerly instead
+                raise
+            # The other ranks have this rank's first buckets in their sums: no way back.
+            raise RuntimeError(f"the captured step's shapes changed after {k} gradient bucket(s) were sent "
+                               f"({e}); a step whose shapes depend on the data cannot overlap its all-reduce: "
+                               "compile with run_eagerly=True") from None
+
+
 class _TrainFunction:
     """The trainer's train function under a DataParallel: runs the step on this rank's rows with
-    the optimizer deferred, all-reduces the gradients, then applies them."""
+    the optimizer deferred, all-reduces the gradients (overlapped with backward when the step is
+    a replayed plan), then applies them."""
 
     def __init__(self, dp: DataParallel, model, inner):
+        from .capture import CapturedFunction
+
         self._dp, self._model, self._inner = dp, model, inner
-        self._pending = None  # (variables, grads) the step passed to optimizer.apply, last seen
+        # (variables, grads) the step passed to optimizer.apply when it last ran Python (a replay
+        # runs none); kept on the step function, whose plans outlive this fit
+        self._pending = getattr(inner, "_deferred_applies", None)
+        step = getattr(inner, "step", None)
+        self._captured = step if isinstance(step, CapturedFunction) else None
+        self._overlaps = {}  # plan -> _Overlap, or None where the plan cannot overlap
+        self._overlapped = None  # the _Overlap this call's replay used
+        self._scale = 1.0
 
     def steps_per_execution(self, arrays, batch_size: int) -> int:
         return 1
+
+    def _replay(self, plan, run) -> None:
+        """The captured step's replay hook: the overlapped replay when the step's one optimizer
+        call takes the variables' .grad (the standard train_step), else the plain replay."""
+        overlap = self._overlaps.get(plan, False)
+        if overlap is False:
+            pending = self._pending
+            single = pending is not None and len(pending) == 1 and pending[0][1] is None
+            overlap = None
+            if single:
+                overlap = _Overlap(plan, pending[0][0], self._dp.buckets(pending[0][0], self._model))
+            self._overlaps[plan] = overlap
+        if overlap is None:
+            run(None)
+            return
+        overlap.replay(plan, run, self._dp.buckets(overlap.variables, self._model), self._scale)
+        self._overlapped = overlap
+        self._dp.overlapped_steps += 1
 
     def __call__(self, batch):
         from ._epoch_iterator import Batch
 
         model, optimizer = self._model, self._model.optimizer
         start, stop = self._dp.local_rows(batch.start, batch.stop)
+        self._scale = scale = (stop - start) / batch.size
+        self._overlapped = None
         logs = None
         if stop > start:
             deferred = optimizer._deferred = []
+            if self._captured is not None:
+                self._captured.replay_hook = self._replay
             try:
                 logs = self._inner(Batch(batch.arrays, batch.index, start, stop, batch.notes))
             finally:
                 optimizer._deferred = None
+                if self._captured is not None:
+                    self._captured.replay_hook = None
             if deferred:  # a replayed step runs no Python: the last recorded call's lists stand
-                self._pending = deferred
+                self._pending = self._inner._deferred_applies = deferred
         if self._pending is None:  # this rank has had no rows yet
             self._pending = [(list(model.trainable_weights), None)]
-        scale = (stop - start) / batch.size
-        for variables, grads in self._pending:
-            if stop == start:
-                grads = [None] * len(variables)
-            elif grads is None:
-                grads = [v.grad for v in variables]
-            optimizer.apply(variables, self._dp.allreduce_grads(variables, grads, scale))
+        overlap = self._overlapped
+        if overlap is not None:  # every bucket was started during the replay
+            variables = overlap.variables
+            summed = self._dp.buckets(variables, model).finish()
+            optimizer.apply(variables, _summed_tensors(summed, overlap.grads, overlap.arrays))
+        else:
+            for variables, grads in self._pending:
+                if stop == start:
+                    grads = [None] * len(variables)
+                elif grads is None:
+                    grads = [v.grad for v in variables]
+                optimizer.apply(variables, self._dp.allreduce_grads(variables, grads, scale, model))
         if logs is None:  # no rows here this batch: the metrics as they stand
             logs = model._metrics_result()
         return logs

@@ -301,8 +301,11 @@ class Trainer:
     def _function_key(self) -> tuple:
         """What the chosen functions depend on: the layers, the trainable weights and the flags
         (held as objects, compared by identity)."""
+        # Under a distribution a captured train step records the optimizer's apply deferred (not
+        # in the plan), so a plan recorded without one must not be replayed with one, or back.
         return (*self.layers, None, *self.trainable_weights, None, self.trainable, self.run_eagerly,
-                self.jit_compile, self.optimizer, getattr(self.optimizer, "uses_fused_step", None))
+                self.jit_compile, self.optimizer, getattr(self.optimizer, "uses_fused_step", None),
+                distribution_module.active() is not None)
 
     def _cached_function(self, kind: str, force: bool):
         """The cached function of ``kind`` unless ``force`` or the key changed; records the key."""
@@ -554,8 +557,16 @@ class Trainer:
         self.history = history
         self.stop_training = False
         train_function = self.make_train_function()
+        # Under a distribution every rank must stop at the same batch. Only a callback watching
+        # batches or a train_step of the user's can set stop_training inside an epoch: then the
+        # ranks agree after each batch (one small collective), else at each epoch's end only. The
+        # choice is agreed on too: a callback may be given to rank 0 only.
+        agree_per_batch = False
         if dist is not None:
             train_function = dist.train_function(self, train_function)
+            agree_per_batch = dist.any(cbs.wants_besides_progress("on_train_batch_begin") or
+                                       cbs.wants_besides_progress("on_train_batch_end") or
+                                       type(self).train_step is not Trainer.train_step or "train_step" in vars(self))
         self._initial_epoch = None
         cbs.on_train_begin()
         # A callback may resume an interrupted fit (BackupAndRestore sets _initial_epoch).
@@ -570,7 +581,7 @@ class Trainer:
                 cbs.on_train_batch_begin(begin_step)
                 logs = train_function(batch)
                 cbs.on_train_batch_end(end_step, logs)
-                if dist is not None:  # every rank stops at the same batch
+                if agree_per_batch:
                     self.stop_training = dist.any(self.stop_training)
                 if self.stop_training:
                     break
@@ -682,8 +693,8 @@ class Trainer:
             leaves = [flatten(r) for r in result]
             result = pack_sequence_as(result[0], [np.concatenate(parts) for parts in zip(*leaves)])
         cbs.on_predict_end()
-        if dist is not None:
-            result = dist.gather_rows(result, num_rows)
+        if dist is not None:  # each output's rows from every rank
+            result = map_structure(lambda part: dist.gather_rows(part, num_rows), result)
         return result
 
     # -- single batches ------------------------------------------------------------------------------

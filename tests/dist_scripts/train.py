@@ -62,12 +62,64 @@ for case in CASES:
     results[f"{case}_local_predict"] = np.asarray(model(tl.asarray(x)))
     step = getattr(model.train_function, "step", None)
     results[f"{case}_replays"] = np.array(step.stats()["replays"] if hasattr(step, "stats") else -1)
+    results[f"{case}_overlapped"] = np.array(dp.overlapped_steps)
+    dp.overlapped_steps = 0
 
 # Shuffled, with validation, progress printed (rank 0 only) and a weights file (rank 0 only).
 model = make("crossentropy")
 model.fit(x, y, batch_size=64, epochs=2, validation_split=0.2, verbose=2)
 results["shuffled_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
 model.save_weights(os.path.join(out, f"weights_rank{rank}.weights.npz"))
+
+
+# Two inputs and two outputs (a functional model): sharded per input and output, predict gathered
+# per output.
+def make_multi():
+    tl.random.seed(200 + rank)
+    a, b = layers.Input((12,)), layers.Input((4,))
+    h = layers.Dense(8, activation="relu")(layers.Concatenate()([a, b]))
+    model = models.Model([a, b], [layers.Dense(3, activation="softmax")(h), layers.Dense(1)(h)])
+    model.compile(optimizer="adam", loss=["categorical_crossentropy", "mse"])
+    return model
+
+
+x2 = rng.normal(size=(257, 4)).astype(np.float32)
+y2 = x2.sum(axis=1, keepdims=True)
+model = make_multi()
+if rank == 0:
+    reference = make_multi()
+    reference.set_weights(model.get_weights())
+    distribution.set_distribution(None)
+    reference.fit([x, x2], [y, y2], batch_size=64, epochs=2, shuffle=False, verbose=0)
+    results["multi_reference"] = np.concatenate([w.ravel() for w in reference.get_weights()])
+    distribution.set_distribution(dp)
+model.fit([x, x2], [y, y2], batch_size=64, epochs=2, shuffle=False, verbose=0)
+results["multi_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+predicted = model.predict([x, x2], batch_size=50, verbose=0)
+local = model([tl.asarray(x), tl.asarray(x2)])
+results["multi_predict"] = np.concatenate([p.ravel() for p in predicted])
+results["multi_local_predict"] = np.concatenate([np.asarray(p).ravel() for p in local])
+
+# A model fitted alone first (its captured step then holds the optimizer's update) and then under
+# the distribution: the step is made anew, so the ranks still end with the same weights.
+model = make("crossentropy")
+distribution.set_distribution(None)
+model.fit(x[rank::2], y[rank::2], batch_size=32, epochs=1, verbose=0)
+distribution.set_distribution(dp)
+model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+results["refit_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+
+# A callback given to rank 1 only stops training after batch 1: every rank stops at that batch.
+class StopAfterBatch1(callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1:
+            self.model.stop_training = True
+
+
+model = make("crossentropy")
+model.fit(x, y, batch_size=64, epochs=2, verbose=0, callbacks=[StopAfterBatch1()] if rank == 1 else [])
+results["stopped_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+results["stopped_iterations"] = np.array(int(model.optimizer.iterations))
 # After fit's reseeding, each rank draws its own random numbers (dropout masks differ).
 results["draw"] = np.asarray(tl.random.uniform(size=(8,)))
 np.savez(os.path.join(out, f"rank{rank}.npz"), **results)

@@ -79,11 +79,6 @@ class Model(Trainer, Layer):
     def call_logits(self, x, training: bool = False):
         raise NotImplementedError(f"{type(self).__name__} has no separate logits")
 
-    def _layer_chain(self) -> Optional[List[Layer]]:
-        """The layers when the model computes exactly ``layers[-1](...layers[0](x))`` (what a
-        compiled step for a plain stack needs to know); None for a model with its own ``call``."""
-        return None
-
     def _output_layer_name(self) -> str:
         """The name the label checks report (the model's, or its output layer's)."""
         return self.name

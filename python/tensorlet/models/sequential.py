@@ -72,12 +72,6 @@ class Sequential(Model):
     def _tracked_layers(self) -> List[Layer]:
         return self._layers
 
-    def _layer_chain(self) -> Optional[List[Layer]]:
-        # A subclass with its own call computes something else than the chain.
-        if type(self).call is not Sequential.call or type(self).call_logits is not Sequential.call_logits:
-            return None
-        return list(self._layers)
-
     def _output_layer_name(self) -> str:
         return self._layers[-1].name
 

@@ -1,0 +1,152 @@
+"""The gradient all-reduce of a DataParallel step, in buckets (as PyTorch DDP's reducer).
+
+The layout is fixed from the variables alone, so every rank issues the same collectives in the
+same order whatever path its step took (a replayed plan, an eager call, no rows at all):
+
+- the variables are walked in reverse order, which is the order backward finishes their
+  gradients (the last layer's first), as DDP assumes before its first step;
+- a gradient of at least ``big`` elements is reduced in place on its own buffer (no copy);
+- runs of smaller ones of one dtype are packed into one flat buffer (up to ``pack_max`` elements),
+  copied in before and out after. A pack also ends where one layer's variables end and the next
+  layer's begin once it holds ``pack_min`` elements: one layer's gradients are final together
+  (its backward writes them), so a pack spanning two layers would wait for the second one. The
+  first pack also carries one "has a gradient" flag per variable, so a variable no rank has a
+  gradient for stays without one;
+- every bucket but the last is a nonblocking ``Iallreduce``, started as soon as its gradients are
+  final (``start``); the last one, which nothing is left to overlap with, is a blocking
+  ``Allreduce`` (Open MPI's tuned blocking collective is its fastest path).
+
+Each rank contributes ``scale * grad`` (its share of the global batch's rows), so the sums are the
+global batch's mean gradients.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+
+class GradBuckets:
+    """The buckets of one variable list. ``begin(scale)``, then ``start(k, arrays, flags)`` for
+    k = 0, 1, ... (each bucket once, in order; ``arrays[i]`` is variable i's gradient as a NumPy
+    array, None where this rank has none), then ``finish()`` for the summed gradients."""
+
+    def __init__(self, comm, mpi, variables: Sequence, big: int, groups: Optional[Sequence[int]] = None,
+                 pack_min: int = 1 << 12, pack_max: int = 1 << 18):
+        """``groups[i]``: the layer variable i belongs to (by default each variable is its own)."""
+        self._comm, self._mpi = comm, mpi
+        self.variables = list(variables)
+        shapes = [tuple(v.shape) for v in self.variables]
+        dtypes = [np.asarray(v).dtype for v in self.variables]
+        self._shapes, self._dtypes = shapes, dtypes
+        n = len(self.variables)
+        # buckets[k]: (members, pack dtype or None for one gradient reduced on its own buffer)
+        self.buckets: List[tuple] = []
+        groups = list(range(n)) if groups is None else list(groups)
+        open_pack = None
+        for i in reversed(range(n)):
+            size = int(np.prod(shapes[i], dtype=np.int64))
+            if open_pack is not None and i + 1 < n and groups[i] != groups[i + 1] and open_pack[2] >= pack_min:
+                open_pack = None  # another layer's gradients: final later
+            if size >= big:
+                self.buckets.append(([i], None))
+                open_pack = None
+                continue
+            if open_pack is None or open_pack[1] != dtypes[i] or open_pack[2] + size > pack_max:
+                open_pack = [[], dtypes[i], 0]
+                self.buckets.append(open_pack)
+            open_pack[0].append(i)
+            open_pack[2] += size
+        self.buckets = [(b[0], b[1]) if isinstance(b, list) else b for b in self.buckets]
+        first_pack = next((k for k, (_, dtype) in enumerate(self.buckets) if dtype is not None), None)
+        if first_pack is None:  # every gradient is big: the flags get a pack of their own, first
+            self.buckets.insert(0, ([], np.dtype(np.float32)))
+            first_pack = 0
+        self._flags_bucket = first_pack
+        # the flat buffers of the packs (reused every step)
+        self._packs = {}
+        for k, (members, dtype) in enumerate(self.buckets):
+            if dtype is not None:
+                size = sum(int(np.prod(shapes[i], dtype=np.int64)) for i in members)
+                self._packs[k] = np.empty(size + (n if k == first_pack else 0), dtype)
+        self._requests: list = []
+        self._arrays: List[Optional[np.ndarray]] = [None] * n
+        self._scale = 1.0
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self.buckets)
+
+    def begin(self, scale: float) -> None:
+        self._scale, self._next, self._requests = float(scale), 0, []
+        self._arrays = [None] * len(self.variables)
+
+    def start(self, k: int, arrays: Sequence[Optional[np.ndarray]], flags: Sequence[bool]) -> None:
+        """Starts bucket k's reduction (buckets start in order); arrays/flags cover all variables."""
+        if k != self._next:
+            raise RuntimeError(f"GradBuckets: bucket {k} started before bucket {self._next}")
+        self._next += 1
+        members, dtype = self.buckets[k]
+        MPI = self._mpi
+        if dtype is None:  # one gradient, in place when its buffer allows
+            i = members[0]
+            a = arrays[i]
+            if a is None:
+                a = np.zeros(self._shapes[i], self._dtypes[i])
+            elif not (a.flags.writeable and a.flags.c_contiguous):
+                a = np.array(a, order="C")
+            if self._scale != 1.0:
+                a *= a.dtype.type(self._scale)
+            self._arrays[i] = a
+            buffer = a
+        else:
+            buffer = self._packs[k]
+            offset = 0
+            if k == self._flags_bucket:
+                offset = len(self.variables)
+                buffer[:offset] = flags
+            scale = buffer.dtype.type(self._scale)
+            for i in members:
+                size = int(np.prod(self._shapes[i], dtype=np.int64))
+                a = arrays[i]
+                if a is None:
+                    buffer[offset:offset + size] = 0
+                else:
+                    np.multiply(a.reshape(-1), scale, out=buffer[offset:offset + size])
+                    self._arrays[i] = a
+                offset += size
+        if k == len(self.buckets) - 1:
+            self._comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+        else:
+            self._requests.append(self._comm.Iallreduce(MPI.IN_PLACE, buffer, op=MPI.SUM))
+
+    def progress(self) -> None:
+        """Lets MPI advance the started reductions (Open MPI progresses them only inside its calls)."""
+        if self._requests:
+            self._mpi.Request.Testall(self._requests)
+
+    def finish(self) -> List[Optional[np.ndarray]]:
+        """Waits for every bucket (all must have started); the summed gradients (None where no rank
+        had one). A gradient reduced on its own buffer, or copied back into it, is that buffer."""
+        if self._next != len(self.buckets):
+            raise RuntimeError(f"GradBuckets: finish after {self._next} of {len(self.buckets)} buckets")
+        self._mpi.Request.Waitall(self._requests)
+        self._requests = []
+        flags = self._packs[self._flags_bucket][:len(self.variables)]
+        result = list(self._arrays)
+        for k, (members, dtype) in enumerate(self.buckets):
+            if dtype is None:
+                continue
+            buffer = self._packs[k]
+            offset = len(self.variables) if k == self._flags_bucket else 0
+            for i in members:
+                size = int(np.prod(self._shapes[i], dtype=np.int64))
+                part = buffer[offset:offset + size].reshape(self._shapes[i])
+                a = result[i]
+                if a is not None and a.flags.writeable and a.flags.c_contiguous:
+                    a[...] = part
+                else:
+                    result[i] = part.copy()
+                offset += size
+        return [None if f == 0 else a for f, a in zip(flags, result)]

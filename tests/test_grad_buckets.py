@@ -1,0 +1,146 @@
+"""The DataParallel gradient buckets (tensorlet._grad_buckets) and the overlapped replay of a
+captured step (tensorlet.distribution._Overlap), in one process with a stand-in communicator
+whose all-reduce over one rank keeps each buffer (and records what it was given, and when).
+The real two-rank runs are in test_distributed.py."""
+import numpy as np
+import pytest
+
+import tensorlet as tl
+from tensorlet import _grad_buckets, distribution
+from tensorlet.capture import CapturedFunction
+
+
+class FakeMPI:
+    IN_PLACE, SUM = object(), object()
+
+    class Request:
+        @staticmethod
+        def Testall(requests):
+            return True
+
+        @staticmethod
+        def Waitall(requests):
+            return None
+
+
+class FakeComm:
+    """Records (kind, a copy of the buffer) per collective: a sum over one rank changes nothing."""
+
+    def __init__(self):
+        self.calls = []
+
+    def Allreduce(self, where, buffer, op):
+        assert where is FakeMPI.IN_PLACE and op is FakeMPI.SUM
+        self.calls.append(("blocking", buffer.copy()))
+
+    def Iallreduce(self, where, buffer, op):
+        assert where is FakeMPI.IN_PLACE and op is FakeMPI.SUM
+        self.calls.append(("nonblocking", buffer.copy()))
+        return object()
+
+
+def variables(*shapes):
+    rng = np.random.default_rng(0)
+    return [tl.asarray(rng.normal(size=s).astype(np.float32)) for s in shapes]
+
+
+def test_layout_reverse_order_big_gradients_alone_small_ones_packed_flags_first():
+    vs = variables((4, 5), (5,), (5, 3), (3,), (2,))  # big = 10: the kernels are reduced on their own
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10)
+    assert b.buckets == [([4, 3], np.float32), ([2], None), ([1], np.float32), ([0], None)]
+    assert b._packs[0].size == 5 + 2 + 3  # the flags (one per variable), then the biases
+
+
+def test_a_pack_ends_between_layers_once_it_holds_pack_min_elements():
+    vs = variables((4, 5), (5,), (3, 3), (3,))  # two layers, [kernel, bias] each
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10, groups=[0, 0, 1, 1], pack_min=12)
+    assert b.buckets == [([3, 2], np.float32), ([1], np.float32), ([0], None)]
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10, groups=[0, 0, 1, 1], pack_min=13)
+    assert b.buckets == [([3, 2, 1], np.float32), ([0], None)]  # too small to go alone
+
+
+def test_sums_land_in_place_scaled_and_a_missing_gradient_stays_missing():
+    vs = variables((4, 5), (5,), (5, 3), (3,))
+    comm = FakeComm()
+    b = _grad_buckets.GradBuckets(comm, FakeMPI, vs, big=10)
+    grads = [np.ones(tuple(v.shape), np.float32) * (i + 1) for i, v in enumerate(vs)]
+    arrays = list(grads)
+    arrays[1] = None  # this rank (the only one) has no gradient for variable 1
+    b.begin(0.5)
+    for k in range(len(b)):
+        b.start(k, arrays, [a is not None for a in arrays])
+    summed = b.finish()
+    assert [kind for kind, _ in comm.calls] == ["nonblocking"] * 3 + ["blocking"]
+    assert summed[1] is None
+    for i in (0, 2, 3):
+        assert summed[i] is arrays[i]  # in place: the gradient's own buffer holds the sum
+        np.testing.assert_array_equal(summed[i], 0.5 * (i + 1))
+
+
+def test_buckets_start_in_order_and_all_before_finish():
+    vs = variables((4, 5), (5,))
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10)
+    arrays = [np.ones(tuple(v.shape), np.float32) for v in vs]
+    b.begin(1.0)
+    with pytest.raises(RuntimeError, match="bucket 1 started before bucket 0"):
+        b.start(1, arrays, [True, True])
+    b.start(0, arrays, [True, True])
+    with pytest.raises(RuntimeError, match="finish after 1 of 2 buckets"):
+        b.finish()
+
+
+def test_the_overlapped_replay_starts_each_bucket_once_its_gradients_are_final():
+    """Three Dense layers, the first two kernels on their own, the rest packed per layer: the replay is cut after each layer's
+    backward, every bucket starts with its final gradients (the ones a plain replay gives), the
+    first ones before backward ends, and the gradients equal those of an unsegmented replay."""
+    tl.random.seed(0)
+    model = tl.keras.Sequential([tl.keras.layers.Input((6,)), tl.keras.layers.Dense(8, activation="relu"),
+                                 tl.keras.layers.Dense(8, activation="relu"), tl.keras.layers.Dense(2)])
+    weights = model.trainable_weights
+
+    def step(x, y):
+        for w in weights:
+            w.grad = None
+        loss = ((model(x, training=True) - y) ** 2).mean()
+        loss.backward(inputs=weights)
+        return loss
+
+    captured = CapturedFunction(step)
+    rng = np.random.default_rng(1)
+    batches = [(rng.normal(size=(5, 6)).astype(np.float32), rng.normal(size=(5, 2)).astype(np.float32))
+               for _ in range(3)]
+    for x, y in batches[:2]:  # eager, then recorded
+        captured(tl.asarray(x), tl.asarray(y))
+    plan = next(iter(captured.plans.values()))
+    comm = FakeComm()
+    buckets = _grad_buckets.GradBuckets(comm, FakeMPI, weights, big=40, groups=[0, 0, 1, 1, 2, 2], pack_min=1)
+    assert [m for m, _ in buckets.buckets] == [[5, 4], [3], [2], [1], [0]]
+    overlap = distribution._Overlap(plan, weights, buckets)
+    assert all(f for f in overlap.flags) and len(overlap.cuts) == 3
+    assert overlap.cuts[0][0] < overlap.cuts[-1][0] <= len(plan)
+
+    captured.replay_hook = lambda p, run: overlap.replay(p, run, buckets, 1.0)
+    captured(tl.asarray(batches[2][0]), tl.asarray(batches[2][1]))
+    summed = buckets.finish()
+    assert len(comm.calls) == len(buckets)
+    segmented = [np.array(g) for g in overlap.grads]
+    for k, (members, dtype) in enumerate(buckets.buckets):  # what each bucket was given when it started
+        given = comm.calls[k][1]
+        if dtype is None:
+            np.testing.assert_array_equal(given, segmented[members[0]])
+    for a, s in zip(summed, segmented):
+        np.testing.assert_array_equal(a, s)
+
+    captured.replay_hook = None  # the plain replay of the same batch: the same gradients
+    captured(tl.asarray(batches[2][0]), tl.asarray(batches[2][1]))
+    for w, s in zip(weights, segmented):
+        np.testing.assert_array_equal(np.asarray(w.grad), s)
+
+
+def test_replay_range_checks_its_bounds():
+    plan = tl._core._capture.Plan()
+    with pytest.raises(IndexError, match="replay_range"):
+        plan.replay_range(0, 1)
+    with pytest.raises(IndexError, match="replay_range"):
+        plan.replay_range(1, 0)
+    plan.replay_range(0, 0)
