@@ -457,7 +457,6 @@ def cases():
     add("finfo(int32)", T, lambda: tl.finfo(tl.int32))
     add("isdtype(kind='floating')", E, lambda: tl.isdtype(tl.float32, "floating"))
 
-
     # -- capture: replaying part of a plan (tensorlet.distribution's overlapped step) ------------
     _C = tl._core._capture
     add("Plan.replay_range past the end", I, lambda: _C.Plan().replay_range(0, 1))
