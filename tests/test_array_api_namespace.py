@@ -107,3 +107,26 @@ def test_numpy_functions_on_tensors():
     assert np.sum(t, axis=1, out=out) is out
     np.testing.assert_array_equal(np.asarray(out), [3.0, 7.0])
     assert isinstance(np.exp(t), np.ndarray)  # no __array_ufunc__: ufuncs give arrays (as for torch)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])
+def test_shifts_match_numpy(dtype):
+    a = np.array([5, 7, 200, 1, 3], dtype=dtype) if dtype == "uint8" else np.array([5, -7, 100, -1, 3], dtype=dtype)
+    b = np.array([0, 1, 3, 7, 9], dtype=dtype) if dtype == "uint8" else np.array([0, 1, 3, 63, 70], dtype=dtype)
+    np.testing.assert_array_equal(np.asarray(tl.bitwise_left_shift(tl.asarray(a), tl.asarray(b))), np.left_shift(a, b))
+    np.testing.assert_array_equal(np.asarray(tl.asarray(a) >> tl.asarray(b)), np.right_shift(a, b))
+    with pytest.raises(TypeError, match="bitwise_left_shift"):
+        tl.bitwise_left_shift(tl.ones(2), tl.ones(2))
+
+
+def test_standard_signatures_of_existing_functions():
+    x = np.random.default_rng(5).normal(size=(4, 5))
+    np.testing.assert_allclose(np.asarray(tl.std(tl.asarray(x), axis=1, correction=1.5)), np.std(x, axis=1, ddof=1.5))
+    np.testing.assert_allclose(np.asarray(tl.var(tl.asarray(x), correction=1)), np.var(x, ddof=1))
+    assert tl.repeat(tl.asarray([1.0, 2.0]), tl.asarray([3])).shape == (6,)  # 1-element repeats broadcast
+    assert complex(tl.asarray(2.0)) == 2 + 0j
+    r = tl.reshape(tl.asarray(x), (5, 4), copy=True)
+    assert not np.shares_memory(np.asarray(r), np.asarray(tl.asarray(x)))
+    with pytest.raises(ValueError, match="copy=False"):
+        tl.reshape(tl.asarray(x).mT, (20,), copy=False)
+    np.testing.assert_array_equal(np.asarray(tl.clip(tl.asarray([1.0, 5.0]), max=3)), [1.0, 3.0])

@@ -29,7 +29,8 @@ from ._manipulation import (flip, roll, tril, triu, moveaxis, permute_dims, matr
                             vecdot, tensordot, unstack)
 from ._namespace import (e, pi, inf, nan, newaxis, acos, acosh, asin, asinh, atan, atanh,  # noqa: F401
                          arctan2, bitwise_invert, concat, logaddexp, real, imag, conj, zeros, ones, empty, full, eye,
-                         linspace, zeros_like, ones_like, empty_like, full_like, arange, asarray)
+                         linspace, zeros_like, ones_like, empty_like, full_like, arange, asarray, reshape, clip, var, std,
+                         bitwise_left_shift, bitwise_right_shift)
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
 bool_ = _np.dtype("bool")

@@ -165,6 +165,7 @@ def repeat(x, repeats, /, *, axis=None):
             raise TypeError(f"repeat: repeats must be integers, got {repeats.dtype}")
         reps = repeats.tolist()
         reps = [reps] * n if isinstance(reps, int) else reps
+        reps = reps * n if len(reps) == 1 else reps  # a 1-element repeats broadcasts
     else:
         reps = [operator.index(repeats)] * n
     if len(reps) != n:
