@@ -432,6 +432,35 @@ def cases():
         tl.sum(z).backward()
         return x.grad.numpy(), np.array([0.0, 1.0, 1.0])
     add("setitem on a non-leaf (rebased history)", None, setitem_non_leaf)
+    # -- Array API: sorting, cumulative, DLPack (issue 15) ------------------------------------
+    f3 = lambda: tl.asarray(np.array([3.0, 1.0, 2.0]))  # noqa: E731
+    add("_sort_values(0-d)", E, lambda: tl._core._sort_values(tl.asarray(1.0), -1, False))
+    add("_argsort(axis=5)", (E, I), lambda: tl._core._argsort(f3(), 5, False))
+    add("sort(list) needs a tensor", T, lambda: tl.sort([3, 1]))
+    add("_cumsum(0-d)", E, lambda: tl._core._cumsum(tl.asarray(1.0), 0, False))
+    add("_cumsum(axis=-3)", (E, I), lambda: tl._core._cumsum(t23(), -3, False))
+    add("_cumprod(axis=2)", (E, I), lambda: tl._core._cumprod(t23(), 2))
+    add("cumulative_sum(2-d, no axis)", E, lambda: tl.cumulative_sum(t23()))
+    add("cumulative_sum(axis=1.5)", T, lambda: tl.cumulative_sum(t23(), axis=1.5))
+    add("_searchsorted(2-d x1)", E, lambda: tl._core._searchsorted(t23(), f3(), False))
+    add("_searchsorted(dtype mismatch)", T,
+        lambda: tl._core._searchsorted(f3(), tl.asarray(np.array([1], np.int64)), False))
+    add("searchsorted(side='up')", E, lambda: tl.searchsorted(f3(), f3(), side="up"))
+    add("searchsorted(sorter out of range)", I, lambda: tl.searchsorted(f3(), f3(), sorter=tl.asarray([0, 1, 7])))
+    add("nonzero(0-d)", E, lambda: tl.nonzero(tl.asarray(1.0)))
+    add("take_along_axis(float indices)", T, lambda: tl.take_along_axis(f3(), f3(), axis=0))
+    add("take_along_axis(index out of range)", I,
+        lambda: tl.take_along_axis(f3(), tl.asarray(np.array([5], np.int64)), axis=0))
+    add("_from_dlpack_capsule(not a capsule)", T, lambda: tl._core._from_dlpack_capsule(3))
+    add("from_dlpack(list)", T, lambda: tl.from_dlpack([1.0]))
+    add("__dlpack__(dl_device=(2, 0))", BufferError, lambda: f3().__dlpack__(dl_device=(2, 0)))
+    add("__dlpack__(max_version=(1,))", E, lambda: f3().__dlpack__(max_version=(1,)))
+    add("__dlpack__(stream=0)", E, lambda: f3().__dlpack__(stream=0))
+    add("from_dlpack(complex128 numpy)", (BufferError, T), lambda: tl.from_dlpack(np.ones(2, np.complex128)))
+    add("atan2(bool, bool) -> float32", None,
+        lambda: (tl.atan2(tl.asarray([True]), tl.asarray([True])), np.arctan2(np.float32([1]), np.float32([1]))))
+    add("finfo(int32)", T, lambda: tl.finfo(tl.int32))
+    add("isdtype(kind='floating')", E, lambda: tl.isdtype(tl.float32, "floating"))
 
     # -- capture: replaying part of a plan (tensorlet.distribution's overlapped step) ------------
     _C = tl._core._capture

@@ -24,6 +24,8 @@ void bind_capture(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_normalization(py::module_& m);
 void bind_tensor_pickle(py::module_& m);
+void bind_sorting(py::module_& m);
+void bind_dlpack(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -62,4 +64,6 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_conv(m);
   tl::bind::bind_normalization(m);
   tl::bind::bind_tensor_pickle(m);
+  tl::bind::bind_sorting(m);
+  tl::bind::bind_dlpack(m);
 }

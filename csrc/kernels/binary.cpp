@@ -186,6 +186,9 @@ void arith(BinaryOp op, const StridedView& out, const StridedView& a, const Stri
       else return run<T, T>(out, a, b, [](T x, T y) { return x <= y ? x : y; });
     case BinaryOp::Hypot: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::hypot(x, y)); }); break;
     case BinaryOp::LogAddExp: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return log_add_exp(x, y); }); break;
+    case BinaryOp::Atan2: if constexpr (F) return run<T, T>(out, a, b, [](T y, T x) { return T(std::atan2(y, x)); }); break;
+    case BinaryOp::CopySign: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::copysign(x, y)); }); break;
+    case BinaryOp::NextAfter: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::nextafter(x, y)); }); break;
     case BinaryOp::BitAnd: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); }); break;
     case BinaryOp::BitOr: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); }); break;
     case BinaryOp::BitXor: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x ^ y); }); break;

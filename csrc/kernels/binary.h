@@ -9,7 +9,8 @@
 //   Pow on integers: exponentiation by squaring with wrap-around; callers reject negative
 //     exponents first (any_negative below).
 //   Max / Min: NaN-propagating (np.maximum / np.minimum).
-//   Hypot / LogAddExp: float dtypes only (std::hypot; NumPy's npy_logaddexp).
+//   Hypot / LogAddExp / Atan2 / CopySign / NextAfter: float dtypes only (the C library's, with
+//     its IEEE special cases; NumPy's npy_logaddexp).
 #pragma once
 #include <vector>
 #include "core/error.h"

@@ -4,6 +4,7 @@
 #include "kernels/unary.h"
 #include "capture/kernel_log.h"
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include "kernels/strided_loop.h"
 #include "kernels/unary_simd.h"
@@ -107,6 +108,13 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
     case UnaryOp::IsFinite:
       if constexpr (F) return run<bool, T>(out, x, [](T v) { return v - v == T(0); });
       else return run<bool, T>(out, x, [](T) { return true; });
+    case UnaryOp::IsInf:
+      if constexpr (F) return run<bool, T>(out, x, [](T v) { return v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity(); });
+      else return run<bool, T>(out, x, [](T) { return false; });
+    case UnaryOp::Signbit:  // the sign bit itself: true for -0.0 and for NaNs with the sign set
+      if constexpr (F) return run<bool, T>(out, x, [](T v) { return std::signbit(v); });
+      else if constexpr (std::is_signed_v<T>) return run<bool, T>(out, x, [](T v) { return v < 0; });
+      else return run<bool, T>(out, x, [](T) { return false; });
     case UnaryOp::LogicalNot: return run<bool, T>(out, x, [](T v) { return v == T(0); });
     default: break;
   }

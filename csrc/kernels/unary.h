@@ -1,5 +1,5 @@
 // Unary elementwise kernels: out[i] = f(x[i]). The op (ops/unary.h) picks the compute dtype
-// (NumPy's result dtype) and casts x to it first, except for the ToBool ops (IsNan, IsFinite,
+// (NumPy's result dtype) and casts x to it first, except for the ToBool ops (IsNan, IsFinite, IsInf, Signbit,
 // LogicalNot), which read x in its own dtype and write bool.
 //
 //   Neg / Abs / Square wrap around on integers like NumPy (abs(INT_MIN) == INT_MIN).

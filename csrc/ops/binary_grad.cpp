@@ -68,6 +68,20 @@ G d_hypot(T g, S s, bool na, bool nb) {
 G d_logaddexp(T g, S s, bool na, bool nb) {
   return {na ? mul(g, exp(sub(s.a(), s.out()))) : Tensor(), nb ? mul(g, exp(sub(s.b(), s.out()))) : Tensor()};
 }
+// atan2(a, b) = atan2(y, x): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2).
+G d_atan2(T g, S s, bool na, bool nb) {
+  const DType dt = g.dtype();
+  Tensor y = s.a().to_dtype(dt), x = s.b().to_dtype(dt);
+  Tensor g_over = div(g, add(mul(x, x), mul(y, y)));
+  return {na ? mul(g_over, x) : Tensor(), nb ? neg(mul(g_over, y)) : Tensor()};
+}
+// copysign(a, b): d/da = +1 where a's and b's sign bits agree, else -1; d/db = 0 (PyTorch).
+G d_copysign(T g, S s, bool na, bool nb) {
+  Tensor ga, gb;
+  if (na) ga = where(not_equal(signbit(s.a()), signbit(s.b())), neg(g), g);
+  if (nb) gb = mul(g, zero(g.dtype()));
+  return {ga, gb};
+}
 
 }  // namespace
 
@@ -97,6 +111,7 @@ const char* node_name(BinaryOp op) {
     case BinaryOp::Max: return "MaximumBackward0";
     case BinaryOp::Min: return "MinimumBackward0";
     case BinaryOp::LogAddExp: return "LogaddexpBackward0";
+    case BinaryOp::CopySign: return "CopysignBackward0";
     default: return names[static_cast<int>(op)];
   }
 }

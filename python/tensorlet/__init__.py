@@ -17,6 +17,20 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, i
 from . import random  # Philox4x64-10 generator: tl.random.seed / normal / uniform / ...
 from ._printing import printoptions  # with tl.printoptions(precision=3): ...
 from . import _variable  # noqa: F401  (Keras's Variable.assign / assign_add / assign_sub on tensors)
+# The Array API standard (2024.12): namespace and dtype functions, Tensor protocols, DLPack,
+# sorting / sets / cumulative functions, manipulation functions, the standard's spellings.
+from ._array_api import (__array_api_version__, __array_namespace_info__, Device, cpu, device, finfo, iinfo,  # noqa: F401
+                         isdtype, result_type, can_cast)
+from ._interop import from_dlpack  # noqa: F401  (also np.sum(t) & co. via the methods' out=)
+from ._sorting import (sort, argsort, searchsorted, cumulative_sum, cumulative_prod, unique_all,  # noqa: F401
+                       unique_counts, unique_inverse, unique_values, nonzero, count_nonzero)
+from ._manipulation import (flip, roll, tril, triu, moveaxis, permute_dims, matrix_transpose,  # noqa: F401
+                            broadcast_arrays, broadcast_shapes, meshgrid, repeat, tile, take_along_axis, diff,
+                            vecdot, tensordot, unstack)
+from ._namespace import (e, pi, inf, nan, newaxis, acos, acosh, asin, asinh, atan, atanh,  # noqa: F401
+                         arctan2, bitwise_invert, concat, real, imag, conj, zeros, ones, empty, full, eye,
+                         linspace, zeros_like, ones_like, empty_like, full_like, arange, asarray, reshape, clip, var, std,
+                         bitwise_left_shift, bitwise_right_shift)
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
 bool_ = _np.dtype("bool")

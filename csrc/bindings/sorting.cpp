@@ -1,0 +1,41 @@
+// Sorting, searching and cumulative ops. The Array API signatures (keyword-only arguments,
+// dtype=, include_initial=, sorter=) live in python/tensorlet/_sorting.py over these.
+#include <pybind11/pybind11.h>
+#include "bindings/convert.h"
+#include "bindings/gil.h"
+#include "ops/sorting.h"
+
+namespace tl::bind {
+
+namespace {
+Tensor arg(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
+}  // namespace
+
+void bind_sorting(py::module_& m) {
+  m.def("_sort_values", [](py::handle x, int64_t axis, bool descending) {
+          Tensor t = arg(x);
+          return without_gil_if(is_large(t.numel()), [&] { return sort_values(t, axis, descending); });
+        }, py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false,
+        "Sorted values along axis (stable radix sort, NaN last); not differentiable (use tl.sort).");
+  m.def("_argsort", [](py::handle x, int64_t axis, bool descending) {
+          Tensor t = arg(x);
+          return without_gil_if(is_large(t.numel()), [&] { return argsort(t, axis, descending); });
+        }, py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false,
+        "int64 indices sorting x along axis (stable, NaN last).");
+  m.def("_cumsum", [](py::handle x, int64_t axis, bool reverse) {
+          Tensor t = arg(x);
+          return without_gil_if(is_large(t.numel()), [&] { return cumsum(t, axis, reverse); });
+        }, py::arg("x"), py::arg("axis"), py::arg("reverse") = false,
+        "Inclusive cumulative sum along axis in x's dtype (differentiable).");
+  m.def("_cumprod", [](py::handle x, int64_t axis) {
+          Tensor t = arg(x);
+          return without_gil_if(is_large(t.numel()), [&] { return cumprod(t, axis); });
+        }, py::arg("x"), py::arg("axis"), "Inclusive cumulative product along axis in x's dtype (differentiable).");
+  m.def("_searchsorted", [](py::handle sorted, py::handle v, bool right) {
+          Tensor s = arg(sorted), t = arg(v);
+          return without_gil_if(is_large(t.numel()), [&] { return searchsorted(s, t, right); });
+        }, py::arg("x1"), py::arg("x2"), py::arg("right") = false,
+        "Insertion points of x2 into the sorted 1-D x1 (one dtype).");
+}
+
+}  // namespace tl::bind

@@ -1,0 +1,137 @@
+"""sort / argsort / searchsorted / unique_* / nonzero / count_nonzero against NumPy."""
+import numpy as np
+import pytest
+
+import tensorlet as tl
+from gradcheck import gradcheck
+
+DTYPES = ["bool", "uint8", "int32", "int64", "float32", "float64"]
+
+
+def _data(dtype, shape, rng):
+    if dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype.startswith("float"):
+        x = rng.integers(-4, 4, shape).astype(dtype) / 2  # many ties, to see stability
+        flat = x.reshape(-1)
+        if flat.size > 3:
+            flat[::5] = np.nan
+            flat[1] = -0.0
+        return x
+    return rng.integers(0 if dtype == "uint8" else -50, 50, shape).astype(dtype)
+
+
+def _np_argsort(x, axis, descending):
+    # stable descending with NaN last: NumPy's stable argsort of the negated keys
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    if x.dtype.kind == "f":
+        key = np.where(np.isnan(x), np.inf, -x)
+        nan_last = np.where(np.isnan(x), 1, 0)
+        return np.lexsort((key, nan_last), axis=axis) if x.ndim == 1 else np.argsort(key, axis=axis, kind="stable")
+    if x.dtype == bool:
+        return np.argsort(~x, axis=axis, kind="stable")
+    return np.argsort(-x.astype(np.int64), axis=axis, kind="stable")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [7, 300, 3000])  # std::stable_sort path and radix path
+@pytest.mark.parametrize("descending", [False, True])
+def test_argsort_and_sort_match_numpy_stable(dtype, n, descending):
+    rng = np.random.default_rng(n)
+    x = _data(dtype, (n,), rng)
+    idx = np.asarray(tl.argsort(tl.asarray(x), descending=descending))
+    ref = _np_argsort(x, -1, descending)
+    if dtype.startswith("float"):
+        nan = np.isnan(x)
+        # NaNs last in both directions; among the rest the exact stable order
+        assert nan[idx[len(idx) - nan.sum():]].all()
+        ref = ref[~nan[ref]]
+        idx = idx[: len(idx) - nan.sum()]
+        # -0.0 == 0.0: NumPy keeps them in input order, so do we
+    np.testing.assert_array_equal(idx, ref)
+    vals = np.asarray(tl.sort(tl.asarray(x), descending=descending))
+    assert vals.dtype == x.dtype
+    np.testing.assert_array_equal(vals, x[np.asarray(tl.argsort(tl.asarray(x), descending=descending))])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_sort_along_any_axis_and_views(axis):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 5, 6))
+    t = tl.asarray(x)[:, ::-1]  # a strided view
+    np.testing.assert_array_equal(np.asarray(tl.sort(t, axis=axis)), np.sort(x[:, ::-1], axis=axis))
+    np.testing.assert_array_equal(np.asarray(tl.argsort(t, axis=axis)), np.argsort(x[:, ::-1], axis=axis, kind="stable"))
+
+
+def test_sort_extremes_int64_and_empty():
+    x = np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0, -1, 1] * 60, dtype=np.int64)
+    np.testing.assert_array_equal(np.asarray(tl.sort(tl.asarray(x))), np.sort(x))
+    np.testing.assert_array_equal(np.asarray(tl.sort(tl.asarray(x), descending=True)), np.sort(x)[::-1])
+    assert tl.sort(tl.zeros((0, 3))).shape == (0, 3)
+    with pytest.raises(ValueError, match="sort"):
+        tl.sort(tl.asarray(1.0))
+    with pytest.raises((IndexError, ValueError), match="argsort"):
+        tl.argsort(tl.zeros(3), axis=1)
+
+
+def test_sort_gradient_follows_the_values():
+    gradcheck(lambda x: tl.sort(x, axis=1), np.random.default_rng(1).normal(size=(3, 5)))
+    gradcheck(lambda x: tl.sort(x, axis=0, descending=True), np.random.default_rng(2).normal(size=(4, 2)))
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted(side):
+    rng = np.random.default_rng(3)
+    a = np.sort(np.concatenate([rng.integers(0, 10, 20).astype(np.float64), [np.nan]]))
+    v = np.array([[-1, 0, 3, 3.5], [9, 10, np.nan, 2]])
+    got = tl.searchsorted(tl.asarray(a), tl.asarray(v), side=side)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(np.asarray(got), np.searchsorted(a, v, side=side))
+    perm = rng.permutation(a.size)
+    got = tl.searchsorted(tl.asarray(a[perm]), tl.asarray(v), side=side, sorter=tl.asarray(np.argsort(perm)))
+    np.testing.assert_array_equal(np.asarray(got), np.searchsorted(a, v, side=side))
+    with pytest.raises(ValueError, match="side"):
+        tl.searchsorted(tl.asarray(a), tl.asarray(v), side="middle")
+    with pytest.raises(ValueError, match="1-D"):
+        tl.searchsorted(tl.asarray(v), tl.asarray(v))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float64", "uint8", "bool"])
+def test_unique_family_matches_numpy(dtype):
+    rng = np.random.default_rng(4)
+    x = _data(dtype, (6, 7), rng)
+    if dtype == "float64":
+        x = np.where(np.isnan(x), 1.5, x)
+    t = tl.asarray(x)
+    vals, idx, inv, counts = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    r = tl.unique_all(t)
+    np.testing.assert_array_equal(np.asarray(r.values), vals)
+    np.testing.assert_array_equal(np.asarray(r.indices), idx)
+    np.testing.assert_array_equal(np.asarray(r.inverse_indices), inv.reshape(x.shape))
+    np.testing.assert_array_equal(np.asarray(r.counts), counts)
+    np.testing.assert_array_equal(np.asarray(tl.unique_values(t)), vals)
+    c = tl.unique_counts(t)
+    np.testing.assert_array_equal(np.asarray(c.counts), counts)
+    i = tl.unique_inverse(t)
+    np.testing.assert_array_equal(np.asarray(i.values)[np.asarray(i.inverse_indices)], x)
+
+
+def test_unique_nans_are_distinct_and_empty_input():
+    x = tl.asarray([np.nan, 1.0, np.nan, 1.0])
+    assert tl.unique_values(x).shape == (3,)
+    assert np.asarray(tl.unique_counts(x).counts).tolist() == [2, 1, 1]
+    assert tl.unique_all(tl.zeros((0,))).values.shape == (0,)
+
+
+def test_nonzero_and_count_nonzero():
+    x = np.array([[0, 1, 2], [3, 0, 0]], dtype=np.int32)
+    got = tl.nonzero(tl.asarray(x))
+    for g, r in zip(got, np.nonzero(x)):
+        assert g.dtype == np.int64
+        np.testing.assert_array_equal(np.asarray(g), r)
+    with pytest.raises(ValueError, match="0-d"):
+        tl.nonzero(tl.asarray(1))
+    np.testing.assert_array_equal(np.asarray(tl.count_nonzero(tl.asarray(x), axis=1)), np.count_nonzero(x, axis=1))
+    assert int(tl.count_nonzero(tl.asarray(x))) == 3
+    assert tl.count_nonzero(tl.asarray(x), axis=(0, 1), keepdims=True).shape == (1, 1)
