@@ -52,8 +52,11 @@ template <class T> inline T wsub(T x, T y) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) - wrap_t<T>(y));
   else return T(x - y);
 }
+// Products in at least unsigned int: uint16 * uint16 would promote to int and overflow it.
+template <class T>
+using mul_t = std::common_type_t<wrap_t<T>, unsigned>;
 template <class T> inline T wmul(T x, T y) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) * wrap_t<T>(y));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(mul_t<T>(x) * mul_t<T>(y));
   else return T(x * y);
 }
 
@@ -121,8 +124,8 @@ template <class T> inline T float_mod(T a, T b) {
 
 // Integer power by squaring, wrapping like NumPy; e >= 0 (checked by the caller).
 template <class T> inline T int_pow(T base, T e) {
-  using U = wrap_t<T>;
-  U r = 1, b = U(base);
+  using U = mul_t<T>;
+  U r = 1, b = U(wrap_t<T>(base));
   auto ue = static_cast<std::make_unsigned_t<T>>(e);
   while (ue) {
     if (ue & 1) r = U(r * b);
@@ -134,8 +137,9 @@ template <class T> inline T int_pow(T base, T e) {
 
 template <class T>
 void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
-  constexpr bool F = std::is_floating_point_v<T>;
+  constexpr bool F = is_float_v<T>;
   constexpr bool B = std::is_same_v<T, bool>;
+  using C = compute_t<T>;  // float16 computes in float32 and rounds each result, as NumPy
   switch (op) {
     case BinaryOp::Add: if constexpr (B) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); });
                         else return run<T, T>(out, a, b, [](T x, T y) { return wadd(x, y); });
@@ -148,11 +152,11 @@ void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
       else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_floordiv(x, y); });
       break;
     case BinaryOp::FloorDiv:
-      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return float_floordiv(x, y); });
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(float_floordiv(C(x), C(y))); });
       else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_floordiv(x, y); });
       break;
     case BinaryOp::Mod:
-      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return float_mod(x, y); });
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(float_mod(C(x), C(y))); });
       else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_mod(x, y); });
       break;
     case BinaryOp::Pow:
@@ -161,9 +165,9 @@ void arith(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
         if (b.numel() > 0) {
           bool all_two = true;
           for (int64_t st : b.strides()) all_two = all_two && st == 0;
-          if (all_two && *b.data<T>() == T(2)) return run<T, T>(out, a, b, [](T x, T) { return T(x * x); });
+          if (all_two && C(*b.data<T>()) == C(2)) return run<T, T>(out, a, b, [](T x, T) { return T(C(x) * C(x)); });
         }
-        return run<T, T>(out, a, b, [](T x, T y) { return T(std::pow(x, y)); });
+        return run<T, T>(out, a, b, [](T x, T y) { return T(std::pow(C(x), C(y))); });
       } else if constexpr (!B) {
         return run<T, T>(out, a, b, [](T x, T y) { return int_pow(x, y); });
       }

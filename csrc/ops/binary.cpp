@@ -32,12 +32,11 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
   switch (kernels::binary_dtypes(op)) {
     case BinaryDTypes::Same: return {p, p};
     case BinaryDTypes::NoBool:
-      TL_CHECK_TYPE(p != DType::Bool, name,
-                    op == BinaryOp::Sub
-                        ? "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
-                          "operator, or the logical_xor function instead"
-                        : "not supported for two bool operands (NumPy computes it in int8, which tensorlet does not "
-                          "have); convert with .astype('uint8') or .astype('int64') first");
+      TL_CHECK_TYPE(p != DType::Bool || op != BinaryOp::Sub, name,
+                    op != BinaryOp::Sub ? "" :
+                        "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
+                        "operator, or the logical_xor function instead");
+      if (p == DType::Bool) return {DType::Int8, DType::Int8};  // NumPy's bool loop is int8's
       return {p, p};
     case BinaryDTypes::TrueDiv:
       return is_floating(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
