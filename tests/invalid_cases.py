@@ -66,7 +66,7 @@ def cases():
     add("linspace(0,1,-1)", E, lambda: tl.linspace(0, 1, -1))
     add("linspace(0,1,2**62)", HUGE, lambda: tl.linspace(0, 1, 2**62))
     # -- dtypes ------------------------------------------------------------------------------
-    for dt in (np.float16, np.complex64, np.complex128, object, np.str_, np.bytes_, "datetime64[s]"):
+    for dt in (np.longdouble, np.complex64, np.complex128, object, np.str_, np.bytes_, "datetime64[s]"):
         add(f"array(dtype={np.dtype(dt).name})", T, lambda dt=dt: tl.array(np.zeros(3, dtype=dt)))
     add("array(['a','b'])", T, lambda: tl.array(["a", "b"]))
     add("array([1, 'a'])", T, lambda: tl.array([1, "a"]))
@@ -76,7 +76,27 @@ def cases():
     add("zeros(3, dtype='float17')", T, lambda: tl.zeros(3, dtype="float17"))
     add("zeros(3, dtype='complex64')", T, lambda: tl.zeros(3, dtype="complex64"))
     add("zeros(3, dtype=42)", T, lambda: tl.zeros(3, dtype=42))
-    add("astype('float16')", T, lambda: t23().astype("float16"))
+    add("astype('float128')", T, lambda: t23().astype("longdouble"))
+    # -- the new dtypes (issue 15): bounds of weak Python ints, kernels that stay float32/64 ----
+    add("int8 + 200 (out of bounds)", O, lambda: tl.zeros(2, dtype="int8") + 200)
+    add("uint16 + -1 (out of bounds)", O, lambda: tl.zeros(2, dtype="uint16") + -1)
+    add("uint64 + 2**64", O, lambda: tl.zeros(2, dtype="uint64") + 2**64)
+    add("int64 + 2**63", O, lambda: tl.zeros(2, dtype="int64") + 2**63)
+    add("uint32 += int8 tensor (same_kind)", T, lambda: inplace(tl.zeros(2, dtype="uint32"), tl.zeros(2, dtype="int8")))
+    add("float16 uniform", T, lambda: tl.random.uniform(size=2, dtype="float16"))
+    add("float16 softmax", T, lambda: tl.softmax(tl.ones((2, 3), dtype="float16")))
+    add("float16 conv", T, lambda: tl.conv(tl.ones((1, 4, 4, 1), dtype="float16"), tl.ones((2, 2, 1, 1), dtype="float16")))
+    add("invert float16", T, lambda: tl.invert(tl.ones(2, dtype="float16")))
+    add("negative bool", T, lambda: tl.negative(tl.ones(2, dtype="bool")))
+    add("uint64 sum wraps like NumPy", None, lambda: (
+        tl.sum(tl.asarray(np.array([2**64 - 1, 2], np.uint64))).numpy(), np.sum(np.array([2**64 - 1, 2], np.uint64))))
+    add("int8 floor_divide by 0 like NumPy", None, lambda: (
+        (tl.arange(4, dtype="int8") // tl.zeros(4, dtype="int8")).numpy(), np.zeros(4, np.int8)))
+    add("int8 -128 // -1 wraps like NumPy", None, lambda: (
+        (tl.full(1, -128, dtype="int8") // tl.full(1, -1, dtype="int8")).numpy(), np.array([-128], np.int8)))
+    for dt in (">u2", ">f2", ">i4", ">u8"):
+        add(f"big-endian {dt} input", None, lambda dt=dt: (tl.asarray(np.arange(5, dtype=dt)).numpy(),
+                                                           np.arange(5, dtype=dt).astype(np.dtype(dt).newbyteorder("="))))
     add("astype('nope')", T, lambda: t23().astype("nope"))
     # -- axes --------------------------------------------------------------------------------
     for red in ("sum", "mean", "max", "min", "prod", "var", "std", "argmax", "argmin", "any", "all"):
@@ -161,7 +181,7 @@ def cases():
     add("clip(t, 'a', 1)", T, lambda: tl.clip(t23(), "a", 1))
     add("bitwise_and float", T, lambda: tl.bitwise_and(t23(), t23()))
     add("invert float", T, lambda: tl.invert(t23()))
-    add("reciprocal bool", T, lambda: tl.reciprocal(tl.array([True])))
+    add("sign bool", T, lambda: tl.sign(tl.array([True])))  # NumPy has no bool loop (reciprocal: int8)
     add("erf(None)", T, lambda: tl.erf(None))
     add("hypot(t, 'x')", T, lambda: tl.hypot(t23(), "x"))
     add("hypot shape mismatch", E, lambda: tl.hypot(t23(), tl.ones((4,))))
@@ -196,7 +216,7 @@ def cases():
     add("exp(out=) broadcast view", E, lambda: tl.exp(tl.ones(3), out=tl.broadcast_to(tl.zeros(3), (2, 3))))
     add("add(out=list)", T, lambda: tl.add(t23(), 1, out=[0]))
     add("take(out=) float into int", T, lambda: tl.take(t23(), [0], out=tl.zeros(1, dtype="int64")))
-    for dt in ("uint8", "int32", "int64"):
+    for dt in ("uint8", "int32", "int64", "int8", "int16", "uint16", "uint32", "uint64"):
         add(f"{dt}[0] = nan", E, lambda dt=dt: iset(dt, float("nan")))
         add(f"{dt}[0] = inf", O, lambda dt=dt: iset(dt, float("inf")))
         add(f"{dt}.fill(nan)", E, lambda dt=dt: iset(dt, float("nan"), True))
@@ -457,8 +477,8 @@ def cases():
     add("__dlpack__(max_version=(1,))", E, lambda: f3().__dlpack__(max_version=(1,)))
     add("__dlpack__(stream=0)", E, lambda: f3().__dlpack__(stream=0))
     add("from_dlpack(complex128 numpy)", (BufferError, T), lambda: tl.from_dlpack(np.ones(2, np.complex128)))
-    add("atan2(bool, bool) -> float32", None,
-        lambda: (tl.atan2(tl.asarray([True]), tl.asarray([True])), np.arctan2(np.float32([1]), np.float32([1]))))
+    add("atan2(bool, bool) -> float16", None,
+        lambda: (tl.atan2(tl.asarray([True]), tl.asarray([True])), np.arctan2(np.asarray([True]), np.asarray([True]))))
     add("finfo(int32)", T, lambda: tl.finfo(tl.int32))
     add("isdtype(kind='floating')", E, lambda: tl.isdtype(tl.float32, "floating"))
 

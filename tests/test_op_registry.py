@@ -37,8 +37,10 @@ def check(got, want):
     assert g.shape == want.shape, (g.shape, want.shape)
     assert g.dtype == want.dtype, (g.dtype, want.dtype)
     if want.dtype.kind == "f":
-        rtol = 1e-5 if want.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(g, want, rtol=rtol, atol=1e-6 if want.dtype == np.float32 else 1e-13,
+        # float16: both compute in float32 and round; libm differences move the last bit.
+        rtol, atol = {np.dtype("float16"): (2e-3, 1e-3), np.dtype("float32"): (1e-5, 1e-6)}.get(want.dtype,
+                                                                                                  (1e-12, 1e-13))
+        np.testing.assert_allclose(g.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol,
                                    equal_nan=True)
     else:
         np.testing.assert_array_equal(g, want)
@@ -119,7 +121,9 @@ def test_binary_forward_and_broadcasting_match_numpy_over_dtypes(op):
         for a, b in op.samples(dtype, BINARY_SHAPES, rng):
             _forward(op, [a, b])
     # mixed dtypes promote as NumPy 2
-    for da, db in [("uint8", "int32"), ("int32", "float32"), ("int64", "float32"), ("bool", "float64")]:
+    for da, db in [("uint8", "int32"), ("int32", "float32"), ("int64", "float32"), ("bool", "float64"),
+                   ("uint64", "int64"), ("int8", "uint8"), ("uint16", "float16"), ("int8", "float16"),
+                   ("uint32", "int16")]:
         a = sample(op.domain, da, (2, 3), rng, 0)
         b = sample(op.domain, db, (3,), rng, 1)
         _forward(op, [a, b])
@@ -152,7 +156,7 @@ def _views(x):
 @pytest.mark.parametrize("op", ELEMENTWISE + REDUCE, ids=ids(ELEMENTWISE + REDUCE))
 def test_non_contiguous_inputs(op):
     rng = np.random.RandomState(4)
-    for dtype in ("int32", "float32", "float64"):
+    for dtype in ("int32", "float32", "float64", "int8", "uint64", "float16"):
         x = sample(op.domain, dtype, (8, 12), rng, 0)
         y = sample(op.domain, dtype, (8, 12), rng, 1)
         vx, vy = _views(x), _views(y)
@@ -235,12 +239,6 @@ def _expected_with_scalar(op, args):
         want = np.asarray(op.ref(*args))
     except ERRORS as e:
         return next(k for k in ERRORS if isinstance(e, k)), None
-    from op_registry import SUBSTITUTE
-    if want.dtype in SUBSTITUTE:
-        sub = SUBSTITUTE[want.dtype]
-        if sub is None or sub.kind != "f":
-            return TypeError, None
-        want = np.asarray(op.ref(*[a.astype(np.float32) if isinstance(a, np.ndarray) else a for a in args]))
     return "ok", want
 
 

@@ -32,19 +32,19 @@ namespace {
 bool supported_numpy_dtype(const py::dtype& dt, DType& out) {
   const char kind = dt.kind();
   const auto size = dt.itemsize();
-  if (kind == 'b' && size == 1) { out = DType::Bool; return true; }
-  if (kind == 'u' && size == 1) { out = DType::UInt8; return true; }
-  if (kind == 'i' && size == 4) { out = DType::Int32; return true; }
-  if (kind == 'i' && size == 8) { out = DType::Int64; return true; }
-  if (kind == 'f' && size == 4) { out = DType::Float32; return true; }
-  if (kind == 'f' && size == 8) { out = DType::Float64; return true; }
+  const char* name = nullptr;
+  if (kind == 'b' && size == 1) name = "bool";
+  else if (kind == 'i' && (size == 1 || size == 2 || size == 4 || size == 8)) name = size == 1 ? "i1" : size == 2 ? "i2" : size == 4 ? "i4" : "i8";
+  else if (kind == 'u' && (size == 1 || size == 2 || size == 4 || size == 8)) name = size == 1 ? "u1" : size == 2 ? "u2" : size == 4 ? "u4" : "u8";
+  else if (kind == 'f' && (size == 2 || size == 4 || size == 8)) name = size == 2 ? "f2" : size == 4 ? "f4" : "f8";
+  if (name) { out = dtype_from_name(name); return true; }
   return false;
 }
 
 [[noreturn]] void unsupported(const py::dtype& dt) {
   std::string name = py::str(dt);
   throw TypeError("unsupported dtype " + name +
-                  ": tensorlet supports bool, uint8, int32, int64, float32 and float64 (convert with .astype())");
+                  ": tensorlet supports bool, int8/16/32/64, uint8/16/32/64 and float16/32/64 (convert with .astype())");
 }
 
 }  // namespace
@@ -97,7 +97,14 @@ Scalar to_scalar(py::handle obj) {
   if (PyLong_Check(obj.ptr())) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
-    if (overflow) throw std::overflow_error("Python integer " + std::string(py::str(obj)) + " out of bounds for int64");
+    if (overflow > 0) {  // [2^63, 2^64) fits uint64
+      const unsigned long long u = PyLong_AsUnsignedLongLong(obj.ptr());
+      if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) return Scalar::from_uint(u);
+      PyErr_Clear();
+    }
+    if (overflow)
+      throw std::overflow_error("Python integer " + std::string(py::str(obj)) + " out of bounds for " +
+                                (overflow > 0 ? "uint64" : "int64"));
     return Scalar::from_int(v);
   }
   if (PyFloat_Check(obj.ptr())) return Scalar::from_double(PyFloat_AS_DOUBLE(obj.ptr()));
@@ -116,6 +123,7 @@ Scalar assign_scalar_py(py::handle obj, DType dtype, const char* op) {
   if (PyLong_Check(obj.ptr()) && !PyBool_Check(obj.ptr())) {
     int overflow = 0;
     PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    if (overflow > 0 && dtype == DType::UInt64) return assign_scalar(to_scalar(obj), dtype, op);  // to 2^64
     if (overflow) {  // beyond int64: NumPy stores it in float and bool arrays
       if (dtype == DType::Bool) return Scalar::from_bool(true);
       if (is_floating(dtype)) {

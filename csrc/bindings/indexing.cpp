@@ -137,16 +137,8 @@ Index parse_index(py::handle key) {
 Tensor setitem_value(const Tensor& x, py::handle value) {
   if (py::isinstance<Tensor>(value)) return value.cast<Tensor>();
   if (is_assignable_scalar(value)) return Tensor::scalar(assign_scalar_py(value, x.dtype(), "setitem"), x.dtype());
-  if (py::isinstance<py::array>(value)) {
-    // NumPy casts any numeric value array on assignment (int16, float16, ...): so do we.
-    auto arr = py::reinterpret_borrow<py::array>(value);
-    const char kind = arr.dtype().kind();
-    const auto isz = arr.dtype().itemsize();
-    const bool supported = kind == 'b' || (kind == 'u' && isz == 1) || (kind == 'i' && (isz == 4 || isz == 8)) ||
-                           (kind == 'f' && (isz == 4 || isz == 8));
-    if (!supported && (kind == 'i' || kind == 'u' || kind == 'f'))
-      return to_tensor(arr.attr("astype")(to_numpy_dtype(x.dtype())), std::nullopt, false);
-  }
+  // Every real NumPy dtype is a tensorlet dtype: the value becomes a tensor as it is (zero-copy),
+  // and the write checks and casts it like any tensor value.
   return to_tensor(value, std::nullopt, false);
 }
 

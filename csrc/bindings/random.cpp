@@ -39,6 +39,12 @@ std::pair<py::int_, py::int_> dtype_bounds(DType d) {
   switch (d) {
     case DType::Bool: return {py::int_(0), py::int_(1)};
     case DType::UInt8: return {py::int_(0), py::int_(255)};
+    case DType::UInt16: return {py::int_(0), py::int_(65535)};
+    case DType::UInt32: return {py::int_(0), py::int_(4294967295LL)};
+    // uint64 draws go through int64: the upper half of its range is not reachable.
+    case DType::UInt64: return {py::int_(0), py::int_(std::numeric_limits<int64_t>::max())};
+    case DType::Int8: return {py::int_(-128), py::int_(127)};
+    case DType::Int16: return {py::int_(-32768), py::int_(32767)};
     case DType::Int32: return {py::int_(-2147483648LL), py::int_(2147483647LL)};
     default: return {py::int_(std::numeric_limits<int64_t>::min()), py::int_(std::numeric_limits<int64_t>::max())};
   }

@@ -5,6 +5,12 @@
 
 namespace tl::bind {
 
+// The Python int of a size-1 integer tensor (uint64 above 2^63 stays positive).
+static py::int_ int_object(const Tensor& t) {
+  const int64_t v = t.item_int();  // the same 64 bits for uint64
+  return t.dtype() == DType::UInt64 ? py::int_(static_cast<uint64_t>(v)) : py::int_(v);
+}
+
 static py::tuple shape_tuple(const Shape& s) {
   py::tuple t(s.size());
   for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
@@ -17,7 +23,9 @@ void bind_tensor(py::module_& m) {
   cls.def_buffer([](const Tensor& t) -> py::buffer_info {
     std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.ndim());
     for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * static_cast<py::ssize_t>(t.itemsize());
-    static const char* formats[] = {"?", "B", "i", "q", "f", "d"};
+    // struct-module codes in DType's order (dtype.h).
+    static const char* formats[] = {"?", "B", "i", "q", "f", "d", "b", "h", "H", "I", "Q", "e"};
+    static_assert(sizeof(formats) / sizeof(formats[0]) == kNumDTypes, "one buffer format per dtype");
     return py::buffer_info(t.data_ptr(), static_cast<py::ssize_t>(t.itemsize()), formats[static_cast<int>(t.dtype())],
                            t.ndim(), shape, strides, exports_read_only(t));
   });
@@ -57,7 +65,7 @@ void bind_tensor(py::module_& m) {
     TL_CHECK(t.numel() == 1, "item", "can only convert an array of size 1 to a Python scalar");
     if (is_floating(t.dtype())) return py::float_(t.item_double());
     if (t.dtype() == DType::Bool) return py::bool_(t.item_int() != 0);
-    return py::int_(t.item_int());
+    return int_object(t);
   });
   cls.def("__float__", [](const Tensor& t) {
     TL_CHECK_TYPE(t.numel() == 1, "float", "only size-1 tensors can be converted to Python scalars");
@@ -65,8 +73,8 @@ void bind_tensor(py::module_& m) {
   });
   cls.def("__int__", [](const Tensor& t) {
     TL_CHECK_TYPE(t.numel() == 1, "int", "only size-1 tensors can be converted to Python scalars");
-    if (is_floating(t.dtype())) return static_cast<int64_t>(t.item_double());
-    return t.item_int();
+    if (is_floating(t.dtype())) return py::int_(static_cast<int64_t>(t.item_double()));
+    return int_object(t);
   });
   cls.def("__bool__", [](const Tensor& t) {
     TL_CHECK(t.numel() == 1, "bool",
@@ -76,7 +84,7 @@ void bind_tensor(py::module_& m) {
   cls.def("__index__", [](const Tensor& t) {
     TL_CHECK_TYPE(t.numel() == 1 && is_integral(t.dtype(), true), "index",
                   "only integer scalar arrays can be converted to a scalar index");
-    return t.item_int();
+    return int_object(t);
   });
   cls.def("__len__", [](const Tensor& t) {
     TL_CHECK_TYPE(t.ndim() > 0, "len", "len() of unsized object");

@@ -15,7 +15,8 @@ namespace {
 template <class T>
 py::object to_py(T v) {
   if constexpr (std::is_same_v<T, bool>) return py::bool_(v);
-  else if constexpr (std::is_floating_point_v<T>) return py::float_(static_cast<double>(v));
+  else if constexpr (is_float_v<T>) return py::float_(static_cast<double>(v));
+  else if constexpr (std::is_unsigned_v<T>) return py::int_(static_cast<uint64_t>(v));
   else return py::int_(static_cast<int64_t>(v));
 }
 

@@ -1,14 +1,21 @@
 #include "core/dtype.h"
 #include "core/error.h"
+#include <algorithm>
 
 namespace tl {
 
 const char* dtype_name(DType d) {
   switch (d) {
     case DType::Bool: return "bool";
-    case DType::UInt8: return "uint8";
+    case DType::Int8: return "int8";
+    case DType::Int16: return "int16";
     case DType::Int32: return "int32";
     case DType::Int64: return "int64";
+    case DType::UInt8: return "uint8";
+    case DType::UInt16: return "uint16";
+    case DType::UInt32: return "uint32";
+    case DType::UInt64: return "uint64";
+    case DType::Float16: return "float16";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
   }
@@ -16,29 +23,57 @@ const char* dtype_name(DType d) {
 }
 
 DType dtype_from_name(const std::string& n) {
-  if (n == "bool" || n == "?" || n == "bool_") return DType::Bool;
-  if (n == "uint8" || n == "B" || n == "u1") return DType::UInt8;
+  // Names and the one-letter codes of numpy.dtype on a 64-bit Linux (long is 64 bits).
+  if (n == "bool" || n == "?" || n == "bool_" || n == "b1") return DType::Bool;
+  if (n == "int8" || n == "i1" || n == "b") return DType::Int8;
+  if (n == "int16" || n == "i2" || n == "h") return DType::Int16;
   if (n == "int32" || n == "i4" || n == "i") return DType::Int32;
   if (n == "int64" || n == "i8" || n == "l" || n == "q" || n == "int") return DType::Int64;
+  if (n == "uint8" || n == "u1" || n == "B") return DType::UInt8;
+  if (n == "uint16" || n == "u2" || n == "H") return DType::UInt16;
+  if (n == "uint32" || n == "u4" || n == "I") return DType::UInt32;
+  if (n == "uint64" || n == "u8" || n == "L" || n == "Q") return DType::UInt64;
+  if (n == "float16" || n == "f2" || n == "e" || n == "half") return DType::Float16;
   if (n == "float32" || n == "f4" || n == "f") return DType::Float32;
   if (n == "float64" || n == "f8" || n == "d" || n == "float" || n == "double") return DType::Float64;
-  throw TypeError("unsupported dtype '" + n + "': tensorlet supports bool, uint8, int32, int64, float32, float64");
+  throw TypeError("unsupported dtype '" + n +
+                  "': tensorlet supports bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, "
+                  "float32, float64");
 }
 
-// Lattice of NumPy 2 for our six types. uint8 with int32 -> int32, uint8 with int64 -> int64;
-// any int with float32: int8/uint8 -> float32 would need int16 rules; NumPy gives
-// uint8+float32 -> float32, int32+float32 -> float64, int64+float32 -> float64.
+namespace {
+DType int_of_size(size_t n, bool is_signed) {
+  switch (n) {
+    case 1: return is_signed ? DType::Int8 : DType::UInt8;
+    case 2: return is_signed ? DType::Int16 : DType::UInt16;
+    case 4: return is_signed ? DType::Int32 : DType::UInt32;
+    default: return is_signed ? DType::Int64 : DType::UInt64;
+  }
+}
+DType float_of_size(size_t n) {
+  return n <= 2 ? DType::Float16 : n == 4 ? DType::Float32 : DType::Float64;
+}
+}  // namespace
+
+// NumPy 2's lattice (np.promote_types): within a kind the larger type; unsigned with signed the
+// smallest signed type holding both (uint64 with any signed type has none: float64); an integer
+// with a float the smallest float wider than the integer (int8 -> float16, int16 -> float32,
+// int32/int64 -> float64), or the float itself if larger.
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
-  if (a == DType::Bool) return b;
-  if (b == DType::Bool) return a;
-  auto rank = [](DType d) { return static_cast<int>(d); };
-  if (is_floating(a) && is_floating(b)) return rank(a) > rank(b) ? a : b;
-  if (is_integral(a) && is_integral(b)) return rank(a) > rank(b) ? a : b;
-  DType f = is_floating(a) ? a : b;
-  DType i = is_floating(a) ? b : a;
-  if (f == DType::Float64) return DType::Float64;
-  return i == DType::UInt8 ? DType::Float32 : DType::Float64;
+  const DKind ka = dtype_kind(a), kb = dtype_kind(b);
+  if (ka == DKind::Bool) return b;
+  if (kb == DKind::Bool) return a;
+  const size_t sa = itemsize(a), sb = itemsize(b);
+  if (ka == kb) return sa >= sb ? a : b;
+  if (ka == DKind::Float || kb == DKind::Float) {
+    const DType f = ka == DKind::Float ? a : b;
+    const size_t int_size = ka == DKind::Float ? sb : sa;
+    return float_of_size(std::max(itemsize(f), std::min<size_t>(2 * int_size, 8)));
+  }
+  const size_t su = ka == DKind::UInt ? sa : sb, si = ka == DKind::Int ? sa : sb;
+  if (si > su) return int_of_size(si, true);
+  return su < 8 ? int_of_size(2 * su, true) : DType::Float64;
 }
 
 DType promote_with_scalar(DType a, ScalarKind k) {
@@ -52,17 +87,9 @@ DType promote_with_scalar(DType a, ScalarKind k) {
 
 bool can_cast_same_kind(DType from, DType to) {
   // NumPy's kinds in order b < u < i < f: a cast is same_kind when it is safe or stays within
-  // one kind. uint8 -> int32/int64 is safe; int32/int64 -> uint8 changes kind (signed to
-  // unsigned) and is not safe, so it is refused, as np.can_cast('i8', 'u1', 'same_kind').
-  auto kind = [](DType d) {
-    switch (d) {
-      case DType::Bool: return 0;
-      case DType::UInt8: return 1;
-      case DType::Int32: case DType::Int64: return 2;
-      default: return 3;
-    }
-  };
-  return kind(from) <= kind(to);
+  // one kind, which for these kinds is "the kind does not go down": uint64 -> int8 is
+  // same_kind (np.can_cast('u8', 'i1', 'same_kind')), int8 -> uint64 is not.
+  return static_cast<int>(dtype_kind(from)) <= static_cast<int>(dtype_kind(to));
 }
 
 }  // namespace tl

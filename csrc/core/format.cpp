@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <type_traits>
@@ -34,10 +35,33 @@ Sci parse_sci(const char* b, const char* e) {
   return s;
 }
 
+// std::to_chars for float/double; float16 is printed from its exact double value, and its
+// shortest round-trip digits are found by trying 1 to 5 significant digits (5 always suffice).
+template <class T>
+std::to_chars_result chars(char* b, char* e, T x, std::chars_format f) { return std::to_chars(b, e, x, f); }
+template <class T>
+std::to_chars_result chars(char* b, char* e, T x, std::chars_format f, int precision) {
+  return std::to_chars(b, e, x, f, precision);
+}
+std::to_chars_result chars(char* b, char* e, half x, std::chars_format f, int precision) {
+  return std::to_chars(b, e, static_cast<double>(x), f, precision);
+}
+std::to_chars_result chars(char* b, char* e, half x, std::chars_format f) {
+  for (int p = 0; p < 4; ++p) {
+    auto r = std::to_chars(b, e, static_cast<double>(x), std::chars_format::scientific, p);
+    if (half(std::strtod(std::string(b, r.ptr).c_str(), nullptr)).bits == x.bits) {
+      if (f == std::chars_format::scientific) return r;
+      break;
+    }
+  }
+  // Not reached for scientific below 5 digits; fixed notation is only asked with a precision.
+  return std::to_chars(b, e, static_cast<double>(x), std::chars_format::scientific, 4);
+}
+
 template <class T>
 Sci shortest_sci(T x) {
   char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+  auto r = chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
   return parse_sci<T>(buf, r.ptr);
 }
 
@@ -51,7 +75,7 @@ Sci sci_digits(T x, int precision) {
   Sci s = shortest_sci(x);
   if (precision < 0 || static_cast<int>(s.digits.size()) - 1 <= precision) return s;
   std::string buf(static_cast<size_t>(precision) + 32, '\0');
-  auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision);
+  auto r = chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision);
   s = parse_sci<T>(buf.data(), r.ptr);
   strip_trailing_zeros(s.digits, 1);
   return s;
@@ -81,7 +105,7 @@ Pos pos_digits(T x, int precision) {
     if (s.neg) p.int_part = "-" + p.int_part;
   } else {
     std::string buf(static_cast<size_t>(precision) + 330, '\0');  // 309 integer digits at most
-    auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::fixed, precision);
+    auto r = chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::fixed, precision);
     std::string str(buf.data(), r.ptr);
     const size_t dot = str.find('.');
     p.int_part = str.substr(0, dot);
@@ -129,7 +153,7 @@ class FloatFormat {
     }
     // The comparisons are made in T, as NumPy 2 does with weak Python floats. The upper cut-off
     // is 10**min(8, finfo(T).precision) since NumPy 2.3: 1e8 for float64, 1e6 for float32.
-    const T exp_cutoff_max = static_cast<T>(std::is_same_v<T, float> ? 1e6 : 1e8);
+    const T exp_cutoff_max = static_cast<T>(std::is_same_v<T, half> ? 1e3 : std::is_same_v<T, float> ? 1e6 : 1e8);
     // suppress=True keeps small values positional (rounded to `precision` digits).
     if (any_nonzero && (max_val >= exp_cutoff_max ||
                         (!suppress && (min_val < static_cast<T>(0.0001) || max_val / min_val > static_cast<T>(1000.)))))
@@ -176,7 +200,7 @@ class FloatFormat {
       // rounded to `precision` digits (1.997e-04 as float32 becomes 1.9970001e-04 next to a
       // value that needs 8 digits), which is what to_chars with a precision gives.
       std::string buf(static_cast<size_t>(precision_) + 32, '\0');
-      auto r = std::to_chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision_);
+      auto r = chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision_);
       Sci s = parse_sci<T>(buf.data(), r.ptr);
       std::string head = (s.neg ? "-" : "") + s.digits.substr(0, 1);
       return pad_left(head, pad_left_) + "." + s.digits.substr(1) + "e" + exp_str(s.exp, exp_size_);
@@ -192,15 +216,22 @@ class FloatFormat {
   int exp_size_ = -1;
 };
 
+// Decimal digits of an integer of any width and sign (uint64 above 2^63 included).
+template <class T>
+std::string int_str(T x) {
+  if constexpr (std::is_unsigned_v<T>) return std::to_string(static_cast<uint64_t>(x));
+  else return std::to_string(static_cast<int64_t>(x));
+}
+
 template <class T>
 class IntFormat {
  public:
   explicit IntFormat(const std::vector<T>& data) {
     if (data.empty()) return;
     auto [mn, mx] = std::minmax_element(data.begin(), data.end());
-    width_ = std::max(std::to_string(static_cast<int64_t>(*mx)).size(), std::to_string(static_cast<int64_t>(*mn)).size());
+    width_ = std::max(int_str(*mx).size(), int_str(*mn).size());
   }
-  std::string operator()(T x) const { return pad_left(std::to_string(static_cast<int64_t>(x)), width_); }
+  std::string operator()(T x) const { return pad_left(int_str(x), width_); }
 
  private:
   size_t width_ = 0;
@@ -212,12 +243,12 @@ template <class T>
 std::string scalar_str(T x) {
   if constexpr (std::is_same_v<T, bool>) {
     return x ? "True" : "False";
-  } else if constexpr (std::is_floating_point_v<T>) {
+  } else if constexpr (is_float_v<T>) {
     if (std::isnan(x)) return "nan";
     if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
     // NumPy's cut-offs, compared in double: [1e-4, 1e16) for float64, [1e-4, 1e6) for float32.
     const double a = std::fabs(static_cast<double>(x));
-    const double upper = std::is_same_v<T, float> ? 1e6 : 1e16;
+    const double upper = std::is_same_v<T, half> ? 1e3 : std::is_same_v<T, float> ? 1e6 : 1e16;
     if (a == 0 || (a >= 1e-4 && a < upper)) {
       Pos p = pos_digits(x, -1);
       return p.int_part + "." + (p.frac.empty() ? "0" : p.frac);
@@ -227,7 +258,7 @@ std::string scalar_str(T x) {
     if (s.digits.size() > 1) out += "." + s.digits.substr(1);
     return out + "e" + exp_str(s.exp, 2);
   } else {
-    return std::to_string(static_cast<int64_t>(x));
+    return int_str(x);
   }
 }
 
@@ -323,7 +354,7 @@ std::function<std::string(int64_t)> make_formatter(const Tensor& t, const std::v
   if constexpr (std::is_same_v<T, bool>) {
     const std::string truestr = t.ndim() > 0 ? " True" : "True";
     return [base, truestr](int64_t o) { return base[o] ? truestr : std::string("False"); };
-  } else if constexpr (std::is_floating_point_v<T>) {
+  } else if constexpr (is_float_v<T>) {
     FloatFormat<T> ff(vals, opts.precision, opts.suppress);
     return [base, ff](int64_t o) { return ff(base[o]); };
   } else {

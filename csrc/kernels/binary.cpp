@@ -52,8 +52,11 @@ template <class T> inline T wsub(T x, T y) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) - wrap_t<T>(y));
   else return T(x - y);
 }
+// Products in at least unsigned int: uint16 * uint16 would promote to int and overflow it.
+template <class T>
+using mul_t = std::common_type_t<wrap_t<T>, unsigned>;
 template <class T> inline T wmul(T x, T y) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(wrap_t<T>(x) * wrap_t<T>(y));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return T(mul_t<T>(x) * mul_t<T>(y));
   else return T(x * y);
 }
 
@@ -112,6 +115,21 @@ template <class T> inline T float_floordiv(T a, T b) {
   T mod;
   return float_divmod(a, b, &mod);
 }
+// nextafter in the operand's own precision: a float16 steps by one of its own ulps (computed in
+// float32 the step would round away).
+template <class T> inline T next_after(T x, T y) {
+  if constexpr (std::is_same_v<T, half>) {
+    const float fx = x, fy = y;
+    if (fx != fx || fy != fy) return half(fx + fy);  // NaN
+    if (fx == fy) return x;  // NumPy's npy_half_nextafter (C's nextafter returns y)
+    if (fx == 0.f) return half::from_bits(static_cast<uint16_t>((y.bits & 0x8000u) | 1u));
+    const bool away_from_zero = (fx < fy) == (fx > 0.f);
+    return half::from_bits(static_cast<uint16_t>(away_from_zero ? x.bits + 1 : x.bits - 1));
+  } else {
+    return std::nextafter(x, y);
+  }
+}
+
 template <class T> inline T float_mod(T a, T b) {
   if (!b) return std::fmod(a, b);
   T mod;
@@ -131,8 +149,8 @@ template <class T> inline T log_add_exp(T x, T y) {
 
 // Integer power by squaring, wrapping like NumPy; e >= 0 (checked by the caller).
 template <class T> inline T int_pow(T base, T e) {
-  using U = wrap_t<T>;
-  U r = 1, b = U(base);
+  using U = mul_t<T>;
+  U r = 1, b = U(wrap_t<T>(base));
   auto ue = static_cast<std::make_unsigned_t<T>>(e);
   while (ue) {
     if (ue & 1) r = U(r * b);
@@ -144,8 +162,9 @@ template <class T> inline T int_pow(T base, T e) {
 
 template <class T>
 void arith(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
-  constexpr bool F = std::is_floating_point_v<T>;
+  constexpr bool F = is_float_v<T>;
   constexpr bool B = std::is_same_v<T, bool>;
+  using C = compute_t<T>;  // float16 computes in float32 and rounds each result, as NumPy
   switch (op) {
     case BinaryOp::Add: if constexpr (B) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); });
                         else return run<T, T>(out, a, b, [](T x, T y) { return wadd(x, y); });
@@ -158,11 +177,11 @@ void arith(BinaryOp op, const StridedView& out, const StridedView& a, const Stri
       else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_floordiv(x, y); });
       break;
     case BinaryOp::FloorDiv:
-      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return float_floordiv(x, y); });
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(float_floordiv(C(x), C(y))); });
       else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_floordiv(x, y); });
       break;
     case BinaryOp::Mod:
-      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return float_mod(x, y); });
+      if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(float_mod(C(x), C(y))); });
       else if constexpr (!B) return run<T, T>(out, a, b, [](T x, T y) { return int_mod(x, y); });
       break;
     case BinaryOp::Pow:
@@ -171,9 +190,9 @@ void arith(BinaryOp op, const StridedView& out, const StridedView& a, const Stri
         if (b.numel() > 0) {
           bool all_two = true;
           for (int64_t st : b.strides) all_two = all_two && st == 0;
-          if (all_two && *b.ptr<T>() == T(2)) return run<T, T>(out, a, b, [](T x, T) { return T(x * x); });
+          if (all_two && C(*b.ptr<T>()) == C(2)) return run<T, T>(out, a, b, [](T x, T) { return T(C(x) * C(x)); });
         }
-        return run<T, T>(out, a, b, [](T x, T y) { return T(std::pow(x, y)); });
+        return run<T, T>(out, a, b, [](T x, T y) { return T(std::pow(C(x), C(y))); });
       } else if constexpr (!B) {
         return run<T, T>(out, a, b, [](T x, T y) { return int_pow(x, y); });
       }
@@ -188,7 +207,7 @@ void arith(BinaryOp op, const StridedView& out, const StridedView& a, const Stri
     case BinaryOp::LogAddExp: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return log_add_exp(x, y); }); break;
     case BinaryOp::Atan2: if constexpr (F) return run<T, T>(out, a, b, [](T y, T x) { return T(std::atan2(y, x)); }); break;
     case BinaryOp::CopySign: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::copysign(x, y)); }); break;
-    case BinaryOp::NextAfter: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return T(std::nextafter(x, y)); }); break;
+    case BinaryOp::NextAfter: if constexpr (F) return run<T, T>(out, a, b, [](T x, T y) { return next_after(x, y); }); break;
     case BinaryOp::BitAnd: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x & y); }); break;
     case BinaryOp::BitOr: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x | y); }); break;
     case BinaryOp::BitXor: if constexpr (!F) return run<T, T>(out, a, b, [](T x, T y) { return T(x ^ y); }); break;

@@ -45,7 +45,7 @@ void copy_cast(const Tensor& dst, const Tensor& src) {
 void fill(const Tensor& dst, Scalar value) {
   TL_CAPTURE_KERNEL((dst), (), fill(dst, value));
   TL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
-    scalar_t v = value.kind == ScalarKind::Float ? cast_value<scalar_t>(value.f) : cast_value<scalar_t>(value.i);
+    scalar_t v = value.use_double<scalar_t>() ? cast_value<scalar_t>(value.f) : cast_value<scalar_t>(value.i);
     strided_loop<1>(dst.shape(), {static_cast<char*>(dst.data_ptr())}, {&dst.strides()}, {int64_t(sizeof(scalar_t))},
                     [v](char** p, const int64_t* s, int64_t n) {
                       if (s[0] == int64_t(sizeof(scalar_t))) {
@@ -58,17 +58,18 @@ void fill(const Tensor& dst, Scalar value) {
   });
 }
 
-template <class From, class Int>
-static bool scan_int_cast(const Tensor& src, double* bad) {
-  // cast_value's valid range: [min, -min) of Int, compared in From exactly as it does.
-  const From lo = static_cast<From>(std::numeric_limits<Int>::min());
+// Is some element of src outside [lo, hi) (NaN included)? The first one goes to *bad.
+template <class From>
+static bool scan_int_cast(const Tensor& src, double lo_d, double hi_d, double* bad) {
+  using C = compute_t<From>;
+  const C lo = static_cast<C>(lo_d), hi = static_cast<C>(hi_d);
   std::atomic<bool> found{false};  // chunks may run on several threads
   strided_loop<1>(src.shape(), {static_cast<char*>(src.data_ptr())}, {&src.strides()}, {int64_t(sizeof(From))},
                   [&](char** p, const int64_t* s, int64_t n) {
                     if (found.load(std::memory_order_relaxed)) return;
                     for (int64_t i = 0; i < n; ++i) {
-                      const From v = *reinterpret_cast<const From*>(p[0] + i * s[0]);
-                      if (!(v >= lo && v < -lo)) {
+                      const C v = static_cast<C>(*reinterpret_cast<const From*>(p[0] + i * s[0]));
+                      if (!(v >= lo && v < hi)) {
                         bool expected = false;
                         if (found.compare_exchange_strong(expected, true)) *bad = static_cast<double>(v);
                         return;
@@ -81,11 +82,19 @@ static bool scan_int_cast(const Tensor& src, double* bad) {
 bool has_invalid_int_cast(const Tensor& src, DType to, double* bad) {
   capture::opaque();  // a check on tensor data: replays re-run the op
   if (!is_floating(src.dtype()) || !is_integral(to)) return false;
-  // uint8 is cast through int32 (cast_value, as NumPy): beyond int32's range is invalid.
-  const bool i32 = to == DType::Int32 || to == DType::UInt8;
-  if (src.dtype() == DType::Float32)
-    return i32 ? scan_int_cast<float, int32_t>(src, bad) : scan_int_cast<float, int64_t>(src, bad);
-  return i32 ? scan_int_cast<double, int32_t>(src, bad) : scan_int_cast<double, int64_t>(src, bad);
+  // cast_value's defined range: types below 32 bits go through int32 (as NumPy); unsigned
+  // 32/64-bit types take [-2^(bits-1), 2^bits) (negatives wrap, as NumPy's x86 conversion).
+  double lo = -2147483648.0, hi = 2147483648.0;
+  switch (to) {
+    case DType::Int64: lo = -9223372036854775808.0; hi = 9223372036854775808.0; break;
+    case DType::UInt32: hi = 4294967296.0; break;
+    case DType::UInt64: lo = -9223372036854775808.0; hi = 18446744073709551616.0; break;
+    default: break;
+  }
+  return TL_DISPATCH_ALL(src.dtype(), "cast", [&] {
+    if constexpr (is_float_v<scalar_t>) return scan_int_cast<scalar_t>(src, lo, hi, bad);
+    else return false;
+  });
 }
 
 }  // namespace tl::kernels

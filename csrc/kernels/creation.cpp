@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include "core/half.h"
 
 // These loops stay on the calling thread and outside the flush mode (kernels/denormal.h): they
 // are memory-bound, so a second core would gain little, and samples such as
@@ -15,9 +16,10 @@ void arange_fill(T* out, int64_t n, T first, T second) {
   out[0] = first;
   if (n == 1) return;
   out[1] = second;
-  if constexpr (std::is_floating_point_v<T>) {
-    const T delta = second - first;
-    for (int64_t i = 2; i < n; ++i) out[i] = first + static_cast<T>(i) * delta;
+  if constexpr (is_float_v<T>) {
+    using C = compute_t<T>;  // float16: in float32, as NumPy's HALF_fill
+    const C f = first, delta = C(second) - C(first);
+    for (int64_t i = 2; i < n; ++i) out[i] = T(f + static_cast<C>(i) * delta);
   } else {
     // NumPy computes start + i*delta in npy_intp and truncates; unsigned wrap-around is
     // well defined, signed overflow is not, so go through uint64.
@@ -27,11 +29,19 @@ void arange_fill(T* out, int64_t n, T first, T second) {
   }
 }
 
-template void arange_fill<uint8_t>(uint8_t*, int64_t, uint8_t, uint8_t);
-template void arange_fill<int32_t>(int32_t*, int64_t, int32_t, int32_t);
-template void arange_fill<int64_t>(int64_t*, int64_t, int64_t, int64_t);
-template void arange_fill<float>(float*, int64_t, float, float);
-template void arange_fill<double>(double*, int64_t, double, double);
+#define TL_ARANGE_FILL(T) template void arange_fill<T>(T*, int64_t, T, T);
+TL_ARANGE_FILL(uint8_t)
+TL_ARANGE_FILL(uint16_t)
+TL_ARANGE_FILL(uint32_t)
+TL_ARANGE_FILL(uint64_t)
+TL_ARANGE_FILL(int8_t)
+TL_ARANGE_FILL(int16_t)
+TL_ARANGE_FILL(int32_t)
+TL_ARANGE_FILL(int64_t)
+TL_ARANGE_FILL(half)
+TL_ARANGE_FILL(float)
+TL_ARANGE_FILL(double)
+#undef TL_ARANGE_FILL
 
 void linspace_fill(double* out, int64_t n, double start, double stop, bool endpoint) {
   if (n <= 0) return;

@@ -42,18 +42,29 @@ void reduce_impl(bool reference, ReduceOp op, const StridedView& out, const Stri
     if (mask[d]) n_red *= x.shape[d];
   TL_DISPATCH_ALL(x.dtype, "reduce", [&] {
     using In = scalar_t;
-    constexpr bool kFloat = std::is_floating_point_v<In>;
-    using SumAcc = std::conditional_t<kFloat, In, int64_t>;
+    constexpr bool kFloat = is_float_v<In>;
+    constexpr bool kUnsigned = std::is_unsigned_v<In> && !std::is_same_v<In, bool>;
+    // NumPy 2's accumulators: floats their own dtype (float16 adds in float32 and rounds once
+    // per output, as NumPy's pairwise loop); bool and signed ints int64; unsigned ints uint64,
+    // summed in int64 below 64 bits (the same bits modulo 2^64; GCC 12 miscompiles the
+    // vectorised uint8 -> uint64 loop, see reduce_impl.h) and in uint64 for uint64.
+    using SumAcc = std::conditional_t<kFloat, compute_t<In>, std::conditional_t<std::is_same_v<In, uint64_t>, uint64_t, int64_t>>;
+    using SumOut = std::conditional_t<kFloat, In, std::conditional_t<kUnsigned, uint64_t, int64_t>>;
+    // dtype= of an integer type: int8/int16/uint8/uint16 accumulate in 64 bits and are cast
+    // once (the same bits modulo 2^n; GCC 12 miscompiles the vectorised int8 wrap-around
+    // accumulator beyond 128 elements), 32/64-bit types in their own type.
+    using OwnAcc = std::conditional_t<(sizeof(In) < 4 && !std::is_same_v<In, bool>), SumAcc, In>;
     switch (op) {
       case ReduceOp::Sum:
-        if (own && !kFloat) return run_cast<SumOp<In, In>, In>(reference, out, x, mask);
-        return run_cast<SumOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
+        if (own && !kFloat) return run_cast<SumOp<In, OwnAcc>, In>(reference, out, x, mask);
+        return run_cast<SumOp<In, SumAcc>, SumOut>(reference, out, x, mask);
       case ReduceOp::Prod:
-        if (own && !kFloat) return run_cast<ProdOp<In, In>, In>(reference, out, x, mask);
-        return run_cast<ProdOp<In, SumAcc>, SumAcc>(reference, out, x, mask);
+        if (own && !kFloat) return run_cast<ProdOp<In, OwnAcc>, In>(reference, out, x, mask);
+        return run_cast<ProdOp<In, SumAcc>, SumOut>(reference, out, x, mask);
       case ReduceOp::Mean: {
-        using MAcc = std::conditional_t<kFloat, In, double>;
-        return run<SumOp<In, MAcc>, MAcc>(reference, DivFin<MAcc>{static_cast<MAcc>(n_red)}, out, x, mask);
+        using MAcc = std::conditional_t<kFloat, compute_t<In>, double>;
+        using MOut = std::conditional_t<kFloat, In, double>;
+        return run<SumOp<In, MAcc>, MOut>(reference, DivFin<MOut, MAcc>{static_cast<MAcc>(n_red)}, out, x, mask);
       }
       case ReduceOp::Max:
         if constexpr (std::is_same_v<In, bool>) return run_cast<AnyOp<In>, bool>(reference, out, x, mask);
@@ -70,7 +81,7 @@ void reduce_impl(bool reference, ReduceOp op, const StridedView& out, const Stri
 // ---- argmax / argmin over (A, R, I) of a contiguous tensor ----
 template <bool IsMax, class T>
 inline bool better(T v, T best) {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (is_float_v<T>) {
     if (best != best) return false;  // a NaN already won
     if (v != v) return true;
   }
@@ -147,7 +158,8 @@ void arg_kernel(int64_t* out, const T* x, int64_t A, int64_t R, int64_t I) {
 
 DType reduce_result_dtype(ReduceOp op, DType in) {
   switch (op) {
-    case ReduceOp::Sum: case ReduceOp::Prod: return is_floating(in) ? in : DType::Int64;
+    case ReduceOp::Sum: case ReduceOp::Prod:
+      return is_floating(in) ? in : is_unsigned(in) ? DType::UInt64 : DType::Int64;
     case ReduceOp::Mean: return is_floating(in) ? in : DType::Float64;
     case ReduceOp::Max: case ReduceOp::Min: return in;
     case ReduceOp::All: case ReduceOp::Any: return DType::Bool;
@@ -271,6 +283,7 @@ bool sum_sq_dev(const StridedView& out, const StridedView& x, const StridedView&
   capture::opaque();  // its result steers the op: replays re-run the op
   ReduceGeometry g = reduce_geometry(x.shape, x.strides, mask);
   if (!g.triple || g.n_out == 0 || g.n_red == 0) return false;
+  if (x.dtype == DType::Float16) return false;  // variance() computes float16 in float32
   TL_DISPATCH_FLOAT(x.dtype, "var", [&] { sum_sq_dev_kernel(out.ptr<scalar_t>(), x.ptr<scalar_t>(), m.ptr<scalar_t>(), g); });
   return true;
 }

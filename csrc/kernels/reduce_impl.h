@@ -10,6 +10,7 @@
 #include <limits>
 #include <type_traits>
 #include <vector>
+#include "core/half.h"
 #include "core/shape.h"
 #include "kernels/parallel.h"
 
@@ -73,7 +74,7 @@ struct ExtremumOp {
   static T lift(T x) { return x; }
   static T merge(T a, T x) {
     const bool better = IsMax ? x > a : x < a;
-    if constexpr (std::is_floating_point_v<T>) return (better | (x != x)) ? x : a;
+    if constexpr (is_float_v<T>) return (better | (x != x)) ? x : a;
     else return better ? x : a;
   }
   static T combine(T a, T x) { return merge(a, x); }
@@ -193,10 +194,10 @@ template <class Out>
 struct CastFin {
   template <class Acc> Out operator()(Acc a) const { return static_cast<Out>(a); }
 };
-template <class Out>
-struct DivFin {  // mean: sum / count, as NumPy (a division, not a multiply by 1/n)
-  Out n;
-  template <class Acc> Out operator()(Acc a) const { return static_cast<Out>(a) / n; }
+template <class Out, class Div = Out>
+struct DivFin {  // mean: sum / count in Div, as NumPy (a division, not a multiply by 1/n)
+  Div n;
+  template <class Acc> Out operator()(Acc a) const { return static_cast<Out>(static_cast<Div>(a) / n); }
 };
 
 

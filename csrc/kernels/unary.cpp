@@ -51,12 +51,16 @@ void run_dispatched(const StridedView& out, const StridedView& x, F32Loop contig
 
 template <class T>
 using uint_of = std::make_unsigned_t<T>;
+// Products in at least unsigned int: uint16 * uint16 would promote to int and overflow it.
+template <class T>
+using mul_of = std::common_type_t<uint_of<T>, unsigned>;
 
 template <class T>
 void math(UnaryOp op, const StridedView& out, const StridedView& x) {
-  constexpr bool F = std::is_floating_point_v<T>;
+  constexpr bool F = is_float_v<T>;
   constexpr bool B = std::is_same_v<T, bool>;
   constexpr bool S = std::is_signed_v<T> && !F;
+  using C = compute_t<T>;  // float16 computes in float32 and rounds each result, as NumPy
   switch (op) {
     case UnaryOp::Neg:
       if constexpr (F) return run<T, T>(out, x, [](T v) { return -v; });
@@ -69,7 +73,7 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
       else return run<T, T>(out, x, [](T v) { return v; });
     case UnaryOp::Square:
       if constexpr (F) return run<T, T>(out, x, [](T v) { return v * v; });
-      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T(uint_of<T>(v) * uint_of<T>(v)); });
+      else if constexpr (!B) return run<T, T>(out, x, [](T v) { return T(mul_of<T>(v) * mul_of<T>(v)); });
       break;
     case UnaryOp::Sign:
       if constexpr (F) return run<T, T>(out, x, [](T v) { return v > 0 ? T(1) : (v < 0 ? T(-1) : v); });
@@ -130,31 +134,31 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
   }
   if constexpr (F) {
     switch (op) {
-      case UnaryOp::Exp: return run<T, T>(out, x, [](T v) { return std::exp(v); });
-      case UnaryOp::Expm1: return run<T, T>(out, x, [](T v) { return std::expm1(v); });
-      case UnaryOp::Tanh: return run<T, T>(out, x, [](T v) { return std::tanh(v); });
+      case UnaryOp::Exp: return run<T, T>(out, x, [](C v) { return std::exp(v); });
+      case UnaryOp::Expm1: return run<T, T>(out, x, [](C v) { return std::expm1(v); });
+      case UnaryOp::Tanh: return run<T, T>(out, x, [](C v) { return std::tanh(v); });
       case UnaryOp::Sigmoid:
-        return run<T, T>(out, x, [](T v) {
-          const T e = std::exp(-std::fabs(v));
-          return (v < 0 ? e : T(1)) / (T(1) + e);
+        return run<T, T>(out, x, [](C v) {
+          const C e = std::exp(-std::fabs(v));
+          return (v < 0 ? e : C(1)) / (C(1) + e);
         });
-      case UnaryOp::Log: return run<T, T>(out, x, [](T v) { return std::log(v); });
-      case UnaryOp::Log1p: return run<T, T>(out, x, [](T v) { return std::log1p(v); });
-      case UnaryOp::Log2: return run<T, T>(out, x, [](T v) { return std::log2(v); });
-      case UnaryOp::Log10: return run<T, T>(out, x, [](T v) { return std::log10(v); });
-      case UnaryOp::Sqrt: return run<T, T>(out, x, [](T v) { return std::sqrt(v); });
-      case UnaryOp::Sin: return run<T, T>(out, x, [](T v) { return std::sin(v); });
-      case UnaryOp::Cos: return run<T, T>(out, x, [](T v) { return std::cos(v); });
-      case UnaryOp::Tan: return run<T, T>(out, x, [](T v) { return std::tan(v); });
-      case UnaryOp::Arcsin: return run<T, T>(out, x, [](T v) { return std::asin(v); });
-      case UnaryOp::Arccos: return run<T, T>(out, x, [](T v) { return std::acos(v); });
-      case UnaryOp::Arctan: return run<T, T>(out, x, [](T v) { return std::atan(v); });
-      case UnaryOp::Sinh: return run<T, T>(out, x, [](T v) { return std::sinh(v); });
-      case UnaryOp::Cosh: return run<T, T>(out, x, [](T v) { return std::cosh(v); });
-      case UnaryOp::Arcsinh: return run<T, T>(out, x, [](T v) { return std::asinh(v); });
-      case UnaryOp::Arccosh: return run<T, T>(out, x, [](T v) { return std::acosh(v); });
-      case UnaryOp::Arctanh: return run<T, T>(out, x, [](T v) { return std::atanh(v); });
-      case UnaryOp::Erf: return run<T, T>(out, x, [](T v) { return std::erf(v); });
+      case UnaryOp::Log: return run<T, T>(out, x, [](C v) { return std::log(v); });
+      case UnaryOp::Log1p: return run<T, T>(out, x, [](C v) { return std::log1p(v); });
+      case UnaryOp::Log2: return run<T, T>(out, x, [](C v) { return std::log2(v); });
+      case UnaryOp::Log10: return run<T, T>(out, x, [](C v) { return std::log10(v); });
+      case UnaryOp::Sqrt: return run<T, T>(out, x, [](C v) { return std::sqrt(v); });
+      case UnaryOp::Sin: return run<T, T>(out, x, [](C v) { return std::sin(v); });
+      case UnaryOp::Cos: return run<T, T>(out, x, [](C v) { return std::cos(v); });
+      case UnaryOp::Tan: return run<T, T>(out, x, [](C v) { return std::tan(v); });
+      case UnaryOp::Arcsin: return run<T, T>(out, x, [](C v) { return std::asin(v); });
+      case UnaryOp::Arccos: return run<T, T>(out, x, [](C v) { return std::acos(v); });
+      case UnaryOp::Arctan: return run<T, T>(out, x, [](C v) { return std::atan(v); });
+      case UnaryOp::Sinh: return run<T, T>(out, x, [](C v) { return std::sinh(v); });
+      case UnaryOp::Cosh: return run<T, T>(out, x, [](C v) { return std::cosh(v); });
+      case UnaryOp::Arcsinh: return run<T, T>(out, x, [](C v) { return std::asinh(v); });
+      case UnaryOp::Arccosh: return run<T, T>(out, x, [](C v) { return std::acosh(v); });
+      case UnaryOp::Arctanh: return run<T, T>(out, x, [](C v) { return std::atanh(v); });
+      case UnaryOp::Erf: return run<T, T>(out, x, [](C v) { return std::erf(v); });
       default: break;
     }
   }

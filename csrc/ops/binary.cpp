@@ -33,17 +33,18 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
   switch (kernels::binary_dtypes(op)) {
     case BinaryDTypes::Same: return {p, p};
     case BinaryDTypes::NoBool:
-      TL_CHECK_TYPE(p != DType::Bool, name,
-                    op == BinaryOp::Sub
-                        ? "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
-                          "operator, or the logical_xor function instead"
-                        : "not supported for two bool operands (NumPy computes it in int8, which tensorlet does not "
-                          "have); convert with .astype('uint8') or .astype('int64') first");
+      TL_CHECK_TYPE(p != DType::Bool || op != BinaryOp::Sub, name,
+                    op != BinaryOp::Sub ? "" :
+                        "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` "
+                        "operator, or the logical_xor function instead");
+      if (p == DType::Bool) return {DType::Int8, DType::Int8};  // NumPy's bool loop is int8's
       return {p, p};
     case BinaryDTypes::TrueDiv:
       return is_floating(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
     case BinaryDTypes::Float: {
-      const DType f = float_result_dtype(p);  // NumPy's float16 for bool / uint8 is float32 here
+      // NumPy's loop choice: the narrowest float both operands cast to safely (int8 with uint8
+      // gives float16, though int8 and uint8 promote to int16).
+      const DType f = promote_types(float_result_dtype(a), float_result_dtype(b));
       return {f, f};
     }
     case BinaryDTypes::Integral:

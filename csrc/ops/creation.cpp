@@ -11,10 +11,21 @@ namespace tl {
 
 void check_scalar_fits(const Scalar& value, DType dtype) {
   if (value.kind != ScalarKind::Int || !is_integral(dtype)) return;
+  if (value.big) {  // in [2^63, 2^64): only uint64 holds it
+    if (dtype != DType::UInt64)
+      throw std::overflow_error(str_cat("Python integer ", static_cast<uint64_t>(value.i), " out of bounds for ",
+                                        dtype_name(dtype)));
+    return;
+  }
   int64_t lo = 0, hi = 0;
   switch (dtype) {
-    case DType::UInt8: lo = 0; hi = 255; break;
+    case DType::Int8: lo = -128; hi = 127; break;
+    case DType::Int16: lo = -32768; hi = 32767; break;
     case DType::Int32: lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); break;
+    case DType::UInt8: lo = 0; hi = 255; break;
+    case DType::UInt16: lo = 0; hi = 65535; break;
+    case DType::UInt32: lo = 0; hi = std::numeric_limits<uint32_t>::max(); break;
+    case DType::UInt64: lo = 0; hi = std::numeric_limits<int64_t>::max(); break;
     default: return;  // int64: the binding already refused Python ints outside int64
   }
   if (value.i < lo || value.i > hi)
@@ -48,7 +59,7 @@ Scalar scalar_add(const Scalar& a, const Scalar& b) {
   return Scalar::from_double(a.f + b.f);
 }
 
-double scalar_value(const Scalar& s) { return s.kind == ScalarKind::Float ? s.f : static_cast<double>(s.i); }
+double scalar_value(const Scalar& s) { return s.kind == ScalarKind::Float || s.big ? s.f : static_cast<double>(s.i); }
 
 int64_t arange_length(const Scalar& start, const Scalar& stop, const Scalar& step) {
   double diff;
@@ -65,7 +76,7 @@ int64_t arange_length(const Scalar& start, const Scalar& stop, const Scalar& ste
 
 template <class T>
 T scalar_as(const Scalar& s) {
-  return s.kind == ScalarKind::Float ? cast_value<T>(s.f) : cast_value<T>(s.i);
+  return s.use_double<T>() ? cast_value<T>(s.f) : cast_value<T>(s.i);
 }
 
 }  // namespace

@@ -56,7 +56,14 @@ Tensor matmul_nd_forward(const Tensor& a, const Tensor& b) {
   const int64_t nbatch = checked_numel(batch);
   const int64_t bd = static_cast<int64_t>(batch.size());
   std::vector<int64_t> idx(bd, 0);
-  DType compute = a.dtype() == DType::Bool ? DType::Int64 : a.dtype();
+  // The GEMM exists for five dtypes (build time): float16 multiplies in float32 (as NumPy's
+  // float16 matmul accumulates in float); the other integers in int64, whose wrapped result
+  // has the same low bits as NumPy's wrapping in the narrow type.
+  const DType d = a.dtype();
+  const DType compute = d == DType::Float16 ? DType::Float32
+                        : (d == DType::Float32 || d == DType::Float64 || d == DType::Int32 || d == DType::UInt8)
+                            ? d
+                            : DType::Int64;
   Tensor result = compute == a.dtype() ? out : Tensor::empty(out_shape, compute);
   Tensor ac = av.to_dtype(compute), bc = bv.to_dtype(compute);
   for (int64_t i = 0; i < nbatch; ++i) {
@@ -71,7 +78,13 @@ Tensor matmul_nd_forward(const Tensor& a, const Tensor& b) {
     Tensor am = ac.view_with({M, K}, {ac.strides()[bd], ac.strides()[bd + 1]}, ao);
     Tensor bm = bc.view_with({K, N}, {bc.strides()[bd], bc.strides()[bd + 1]}, bo);
     Tensor om = result.view_with({M, N}, {std::max<int64_t>(N, 1), 1}, oo);
-    TL_DISPATCH_NUMERIC(compute, "matmul", [&] { gemm_2d<scalar_t>(om, am, bm); });
+    switch (compute) {
+      case DType::Float32: gemm_2d<float>(om, am, bm); break;
+      case DType::Float64: gemm_2d<double>(om, am, bm); break;
+      case DType::Int32: gemm_2d<int32_t>(om, am, bm); break;
+      case DType::UInt8: gemm_2d<uint8_t>(om, am, bm); break;
+      default: gemm_2d<int64_t>(om, am, bm); break;
+    }
   }
   if (result.impl() != out.impl()) out.copy_from(result);
   return out;

@@ -73,7 +73,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, Linear
   DType dt = promote_types(x_in.dtype(), w_in.dtype());
   if (b_in.defined()) dt = promote_types(dt, b_in.dtype());
   const bool relu = act == LinearActivation::Relu;
-  if (!is_floating(dt)) {  // no integer GEMM epilogue: compose the differentiable ops
+  if (dt != DType::Float32 && dt != DType::Float64) {  // no integer / float16 GEMM epilogue: compose the ops
     Tensor y = matmul(x_in, w_in);
     if (b_in.defined()) y = add(y, b_in);
     return relu ? tl::relu(y) : y;

@@ -64,7 +64,8 @@ void set_state(LockedGenerator& lg, const GeneratorState& s) {
 
 Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape, DType dtype) {
   TL_CAPTURE_OP(uniform, lg, low, high, shape, dtype);
-  TL_CHECK_TYPE(is_floating(dtype), "uniform", "dtype must be float32 or float64, got ", dtype_name(dtype));
+  TL_CHECK_TYPE(dtype == DType::Float32 || dtype == DType::Float64, "uniform",
+                "dtype must be float32 or float64 (as NumPy's Generator), got ", dtype_name(dtype));
   if (!std::isfinite(high - low)) throw std::overflow_error("[uniform] high - low range exceeds valid bounds");
   checked_numel(shape, "uniform");
   Tensor out = Tensor::empty(shape, dtype);
@@ -78,7 +79,8 @@ Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape,
 
 Tensor normal(LockedGenerator& lg, double loc, double scale, const Shape& shape, DType dtype) {
   TL_CAPTURE_OP(normal, lg, loc, scale, shape, dtype);
-  TL_CHECK_TYPE(is_floating(dtype), "normal", "dtype must be float32 or float64, got ", dtype_name(dtype));
+  TL_CHECK_TYPE(dtype == DType::Float32 || dtype == DType::Float64, "normal",
+                "dtype must be float32 or float64 (as NumPy's Generator), got ", dtype_name(dtype));
   TL_CHECK(scale >= 0.0, "normal", "scale < 0");
   checked_numel(shape, "normal");
   Tensor out = Tensor::empty(shape, DType::Float64);

@@ -145,7 +145,11 @@ Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdi
   Tensor out;
   {
     NoGradGuard no_grad;
-    Tensor xf = is_floating(x.dtype()) ? x : x.to_dtype(DType::Float64);
+    // Integers in float64 (as NumPy); float16 in float32, rounded once at the end (NumPy's
+    // float16 moments round every intermediate to float16, so ours are as or more accurate).
+    Tensor xf = x.dtype() == DType::Float16 ? x.to_dtype(DType::Float32)
+                : is_floating(x.dtype())     ? x
+                                             : x.to_dtype(DType::Float64);
     Tensor m = Tensor::empty(p.keep, xf.dtype());
     kernels::reduce(ReduceOp::Mean, m, xf, p.mask);
     Tensor s = Tensor::empty(p.keep, xf.dtype());
@@ -156,6 +160,7 @@ Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdi
     const double denom = std::max<double>(static_cast<double>(p.n_red - ddof), 0.0);
     out = div(s, Tensor::scalar(Scalar::from_double(denom), xf.dtype()));
     if (is_std) sqrt_inplace(out);
+    if (x.dtype() == DType::Float16) out = out.to_dtype(DType::Float16);
   }
   Tensor result = as_out(out, p);
   record_reduction(is_std ? ReduceRow::std_ : ReduceRow::var_, result, x, p, out, ddof);
@@ -221,6 +226,13 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims) {
 
 Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
   TL_CAPTURE_OP(mean, x, axis, keepdims, dtype);
+  if (dtype == DType::Float16) {
+    // An explicit float16 accumulates in float16 (NumPy widens to float32 only when dtype= is
+    // not given): the sum rounds (to inf beyond 65504) before the division.
+    Tensor s = sum(astype(x, dtype), axis, keepdims);
+    const int64_t n = make_plan(x, axis, keepdims, "mean").n_red;
+    return div(s, Tensor::scalar(Scalar::from_int(n), DType::Float16));
+  }
   if (is_floating(dtype)) return mean(astype(x, dtype), axis, keepdims);  // accumulates in dtype
   // Integer / bool dtype (no gradient): NumPy's sum in dtype, true_divide, cast back unsafely.
   Tensor s = sum(x, axis, keepdims, dtype);

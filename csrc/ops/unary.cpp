@@ -10,12 +10,12 @@ namespace tl {
 using kernels::UnaryDTypes;
 using kernels::UnaryOp;
 
+// NumPy's float loops for integer inputs: the smallest float wider than the integer
+// (bool/int8/uint8 -> float16, int16/uint16 -> float32, wider -> float64).
 DType float_result_dtype(DType d) {
-  switch (d) {
-    case DType::Float32: case DType::Float64: return d;
-    case DType::Int32: case DType::Int64: return DType::Float64;
-    default: return DType::Float32;  // bool, uint8: NumPy gives float16, which we do not have
-  }
+  if (is_floating(d)) return d;
+  const size_t n = itemsize(d);
+  return n == 1 ? DType::Float16 : n == 2 ? DType::Float32 : DType::Float64;
 }
 
 DType unary_result_dtype(UnaryOp op, DType in) {
@@ -23,15 +23,17 @@ DType unary_result_dtype(UnaryOp op, DType in) {
   switch (kernels::unary_dtypes(op)) {
     case UnaryDTypes::Same: return in;
     case UnaryDTypes::NoBool:
-      TL_CHECK_TYPE(in != DType::Bool, name, "not supported for dtype bool (NumPy has no bool loop for it, or "
-                    "computes it in int8, which tensorlet does not have); convert with .astype() first");
+      if (in == DType::Bool && (op == UnaryOp::Square || op == UnaryOp::Reciprocal))
+        return DType::Int8;  // NumPy's bool loop for these is int8's
+      TL_CHECK_TYPE(in != DType::Bool, name, "not supported for dtype bool (NumPy has no bool loop for it); "
+                    "use logical_not / ~ or convert with .astype() first");
       return in;
     case UnaryDTypes::Integral:
       TL_CHECK_TYPE(!is_floating(in), name, "not supported for dtype ", dtype_name(in),
                     ": it needs bool or integer operands");
       return in;
     case UnaryDTypes::Float: return float_result_dtype(in);
-    case UnaryDTypes::Round: return in == DType::Bool ? DType::Float32 : in;  // NumPy: float16
+    case UnaryDTypes::Round: return in == DType::Bool ? DType::Float16 : in;  // as NumPy
     case UnaryDTypes::ToBool: return DType::Bool;
   }
   return in;

@@ -105,7 +105,7 @@ std::vector<kernels::OptimTensor> prepare(const char* op, const Tensors& params,
     const size_t i = active[j];
     const Tensor& p = params[i];
     TL_CHECK(p.defined(), op, "param ", i, " is an undefined tensor");
-    TL_CHECK(is_floating(p.dtype()), op, "param ", i, " must be float32 or float64, got ", dtype_name(p.dtype()),
+    TL_CHECK(p.dtype() == DType::Float32 || p.dtype() == DType::Float64, op, "param ", i, " must be float32 or float64, got ", dtype_name(p.dtype()),
              " (shape ", shape_str(p.shape()), ")");
     TL_CHECK(p.is_contiguous(), op, "param ", i, " must be contiguous (shape ", shape_str(p.shape()), ")");
     p.check_writable(op);

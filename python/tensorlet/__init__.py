@@ -34,9 +34,15 @@ from ._namespace import (e, pi, inf, nan, newaxis, acos, acosh, asin, asinh, ata
 
 # dtypes are numpy.dtype objects, so `t.dtype == tl.float32` and `== np.float32` both hold.
 bool_ = _np.dtype("bool")
-uint8 = _np.dtype("uint8")
+int8 = _np.dtype("int8")
+int16 = _np.dtype("int16")
 int32 = _np.dtype("int32")
 int64 = _np.dtype("int64")
+uint8 = _np.dtype("uint8")
+uint16 = _np.dtype("uint16")
+uint32 = _np.dtype("uint32")
+uint64 = _np.dtype("uint64")
+float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
 float64 = _np.dtype("float64")
 

@@ -45,11 +45,13 @@ def searchsorted(x1, x2, /, *, side="left", sorter=None):
 
 
 def _scan_dtype(x, dtype):
-    # The standard's default: integers narrower than the default int (int64) accumulate in it;
-    # unsigned ones too (as tl.sum: tensorlet has no uint64 yet).
+    # NumPy's and the standard's default, as tl.sum: bool and signed integers accumulate in
+    # int64, unsigned integers in uint64.
     if dtype is not None:
         return dtype
-    if x.dtype.kind in "bu" or (x.dtype.kind == "i" and x.dtype.itemsize < 8):
+    if x.dtype.kind == "u":
+        return "uint64"
+    if x.dtype.kind == "b" or (x.dtype.kind == "i" and x.dtype.itemsize < 8):
         return "int64"
     return x.dtype
 
