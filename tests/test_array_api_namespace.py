@@ -39,6 +39,9 @@ def test_namespace_info():
     assert set(info.dtypes(kind="integral")) >= {"uint8", "int32", "int64"}
     assert set(info.dtypes(kind="real floating")) >= {"float32", "float64"}
     assert "float32" not in info.dtypes(kind=("bool", "integral"))
+    # Every standard real dtype is listed; float16 (tensorlet's, not the standard's) is not.
+    assert set(all_) == {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                         "float32", "float64"}
 
 
 def test_finfo_iinfo():
@@ -48,6 +51,11 @@ def test_finfo_iinfo():
     assert tl.finfo(tl.ones(2)).dtype == tl.float64
     i = tl.iinfo(tl.uint8)
     assert (i.bits, i.min, i.max) == (8, 0, 255)
+    for name in ("int8", "int16", "uint16", "uint32", "uint64"):
+        i, n = tl.iinfo(getattr(tl, name)), np.iinfo(name)
+        assert (i.bits, i.min, i.max) == (n.bits, n.min, n.max), name
+    h, n = tl.finfo(tl.float16), np.finfo(np.float16)
+    assert (h.bits, h.eps, h.max, h.smallest_normal) == (16, float(n.eps), float(n.max), float(n.tiny))
     with pytest.raises(TypeError, match="finfo"):
         tl.finfo(tl.int32)
     with pytest.raises(TypeError, match="iinfo"):

@@ -42,10 +42,14 @@ def check_device(dev, op):
     raise ValueError(f"{op}: tensorlet has only the CPU device, got device={dev!r}")
 
 
-def _dtypes():
+def _dtypes(standard_only=False):
+    """tensorlet's dtypes by name; standard_only leaves out float16, which tensorlet has (as
+    NumPy) but the Array API standard does not name."""
     from . import __dict__ as ns
     names = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
              "float16", "float32", "float64", "complex64", "complex128")
+    if standard_only:
+        names = tuple(n for n in names if n != "float16")
     return {n: ns["bool_" if n == "bool" else n] for n in names if ("bool_" if n == "bool" else n) in ns}
 
 
@@ -161,7 +165,7 @@ class ArrayNamespaceInfo:
 
     def dtypes(self, *, device=None, kind=None):
         check_device(device, "dtypes")
-        d = _dtypes()
+        d = _dtypes(standard_only=True)
         if kind is None:
             return d
         return {n: dt for n, dt in d.items() if isdtype(dt, kind)}
