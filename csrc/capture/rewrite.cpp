@@ -248,6 +248,22 @@ bool activation_grad(Plan& p, const Readers& rd) {
   return false;
 }
 
+// The gradient of a full mean: gl = g * (1/n) everywhere (ops/reduce_grad.cpp's d_mean, with the
+// scale rounded to the dtype as the weak scalar is).
+std::function<void()> mean_fill(const Tensor& g, const Tensor& gl) {
+  return [g, gl] {
+    by_dtype(gl.dtype(), [&](auto t) {
+      using T = decltype(t);
+      const int64_t n = gl.numel();
+      const T s = static_cast<T>(1.0 / static_cast<double>(n));
+      const T gv = *g.data<T>();
+      T* o = gl.data<T>();
+      for (int64_t r = 0; r < n; ++r) o[r] = gv * s;
+      return 0;
+    });
+  };
+}
+
 // MeanBackward0 of a mean over all of a loss vector -> SparseSoftmaxCrossEntropyBackward0.
 bool mean_xent_grad(Plan& p, const Readers& rd) {
   for (size_t i = 0; i < p.entries.size(); ++i) {
@@ -268,17 +284,9 @@ bool mean_xent_grad(Plan& p, const Readers& rd) {
       continue;
     const Tensor &gz = x.outputs[0], &z = x.saved[0], &labels = x.saved[1], &lse = x.saved[2];
     if (!whole(gz) || !whole(z) || !whole(labels) || !whole(lse) || z.ndim() < 1) continue;
-    const int64_t n = gl.numel(), C = z.shape().back();
-    // d mean = g * (1/n) per element (ops/reduce_grad.cpp's d_mean: the scale rounded to the dtype).
-    auto k = [g, gl, gz, z, labels, lse, n, C] {
-      by_dtype(gl.dtype(), [&](auto t) {
-        using T = decltype(t);
-        const T s = static_cast<T>(1.0 / static_cast<double>(n));
-        const T gv = *g.data<T>();
-        T* o = gl.data<T>();
-        for (int64_t r = 0; r < n; ++r) o[r] = gv * s;
-        return 0;
-      });
+    const int64_t C = z.shape().back();
+    auto k = [fill = mean_fill(g, gl), gz, gl, z, labels, lse, C] {
+      fill();
       kernels::sparse_xent_rows_backward(gz, gl, z, labels, lse, C);
     };
     Entry f = fused_entry("MeanBackward0+SparseSoftmaxCrossEntropyBackward0", k, {g, z, labels, lse}, {&m, &x});
@@ -291,12 +299,34 @@ bool mean_xent_grad(Plan& p, const Readers& rd) {
   return false;
 }
 
+// MeanBackward0 of a full mean left alone (any other loss): replayed as one fill, g * (1/n),
+// instead of re-running the node (its scale constant is made outside any logged kernel).
+bool mean_grad(Plan& p, const Readers&) {
+  for (Entry& m : p.entries) {
+    if (m.op != "MeanBackward0" || !m.described || m.fused || m.lowered || m.inputs.size() != 1 ||
+        m.outputs.size() != 1)
+      continue;
+    const Tensor &g = m.inputs[0], &gl = m.outputs[0];
+    if (!whole(g) || g.numel() != 1 || !whole(gl) || m.attr != gl.numel() || gl.numel() == 0 ||
+        g.dtype() != gl.dtype() || (gl.dtype() != DType::Float32 && gl.dtype() != DType::Float64) ||
+        std::any_of(m.saved.begin(), m.saved.end(), [](const Tensor& t) { return t.defined(); }))
+      continue;
+    Entry f = fused_entry("MeanBackward0", mean_fill(g, gl), {g}, {&m});
+    f.outputs = m.outputs;
+    f.attr = m.attr;
+    m = std::move(f);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, int>> fuse(Plan& plan, const std::vector<Tensor>& visible) {
   using Rewrite = bool (*)(Plan&, const Readers&);
   const std::pair<const char*, Rewrite> rewrites[] = {
-      {"mean_xent_grad", mean_xent_grad}, {"gemm_epilogue", gemm_epilogue}, {"activation_grad", activation_grad}};
+      {"mean_xent_grad", mean_xent_grad}, {"mean_grad", mean_grad}, {"gemm_epilogue", gemm_epilogue},
+      {"activation_grad", activation_grad}};
   std::vector<std::pair<std::string, int>> fired;
   for (const auto& [name, rw] : rewrites) fired.emplace_back(name, 0);
   for (bool changed = true; changed;) {

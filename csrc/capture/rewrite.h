@@ -12,6 +12,8 @@
 //                      bias gradient (kernels::activation_grad_bias), then the two GEMMs.
 //   mean_xent_grad     MeanBackward0 of a full mean -> SparseSoftmaxCrossEntropyBackward0: the
 //                      mean's gradient and the cross-entropy's in one entry, both lowered.
+//   mean_grad          any other MeanBackward0 of a full mean: lowered to one fill (the node
+//                      makes its scale constant outside any logged kernel, so it re-ran as op).
 // Fused entries replay as their own kernels, which reach memory through tensor handles, so they
 // stay valid when Plan::share_buffers moves buffers.
 #pragma once
