@@ -144,7 +144,10 @@ void bind_capture(py::module_& m) {
           const std::vector<Tensor> from = new_inputs(dst, src);
           py::gil_scoped_release release;
           for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_from(from[i]);
-          capture::replay_range(p, 0, end.value_or(p.entries.size()));
+          // A whole replay moves the buffers share_buffers planned (at the first one); a segmented
+          // replay never moves them (capture/segments.h).
+          if (end) capture::replay_range(p, 0, *end);
+          else p.replay();
         }, py::arg("plan"), py::arg("dst"), py::arg("src"), py::arg("end") = py::none(),
         "Copies (and casts) each src into the captured input dst[i]'s buffer, then replays the plan (its entries "
         "before `end` when given), without the GIL.");
