@@ -121,7 +121,7 @@ struct BinaryBackward : Node {
     std::vector<Tensor> grads{need_a ? grad_for(d.a, input_meta[0]) : Tensor(),
                               need_b ? grad_for(d.b, input_meta[1]) : Tensor()};
     // For capture/rewrite.cpp: the call's results and the saved tensors the formula read.
-    capture::describe(grads, {saved.a_, saved.b_, saved.out_}, static_cast<int64_t>(op));
+    if (capture::recording()) capture::describe(grads, {saved.a_, saved.b_, saved.out_}, static_cast<int64_t>(op));
     return grads;
   }
   void release_saved() override {
@@ -160,7 +160,8 @@ struct WhereBackward : Node {
     const Tensor& cond = unpack(cond_saved);
     std::vector<Tensor> grads{Tensor(), needs_input_grad(1) ? grad_for(where(cond, g, zero), input_meta[1]) : Tensor(),
                               needs_input_grad(2) ? grad_for(where(cond, zero, g), input_meta[2]) : Tensor()};
-    capture::describe(grads, {cond});  // for capture/rewrite.cpp: what the call read besides g
+    // For capture/rewrite.cpp: what the call read besides g.
+    if (capture::recording()) capture::describe(grads, {cond});
     return grads;
   }
   void release_saved() override { cond_saved.reset(); }
@@ -188,7 +189,8 @@ struct ClipBackward : Node {
       Tensor t = lo.defined() ? binary_raw(BinaryOp::Max, x, lo) : x;
       ghi = grad_for(where(greater(t, hi), g, zero), input_meta[2]);
     }
-    capture::describe({gx, glo, ghi}, {x, lo, hi});  // for capture/rewrite.cpp: what the call read besides g
+    // For capture/rewrite.cpp: what the call read besides g.
+    if (capture::recording()) capture::describe({gx, glo, ghi}, {x, lo, hi});
     return {gx, glo, ghi};
   }
   void release_saved() override {

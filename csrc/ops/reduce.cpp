@@ -88,7 +88,7 @@ struct ReduceBackward : Node {
     Unpacked saved(*this);
     Tensor gx = grad::derivative(op, g, saved, geom, input_meta[0].shape);
     // For capture/rewrite.cpp: what the call read besides g, and how many elements it reduced.
-    capture::describe({gx}, {saved.x_, saved.out_}, geom.n);  // the saved tensors the formula read
+    if (capture::recording()) capture::describe({gx}, {saved.x_, saved.out_}, geom.n);  // the saved tensors the formula read
     return {gx};
   }
   void release_saved() override {
