@@ -471,11 +471,27 @@ void Plan::relayout() {
       if (std::find(moved.begin(), moved.end(), a.get()) == moved.end()) still.add(a);
     for (const Tensor& t : e.inputs) still.add(t.storage());
   }
-  slab_ = Storage::allocate(std::max<size_t>(slab_bytes_, 1));
+  // The moved buffers' own memory goes first (this replay rewrites each before any read), so the
+  // slab never coexists with them: the step's peak memory does not grow by the slab.
+  for (const Move& m : moves_) {
+    m.storage->owner.reset();
+    m.storage->data = nullptr;
+  }
+  try {
+    slab_ = Storage::allocate(std::max<size_t>(slab_bytes_, 1));
+  } catch (...) {  // out of memory: each buffer gets memory of its own again, unshared
+    for (const Move& m : moves_) {
+      auto own = Storage::allocate(m.storage->nbytes);
+      m.storage->data = own->data;
+      m.storage->owner = own;
+    }
+    moves_.clear();
+    throw;
+  }
   std::shared_ptr<void> owner = slab_;
   for (const Move& m : moves_) {
     m.storage->data = static_cast<unsigned char*>(slab_->data) + m.offset;
-    m.storage->owner = owner;  // the buffer's own memory is freed here
+    m.storage->owner = owner;
   }
   // Moved buffers overlap in memory, so a read address no longer names one buffer. The re-logged
   // reads of an entry must lie in what it read when recorded (those buffers are alive together,
