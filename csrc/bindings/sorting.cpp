@@ -22,6 +22,10 @@ void bind_sorting(py::module_& m) {
           return without_gil_if(is_large(t.numel()), [&] { return argsort(t, axis, descending); });
         }, py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false,
         "int64 indices sorting x along axis (stable, NaN last).");
+  m.def("_unique_values", [](py::handle x) {
+          Tensor t = arg(x);
+          return without_gil_if(is_large(t.numel()), [&] { return unique_values(t); });
+        }, py::arg("x"), "The sorted distinct values of x, flattened (NaNs all distinct).");
   m.def("_cumsum", [](py::handle x, int64_t axis, bool reverse) {
           Tensor t = arg(x);
           return without_gil_if(is_large(t.numel()), [&] { return cumsum(t, axis, reverse); });

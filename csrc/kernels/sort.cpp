@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <vector>
 #include "core/error.h"
@@ -60,68 +61,139 @@ template <class T, class K = KeyOf<T>> inline T from_key(K k, bool descending) {
 
 constexpr int kDigitBits = 11;
 constexpr int64_t kBuckets = int64_t(1) << kDigitBits;
+template <class K> constexpr int kPassesOf = int((sizeof(K) * 8 + kDigitBits - 1) / kDigitBits);
 
-// Stable LSD radix sort of keys[0, n) (with their payload idx when idx != nullptr); the result
-// lands back in keys/idx. tmp_k/tmp_i: scratch of n elements.
-template <class K, class I>
-void radix_sort(K* keys, I* idx, K* tmp_k, I* tmp_i, int64_t n) {
-  constexpr int kPasses = int((sizeof(K) * 8 + kDigitBits - 1) / kDigitBits);
-  std::vector<int64_t> hist(size_t(kPasses) * kBuckets, 0);
+// One LSD pass: dst position of each element = the running offset of its digit. load(i) gives
+// the i-th key of the source (the first pass computes it from x, so no separate key pass),
+// store(pos, key, i) writes it (the last pass converts back to values / writes the int64
+// index). Stable, because every bucket is filled in source order.
+template <class K, class C, class Load, class Store>
+inline void radix_pass(int64_t n, C* offsets, int shift, Load load, Store store) {
   for (int64_t i = 0; i < n; ++i) {
-    K k = keys[i];
-    for (int p = 0; p < kPasses; ++p) ++hist[size_t(p) * kBuckets + ((k >> (p * kDigitBits)) & (kBuckets - 1))];
-  }
-  K *src_k = keys, *dst_k = tmp_k;
-  I *src_i = idx, *dst_i = tmp_i;
-  for (int p = 0; p < kPasses; ++p) {
-    int64_t* h = &hist[size_t(p) * kBuckets];
-    const int shift = p * kDigitBits;
-    if (h[(src_k[0] >> shift) & (kBuckets - 1)] == n) continue;  // every key has this digit
-    int64_t sum = 0;
-    for (int64_t b = 0; b < kBuckets; ++b) {
-      int64_t c = h[b];
-      h[b] = sum;
-      sum += c;
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      K k = src_k[i];
-      int64_t pos = h[(k >> shift) & (kBuckets - 1)]++;
-      dst_k[pos] = k;
-      if (idx) dst_i[pos] = src_i[i];
-    }
-    std::swap(src_k, dst_k);
-    std::swap(src_i, dst_i);
-  }
-  if (src_k != keys) {
-    std::memcpy(keys, src_k, sizeof(K) * size_t(n));
-    if (idx) std::memcpy(idx, src_i, sizeof(I) * size_t(n));
+    const K k = load(i);
+    store(offsets[(k >> shift) & (kBuckets - 1)]++, k, i);
   }
 }
 
+// Stable LSD radix sort of one row of x into values and/or indices.
+// Keys are computed on the fly in the first pass and turned back into values in the last, a
+// digit that is the same for every key is skipped, and the scratch is never zero-filled: for
+// 1M float32 that is one read pass (the histograms) and three scatter passes. Floats: -0.0 and
+// +0.0 get one key and NaN the largest, then (values only) the zeros' run and the NaN tail are
+// refilled from x in input order, so signs and NaN payloads come out exactly as NumPy's stable
+// sort gives them. C: the count / index type (uint32_t unless the row has 2^32 elements).
+template <class T, class C>
+void radix_sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* indices) {
+  using K = KeyOf<T>;
+  constexpr int kPasses = kPassesOf<K>;
+  std::unique_ptr<C[]> hist(new C[size_t(kPasses * kBuckets)]());
+  int64_t nans = 0, zeros = 0, below_zero = 0;
+  const K zero_key = to_key<T>(T(0), descending, true);
+  for (int64_t i = 0; i < n; ++i) {
+    const K k = to_key<T>(x[i], descending, true);
+    for (int p = 0; p < kPasses; ++p) ++hist[size_t(p * kBuckets + ((k >> (p * kDigitBits)) & (kBuckets - 1)))];
+    if constexpr (kIsFloat<T>) {
+      nans += x[i] != x[i];
+      zeros += k == zero_key;
+      below_zero += k < zero_key;
+    }
+  }
+  int active[kPasses], n_active = 0;
+  const K k0 = to_key<T>(x[0], descending, true);
+  for (int p = 0; p < kPasses; ++p) {
+    C* h = &hist[size_t(p * kBuckets)];
+    if (int64_t(h[(k0 >> (p * kDigitBits)) & (kBuckets - 1)]) == n) continue;  // one digit for all
+    active[n_active++] = p;
+    C sum = 0;
+    for (int64_t b = 0; b < kBuckets; ++b) {
+      const C c = h[b];
+      h[b] = sum;
+      sum += c;
+    }
+  }
+  if (n_active == 0) {  // every key equal: the row is already in (stable) order
+    if (values) std::memcpy(values, x, sizeof(T) * size_t(n));
+    if (indices)
+      for (int64_t i = 0; i < n; ++i) indices[i] = i;
+    return;
+  }
+  // Buffers alternate so that the last pass lands in the outputs: a = scratch, b = values' own
+  // memory reused as keys when only values are wanted (saves an allocation and its page faults).
+  std::unique_ptr<K[]> own_a(new K[size_t(n)]), own_b;
+  std::unique_ptr<C[]> idx_a, idx_b;
+  K* buf[2] = {own_a.get(), nullptr};
+  C* ibuf[2] = {nullptr, nullptr};
+  if (indices || n_active > 2) {
+    if (values && !indices && sizeof(K) == sizeof(T)) {
+      buf[1] = reinterpret_cast<K*>(values);
+    } else {
+      own_b.reset(new K[size_t(n)]);
+      buf[1] = own_b.get();
+    }
+  }
+  if (indices) {
+    idx_a.reset(new C[size_t(n)]);
+    idx_b.reset(new C[size_t(n)]);
+    ibuf[0] = idx_a.get();
+    ibuf[1] = idx_b.get();
+  }
+  for (int j = 0; j < n_active; ++j) {
+    const int p = active[j], shift = p * kDigitBits;
+    C* off = &hist[size_t(p * kBuckets)];
+    const bool first = j == 0, last = j == n_active - 1;
+    const int d = (n_active - 1 - j) & 1 ? 0 : 1;  // pass n_active-2 writes buf[0], and so on
+    K* dk = buf[d];
+    C* di = ibuf[d];
+    const K* sk = first ? nullptr : buf[1 - d];
+    const C* si = first ? nullptr : ibuf[1 - d];
+    auto load_x = [&](int64_t i) { return to_key<T>(x[i], descending, true); };
+    auto load_k = [&](int64_t i) { return sk[i]; };
+    if (last) {
+      auto store_out = [&](C pos, K k, int64_t i) {
+        if (values) values[pos] = from_key<T>(k, descending);
+        if (indices) indices[pos] = int64_t(first ? C(i) : si[i]);
+      };
+      if (first) radix_pass<K, C>(n, off, shift, load_x, store_out);
+      else radix_pass<K, C>(n, off, shift, load_k, store_out);
+    } else if (indices) {
+      auto store_ki = [&](C pos, K k, int64_t i) {
+        dk[pos] = k;
+        di[pos] = first ? C(i) : si[i];
+      };
+      if (first) radix_pass<K, C>(n, off, shift, load_x, store_ki);
+      else radix_pass<K, C>(n, off, shift, load_k, store_ki);
+    } else {
+      auto store_k = [&](C pos, K k, int64_t) { dk[pos] = k; };
+      if (first) radix_pass<K, C>(n, off, shift, load_x, store_k);
+      else radix_pass<K, C>(n, off, shift, load_k, store_k);
+    }
+  }
+  if constexpr (kIsFloat<T>) {
+    // The zeros' run starts after every key below zero's; the NaNs are the last `nans`.
+    if (values && (nans > 0 || zeros > 0)) {
+      int64_t z = below_zero, q = n - nans;
+      for (int64_t i = 0; i < n; ++i) {
+        if (x[i] == T(0)) values[z++] = x[i];
+        else if (x[i] != x[i]) values[q++] = x[i];
+      }
+    }
+  }
+}
+
+// Rows shorter than kRadixMinRow: std::stable_sort on the same keys.
 template <class T, class I>
 void sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* indices) {
+  if (n >= kRadixMinRow) return radix_sort_row<T, I>(x, n, descending, values, indices);
   using K = KeyOf<T>;
-  const bool want_idx = indices != nullptr;
-  std::vector<K> keys(static_cast<size_t>(n)), tmp_k(static_cast<size_t>(n));
-  std::vector<I> idx(want_idx ? size_t(n) : 0), tmp_i(want_idx ? size_t(n) : 0);
-  for (int64_t i = 0; i < n; ++i) keys[size_t(i)] = to_key<T>(x[i], descending, want_idx);
-  if (want_idx)
-    for (int64_t i = 0; i < n; ++i) idx[size_t(i)] = I(i);
-  if (n < kRadixMinRow) {
-    if (want_idx) {
-      std::stable_sort(idx.begin(), idx.end(), [&](I a, I b) { return keys[size_t(a)] < keys[size_t(b)]; });
-      for (int64_t i = 0; i < n; ++i) tmp_k[size_t(i)] = keys[size_t(idx[size_t(i)])];
-      keys.swap(tmp_k);
-    } else {
-      std::sort(keys.begin(), keys.end());
-    }
-  } else {
-    radix_sort<K, I>(keys.data(), want_idx ? idx.data() : nullptr, tmp_k.data(), want_idx ? tmp_i.data() : nullptr, n);
+  std::vector<I> idx(static_cast<size_t>(n));
+  std::vector<K> keys(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) keys[size_t(i)] = to_key<T>(x[i], descending, true);
+  for (int64_t i = 0; i < n; ++i) idx[size_t(i)] = I(i);
+  std::stable_sort(idx.begin(), idx.end(), [&](I a, I b) { return keys[size_t(a)] < keys[size_t(b)]; });
+  for (int64_t i = 0; i < n; ++i) {
+    if (values) values[i] = x[idx[size_t(i)]];
+    if (indices) indices[i] = int64_t(idx[size_t(i)]);
   }
-  if (values)
-    for (int64_t i = 0; i < n; ++i) values[i] = from_key<T>(keys[size_t(i)], descending);
-  if (want_idx)
-    for (int64_t i = 0; i < n; ++i) indices[i] = int64_t(idx[size_t(i)]);
 }
 
 // Searches keys (ascending, NaN last) like std::lower_bound / upper_bound.
@@ -183,6 +255,29 @@ void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const 
       });
     }
   });
+}
+
+int64_t compact_runs(const Tensor& s) {
+  TL_CHECK(s.is_contiguous() && s.ndim() == 1, "unique_values", "internal: s must be 1-D contiguous");
+  const int64_t n = s.numel();
+  if (n == 0) return 0;
+  int64_t m = 1;
+  TL_DISPATCH_ALL(s.dtype(), "unique_values", [&] {
+    using T = scalar_t;
+    if constexpr (!kSortable<T>) {
+      throw TypeError(str_cat("[unique_values] not supported for dtype ", dtype_name(s.dtype())));
+    } else {
+      T* p = s.data<T>();
+      T prev = p[0];
+      for (int64_t i = 1; i < n; ++i) {  // branch-free: always write, advance past a new value
+        const T v = p[i];
+        p[m] = v;
+        m += !(v == prev);
+        prev = v;
+      }
+    }
+  });
+  return m;
 }
 
 void scan(ScanOp op, const Tensor& x, const Tensor& out, int64_t outer, int64_t n, int64_t inner, bool reverse) {

@@ -18,6 +18,10 @@ constexpr int64_t kRadixMinRow = 256;
 void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const Tensor& values,
                const Tensor& indices);
 
+// Moves the first element of each run of equal values of the sorted 1-D contiguous s to its
+// front, in order, and returns how many there are (NaNs are all distinct, as the standard says).
+int64_t compact_runs(const Tensor& s);
+
 // Inclusive scans along the middle dim of contiguous x viewed as (outer, n, inner), into out
 // (x's dtype and shape, contiguous). reverse: from the end (the adjoint of cumulative_sum).
 enum class ScanOp { Sum, Prod };

@@ -86,6 +86,15 @@ Tensor argsort(const Tensor& x, int64_t axis, bool descending) {
   return sort_impl(x, sort_axis(x, axis, "argsort"), descending, false, true).second;
 }
 
+Tensor unique_values(const Tensor& x) {
+  TL_CAPTURE_OP(unique_values, x);
+  Tensor flat = x.detach().contiguous();
+  Tensor s = Tensor::empty({flat.numel()}, flat.dtype());
+  kernels::sort_rows(flat, flat.numel() ? 1 : 0, flat.numel(), false, s, Tensor());
+  const int64_t m = kernels::compact_runs(s);
+  return m == s.numel() ? s : s.view_with({m}, {1}, s.offset()).clone();
+}
+
 Tensor cumsum(const Tensor& x, int64_t axis, bool reverse) {
   TL_CAPTURE_OP(cumsum, x, axis, reverse);
   const int64_t ax = sort_axis(x, axis, "cumulative_sum");

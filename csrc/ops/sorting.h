@@ -11,6 +11,8 @@ namespace tl {
 Tensor sort_values(const Tensor& x, int64_t axis, bool descending);
 // int64 indices that sort x along `axis` (stable, NaN last, descending keeps equal elements in order).
 Tensor argsort(const Tensor& x, int64_t axis, bool descending);
+// The distinct values of x (flattened), sorted; NaNs all distinct. Not differentiable.
+Tensor unique_values(const Tensor& x);
 // Inclusive cumulative sum along `axis` in x's dtype (reverse: from the end). Differentiable:
 // its backward is the reverse cumulative sum of the gradient.
 Tensor cumsum(const Tensor& x, int64_t axis, bool reverse);

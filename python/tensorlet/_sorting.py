@@ -112,8 +112,7 @@ def _unique(x, op, want_index):
 
 
 def unique_values(x, /):
-    s, first, _ = _unique(x, "unique_values", False)
-    return s[first]
+    return _core._unique_values(_t(x, "unique_values"))
 
 
 def _starts_counts(first, n):
