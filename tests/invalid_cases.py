@@ -457,6 +457,8 @@ def cases():
     add("_sort_values(0-d)", E, lambda: tl._core._sort_values(tl.asarray(1.0), -1, False))
     add("_argsort(axis=5)", (E, I), lambda: tl._core._argsort(f3(), 5, False))
     add("sort(list) needs a tensor", T, lambda: tl.sort([3, 1]))
+    add("unique_values(list) needs a tensor", T, lambda: tl.unique_values([3, 1]))
+    add("_unique_values(float16)", T, lambda: tl._core._unique_values(tl.asarray(np.array([1.0, 2.0], np.float16))))
     add("_cumsum(0-d)", E, lambda: tl._core._cumsum(tl.asarray(1.0), 0, False))
     add("_cumsum(axis=-3)", (E, I), lambda: tl._core._cumsum(t23(), -3, False))
     add("_cumprod(axis=2)", (E, I), lambda: tl._core._cumprod(t23(), 2))

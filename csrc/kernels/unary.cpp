@@ -4,6 +4,7 @@
 #include "kernels/unary.h"
 #include "capture/kernel_log.h"
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include "kernels/strided_loop.h"
@@ -33,18 +34,18 @@ void run(const StridedView& out, const StridedView& x, F f) {
 }
 
 // Same, with the contiguous path handed to a per-ISA loop (unary_simd.h).
-template <class T, class F>
-void run_dispatched(const StridedView& out, const StridedView& x, F32Loop contiguous, F f) {
-  constexpr int64_t S = sizeof(T);
+template <class T, class Out = T, class F>
+void run_dispatched(const StridedView& out, const StridedView& x, void (*contiguous)(Out*, const T*, int64_t), F f) {
+  constexpr int64_t S = sizeof(T), SO = sizeof(Out);
   strided_loop<2>(out.shape, {out.bytes(), x.bytes()},
-                  {&out.strides, &x.strides}, {S, S}, [contiguous, f](char** p, const int64_t* s, int64_t n) {
-                    if (s[0] == S && s[1] == S) {
-                      contiguous(reinterpret_cast<T*>(p[0]), reinterpret_cast<const T*>(p[1]), n);
+                  {&out.strides, &x.strides}, {SO, S}, [contiguous, f](char** p, const int64_t* s, int64_t n) {
+                    if (s[0] == SO && s[1] == S) {
+                      contiguous(reinterpret_cast<Out*>(p[0]), reinterpret_cast<const T*>(p[1]), n);
                     } else {
                       char* po = p[0];
                       const char* pa = p[1];
                       for (int64_t i = 0; i < n; ++i, po += s[0], pa += s[1])
-                        *reinterpret_cast<T*>(po) = f(*reinterpret_cast<const T*>(pa));
+                        *reinterpret_cast<Out*>(po) = f(*reinterpret_cast<const T*>(pa));
                     }
                   });
 }
@@ -113,10 +114,21 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
       if constexpr (F) return run<bool, T>(out, x, [](T v) { return v - v == T(0); });
       else return run<bool, T>(out, x, [](T) { return true; });
     case UnaryOp::IsInf:
-      if constexpr (F) return run<bool, T>(out, x, [](T v) { return v == std::numeric_limits<T>::infinity() || v == -std::numeric_limits<T>::infinity(); });
+      if constexpr (std::is_same_v<T, float>)
+        return run_dispatched<T, bool>(out, x, f32_unary_loops().isinf, [](T v) { return std::fabs(v) == std::numeric_limits<T>::infinity(); });
+      else if constexpr (F) return run<bool, T>(out, x, [](T v) { return std::fabs(C(v)) == std::numeric_limits<C>::infinity(); });
       else return run<bool, T>(out, x, [](T) { return false; });
     case UnaryOp::Signbit:  // the sign bit itself: true for -0.0 and for NaNs with the sign set
-      if constexpr (F) return run<bool, T>(out, x, [](T v) { return std::signbit(v); });
+      // (float64 reads it as the top bit of its uint64: std::signbit does not vectorise)
+      if constexpr (std::is_same_v<T, float>) {
+        return run_dispatched<T, bool>(out, x, f32_unary_loops().signbit, [](T v) { return std::signbit(v); });
+      } else if constexpr (std::is_same_v<T, double>) {
+        return run<bool, T>(out, x, [](T v) {
+          uint64_t u;
+          std::memcpy(&u, &v, sizeof u);
+          return bool(u >> 63);
+        });
+      } else if constexpr (F) return run<bool, T>(out, x, [](T v) { return std::signbit(v); });
       else if constexpr (std::is_signed_v<T>) return run<bool, T>(out, x, [](T v) { return v < 0; });
       else return run<bool, T>(out, x, [](T) { return false; });
     case UnaryOp::LogicalNot: return run<bool, T>(out, x, [](T v) { return v == T(0); });

@@ -17,10 +17,21 @@ void sigmoid_loop(float* o, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = vmath::sigmoid_f32(x[i]);
 }
 
+void isinf_loop(bool* o, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = __builtin_fabsf(x[i]) == __builtin_inff();
+}
+void signbit_loop(bool* o, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    __builtin_memcpy(&u, &x[i], sizeof u);
+    o[i] = bool(u >> 31);
+  }
+}
+
 }  // namespace
 
 const F32UnaryLoops& TL_UNARY_SIMD_NAME() {
-  static const F32UnaryLoops loops{exp_loop, tanh_loop, sigmoid_loop};
+  static const F32UnaryLoops loops{exp_loop, tanh_loop, sigmoid_loop, isinf_loop, signbit_loop};
   return loops;
 }
 
