@@ -82,8 +82,10 @@ inline void radix_pass(int64_t n, C* offsets, int shift, Load load, Store store)
 // +0.0 get one key and NaN the largest, then (values only) the zeros' run and the NaN tail are
 // refilled from x in input order, so signs and NaN payloads come out exactly as NumPy's stable
 // sort gives them. C: the count / index type (uint32_t unless the row has 2^32 elements).
-template <class T, class C>
-void radix_sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* indices) {
+// The direction is a template argument so the per-element key conversions carry no branch on it.
+template <class T, class C, bool kDescending>
+void radix_sort_row(const T* x, int64_t n, T* values, int64_t* indices) {
+  constexpr bool descending = kDescending;
   using K = KeyOf<T>;
   constexpr int kPasses = kPassesOf<K>;
   std::unique_ptr<C[]> hist(new C[size_t(kPasses * kBuckets)]());
@@ -183,7 +185,10 @@ void radix_sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* 
 // Rows shorter than kRadixMinRow: std::stable_sort on the same keys.
 template <class T, class I>
 void sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* indices) {
-  if (n >= kRadixMinRow) return radix_sort_row<T, I>(x, n, descending, values, indices);
+  if (n >= kRadixMinRow) {
+    if (descending) return radix_sort_row<T, I, true>(x, n, values, indices);
+    return radix_sort_row<T, I, false>(x, n, values, indices);
+  }
   using K = KeyOf<T>;
   std::vector<I> idx(static_cast<size_t>(n));
   std::vector<K> keys(static_cast<size_t>(n));
