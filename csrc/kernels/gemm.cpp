@@ -167,8 +167,8 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   const bool direct_a = N <= 2 * NR && !pr.asrc;
   const int amode = (direct_a && !pr.ta) ? kARowMajor : kAKMajor;
   // An implicit A packs a whole mc x kc block, in its own layout. With few column panels the
-  // kernel reads that block as it is (row-major, or k-major with stride S); otherwise each
-  // micro-panel is repacked from it as from a stored A.
+  // kernel reads that block as it is (row-major, or k-major with stride S); otherwise the
+  // micro-panels are packed from what it gathers, as from a stored A.
   const bool a_rows = pr.asrc && pr.asrc->row_major();
   const bool src_layout = pr.asrc && N <= 2 * NR;
   const int pmode = a_rows ? kARowMajor : kAKMajor;
@@ -203,13 +203,22 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
       const T beta = first ? pr.beta : T(1);
       if (src_layout) {
         pr.asrc->pack(pr.a_row0 + i0, mb, p0, kb, MR, abuf);
+      } else if (a_rows) {
+        // Row-major panels are gathered one micro-panel at a time (in L1) and transposed.
+        T* rows = tls_gather_a.get<T>(MR * kb);
+        for (int64_t ir = 0; ir < mb; ir += MR) {
+          const int64_t m = std::min<int64_t>(MR, mb - ir);
+          pr.asrc->pack(pr.a_row0 + i0 + ir, m, p0, kb, MR, rows);
+          pack_panel(rows, kb, true, m, kb, MR, ks, abuf + ir * kb);
+        }
       } else if (pr.asrc) {
+        // A column-major source walks each depth column once for the whole block (for a conv,
+        // one patch walk per pixel), then each micro-panel is copied out of it.
         const int64_t S = round_up(mb, MR);
         T* block = tls_gather_a.get<T>(S * kb);
         pr.asrc->pack(pr.a_row0 + i0, mb, p0, kb, MR, block);
         for (int64_t ir = 0; ir < mb; ir += MR)
-          pack_panel(a_rows ? block + ir * kb : block + ir, a_rows ? kb : S, a_rows, std::min<int64_t>(MR, mb - ir),
-                     kb, MR, ks, abuf + ir * kb);
+          pack_panel(block + ir, S, false, std::min<int64_t>(MR, mb - ir), kb, MR, ks, abuf + ir * kb);
       } else if (!direct_a)
         for (int64_t ir = 0; ir < mb; ir += MR)
           pack_panel(pr.a_at(i0 + ir, p0), pr.lda, !pr.ta, std::min<int64_t>(MR, mb - ir), kb, MR, ks,
