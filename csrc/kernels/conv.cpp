@@ -39,8 +39,8 @@ void col2im_add(const Window& w, const T* buf, int64_t r0, int64_t rows, T* dx) 
 
 template <class T>
 void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, const Epilogue<T>& ep) {
-  // Logged whole for a captured step: the GEMMs inside read this call's own scratch patches,
-  // which a replay of the GEMM alone would find freed.
+  // Logged whole for a captured step: the GEMM inside reads x through a patch source that
+  // lives only in this call (gemm_implicit_a is not logged by itself).
   TL_CAPTURE_KERNEL((y), (x, w, ep.bias), conv_forward<T>(win, O, x, w, y, ep));
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (M == 0 || O == 0) return;
