@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 #include "capture/recorder.h"
+#include "core/error.h"
 #include "kernels/conv_patches.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
@@ -56,12 +57,14 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, co
   }
   // Implicit im2col: the GEMM gathers each block of patches from x as it packs it, and
   // spreads itself over the threads (output rows do not depend on the split).
-  gemm_implicit_a<T>(Patches<T>(win, x), M, O, K, w, O, T(0), y, O, ep);
+  if (win.channels_first) gemm_implicit_a<T>(PatchesCF<T, false>(win, x), M, O, K, w, O, T(0), y, O, ep);
+  else gemm_implicit_a<T>(Patches<T>(win, x), M, O, K, w, O, T(0), y, O, ep);
 }
 
 template <class T>
 void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T* dx) {
   TL_CAPTURE_KERNEL((dx), (g, w), conv_backward_input<T>(win, O, g, w, dx));
+  TL_CHECK(!win.channels_first, "conv", "the input gradient is computed channels-last only");
   const int64_t P = win.out_pixels(), K = win.KH * win.KW * win.C, image = win.H * win.W * win.C;
   if (win.N == 0) return;
   if (win.is_pointwise() && O > 0) return gemm<T>(false, true, win.N * P, K, O, T(1), g, O, w, O, T(0), dx, K);
@@ -127,7 +130,10 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
         window_loops<T>().conv_c1_kernel_grad(win, O, x, g, dst, begin, end);
         continue;
       }
-      gemm_implicit_a<T>(PatchesT<T>(win, x, begin), K, O, end - begin, g + begin * O, O, T(0), dst, O);
+      if (win.channels_first)
+        gemm_implicit_a<T>(PatchesCF<T, true>(win, x, begin), K, O, end - begin, g + begin * O, O, T(0), dst, O);
+      else
+        gemm_implicit_a<T>(PatchesT<T>(win, x, begin), K, O, end - begin, g + begin * O, O, T(0), dst, O);
     }
   });
   for (int64_t s = 1; s < slots; ++s) {

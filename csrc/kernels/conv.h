@@ -17,7 +17,10 @@
 // Every result is independent of the thread count: output and
 // input-gradient rows do not depend on how rows are chunked, and the kernel gradient's partial
 // sums are cut from the shapes only and added in a fixed order.
-// All pointers are to contiguous arrays: x (N, H, W, C), w (KH, KW, C, O), y/g (N, OH, OW, O).
+// All pointers are to contiguous arrays: x (N, H, W, C), w (KH, KW, C, O), y/g (N, OH, OW, O);
+// with win.channels_first the forward and the kernel gradient read x as (N, C, H, W) (their
+// patch packers gather from it directly; the output and g stay channels-last), and the input
+// gradient refuses it (its dx is channels-last: the ops layer transposes it).
 #pragma once
 #include <cstdint>
 #include "kernels/gemm.h"

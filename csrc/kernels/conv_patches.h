@@ -10,6 +10,10 @@
 //                             A column-major block: each pixel's column is its patch slice,
 //                             the same runs; the kernel reads it k-major (stride = the block's
 //                             padded height).
+// Channels-first images (N, C, H, W) have their own packer, PatchesCF: there one
+// patch value of consecutive output pixels of an output row is a run along an image row
+// (contiguous at stride 1), so the forward gathers column-major blocks and the kernel gradient
+// row-major ones, one such line at a time.
 // Cells in the padding are zeros. Internal to kernels/conv.cpp.
 #pragma once
 #include <algorithm>
@@ -62,41 +66,51 @@ void for_each_patch_span(const Window& w, const T* x, int64_t r, int64_t lo, int
   if (q < hi) put(q, static_cast<const T*>(nullptr), hi - q);
 }
 
+// What the patch sources share: the geometry, the image and (for the kernel gradients,
+// whose depth is a range of output pixels) the first pixel.
 template <class T>
-class Patches final : public ASource<T> {
+class PatchSource : public ASource<T> {
  public:
-  Patches(const Window& w, const T* x) : w_(w), x_(x) {}
+  PatchSource(const Window& w, const T* x, int64_t pixel0 = 0) : w_(w), x_(x), pixel0_(pixel0) {}
+
+ protected:
+  static int64_t padded(int64_t rows, int R) { return (rows + R - 1) / R * R; }
+  Window w_;
+  const T* x_;
+  int64_t pixel0_;
+};
+
+template <class T>
+class Patches final : public PatchSource<T> {
+ public:
+  using PatchSource<T>::PatchSource;
   bool row_major() const override { return true; }
   void pack(int64_t i, int64_t rows, int64_t p0, int64_t k, int R, T* dst) const override {
     for (int64_t r = 0; r < rows; ++r) {
       T* d = dst + r * k;
-      for_each_patch_span(w_, x_, i + r, p0, p0 + k, [&](int64_t q, const T* s, int64_t len) {
+      for_each_patch_span(this->w_, this->x_, i + r, p0, p0 + k, [&](int64_t q, const T* s, int64_t len) {
         if (s) std::memcpy(d + (q - p0), s, size_t(len) * sizeof(T));
         else std::memset(d + (q - p0), 0, size_t(len) * sizeof(T));
       });
     }
-    const int64_t padded = (rows + R - 1) / R * R;
+    const int64_t padded = this->padded(rows, R);
     std::memset(dst + rows * k, 0, size_t((padded - rows) * k) * sizeof(T));
   }
 
- private:
-  Window w_;
-  const T* x_;
 };
 
 template <class T>
-class PatchesT final : public ASource<T> {
+class PatchesT final : public PatchSource<T> {
  public:
-  // Depth index p is output pixel pixel0 + p of the batch.
-  PatchesT(const Window& w, const T* x, int64_t pixel0) : w_(w), x_(x), pixel0_(pixel0) {}
+  using PatchSource<T>::PatchSource;  // depth index p is output pixel pixel0 + p of the batch
   bool row_major() const override { return false; }
   void pack(int64_t i, int64_t rows, int64_t p0, int64_t k, int R, T* dst) const override {
     // Column-major: pixel p's patch values [i, i + rows) are one contiguous column, filled
     // with a copy per run of the image as in the forward.
-    const int64_t S = (rows + R - 1) / R * R;
+    const int64_t S = this->padded(rows, R), pixel0 = this->pixel0_;
     for (int64_t p = 0; p < k; ++p) {
       T* d = dst + p * S;
-      for_each_patch_span(w_, x_, pixel0_ + p0 + p, i, i + rows, [&](int64_t q, const T* s, int64_t len) {
+      for_each_patch_span(this->w_, this->x_, pixel0 + p0 + p, i, i + rows, [&](int64_t q, const T* s, int64_t len) {
         if (s) std::memcpy(d + (q - i), s, size_t(len) * sizeof(T));
         else std::memset(d + (q - i), 0, size_t(len) * sizeof(T));
       });
@@ -104,10 +118,55 @@ class PatchesT final : public ASource<T> {
     }
   }
 
- private:
-  Window w_;
-  const T* x_;
-  int64_t pixel0_;
+};
+
+// out[j] = patch value q = (kh * KW + kw) * C + c of output pixel pix0 + j (j < count) of a
+// channels-first image: per output row, zeros, the image row's cells at the stride, zeros.
+template <class T>
+void gather_cf_line(const Window& w, const T* x, int64_t q, int64_t pix0, int64_t count, T* out) {
+  const int64_t c = q % w.C, cell = q / w.C, kh = cell / w.KW, kw = cell % w.KW;
+  const int64_t P = w.out_pixels(), off = kw * w.dw - w.pw;
+  // Output columns ow in [lo, hi) read inside the image: 0 <= ow * sw + off < W.
+  const int64_t lo = off >= 0 ? 0 : (-off + w.sw - 1) / w.sw;
+  const int64_t hi = w.W - 1 - off >= 0 ? std::min(w.OW, (w.W - 1 - off) / w.sw + 1) : 0;
+  for (int64_t j = 0; j < count;) {
+    const int64_t pix = pix0 + j, n = pix / P, p = pix % P, oh = p / w.OW, ow0 = p % w.OW;
+    const int64_t len = std::min(count - j, w.OW - ow0), ih = oh * w.sh - w.ph + kh * w.dh;
+    T* o = out + j;
+    j += len;
+    const int64_t a = std::clamp<int64_t>(lo - ow0, 0, len), b = std::clamp<int64_t>(hi - ow0, a, len);
+    if (ih < 0 || ih >= w.H || a == b) {
+      std::fill(o, o + len, T(0));
+      continue;
+    }
+    const T* src = x + ((n * w.C + c) * w.H + ih) * w.W + (ow0 + a) * w.sw + off;
+    std::fill(o, o + a, T(0));
+    if (w.sw == 1) std::memcpy(o + a, src, size_t(b - a) * sizeof(T));
+    else for (int64_t t = a; t < b; ++t, src += w.sw) o[t] = *src;
+    std::fill(o + b, o + len, T(0));
+  }
+}
+
+// Patches of a channels-first image, as lines of one patch value q along consecutive output
+// pixels: for the forward (Transposed = false) a column-major block, one line per depth index;
+// for the kernel gradient (Transposed: rows are patch values, depth is pixels pixel0 + p0 ..)
+// a row-major block, one line per row.
+template <class T, bool Transposed>
+class PatchesCF final : public PatchSource<T> {
+ public:
+  using PatchSource<T>::PatchSource;
+  bool row_major() const override { return Transposed; }
+  void pack(int64_t i, int64_t rows, int64_t p0, int64_t k, int R, T* dst) const override {
+    const int64_t S = this->padded(rows, R);
+    const int64_t lines = Transposed ? rows : k, len = Transposed ? k : rows, stride = Transposed ? k : S;
+    const int64_t q0 = Transposed ? i : p0, pixel = Transposed ? this->pixel0_ + p0 : i;
+    for (int64_t l = 0; l < lines; ++l) {
+      T* d = dst + l * stride;
+      gather_cf_line(this->w_, this->x_, q0 + l, pixel, len, d);
+      std::fill(d + len, d + stride, T(0));  // the padding rows of a column (none in a row)
+    }
+    if (Transposed) std::fill(dst + rows * k, dst + S * k, T(0));  // the padding rows
+  }
 };
 
 }  // namespace tl::kernels
