@@ -297,12 +297,12 @@ def report_fit(results, args, samples, peak):
            for p, rs in results.items() if rs}
     print(f"\nwhole fit: median of {args.repeats} run(s), {args.epochs} epoch(s), {samples} samples, batch "
           f"{args.batch_size}, {args.threads} thread(s); {work:.1f} GFLOP; % of peak against {peak:.0f} GFLOP/s")
-    print(f"{'peer':<10} {'fit s':>7} {'cpu s':>7} {'GFLOP/s':>8} {'% peak':>7} {'test acc':>9} {'eval ms':>8} "
+    print(f"{'peer':<14} {'fit s':>7} {'cpu s':>7} {'GFLOP/s':>8} {'% peak':>7} {'test acc':>9} {'eval ms':>8} "
           f"{'pred ms':>8} {'peak MiB':>9} {'load':>5}   fit s of each run")
     for p, m in med.items():
         g = work / m["fit_s"]
         each = ", ".join(f"{r['fit_s']:.2f}" for r in results[p])
-        print(f"{p:<10} {m['fit_s']:7.2f} {m.get('fit_cpu_s', float('nan')):7.2f} {g:8.1f} {100 * g / peak:6.0f}% "
+        print(f"{p:<14} {m['fit_s']:7.2f} {m.get('fit_cpu_s', float('nan')):7.2f} {g:8.1f} {100 * g / peak:6.0f}% "
               f"{m['test_accuracy']:9.4f} {1e3 * m['eval_s']:8.1f} {1e3 * m['predict_s']:8.1f} {m['peak_rss_mb']:9.0f} "
               f"{m['load']:5.1f}   {each}")
     print("(cpu s: the fit's CPU time over all of the process's threads, spin-waiting included; with the load\n"

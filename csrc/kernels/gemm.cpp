@@ -456,7 +456,8 @@ template <class T>
 void gemm_implicit_a(const ASource<T>& a, int64_t M, int64_t N, int64_t K, const T* B, int64_t ldb, T beta, T* C,
                      int64_t ldc, const Epilogue<T>& ep) {
   TL_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm", "negative size: M=", M, " N=", N, " K=", K);
-  TL_CHECK(K == 0 || N <= 1 || (B && ldb >= N), "gemm", "B null or ldb=", ldb, " < ", N, " columns");
+  TL_CHECK(M == 0 || N == 0 || K == 0 || (B && (K <= 1 || ldb >= N)), "gemm", "B null or ldb=", ldb, " < ", N,
+           " columns");
   TL_CHECK(M == 0 || N == 0 || (C && (M <= 1 || ldc >= N)), "gemm", "C null or ldc=", ldc, " < ", N, " columns");
   if (M == 0 || N == 0) return;
   Problem<T> pr{false, false, M, N, K, T(1), nullptr, K, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu};
