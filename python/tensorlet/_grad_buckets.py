@@ -165,7 +165,7 @@ class GradBuckets:
             raise RuntimeError(f"GradBuckets: finish after {self._next} of {len(self.buckets)} buckets")
         self._mpi.Request.Waitall(self._requests)
         self._requests = []
-        flags = self._packs[self._flags_bucket][:len(self.variables)]
+        flags = self._packs[self._flags_bucket][:len(self.variables)].tolist()
         result = list(self._arrays)
         for k, places in self._places.items():
             buffer = self._packs[k]

@@ -510,8 +510,7 @@ class _TrainFunction:
 
     def __call__(self, batch):
         global _running
-        from ._epoch_iterator import Batch
-
+        Batch = type(batch)
         model, optimizer, metrics = self._model, self._model.optimizer, self._metrics
         start, stop = self._dp.local_rows(batch.start, batch.stop)
         self._scale = (stop - start) / batch.size
