@@ -552,7 +552,8 @@ class _TrainFunction:
                 buckets.begin(1.0 if stop == start else self._bucket_scale())
                 buckets.start_rest(arrays, [a is not None for a in arrays], metrics.local() if n == last else None)
                 self._apply(buckets, variables, grads, arrays)
-        if not self._batch_logs:  # nothing reads them: fit's epoch logs sum the states themselves
+        if not self._batch_logs or metrics.summed is None:  # nothing reads them (or no states):
+            # fit's epoch logs sum the states themselves
             return model._metrics_result() if logs is None else logs
         # The metrics' results from the global states; a custom train_step's other values are
         # this rank's own.
