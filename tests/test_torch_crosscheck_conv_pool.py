@@ -6,23 +6,14 @@ import numpy as np
 import pytest
 
 import tensorlet as tl
+from torch_check import check_against_torch, torch_leaf as _t
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional cross-check)")
 F = torch.nn.functional
 
 
-def _t(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
-
-
 def _check(ours, theirs, tensors, torch_tensors, rng):
-    """Forward equal, then the gradients of sum(out * g) equal for every input."""
-    np.testing.assert_allclose(np.asarray(ours), theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
-    g = rng.standard_normal(tuple(ours.shape))
-    ours.backward(tl.array(g))
-    theirs.backward(torch.tensor(g))
-    for a, b in zip(tensors, torch_tensors):
-        np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-10, atol=1e-10)
+    check_against_torch(ours, theirs, tensors, torch_tensors, rng.standard_normal(tuple(ours.shape)))
 
 
 def _last_to_first(t):
