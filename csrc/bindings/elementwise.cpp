@@ -130,6 +130,13 @@ py::object unary_fn(py::handle x, py::handle out, const char* name) {
 
 Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
   const DType d = parse_dtype(dtype);
+  if (is_complex(t.dtype()) && !is_complex(d) && d != DType::Bool) {
+    // NumPy's rule and warning: the real part is kept. (The Array API standard leaves this cast
+    // unpermitted; portable code takes real(x) or imag(x) first.)
+    py::object w = py::module_::import("numpy").attr("exceptions").attr("ComplexWarning");
+    if (PyErr_WarnEx(w.ptr(), "Casting complex values to real discards the imaginary part", 1) < 0)
+      throw py::error_already_set();
+  }
   if (d != t.dtype()) return astype(t, d);
   if (!copy) return t;
   return t.requires_grad() ? add(t, Tensor::zeros({}, d)) : tl::copy(t);

@@ -24,15 +24,24 @@ def concat(arrays, /, *, axis=0):
 
 
 def real(x, /):
-    return x[...]
+    """The real part; of a complex tensor a float view sharing its memory (as ndarray.real)."""
+    return _core.real(x)
 
 
 def imag(x, /):
-    return _core.zeros_like(x)
+    """The imaginary part (a view of a complex tensor's memory; zeros for a real tensor)."""
+    return _core.imag(x)
 
 
 def conj(x, /):
-    return x[...]
+    """The complex conjugate (a new tensor; real tensors are returned as they are)."""
+    return _core.conj(x)
+
+
+Tensor.real = property(real, doc="The real part (a view for complex tensors), as ndarray.real.")
+Tensor.imag = property(imag, doc="The imaginary part (a view for complex tensors), as ndarray.imag.")
+Tensor.conj = conj
+Tensor.conjugate = conj
 
 
 # The creation functions with the standard's parameter names and device= (the CPU only).
