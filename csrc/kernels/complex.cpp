@@ -86,7 +86,9 @@ C expm1_c(C z) {
   const R a = z.real(), b = z.imag();
   if (!std::isfinite(a) || !std::isfinite(b)) return std::exp(z) - C(1);
   const R h = std::sin(b / 2);
-  return C(std::expm1(a) * std::cos(b) - 2 * h * h, std::exp(a) * std::sin(b));
+  const R re = std::expm1(a) * std::cos(b) - 2 * h * h;
+  // An exact zero is +0: the standard's expm1(-0 + 0j) is 0 + 0j (-0 * 1 - 0 would be -0).
+  return C(re == 0 ? R(0) : re, std::exp(a) * std::sin(b));
 }
 // log(1 + z): NumPy's nc_log1p (log |1 + z| + i arg(1 + z)), with log1p for the modulus near 1.
 template <class C>
@@ -167,8 +169,8 @@ template <class C>
 C pow_c(C a, C b) {
   using R = typename C::value_type;
   if (b.real() == 0 && b.imag() == 0) return C(1, 0);
-  if (a.real() == 0 && a.imag() == 0) {
-    if (b.real() > 0 && b.imag() == 0) return C(0, 0);
+  if (a.real() == 0 && a.imag() == 0) {  // NumPy 2: 0 ** b is 0 when real(b) > 0, else NaN
+    if (b.real() > 0) return C(0, 0);
     return C(std::numeric_limits<R>::quiet_NaN(), std::numeric_limits<R>::quiet_NaN());
   }
   if (b.imag() == 0 && b.real() > -100 && b.real() < 100 && b.real() == std::trunc(b.real())) {

@@ -151,6 +151,9 @@ def _promoted(x1, x2):
 
 
 def _int_operands(x1, x2, op):
+    # A Python int is weak (NEP 50): it takes the tensor operand's dtype, on either side.
+    if not isinstance(x1, Tensor) and isinstance(x2, Tensor) and isinstance(x1, int):
+        x1 = _core.asarray(x1, dtype=x2.dtype)
     x1 = x1 if isinstance(x1, Tensor) else _core.asarray(x1)
     x2 = x2 if isinstance(x2, Tensor) else _core.asarray(x2, dtype=x1.dtype)
     if x1.dtype.kind not in "iu" or x2.dtype.kind not in "iu":
