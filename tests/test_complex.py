@@ -377,6 +377,17 @@ def test_unique_on_complex_matches_numpy():
     np.testing.assert_array_equal(npa(c.counts), np.unique_counts(a).counts)
 
 
+def test_linspace_with_complex_ends():
+    np.testing.assert_allclose(npa(tl.linspace(0, 1 + 2j, 5)), np.linspace(0, 1 + 2j, 5))
+    t = tl.linspace(1j, -1, 4, endpoint=False, dtype="complex64")
+    np.testing.assert_allclose(npa(t), np.linspace(1j, -1, 4, endpoint=False, dtype="complex64"), rtol=1e-6)
+    assert t.dtype == tl.complex64
+    out, step = tl.linspace(0, 2j, 3, retstep=True)
+    assert step == 1j and npa(out).tolist() == [0j, 1j, 2j]
+    with pytest.raises(TypeError):
+        tl.linspace(0, 1j, 3, dtype="float32")
+
+
 def test_cumulative_sum_on_complex():
     a = sample((3, 4), "complex64", np.random.default_rng(8))
     for axis in (0, 1):

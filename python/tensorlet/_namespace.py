@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as _np
+
 from . import _core
 from ._array_api import check_device
 from ._core import Tensor
@@ -93,6 +95,24 @@ def full_like(x, /, fill_value, dtype=None, *, device=None, requires_grad=False)
 
 def linspace(start, stop, /, num=50, endpoint=True, retstep=False, dtype=None, *, device=None, requires_grad=False):
     check_device(device, "linspace")
+    if isinstance(start, complex) or isinstance(stop, complex) or (
+            dtype is not None and _np.dtype(dtype).kind == "c"):
+        # Complex ends: the real and imaginary parts are two real linspaces (NumPy's result).
+        start, stop = complex(start), complex(stop)
+        dt = _np.dtype(dtype) if dtype is not None else _np.dtype("complex128")
+        if dt.kind != "c":
+            raise TypeError(f"linspace: complex start/stop need a complex dtype, got {dt}")
+        part = "float32" if dt == _np.complex64 else "float64"
+        re = _core.linspace(start.real, stop.real, num, endpoint, retstep, part)
+        im = _core.linspace(start.imag, stop.imag, num, endpoint, retstep, part)
+        if retstep:
+            (re, step_re), (im, step_im) = re, im
+        out = _core.empty(re.shape, dtype=dt)
+        _core.real(out)[...] = re
+        _core.imag(out)[...] = im
+        if requires_grad:
+            out.requires_grad_(True)  # raises: complex autograd is not supported yet
+        return (out, complex(step_re, step_im)) if retstep else out
     return _core.linspace(start, stop, num, endpoint, retstep, dtype, requires_grad=requires_grad)
 
 
