@@ -128,6 +128,11 @@ def test_shifts_match_numpy(dtype):
     np.testing.assert_array_equal(np.asarray(tl.asarray(a) >> tl.asarray(b)), np.right_shift(a, b))
     with pytest.raises(TypeError, match="bitwise_left_shift"):
         tl.bitwise_left_shift(tl.ones(2), tl.ones(2))
+    # A Python int on the left is weak, as on the right (it was int64 before)
+    for f, npf in ((tl.bitwise_left_shift, np.left_shift), (tl.bitwise_right_shift, np.right_shift)):
+        got, want = f(1, tl.asarray(b)), npf(1, b)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), want)
 
 
 def test_standard_signatures_of_existing_functions():

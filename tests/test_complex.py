@@ -462,8 +462,11 @@ def test_complex_autograd_is_refused_clearly():
     x = tl.ones(2, requires_grad=True)
     with pytest.raises(TypeError, match="complex autograd is not supported"):
         x * 1j
+    with pytest.raises(TypeError, match="complex autograd is not supported"):
+        x.astype("complex64")  # would otherwise drop the graph silently
     with tl.no_grad():
         assert (x * 1j).dtype == tl.complex128
+        assert x.astype("complex64").dtype == tl.complex64
 
 
 # ---- fuzz -----------------------------------------------------------------------------------

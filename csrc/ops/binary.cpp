@@ -365,6 +365,8 @@ Tensor astype(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
   Tensor out = x.to_dtype(dtype);
   if (is_floating(dtype) && is_floating(x.dtype())) record<AstypeBackward>(out, {x});
+  // Into complex: recording refuses (complex autograd is not supported yet) rather than drop the graph.
+  if (is_complex(dtype)) record<AstypeBackward>(out, {x});
   return out;
 }
 
