@@ -489,6 +489,7 @@ def cases():
                  "cumulative_prod", "relu", "sigmoid"):
         add(f"{name}(complex64)", T, lambda name=name: getattr(tl, name)(c3()))
     add("complex64 < 1", T, lambda: c3() < 1)
+    add("softmax(complex64)", T, lambda: tl.softmax(c3()))
     add("complex64 % 2", T, lambda: c3() % 2)
     add("float(complex64 tensor)", T, lambda: float(tl.asarray(1j)))
     add("int(complex128 tensor)", T, lambda: int(tl.asarray(1j)))

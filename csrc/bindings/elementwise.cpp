@@ -86,7 +86,7 @@ py::object binary_dunder(const Tensor& self, py::handle other) {
   if constexpr (OP == BinaryOp::Pow && !Reflected) {
     // ndarray.__pow__'s fast path: a float array ** 0.5 is sqrt (so (-0.0) ** 0.5 is -0.0 and
     // (-inf) ** 0.5 is nan, as in NumPy); the other exponents give pow's results anyway.
-    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_floating(self.dtype()))
+    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_inexact(self.dtype()))
       return py::cast(unary_method<sqrt>(self));
   }
   if (is_tensor(other)) {  // the hot path: tensor op tensor
