@@ -508,6 +508,8 @@ def cases():
     add("Plan.replay_range begin > end", I, lambda: _C.Plan().replay_range(2, 1))
     add("Plan.replay_range(-1, 0)", T, lambda: _C.Plan().replay_range(-1, 0))
     add("capture.run end past the plan", I, lambda: _C.run(_C.Plan(), [], [], 3))
+    add("Plan.fuse([1.0])", T, lambda: _C.Plan().fuse([1.0]))
+    add("Plan.fuse(None)", T, lambda: _C.Plan().fuse(None))
     return C
 
 

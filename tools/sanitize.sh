@@ -3,7 +3,8 @@
 #   tools/sanitize.sh                    # the whole suite, with a leak check at its end (below)
 #   tools/sanitize.sh tests/test_x.py    # a subset (any pytest arguments)
 #   tools/sanitize.sh --leaks [NAME...]  # the dedicated leak checks (below)
-# Builds in build-sanitize/ (-O1; the pybind11 bindings -O0, see CMakeLists.txt) and puts a copy of the Python package with the
+# Builds in build-sanitize/ (-O1 -g1, line tables only; the bindings and the per-dtype
+# elementwise kernels -O0, see CMakeLists.txt) and puts a copy of the Python package with the
 # sanitized _core in build-sanitize/py/, so the normal build in python/ is untouched.
 # The Python interpreter is not instrumented, so the ASan runtime is LD_PRELOADed.
 # allocator_may_return_null=1: a huge allocation returns NULL (so the core raises MemoryError,
@@ -37,7 +38,7 @@ rm -rf "$BUILD/py/tensorlet"
 cp -r python/tensorlet "$BUILD/py/tensorlet"
 rm -f "$BUILD"/py/tensorlet/_core*.so
 cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
       -DTENSORLET_SANITIZE="$SAN" -DTENSORLET_MODULE_DIR="$BUILD/py/tensorlet" -DTENSORLET_BUILD_TESTS=ON \
       -DPython_EXECUTABLE="$(command -v "$PY")" -Dpybind11_DIR="$PYBIND_DIR" >/dev/null
 cmake --build "$BUILD" -j"${JOBS:-2}" --target _core

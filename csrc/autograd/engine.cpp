@@ -52,7 +52,8 @@ void record_leaf_grad(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) 
   // A buffer of this step that only this gradient's handle sees: the allocation log holds the
   // storage's other reference; the handle's other holder can only be the engine's in_grads of the
   // node being processed (every buffer of a captured step is rewritten each replay anyway).
-  if (g.is_contiguous() && g.impl_ptr().use_count() <= 2 && g.storage()->nbytes == g.numel() * g.itemsize() &&
+  // (A described entry's outputs, capture::describe, hold the handle too: they are the plan's.)
+  if (g.is_contiguous() && g.impl_ptr().use_count() <= 2 + capture::described_refs(g) && g.storage()->nbytes == g.numel() * g.itemsize() &&
       g.storage().use_count() == 2 && capture::allocated_in_recording(g.storage().get())) {
     if (scope.records()) {
       scope.begin("leaf_grad", [leaf, g] { leaf->grad = g.impl_ptr(); }, {g, Tensor(leaf)});

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
 #include "capture/recorder.h"
+#include "capture/rewrite.h"
 #include "capture/segments.h"
 #include "core/tensor.h"
 
@@ -123,6 +124,13 @@ void bind_capture(py::module_& m) {
       .def("share_buffers", &capture::Plan::share_buffers, py::arg("visible"),
            "Lets buffers with disjoint live ranges share memory from the next replay on, except those of the "
            "`visible` tensors (the step's outputs) and .grad buffers; returns the arena bytes it will hold.")
+      .def("fuse", [](capture::Plan& p, const std::vector<Tensor>& visible) {
+             py::dict fired;
+             for (const auto& [name, n] : capture::fuse(p, visible)) fired[py::str(name)] = n;
+             return fired;
+           }, py::arg("visible"),
+           "Applies the fusion rewrites (capture/rewrite.h) to a freshly recorded plan, keeping the `visible` "
+           "tensors (the step's outputs); returns how often each rewrite fired, by name. Call before share_buffers.")
       .def("__len__", [](const capture::Plan& p) { return p.entries.size(); });
   c.def("signature", [](py::args args, py::kwargs kwargs) {
           Signature sig;
@@ -136,7 +144,10 @@ void bind_capture(py::module_& m) {
           const std::vector<Tensor> from = new_inputs(dst, src);
           py::gil_scoped_release release;
           for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_from(from[i]);
-          capture::replay_range(p, 0, end.value_or(p.entries.size()));
+          // A whole replay moves the buffers share_buffers planned (at the first one); a segmented
+          // replay never moves them (capture/segments.h).
+          if (end) capture::replay_range(p, 0, *end);
+          else p.replay();
         }, py::arg("plan"), py::arg("dst"), py::arg("src"), py::arg("end") = py::none(),
         "Copies (and casts) each src into the captured input dst[i]'s buffer, then replays the plan (its entries "
         "before `end` when given), without the GIL.");

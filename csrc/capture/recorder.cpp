@@ -188,6 +188,27 @@ void keep_visible(const Tensor& t) {
   if (st.entry && t.defined()) st.entry->visible.push_back(t.storage());
 }
 
+long described_refs(const Tensor& t) {
+  const ThreadState& st = state();
+  long n = 0;
+  if (!st.plan || !t.defined()) return 0;
+  auto count = [&](const Entry& e) {
+    for (const Tensor& o : e.outputs) n += o.defined() && o.impl_ptr() == t.impl_ptr();
+  };
+  for (const Entry& e : st.plan->entries) count(e);
+  if (st.entry) count(*st.entry);
+  return n;
+}
+
+void describe(std::vector<Tensor> outputs, std::vector<Tensor> saved, int64_t attr) {
+  ThreadState& st = state();
+  if (!st.entry || st.depth != 1) return;  // only the outermost call's own body describes it
+  st.entry->described = true;
+  st.entry->outputs = std::move(outputs);
+  st.entry->saved = std::move(saved);
+  st.entry->attr = attr;
+}
+
 void KernelScope::record(const void* const* outs, size_t n, const void* const* reads, size_t m,
                          std::function<void()> k) {
   Entry& e = *st_.entry;
@@ -212,7 +233,11 @@ OpScope::~OpScope() {
 }
 
 void OpScope::begin(std::string op, std::function<void()> run, std::vector<Tensor> inputs) {
-  entry_.reset(new Entry{std::move(op), std::move(run), std::move(inputs), {}, GradMode::is_enabled()});
+  entry_ = std::make_unique<Entry>();
+  entry_->op = std::move(op);
+  entry_->run = std::move(run);
+  entry_->inputs = std::move(inputs);
+  entry_->grad_mode = GradMode::is_enabled();
   uncaught_ = std::uncaught_exceptions();
   st_.entry = entry_.get();
 }
@@ -430,7 +455,7 @@ void Plan::relayout() {
   std::vector<bool> relog(entries.size(), false);
   std::vector<std::vector<std::shared_ptr<Storage>>> was_read(entries.size());
   for (size_t i = 0; i < entries.size(); ++i)
-    if (Entry& e = entries[i]; e.lowered && !e.explicit_) {
+    if (Entry& e = entries[i]; e.lowered && !e.explicit_ && !e.fused) {  // fused: reach memory by handles
       relog[i] = true;
       e.lowered = false;
       e.kernels.clear();
@@ -446,11 +471,27 @@ void Plan::relayout() {
       if (std::find(moved.begin(), moved.end(), a.get()) == moved.end()) still.add(a);
     for (const Tensor& t : e.inputs) still.add(t.storage());
   }
-  slab_ = Storage::allocate(std::max<size_t>(slab_bytes_, 1));
+  // The moved buffers' own memory goes first (this replay rewrites each before any read), so the
+  // slab never coexists with them: the step's peak memory does not grow by the slab.
+  for (const Move& m : moves_) {
+    m.storage->owner.reset();
+    m.storage->data = nullptr;
+  }
+  try {
+    slab_ = Storage::allocate(std::max<size_t>(slab_bytes_, 1));
+  } catch (...) {  // out of memory: each buffer gets memory of its own again, unshared
+    for (const Move& m : moves_) {
+      auto own = Storage::allocate(m.storage->nbytes);
+      m.storage->data = own->data;
+      m.storage->owner = own;
+    }
+    moves_.clear();
+    throw;
+  }
   std::shared_ptr<void> owner = slab_;
   for (const Move& m : moves_) {
     m.storage->data = static_cast<unsigned char*>(slab_->data) + m.offset;
-    m.storage->owner = owner;  // the buffer's own memory is freed here
+    m.storage->owner = owner;
   }
   // Moved buffers overlap in memory, so a read address no longer names one buffer. The re-logged
   // reads of an entry must lie in what it read when recorded (those buffers are alive together,
@@ -472,7 +513,7 @@ void Plan::relayout() {
   };
   replay_each(*this, [this, &relog, &was_read, &reads_as_recorded](ThreadState& st, size_t i, const Entry&) {
     Entry& e = entries[i];
-    if (!relog[i]) {  // explicit lowerings (their closures read nothing that moved) and generic re-runs
+    if (!relog[i]) {  // explicit lowerings (their closures read nothing that moved), fusions, generic re-runs
       replay_entry(st, e);
       return;
     }

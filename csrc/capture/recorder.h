@@ -73,8 +73,17 @@ struct Entry {
   std::vector<std::shared_ptr<Storage>> read_storages; // the Storages those reads lie in (kept alive)
   std::vector<std::shared_ptr<Storage>> visible;       // buffers seen outside the plan (a leaf's .grad)
   // Made by TL_CAPTURE_OP: re-running it reads the tensor arguments in `inputs` and nothing else
-  // (a backward node's call also reads its saved tensors, which no list names).
+  // (a backward node's call also reads its saved tensors, which no list names unless described).
   bool op_call = false;
+  // What the call computed, for the rewrite passes (capture/rewrite.h), set by capture::describe:
+  // its result tensors, what else it reads (a backward node's saved tensors) and one
+  // op-specific attribute (an activation, a unary op code...).
+  bool described = false;
+  std::vector<Tensor> outputs, saved;
+  int64_t attr = 0;
+  // Built by a rewrite (capture/rewrite.h): its kernels reach memory through tensor handles, so
+  // they stay valid when shared buffers move (never re-logged); `read_storages` is what it reads.
+  bool fused = false;
 };
 
 // A recorded step: the entries in call order. Inspectable (op, inputs, allocs) so that rewrite
@@ -142,6 +151,13 @@ void record_check(std::function<void()> check, std::vector<const void*> reads);
 void lower(std::function<void()> k, std::vector<const void*> reads);
 // The recording entry hands `t`'s buffer to the outside (a leaf's .grad): never shared.
 void keep_visible(const Tensor& t);
+// How many handles on `t`'s impl the recording plan's described outputs hold (capture::describe),
+// for the engine's check that a gradient is seen by nobody else.
+long described_refs(const Tensor& t);
+// Called from the body of an outermost op or backward call being recorded (ignored elsewhere):
+// says what it computed (`outputs`), what else it reads (`saved`) and an op-specific `attr`, for
+// the rewrite passes (capture/rewrite.h) that fuse entries.
+void describe(std::vector<Tensor> outputs, std::vector<Tensor> saved = {}, int64_t attr = 0);
 
 // A tensor as the memory a kernel writes (undefined or empty: nothing).
 template <>

@@ -32,6 +32,8 @@
 #include "kernels/gemm_config.h"
 #include "kernels/gemm_ukernel.h"
 #include "kernels/parallel.h"
+#include "kernels/unary_simd.h"
+#include <cmath>
 
 namespace tl::kernels {
 namespace {
@@ -136,6 +138,7 @@ struct Problem {
   int64_t ldc;
   const T* bias;
   bool relu;
+  Activation post;  // Tanh / Sigmoid, applied to each finished row panel (None otherwise)
 
   // op(A)[i, p] and op(B)[p, j] as pointers into the stored matrices.
   const T* a_at(int64_t i, int64_t p) const { return ta ? A + p * lda + i : A + i * lda + p; }
@@ -230,6 +233,8 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
             args.relu = last && pr.relu;
             fn(args);
           }
+          if (last && pr.post != Activation::None)  // the panel's rows are final and still in cache
+            for (int64_t r = 0; r < m; ++r) apply_activation(pr.C + (i + r) * pr.ldc + j0, nb, pr.post);
         }
       }
     }
@@ -248,6 +253,7 @@ void scale_and_epilogue(const Problem<T>& pr) {
       if (pr.relu && v <= T(0)) v = T(0);
       c[j] = v;
     }
+    if (pr.post != Activation::None) apply_activation(c, pr.N, pr.post);
   }
 }
 
@@ -278,7 +284,8 @@ bool try_gemm_transposed(const Problem<T>& pr, const GemmKernels<T>& ks, const U
   if (tile_use(pr.N, w.mr) < tile_use(pr.N, u.nr) + 0.1) return false;
   const int64_t M = pr.M, N = pr.N;
   T* ct = tls_transposed_c.get<T>(N * M);
-  const Problem<T> t{!pr.tb, false, N, M, pr.K, T(1), pr.B, pr.ldb, pr.A, pr.lda, T(0), ct, M, nullptr, false};
+  const Problem<T> t{!pr.tb, false, N, M, pr.K, T(1), pr.B, pr.ldb, pr.A, pr.lda, T(0), ct, M, nullptr, false,
+                     Activation::None};
   gemm_float(t);
   // Column by column: C^T's rows are read in order and C (N <= 32 columns, a few KB per
   // hundred rows) stays in L1 for the strided stores. The common case (alpha 1, beta 0, no
@@ -301,6 +308,8 @@ bool try_gemm_transposed(const Problem<T>& pr, const GemmKernels<T>& ks, const U
       c[i * pr.ldc] = v;
     }
   }
+  if (pr.post != Activation::None)
+    for (int64_t i = 0; i < M; ++i) apply_activation(pr.C + i * pr.ldc, N, pr.post);
   return true;
 }
 
@@ -407,8 +416,12 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
           int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep) {
   TL_CAPTURE_KERNEL((C), (A, B, ep.bias, beta != T(0) ? static_cast<const T*>(C) : nullptr), gemm<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep));
   check_args(ta, tb, M, N, K, A, lda, B, ldb, C, ldc);
+  TL_CHECK(std::is_floating_point_v<T> || ep.act == Activation::None || ep.act == Activation::Relu, "gemm",
+           "a tanh or sigmoid epilogue needs a float dtype");
   if (M == 0 || N == 0) return;
-  const Problem<T> pr{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu};
+  const bool post = ep.act == Activation::Tanh || ep.act == Activation::Sigmoid;
+  const Problem<T> pr{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu,
+                      post ? ep.act : Activation::None};
   if constexpr (std::is_floating_point_v<T>) {
     DenormalGuard flush_mode;  // the packing on this thread too, not only the pool's chunks
     if (K == 0 || alpha == T(0)) return scale_and_epilogue(pr);
@@ -417,6 +430,27 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
     gemm_integer(pr);
   }
 }
+
+template <class T>
+void apply_activation(T* x, int64_t n, Activation act) {
+  if constexpr (std::is_same_v<T, float>) {  // the unary kernels' own float32 loops, per ISA
+    if (act == Activation::Tanh) return f32_unary_loops().tanh(x, x, n);
+    if (act == Activation::Sigmoid) return f32_unary_loops().sigmoid(x, x, n);
+  }
+  if constexpr (std::is_floating_point_v<T>) {  // as kernels/unary.cpp computes double
+    if (act == Activation::Tanh)
+      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+    if (act == Activation::Sigmoid)
+      for (int64_t i = 0; i < n; ++i) {
+        const T e = std::exp(-std::fabs(x[i]));
+        x[i] = (x[i] < 0 ? e : T(1)) / (T(1) + e);
+      }
+  }
+  if (act == Activation::Relu)
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] > T(0) || x[i] != x[i] ? x[i] : T(0);
+}
+template void apply_activation<float>(float*, int64_t, Activation);
+template void apply_activation<double>(double*, int64_t, Activation);
 
 template <class T>
 GemmBlocking gemm_blocking(Isa isa) {

@@ -8,13 +8,20 @@
 
 namespace tl::kernels {
 
-enum class Activation : uint8_t { None = 0, Relu = 1 };
+// Relu runs on the tile in registers; Tanh and Sigmoid (float types only) on each finished row
+// panel of C while it is still in cache, with the elementwise kernels' own loops
+// (apply_activation), so a fused GEMM gives the same bits as GEMM then tanh / sigmoid.
+enum class Activation : uint8_t { None = 0, Relu = 1, Tanh = 2, Sigmoid = 3 };
 
 template <class T>
 struct Epilogue {
   const T* bias = nullptr;  // length N, added to every row, or null
   Activation act = Activation::None;
 };
+
+// x[i] = act(x[i]) for i < n, as the unary tanh / sigmoid / relu kernels compute it (float types).
+template <class T>
+void apply_activation(T* x, int64_t n, Activation act);
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,

@@ -27,6 +27,8 @@ void gemm_reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, 
       T out = T(v);
       if (ep.act == Activation::Relu && !(out > T(0))) out = out != out ? out : T(0);
       C[i * ldc + j] = out;
+      if constexpr (std::is_floating_point_v<T>)
+        if (ep.act == Activation::Tanh || ep.act == Activation::Sigmoid) apply_activation(&C[i * ldc + j], 1, ep.act);
     }
   }
 }

@@ -116,8 +116,13 @@ struct BinaryBackward : Node {
     // A saved output is checked whatever the formula reads (PyTorch's PowBackward1 does so): an
     // in-place write to the result of a ** b is an error. Operands are checked when read.
     if (out.defined()) unpack(out);
-    grad::BinaryGrads d = grad::derivative(op, g, Unpacked(*this), need_a, need_b);
-    return {need_a ? grad_for(d.a, input_meta[0]) : Tensor(), need_b ? grad_for(d.b, input_meta[1]) : Tensor()};
+    const Unpacked saved(*this);
+    grad::BinaryGrads d = grad::derivative(op, g, saved, need_a, need_b);
+    std::vector<Tensor> grads{need_a ? grad_for(d.a, input_meta[0]) : Tensor(),
+                              need_b ? grad_for(d.b, input_meta[1]) : Tensor()};
+    // For capture/rewrite.cpp: the call's results and the saved tensors the formula read.
+    if (capture::recording()) capture::describe(grads, {saved.a_, saved.b_, saved.out_}, static_cast<int64_t>(op));
+    return grads;
   }
   void release_saved() override {
     a.reset();
@@ -153,9 +158,11 @@ struct WhereBackward : Node {
   std::vector<Tensor> backward(const Tensor& g) override {
     Tensor zero = zero_like_dtype(g.dtype());
     const Tensor& cond = unpack(cond_saved);
-    return {Tensor(),
-            needs_input_grad(1) ? grad_for(where(cond, g, zero), input_meta[1]) : Tensor(),
-            needs_input_grad(2) ? grad_for(where(cond, zero, g), input_meta[2]) : Tensor()};
+    std::vector<Tensor> grads{Tensor(), needs_input_grad(1) ? grad_for(where(cond, g, zero), input_meta[1]) : Tensor(),
+                              needs_input_grad(2) ? grad_for(where(cond, zero, g), input_meta[2]) : Tensor()};
+    // For capture/rewrite.cpp: what the call read besides g.
+    if (capture::recording()) capture::describe(grads, {cond});
+    return grads;
   }
   void release_saved() override { cond_saved.reset(); }
 };
@@ -182,6 +189,8 @@ struct ClipBackward : Node {
       Tensor t = lo.defined() ? binary_raw(BinaryOp::Max, x, lo) : x;
       ghi = grad_for(where(greater(t, hi), g, zero), input_meta[2]);
     }
+    // For capture/rewrite.cpp: what the call read besides g.
+    if (capture::recording()) capture::describe({gx, glo, ghi}, {x, lo, hi});
     return {gx, glo, ghi};
   }
   void release_saved() override {

@@ -32,6 +32,8 @@ struct LinearBackward : Node {
     if (needs_input_grad(0)) gx = reshape(matmul(gp, swapaxes(w, 0, 1)), input_meta[0].shape);
     if (needs_input_grad(1)) gw = matmul(swapaxes(x2d, 0, 1), gp);
     if (needs_input_grad(2)) gb = sum(gp, AxisSpec::of({0}));
+    // For the plan's rewrites (capture/rewrite.cpp fuses the relu mask with the bias gradient).
+    if (capture::recording()) capture::describe({gx, gw, gb}, {x2d, w, relu ? unpack(out_saved) : Tensor()}, relu);
     return {gx, gw, gb};
   }
   void release_saved() override {
@@ -91,6 +93,8 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, Linear
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
   out_shape.push_back(N);
   Tensor out = x.ndim() == 2 ? out2d : not_a_view(reshape(out2d, out_shape));
+  // For the epilogue rewrite (capture/rewrite.cpp).
+  if (capture::recording()) capture::describe({out2d}, {x2d, w, b}, static_cast<int64_t>(act));
   if (auto node = record<LinearBackward>(out, {x, w, b})) {
     node->x2d_saved = x2d;
     node->w_saved = w;

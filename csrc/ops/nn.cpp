@@ -132,6 +132,7 @@ struct SparseXentBackward : Node {
     }
     Tensor gz = Tensor::empty(z.shape(), z.dtype());
     kernels::sparse_xent_rows_backward(gz, g.contiguous(), z.contiguous(), labels, lse, C);
+    if (capture::recording()) capture::describe({gz}, {z, labels, lse});  // for capture/rewrite.cpp
     return {gz};
   }
   void release_saved() override {

@@ -85,7 +85,11 @@ struct ReduceBackward : Node {
     }
   };
   std::vector<Tensor> backward(const Tensor& g) override {
-    return {grad::derivative(op, g, Unpacked(*this), geom, input_meta[0].shape)};
+    Unpacked saved(*this);
+    Tensor gx = grad::derivative(op, g, saved, geom, input_meta[0].shape);
+    // For capture/rewrite.cpp: what the call read besides g, and how many elements it reduced.
+    if (capture::recording()) capture::describe({gx}, {saved.x_, saved.out_}, geom.n);  // the saved tensors the formula read
+    return {gx};
   }
   void release_saved() override {
     x.reset();

@@ -78,7 +78,11 @@ struct UnaryBackward : Node {
     Tensor xv = x.defined() ? unpack(x) : Tensor();
     Tensor ov;
     if (out.defined()) ov = GradMode::is_enabled() ? recompute(op, xv) : unpack(out);
-    return {grad::derivative(op, g, xv, ov)};
+    Tensor gx = grad::derivative(op, g, xv, ov);
+    // For capture/rewrite.cpp: what the formula reads (d_tanh and d_sigmoid read the output only).
+    const bool out_only = op == UnaryOp::Tanh || op == UnaryOp::Sigmoid;
+    if (capture::recording()) capture::describe({gx}, {out_only ? Tensor() : xv, ov}, static_cast<int64_t>(op));
+    return {gx};
   }
   void release_saved() override {
     x.reset();
@@ -91,6 +95,7 @@ enum class Saves { Nothing, X, XAndOut };
 template <Saves S>
 Tensor differentiable(UnaryOp op, const Tensor& x) {
   Tensor out = forward(op, x);
+  if (capture::recording()) capture::describe({out}, {}, static_cast<int64_t>(op));  // for capture/rewrite.cpp
   if (auto node = record<UnaryBackward>(out, {x})) {
     node->op = op;
     if constexpr (S != Saves::Nothing) node->x = x;

@@ -45,6 +45,8 @@ _C = _core._capture
 _local = threading.local()
 # The default of CapturedFunction's share_buffers (bench/arena_sharing.py turns it off to compare).
 SHARE_BUFFERS = True
+# The default of CapturedFunction's fuse (tests compare fused and unfused replays).
+FUSE = True
 
 
 def before_each_replay(callback: Callable[[], None]) -> None:
@@ -115,12 +117,18 @@ class CapturedFunction:
         enabled: False runs every call eagerly (what ``run_eagerly=True`` gives).
         share_buffers: False keeps one buffer per allocation (no reuse by liveness); None: the
             module's ``SHARE_BUFFERS``.
+        fuse: False replays the recorded entries as recorded, without the fusion rewrites
+            (``Plan.fuse``: GEMM epilogues, activation and bias gradients, the mean's gradient
+            with the cross-entropy's); None: the module's ``FUSE``.
     """
 
-    def __init__(self, fn: Callable, enabled: bool = True, share_buffers: Optional[bool] = None):
+    def __init__(self, fn: Callable, enabled: bool = True, share_buffers: Optional[bool] = None,
+                 fuse: Optional[bool] = None):
         self.fn = fn
         self.enabled = bool(enabled)
         self.share_buffers = SHARE_BUFFERS if share_buffers is None else bool(share_buffers)
+        self.fuse = FUSE if fuse is None else bool(fuse)
+        self.fused: Dict[str, int] = {}  # how often each rewrite fired, summed over the plans
         self._entries: Dict[tuple, _Entry] = {}
         # Called instead of the plain replay as replay_hook(plan, run): run(end) copies the new
         # inputs in and replays entries [0, end); the hook replays the rest (plan.replay_range)
@@ -188,6 +196,9 @@ class CapturedFunction:
                           "running it eagerly", RuntimeWarning, stacklevel=3)
             entry.eager_only = True
             return out
+        if self.fuse:
+            for name, n in plan.fuse(_flat_tensors(out)).items():
+                self.fused[name] = self.fused.get(name, 0) + n
         if self.share_buffers:
             plan.share_buffers(_flat_tensors(out))
         entry.plan, entry.inputs, entry.outputs, entry.hooks = plan, inputs, out, hooks
