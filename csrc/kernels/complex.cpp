@@ -147,6 +147,21 @@ C sign_c(C z) {
   }
   return C(z.real() / m, z.imag() / m);
 }
+// tanh with the standard's infinite case: tanh(+-inf + bj) is +-1 + 0j with the sign of b
+// (Annex G, which glibc follows, gives the sign of sin(2b)); tan(z) = -i tanh(iz) keeps it.
+template <class C>
+C tanh_c(C z) {
+  using R = typename C::value_type;
+  if (std::isinf(z.real()) && std::isfinite(z.imag()))
+    return C(std::copysign(R(1), z.real()), std::copysign(R(0), z.imag()));
+  return std::tanh(z);
+}
+template <class C>
+C tan_c(C z) {
+  if (std::isfinite(z.real()) && std::isfinite(z.imag())) return std::tan(z);
+  const C t = tanh_c(C(-z.imag(), z.real()));
+  return C(t.imag(), -t.real());
+}
 template <class C>
 C scale(C z, typename C::value_type k) {
   return C(z.real() * k, z.imag() * k);
@@ -175,13 +190,13 @@ void unary_typed(UnaryOp op, const StridedView& out, const StridedView& x) {
     case UnaryOp::Sqrt: return map1<C, C>(out, x, [](C z) { return std::sqrt(z); });
     case UnaryOp::Sin: return map1<C, C>(out, x, [](C z) { return std::sin(z); });
     case UnaryOp::Cos: return map1<C, C>(out, x, [](C z) { return std::cos(z); });
-    case UnaryOp::Tan: return map1<C, C>(out, x, [](C z) { return std::tan(z); });
+    case UnaryOp::Tan: return map1<C, C>(out, x, [](C z) { return tan_c(z); });
     case UnaryOp::Arcsin: return map1<C, C>(out, x, [](C z) { return std::asin(z); });
     case UnaryOp::Arccos: return map1<C, C>(out, x, [](C z) { return std::acos(z); });
     case UnaryOp::Arctan: return map1<C, C>(out, x, [](C z) { return std::atan(z); });
     case UnaryOp::Sinh: return map1<C, C>(out, x, [](C z) { return std::sinh(z); });
     case UnaryOp::Cosh: return map1<C, C>(out, x, [](C z) { return std::cosh(z); });
-    case UnaryOp::Tanh: return map1<C, C>(out, x, [](C z) { return std::tanh(z); });
+    case UnaryOp::Tanh: return map1<C, C>(out, x, [](C z) { return tanh_c(z); });
     case UnaryOp::Arcsinh: return map1<C, C>(out, x, [](C z) { return std::asinh(z); });
     case UnaryOp::Arccosh: return map1<C, C>(out, x, [](C z) { return std::acosh(z); });
     case UnaryOp::Arctanh: return map1<C, C>(out, x, [](C z) { return std::atanh(z); });
