@@ -82,8 +82,18 @@ def _scan(x, axis, dtype, include_initial, op, raw, initial):
     return out
 
 
+def _cumsum(t, axis):
+    if t.dtype.kind != "c":
+        return _core._cumsum(t, axis, False)
+    # A complex running sum is the running sums of its parts, written into the parts' views.
+    out = _core.empty(t.shape, dtype=t.dtype)
+    _core.real(out)[...] = _core._cumsum(_core.real(t), axis, False)
+    _core.imag(out)[...] = _core._cumsum(_core.imag(t), axis, False)
+    return out
+
+
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
-    return _scan(x, axis, dtype, include_initial, "cumulative_sum", lambda t, a: _core._cumsum(t, a, False), 0)
+    return _scan(x, axis, dtype, include_initial, "cumulative_sum", _cumsum, 0)
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
@@ -99,7 +109,13 @@ def _unique(x, op, want_index):
     """Sorted flat values, the mask of first elements of each run (NaNs are all distinct, as
     the standard says) and, with want_index, the stable sorting permutation."""
     flat = _core.ravel(_t(x, op))
-    if want_index:
+    if flat.dtype.kind == "c" and flat.ndim:
+        # Complex values have no order; runs of equal values only need some total order:
+        # lexicographic (real, then imaginary part), as NumPy's, by two stable sorts.
+        by_imag = _core._argsort(_core.imag(flat), 0, False)
+        perm = _core.take(by_imag, _core._argsort(_core.take(_core.real(flat), by_imag), 0, False))
+        s = _core.take(flat, perm)
+    elif want_index:
         perm = _core._argsort(flat, 0, False)
         s = _core.take(flat, perm)
     else:
