@@ -16,9 +16,15 @@ def _t(x, op):
     raise TypeError(f"{op}: expected a tensorlet Tensor, got {type(x).__name__}")
 
 
+def _widen_half(x):
+    # float16 sorts and searches as float32: the conversion is exact and keeps the order (NaNs and
+    # signed zeros included), so the kernels need no half instantiation.
+    return x.astype("float32") if x.dtype == "float16" else x
+
+
 def argsort(x, /, *, axis=-1, descending=False, stable=True):
     """Indices (int64) that sort x along axis; always stable, NaN last."""
-    return _core._argsort(_t(x, "argsort"), axis, bool(descending))
+    return _core._argsort(_widen_half(_t(x, "argsort")), axis, bool(descending))
 
 
 def sort(x, /, *, axis=-1, descending=False, stable=True):
@@ -28,6 +34,8 @@ def sort(x, /, *, axis=-1, descending=False, stable=True):
     if x.requires_grad and is_grad_enabled():
         from ._manipulation import take_along_axis
         return take_along_axis(x, _core._argsort(x, axis, bool(descending)), axis=axis)
+    if x.dtype == "float16":
+        return _core._sort_values(_widen_half(x), axis, bool(descending)).astype("float16")
     return _core._sort_values(x, axis, bool(descending))
 
 
@@ -41,6 +49,8 @@ def searchsorted(x1, x2, /, *, side="left", sorter=None):
         x1 = _core.take(x1, _t(sorter, "searchsorted"))
     from ._array_api import result_type
     dt = result_type(x1, x2)
+    if dt == "float16":
+        dt = "float32"
     return _core._searchsorted(x1.astype(dt, copy=False), x2.astype(dt, copy=False), side == "right")
 
 
@@ -116,10 +126,10 @@ def _unique(x, op, want_index):
         perm = _core.take(by_imag, _core._argsort(_core.take(_core.real(flat), by_imag), 0, False))
         s = _core.take(flat, perm)
     elif want_index:
-        perm = _core._argsort(flat, 0, False)
+        perm = _core._argsort(_widen_half(flat), 0, False)
         s = _core.take(flat, perm)
     else:
-        perm, s = None, _core._sort_values(flat, 0, False) if flat.ndim else flat
+        perm, s = None, _core._sort_values(_widen_half(flat), 0, False).astype(flat.dtype) if flat.ndim else flat
     n = s.shape[0]
     first = _core.ones((n,), dtype="bool")
     if n > 1:
