@@ -56,8 +56,9 @@ def report(title, cases, repeats, clock):
         print(f"  {name:15s} tensorlet {fmt_time(t)}   {peers}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def setup(doc):
+    """The command line both array benches share: (args, clock); sets threads, prints the header."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -65,10 +66,14 @@ def main():
     args = ap.parse_args()
     if args.threads:
         tl.set_num_threads(args.threads)
-    clock = time.process_time if args.cpu_time else time.perf_counter
-    rng = np.random.default_rng(0)
     print(f"n = {args.n}, tensorlet threads = {tl.get_num_threads()}, NumPy {np.__version__}; "
           "ratio = tensorlet time / NumPy time")
+    return args, time.process_time if args.cpu_time else time.perf_counter
+
+
+def main():
+    args, clock = setup(__doc__)
+    rng = np.random.default_rng(0)
     f32 = rng.standard_normal(args.n).astype(np.float32)
     i64 = rng.integers(-2**62, 2**62, args.n)
     i64_small = rng.integers(0, 1000, args.n)  # many duplicates, as unique sees in practice

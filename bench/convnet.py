@@ -3,7 +3,12 @@ times and the whole fit, each peer in its own process, interleaved, at one threa
 
     PYTHONPATH=python python bench/convnet.py [--what layers,fit] [--epochs 1] [--repeats 3]
         [--threads N] [--peers tensorlet,pytorch,keras] [--keras-python PATH]
-        [--samples 60000] [--batches 64,1000] [--peak-gflops G] [--seed 0]
+        [--samples 60000] [--batches 64,1000] [--peak-gflops G] [--seed 0] [--baseline DIR]
+
+The issue's full measurement (5 epochs of all 60,000 samples; the per-layer table at batch 64
+and 1000), with torch in the interpreter and Keras found in /work/venv-tf:
+    PYTHONPATH=python /work/venv-bench/bin/python bench/convnet.py --what layers,fit --epochs 5 \
+        --samples 60000 --batches 64,1000 --repeats 3 --threads 2
 
 Peers (one that is not installed is skipped with a note):
   tensorlet  the book's program (Conv2D 32/64/64 3x3 relu, MaxPooling2D 2x2, Dense 64 relu,
@@ -12,13 +17,18 @@ Peers (one that is not installed is skipped with a note):
              CrossEntropyLoss on logits, RMSprop(lr=1e-3, alpha=0.9, eps=1e-7).
   keras      Keras 3 on TensorFlow, the book's program; in this interpreter if it imports keras
              and tensorflow, else in --keras-python (default $KERAS_PYTHON, else /work/venv-tf).
+  tensorlet-base  with --baseline DIR: the tensorlet package found in DIR (e.g. another
+             checkout's python/, or a copy of it made before a change), run like tensorlet and
+             interleaved with it, to measure a change (column "base/tl": > 1, the change is faster).
 
 layers: for each conv of the net (28x28x1->32, 13x13x32->64, 5x5x64->64, all 3x3 + bias +
-  relu) and each pool (2x2 over 26x26x32 and 11x11x64), at each --batches size: the forward
+  relu) and each pool (max, and average for comparison, 2x2 over 26x26x32 and 11x11x64), at
+  each --batches size: the forward
   alone (no graph) and forward+backward (gradients of the weights and bias, and of the input
   except for the first conv, whose input is the data), median of repeats inside the child,
-  then the median over the interleaved children. PyTorch: torch.nn.functional.conv2d + relu and
-  max_pool2d; tensorlet: tl.conv(bias=, activation="relu") and tl.max_pool.
+  then the median over the interleaved children. PyTorch: torch.nn.functional.conv2d + relu,
+  max_pool2d and avg_pool2d; tensorlet: tl.conv(bias=, activation="relu"), tl.max_pool and
+  tl.average_pool.
 fit: as bench/mnist_fit.py (same child protocol, data in .npy files written by the parent):
   an untimed warm-up fit of 3 batches + one of the epoch's last size, then the timed fit;
   evaluate() and predict() on the 10,000 test images (PyTorch: one no-grad forward over the
@@ -43,6 +53,7 @@ sys.path.insert(0, HERE)
 import mnist_fit as mf  # noqa: E402  (the shared child/parent machinery)
 
 PEERS = ("tensorlet", "pytorch", "keras")
+BASE = "tensorlet-base"  # --baseline: tensorlet from another directory, run by the tensorlet child
 CONVS = ((28, 1, 32), (13, 32, 64), (5, 64, 64))  # input side, Cin, Cout; 3x3 valid
 POOLS = ((26, 32), (11, 64))  # input side, channels; 2x2 stride 2
 DENSE = ((576, 64), (64, 10))
@@ -84,20 +95,26 @@ def layer_cases(batches):
     for b in batches:
         for side, cin, cout in CONVS:
             yield f"conv {side}x{side}x{cin}->{cout} b{b}", ("conv", b, side, cin, cout)
-        for side, c in POOLS:
-            yield f"maxpool {side}x{side}x{c} b{b}", ("pool", b, side, c, c)
+        for kind in ("max", "avg"):
+            for side, c in POOLS:
+                yield f"{kind}pool {side}x{side}x{c} b{b}", (kind + "pool", b, side, c, c)
 
 
 def tensorlet_layer(case, rng):
     import tensorlet as tl
 
     kind, b, side, cin, cout = case
-    x = tl.array(rng.standard_normal((b, side, side, cin)).astype("float32"), requires_grad=kind == "pool" or cin > 1)
-    if kind == "pool":
+    x = tl.array(rng.standard_normal((b, side, side, cin)).astype("float32"), requires_grad=kind != "conv" or cin > 1)
+    if kind != "conv":
+        pool = tl.max_pool if kind == "maxpool" else tl.average_pool
+
         def run(grad):
-            y = tl.max_pool(x, 2)
-            if grad:
-                y.backward(tl.ones(y.shape))
+            if not grad:
+                with tl.no_grad():
+                    pool(x, 2)
+                return
+            y = pool(x, 2)
+            y.backward(tl.ones(y.shape))
         return run
     w = tl.array(0.1 * rng.standard_normal((3, 3, cin, cout)).astype("float32"), requires_grad=True)
     bias = tl.array(rng.standard_normal(cout).astype("float32"), requires_grad=True)
@@ -118,14 +135,16 @@ def torch_layer(case, rng):
 
     kind, b, side, cin, cout = case
     x = torch.from_numpy(rng.standard_normal((b, cin, side, side)).astype("float32"))
-    x.requires_grad_(kind == "pool" or cin > 1)
-    if kind == "pool":
+    x.requires_grad_(kind != "conv" or cin > 1)
+    if kind != "conv":
+        pool = F.max_pool2d if kind == "maxpool" else F.avg_pool2d
+
         def run(grad):
             if not grad:
                 with torch.no_grad():
-                    F.max_pool2d(x, 2)
+                    pool(x, 2)
                 return
-            y = F.max_pool2d(x, 2)
+            y = pool(x, 2)
             y.backward(torch.ones_like(y))
         return run
     w = torch.from_numpy(0.1 * rng.standard_normal((cout, cin, 3, 3)).astype("float32")).requires_grad_()
@@ -227,17 +246,20 @@ def run_fit_child(args):
 
 
 def spawn(python, peer, what, args, data_dir, seed):
-    cmd = [python, os.path.abspath(__file__), "--child", peer, "--child-what", what, "--threads", str(args.threads),
+    child = "tensorlet" if peer == BASE else peer
+    cmd = [python, os.path.abspath(__file__), "--child", child, "--child-what", what, "--threads", str(args.threads),
            "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(seed),
            "--batches", ",".join(map(str, args.batches))]
     if data_dir:
         cmd += ["--data-dir", data_dir]
-    return mf.run_json_child(cmd, args.threads, f"{peer} ({what})", HERE)
+    return mf.run_json_child(cmd, args.threads, f"{peer} ({what})", HERE,
+                             tensorlet_path=args.baseline if peer == BASE else None)
 
 
 def report_layers(results, args):
     print(f"\nper layer, median over {args.repeats} interleaved child(ren), {args.threads} thread(s); "
-          "ratio = PyTorch time / tensorlet time (> 1: tensorlet faster)")
+          "ratio = PyTorch time / tensorlet time (> 1: tensorlet faster)"
+          + ("; base/tl = tensorlet-base time / tensorlet time" if BASE in results else ""))
     names = [n for n, _ in layer_cases(args.batches)]
     med = {p: {n: {k: statistics.median(r["layers"][n][k] for r in rs) for k in ("fwd", "fwdbwd")} for n in names}
            for p, rs in results.items() if rs}
@@ -245,6 +267,8 @@ def report_layers(results, args):
     head = f"{'layer':<28}" + "".join(f" {p + ' fwd':>15} {p + ' f+b':>15}" for p in peers)
     if "tensorlet" in med and "pytorch" in med:
         head += f" {'ratio fwd':>10} {'ratio f+b':>10} {'tl GFLOP/s f+b':>15}"
+    if "tensorlet" in med and BASE in med:
+        head += f" {'base/tl fwd':>12} {'base/tl f+b':>12}"
     print(head)
     for n, (_, case) in zip(names, layer_cases(args.batches)):
         line = f"{n:<28}" + "".join(f" {mf_ms(med[p][n]['fwd']):>15} {mf_ms(med[p][n]['fwdbwd']):>15}" for p in peers)
@@ -255,6 +279,11 @@ def report_layers(results, args):
             if kind == "conv":
                 fl = conv_flops(side, cin, cout) * b * (2 if cin == 1 else 3)
                 line += f" {fl / t['fwdbwd'] / 1e9:15.1f}"
+            else:
+                line += f" {'':>15}"
+        if "tensorlet" in med and BASE in med:
+            t, b = med["tensorlet"][n], med[BASE][n]
+            line += f" {b['fwd'] / t['fwd']:12.2f} {b['fwdbwd'] / t['fwdbwd']:12.2f}"
         print(line)
 
 
@@ -268,12 +297,12 @@ def report_fit(results, args, samples, peak):
            for p, rs in results.items() if rs}
     print(f"\nwhole fit: median of {args.repeats} run(s), {args.epochs} epoch(s), {samples} samples, batch "
           f"{args.batch_size}, {args.threads} thread(s); {work:.1f} GFLOP; % of peak against {peak:.0f} GFLOP/s")
-    print(f"{'peer':<10} {'fit s':>7} {'cpu s':>7} {'GFLOP/s':>8} {'% peak':>7} {'test acc':>9} {'eval ms':>8} "
+    print(f"{'peer':<14} {'fit s':>7} {'cpu s':>7} {'GFLOP/s':>8} {'% peak':>7} {'test acc':>9} {'eval ms':>8} "
           f"{'pred ms':>8} {'peak MiB':>9} {'load':>5}   fit s of each run")
     for p, m in med.items():
         g = work / m["fit_s"]
         each = ", ".join(f"{r['fit_s']:.2f}" for r in results[p])
-        print(f"{p:<10} {m['fit_s']:7.2f} {m.get('fit_cpu_s', float('nan')):7.2f} {g:8.1f} {100 * g / peak:6.0f}% "
+        print(f"{p:<14} {m['fit_s']:7.2f} {m.get('fit_cpu_s', float('nan')):7.2f} {g:8.1f} {100 * g / peak:6.0f}% "
               f"{m['test_accuracy']:9.4f} {1e3 * m['eval_s']:8.1f} {1e3 * m['predict_s']:8.1f} {m['peak_rss_mb']:9.0f} "
               f"{m['load']:5.1f}   {each}")
     print("(cpu s: the fit's CPU time over all of the process's threads, spin-waiting included; with the load\n"
@@ -283,9 +312,14 @@ def report_fit(results, args, samples, peak):
             print(f"  {p}: {rs[0]['version']}")
     if "tensorlet" in med:
         t = med["tensorlet"]
-        for p in ("pytorch", "keras"):
+        rivals = [p for p in ("pytorch", "keras") if p in med]
+        if rivals:
+            best = min(rivals, key=lambda p: med[p]["fit_s"])
+            print(f"fastest peer ({best}) / tensorlet: fit {med[best]['fit_s'] / t['fit_s']:.2f}x (target >= 1.5), "
+                  f"test accuracy {t['test_accuracy']:.4f} (target >= 0.99 after 5 epochs of 60000)")
+        for p in rivals + ([BASE] if BASE in med else []):
             if p in med:
-                print(f"{p} / tensorlet: fit {med[p]['fit_s'] / t['fit_s']:.2f}x (target >= 1.5), evaluate "
+                print(f"{p} / tensorlet: fit {med[p]['fit_s'] / t['fit_s']:.2f}x, evaluate "
                       f"{med[p]['eval_s'] / t['eval_s']:.2f}x, predict {med[p]['predict_s'] / t['predict_s']:.2f}x, "
                       f"peak RSS {med[p]['peak_rss_mb']:.0f} vs {t['peak_rss_mb']:.0f} MiB")
 
@@ -298,6 +332,11 @@ def run_parent(args):
         sys.exit(f"unknown peer(s) {sorted(unknown)}; choose from {','.join(PEERS)}")
     keras_python = args.keras_python or (DEFAULT_KERAS_PYTHON if os.path.exists(DEFAULT_KERAS_PYTHON) else None)
     chosen, notes = mf.interpreters(peers, keras_python)
+    if args.baseline:
+        if not os.path.isdir(os.path.join(args.baseline, "tensorlet")):
+            sys.exit(f"--baseline {args.baseline}: no tensorlet package in that directory")
+        chosen[BASE] = sys.executable
+        print(f"{BASE}: the tensorlet in {os.path.abspath(args.baseline)}")
     for note in notes:
         print(note)
     what = [w.strip() for w in args.what.split(",")]
@@ -308,7 +347,7 @@ def run_parent(args):
     print(f"work per training sample: forward {fwd / 1e6:.2f} + backward {bwd / 1e6:.2f} = {(fwd + bwd) / 1e6:.2f} MFLOP")
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if "layers" in what:
-        lp = {p: py for p, py in chosen.items() if p in ("tensorlet", "pytorch")}
+        lp = {p: py for p, py in chosen.items() if p in ("tensorlet", "pytorch", BASE)}
         res = {p: [] for p in lp}
         for r in range(args.repeats):
             for p, py in lp.items():
@@ -348,6 +387,7 @@ def main(argv=None):
     p.add_argument("--batches", default="64,1000", help="batch sizes of the per-layer table")
     p.add_argument("--peak-gflops", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--baseline", metavar="DIR", help=f"also run the tensorlet in DIR as peer {BASE}")
     p.add_argument("--child", choices=PEERS, help=argparse.SUPPRESS)
     p.add_argument("--child-what", choices=("layers", "fit"), help=argparse.SUPPRESS)
     p.add_argument("--data-dir", help=argparse.SUPPRESS)

@@ -5,11 +5,16 @@ process. One thread per process everywhere. Each configuration runs in its own p
 round-robin over --repeats rounds (A B C D A B C D ...); medians are reported.
 
     PYTHONPATH=python python bench/mnist_distributed.py [--epochs 1] [--repeats 3]
-        [--samples 60000] [--torch-python /work/venv-bench/bin/python]
+        [--samples 60000] [--torch-python /work/venv-bench/bin/python] [--yield-when-idle]
 
-mpirun binds the 2 ranks to a core each and lets a waiting rank yield its core (see commands());
-the PyTorch DDP ranks are pinned to a core each too. The 1-min load average before each run is
+mpirun binds the 2 ranks to a core each; a waiting rank busy-polls (Open MPI's default with a
+core per rank), or with --yield-when-idle yields its core between polls (see commands()). The
+PyTorch DDP ranks are pinned to a core each too. The 1-min load average before each run is
 printed next to its time.
+
+CPU: the fit's CPU time summed over the configuration's processes (a waiting rank's polling
+counts). On a loaded machine wall times mostly measure scheduling: a synchronous 2-rank step runs
+at its slower rank's pace, so one busy core caps it, while 1 process takes the free core.
 
 Timed: one fit of --epochs epochs after an untimed warm-up fit of 8 global batches on the same
 model; for the 2-rank runs from a barrier before the fit to a barrier after it (rank 0's clock).
@@ -23,6 +28,7 @@ in this interpreter (pip install ".[distributed]").
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -47,7 +53,7 @@ def child_env():
 
 
 # ---------------------------------------------------------------------------------------------
-# Children: each prints one JSON line {"seconds": ...} (rank 0 only for the 2-rank runs)
+# Children: each process prints one JSON line {"rank": r, "seconds": wall, "cpu": its CPU time}
 
 
 def tensorlet_child(data, epochs):
@@ -69,12 +75,11 @@ def tensorlet_child(data, epochs):
     model.fit(x[:warm], y[:warm], batch_size=GLOBAL_BATCH, epochs=1, verbose=0)
     barrier = (lambda: None) if dp.num_processes == 1 else __import__("mpi4py.MPI").MPI.COMM_WORLD.Barrier
     barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=epochs, verbose=0)
+    cpu = time.process_time() - c0
     barrier()
-    seconds = time.perf_counter() - t0
-    if dp.rank == 0:
-        print(json.dumps({"seconds": seconds}), flush=True)
+    print(json.dumps({"rank": dp.rank, "seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
 
 
 def torch_child(rank, world, port, data, epochs):
@@ -109,13 +114,12 @@ def torch_child(rank, world, port, data, epochs):
     run(WARMUP_BATCHES * GLOBAL_BATCH)
     if world > 1:
         dist.barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     run(len(x))
+    cpu = time.process_time() - c0
     if world > 1:
         dist.barrier()
-    seconds = time.perf_counter() - t0
-    if rank == 0:
-        print(json.dumps({"seconds": seconds}), flush=True)
+    print(json.dumps({"rank": rank, "seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
     if world > 1:
         dist.destroy_process_group()
 
@@ -145,11 +149,14 @@ def commands(args, data):
     if mpirun:
         # One rank per core, each bound to its core (Open MPI's default for 2 ranks, which
         # --oversubscribe turns off): no migration between cores, each rank keeps its L2 cache.
-        # A waiting rank yields its core between polls (a sched_yield per idle poll, next to
-        # nothing on an idle machine): on a shared one the rank it waits for gets the core
-        # (20.5 -> 16.5 s per epoch at load 14 here), as gloo's blocking receives give DDP.
+        # --yield-when-idle: a waiting rank yields its core between polls. On a shared machine
+        # the rank it waits for may then get the core (20.5 -> 16.5 s per epoch at load 14 here),
+        # but each yield can also lose the core for a whole time slice: at load 4 a Testall took
+        # 2.5 ms of wall time for 20 us of CPU. Busy polling is the fastest on a quiet machine
+        # (one round at load 4: 0.93 s an epoch, 1.80 s yielding).
         placement = ["--bind-to", "core"] if (os.cpu_count() or 1) >= 2 else ["--oversubscribe"]
-        placement += ["--mca", "mpi_yield_when_idle", "1"]
+        if args.yield_when_idle:
+            placement += ["--mca", "mpi_yield_when_idle", "1"]
         found["tensorlet 2 ranks"] = [mpirun, "-n", "2", *placement, *root, "-x", "PYTHONPATH",
                                       sys.executable, me, "--kind", "tensorlet", *child]
     else:
@@ -169,6 +176,8 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--samples", type=int, default=60000)
     p.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", "/work/venv-bench/bin/python"))
+    p.add_argument("--yield-when-idle", action="store_true",
+                   help="waiting tensorlet ranks yield their core (for a machine shared with other work)")
     p.add_argument("--child", action="store_true")
     p.add_argument("--kind")
     p.add_argument("--data")
@@ -185,6 +194,7 @@ def main():
         write_data(data, args.samples)
         runs = commands(args, data)
         times = {name: [] for name in runs}
+        cpus = {name: [] for name in runs}  # CPU seconds of all the configuration's processes
         loads = {name: [] for name in runs}
         for _ in range(args.repeats):
             for name, command in runs.items():
@@ -192,17 +202,20 @@ def main():
                 job = subprocess.run(command, capture_output=True, text=True, env=child_env(), timeout=1800)
                 if job.returncode != 0:
                     sys.exit(f"{name} failed:\n{job.stdout}\n{job.stderr}")
-                line = [s for s in job.stdout.splitlines() if s.startswith("{")][-1]
-                times[name].append(json.loads(line)["seconds"])
+                # the ranks' lines may interleave in the merged output: take each {...} object
+                lines = [json.loads(m) for m in re.findall(r"\{[^{}]*\}", job.stdout)]
+                times[name].append(next(d["seconds"] for d in lines if d["rank"] == 0))
+                cpus[name].append(sum(d["cpu"] for d in lines))
     finally:
         shutil.rmtree(data, ignore_errors=True)
     load = os.getloadavg()[0]
     print(f"chapter model, global batch {GLOBAL_BATCH}, {args.samples} samples x {args.epochs} epoch(s), "
           f"1 thread per process, {args.repeats} interleaved rounds; 1-min load average {load:.1f} "
-          f"on {os.cpu_count()} cores")
+          f"on {os.cpu_count()} cores; waiting ranks {'yield' if args.yield_when_idle else 'busy-poll'}")
     med = {name: statistics.median(ts) for name, ts in times.items()}
     for name, ts in times.items():
         print(f"  {name:22s} median {med[name]:7.2f} s   all: {', '.join(f'{t:.2f}' for t in ts)}   "
+              f"CPU (all processes) median {statistics.median(cpus[name]):.2f} s   "
               f"(1-min load before each: {', '.join(f'{v:.1f}' for v in loads[name])})")
     if "tensorlet 2 ranks" in med:
         print(f"  tensorlet speed-up, 2 ranks vs 1 process: {med['tensorlet 1 process'] / med['tensorlet 2 ranks']:.2f}x"

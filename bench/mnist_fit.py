@@ -443,12 +443,14 @@ def spawn(python, peer, args, data_dir, seed):
     return run_json_child(cmd, args.threads, peer)
 
 
-def run_json_child(cmd, threads, label, extra_path=None):
-    """Runs a child with every thread variable at `threads` and the parent's tensorlet on its
-    path; returns the last JSON line it printed, or None (with a note) if it failed."""
+def run_json_child(cmd, threads, label, extra_path=None, tensorlet_path=None):
+    """Runs a child with every thread variable at `threads` and the parent's tensorlet (or the
+    one in directory `tensorlet_path`) first on its path; returns the last JSON line it printed,
+    or None (with a note) if it failed."""
     env = dict(os.environ, **{k: str(threads) for k in THREAD_VARS}, KERAS_BACKEND="tensorflow",
                TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [tensorlet_dir(), extra_path, env.get("PYTHONPATH")]))
+    first = tensorlet_path or tensorlet_dir()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [first, extra_path, env.get("PYTHONPATH")]))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:

@@ -66,15 +66,14 @@ def cases():
     add("linspace(0,1,-1)", E, lambda: tl.linspace(0, 1, -1))
     add("linspace(0,1,2**62)", HUGE, lambda: tl.linspace(0, 1, 2**62))
     # -- dtypes ------------------------------------------------------------------------------
-    for dt in (np.longdouble, np.complex64, np.complex128, object, np.str_, np.bytes_, "datetime64[s]"):
+    for dt in (np.longdouble, np.clongdouble, object, np.str_, np.bytes_, "datetime64[s]"):
         add(f"array(dtype={np.dtype(dt).name})", T, lambda dt=dt: tl.array(np.zeros(3, dtype=dt)))
     add("array(['a','b'])", T, lambda: tl.array(["a", "b"]))
     add("array([1, 'a'])", T, lambda: tl.array([1, "a"]))
     add("array([[1,2],[3]]) ragged", E, lambda: tl.array([[1, 2], [3]]))
     add("array(object())", T, lambda: tl.array(object()))
-    add("array(1j)", T, lambda: tl.array(1j))
     add("zeros(3, dtype='float17')", T, lambda: tl.zeros(3, dtype="float17"))
-    add("zeros(3, dtype='complex64')", T, lambda: tl.zeros(3, dtype="complex64"))
+    add("zeros(3, dtype='clongdouble')", T, lambda: tl.zeros(3, dtype="clongdouble"))
     add("zeros(3, dtype=42)", T, lambda: tl.zeros(3, dtype=42))
     add("astype('float128')", T, lambda: t23().astype("longdouble"))
     # -- the new dtypes (issue 15): bounds of weak Python ints, kernels that stay float32/64 ----
@@ -174,7 +173,6 @@ def cases():
     add("t * None", T, lambda: t23() * None)
     add("t + object()", T, lambda: t23() + object())
     add("t + [1, 'x']", T, lambda: t23() + [1, "x"])
-    add("t + 1j", T, lambda: t23() + 1j)
     add("t + 2**70", (O, T), lambda: tl.zeros((2,), dtype="int64") + 2**70)
     add("tl.exp('x')", T, lambda: tl.exp("x"))
     add("tl.matmul(t, 'x')", T, lambda: tl.matmul(t23(), "x"))
@@ -478,11 +476,33 @@ def cases():
     add("__dlpack__(dl_device=(2, 0))", BufferError, lambda: f3().__dlpack__(dl_device=(2, 0)))
     add("__dlpack__(max_version=(1,))", E, lambda: f3().__dlpack__(max_version=(1,)))
     add("__dlpack__(stream=0)", E, lambda: f3().__dlpack__(stream=0))
-    add("from_dlpack(complex128 numpy)", (BufferError, T), lambda: tl.from_dlpack(np.ones(2, np.complex128)))
     add("atan2(bool, bool) -> float16", None,
         lambda: (tl.atan2(tl.asarray([True]), tl.asarray([True])), np.arctan2(np.asarray([True]), np.asarray([True]))))
     add("finfo(int32)", T, lambda: tl.finfo(tl.int32))
     add("isdtype(kind='floating')", E, lambda: tl.isdtype(tl.float32, "floating"))
+
+    # -- complex64 / complex128 (issue 15): ops the standard leaves undefined raise TypeError ------
+    def c3():
+        return tl.asarray(np.array([1 + 2j, -3j, 0.5], np.complex64))
+    for name in ("less", "greater_equal", "maximum", "minimum", "remainder", "floor_divide", "atan2", "hypot",
+                 "copysign", "logaddexp", "bitwise_and"):
+        add(f"{name}(complex64, complex64)", T, lambda name=name: getattr(tl, name)(c3(), c3()))
+    for name in ("floor", "ceil", "trunc", "signbit", "sort", "argsort", "argmax", "max", "min", "var", "std",
+                 "cumulative_prod", "relu", "sigmoid"):
+        add(f"{name}(complex64)", T, lambda name=name: getattr(tl, name)(c3()))
+    add("complex64 < 1", T, lambda: c3() < 1)
+    add("softmax(complex64)", T, lambda: tl.softmax(c3()))
+    add("complex64 % 2", T, lambda: c3() % 2)
+    add("float(complex64 tensor)", T, lambda: float(tl.asarray(1j)))
+    add("int(complex128 tensor)", T, lambda: int(tl.asarray(1j)))
+    add("requires_grad on complex", T, lambda: tl.zeros(2, dtype="complex64").requires_grad_(True))
+    add("complex result of a grad input", T,
+        lambda: tl.ones(2, requires_grad=True) * 1j)
+    add("full(2, 1j, dtype=float32)", T, lambda: tl.full(2, 1j, dtype="float32"))
+    add("complex64 + 1j must work", None,
+        lambda: (c3() + 1j, np.asarray(c3()) + 1j))
+    add("complex128 matmul must work", None,
+        lambda: (tl.matmul(c3()[:, None], c3()[None]), np.matmul(np.asarray(c3())[:, None], np.asarray(c3())[None])))
 
     # -- capture: replaying part of a plan (tensorlet.distribution's overlapped step) ------------
     _C = tl._core._capture

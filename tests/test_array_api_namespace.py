@@ -39,9 +39,11 @@ def test_namespace_info():
     assert set(info.dtypes(kind="integral")) >= {"uint8", "int32", "int64"}
     assert set(info.dtypes(kind="real floating")) >= {"float32", "float64"}
     assert "float32" not in info.dtypes(kind=("bool", "integral"))
-    # Every standard real dtype is listed; float16 (tensorlet's, not the standard's) is not.
+    # Every standard dtype is listed; float16 (tensorlet's, not the standard's) is not.
     assert set(all_) == {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                         "float32", "float64"}
+                         "float32", "float64", "complex64", "complex128"}
+    assert set(info.dtypes(kind="complex floating")) == {"complex64", "complex128"}
+    assert d["complex floating"] == tl.complex128
 
 
 def test_finfo_iinfo():
@@ -74,8 +76,9 @@ def test_isdtype_result_type_can_cast():
     with pytest.raises(ValueError):
         tl.result_type()
     assert tl.can_cast(tl.int32, tl.int64) and not tl.can_cast(tl.float64, tl.float32)
+    assert not tl.can_cast("complex64", tl.float32) and tl.can_cast(tl.float32, tl.complex64)
     with pytest.raises(TypeError):
-        tl.can_cast("complex64", tl.float32)
+        tl.can_cast("clongdouble", tl.float32)
 
 
 def test_constants_and_aliases():
@@ -125,6 +128,11 @@ def test_shifts_match_numpy(dtype):
     np.testing.assert_array_equal(np.asarray(tl.asarray(a) >> tl.asarray(b)), np.right_shift(a, b))
     with pytest.raises(TypeError, match="bitwise_left_shift"):
         tl.bitwise_left_shift(tl.ones(2), tl.ones(2))
+    # A Python int on the left is weak, as on the right (it was int64 before)
+    for f, npf in ((tl.bitwise_left_shift, np.left_shift), (tl.bitwise_right_shift, np.right_shift)):
+        got, want = f(1, tl.asarray(b)), npf(1, b)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), want)
 
 
 def test_standard_signatures_of_existing_functions():

@@ -32,7 +32,7 @@ def test_asarray_copies_big_endian():
     np.testing.assert_array_equal(np.asarray(t), a)
 
 
-@pytest.mark.parametrize("bad", [np.array(["a"]), np.array([1j]), np.array([object()])])
+@pytest.mark.parametrize("bad", [np.array(["a"]), np.array([1j], np.clongdouble), np.array([object()])])
 def test_unsupported_data_is_a_type_error(bad):
     with pytest.raises(TypeError):
         tl.asarray(bad)

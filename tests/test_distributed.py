@@ -67,6 +67,18 @@ def test_evaluate_and_logs_are_global_and_equal_on_every_rank(trained, case):
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_per_batch_logs_are_global_and_equal_on_every_rank(trained, case):
+    """Every batch's logs (what the progress bar and callbacks see) come from the metric states
+    summed over the ranks: those of one process on the same global batches, bit-equal on both
+    ranks, the last batch (one row, none on rank 1) included."""
+    ranks, _, _ = trained
+    logs = ranks[0][f"{case}_batch_logs"]
+    assert logs.shape == (2 * 5, 2)
+    assert np.array_equal(logs, ranks[1][f"{case}_batch_logs"])
+    np.testing.assert_allclose(logs, ranks[0][f"{case}_reference_batch_logs"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_predict_returns_every_row_on_every_rank(trained, case):
     ranks, _, _ = trained
     for r in range(2):
@@ -120,6 +132,12 @@ def test_a_model_with_two_inputs_and_two_outputs(trained):
     assert np.array_equal(ranks[0]["multi_weights"], ranks[1]["multi_weights"])
     for r in range(2):
         np.testing.assert_allclose(ranks[r]["multi_predict"], ranks[r]["multi_local_predict"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_last_batch_split_unevenly_weighs_each_rank_by_its_rows(trained):
+    ranks, _, _ = trained
+    np.testing.assert_allclose(ranks[0]["uneven_weights"], ranks[0]["uneven_reference"], rtol=1e-5, atol=1e-6)
+    assert np.array_equal(ranks[0]["uneven_weights"], ranks[1]["uneven_weights"])
 
 
 def test_a_model_fitted_alone_before_trains_in_step_under_the_distribution(trained):

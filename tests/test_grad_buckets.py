@@ -77,6 +77,40 @@ def test_sums_land_in_place_scaled_and_a_missing_gradient_stays_missing():
         np.testing.assert_array_equal(summed[i], 0.5 * (i + 1))
 
 
+def test_the_buckets_of_the_layer_backward_finishes_last_are_blocking():
+    vs = variables((4, 5), (5,), (5, 3), (3,))  # two layers, [kernel, bias] each
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10, groups=[0, 0, 1, 1], pack_min=1)
+    assert b.buckets == [([3], np.float32), ([2], None), ([1], np.float32), ([0], None)]
+    assert b.blocking_from == 2
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10)  # each variable its own group
+    assert b.blocking_from == 3
+
+
+def test_a_tail_rides_at_the_end_of_the_last_pack_and_is_summed():
+    vs = variables((4, 5), (5,))
+    comm = FakeComm()
+    b = _grad_buckets.GradBuckets(comm, FakeMPI, vs, big=100, tail=3)  # one pack: flags, grads, tail
+    assert b.buckets == [([1, 0], np.float32)]
+    arrays = [np.full((4, 5), 2, np.float32), np.full((5,), 3, np.float32)]
+    b.begin(0.5)
+    b.start_rest(arrays, [True, True], np.array([7, 8, 9], np.float32))
+    b.finish()
+    kind, given = comm.calls[0]
+    assert kind == "blocking" and given.size == 2 + 5 + 20 + 3
+    np.testing.assert_array_equal(given[-3:], [7, 8, 9])  # not scaled: the tail is summed as it is
+    np.testing.assert_array_equal(b.tail_sum, [7, 8, 9])
+    np.testing.assert_array_equal(arrays[0], 1)
+    # the last bucket a gradient on its own buffer, or a pack of another dtype: the tail gets its own pack
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10, tail=2)
+    assert b.buckets[-1] == ([], np.float32) and b.buckets[-2] == ([0], None)
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=100, tail=2, tail_dtype=np.float64)
+    assert b.buckets == [([1, 0], np.float32), ([], np.float64)] and b.blocking_from == 1
+    b.begin(1.0)
+    b.start_rest(arrays, [True, True])  # no tail given: zeros
+    b.finish()
+    np.testing.assert_array_equal(b.tail_sum, [0, 0])
+
+
 def test_buckets_start_in_order_and_all_before_finish():
     vs = variables((4, 5), (5,))
     b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10)
@@ -115,14 +149,17 @@ def test_the_overlapped_replay_starts_each_bucket_once_its_gradients_are_final()
     comm = FakeComm()
     buckets = _grad_buckets.GradBuckets(comm, FakeMPI, weights, big=40, groups=[0, 0, 1, 1, 2, 2], pack_min=1)
     assert [m for m, _ in buckets.buckets] == [[5, 4], [3], [2], [1], [0]]
+    assert buckets.blocking_from == 3  # the first layer's, final last: blocking, after the replay
     overlap = distribution._Overlap(plan, weights, buckets)
-    assert all(f for f in overlap.flags) and len(overlap.cuts) == 3
-    assert overlap.cuts[0][0] < overlap.cuts[-1][0] <= len(plan)
+    assert all(f for f in overlap.flags) and len(overlap.cuts) == 2
+    assert overlap.cuts[0][0] < overlap.cuts[-1][0] < len(plan)
 
     captured.replay_hook = lambda p, run: overlap.replay(p, run, buckets, 1.0)
     captured(tl.asarray(batches[2][0]), tl.asarray(batches[2][1]))
+    assert [kind for kind, _ in comm.calls] == ["nonblocking"] * 3  # started inside the replay
+    buckets.start_rest(overlap.arrays, overlap.flags)
     summed = buckets.finish()
-    assert len(comm.calls) == len(buckets)
+    assert [kind for kind, _ in comm.calls] == ["nonblocking"] * 3 + ["blocking"] * 2
     segmented = [np.array(g) for g in overlap.grads]
     for k, (members, dtype) in enumerate(buckets.buckets):  # what each bucket was given when it started
         given = comm.calls[k][1]

@@ -5,22 +5,10 @@ import numpy as np
 import pytest
 
 import tensorlet as tl
+from torch_check import check_against_torch as _check, torch_leaf as _t
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional cross-check)")
 F = torch.nn.functional
-
-
-def _t(a):
-    return torch.tensor(a, dtype=torch.float64, requires_grad=True)
-
-
-def _check(ours, theirs, tensors, torch_tensors, g):
-    """Forward equal, then the gradients of sum(out * g) equal for every input."""
-    np.testing.assert_allclose(np.asarray(ours), theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
-    ours.backward(tl.array(g))
-    theirs.backward(torch.tensor(g))
-    for a, b in zip(tensors, torch_tensors):
-        np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("rank", [1, 2])

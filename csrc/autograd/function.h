@@ -67,6 +67,14 @@ inline Tensor not_a_view(Tensor out) {
   return out;
 }
 
+// Complex autograd is not implemented yet (README, "Complex numbers"): an op whose result is
+// complex and one of whose inputs requires grad raises instead of recording a wrong backward.
+inline void check_not_complex(const Tensor& out) {
+  if (is_complex(out.dtype()))
+    throw TypeError(std::string("[autograd] complex autograd is not supported yet: an input requires grad and the "
+                                "result is ") + dtype_name(out.dtype()) + "; compute on real and imaginary parts instead");
+}
+
 // Returns the new node (attached to `out`) when grad is needed, else nullptr.
 template <class NodeT>
 std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<Tensor> inputs) {
@@ -78,6 +86,7 @@ std::shared_ptr<NodeT> record(const Tensor& out, std::initializer_list<Tensor> i
       any = any || t.requires_grad();
     }
   if (!any) return nullptr;
+  check_not_complex(out);
   auto node = std::make_shared<NodeT>();
   node->next.reserve(inputs.size());
   node->input_meta.reserve(inputs.size());
@@ -100,6 +109,7 @@ std::shared_ptr<NodeT> record_list(const Tensor& out, const std::vector<Tensor>&
     any = any || t.requires_grad();
   }
   if (!any) return nullptr;
+  check_not_complex(out);
   auto node = std::make_shared<NodeT>();
   for (const Tensor& t : inputs) {
     node->next.push_back(edge_for(t));

@@ -2,8 +2,8 @@
 // (tl::weak_scalar, ops/binary.h). Every module function, operator and method that takes two
 // operands (elementwise ops, where, clip bounds, matmul, dot) goes through here.
 //
-// Weak (NumPy 2) operands are exactly Python's bool / int / float: np.float64 subclasses float
-// but is a strong float64 for NumPy, so it takes the array path.
+// Weak (NumPy 2) operands are exactly Python's bool / int / float / complex: np.float64
+// subclasses float but is a strong float64 for NumPy, so it takes the array path.
 #pragma once
 #include <utility>
 #include "bindings/convert.h"
@@ -14,7 +14,8 @@ namespace tl::bind {
 inline bool is_tensor(py::handle h) { return py::isinstance<Tensor>(h); }
 
 inline bool is_weak_scalar(py::handle h) {
-  return PyBool_Check(h.ptr()) || PyLong_CheckExact(h.ptr()) || PyFloat_CheckExact(h.ptr());
+  return PyBool_Check(h.ptr()) || PyLong_CheckExact(h.ptr()) || PyFloat_CheckExact(h.ptr()) ||
+         PyComplex_CheckExact(h.ptr());
 }
 
 inline Tensor as_tensor(py::handle h) {

@@ -37,6 +37,7 @@ bool supported_numpy_dtype(const py::dtype& dt, DType& out) {
   else if (kind == 'i' && (size == 1 || size == 2 || size == 4 || size == 8)) name = size == 1 ? "i1" : size == 2 ? "i2" : size == 4 ? "i4" : "i8";
   else if (kind == 'u' && (size == 1 || size == 2 || size == 4 || size == 8)) name = size == 1 ? "u1" : size == 2 ? "u2" : size == 4 ? "u4" : "u8";
   else if (kind == 'f' && (size == 2 || size == 4 || size == 8)) name = size == 2 ? "f2" : size == 4 ? "f4" : "f8";
+  else if (kind == 'c' && (size == 8 || size == 16)) name = size == 8 ? "c8" : "c16";
   if (name) { out = dtype_from_name(name); return true; }
   return false;
 }
@@ -44,7 +45,8 @@ bool supported_numpy_dtype(const py::dtype& dt, DType& out) {
 [[noreturn]] void unsupported(const py::dtype& dt) {
   std::string name = py::str(dt);
   throw TypeError("unsupported dtype " + name +
-                  ": tensorlet supports bool, int8/16/32/64, uint8/16/32/64 and float16/32/64 (convert with .astype())");
+                  ": tensorlet supports bool, int8/16/32/64, uint8/16/32/64, float16/32/64 and complex64/128 (convert with "
+                  ".astype())");
 }
 
 }  // namespace
@@ -108,6 +110,10 @@ Scalar to_scalar(py::handle obj) {
     return Scalar::from_int(v);
   }
   if (PyFloat_Check(obj.ptr())) return Scalar::from_double(PyFloat_AS_DOUBLE(obj.ptr()));
+  if (PyComplex_Check(obj.ptr())) {
+    const Py_complex c = PyComplex_AsCComplex(obj.ptr());
+    return Scalar::from_complex(c.real, c.imag);
+  }
   throw TypeError("expected a Python number, got " + std::string(py::str(py::type::of(obj).attr("__name__"))));
 }
 
@@ -117,6 +123,7 @@ Scalar assign_scalar_py(py::handle obj, DType dtype, const char* op) {
   if (PyComplex_Check(obj.ptr())) {
     const Py_complex c = PyComplex_AsCComplex(obj.ptr());
     if (dtype == DType::Bool) return Scalar::from_bool(c.real != 0.0 || c.imag != 0.0);
+    if (is_complex(dtype)) return Scalar::from_complex(c.real, c.imag);
     throw TypeError(str_cat("[", op, "] ", is_floating(dtype) ? "float" : "int", "() argument must be a string",
                             is_floating(dtype) ? "" : ", a bytes-like object", " or a real number, not 'complex'"));
   }
@@ -126,7 +133,7 @@ Scalar assign_scalar_py(py::handle obj, DType dtype, const char* op) {
     if (overflow > 0 && dtype == DType::UInt64) return assign_scalar(to_scalar(obj), dtype, op);  // to 2^64
     if (overflow) {  // beyond int64: NumPy stores it in float and bool arrays
       if (dtype == DType::Bool) return Scalar::from_bool(true);
-      if (is_floating(dtype)) {
+      if (is_inexact(dtype)) {
         const double d = PyLong_AsDouble(obj.ptr());  // OverflowError beyond float64's range
         if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
         return Scalar::from_double(d);

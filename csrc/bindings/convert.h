@@ -23,7 +23,7 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy);
 // A zero-copy NumPy view of the tensor (keeps the storage alive).
 py::array to_numpy(const Tensor& t);
 
-// A Python bool / int / float (subclasses included) and its value. Binary operands go through
+// A Python bool / int / float (subclasses included); to_scalar also takes a complex. Binary operands go through
 // bindings/binary_args.h, which applies the weak-scalar rule.
 bool is_python_scalar(py::handle obj);
 Scalar to_scalar(py::handle obj);

@@ -23,6 +23,7 @@ DType scalar_dtype(const Scalar& s) {
   switch (s.kind) {
     case ScalarKind::Bool: return DType::Bool;
     case ScalarKind::Float: return DType::Float64;
+    case ScalarKind::Complex: return DType::Complex128;
     default: return DType::Int64;
   }
 }
@@ -31,7 +32,7 @@ DType scalar_dtype(const Scalar& s) {
 // its kind when not given) or anything array-like, broadcast to `shape` and cast.
 Tensor fill_with(const Shape& shape, py::handle value, std::optional<DType> dtype, const char* op) {
   checked_numel(shape, op);
-  if (is_python_scalar(value)) {
+  if (is_python_scalar(value) || PyComplex_Check(value.ptr())) {
     const DType dt = dtype ? *dtype : scalar_dtype(to_scalar(value));
     // As fill: NaN / inf into an integer dtype raise (NumPy's full stores a filler with a warning).
     const Scalar s = assign_scalar_py(value, dt, op);

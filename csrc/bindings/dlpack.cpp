@@ -43,7 +43,7 @@ struct DLManagedTensorVersioned {
   DLTensor dl_tensor;
 };
 constexpr int32_t kDLCPU = 1;
-constexpr uint8_t kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLBool = 6;
+constexpr uint8_t kDLInt = 0, kDLUInt = 1, kDLFloat = 2, kDLComplex = 5, kDLBool = 6;
 constexpr uint64_t kReadOnly = 1, kIsCopied = 2;
 constexpr const char* kVersioned = "dltensor_versioned";
 constexpr const char* kLegacy = "dltensor";
@@ -54,26 +54,25 @@ constexpr const char* kLegacy = "dltensor";
 }
 
 DLDataType dl_dtype(DType d) {
-  switch (d) {
-    case DType::Bool: return {kDLBool, 8, 1};
-    case DType::UInt8: return {kDLUInt, 8, 1};
-    case DType::Int32: return {kDLInt, 32, 1};
-    case DType::Int64: return {kDLInt, 64, 1};
-    case DType::Float32: return {kDLFloat, 32, 1};
-    case DType::Float64: return {kDLFloat, 64, 1};
-    default: break;
+  const uint8_t bits = static_cast<uint8_t>(8 * itemsize(d));
+  switch (dtype_kind(d)) {
+    case DKind::Bool: return {kDLBool, 8, 1};
+    case DKind::UInt: return {kDLUInt, bits, 1};
+    case DKind::Int: return {kDLInt, bits, 1};
+    case DKind::Float: return {kDLFloat, bits, 1};
+    case DKind::Complex: return {kDLComplex, bits, 1};  // complex64 is 64 bits: two float32
   }
-  buffer_error(str_cat("__dlpack__: dtype ", dtype_name(d), " has no DLPack export yet"));
+  buffer_error(str_cat("__dlpack__: dtype ", dtype_name(d), " has no DLPack export"));
 }
 
 DType from_dl_dtype(DLDataType t) {
   if (t.lanes == 1) {
     if (t.code == kDLBool && t.bits == 8) return DType::Bool;
-    if (t.code == kDLUInt && t.bits == 8) return DType::UInt8;
-    if (t.code == kDLInt && t.bits == 32) return DType::Int32;
-    if (t.code == kDLInt && t.bits == 64) return DType::Int64;
-    if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
-    if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
+    for (int i = 0; i < kNumDTypes; ++i) {
+      const DType d = static_cast<DType>(i);
+      const DLDataType e = dl_dtype(d);
+      if (d != DType::Bool && e.code == t.code && e.bits == t.bits) return d;
+    }
   }
   buffer_error(str_cat("from_dlpack: unsupported DLPack dtype (code ", int(t.code), ", bits ", int(t.bits),
                        ", lanes ", t.lanes, ")"));

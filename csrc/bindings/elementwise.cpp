@@ -86,7 +86,7 @@ py::object binary_dunder(const Tensor& self, py::handle other) {
   if constexpr (OP == BinaryOp::Pow && !Reflected) {
     // ndarray.__pow__'s fast path: a float array ** 0.5 is sqrt (so (-0.0) ** 0.5 is -0.0 and
     // (-inf) ** 0.5 is nan, as in NumPy); the other exponents give pow's results anyway.
-    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_floating(self.dtype()))
+    if (PyFloat_CheckExact(other.ptr()) && PyFloat_AS_DOUBLE(other.ptr()) == 0.5 && is_inexact(self.dtype()))
       return py::cast(unary_method<sqrt>(self));
   }
   if (is_tensor(other)) {  // the hot path: tensor op tensor
@@ -130,6 +130,13 @@ py::object unary_fn(py::handle x, py::handle out, const char* name) {
 
 Tensor astype_copy(const Tensor& t, py::handle dtype, bool copy) {
   const DType d = parse_dtype(dtype);
+  if (is_complex(t.dtype()) && !is_complex(d) && d != DType::Bool) {
+    // NumPy's rule and warning: the real part is kept. (The Array API standard leaves this cast
+    // unpermitted; portable code takes real(x) or imag(x) first.)
+    py::object w = py::module_::import("numpy").attr("exceptions").attr("ComplexWarning");
+    if (PyErr_WarnEx(w.ptr(), "Casting complex values to real discards the imaginary part", 1) < 0)
+      throw py::error_already_set();
+  }
   if (d != t.dtype()) return astype(t, d);
   if (!copy) return t;
   return t.requires_grad() ? add(t, Tensor::zeros({}, d)) : tl::copy(t);

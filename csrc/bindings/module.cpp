@@ -26,6 +26,7 @@ void bind_normalization(py::module_& m);
 void bind_tensor_pickle(py::module_& m);
 void bind_sorting(py::module_& m);
 void bind_dlpack(py::module_& m);
+void bind_complex(py::module_& m);
 }  // namespace tl::bind
 
 PYBIND11_MODULE(_core, m) {
@@ -66,4 +67,5 @@ PYBIND11_MODULE(_core, m) {
   tl::bind::bind_tensor_pickle(m);
   tl::bind::bind_sorting(m);
   tl::bind::bind_dlpack(m);
+  tl::bind::bind_complex(m);
 }

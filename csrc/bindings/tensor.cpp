@@ -24,7 +24,7 @@ void bind_tensor(py::module_& m) {
     std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.ndim());
     for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * static_cast<py::ssize_t>(t.itemsize());
     // struct-module codes in DType's order (dtype.h).
-    static const char* formats[] = {"?", "B", "i", "q", "f", "d", "b", "h", "H", "I", "Q", "e"};
+    static const char* formats[] = {"?", "B", "i", "q", "f", "d", "b", "h", "H", "I", "Q", "e", "Zf", "Zd"};
     static_assert(sizeof(formats) / sizeof(formats[0]) == kNumDTypes, "one buffer format per dtype");
     return py::buffer_info(t.data_ptr(), static_cast<py::ssize_t>(t.itemsize()), formats[static_cast<int>(t.dtype())],
                            t.ndim(), shape, strides, exports_read_only(t));
@@ -63,22 +63,26 @@ void bind_tensor(py::module_& m) {
       py::arg("dtype") = py::none(), py::arg("copy") = py::none());
   cls.def("item", [](const Tensor& t) -> py::object {
     TL_CHECK(t.numel() == 1, "item", "can only convert an array of size 1 to a Python scalar");
+    if (is_complex(t.dtype())) return to_numpy(t).attr("item")();
     if (is_floating(t.dtype())) return py::float_(t.item_double());
     if (t.dtype() == DType::Bool) return py::bool_(t.item_int() != 0);
     return int_object(t);
   });
   cls.def("__float__", [](const Tensor& t) {
     TL_CHECK_TYPE(t.numel() == 1, "float", "only size-1 tensors can be converted to Python scalars");
+    TL_CHECK_TYPE(!is_complex(t.dtype()), "float", "can't convert ", dtype_name(t.dtype()), " to float: use real(x)");
     return t.item_double();
   });
   cls.def("__int__", [](const Tensor& t) {
     TL_CHECK_TYPE(t.numel() == 1, "int", "only size-1 tensors can be converted to Python scalars");
+    TL_CHECK_TYPE(!is_complex(t.dtype()), "int", "can't convert ", dtype_name(t.dtype()), " to int: use real(x)");
     if (is_floating(t.dtype())) return py::int_(static_cast<int64_t>(t.item_double()));
     return int_object(t);
   });
   cls.def("__bool__", [](const Tensor& t) {
     TL_CHECK(t.numel() == 1, "bool",
              "The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()");
+    if (is_complex(t.dtype())) return py::bool_(to_numpy(t).attr("item")()).cast<bool>();
     return t.item_double() != 0.0;
   });
   cls.def("__index__", [](const Tensor& t) {

@@ -47,7 +47,7 @@ Scalar fill_scalar(py::handle value, DType dtype) {
     } catch (py::error_already_set&) {
       throw TypeError(str_cat("[fill] expected a number, got ", std::string(py::str(py::type::of(value).attr("__name__")))));
     }
-    TL_CHECK_TYPE(is_python_scalar(v), "fill", "expected a real number, got ",
+    TL_CHECK_TYPE(is_assignable_scalar(v), "fill", "expected a number, got ",
                   std::string(py::str(py::type::of(value).attr("__name__"))));
   }
   return assign_scalar_py(v, dtype, "fill");
@@ -111,6 +111,7 @@ void bind_tensor_misc(py::module_& m) {
         return py::str(self);
       }, py::arg("format_spec"));
   cls.def("tolist", [](const Tensor& t) {
+        if (is_complex(t.dtype())) return py::object(to_numpy(t).attr("tolist")());  // Python complex values
         return TL_DISPATCH_ALL(t.dtype(), "tolist", [&] { return tolist_rec<scalar_t>(t, 0, t.data<scalar_t>()); });
       }, "The data as nested Python lists of Python scalars (a scalar for a 0-d tensor), like NumPy.");
   cls.def("fill", [](const Tensor& t, py::handle value) { fill(t, value); }, py::arg("value"),

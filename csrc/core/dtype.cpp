@@ -18,6 +18,8 @@ const char* dtype_name(DType d) {
     case DType::Float16: return "float16";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
+    case DType::Complex64: return "complex64";
+    case DType::Complex128: return "complex128";
   }
   return "?";
 }
@@ -36,9 +38,11 @@ DType dtype_from_name(const std::string& n) {
   if (n == "float16" || n == "f2" || n == "e" || n == "half") return DType::Float16;
   if (n == "float32" || n == "f4" || n == "f") return DType::Float32;
   if (n == "float64" || n == "f8" || n == "d" || n == "float" || n == "double") return DType::Float64;
+  if (n == "complex64" || n == "c8" || n == "F") return DType::Complex64;
+  if (n == "complex128" || n == "c16" || n == "D" || n == "complex" || n == "cdouble") return DType::Complex128;
   throw TypeError("unsupported dtype '" + n +
                   "': tensorlet supports bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, "
-                  "float32, float64");
+                  "float32, float64, complex64, complex128");
 }
 
 namespace {
@@ -59,11 +63,18 @@ DType float_of_size(size_t n) {
 // smallest signed type holding both (uint64 with any signed type has none: float64); an integer
 // with a float the smallest float wider than the integer (int8 -> float16, int16 -> float32,
 // int32/int64 -> float64), or the float itself if larger.
+// Complex with anything: the complex dtype whose component is the promotion of the other
+// operand with that component (int16 with complex64 is complex64, int32 with it complex128, as
+// float32 with int32 is float64).
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
   const DKind ka = dtype_kind(a), kb = dtype_kind(b);
   if (ka == DKind::Bool) return b;
   if (kb == DKind::Bool) return a;
+  if (ka == DKind::Complex || kb == DKind::Complex) {
+    const DType f = promote_types(complex_component(a), complex_component(b));
+    return itemsize(f) == 8 ? DType::Complex128 : DType::Complex64;
+  }
   const size_t sa = itemsize(a), sb = itemsize(b);
   if (ka == kb) return sa >= sb ? a : b;
   if (ka == DKind::Float || kb == DKind::Float) {
@@ -80,13 +91,18 @@ DType promote_with_scalar(DType a, ScalarKind k) {
   switch (k) {
     case ScalarKind::None: case ScalarKind::Bool: return a;
     case ScalarKind::Int: return a == DType::Bool ? DType::Int64 : a;
-    case ScalarKind::Float: return is_floating(a) ? a : DType::Float64;
+    case ScalarKind::Float: return is_inexact(a) ? a : DType::Float64;
+    // A Python complex keeps a float array's precision (float32 -> complex64) and makes
+    // bool / integer arrays complex128, as NumPy 2 and the standard's mixed-kind rule.
+    case ScalarKind::Complex:
+      if (is_complex(a)) return a;
+      return a == DType::Float64 || !is_floating(a) ? DType::Complex128 : DType::Complex64;
   }
   return a;
 }
 
 bool can_cast_same_kind(DType from, DType to) {
-  // NumPy's kinds in order b < u < i < f: a cast is same_kind when it is safe or stays within
+  // NumPy's kinds in order b < u < i < f < c: a cast is same_kind when it is safe or stays within
   // one kind, which for these kinds is "the kind does not go down": uint64 -> int8 is
   // same_kind (np.can_cast('u8', 'i1', 'same_kind')), int8 -> uint64 is not.
   return static_cast<int>(dtype_kind(from)) <= static_cast<int>(dtype_kind(to));

@@ -10,17 +10,19 @@ namespace tl {
 // New dtypes are appended: the numbering is not persisted, but keeping the old values stable
 // keeps every switch and table below easy to check.
 enum class DType : uint8_t {
-  Bool = 0, UInt8, Int32, Int64, Float32, Float64, Int8, Int16, UInt16, UInt32, UInt64, Float16
+  Bool = 0, UInt8, Int32, Int64, Float32, Float64, Int8, Int16, UInt16, UInt32, UInt64, Float16,
+  Complex64, Complex128
 };
-constexpr int kNumDTypes = 12;
+constexpr int kNumDTypes = 14;
 
-enum class DKind : uint8_t { Bool = 0, UInt, Int, Float };  // NumPy's b < u < i < f
+enum class DKind : uint8_t { Bool = 0, UInt, Int, Float, Complex };  // NumPy's b < u < i < f < c
 inline DKind dtype_kind(DType d) {
   switch (d) {
     case DType::Bool: return DKind::Bool;
     case DType::UInt8: case DType::UInt16: case DType::UInt32: case DType::UInt64: return DKind::UInt;
     case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64: return DKind::Int;
     case DType::Float16: case DType::Float32: case DType::Float64: return DKind::Float;
+    case DType::Complex64: case DType::Complex128: return DKind::Complex;
   }
   return DKind::Float;
 }
@@ -30,16 +32,26 @@ inline size_t itemsize(DType d) {
     case DType::Bool: case DType::UInt8: case DType::Int8: return 1;
     case DType::Int16: case DType::UInt16: case DType::Float16: return 2;
     case DType::Int32: case DType::UInt32: case DType::Float32: return 4;
-    case DType::Int64: case DType::UInt64: case DType::Float64: return 8;
+    case DType::Int64: case DType::UInt64: case DType::Float64: case DType::Complex64: return 8;
+    case DType::Complex128: return 16;
   }
   return 0;
 }
-// NumPy's names: "bool", "int8", ..., "uint64", "float16", "float32", "float64".
+// NumPy's names: "bool", "int8", ..., "uint64", "float16", "float32", "float64", "complex64", "complex128".
 const char* dtype_name(DType d);
 // Parses a NumPy dtype name; throws std::invalid_argument (TypeError at the binding) otherwise.
 DType dtype_from_name(const std::string& name);
 
+// Real floating dtypes only (float16/32/64); complex dtypes are is_complex, both is_inexact.
+// The generic kernels and dispatch macros never see complex: csrc/kernels/complex.cpp holds
+// every complex loop, reached through one hook per kernel entry point.
 inline bool is_floating(DType d) { return dtype_kind(d) == DKind::Float; }
+inline bool is_complex(DType d) { return dtype_kind(d) == DKind::Complex; }
+inline bool is_inexact(DType d) { return is_floating(d) || is_complex(d); }
+// complex64 -> float32, complex128 -> float64; other dtypes unchanged.
+inline DType complex_component(DType d) {
+  return d == DType::Complex64 ? DType::Float32 : d == DType::Complex128 ? DType::Float64 : d;
+}
 inline bool is_unsigned(DType d) { return dtype_kind(d) == DKind::UInt; }
 inline bool is_integral(DType d, bool include_bool = false) {
   const DKind k = dtype_kind(d);
@@ -50,7 +62,7 @@ inline bool is_integral(DType d, bool include_bool = false) {
 DType promote_types(DType a, DType b);
 
 // Python scalars are "weak" in NumPy 2: they adopt the array's dtype within their kind.
-enum class ScalarKind : uint8_t { None = 0, Bool, Int, Float };
+enum class ScalarKind : uint8_t { None = 0, Bool, Int, Float, Complex };
 // Result dtype of (array of dtype `a`) op (Python scalar of kind `k`).
 DType promote_with_scalar(DType a, ScalarKind k);
 // NumPy's casting rules: can values of `from` be cast to `to` under "same_kind"?

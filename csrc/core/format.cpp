@@ -135,7 +135,9 @@ std::string pad_right(const std::string& s, size_t width) {
 template <class T>
 class FloatFormat {
  public:
-  FloatFormat(const std::vector<T>& data, int precision, bool suppress) : precision_(precision) {
+  // plus: NumPy's sign='+' (a '+' before non-negative values), the imaginary parts of complex.
+  FloatFormat(const std::vector<T>& data, int precision, bool suppress, bool plus = false)
+      : precision_(precision), plus_(plus) {
     std::vector<T> finite;
     bool has_neginf = false, has_nonfinite = false;
     for (T v : data) {
@@ -167,7 +169,7 @@ class FloatFormat {
       for (T v : finite) {
         Sci s = sci_digits(v, precision_);
         frac = std::max(frac, s.digits.size() - 1);
-        intl = std::max(intl, size_t(s.neg ? 2 : 1));
+        intl = std::max(intl, size_t(s.neg || plus_ ? 2 : 1));
         exp_len = std::max(exp_len, static_cast<int>(exp_str(s.exp, 2).size()));
       }
       exp_size_ = exp_len - 1;
@@ -177,7 +179,7 @@ class FloatFormat {
     } else {
       for (T v : finite) {
         Pos p = pos_digits(v, precision_);
-        pad_left_ = std::max(pad_left_, p.int_part.size());
+        pad_left_ = std::max(pad_left_, p.int_part.size() + (plus_ && p.int_part[0] != '-' ? 1 : 0));
         pad_right_ = std::max(pad_right_, p.frac.size());
       }
     }
@@ -185,7 +187,7 @@ class FloatFormat {
       const long offset = static_cast<long>(pad_right_) + 1;
       long pl = static_cast<long>(pad_left_);
       pl = std::max(pl, 3 - offset);
-      pl = std::max(pl, 3 + (has_neginf ? 1 : 0) - offset);
+      pl = std::max(pl, 3 + (has_neginf || plus_ ? 1 : 0) - offset);
       pad_left_ = static_cast<size_t>(pl);
     }
   }
@@ -193,6 +195,7 @@ class FloatFormat {
   std::string operator()(T x) const {
     if (!std::isfinite(x)) {
       std::string ret = std::isnan(x) ? "nan" : (x < 0 ? "-inf" : "inf");
+      if (plus_ && ret[0] != '-') ret = "+" + ret;
       return pad_left(ret, pad_left_ + pad_right_ + 1);
     }
     if (exp_format_) {
@@ -202,15 +205,17 @@ class FloatFormat {
       std::string buf(static_cast<size_t>(precision_) + 32, '\0');
       auto r = chars(buf.data(), buf.data() + buf.size(), x, std::chars_format::scientific, precision_);
       Sci s = parse_sci<T>(buf.data(), r.ptr);
-      std::string head = (s.neg ? "-" : "") + s.digits.substr(0, 1);
+      std::string head = (s.neg ? "-" : plus_ ? "+" : "") + s.digits.substr(0, 1);
       return pad_left(head, pad_left_) + "." + s.digits.substr(1) + "e" + exp_str(s.exp, exp_size_);
     }
     Pos p = pos_digits(x, precision_);
+    if (plus_ && p.int_part[0] != '-') p.int_part = "+" + p.int_part;
     return pad_left(p.int_part, pad_left_) + "." + pad_right(p.frac, pad_right_);
   }
 
  private:
   int precision_;
+  bool plus_;
   bool exp_format_ = false;
   size_t pad_left_ = 0, pad_right_ = 0;
   int exp_size_ = -1;
@@ -363,6 +368,39 @@ std::function<std::string(int64_t)> make_formatter(const Tensor& t, const std::v
   }
 }
 
+// NumPy's ComplexFloatingFormat: the real parts formatted as a float column, the imaginary
+// parts as another with sign='+', and the 'j' before the imaginary part's padding.
+template <class R>
+std::function<std::string(int64_t)> make_complex_formatter(const Tensor& t, const std::vector<int64_t>& offs,
+                                                           const PrintOptions& opts) {
+  const R* base = static_cast<const R*>(t.data_ptr());
+  std::vector<R> re, im;
+  for (int64_t o : offs) {
+    re.push_back(base[2 * o]);
+    im.push_back(base[2 * o + 1]);
+  }
+  FloatFormat<R> fr(re, opts.precision, opts.suppress), fi(im, opts.precision, opts.suppress, true);
+  return [base, fr, fi](int64_t o) {
+    std::string i = fi(base[2 * o + 1]);
+    const size_t sp = i.find_last_not_of(' ') + 1;
+    return fr(base[2 * o]) + i.substr(0, sp) + "j" + i.substr(sp);
+  };
+}
+
+// str of a complex scalar, as NumPy's (and Python's): "(1+2j)", "-1.5j" when the real part is +0.
+template <class R>
+std::string complex_scalar_str(R re, R im) {
+  auto part = [](R v) {
+    std::string s = scalar_str(v);
+    if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+    return s;
+  };
+  std::string i = part(im);
+  if (i[0] != '-') i = "+" + i;
+  if (re == 0 && !std::signbit(re)) return (i[0] == '+' ? i.substr(1) : i) + "j";
+  return "(" + part(re) + i + "j)";
+}
+
 // NumPy's _array2string (a.size > 0): the bracketed body with wrapped lines.
 std::string array2string(const Tensor& t, const std::string& separator, const std::string& prefix, int64_t linewidth,
                          const PrintOptions& opts) {
@@ -370,7 +408,9 @@ std::string array2string(const Tensor& t, const std::string& separator, const st
   std::vector<int64_t> offs;
   shown_offsets(t, summary, opts.edgeitems, 0, 0, offs);
   std::function<std::string(int64_t)> fmt =
-      TL_DISPATCH_ALL(t.dtype(), "repr", [&] { return make_formatter<scalar_t>(t, offs, opts); });
+      t.dtype() == DType::Complex64    ? make_complex_formatter<float>(t, offs, opts)
+      : t.dtype() == DType::Complex128 ? make_complex_formatter<double>(t, offs, opts)
+                                       : TL_DISPATCH_ALL(t.dtype(), "repr", [&] { return make_formatter<scalar_t>(t, offs, opts); });
   Layout layout{t.shape(), t.strides(), fmt, separator, summary, opts.edgeitems};
   return layout.rec(0, 0, std::string(1 + prefix.size(), ' '), linewidth);
 }
@@ -397,7 +437,7 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& opts) {
   std::vector<std::string> extras;
   if ((n == 0 && !(t.ndim() == 1 && t.shape()[0] == 0)) || n > opts.threshold) extras.push_back("shape=" + shape_repr(t.shape()));
   const DType d = t.dtype();
-  if (!(d == DType::Float64 || d == DType::Int64 || d == DType::Bool) || n == 0)
+  if (!(d == DType::Float64 || d == DType::Int64 || d == DType::Bool || d == DType::Complex128) || n == 0)
     extras.push_back(std::string("dtype=") + dtype_name(d));
   // As PyTorch: a non-leaf names the op that made it, a leaf says it requires grad.
   if (t.grad_fn()) extras.push_back(std::string("grad_fn=<") + t.grad_fn()->name() + ">");
@@ -416,6 +456,10 @@ std::string tensor_repr(const Tensor& t, const PrintOptions& opts) {
 }
 
 std::string tensor_str(const Tensor& t, const PrintOptions& opts) {
+  if (t.ndim() == 0 && is_complex(t.dtype())) {
+    if (t.dtype() == DType::Complex64) return complex_scalar_str(t.data<float>()[0], t.data<float>()[1]);
+    return complex_scalar_str(t.data<double>()[0], t.data<double>()[1]);
+  }
   if (t.ndim() == 0)
     return TL_DISPATCH_ALL(t.dtype(), "str", [&]() -> std::string { return scalar_str(*t.data<scalar_t>()); });
   if (t.numel() == 0) return "[]";

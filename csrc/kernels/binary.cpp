@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <type_traits>
+#include "kernels/complex.h"
 #include "kernels/strided_loop.h"
 
 namespace tl::kernels {
@@ -239,6 +240,7 @@ void binary(BinaryOp op, const StridedView& out, const StridedView& a, const Str
   TL_CAPTURE_KERNEL((out), (a, b), binary(op, out, a, b));
   TL_CHECK(a.dtype == b.dtype, "binary", "operands must share a dtype, got ", dtype_name(a.dtype), " and ",
            dtype_name(b.dtype));
+  if (is_complex(a.dtype)) return complex_binary(op, out, a, b);
   if (is_comparison(op) || is_logical(op)) {
     TL_CHECK(out.dtype == DType::Bool, "binary", "comparison output must be bool");
     TL_DISPATCH_ALL(a.dtype, "binary", [&] { compare<scalar_t>(op, out, a, b); });
@@ -262,6 +264,7 @@ void where(const StridedView& out, const StridedView& cond, const StridedView& x
   TL_CAPTURE_KERNEL((out), (cond, x, y), where(out, cond, x, y));
   TL_CHECK(cond.dtype == DType::Bool && x.dtype == out.dtype && y.dtype == out.dtype, "where",
            "internal dtype mismatch");
+  if (is_complex(out.dtype)) return complex_where(out, cond, x, y);
   TL_DISPATCH_ALL(out.dtype, "where", [&] {
     using T = scalar_t;
     constexpr int64_t S = sizeof(T);

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 #include "capture/recorder.h"
+#include "core/error.h"
+#include "kernels/conv_patches.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
 #include "kernels/window_simd.h"
@@ -17,45 +19,6 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t chunk_rows(int64_t K, size_t itemsize) {
   const int64_t r = kConvChunkBytes / (K * int64_t(itemsize));
   return std::max<int64_t>(16, r / 16 * 16);
-}
-
-// Visits the input cells of patch row r (output pixel r of the batch, in NHWC order): for each
-// kernel row kh, fn(offset of the patch's (kh, kw0) block, x offset of input cell (ih, iw0),
-// number of cells kw in [kw0, kw1) that are inside the image). Cells outside are padding.
-// With dilation 1 the visited cells of one kernel row are adjacent in memory, so the callers
-// move them with one copy of (kw1 - kw0) * C values.
-template <class F>
-void for_each_patch_run(const Window& w, int64_t r, F&& fn) {
-  const int64_t P = w.out_pixels();
-  const int64_t n = r / P, p = r % P, oh = p / w.OW, ow = p % w.OW;
-  const int64_t ih0 = oh * w.sh - w.ph, iw0 = ow * w.sw - w.pw;
-  for (int64_t kh = 0; kh < w.KH; ++kh) {
-    const int64_t ih = ih0 + kh * w.dh;
-    if (ih < 0 || ih >= w.H) continue;
-    const int64_t row = (n * w.H + ih) * w.W;
-    if (w.dw == 1) {
-      const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min<int64_t>(w.KW, w.W - iw0);
-      if (kw0 < kw1) fn(kh * w.KW + kw0, row + iw0 + kw0, kw1 - kw0);
-      continue;
-    }
-    for (int64_t kw = 0; kw < w.KW; ++kw) {
-      const int64_t iw = iw0 + kw * w.dw;
-      if (iw >= 0 && iw < w.W) fn(kh * w.KW + kw, row + iw, int64_t(1));
-    }
-  }
-}
-
-// buf[i, :] = the patch of row r0 + i (zeros where the window hangs over the padding).
-template <class T>
-void im2col(const Window& w, const T* x, int64_t r0, int64_t rows, T* buf) {
-  const int64_t C = w.C, K = w.KH * w.KW * C;
-  for (int64_t i = 0; i < rows; ++i) {
-    T* dst = buf + i * K;
-    std::memset(dst, 0, size_t(K) * sizeof(T));
-    for_each_patch_run(w, r0 + i, [&](int64_t k, int64_t cell, int64_t cells) {
-      std::memcpy(dst + k * C, x + cell * C, size_t(cells * C) * sizeof(T));
-    });
-  }
 }
 
 // The adjoint of im2col: dx cells += the patch values of rows r0 .. r0 + rows. Rows are visited
@@ -77,8 +40,8 @@ void col2im_add(const Window& w, const T* buf, int64_t r0, int64_t rows, T* dx) 
 
 template <class T>
 void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, const Epilogue<T>& ep) {
-  // Logged whole for a captured step: the GEMMs inside read this call's own scratch patches,
-  // which a replay of the GEMM alone would find freed.
+  // Logged whole for a captured step: the GEMM inside reads x through a patch source that
+  // lives only in this call (gemm_implicit_a is not logged by itself).
   TL_CAPTURE_KERNEL((y), (x, w, ep.bias), conv_forward<T>(win, O, x, w, y, ep));
   const int64_t M = win.N * win.out_pixels(), K = win.KH * win.KW * win.C;
   if (M == 0 || O == 0) return;
@@ -92,29 +55,16 @@ void conv_forward(const Window& win, int64_t O, const T* x, const T* w, T* y, co
     });
     return;
   }
-  // Output rows do not depend on how the rows are chunked, so the chunks may follow the
-  // thread count: at least one per thread, at most kConvChunkBytes of patches each.
-  // Equal chunks, a multiple of the thread count of them (9 chunks on 2 threads left one
-  // thread a chunk behind).
-  const int64_t nt = get_num_threads();
-  const int64_t chunks0 = ceil_div(ceil_div(M, chunk_rows(K, sizeof(T))), nt) * nt;
-  const int64_t rows = ceil_div(ceil_div(M, chunks0), 16) * 16;
-  const int64_t chunks = ceil_div(M, rows);
-  // One chunk runs inline, where the GEMM spreads itself over the threads; in a parallel
-  // region each chunk's GEMM runs on its own thread.
-  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> buf(size_t(std::min(rows, M) * K));
-    for (int64_t c = lo; c < hi; ++c) {
-      const int64_t r0 = c * rows, m = std::min(rows, M - r0);
-      im2col(win, x, r0, m, buf.data());
-      gemm<T>(false, false, m, O, K, T(1), buf.data(), K, w, O, T(0), y + r0 * O, O, ep);
-    }
-  });
+  // Implicit im2col: the GEMM gathers each block of patches from x as it packs it, and
+  // spreads itself over the threads (output rows do not depend on the split).
+  if (win.channels_first) gemm_implicit_a<T>(PatchesCF<T, false>(win, x), M, O, K, w, O, T(0), y, O, ep);
+  else gemm_implicit_a<T>(Patches<T>(win, x), M, O, K, w, O, T(0), y, O, ep);
 }
 
 template <class T>
 void conv_backward_input(const Window& win, int64_t O, const T* g, const T* w, T* dx) {
   TL_CAPTURE_KERNEL((dx), (g, w), conv_backward_input<T>(win, O, g, w, dx));
+  TL_CHECK(!win.channels_first, "conv", "the input gradient is computed channels-last only");
   const int64_t P = win.out_pixels(), K = win.KH * win.KW * win.C, image = win.H * win.W * win.C;
   if (win.N == 0) return;
   if (win.is_pointwise() && O > 0) return gemm<T>(false, true, win.N * P, K, O, T(1), g, O, w, O, T(0), dx, K);
@@ -166,13 +116,12 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
   if (win.is_pointwise()) return gemm<T>(true, false, K, O, M, T(1), x, K, g, O, T(0), dw, O);
   // dw is a sum over all rows: `slots` partial sums over fixed row ranges, added in slot order
   // at the end. The slots come from the shapes only (at most 8, at least 256 rows each, and at
-  // most ~16 MB of partial sums), so the rounding does not depend on the thread count.
-  const int64_t rows = chunk_rows(K, sizeof(T));
+  // most ~16 MB of partial sums), so the rounding does not depend on the thread count. Each
+  // slot is one GEMM whose patches^T are gathered from x as it packs them (implicit im2col).
   const int64_t max_partials = std::max<int64_t>(1, (int64_t(16) << 20) / (K * O * int64_t(sizeof(T))));
   const int64_t slots = std::max<int64_t>(1, std::min({int64_t(8), ceil_div(M, 256), max_partials}));
   std::vector<T> partial(size_t((slots - 1) * K * O));
   parallel_for(0, slots, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> buf(win.C == 1 ? 0 : size_t(std::min(rows, ceil_div(M, slots)) * K));
     for (int64_t s = lo; s < hi; ++s) {
       T* dst = s == 0 ? dw : partial.data() + (s - 1) * K * O;
       const int64_t begin = M * s / slots, end = M * (s + 1) / slots;
@@ -181,11 +130,10 @@ void conv_backward_kernel(const Window& win, int64_t O, const T* x, const T* g, 
         window_loops<T>().conv_c1_kernel_grad(win, O, x, g, dst, begin, end);
         continue;
       }
-      for (int64_t r0 = begin; r0 < end; r0 += rows) {
-        const int64_t m = std::min(rows, end - r0);
-        im2col(win, x, r0, m, buf.data());
-        gemm<T>(true, false, K, O, m, T(1), buf.data(), K, g + r0 * O, O, r0 == begin ? T(0) : T(1), dst, O);
-      }
+      if (win.channels_first)
+        gemm_implicit_a<T>(PatchesCF<T, true>(win, x, begin), K, O, end - begin, g + begin * O, O, T(0), dst, O);
+      else
+        gemm_implicit_a<T>(PatchesT<T>(win, x, begin), K, O, end - begin, g + begin * O, O, T(0), dst, O);
     }
   });
   for (int64_t s = 1; s < slots; ++s) {

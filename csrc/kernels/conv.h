@@ -5,16 +5,22 @@
 //                     epilogue (bias, relu) on the register tiles
 //   input gradient:   dpatches (rows x K) = g (rows x O) @ w^T, scattered back (col2im) into dx
 //   kernel gradient:  dw (K x O)         = patches^T (K x rows) @ g (rows x O)
-// Patches are materialised per chunk of rows into a per-thread buffer (an explicit im2col, at
-// most about kConvChunkBytes at a time), never for the whole batch; a 1x1 stride-1 unpadded
-// kernel uses the input itself, and a single input channel (the first layer of an image net,
-// K = KH*KW only) is computed directly from the image (window_simd.h) for the output and the
-// kernel gradient. The input gradient's scratch is bounded the same way: whole images per
-// chunk, or row chunks of one image walked in order when an image's patches exceed a chunk.
+// The forward and the kernel gradient never store patches: the GEMM driver packs its panels
+// of A straight from x through a patch-gathering packer (implicit im2col, conv_patches.h). A 1x1
+// stride-1 unpadded kernel uses the input itself, and a single input channel (the first layer
+// of an image net, K = KH*KW only) is computed directly from the image (window_simd.h) for the
+// output and the kernel gradient. The input gradient stays an explicit GEMM into patch
+// gradients then a scatter-add (col2im), in chunks of about kConvChunkBytes: a scatter from
+// the GEMM's register tiles would need the tiles' overlapping cells summed across threads in
+// a fixed order, which whole-image chunks give for free. Its scratch is bounded: whole images
+// per chunk, or row chunks of one image walked in order when an image's patches exceed a chunk.
 // Every result is independent of the thread count: output and
 // input-gradient rows do not depend on how rows are chunked, and the kernel gradient's partial
 // sums are cut from the shapes only and added in a fixed order.
-// All pointers are to contiguous arrays: x (N, H, W, C), w (KH, KW, C, O), y/g (N, OH, OW, O).
+// All pointers are to contiguous arrays: x (N, H, W, C), w (KH, KW, C, O), y/g (N, OH, OW, O);
+// with win.channels_first the forward and the kernel gradient read x as (N, C, H, W) (their
+// patch packers gather from it directly; the output and g stay channels-last), and the input
+// gradient refuses it (its dx is channels-last: the ops layer transposes it).
 #pragma once
 #include <cstdint>
 #include "kernels/gemm.h"

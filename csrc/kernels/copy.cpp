@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include "kernels/cast.h"
+#include "kernels/complex.h"
 #include "kernels/strided_loop.h"
 
 namespace tl::kernels {
@@ -36,6 +37,7 @@ void copy_cast(const Tensor& dst, const Tensor& src) {
   TL_CAPTURE_KERNEL((dst), (src), copy_cast(dst, src));
   TL_CHECK(dst.shape() == src.shape(), "copy", "shape mismatch ", shape_str(dst.shape()), " and ",
            shape_str(src.shape()));
+  if (is_complex(dst.dtype()) || is_complex(src.dtype())) return complex_copy_cast(dst, src);
   TL_DISPATCH_ALL(dst.dtype(), "copy", [&] {
     using To = scalar_t;
     TL_DISPATCH_ALL(src.dtype(), "copy", [&] { copy_typed<To, scalar_t>(dst, src); });
@@ -44,6 +46,7 @@ void copy_cast(const Tensor& dst, const Tensor& src) {
 
 void fill(const Tensor& dst, Scalar value) {
   TL_CAPTURE_KERNEL((dst), (), fill(dst, value));
+  if (is_complex(dst.dtype())) return complex_fill(dst, value);
   TL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
     scalar_t v = value.use_double<scalar_t>() ? cast_value<scalar_t>(value.f) : cast_value<scalar_t>(value.i);
     strided_loop<1>(dst.shape(), {static_cast<char*>(dst.data_ptr())}, {&dst.strides()}, {int64_t(sizeof(scalar_t))},

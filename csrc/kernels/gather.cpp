@@ -68,6 +68,10 @@ void index_loop(char* a, char* d, const IndexLoop& L, bool parallel, Inner&& inn
     rows(0, total);
 }
 
+struct Bytes16 {
+  uint64_t w[2];
+};
+
 template <class T>
 void copy_run(char* dst, int64_t s_dst, const char* src, int64_t s_src, int64_t n) {
   if (s_dst == int64_t(sizeof(T)) && s_src == int64_t(sizeof(T))) {
@@ -95,6 +99,7 @@ void copy_dispatch(char* a, char* d, const IndexLoop& L, size_t itemsize, bool t
     case 2: return copy_loop<uint16_t>(a, d, L, to_dense);
     case 4: return copy_loop<uint32_t>(a, d, L, to_dense);
     case 8: return copy_loop<uint64_t>(a, d, L, to_dense);
+    case 16: return copy_loop<Bytes16>(a, d, L, to_dense);  // complex128
   }
   throw std::invalid_argument(str_cat("[index] unsupported item size ", itemsize));
 }

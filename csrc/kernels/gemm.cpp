@@ -72,7 +72,7 @@ class PackBuffer {
   size_t capacity_ = 0;
 };
 
-thread_local PackBuffer tls_pack_a, tls_pack_b;
+thread_local PackBuffer tls_pack_a, tls_pack_b, tls_gather_a;
 
 template <class T>
 const GemmKernels<T>& kernels_for(Isa isa) {
@@ -139,6 +139,8 @@ struct Problem {
   const T* bias;
   bool relu;
   Activation post;  // Tanh / Sigmoid, applied to each finished row panel (None otherwise)
+  const ASource<T>* asrc = nullptr;  // A is packed by this instead (A is then null)
+  int64_t a_row0 = 0;                // this problem's first row of asrc's op(A)
 
   // op(A)[i, p] and op(B)[p, j] as pointers into the stored matrices.
   const T* a_at(int64_t i, int64_t p) const { return ta ? A + p * lda + i : A + i * lda + p; }
@@ -165,8 +167,14 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   const int64_t M = pr.M, N = pr.N, K = pr.K;
   // Few column panels: packing A would not be amortised, so the kernel reads A in place
   // (k-major when A is transposed, row by row otherwise) and only edge rows get packed.
-  const bool direct_a = N <= 2 * NR;
+  const bool direct_a = N <= 2 * NR && !pr.asrc;
   const int amode = (direct_a && !pr.ta) ? kARowMajor : kAKMajor;
+  // An implicit A packs a whole mc x kc block, in its own layout. With few column panels the
+  // kernel reads that block as it is (row-major, or k-major with stride S); otherwise the
+  // micro-panels are packed from what it gathers, as from a stored A.
+  const bool a_rows = pr.asrc && pr.asrc->row_major();
+  const bool src_layout = pr.asrc && N <= 2 * NR;
+  const int pmode = a_rows ? kARowMajor : kAKMajor;
   // Few row panels: each B panel is used at most a few times, so full-width panels of a
   // row-major B are read in place (b_stride = ldb) and only the edge panel is packed
   // (zero-padded). With one row panel that always pays; with up to 128 rows only when B's rows
@@ -177,7 +185,11 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
       !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= kDirectBMaxRowBytes));
 
   const int64_t kc = even_kc(K, bl.kc);
-  const int64_t mc = round_up(ceil_div(M, ceil_div(M, bl.mc)), MR);
+  // A gathered row-major block read in place serves at most two column panels: keeping it
+  // small enough to stay in L2 (a quarter of it) from its packing to its use beats a large mc.
+  const int64_t l2_rows = round_down(cache_info().l2 / 4 / (kc * int64_t(sizeof(T))), MR);
+  const int64_t mc_cap = src_layout && a_rows ? std::clamp<int64_t>(l2_rows, MR, bl.mc) : bl.mc;
+  const int64_t mc = round_up(ceil_div(M, ceil_div(M, mc_cap)), MR);
   const int64_t nc = round_up(ceil_div(N, ceil_div(N, bl.nc)), NR);
 
   T* abuf = tls_pack_a.get<T>(direct_a ? MR * kc : std::min(mc, round_up(M, MR)) * kc);
@@ -192,7 +204,25 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
       const int64_t kb = std::min(kc, K - p0);
       const bool first = p0 == 0, last = p0 + kb == K;
       const T beta = first ? pr.beta : T(1);
-      if (!direct_a)
+      if (src_layout) {
+        pr.asrc->pack(pr.a_row0 + i0, mb, p0, kb, MR, abuf);
+      } else if (a_rows) {
+        // Row-major panels are gathered one micro-panel at a time (in L1) and transposed.
+        T* rows = tls_gather_a.get<T>(MR * kb);
+        for (int64_t ir = 0; ir < mb; ir += MR) {
+          const int64_t m = std::min<int64_t>(MR, mb - ir);
+          pr.asrc->pack(pr.a_row0 + i0 + ir, m, p0, kb, MR, rows);
+          pack_panel(rows, kb, true, m, kb, MR, ks, abuf + ir * kb);
+        }
+      } else if (pr.asrc) {
+        // A column-major source walks each depth column once for the whole block (for a conv,
+        // one patch walk per pixel), then each micro-panel is copied out of it.
+        const int64_t S = round_up(mb, MR);
+        T* block = tls_gather_a.get<T>(S * kb);
+        pr.asrc->pack(pr.a_row0 + i0, mb, p0, kb, MR, block);
+        for (int64_t ir = 0; ir < mb; ir += MR)
+          pack_panel(block + ir, S, false, std::min<int64_t>(MR, mb - ir), kb, MR, ks, abuf + ir * kb);
+      } else if (!direct_a)
         for (int64_t ir = 0; ir < mb; ir += MR)
           pack_panel(pr.a_at(i0 + ir, p0), pr.lda, !pr.ta, std::min<int64_t>(MR, mb - ir), kb, MR, ks,
                      abuf + ir * kb);
@@ -206,7 +236,10 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
         for (int64_t ir = 0; ir < mb; ir += MR) {
           const int64_t m = std::min<int64_t>(MR, mb - ir);
           const int64_t i = i0 + ir;
-          if (!direct_a) {
+          if (src_layout) {
+            args.a = a_rows ? abuf + ir * kb : abuf + ir;
+            args.a_stride = a_rows ? kb : round_up(mb, MR);
+          } else if (!direct_a) {
             args.a = abuf + ir * kb;
             args.a_stride = MR;
           } else if (m == MR) {
@@ -217,7 +250,7 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
             args.a = abuf;
             args.a_stride = MR;
           }
-          const UkrFn<T> fn = u.fn[(direct_a && m == MR) ? amode : kAKMajor];
+          const UkrFn<T> fn = u.fn[src_layout ? pmode : (direct_a && m == MR) ? amode : kAKMajor];
           args.k = kb;
           for (int64_t jr = 0; jr < nb; jr += NR) {
             const int64_t n = std::min<int64_t>(NR, nb - jr);
@@ -280,7 +313,7 @@ void gemm_float(const Problem<T>& pr);
 template <class T>
 bool try_gemm_transposed(const Problem<T>& pr, const GemmKernels<T>& ks, const UkrShape<T>& u) {
   const UkrShape<T>& w = ks.wide;
-  if (!pr.ta || pr.N >= w.nr || pr.N > 32 || pr.M < w.nr) return false;
+  if (pr.asrc || !pr.ta || pr.N >= w.nr || pr.N > 32 || pr.M < w.nr) return false;
   if (tile_use(pr.N, w.mr) < tile_use(pr.N, u.nr) + 0.1) return false;
   const int64_t M = pr.M, N = pr.N;
   T* ct = tls_transposed_c.get<T>(N * M);
@@ -357,7 +390,8 @@ void gemm_float(const Problem<T>& pr) {
       Problem<T> sub = pr;
       sub.M = i1 - i0;
       sub.N = j1 - j0;
-      sub.A = pr.a_at(i0, 0);
+      if (pr.asrc) sub.a_row0 = pr.a_row0 + i0;
+      else sub.A = pr.a_at(i0, 0);
       sub.B = pr.b_at(0, j0);
       sub.C = pr.C + i0 * pr.ldc + j0;
       sub.bias = pr.bias ? pr.bias + j0 : nullptr;
@@ -453,6 +487,23 @@ template void apply_activation<float>(float*, int64_t, Activation);
 template void apply_activation<double>(double*, int64_t, Activation);
 
 template <class T>
+void gemm_implicit_a(const ASource<T>& a, int64_t M, int64_t N, int64_t K, const T* B, int64_t ldb, T beta, T* C,
+                     int64_t ldc, const Epilogue<T>& ep) {
+  TL_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm", "negative size: M=", M, " N=", N, " K=", K);
+  TL_CHECK(M == 0 || N == 0 || K == 0 || (B && (K <= 1 || ldb >= N)), "gemm", "B null or ldb=", ldb, " < ", N,
+           " columns");
+  TL_CHECK(M == 0 || N == 0 || (C && (M <= 1 || ldc >= N)), "gemm", "C null or ldc=", ldc, " < ", N, " columns");
+  if (M == 0 || N == 0) return;
+  const bool post = ep.act == Activation::Tanh || ep.act == Activation::Sigmoid;
+  Problem<T> pr{false, false, M, N, K, T(1), nullptr, K, B, ldb, beta, C, ldc, ep.bias, ep.act == Activation::Relu,
+                post ? ep.act : Activation::None};
+  pr.asrc = &a;
+  DenormalGuard flush_mode;
+  if (K == 0) return scale_and_epilogue(pr);
+  gemm_float(pr);
+}
+
+template <class T>
 GemmBlocking gemm_blocking(Isa isa) {
   return blocking_for<T>(kernels_for<T>(isa).wide);
 }
@@ -489,6 +540,10 @@ TL_INSTANTIATE(int64_t)
 TL_INSTANTIATE(int32_t)
 TL_INSTANTIATE(uint8_t)
 #undef TL_INSTANTIATE
+template void gemm_implicit_a<float>(const ASource<float>&, int64_t, int64_t, int64_t, const float*, int64_t, float,
+                                     float*, int64_t, const Epilogue<float>&);
+template void gemm_implicit_a<double>(const ASource<double>&, int64_t, int64_t, int64_t, const double*, int64_t,
+                                      double, double*, int64_t, const Epilogue<double>&);
 template GemmBlocking gemm_blocking<float>(Isa);
 template GemmBlocking gemm_blocking<double>(Isa);
 

@@ -27,6 +27,27 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const Epilogue<T>& ep = {});
 
+// An op(A) that is never stored whole (a convolution's patch matrix): the driver asks it for
+// packed blocks of A instead of reading a matrix (BLIS's packm with a gathering pack; oneDNN's
+// gemm-conv packs its patches the same way). See gemm_implicit_a.
+template <class T>
+class ASource {
+ public:
+  virtual ~ASource() = default;
+  // The layout pack() writes a block in: a row-major matrix (element (r, p) at dst[r * k + p])
+  // or a column-major one (at dst[p * S + r]), where S = rows rounded up to R and the rows
+  // from `rows` to S are zero.
+  virtual bool row_major() const = 0;
+  virtual void pack(int64_t i, int64_t rows, int64_t p0, int64_t k, int R, T* dst) const = 0;
+};
+
+// C (M x N, row stride ldc) = a (M x K, packed on demand) @ B (K x N, row-major, row stride
+// ldb) + beta * C, then the epilogue; on the thread pool like gemm(). Float types only. Not
+// logged for a captured step by itself: the caller (a conv kernel) logs its whole call.
+template <class T>
+void gemm_implicit_a(const ASource<T>& a, int64_t M, int64_t N, int64_t K, const T* B, int64_t ldb, T beta, T* C,
+                     int64_t ldc, const Epilogue<T>& ep = {});
+
 // Plain triple loop, kept as the oracle for tests of the fast paths.
 template <class T>
 void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,

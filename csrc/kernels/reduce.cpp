@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include "kernels/complex.h"
 #include "kernels/parallel.h"
 #include "kernels/reduce_impl.h"
 #include "kernels/strided_loop.h"
@@ -40,6 +41,7 @@ void reduce_impl(bool reference, ReduceOp op, const StridedView& out, const Stri
   int64_t n_red = 1;
   for (int64_t d = 0; d < x.ndim(); ++d)
     if (mask[d]) n_red *= x.shape[d];
+  if (is_complex(x.dtype)) return complex_reduce(op, out, x, mask);
   TL_DISPATCH_ALL(x.dtype, "reduce", [&] {
     using In = scalar_t;
     constexpr bool kFloat = is_float_v<In>;
@@ -159,8 +161,8 @@ void arg_kernel(int64_t* out, const T* x, int64_t A, int64_t R, int64_t I) {
 DType reduce_result_dtype(ReduceOp op, DType in) {
   switch (op) {
     case ReduceOp::Sum: case ReduceOp::Prod:
-      return is_floating(in) ? in : is_unsigned(in) ? DType::UInt64 : DType::Int64;
-    case ReduceOp::Mean: return is_floating(in) ? in : DType::Float64;
+      return is_inexact(in) ? in : is_unsigned(in) ? DType::UInt64 : DType::Int64;
+    case ReduceOp::Mean: return is_inexact(in) ? in : DType::Float64;
     case ReduceOp::Max: case ReduceOp::Min: return in;
     case ReduceOp::All: case ReduceOp::Any: return DType::Bool;
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include "kernels/complex.h"
 #include "kernels/strided_loop.h"
 #include "kernels/unary_simd.h"
 #include "kernels/vmath.h"
@@ -181,6 +182,7 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
 
 void unary(UnaryOp op, const StridedView& out, const StridedView& x) {
   TL_CAPTURE_KERNEL((out), (x), unary(op, out, x));
+  if (is_complex(x.dtype)) return complex_unary(op, out, x);
   const bool to_bool = unary_dtypes(op) == UnaryDTypes::ToBool;
   TL_CHECK(to_bool ? out.dtype == DType::Bool : out.dtype == x.dtype, unary_op_name(op),
            "internal dtype mismatch: ", dtype_name(out.dtype), " from ", dtype_name(x.dtype));

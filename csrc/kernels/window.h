@@ -12,10 +12,14 @@ struct Window {
   int64_t KH = 1, KW = 1;              // window cells
   int64_t OH = 0, OW = 0;              // output rows, columns
   int64_t sh = 1, sw = 1, dh = 1, dw = 1, ph = 0, pw = 0;
+  // The input is (N, C, H, W) instead: read by the conv forward and kernel gradient only.
+  bool channels_first = false;
 
   int64_t out_pixels() const { return OH * OW; }
   // The window is the identity map (1x1, stride 1, no padding): patches are the input rows.
-  bool is_pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+  bool is_pointwise() const {
+    return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && !channels_first;
+  }
 };
 
 }  // namespace tl::kernels

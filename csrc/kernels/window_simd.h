@@ -1,4 +1,4 @@
-// Inner loops of the direct convolution (Cin = 1), of the conv backward epilogue and of max pooling, compiled once per ISA
+// Inner loops of the direct convolution (Cin = 1), of the conv backward epilogue and of max and average pooling, compiled once per ISA
 // (window_simd_generic.cpp at baseline SSE2, window_simd_avx2.cpp, window_simd_avx512.cpp)
 // from one source (window_simd_impl.h: plain loops over the channel axis, which the compiler
 // vectorises with each file's flags) and picked at run time by kernels::active_isa() (cpu.h).
@@ -28,6 +28,11 @@ struct WindowLoops {
   // (relu) gm = g * (y > 0); acc (if not null) = the column sums of gm (of g without y), each
   // column summed in row order.
   void (*conv_output_grad)(int64_t r0, int64_t r1, int64_t O, const T* g, const T* y, T* gm, T* acc);
+  // Average pooling of output rows (n * OH + oh) in [r0, r1): the mean of the window's cells
+  // inside the image ('same' padding excluded from the count).
+  void (*avg_pool_forward)(const Window& w, const T* x, T* y, int64_t r0, int64_t r1);
+  // dx of images [n0, n1): every window cell inside the image gets g / that window's count.
+  void (*avg_pool_backward)(const Window& w, const T* g, T* dx, int64_t n0, int64_t n1);
 };
 
 template <class T> const WindowLoops<T>& window_loops_generic();

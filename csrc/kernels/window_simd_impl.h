@@ -205,27 +205,33 @@ void conv_c1_kernel_grad(const Window& w, int64_t O, const T* x, const T* g, T* 
   }
 }
 
-template <class T>
-void max_pool_forward(const Window& w, const T* x, T* y, int64_t r0, int64_t r1) {
+// Calls fn(image of x, output pixel's C values in y, oh, ow) for the output pixels of rows
+// (n * OH + oh) in [r0, r1) of a pooling.
+template <class T, class F>
+inline void pool_outputs(const Window& w, const T* x, T* y, int64_t r0, int64_t r1, F&& fn) {
   const int64_t C = w.C;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / w.OH, oh = r % w.OH;
-    const T* img = x + n * w.H * w.W * C;
-    for (int64_t ow = 0; ow < w.OW; ++ow) {
-      T* __restrict yo = y + (r * w.OW + ow) * C;
-      bool first = true;
-      cells(w, oh, ow, [&](int64_t, int64_t cell) {
-        const T* __restrict xi = img + cell * C;
-        if (first) {
-          std::copy(xi, xi + C, yo);
-          first = false;
-          return;
-        }
-        // Strictly greater keeps the first maximum; a NaN wins over numbers.
-        for (int64_t c = 0; c < C; ++c) yo[c] = (xi[c] > yo[c] || xi[c] != xi[c]) ? xi[c] : yo[c];
-      });
-    }
+    for (int64_t ow = 0; ow < w.OW; ++ow) fn(x + n * w.H * w.W * C, y + (r * w.OW + ow) * C, oh, ow);
   }
+}
+
+template <class T>
+void max_pool_forward(const Window& w, const T* x, T* y, int64_t r0, int64_t r1) {
+  const int64_t C = w.C;
+  pool_outputs(w, x, y, r0, r1, [&](const T* img, T* __restrict yo, int64_t oh, int64_t ow) {
+    bool first = true;
+    cells(w, oh, ow, [&](int64_t, int64_t cell) {
+      const T* __restrict xi = img + cell * C;
+      if (first) {
+        std::copy(xi, xi + C, yo);
+        first = false;
+        return;
+      }
+      // Strictly greater keeps the first maximum; a NaN wins over numbers.
+      for (int64_t c = 0; c < C; ++c) yo[c] = (xi[c] > yo[c] || xi[c] != xi[c]) ? xi[c] : yo[c];
+    });
+  });
 }
 
 // Whether cell i (of an axis padded by p before) lies in one of the n windows of size k at
@@ -304,6 +310,72 @@ void max_pool_backward(const Window& w, const T* x, const T* y, const T* g, T* d
     max_pool_backward_images<false>(w, x, y, g, dx, n0, n1);
 }
 
+// Average pooling of output rows (n * OH + oh) in [r0, r1): the sum of the window's cells inside
+// the image, in (kh, kw) order, divided by their count (Keras's 'same' excludes the padding).
+// Channel blocks of 2W lanes are summed in registers; the tail one lane at a time.
+template <class T>
+void avg_pool_forward(const Window& w, const T* x, T* y, int64_t r0, int64_t r1) {
+  using V = Vec<T>;
+  using R = typename V::type;
+  constexpr int W = V::W;
+  const int64_t C = w.C;
+  pool_outputs(w, x, y, r0, r1, [&](const T* img, T* __restrict yo, int64_t oh, int64_t ow) {
+    int64_t count = 0;
+    cells(w, oh, ow, [&](int64_t, int64_t) { ++count; });
+    const T div = T(count);
+    int64_t c = 0;
+    for (; c + 2 * W <= C; c += 2 * W) {
+      R a = V::splat(T(0)), b = a;
+      cells(w, oh, ow, [&](int64_t, int64_t cell) {
+        a += V::load(img + cell * C + c);
+        b += V::load(img + cell * C + c + W);
+      });
+      V::store(yo + c, a / div);
+      V::store(yo + c + W, b / div);
+    }
+    for (; c < C; ++c) {
+      T a = T(0);
+      cells(w, oh, ow, [&](int64_t, int64_t cell) { a += img[cell * C + c]; });
+      yo[c] = a / div;
+    }
+  });
+}
+
+// dx of images [n0, n1): each window cell inside the image receives g / count. Disjoint
+// windows (stride >= pool size): each covered cell is written once, only uncovered cells are
+// zeroed; otherwise the image is zeroed and the windows add up in output order.
+template <bool Disjoint, class T>
+void avg_pool_backward_images(const Window& w, const T* g, T* dx, int64_t n0, int64_t n1) {
+  const int64_t C = w.C, image = w.H * w.W * C, P = w.out_pixels();
+  std::vector<T> share(static_cast<size_t>(C));
+  T* __restrict gs = share.data();
+  for (int64_t n = n0; n < n1; ++n) {
+    T* d = dx + n * image;
+    if (Disjoint) zero_uncovered(w, d);
+    else std::fill(d, d + image, T(0));
+    for (int64_t p = 0; p < P; ++p) {
+      const T* __restrict go = g + (n * P + p) * C;
+      int64_t count = 0;
+      cells(w, p / w.OW, p % w.OW, [&](int64_t, int64_t) { ++count; });
+      const T div = T(count);
+      for (int64_t c = 0; c < C; ++c) gs[c] = go[c] / div;
+      cells(w, p / w.OW, p % w.OW, [&](int64_t, int64_t cell) {
+        T* __restrict di = d + cell * C;
+        if (Disjoint) std::copy(gs, gs + C, di);
+        else for (int64_t c = 0; c < C; ++c) di[c] += gs[c];
+      });
+    }
+  }
+}
+
+template <class T>
+void avg_pool_backward(const Window& w, const T* g, T* dx, int64_t n0, int64_t n1) {
+  if (w.sh >= w.KH && w.sw >= w.KW && w.dh == 1 && w.dw == 1)
+    avg_pool_backward_images<true>(w, g, dx, n0, n1);
+  else
+    avg_pool_backward_images<false>(w, g, dx, n0, n1);
+}
+
 // Columns [o0, o0 + NV * W) of conv_output_grad over rows [r0, r1): the column sums stay in
 // NV vector registers, then go to acc. The relu mask is a product with 1.0 or 0.0 (the bits of
 // 1.0 and-ed with the comparison's lanes), without branches: relu inputs have random signs.
@@ -355,7 +427,7 @@ void conv_output_grad(int64_t r0, int64_t r1, int64_t O, const T* g, const T* y,
 template <class T>
 WindowLoops<T> make_loops() {
   return {&conv_c1_forward<T>, &conv_c1_kernel_grad<T>, &max_pool_forward<T>, &max_pool_backward<T>,
-          &conv_output_grad<T>};
+          &conv_output_grad<T>, &avg_pool_forward<T>, &avg_pool_backward<T>};
 }
 
 }  // namespace

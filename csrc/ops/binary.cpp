@@ -40,7 +40,7 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
       if (p == DType::Bool) return {DType::Int8, DType::Int8};  // NumPy's bool loop is int8's
       return {p, p};
     case BinaryDTypes::TrueDiv:
-      return is_floating(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
+      return is_inexact(p) ? BinarySpec{p, p} : BinarySpec{DType::Float64, DType::Float64};
     case BinaryDTypes::Float: {
       // NumPy's loop choice: the narrowest float both operands cast to safely (int8 with uint8
       // gives float16, though int8 and uint8 promote to int16).
@@ -48,7 +48,7 @@ BinarySpec binary_spec(BinaryOp op, DType a, DType b) {
       return {f, f};
     }
     case BinaryDTypes::Integral:
-      TL_CHECK_TYPE(!is_floating(p), name, "ufunc '", name, "' not supported for the input types (",
+      TL_CHECK_TYPE(!is_inexact(p), name, "ufunc '", name, "' not supported for the input types (",
                     dtype_name(a), ", ", dtype_name(b), "): it needs bool or integer operands");
       return {p, p};
     case BinaryDTypes::Compare: case BinaryDTypes::Logical: return {p, DType::Bool};
@@ -337,6 +337,10 @@ void binary_inplace(BinaryOp op, const Tensor& a, const Tensor& b_in) {
 // into any dtype, float into a float dtype, ints range-checked by the caller.
 static Tensor scalar_tensor(Scalar s, DType d) {
   Tensor t = Tensor::empty({}, d);
+  if (is_complex(d)) {
+    kernels::fill(t, s);
+    return t;
+  }
   TL_DISPATCH_ALL(d, "scalar", [&] { *t.data<scalar_t>() = s.to<scalar_t>(); });
   return t;
 }
@@ -346,7 +350,7 @@ Tensor weak_scalar(Scalar s, const Tensor& like, BinaryOp op) {
   const BinaryDTypes rule = kernels::binary_dtypes(op);
   // NumPy's loop for integer operands is a float one (u8 / 300 is 0.85, hypot(u8, 300) is 300):
   // the value goes exactly into that float dtype, without a range check against the tensor's.
-  if (!is_floating(d) && (rule == BinaryDTypes::TrueDiv || rule == BinaryDTypes::Float))
+  if (!is_inexact(d) && (rule == BinaryDTypes::TrueDiv || rule == BinaryDTypes::Float))
     return scalar_tensor(s, rule == BinaryDTypes::TrueDiv ? DType::Float64 : float_result_dtype(d));
   // Comparisons compare exactly and logical ops read only truth: an int out of d's range is an
   // int64 operand there.
@@ -370,6 +374,8 @@ Tensor astype(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
   Tensor out = x.to_dtype(dtype);
   if (is_floating(dtype) && is_floating(x.dtype())) record<AstypeBackward>(out, {x});
+  // Into complex: recording refuses (complex autograd is not supported yet) rather than drop the graph.
+  if (is_complex(dtype)) record<AstypeBackward>(out, {x});
   return out;
 }
 

@@ -40,9 +40,13 @@ struct ConvBackward : Node {
         if (relu) g = gm;
       }
       if (needs_input_grad(0)) {
+        // Channels-last, the layout of this node's input (a channels-first x reaches the node
+        // through a transposed view, whose backward transposes gx back).
         const Tensor& w = unpack(w_saved);
+        kernels::Window last = win;
+        last.channels_first = false;
         gx = Tensor::empty(input_meta[0].shape, dt);
-        kernels::conv_backward_input<scalar_t>(win, out_channels, g.data<scalar_t>(), w.data<scalar_t>(),
+        kernels::conv_backward_input<scalar_t>(last, out_channels, g.data<scalar_t>(), w.data<scalar_t>(),
                                                gx.data<scalar_t>());
       }
       if (needs_input_grad(1)) {
@@ -62,13 +66,17 @@ struct ConvBackward : Node {
 };
 
 // Channels-last conv on validated, same-dtype float inputs (b: contiguous (O,) or undefined).
-Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, const kernels::Window& win) {
+// x_cf, if defined, is x's channels-first original (x is its transposed view): the kernels
+// then gather patches from it directly instead of from a channels-last copy.
+Tensor conv_last(const Tensor& x, const Tensor& w, const Tensor& b, bool relu, kernels::Window win,
+                 const Tensor& x_cf = Tensor()) {
   const int64_t O = w.shape().back();
   Shape out_shape(x.shape());
   out_shape.back() = O;
   out_shape[out_shape.size() - 2] = win.OW;
   if (x.ndim() == 4) out_shape[1] = win.OH;
-  const Tensor xc = x.contiguous(), wc = w.contiguous();
+  win.channels_first = x_cf.defined();
+  const Tensor xc = win.channels_first ? x_cf.contiguous() : x.contiguous(), wc = w.contiguous();
   Tensor y = Tensor::empty(out_shape, x.dtype());
   TL_DISPATCH_FLOAT(x.dtype(), "conv", [&] {
     kernels::Epilogue<scalar_t> ep;
@@ -143,6 +151,7 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
   DType dt = promote_types(x_in.dtype(), k_in.dtype());
   if (bias.defined()) dt = promote_types(dt, bias.dtype());
   Tensor x = astype(x_in, dt);
+  const Tensor x_cf = channels_first ? x : Tensor();
   if (channels_first) x = to_channels_last(x);
   const Tensor w = astype(k_in, dt);
   const kernels::Window win = make_window(op, x.shape(), "x " + shape_str(x_in.shape()),
@@ -151,7 +160,13 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
   Tensor b = bias.defined() ? astype(bias, dt) : Tensor();
   if (b.defined() && !b.is_contiguous()) b = ascontiguousarray(b);
   const bool relu = activation == LinearActivation::Relu;
-  const Tensor y = groups == 1 ? conv_last(x, w, b, relu, win) : conv_grouped(x, w, b, relu, win, groups);
+  // Channels-first patches are gathered from x itself only when output rows are long: the
+  // gather moves one run per output row, and on short rows (MNIST's 11 or 3 pixels) those runs
+  // cost 1.5-3x the whole conv's time more than transposing x once (measured, one thread); at 112
+  // pixels per row the two are even in time and the direct gather saves the transposed copy.
+  constexpr int64_t kGatherChannelsFirstMinRow = 64;
+  const Tensor x_gather = win.OW >= kGatherChannelsFirstMinRow ? x_cf : Tensor();
+  const Tensor y = groups == 1 ? conv_last(x, w, b, relu, win, x_gather) : conv_grouped(x, w, b, relu, win, groups);
   return channels_first ? to_channels_first(y) : y;
 }
 

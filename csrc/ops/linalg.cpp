@@ -1,4 +1,5 @@
 #include "capture/recorder.h"
+#include "ops/complex.h"
 #include "ops/linalg.h"
 #include "autograd/function.h"
 #include "kernels/gemm.h"
@@ -127,6 +128,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
            " does not have enough dimensions (has 0, gufunc core with signature (n?,k),(k,m?)->(n?,m?) requires 1)");
   DType dt = promote_types(a_in.dtype(), b_in.dtype());
   Tensor a = astype(a_in, dt), b = astype(b_in, dt);
+  if (is_complex(dt)) return complex_matmul(a, b);  // four float GEMMs (ops/complex.cpp)
   const bool a_vec = a.ndim() == 1, b_vec = b.ndim() == 1;
   if (a_vec && b_vec && a.shape()[0] != b.shape()[0])
     throw std::invalid_argument(str_cat("[matmul] shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),

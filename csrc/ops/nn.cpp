@@ -25,7 +25,11 @@ std::vector<int64_t> inverse_perm(const std::vector<int64_t>& p) {
   return inv;
 }
 
-Tensor as_float(const Tensor& x) { return is_floating(x.dtype()) ? x : astype(x, DType::Float64); }
+Tensor as_float(const Tensor& x, const char* op) {
+  // Complex logits / probabilities have no meaning here: refuse rather than drop the imaginary part.
+  TL_CHECK_TYPE(!is_complex(x.dtype()), op, "not supported for complex dtype ", dtype_name(x.dtype()));
+  return is_floating(x.dtype()) ? x : astype(x, DType::Float64);
+}
 
 // Gradient of a per-row value, as a column that broadcasts against the rows.
 Tensor per_row(const Tensor& g) {
@@ -72,7 +76,7 @@ Tensor softmax_impl(const Tensor& x_in, int64_t axis, bool log) {
   const int64_t nd = x_in.ndim();
   TL_CHECK_INDEX(nd > 0, name, "axis ", axis, " is out of bounds for array of dimension 0");
   const int64_t ax = normalize_axis(axis, nd, name);
-  Tensor x = as_float(x_in);
+  Tensor x = as_float(x_in, name);
   if (ax == nd - 1) return softmax_last(x, log);
   std::vector<int64_t> perm = axis_last_perm(nd, ax);
   return not_a_view(transpose(softmax_last(transpose(x, perm), log), inverse_perm(perm)));
@@ -189,7 +193,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, int64_
   TL_CHECK(nd >= 1, name, "arguments `logits` and `targets` must be at least rank 1, got shape ",
            shape_str(logits.shape()));
   const int64_t ax = normalize_axis(axis, nd, name);
-  Tensor z = as_float(logits), t = astype(targets, z.dtype());
+  Tensor z = as_float(logits, "softmax_cross_entropy"), t = astype(targets, z.dtype());
   if (ax != nd - 1) {
     std::vector<int64_t> perm = axis_last_perm(nd, ax);
     z = transpose(z, perm);
@@ -233,7 +237,7 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
       TL_CHECK_INDEX(y[i] >= 0 && y[i] < C, name, "label ", y[i], " (at flat index ", i, ") is out of range for ", C,
                      " classes");
   }, {capture::written_ptr(labels)});
-  Tensor z = as_float(logits);
+  Tensor z = as_float(logits, "sparse_softmax_cross_entropy");
   Tensor loss = Tensor::empty(rows, z.dtype()), lse = Tensor::empty(pair_shape(rows), z.dtype());
   kernels::sparse_xent_rows(loss, lse, z.contiguous(), labels, C);
   if (auto node = record<SparseXentBackward>(loss, {z})) {
@@ -247,7 +251,7 @@ Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels_i
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, bool from_logits) {
   TL_CAPTURE_OP(binary_cross_entropy, probs, targets, from_logits);
   const char* name = "binary_cross_entropy";
-  Tensor p = as_float(probs);
+  Tensor p = as_float(probs, "binary_cross_entropy");
   Tensor t = astype(match_rank(targets, p), p.dtype());
   check_same_shape(t, p, name, "targets", "probs");
   TL_CHECK(p.ndim() >= 1, name, "arguments must be at least rank 1, got shape ", shape_str(p.shape()));
@@ -264,7 +268,7 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& targets, bool fro
 Tensor mean_squared_error(const Tensor& pred, const Tensor& target) {
   TL_CAPTURE_OP(mean_squared_error, pred, target);
   const char* name = "mean_squared_error";
-  Tensor p = as_float(pred);
+  Tensor p = as_float(pred, "mean_squared_error");
   Tensor t = astype(match_rank(target, p), p.dtype());
   Shape s = broadcast_shapes(p.shape(), t.shape(), name);
   TL_CHECK(!s.empty(), name, "arguments must be at least rank 1, got shapes ", shape_str(pred.shape()), " and ",

@@ -145,6 +145,8 @@ void sqrt_inplace(const Tensor& t) {
 
 Tensor variance(const Tensor& x, const AxisSpec& axis, int64_t ddof, bool keepdims, bool is_std) {
   const char* name = is_std ? "std" : "var";
+  TL_CHECK_TYPE(!is_complex(x.dtype()), name, "not supported for complex dtype ", dtype_name(x.dtype()),
+                " (the standard's var / std take real dtypes): use abs(x - mean(x)) ** 2");
   Plan p = make_plan(x, axis, keepdims, name);
   Tensor out;
   {
@@ -237,7 +239,7 @@ Tensor mean(const Tensor& x, const AxisSpec& axis, bool keepdims, DType dtype) {
     const int64_t n = make_plan(x, axis, keepdims, "mean").n_red;
     return div(s, Tensor::scalar(Scalar::from_int(n), DType::Float16));
   }
-  if (is_floating(dtype)) return mean(astype(x, dtype), axis, keepdims);  // accumulates in dtype
+  if (is_inexact(dtype)) return mean(astype(x, dtype), axis, keepdims);  // accumulates in dtype
   // Integer / bool dtype (no gradient): NumPy's sum in dtype, true_divide, cast back unsafely.
   Tensor s = sum(x, axis, keepdims, dtype);
   const int64_t n = make_plan(x, axis, keepdims, "mean").n_red;

@@ -13,13 +13,22 @@ using kernels::UnaryOp;
 // NumPy's float loops for integer inputs: the smallest float wider than the integer
 // (bool/int8/uint8 -> float16, int16/uint16 -> float32, wider -> float64).
 DType float_result_dtype(DType d) {
-  if (is_floating(d)) return d;
+  if (is_inexact(d)) return d;
   const size_t n = itemsize(d);
   return n == 1 ? DType::Float16 : n == 2 ? DType::Float32 : DType::Float64;
 }
 
 DType unary_result_dtype(UnaryOp op, DType in) {
   const char* name = kernels::unary_op_name(op);
+  if (is_complex(in)) {  // the loops of kernels/complex.cpp
+    switch (op) {
+      case UnaryOp::Abs: return complex_component(in);
+      case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Trunc: case UnaryOp::Relu: case UnaryOp::Sigmoid:
+      case UnaryOp::Erf: case UnaryOp::Signbit: case UnaryOp::BitNot:
+        throw TypeError(str_cat("[", name, "] not supported for complex dtype ", dtype_name(in)));
+      default: return kernels::unary_dtypes(op) == UnaryDTypes::ToBool ? DType::Bool : in;
+    }
+  }
   switch (kernels::unary_dtypes(op)) {
     case UnaryDTypes::Same: return in;
     case UnaryDTypes::NoBool:
@@ -51,7 +60,8 @@ namespace {
 // result dtype.
 inline Tensor forward(UnaryOp op, const Tensor& x) {
   const DType d = unary_result_dtype(op, x.dtype());
-  if (kernels::unary_dtypes(op) == UnaryDTypes::ToBool) return unary_raw(op, x, d);
+  // Complex inputs are read as they are (abs of complex64 writes float32).
+  if (kernels::unary_dtypes(op) == UnaryDTypes::ToBool || is_complex(x.dtype())) return unary_raw(op, x, d);
   return unary_raw(op, x.to_dtype(d), d);
 }
 

@@ -45,6 +45,8 @@ uint64 = _np.dtype("uint64")
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
 float64 = _np.dtype("float64")
+complex64 = _np.dtype("complex64")
+complex128 = _np.dtype("complex128")
 
 __version__ = "0.1.0"
 

@@ -70,7 +70,8 @@ class finfo_object:
 
     def __init__(self, dt):
         f = _np.finfo(dt)
-        self.bits, self.dtype = int(f.bits), dt
+        # complex64 describes its float32 parts (the standard's and NumPy's finfo).
+        self.bits, self.dtype = int(f.bits), _np.dtype(f.dtype)
         self.eps, self.max, self.min = float(f.eps), float(f.max), float(f.min)
         self.smallest_normal = float(f.smallest_normal)
 

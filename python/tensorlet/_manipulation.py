@@ -230,7 +230,7 @@ def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Sum of x1 * x2 along axis (of the broadcast shape; real dtypes, so no conjugate)."""
+    """Sum of conj(x1) * x2 along axis (of the broadcast shape), as the standard defines it."""
     x1, x2 = _t(x1, "vecdot"), _t(x2, "vecdot")
     if min(x1.ndim, x2.ndim) == 0:
         raise ValueError("vecdot: inputs must have at least one dimension")
@@ -238,7 +238,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     a = _axis(axis, nd, "vecdot") - nd
     if a < -min(x1.ndim, x2.ndim) or x1.shape[a] != x2.shape[a]:
         raise ValueError(f"vecdot: shapes {tuple(x1.shape)} and {tuple(x2.shape)} differ along axis {axis}")
-    return _core.sum(_core.multiply(x1, x2), axis=a)
+    return _core.sum(_core.multiply(_core.conj(x1), x2), axis=a)
 
 
 def tensordot(x1, x2, /, *, axes=2):

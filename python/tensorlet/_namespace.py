@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as _np
+
 from . import _core
 from ._array_api import check_device
 from ._core import Tensor
@@ -24,15 +26,24 @@ def concat(arrays, /, *, axis=0):
 
 
 def real(x, /):
-    return x[...]
+    """The real part; of a complex tensor a float view sharing its memory (as ndarray.real)."""
+    return _core.real(x)
 
 
 def imag(x, /):
-    return _core.zeros_like(x)
+    """The imaginary part (a view of a complex tensor's memory; zeros for a real tensor)."""
+    return _core.imag(x)
 
 
 def conj(x, /):
-    return x[...]
+    """The complex conjugate (a new tensor; real tensors are returned as they are)."""
+    return _core.conj(x)
+
+
+Tensor.real = property(real, doc="The real part (a view for complex tensors), as ndarray.real.")
+Tensor.imag = property(imag, doc="The imaginary part (a view for complex tensors), as ndarray.imag.")
+Tensor.conj = conj
+Tensor.conjugate = conj
 
 
 # The creation functions with the standard's parameter names and device= (the CPU only).
@@ -84,6 +95,24 @@ def full_like(x, /, fill_value, dtype=None, *, device=None, requires_grad=False)
 
 def linspace(start, stop, /, num=50, endpoint=True, retstep=False, dtype=None, *, device=None, requires_grad=False):
     check_device(device, "linspace")
+    if isinstance(start, complex) or isinstance(stop, complex) or (
+            dtype is not None and _np.dtype(dtype).kind == "c"):
+        # Complex ends: the real and imaginary parts are two real linspaces (NumPy's result).
+        start, stop = complex(start), complex(stop)
+        dt = _np.dtype(dtype) if dtype is not None else _np.dtype("complex128")
+        if dt.kind != "c":
+            raise TypeError(f"linspace: complex start/stop need a complex dtype, got {dt}")
+        part = "float32" if dt == _np.complex64 else "float64"
+        re = _core.linspace(start.real, stop.real, num, endpoint, retstep, part)
+        im = _core.linspace(start.imag, stop.imag, num, endpoint, retstep, part)
+        if retstep:
+            (re, step_re), (im, step_im) = re, im
+        out = _core.empty(re.shape, dtype=dt)
+        _core.real(out)[...] = re
+        _core.imag(out)[...] = im
+        if requires_grad:
+            out.requires_grad_(True)  # raises: complex autograd is not supported yet
+        return (out, complex(step_re, step_im)) if retstep else out
     return _core.linspace(start, stop, num, endpoint, retstep, dtype, requires_grad=requires_grad)
 
 
@@ -142,6 +171,9 @@ def _promoted(x1, x2):
 
 
 def _int_operands(x1, x2, op):
+    # A Python int is weak (NEP 50): it takes the tensor operand's dtype, on either side.
+    if not isinstance(x1, Tensor) and isinstance(x2, Tensor) and isinstance(x1, int):
+        x1 = _core.asarray(x1, dtype=x2.dtype)
     x1 = x1 if isinstance(x1, Tensor) else _core.asarray(x1)
     x2 = x2 if isinstance(x2, Tensor) else _core.asarray(x2, dtype=x1.dtype)
     if x1.dtype.kind not in "iu" or x2.dtype.kind not in "iu":

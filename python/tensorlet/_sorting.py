@@ -16,9 +16,15 @@ def _t(x, op):
     raise TypeError(f"{op}: expected a tensorlet Tensor, got {type(x).__name__}")
 
 
+def _widen_half(x):
+    # float16 sorts and searches as float32: the conversion is exact and keeps the order (NaNs and
+    # signed zeros included), so the kernels need no half instantiation.
+    return x.astype("float32") if x.dtype == "float16" else x
+
+
 def argsort(x, /, *, axis=-1, descending=False, stable=True):
     """Indices (int64) that sort x along axis; always stable, NaN last."""
-    return _core._argsort(_t(x, "argsort"), axis, bool(descending))
+    return _core._argsort(_widen_half(_t(x, "argsort")), axis, bool(descending))
 
 
 def sort(x, /, *, axis=-1, descending=False, stable=True):
@@ -28,6 +34,8 @@ def sort(x, /, *, axis=-1, descending=False, stable=True):
     if x.requires_grad and is_grad_enabled():
         from ._manipulation import take_along_axis
         return take_along_axis(x, _core._argsort(x, axis, bool(descending)), axis=axis)
+    if x.dtype == "float16":
+        return _core._sort_values(_widen_half(x), axis, bool(descending)).astype("float16")
     return _core._sort_values(x, axis, bool(descending))
 
 
@@ -41,6 +49,8 @@ def searchsorted(x1, x2, /, *, side="left", sorter=None):
         x1 = _core.take(x1, _t(sorter, "searchsorted"))
     from ._array_api import result_type
     dt = result_type(x1, x2)
+    if dt == "float16":
+        dt = "float32"
     return _core._searchsorted(x1.astype(dt, copy=False), x2.astype(dt, copy=False), side == "right")
 
 
@@ -82,8 +92,18 @@ def _scan(x, axis, dtype, include_initial, op, raw, initial):
     return out
 
 
+def _cumsum(t, axis):
+    if t.dtype.kind != "c":
+        return _core._cumsum(t, axis, False)
+    # A complex running sum is the running sums of its parts, written into the parts' views.
+    out = _core.empty(t.shape, dtype=t.dtype)
+    _core.real(out)[...] = _core._cumsum(_core.real(t), axis, False)
+    _core.imag(out)[...] = _core._cumsum(_core.imag(t), axis, False)
+    return out
+
+
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
-    return _scan(x, axis, dtype, include_initial, "cumulative_sum", lambda t, a: _core._cumsum(t, a, False), 0)
+    return _scan(x, axis, dtype, include_initial, "cumulative_sum", _cumsum, 0)
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
@@ -99,11 +119,17 @@ def _unique(x, op, want_index):
     """Sorted flat values, the mask of first elements of each run (NaNs are all distinct, as
     the standard says) and, with want_index, the stable sorting permutation."""
     flat = _core.ravel(_t(x, op))
-    if want_index:
-        perm = _core._argsort(flat, 0, False)
+    if flat.dtype.kind == "c" and flat.ndim:
+        # Complex values have no order; runs of equal values only need some total order:
+        # lexicographic (real, then imaginary part), as NumPy's, by two stable sorts.
+        by_imag = _core._argsort(_core.imag(flat), 0, False)
+        perm = _core.take(by_imag, _core._argsort(_core.take(_core.real(flat), by_imag), 0, False))
+        s = _core.take(flat, perm)
+    elif want_index:
+        perm = _core._argsort(_widen_half(flat), 0, False)
         s = _core.take(flat, perm)
     else:
-        perm, s = None, _core._sort_values(flat, 0, False) if flat.ndim else flat
+        perm, s = None, _core._sort_values(_widen_half(flat), 0, False).astype(flat.dtype) if flat.ndim else flat
     n = s.shape[0]
     first = _core.ones((n,), dtype="bool")
     if n > 1:

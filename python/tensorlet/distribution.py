@@ -14,15 +14,18 @@ work as follows (with one process, or without mpi4py, nothing changes):
   ones packed per layer), then the optimizer applies the summed gradient on every rank. A
   replayed step overlaps the all-reduce with backward as PyTorch DDP does: the plan replays in
   segments cut where a bucket's gradients are final, and each bucket's reduction starts there
-  (``_Overlap``); the eager step reduces all buckets after its backward.
+  (``_Overlap``); the buckets of the first layer, final when backward ends, are blocking
+  all-reduces after the step (with the metric states); the eager step reduces all buckets after
+  its backward.
 - Every rank must stop at the same batch: when a callback watching batches (or the user's own
   train_step) may set ``stop_training``, the ranks agree after each batch, else at epoch ends.
 - At the start of fit: the ranks' model configs, weight shapes, optimizer config and data shapes
   are compared (a clear ValueError naming what differs), the weights and optimizer state are
   broadcast from rank 0, and each rank's random generator is reseeded from its own draw and its
   rank (dropout differs per rank, reproducibly given a seed).
-- Loss and metrics in epoch logs (and evaluate's results) are global, from metric states summed
-  across ranks; per-batch logs seen by callbacks inside an epoch are this rank's shard's.
+- Loss and metrics in the logs are global, from metric states summed across ranks: each
+  batch's (the progress bar's and callbacks'), from the states summed in the last gradient
+  bucket (no collective of their own), each epoch's and evaluate's results.
 - Non-trainable weights (batch-norm moving statistics) are averaged across ranks at each epoch end.
 - evaluate shards the rows and sums the metric states; predict shards the rows and gathers all of
   them on every rank. Only rank 0 shows progress and writes weights files.
@@ -52,6 +55,7 @@ BUCKET_MIN_ELEMENTS = 1 << 15
 
 _MPI = None
 _current: Optional["DataParallel"] = None
+_running: Optional["_TrainFunction"] = None  # the DataParallel train step running now, if any
 
 _LAUNCHER_SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
 
@@ -138,6 +142,18 @@ def is_chief() -> bool:
     """False on ranks other than 0 of an active distribution: they print no progress and write no files."""
     d = active()
     return d is None or d.rank == 0
+
+
+def gradient_scale():
+    """Inside a DataParallel train step: a 0-d tensor holding this rank's share of the global
+    batch's rows, for ``Trainer.train_step`` to multiply its loss by before backward, so that the
+    gradients come out scaled for the sum over the ranks (a captured step replays the product:
+    no pass over the gradients after backward). None otherwise."""
+    step = _running
+    if step is None:
+        return None
+    step._scale_asked += 1
+    return step._scale_tensor
 
 
 def collective(what: str):
@@ -260,18 +276,21 @@ class DataParallel:
         lo, hi = _bounds(int(first_leaf(arrays[0]).shape[0]), self.rank, self.num_processes)
         return take_rows(arrays, slice(lo, hi)), max(1, -(-batch_size // self.num_processes))
 
-    def train_function(self, model, function):
-        return _TrainFunction(self, model, function)
+    def train_function(self, model, function, batch_logs: bool = True):
+        """fit's function per batch under this distribution; ``batch_logs``: whether anything (a
+        callback, the progress bar) reads the per-batch logs, which are then made global."""
+        return _TrainFunction(self, model, function, batch_logs)
 
     # -- collectives the trainer uses --------------------------------------------------------------
     def any(self, flag: bool) -> bool:
         """True on every rank when ``flag`` is true on some rank (stop_training)."""
         return bool(self._comm.allreduce(int(bool(flag)), op=_MPI.MAX))
 
-    def buckets(self, variables, model=None) -> GradBuckets:
+    def buckets(self, variables, model=None, metrics: Optional["_MetricStates"] = None) -> GradBuckets:
         """The gradient buckets of this variable list (made once per list; see _grad_buckets),
-        with packs cut between ``model``'s layers."""
-        key = tuple(map(id, variables))
+        with packs cut between ``model``'s layers, the last one carrying ``metrics``' states."""
+        tail = (0, None) if metrics is None else (metrics.size, metrics.dtype)
+        key = (tuple(map(id, variables)), tail)
         found = self._buckets.get(key)
         if found is None or any(a is not b for a, b in zip(found.variables, variables)):
             layer_of = {}
@@ -279,37 +298,19 @@ class DataParallel:
                 for w in getattr(layer, "trainable_weights", ()):
                     layer_of.setdefault(id(w), n)
             groups = [layer_of.get(id(v), -1 - i) for i, v in enumerate(variables)]
-            found = self._buckets[key] = GradBuckets(self._comm, _MPI, variables, BUCKET_MIN_ELEMENTS, groups)
+            found = self._buckets[key] = GradBuckets(self._comm, _MPI, variables, BUCKET_MIN_ELEMENTS, groups,
+                                                     tail=tail[0], tail_dtype=tail[1] or np.float32)
         return found
-
-    def allreduce_grads(self, variables, grads, scale: float, model=None):
-        """Sum over ranks of ``scale * grad`` for each variable (None where no rank has one),
-        reduced in place on each gradient's buffer when it has one, after the step."""
-        buckets = self.buckets(variables, model)
-        arrays = [None if g is None else np.asarray(g) for g in grads]
-        flags = [a is not None for a in arrays]
-        buckets.begin(scale)
-        for k in range(len(buckets)):
-            buckets.start(k, arrays, flags)
-        return _summed_tensors(buckets.finish(), grads, arrays)
 
     def global_metrics(self, model):
         """The metrics' results (floats) from their states summed over the ranks; the local
         states are left as they were."""
-        variables = [v for metric in model.metrics for v in metric.variables]
-        views = [np.asarray(v) for v in variables]
-        saved = [v.copy() for v in views]
-        flat = np.concatenate([v.ravel().astype(np.float64) for v in views]) if views else np.empty(0)
-        self._comm.Allreduce(_MPI.IN_PLACE, flat, op=_MPI.SUM)
-        offset = 0
-        for v in views:
-            v[...] = flat[offset:offset + v.size].reshape(v.shape)
-            offset += v.size
-        try:
-            return model.get_metrics_result()
-        finally:
-            for v, s in zip(views, saved):
-                v[...] = s
+        from . import callbacks as callbacks_module
+
+        states = _MetricStates(model)
+        summed = states.local().copy()
+        self._comm.Allreduce(_MPI.IN_PLACE, summed, op=_MPI.SUM)
+        return callbacks_module.pythonify_logs(states.results(summed))
 
     def average_non_trainable(self, model) -> None:
         """Averages the float non-trainable weights (moving statistics) over the ranks, so every
@@ -331,6 +332,44 @@ class DataParallel:
         return result
 
 
+class _MetricStates:
+    """The model's metric states (the loss tracker's and the compiled metrics' sums and counts:
+    every state adds over rows, so the global batch's state is the ranks' states summed) as one
+    vector, and the metric results computed from a summed vector."""
+
+    def __init__(self, model):
+        self.model = model
+        self.views = [np.asarray(v) for metric in model.metrics for v in metric.variables]
+        dtypes = {v.dtype for v in self.views}
+        # float32 states (the usual) summed as they are; others in float64 (exact for counts)
+        self.dtype = dtypes.pop() if dtypes == {np.dtype(np.float32)} else np.dtype(np.float64)
+        self.size = sum(v.size for v in self.views)
+        self._local = np.empty(self.size, self.dtype)
+        self.summed: Optional[np.ndarray] = None  # the summed states (set by _TrainFunction._apply)
+
+    def local(self) -> np.ndarray:
+        """This rank's states, flat (a buffer reused by the next call)."""
+        offset = 0
+        for v in self.views:
+            self._local[offset:offset + v.size] = v.ravel()
+            offset += v.size
+        return self._local
+
+    def results(self, summed) -> dict:
+        """The metrics' results (0-d tensors, by name) computed from ``summed`` states; the local
+        states are put back after."""
+        saved = [v.copy() for v in self.views]
+        offset = 0
+        try:
+            for v in self.views:
+                v[...] = summed[offset:offset + v.size].reshape(v.shape)
+                offset += v.size
+            return self.model._metrics_result()
+        finally:
+            for v, s in zip(self.views, saved):
+                v[...] = s
+
+
 def _summed_tensors(summed, grads, arrays):
     """GradBuckets.finish's arrays as the optimizer's gradients: a gradient summed in its own
     buffer is its tensor, another array becomes a new tensor."""
@@ -346,7 +385,7 @@ class _Overlap:
     replays."""
 
     def __init__(self, plan, variables, buckets):
-        self.variables = list(variables)
+        self.variables, self.buckets = list(variables), buckets
         where = {}  # a variable's buffer -> its index
         for i, v in enumerate(variables):
             a = np.asarray(v)
@@ -361,9 +400,10 @@ class _Overlap:
         self.arrays = [None if g is None else np.asarray(g) for g in self.grads]
         self.flags = [g is not None for g in self.grads]
         # cuts: (entry index to replay up to, how many buckets are complete there); buckets
-        # start in order, so a bucket is due once it and all before it are complete.
+        # start in order, so a bucket is due once it and all before it are complete. Only the
+        # nonblocking buckets have cuts: the blocking ones start after the whole replay.
         self.cuts, due = [], -1
-        for k, (members, _) in enumerate(buckets.buckets):
+        for k, (members, _) in enumerate(buckets.buckets[:buckets.blocking_from]):
             due = max([due] + [ready[i] for i in members])
             if self.cuts and self.cuts[-1][0] == due + 1:
                 self.cuts[-1] = (due + 1, k + 1)
@@ -372,12 +412,15 @@ class _Overlap:
         self.length = len(plan)
 
     def replay(self, plan, run, buckets, scale: float) -> None:
+        """Replays the whole plan, each nonblocking bucket started at its cut; the caller starts
+        the blocking ones (``buckets.start_rest``) once the metrics' updates have run too."""
         from . import _core
 
         buckets.begin(scale)
         done, k = None, 0
         try:
-            for end, complete in self.cuts:
+            # the last segment: the rest of backward and the metrics' updates
+            for end, complete in self.cuts + [(self.length, 0)]:
                 if done is None:
                     run(end)  # the new inputs in, then the first segment
                 else:
@@ -387,7 +430,6 @@ class _Overlap:
                     buckets.start(k, self.arrays, self.flags)
                     k += 1
                 done = end
-            plan.replay_range(done, self.length)  # after backward: the metrics' updates
         except _core._capture.ReplayMismatch as e:
             if k == 0:  # nothing sent yet: the step may run eagerly instead
                 raise
@@ -400,12 +442,14 @@ class _Overlap:
 class _TrainFunction:
     """The trainer's train function under a DataParallel: runs the step on this rank's rows with
     the optimizer deferred, all-reduces the gradients (overlapped with backward when the step is
-    a replayed plan), then applies them."""
+    a replayed plan) with the metric states in the last bucket, then applies them. Its logs are
+    the metrics' results from the summed states: global, the same on every rank."""
 
-    def __init__(self, dp: DataParallel, model, inner):
+    def __init__(self, dp: DataParallel, model, inner, batch_logs: bool = True):
         from .capture import CapturedFunction
 
         self._dp, self._model, self._inner = dp, model, inner
+        self._batch_logs = batch_logs
         # (variables, grads) the step passed to optimizer.apply when it last ran Python (a replay
         # runs none); kept on the step function, whose plans outlive this fit
         self._pending = getattr(inner, "_deferred_applies", None)
@@ -414,6 +458,17 @@ class _TrainFunction:
         self._overlaps = {}  # plan -> _Overlap, or None where the plan cannot overlap
         self._overlapped = None  # the _Overlap this call's replay used
         self._scale = 1.0
+        self._metrics = _MetricStates(model)
+        # gradient_scale()'s tensor (kept on the step function: its plans read this tensor) and
+        # whether the step's one optimizer call takes gradients scaled by it (known when the step
+        # last ran Python; a replay runs the same ops)
+        if getattr(inner, "_grad_scale", None) is None:
+            import tensorlet as tl
+
+            inner._grad_scale, inner._grad_prescaled = tl.asarray(np.float32(1.0)), False
+        self._scale_tensor = inner._grad_scale
+        self._scale_value = np.asarray(inner._grad_scale)  # a view: set before each step
+        self._scale_asked = 0
 
     def steps_per_execution(self, arrays, batch_size: int) -> int:
         return 1
@@ -427,49 +482,80 @@ class _TrainFunction:
             single = pending is not None and len(pending) == 1 and pending[0][1] is None
             overlap = None
             if single:
-                overlap = _Overlap(plan, pending[0][0], self._dp.buckets(pending[0][0], self._model))
+                overlap = _Overlap(plan, pending[0][0], self._buckets(pending[0][0], True))
             self._overlaps[plan] = overlap
         if overlap is None:
             run(None)
             return
-        overlap.replay(plan, run, self._dp.buckets(overlap.variables, self._model), self._scale)
+        overlap.replay(plan, run, overlap.buckets, self._bucket_scale())
         self._overlapped = overlap
         self._dp.overlapped_steps += 1
 
-    def __call__(self, batch):
-        from ._epoch_iterator import Batch
+    def _buckets(self, variables, last: bool) -> GradBuckets:
+        """The buckets of one optimizer call's variables; the step's last call carries the metric
+        states."""
+        return self._dp.buckets(variables, self._model, self._metrics if last else None)
 
-        model, optimizer = self._model, self._model.optimizer
+    def _apply(self, buckets: GradBuckets, variables, grads, arrays) -> None:
+        """Waits for the buckets, then the optimizer's update with the sums (``grads``/``arrays``:
+        the gradients as given, tensors and NumPy arrays)."""
+        summed = _summed_tensors(buckets.finish(), grads, arrays)
+        if buckets.tail:
+            self._metrics.summed = buckets.tail_sum
+        self._model.optimizer.apply(variables, summed)
+
+    def _bucket_scale(self) -> float:
+        """The scale the buckets apply: none when the loss already carried it."""
+        return 1.0 if self._inner._grad_prescaled else self._scale
+
+    def __call__(self, batch):
+        global _running
+        Batch = type(batch)
+        model, optimizer, metrics = self._model, self._model.optimizer, self._metrics
         start, stop = self._dp.local_rows(batch.start, batch.stop)
-        self._scale = scale = (stop - start) / batch.size
+        self._scale = (stop - start) / batch.size
         self._overlapped = None
         logs = None
         if stop > start:
             deferred = optimizer._deferred = []
+            self._scale_value[()] = self._scale
+            self._scale_asked = 0
             if self._captured is not None:
                 self._captured.replay_hook = self._replay
+            _running = self
             try:
                 logs = self._inner(Batch(batch.arrays, batch.index, start, stop, batch.notes))
             finally:
+                _running = None
                 optimizer._deferred = None
                 if self._captured is not None:
                     self._captured.replay_hook = None
             if deferred:  # a replayed step runs no Python: the last recorded call's lists stand
                 self._pending = self._inner._deferred_applies = deferred
+                # one optimizer call on gradients of the loss times gradient_scale()
+                self._inner._grad_prescaled = len(deferred) == 1 and self._scale_asked == 1
         if self._pending is None:  # this rank has had no rows yet
             self._pending = [(list(model.trainable_weights), None)]
         overlap = self._overlapped
-        if overlap is not None:  # every bucket was started during the replay
-            variables = overlap.variables
-            summed = self._dp.buckets(variables, model).finish()
-            optimizer.apply(variables, _summed_tensors(summed, overlap.grads, overlap.arrays))
-        else:
-            for variables, grads in self._pending:
+        if overlap is not None:  # the nonblocking buckets started during the replay
+            overlap.buckets.start_rest(overlap.arrays, overlap.flags, metrics.local())
+            self._apply(overlap.buckets, overlap.variables, overlap.grads, overlap.arrays)
+        else:  # after the step (eager, or a replay that could not overlap, or no rows here)
+            last = len(self._pending) - 1
+            for n, (variables, grads) in enumerate(self._pending):
                 if stop == start:
                     grads = [None] * len(variables)
                 elif grads is None:
                     grads = [v.grad for v in variables]
-                optimizer.apply(variables, self._dp.allreduce_grads(variables, grads, scale, model))
-        if logs is None:  # no rows here this batch: the metrics as they stand
-            logs = model._metrics_result()
-        return logs
+                buckets = self._buckets(variables, n == last)
+                arrays = [None if g is None else np.asarray(g) for g in grads]
+                buckets.begin(1.0 if stop == start else self._bucket_scale())
+                buckets.start_rest(arrays, [a is not None for a in arrays], metrics.local() if n == last else None)
+                self._apply(buckets, variables, grads, arrays)
+        if not self._batch_logs or metrics.summed is None:  # nothing reads them (or no states):
+            # fit's epoch logs sum the states themselves
+            return model._metrics_result() if logs is None else logs
+        # The metrics' results from the global states; a custom train_step's other values are
+        # this rank's own.
+        summed = metrics.results(metrics.summed)
+        return summed if logs is None else {k: summed.get(k, v) for k, v in logs.items()}

@@ -281,7 +281,9 @@ class Trainer:
         y_pred, loss = self._output_and_loss(x, y, sample_weight, training=True)
         self._loss_tracker.update_state(loss, sample_weight=first_dimension(x))
         if weights:  # gradients for the trainable weights only (a frozen layer's stay untouched)
-            loss.backward(inputs=weights)
+            # Under a DataParallel, scaled by this rank's share of the global batch's rows.
+            scale = distribution_module.gradient_scale()
+            (loss if scale is None else loss * scale).backward(inputs=weights)
         self.optimizer.apply(weights)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -563,10 +565,10 @@ class Trainer:
         # choice is agreed on too: a callback may be given to rank 0 only.
         agree_per_batch = False
         if dist is not None:
-            train_function = dist.train_function(self, train_function)
             agree_per_batch = dist.any(cbs.wants_besides_progress("on_train_batch_begin") or
                                        cbs.wants_besides_progress("on_train_batch_end") or
                                        type(self).train_step is not Trainer.train_step or "train_step" in vars(self))
+            train_function = dist.train_function(self, train_function, batch_logs=cbs.wants("on_train_batch_end"))
         self._initial_epoch = None
         cbs.on_train_begin()
         # A callback may resume an interrupted fit (BackupAndRestore sets _initial_epoch).

@@ -41,6 +41,17 @@ def make(case):
     return model
 
 
+class BatchLogs(callbacks.Callback):
+    """Every per-batch log of fit (loss, accuracy), as the progress bar and callbacks see them."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.rows.append([float(logs["loss"]), float(logs["accuracy"])])
+
+
 results = {}
 for case in CASES:
     model = make(case)
@@ -50,11 +61,15 @@ for case in CASES:
         reference = make(case)
         reference.set_weights(model.get_weights())
         distribution.set_distribution(None)
-        reference.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0)
+        reference_logs = BatchLogs()
+        reference.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0, callbacks=[reference_logs])
         results[f"{case}_reference"] = np.concatenate([w.ravel() for w in reference.get_weights()])
+        results[f"{case}_reference_batch_logs"] = np.array(reference_logs.rows)
         results[f"{case}_reference_eval"] = np.array(reference.evaluate(x, y, batch_size=50, verbose=0))
         distribution.set_distribution(dp)
-    history = model.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0)
+    batch_logs = BatchLogs()
+    history = model.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0, callbacks=[batch_logs])
+    results[f"{case}_batch_logs"] = np.array(batch_logs.rows)
     results[f"{case}_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
     results[f"{case}_history_loss"] = np.array(history.history["loss"])
     results[f"{case}_eval"] = np.array(model.evaluate(x, y, batch_size=50, verbose=0))
@@ -64,6 +79,19 @@ for case in CASES:
     results[f"{case}_replays"] = np.array(step.stats()["replays"] if hasattr(step, "stats") else -1)
     results[f"{case}_overlapped"] = np.array(dp.overlapped_steps)
     dp.overlapped_steps = 0
+
+# 255 rows: the last global batch (63 rows) splits 32/31, so rank 0 replays its 32-row step with
+# another share of the rows (32/63, not 32/64): the gradient scale is read at each replay.
+model = make("crossentropy")
+if rank == 0:
+    reference = make("crossentropy")
+    reference.set_weights(model.get_weights())
+    distribution.set_distribution(None)
+    reference.fit(x[:255], y[:255], batch_size=64, epochs=2, shuffle=False, verbose=0)
+    results["uneven_reference"] = np.concatenate([w.ravel() for w in reference.get_weights()])
+    distribution.set_distribution(dp)
+model.fit(x[:255], y[:255], batch_size=64, epochs=2, shuffle=False, verbose=0)
+results["uneven_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
 
 # Shuffled, with validation, progress printed (rank 0 only) and a weights file (rank 0 only).
 model = make("crossentropy")
