@@ -138,7 +138,11 @@ def _unique(x, op, want_index):
 
 
 def unique_values(x, /):
-    return _core._unique_values(_t(x, "unique_values"))
+    x = _t(x, "unique_values")
+    if x.dtype.kind == "c" or x.dtype == "float16":
+        s, first, _ = _unique(x, "unique_values", False)
+        return s[first]
+    return _core._unique_values(x)  # sorted and compacted in C++ (no boolean-mask gather)
 
 
 def _starts_counts(first, n):
