@@ -92,7 +92,10 @@ Tensor unique_values(const Tensor& x) {
   Tensor s = Tensor::empty({flat.numel()}, flat.dtype());
   kernels::sort_rows(flat, flat.numel() ? 1 : 0, flat.numel(), false, s, Tensor());
   const int64_t m = kernels::compact_runs(s);
-  return m == s.numel() ? s : s.view_with({m}, {1}, s.offset()).clone();
+  // A view of the private buffer when most values are distinct (no copy); a copy of the run
+  // heads when there were many duplicates, so the rest of the buffer is freed.
+  Tensor heads = s.view_with({m}, {1}, s.offset());
+  return 2 * m >= s.numel() ? heads : heads.clone();
 }
 
 Tensor cumsum(const Tensor& x, int64_t axis, bool reverse) {
