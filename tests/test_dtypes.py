@@ -234,6 +234,38 @@ def test_float16_heavy_kernels_refuse_clearly():
     assert r.dtype == np.float16 and r.tolist() == [[3.0, 3.0], [3.0, 3.0]]
 
 
+@pytest.mark.parametrize("op", ["conv", "conv_same_bias_relu", "depthwise_conv", "max_pool", "average_pool"])
+def test_float16_conv_and_pooling_compute_in_float32(op):
+    """float16 conv, depthwise conv and pooling compute in float32 and round the result once
+    (NumPy's rule for half loops); gradients come back in float16 through the same casts."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float16)
+    k = (rng.standard_normal((3, 3, 3, 4)) * 0.5).astype(np.float16)
+    kd = (rng.standard_normal((3, 3, 3, 2)) * 0.5).astype(np.float16)
+    b = rng.standard_normal(4).astype(np.float16)
+
+    def run(dtype):
+        xt = tl.array(x.astype(dtype), requires_grad=True)
+        if op == "conv":
+            return xt, tl.conv(xt, tl.asarray(k.astype(dtype)), strides=2)
+        if op == "conv_same_bias_relu":
+            return xt, tl.conv(xt, tl.asarray(k.astype(dtype)), padding="same", bias=tl.asarray(b.astype(dtype)),
+                               activation="relu")
+        if op == "depthwise_conv":
+            return xt, tl.depthwise_conv(xt, tl.asarray(kd.astype(dtype)))
+        return xt, getattr(tl, op)(xt, 2)
+
+    x16, y16 = run(np.float16)
+    x32, y32 = run(np.float32)
+    assert y16.dtype == np.float16
+    np.testing.assert_array_equal(y16.numpy(), y32.numpy().astype(np.float16))
+    g = rng.standard_normal(tuple(y16.shape)).astype(np.float16)
+    y16.backward(tl.asarray(g))
+    y32.backward(tl.asarray(g.astype(np.float32)))
+    assert x16.grad.dtype == np.float16
+    np.testing.assert_array_equal(x16.grad.numpy(), x32.grad.numpy().astype(np.float16))
+
+
 def test_small_integer_matmul_wraps_like_numpy():
     a = np.array([[100, 100], [-7, 3]], np.int8)
     for dt in ("int8", "int16", "uint16", "uint32", "uint64"):

@@ -128,7 +128,11 @@ TL_DTYPE_OF(double, Float64)
 
 // The heavy float kernels (conv, gemm-based layers, losses, norms) exist for float32 and
 // float64 only: instantiating them for float16 would cost build time for a dtype nobody
-// trains in on a CPU. Convert with .astype('float32').
+// trains in on a CPU. Ops that accept float16 anyway (conv, depthwise_conv, pooling) compute
+// in heavy_compute_dtype and round the result back once, as NumPy's half loops do.
+namespace tl {
+inline DType heavy_compute_dtype(DType dt) { return dt == DType::Float16 ? DType::Float32 : dt; }
+}  // namespace tl
 #define TL_DISPATCH_FLOAT(dtype, opname, ...)                                   \
   [&] {                                                                         \
     switch (dtype) {                                                            \

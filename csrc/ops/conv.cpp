@@ -148,8 +148,9 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
              ",) for kernel ", shape_str(ks), ", got ", shape_str(bias.shape()));
     TL_CHECK_TYPE(is_floating(bias.dtype()), op, "needs a float bias, got ", dtype_name(bias.dtype()));
   }
-  DType dt = promote_types(x_in.dtype(), k_in.dtype());
-  if (bias.defined()) dt = promote_types(dt, bias.dtype());
+  DType out_dt = promote_types(x_in.dtype(), k_in.dtype());
+  if (bias.defined()) out_dt = promote_types(out_dt, bias.dtype());
+  const DType dt = heavy_compute_dtype(out_dt);
   Tensor x = astype(x_in, dt);
   const Tensor x_cf = channels_first ? x : Tensor();
   if (channels_first) x = to_channels_last(x);
@@ -167,7 +168,7 @@ Tensor conv(const Tensor& x_in, const Tensor& k_in, const std::vector<int64_t>& 
   constexpr int64_t kGatherChannelsFirstMinRow = 64;
   const Tensor x_gather = win.OW >= kGatherChannelsFirstMinRow ? x_cf : Tensor();
   const Tensor y = groups == 1 ? conv_last(x, w, b, relu, win, x_gather) : conv_grouped(x, w, b, relu, win, groups);
-  return channels_first ? to_channels_first(y) : y;
+  return astype(channels_first ? to_channels_first(y) : y, out_dt);
 }
 
 }  // namespace tl

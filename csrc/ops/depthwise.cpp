@@ -78,7 +78,8 @@ Tensor depthwise_conv(const Tensor& x_in, const Tensor& k_in, const std::vector<
   const kernels::Window win = make_window(op, last, "x " + shape_str(x_in.shape()),
                                           std::vector<int64_t>(ks.begin(), ks.begin() + spatial), st, dil, pad,
                                           "kernel " + shape_str(ks));
-  const DType dt = promote_types(x_in.dtype(), k_in.dtype());
+  const DType out_dt = promote_types(x_in.dtype(), k_in.dtype());
+  const DType dt = heavy_compute_dtype(out_dt);
   Tensor x = astype(x_in, dt);
   if (channels_first) x = to_channels_last(x);
   const Tensor w = astype(k_in, dt);
@@ -98,7 +99,7 @@ Tensor depthwise_conv(const Tensor& x_in, const Tensor& k_in, const std::vector<
     node->win = win;
     node->multiplier = M;
   }
-  return channels_first ? to_channels_first(y) : y;
+  return astype(channels_first ? to_channels_first(y) : y, out_dt);
 }
 
 }  // namespace tl

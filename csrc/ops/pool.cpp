@@ -4,6 +4,7 @@
 #include "autograd/function.h"
 #include "core/error.h"
 #include "kernels/pool.h"
+#include "ops/binary.h"
 #include "ops/window.h"
 
 namespace tl {
@@ -49,7 +50,9 @@ Tensor pool(const char* op, bool is_max, const Tensor& x_in, const std::vector<i
   const int64_t spatial = x_in.ndim() - 2;
   const std::vector<int64_t> size = spatial_arg(op, "pool_size", pool_size, spatial);
   const std::vector<int64_t> st = strides ? spatial_arg(op, "strides", *strides, spatial) : size;
-  const Tensor x = channels_first ? to_channels_last(x_in) : x_in;
+  const DType out_dt = x_in.dtype();
+  const Tensor x_wide = astype(x_in, heavy_compute_dtype(out_dt));
+  const Tensor x = channels_first ? to_channels_last(x_wide) : x_wide;
   const kernels::Window win = make_window(op, x.shape(), "x " + shape_str(x_in.shape()), size, st,
                                           std::vector<int64_t>(size_t(spatial), 1), pad,
                                           "pool_size " + shape_str(size));
@@ -73,7 +76,7 @@ Tensor pool(const char* op, bool is_max, const Tensor& x_in, const std::vector<i
       node->y_saved.save_output(y);
     }
   }
-  return channels_first ? to_channels_first(y) : y;
+  return astype(channels_first ? to_channels_first(y) : y, out_dt);
 }
 
 }  // namespace
