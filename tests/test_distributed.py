@@ -79,6 +79,20 @@ def test_per_batch_logs_are_global_and_equal_on_every_rank(trained, case):
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_evaluate_per_batch_logs_are_global(trained, case):
+    """evaluate's per-batch logs come from the metric states summed over the ranks, even when
+    only rank 0 reads them and the ranks have different numbers of local batches (5 and 4): no
+    hang, and the last batch's logs are the global result that every rank returns."""
+    ranks, _, _ = trained
+    logs = ranks[0][f"{case}_test_batch_logs"]
+    assert logs.shape == (5, 2)
+    assert ranks[1][f"{case}_test_batch_logs"].size == 0
+    np.testing.assert_array_equal(ranks[0][f"{case}_eval_64"], ranks[1][f"{case}_eval_64"])
+    np.testing.assert_allclose(logs[-1], ranks[0][f"{case}_eval_64"], rtol=1e-6)
+    np.testing.assert_allclose(ranks[0][f"{case}_eval_64"], ranks[0][f"{case}_eval"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_predict_returns_every_row_on_every_rank(trained, case):
     ranks, _, _ = trained
     for r in range(2):

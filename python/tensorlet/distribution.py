@@ -286,6 +286,10 @@ class DataParallel:
         """True on every rank when ``flag`` is true on some rank (stop_training)."""
         return bool(self._comm.allreduce(int(bool(flag)), op=_MPI.MAX))
 
+    def max(self, value: int) -> int:
+        """The largest ``value`` over the ranks, on every rank."""
+        return int(self._comm.allreduce(int(value), op=_MPI.MAX))
+
     def buckets(self, variables, model=None, metrics: Optional["_MetricStates"] = None) -> GradBuckets:
         """The gradient buckets of this variable list (made once per list; see _grad_buckets),
         with packs cut between ``model``'s layers, the last one carrying ``metrics``' states."""

@@ -611,13 +611,25 @@ class Trainer:
         group = 1
         if not (cbs.wants_besides_progress("on_test_batch_begin") or cbs.wants_besides_progress("on_test_batch_end")):
             group = test_function.steps_per_execution(arrays, batch_size)
+        # Distributed: what the progress bar and callbacks see after each batch is global, from
+        # the metric states summed over the ranks, when some rank reads it (only rank 0 has a
+        # progress bar, so they agree on that first). Each call of the loop is one collective;
+        # a rank with fewer local calls makes up the difference after its last.
+        dist = distribution_module.active()
+        global_batch_logs = dist is not None and dist.any(cbs.wants("on_test_batch_end"))
+        iterator = EpochIterator(arrays, batch_size, steps_per_execution=group, max_steps=max_steps)
+        calls = -(-iterator.num_batches // group)  # this rank's calls of test_function
+        catch_up = dist.max(calls) - calls if global_batch_logs else 0
         cbs.on_test_begin()
         logs = {}
-        for begin_step, end_step, batch in EpochIterator(arrays, batch_size, steps_per_execution=group,
-                                                         max_steps=max_steps):
+        for begin_step, end_step, batch in iterator:
             cbs.on_test_batch_begin(begin_step)
             logs = test_function(batch)
+            if global_batch_logs:
+                logs = self._get_metrics_result_or_logs(logs)
             cbs.on_test_batch_end(end_step, logs)
+        for _ in range(catch_up):
+            self._get_metrics_result_or_logs(logs)
         logs = self._get_metrics_result_or_logs(logs)
         cbs.on_test_end(logs)
         return logs

@@ -52,6 +52,17 @@ class BatchLogs(callbacks.Callback):
         self.rows.append([float(logs["loss"]), float(logs["accuracy"])])
 
 
+class TestBatchLogs(callbacks.Callback):
+    """Every per-batch log of evaluate, as its progress bar and callbacks see them."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.rows.append([float(logs["loss"]), float(logs["accuracy"])])
+
+
 results = {}
 for case in CASES:
     model = make(case)
@@ -72,7 +83,13 @@ for case in CASES:
     results[f"{case}_batch_logs"] = np.array(batch_logs.rows)
     results[f"{case}_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
     results[f"{case}_history_loss"] = np.array(history.history["loss"])
+    # batch 64: rank 0's 129 rows take 5 local batches of 32, rank 1's 128 rows 4; only rank 0
+    # reads per-batch logs (as only rank 0 has a progress bar)
+    test_logs = TestBatchLogs()
     results[f"{case}_eval"] = np.array(model.evaluate(x, y, batch_size=50, verbose=0))
+    results[f"{case}_eval_64"] = np.array(model.evaluate(x, y, batch_size=64, verbose=0,
+                                                         callbacks=[test_logs] if rank == 0 else []))
+    results[f"{case}_test_batch_logs"] = np.array(test_logs.rows)
     results[f"{case}_predict"] = model.predict(x, batch_size=50, verbose=0)
     results[f"{case}_local_predict"] = np.asarray(model(tl.asarray(x)))
     step = getattr(model.train_function, "step", None)
