@@ -42,24 +42,15 @@ def make(case):
 
 
 class BatchLogs(callbacks.Callback):
-    """Every per-batch log of fit (loss, accuracy), as the progress bar and callbacks see them."""
+    """Every per-batch log (loss, accuracy) of fit, or of evaluate with hook="on_test_batch_end",
+    as the progress bar and callbacks see them."""
 
-    def __init__(self):
+    def __init__(self, hook="on_train_batch_end"):
         super().__init__()
         self.rows = []
+        setattr(self, hook, self._record)  # an instance hook counts as an override
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.rows.append([float(logs["loss"]), float(logs["accuracy"])])
-
-
-class TestBatchLogs(callbacks.Callback):
-    """Every per-batch log of evaluate, as its progress bar and callbacks see them."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows = []
-
-    def on_test_batch_end(self, batch, logs=None):
+    def _record(self, batch, logs=None):
         self.rows.append([float(logs["loss"]), float(logs["accuracy"])])
 
 
@@ -85,7 +76,7 @@ for case in CASES:
     results[f"{case}_history_loss"] = np.array(history.history["loss"])
     # batch 64: rank 0's 129 rows take 5 local batches of 32, rank 1's 128 rows 4; only rank 0
     # reads per-batch logs (as only rank 0 has a progress bar)
-    test_logs = TestBatchLogs()
+    test_logs = BatchLogs("on_test_batch_end")
     results[f"{case}_eval"] = np.array(model.evaluate(x, y, batch_size=50, verbose=0))
     results[f"{case}_eval_64"] = np.array(model.evaluate(x, y, batch_size=64, verbose=0,
                                                          callbacks=[test_logs] if rank == 0 else []))
