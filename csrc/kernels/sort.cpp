@@ -15,6 +15,16 @@ namespace {
 template <class T> constexpr bool kIsInt = std::is_integral_v<T>;
 template <class T> constexpr bool kIsFloat = std::is_floating_point_v<T>;
 template <class T> constexpr bool kSortable = kIsInt<T> || kIsFloat<T>;
+// Calls fn(T{}) for the dtype's C++ type T when it has an order (the integers, float32 and
+// float64); any other dtype (bool, float16, complex) is a TypeError naming op and dtype.
+template <class F>
+void dispatch_sortable(DType dtype, const char* op, F&& fn) {
+  TL_DISPATCH_ALL(dtype, op, [&] {
+    using T = scalar_t;
+    if constexpr (!kSortable<T>) throw TypeError(str_cat("[", op, "] not supported for dtype ", dtype_name(dtype)));
+    else fn(T{});
+  });
+}
 // 32-bit keys for types up to 4 bytes, 64-bit keys for 8-byte types.
 template <class T> using KeyOf = std::conditional_t<(sizeof(T) <= 4), uint32_t, uint64_t>;
 
@@ -240,25 +250,21 @@ void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const 
                (indices.is_contiguous() && indices.dtype() == DType::Int64 && indices.numel() == x.numel()),
            "sort", "internal: bad indices buffer");
   if (rows == 0 || n == 0) return;
-  TL_DISPATCH_ALL(x.dtype(), "sort", [&] {
-    using T = scalar_t;
-    if constexpr (!kSortable<T>) {
-      throw TypeError(str_cat("[sort] not supported for dtype ", dtype_name(x.dtype())));
-    } else {
-      const T* xp = x.data<T>();
-      T* vp = values.defined() ? values.data<T>() : nullptr;
-      int64_t* ip = indices.defined() ? indices.data<int64_t>() : nullptr;
-      const int64_t grain = std::max<int64_t>(1, kParallelElementThreshold / std::max<int64_t>(n, 1));
-      parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          const T* xr = xp + r * n;
-          T* vr = vp ? vp + r * n : nullptr;
-          int64_t* ir = ip ? ip + r * n : nullptr;
-          if (n <= int64_t(std::numeric_limits<uint32_t>::max())) sort_row<T, uint32_t>(xr, n, descending, vr, ir);
-          else sort_row<T, uint64_t>(xr, n, descending, vr, ir);
-        }
-      });
-    }
+  dispatch_sortable(x.dtype(), "sort", [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    T* vp = values.defined() ? values.data<T>() : nullptr;
+    int64_t* ip = indices.defined() ? indices.data<int64_t>() : nullptr;
+    const int64_t grain = std::max<int64_t>(1, kParallelElementThreshold / std::max<int64_t>(n, 1));
+    parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const T* xr = xp + r * n;
+        T* vr = vp ? vp + r * n : nullptr;
+        int64_t* ir = ip ? ip + r * n : nullptr;
+        if (n <= int64_t(std::numeric_limits<uint32_t>::max())) sort_row<T, uint32_t>(xr, n, descending, vr, ir);
+        else sort_row<T, uint64_t>(xr, n, descending, vr, ir);
+      }
+    });
   });
 }
 
@@ -267,19 +273,15 @@ int64_t compact_runs(const Tensor& s) {
   const int64_t n = s.numel();
   if (n == 0) return 0;
   int64_t m = 1;
-  TL_DISPATCH_ALL(s.dtype(), "unique_values", [&] {
-    using T = scalar_t;
-    if constexpr (!kSortable<T>) {
-      throw TypeError(str_cat("[unique_values] not supported for dtype ", dtype_name(s.dtype())));
-    } else {
-      T* p = s.data<T>();
-      T prev = p[0];
-      for (int64_t i = 1; i < n; ++i) {  // branch-free: always write, advance past a new value
-        const T v = p[i];
-        p[m] = v;
-        m += !(v == prev);
-        prev = v;
-      }
+  dispatch_sortable(s.dtype(), "unique_values", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = s.data<T>();
+    T prev = p[0];
+    for (int64_t i = 1; i < n; ++i) {  // branch-free: always write, advance past a new value
+      const T v = p[i];
+      p[m] = v;
+      m += !(v == prev);
+      prev = v;
     }
   });
   return m;
@@ -290,44 +292,40 @@ void scan(ScanOp op, const Tensor& x, const Tensor& out, int64_t outer, int64_t 
                outer * n * inner == x.numel(),
            "cumulative", "internal: bad scan buffers");
   if (x.numel() == 0) return;
-  TL_DISPATCH_ALL(x.dtype(), "cumulative", [&] {
-    using T = scalar_t;
-    if constexpr (!kSortable<T>) {
-      throw TypeError(str_cat("[cumulative] not supported for dtype ", dtype_name(x.dtype())));
-    } else {
-      const T* xp = x.data<T>();
-      T* op_ = out.data<T>();
-      const int64_t grain = std::max<int64_t>(1, kParallelElementThreshold / std::max<int64_t>(n * inner, 1));
-      parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
-        for (int64_t o = b; o < e; ++o) {
-          const T* xo = xp + o * n * inner;
-          T* yo = op_ + o * n * inner;
-          if (inner == 1) {  // the common 1-D / last-axis case: one running accumulator
-            if (reverse) {
-              T acc = xo[n - 1];
-              yo[n - 1] = acc;
-              for (int64_t i = n - 2; i >= 0; --i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
-            } else {
-              T acc = xo[0];
-              yo[0] = acc;
-              for (int64_t i = 1; i < n; ++i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
-            }
-            continue;
+  dispatch_sortable(x.dtype(), "cumulative", [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    T* op_ = out.data<T>();
+    const int64_t grain = std::max<int64_t>(1, kParallelElementThreshold / std::max<int64_t>(n * inner, 1));
+    parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const T* xo = xp + o * n * inner;
+        T* yo = op_ + o * n * inner;
+        if (inner == 1) {  // the common 1-D / last-axis case: one running accumulator
+          if (reverse) {
+            T acc = xo[n - 1];
+            yo[n - 1] = acc;
+            for (int64_t i = n - 2; i >= 0; --i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
+          } else {
+            T acc = xo[0];
+            yo[0] = acc;
+            for (int64_t i = 1; i < n; ++i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
           }
-          for (int64_t s = 0; s < n; ++s) {
-            const int64_t i = reverse ? n - 1 - s : s;
-            const T* xi = xo + i * inner;
-            T* yi = yo + i * inner;
-            if (s == 0) {
-              for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j];
-            } else {
-              const T* prev = reverse ? yi + inner : yi - inner;
-              for (int64_t j = 0; j < inner; ++j) yi[j] = scan_step<T>(op, prev[j], xi[j]);
-            }
+          continue;
+        }
+        for (int64_t s = 0; s < n; ++s) {
+          const int64_t i = reverse ? n - 1 - s : s;
+          const T* xi = xo + i * inner;
+          T* yi = yo + i * inner;
+          if (s == 0) {
+            for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j];
+          } else {
+            const T* prev = reverse ? yi + inner : yi - inner;
+            for (int64_t j = 0; j < inner; ++j) yi[j] = scan_step<T>(op, prev[j], xi[j]);
           }
         }
-      });
-    }
+      }
+    });
   });
 }
 
@@ -364,13 +362,9 @@ void searchsorted(const Tensor& sorted, const Tensor& v, bool right, const Tenso
   TL_CHECK(sorted.is_contiguous() && v.is_contiguous() && out.is_contiguous() && sorted.dtype() == v.dtype() &&
                out.dtype() == DType::Int64 && out.numel() == v.numel(),
            "searchsorted", "internal: bad buffers");
-  TL_DISPATCH_ALL(v.dtype(), "searchsorted", [&] {
-    using T = scalar_t;
-    if constexpr (!kSortable<T>) {
-      throw TypeError(str_cat("[searchsorted] not supported for dtype ", dtype_name(v.dtype())));
-    } else {
-      search<T>(sorted.data<T>(), sorted.numel(), v.data<T>(), v.numel(), right, out.data<int64_t>());
-    }
+  dispatch_sortable(v.dtype(), "searchsorted", [&](auto tag) {
+    using T = decltype(tag);
+    search<T>(sorted.data<T>(), sorted.numel(), v.data<T>(), v.numel(), right, out.data<int64_t>());
   });
 }
 
