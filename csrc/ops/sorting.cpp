@@ -88,6 +88,9 @@ Tensor argsort(const Tensor& x, int64_t axis, bool descending) {
 
 Tensor unique_values(const Tensor& x) {
   TL_CAPTURE_OP(unique_values, x);
+  // The sort below would otherwise name itself in the error.
+  TL_CHECK_TYPE(x.dtype() != DType::Float16 && !is_complex(x.dtype()), "unique_values", "not supported for dtype ",
+                dtype_name(x.dtype()), " (tl.unique_values sorts float16 as float32 and orders complex values)");
   Tensor flat = x.detach().contiguous();
   Tensor s = Tensor::empty({flat.numel()}, flat.dtype());
   kernels::sort_rows(flat, flat.numel() ? 1 : 0, flat.numel(), false, s, Tensor());
