@@ -411,4 +411,27 @@ void complex_reduce(ReduceOp op, const StridedView& out, const StridedView& x, c
   dispatch_complex(x.dtype, "reduce", [&](auto zero) { reduce_typed<decltype(zero)>(op, out, x, mask); });
 }
 
+namespace {
+// NumPy's multiply.accumulate step: the textbook product without `*`'s Annex G recovery, so
+// the NaNs and infinities that follow an infinite factor are NumPy's.
+template <class C>
+inline C plain_mul(C x, C y) {
+  return C(x.real() * y.real() - x.imag() * y.imag(), x.real() * y.imag() + x.imag() * y.real());
+}
+}  // namespace
+
+void complex_cumprod(DType dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner) {
+  dispatch_complex(dtype, "cumulative_prod", [&](auto zero) {
+    using C = decltype(zero);
+    const C* xp = static_cast<const C*>(x);
+    C* yp = static_cast<C*>(out);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < n; ++i) {
+        const C* xi = xp + (o * n + i) * inner;
+        C* yi = yp + (o * n + i) * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] = i ? plain_mul(yi[j - inner], xi[j]) : xi[j];
+      }
+  });
+}
+
 }  // namespace tl::kernels
