@@ -187,7 +187,7 @@ namespace {
 // the multiplies of independent blocks overlap (one block alone is a chain of dependent
 // 128-bit products: ~4x slower per block on x86-64).
 constexpr int kLanes = 4;
-inline void philox_lanes(uint64_t c[kLanes][4], const uint64_t key[2]) {
+inline void philox_lanes(uint64_t* c, const uint64_t key[2]) {  // c: kLanes blocks of 4 words
   uint64_t k0 = key[0], k1 = key[1];
   for (int round = 0; round < 10; ++round) {
     if (round > 0) {
@@ -197,13 +197,14 @@ inline void philox_lanes(uint64_t c[kLanes][4], const uint64_t key[2]) {
 #pragma GCC unroll 4
     for (int l = 0; l < kLanes; ++l) {
       uint64_t hi0, hi1;
-      const uint64_t lo0 = mulhilo64(kPhiloxM0, c[l][0], &hi0);
-      const uint64_t lo1 = mulhilo64(kPhiloxM1, c[l][2], &hi1);
-      const uint64_t n0 = hi1 ^ c[l][1] ^ k0, n2 = hi0 ^ c[l][3] ^ k1;
-      c[l][0] = n0;
-      c[l][1] = lo1;
-      c[l][2] = n2;
-      c[l][3] = lo0;
+      uint64_t* b = c + 4 * l;
+      const uint64_t lo0 = mulhilo64(kPhiloxM0, b[0], &hi0);
+      const uint64_t lo1 = mulhilo64(kPhiloxM1, b[2], &hi1);
+      const uint64_t n0 = hi1 ^ b[1] ^ k0, n2 = hi0 ^ b[3] ^ k1;
+      b[0] = n0;
+      b[1] = lo1;
+      b[2] = n2;
+      b[3] = lo0;
     }
   }
 }
@@ -221,8 +222,9 @@ void add_counter(uint64_t ctr[4], uint64_t n) {
 constexpr int64_t kBlockGrain = 1024;
 
 // The next `blocks` Philox blocks after counter `ctr` (block j uses ctr + j + 1, as next_uint64
-// increments before each block), each handed to put(j, out[4]); split over the thread pool by
-// block index, so the values do not depend on the threads. `last` gets the final block.
+// increments before each block), handed kLanes at a time to put(j, lanes, out) for
+// blocks j .. j + lanes - 1 (out: their 4 * lanes words in stream order); split over the thread pool by block index, so the values do not
+// depend on the threads. `last` gets the final block.
 template <class Put>
 void philox_stream(const uint64_t ctr[4], const uint64_t key[2], int64_t blocks, uint64_t last[4], Put put) {
   auto run = [&](int64_t lo, int64_t hi) {
@@ -230,15 +232,15 @@ void philox_stream(const uint64_t ctr[4], const uint64_t key[2], int64_t blocks,
     add_counter(base, uint64_t(lo));
     for (int64_t j = lo; j < hi; j += kLanes) {
       const int lanes = int(std::min<int64_t>(kLanes, hi - j));
-      uint64_t c[kLanes][4];
+      uint64_t c[kLanes * 4];
       for (int l = 0; l < kLanes; ++l) {
         add_counter(base, 1);
-        for (int w = 0; w < 4; ++w) c[l][w] = base[w];
+        for (int w = 0; w < 4; ++w) c[4 * l + w] = base[w];
       }
       philox_lanes(c, key);  // lanes past `hi` are computed and dropped (their counters unused)
-      for (int l = 0; l < lanes; ++l) put(j + l, c[l]);
+      put(j, lanes, c);
       if (j + lanes == blocks)
-        for (int w = 0; w < 4; ++w) last[w] = c[lanes - 1][w];
+        for (int w = 0; w < 4; ++w) last[w] = c[4 * (lanes - 1) + w];
       // the unused lanes advanced `base` past hi; nothing reads it after the last group
     }
   };
@@ -257,9 +259,10 @@ void Generator::fill_uniform(double* out, int64_t n, double low, double high) {
   const int64_t blocks = (n - i) / 4;
   if (blocks > 0) {
     double* o = out + i;
-    philox_stream(s_.counter, s_.key, blocks, s_.buffer, [o, low, range](int64_t j, const uint64_t* v) {
-      for (int q = 0; q < 4; ++q)
-        o[4 * j + q] = low + range * (static_cast<double>(v[q] >> 11) * (1.0 / 9007199254740992.0));
+    philox_stream(s_.counter, s_.key, blocks, s_.buffer, [o, low, range](int64_t j, int lanes, const uint64_t* bits) {
+      // a plain loop over the lanes' words, which vectorises
+      for (int q = 0; q < 4 * lanes; ++q)
+        o[4 * j + q] = low + range * (static_cast<double>(bits[q] >> 11) * (1.0 / 9007199254740992.0));
     });
     add_counter(s_.counter, uint64_t(blocks));
     s_.buffer_pos = 4;
@@ -279,11 +282,14 @@ void Generator::fill_uniform(float* out, int64_t n, double low, double high) {
   const int64_t blocks = (n - i) / 8;
   if (blocks > 0) {
     float* o = out + i;
-    philox_stream(s_.counter, s_.key, blocks, s_.buffer, [o, &conv](int64_t j, const uint64_t* v) {
-      for (int q = 0; q < 4; ++q) {  // a uint64's low half, then its high half
-        o[8 * j + 2 * q] = conv(static_cast<uint32_t>(v[q] & 0xFFFFFFFFu));
-        o[8 * j + 2 * q + 1] = conv(static_cast<uint32_t>(v[q] >> 32));
+    philox_stream(s_.counter, s_.key, blocks, s_.buffer, [o, &conv](int64_t j, int lanes, const uint64_t* v) {
+      // A uint64's low half, then its high half: the little-endian order of its two uint32s.
+      uint32_t halves[kLanes * 8];
+      for (int q = 0; q < 4 * lanes; ++q) {
+        halves[2 * q] = static_cast<uint32_t>(v[q] & 0xFFFFFFFFu);
+        halves[2 * q + 1] = static_cast<uint32_t>(v[q] >> 32);
       }
+      for (int q = 0; q < 8 * lanes; ++q) o[8 * j + q] = conv(halves[q]);
     });
     add_counter(s_.counter, uint64_t(blocks));
     s_.buffer_pos = 4;
