@@ -31,7 +31,12 @@ def sort_cases(x_np):
         "argsort": {"tensorlet": lambda: tl.argsort(x), "numpy": lambda: np.argsort(x_np),
                     "numpy stable": lambda: np.argsort(x_np, kind="stable")},
         "unique_values": {"tensorlet": lambda: tl.unique_values(x), "numpy": lambda: np.unique_values(x_np)},
+        "unique_counts": {"tensorlet": lambda: tl.unique_counts(x), "numpy": lambda: np.unique_counts(x_np)},
+        "unique_inverse": {"tensorlet": lambda: tl.unique_inverse(x), "numpy": lambda: np.unique_inverse(x_np)},
         "unique_all": {"tensorlet": lambda: tl.unique_all(x), "numpy": lambda: np.unique_all(x_np)},
+        "nonzero": {"tensorlet": lambda: tl.nonzero(x), "numpy": lambda: np.nonzero(x_np)},
+        "count_nonzero": {"tensorlet": lambda: tl.count_nonzero(x), "numpy": lambda: np.count_nonzero(x_np)},
+        "x[x > 0]": {"tensorlet": lambda: x[x > 0], "numpy": lambda: x_np[x_np > 0]},
         "cumulative_sum": {"tensorlet": lambda: tl.cumulative_sum(x), "numpy": lambda: np.cumulative_sum(x_np)},
         "searchsorted": {"tensorlet": lambda: tl.searchsorted(s, q), "numpy": lambda: np.searchsorted(s_np, q_np)},
     }

@@ -375,6 +375,7 @@ Tensor index_leading(const Tensor& x, const LeadingIndex& li) {
 }  // namespace
 
 std::vector<Tensor> nonzero(const Tensor& mask) {
+  TL_CAPTURE_OP(nonzero, mask);
   TL_CHECK_TYPE(mask.dtype() == DType::Bool, "nonzero", "expected a bool mask, got ", dtype_name(mask.dtype()));
   TL_CHECK(mask.ndim() > 0, "nonzero", "x must have at least one dimension, got a 0-d array");
   Tensor m = mask.detach().contiguous();
