@@ -472,6 +472,7 @@ def cases():
     add("nonzero(0-d)", E, lambda: tl.nonzero(tl.asarray(1.0)))
     add("_nonzero(float mask)", T, lambda: tl._core._nonzero(f3()))
     add("_nonzero(0-d mask)", E, lambda: tl._core._nonzero(tl.asarray(True)))
+    add("_count_true(float mask)", T, lambda: tl._core._count_true(f3()))
     add("take_along_axis(float indices)", T, lambda: tl.take_along_axis(f3(), f3(), axis=0))
     add("take_along_axis(index out of range)", I,
         lambda: tl.take_along_axis(f3(), tl.asarray(np.array([5], np.int64)), axis=0))

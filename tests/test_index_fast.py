@@ -132,3 +132,15 @@ def test_mask_gather_keeps_gradient():
     m = tl.asarray(np.array([1, 0, 1, 1, 0, 0], bool))
     tl.sum(x[m] * 2.0).backward()
     assert_tensor_equal(x.grad, np.array([2.0, 0, 2, 2, 0, 0]))
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (5, 7), (2**24 + 5,)])  # the last: past one 32-bit counting block
+def test_count_nonzero_over_all_axes(shape):
+    rng = np.random.default_rng(7)
+    x = np.where(rng.random(shape) < 0.3, rng.standard_normal(shape), 0.0).astype(np.float32)
+    got = tl.count_nonzero(tl.asarray(x))
+    assert got.dtype == tl.int64 and got.shape == ()
+    assert int(got) == np.count_nonzero(x)
+    m = tl.asarray(x != 0)
+    assert int(tl.count_nonzero(m)) == np.count_nonzero(x)
+    assert_tensor_equal(tl.count_nonzero(tl.asarray(x), keepdims=True), np.count_nonzero(x, keepdims=True))

@@ -391,6 +391,14 @@ std::vector<Tensor> nonzero(const Tensor& mask) {
   return rows;
 }
 
+Tensor count_true(const Tensor& mask) {
+  TL_CAPTURE_OP(count_true, mask);
+  TL_CHECK_TYPE(mask.dtype() == DType::Bool, "count_nonzero", "expected a bool mask, got ", dtype_name(mask.dtype()));
+  Tensor m = mask.detach().contiguous();
+  capture::opaque();  // counted here, outside a logged kernel
+  return Tensor::scalar(Scalar::from_int(kernels::count_true(m.data<bool>(), m.numel())), DType::Int64);
+}
+
 Tensor index(const Tensor& x, const Index& idx) {
   TL_CAPTURE_OP(index, x, idx);
   const bool want_graph = needs_grad({&x});

@@ -188,4 +188,6 @@ def count_nonzero(x, /, *, axis=None, keepdims=False):
     mask = _core.not_equal(x, 0) if x.dtype != "bool" else x
     if isinstance(axis, list):
         axis = tuple(axis)
+    if axis is None and not keepdims:
+        return _core._count_true(mask)  # one counting pass, no int64 widening
     return _core.sum(mask, axis=axis, dtype="int64", keepdims=keepdims)
