@@ -4,10 +4,15 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <type_traits>
+#include <utility>
 #include <vector>
 #include "core/error.h"
+#include "kernels/cpu.h"
 #include "kernels/parallel.h"
+#include "kernels/sort_refill.h"
+#include "kernels/sort_simd.h"
 
 namespace tl::kernels {
 namespace {
@@ -181,20 +186,78 @@ void radix_sort_row(const T* x, int64_t n, T* values, int64_t* indices) {
     }
   }
   if constexpr (kIsFloat<T>) {
-    // The zeros' run starts after every key below zero's; the NaNs are the last `nans`.
-    if (values && (nans > 0 || zeros > 0)) {
-      int64_t z = below_zero, q = n - nans;
-      for (int64_t i = 0; i < n; ++i) {
-        if (x[i] == T(0)) values[z++] = x[i];
-        else if (x[i] != x[i]) values[q++] = x[i];
-      }
-    }
+    if (values) refill_zeros_and_nans(x, n, below_zero, zeros, nans, values);
   }
 }
 
-// Rows shorter than kRadixMinRow: std::stable_sort on the same keys.
+// The dtypes sort_avx2.cpp vectorises: 4- and 8-byte integers and floats.
+template <class T>
+constexpr bool kVectorSorted = (kIsFloat<T> || std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t> ||
+                                std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>);
+
+#ifdef TL_X86
+// Rows at least this long are split over the thread pool: a few partition levels (each level's
+// parts partitioned in parallel), then every part sorted on its own thread.
+constexpr int64_t kParallelSortMin = int64_t(1) << 17;
+constexpr int kSplitLevels = 3;
+
+// The AVX2 value sort of one row (sort_simd.h): keys, sort, values, refill.
+template <class T>
+void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
+  using S = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  S* keys = reinterpret_cast<S*>(values);
+  FloatCounts counts;
+  if (n < kParallelSortMin || get_num_threads() == 1) {
+    keys_from_values_avx2<T>(x, n, descending, values, &counts);
+    sort_keys_avx2(keys, n);
+    values_from_keys_avx2<T>(values, n, descending);
+  } else {
+    std::mutex mu;
+    parallel_for(0, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
+      FloatCounts c;
+      keys_from_values_avx2<T>(x + b, e - b, descending, values + b, &c);
+      std::lock_guard<std::mutex> lock(mu);
+      counts.nans += c.nans;
+      counts.zeros += c.zeros;
+      counts.below_zero += c.below_zero;
+    });
+    std::vector<std::pair<int64_t, int64_t>> parts{{0, n}};  // (start, length)
+    for (int level = 0; level < kSplitLevels; ++level) {
+      std::vector<int64_t> cut(parts.size());
+      parallel_for(0, int64_t(parts.size()), 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) cut[size_t(i)] = partition_keys_avx2(keys + parts[size_t(i)].first, parts[size_t(i)].second);
+      });
+      std::vector<std::pair<int64_t, int64_t>> next;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        const auto [start, len] = parts[i];
+        if (cut[i] == len) {
+          next.push_back(parts[i]);
+        } else {
+          next.emplace_back(start, cut[i]);
+          next.emplace_back(start + cut[i], len - cut[i]);
+        }
+      }
+      parts.swap(next);
+    }
+    parallel_for(0, int64_t(parts.size()), 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) sort_keys_avx2(keys + parts[size_t(i)].first, parts[size_t(i)].second);
+    });
+    parallel_for(0, n, kParallelElementThreshold,
+                 [&](int64_t b, int64_t e) { values_from_keys_avx2<T>(values + b, e - b, descending); });
+  }
+  if constexpr (kIsFloat<T>) refill_zeros_and_nans(x, n, counts.below_zero, counts.zeros, counts.nans, values);
+}
+#endif
+
+// Value sorts of the vectorised dtypes on AVX2 CPUs: the in-register quicksort (sort_simd.h).
+// Otherwise rows shorter than kRadixMinRow: std::stable_sort on the same keys, longer: radix.
 template <class T, class I>
 void sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* indices) {
+#ifdef TL_X86
+  if constexpr (kVectorSorted<T>) {
+    if (values && !indices && active_isa() >= Isa::Avx2) return vector_value_sort<T>(x, n, descending, values);
+  }
+#endif
   if (n >= kRadixMinRow) {
     if (descending) return radix_sort_row<T, I, true>(x, n, values, indices);
     return radix_sort_row<T, I, false>(x, n, values, indices);
