@@ -4,7 +4,6 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -208,21 +207,15 @@ void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
   S* keys = reinterpret_cast<S*>(values);
   FloatCounts counts;
   if (n < kParallelSortMin || get_num_threads() == 1) {
-    keys_from_values_avx2<T>(x, n, descending, values, &counts);
-    sort_keys_avx2(keys, n);
+    const int64_t b = keys_and_split_avx2<T>(x, n, descending, values, &counts);
+    sort_keys_avx2(keys, b);
+    sort_keys_avx2(keys + b, n - b);
     values_from_keys_avx2<T>(values, n, descending);
   } else {
-    std::mutex mu;
-    parallel_for(0, n, kParallelElementThreshold, [&](int64_t b, int64_t e) {
-      FloatCounts c;
-      keys_from_values_avx2<T>(x + b, e - b, descending, values + b, &c);
-      std::lock_guard<std::mutex> lock(mu);
-      counts.nans += c.nans;
-      counts.zeros += c.zeros;
-      counts.below_zero += c.below_zero;
-    });
-    std::vector<std::pair<int64_t, int64_t>> parts{{0, n}};  // (start, length)
-    for (int level = 0; level < kSplitLevels; ++level) {
+    const int64_t b = keys_and_split_avx2<T>(x, n, descending, values, &counts);
+    std::vector<std::pair<int64_t, int64_t>> parts{{0, b}};  // (start, length)
+    if (b < n) parts.emplace_back(b, n - b);
+    for (int level = 1; level < kSplitLevels; ++level) {
       std::vector<int64_t> cut(parts.size());
       parallel_for(0, int64_t(parts.size()), 1, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) cut[size_t(i)] = partition_keys_avx2(keys + parts[size_t(i)].first, parts[size_t(i)].second);

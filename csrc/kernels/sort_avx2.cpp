@@ -95,14 +95,16 @@ struct V64 {
     const __m256i hi = _mm256_blend_epi32(_mm256_setzero_si256(), _mm256_set1_epi32(-1), kHi);
     return _mm256_blendv_epi8(v, p, _mm256_xor_si256(_mm256_cmpgt_epi64(v, p), hi));
   }
+  // Neighbour swaps stay inside 128-bit lanes (one cheap shuffle); only the mirror crosses them.
+  static __m256i swap1(__m256i v) { return _mm256_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)); }
   static __m256i sort_vec(__m256i v) {
-    v = exchange<0xCC>(v, _mm256_permute4x64_epi64(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = exchange<0xCC>(v, swap1(v));
     v = exchange<0xF0>(v, reverse(v));
-    return exchange<0xCC>(v, _mm256_permute4x64_epi64(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    return exchange<0xCC>(v, swap1(v));
   }
   static __m256i merge_vec(__m256i v) {
-    v = exchange<0xF0>(v, _mm256_permute4x64_epi64(v, _MM_SHUFFLE(1, 0, 3, 2)));
-    return exchange<0xCC>(v, _mm256_permute4x64_epi64(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    v = exchange<0xF0>(v, _mm256_permute2x128_si256(v, v, 1));
+    return exchange<0xCC>(v, swap1(v));
   }
   static __m256i compress_perm(unsigned mask);
 };
@@ -436,6 +438,93 @@ void from_keys(T* values, int64_t n) {
   }
 }
 
+// The keys of one vector of T (to_skey lane by lane); floats count NaNs, zeros and keys below
+// zero's into c[0..2].
+template <class T, bool kDescending>
+inline __m256i to_skey_vec(const T* x, int64_t* c) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+  const __m256i ones = _mm256_set1_epi32(-1);
+  if constexpr (sizeof(T) == 4) {
+    __m256i s;
+    if constexpr (std::is_same_v<T, float>) {
+      const __m256 f = _mm256_castsi256_ps(v);
+      s = _mm256_xor_si256(v, _mm256_srli_epi32(_mm256_srai_epi32(v, 31), 1));
+      const __m256 zero = _mm256_cmp_ps(f, _mm256_setzero_ps(), _CMP_EQ_OQ);
+      const __m256 nan = _mm256_cmp_ps(f, f, _CMP_UNORD_Q);
+      s = _mm256_andnot_si256(_mm256_castps_si256(zero), s);
+      if (kDescending) s = _mm256_xor_si256(s, ones);
+      s = _mm256_blendv_epi8(s, _mm256_set1_epi32(std::numeric_limits<int32_t>::max()), _mm256_castps_si256(nan));
+      const __m256i below = _mm256_cmpgt_epi32(_mm256_set1_epi32(kDescending ? -1 : 0), s);
+      c[0] += __builtin_popcount(unsigned(_mm256_movemask_ps(nan)));
+      c[1] += __builtin_popcount(unsigned(_mm256_movemask_ps(zero)));
+      c[2] += __builtin_popcount(unsigned(_mm256_movemask_ps(_mm256_castsi256_ps(below))));
+      return s;
+    } else {
+      s = std::is_unsigned_v<T> ? _mm256_xor_si256(v, _mm256_set1_epi32(std::numeric_limits<int32_t>::min())) : v;
+      return kDescending ? _mm256_xor_si256(s, ones) : s;
+    }
+  } else {
+    __m256i s;
+    if constexpr (std::is_same_v<T, double>) {
+      const __m256d f = _mm256_castsi256_pd(v);
+      const __m256i neg = _mm256_cmpgt_epi64(_mm256_setzero_si256(), v);
+      s = _mm256_xor_si256(v, _mm256_srli_epi64(neg, 1));
+      const __m256d zero = _mm256_cmp_pd(f, _mm256_setzero_pd(), _CMP_EQ_OQ);
+      const __m256d nan = _mm256_cmp_pd(f, f, _CMP_UNORD_Q);
+      s = _mm256_andnot_si256(_mm256_castpd_si256(zero), s);
+      if (kDescending) s = _mm256_xor_si256(s, ones);
+      s = _mm256_blendv_epi8(s, _mm256_set1_epi64x(std::numeric_limits<int64_t>::max()), _mm256_castpd_si256(nan));
+      const __m256i below = _mm256_cmpgt_epi64(_mm256_set1_epi64x(kDescending ? -1 : 0), s);
+      c[0] += __builtin_popcount(unsigned(_mm256_movemask_pd(nan)));
+      c[1] += __builtin_popcount(unsigned(_mm256_movemask_pd(zero)));
+      c[2] += __builtin_popcount(unsigned(_mm256_movemask_pd(_mm256_castsi256_pd(below))));
+      return s;
+    } else {
+      s = std::is_unsigned_v<T> ? _mm256_xor_si256(v, _mm256_set1_epi64x(std::numeric_limits<int64_t>::min())) : v;
+      return kDescending ? _mm256_xor_si256(s, ones) : s;
+    }
+  }
+}
+
+// The keys of x, partitioned on the way into `values` (out of place: left keys from the front,
+// right keys from the back). Saves the separate key pass. Returns the split like split().
+template <class T, bool kDescending>
+int64_t keys_and_split(const T* x, int64_t n, T* values, FloatCounts* counts) {
+  using V = std::conditional_t<sizeof(T) == 4, V32, V64>;
+  using S = typename V::K;
+  if (n <= kLeaf<V>) {
+    to_keys<T, kDescending>(x, n, values, counts);
+    return n;
+  }
+  S sample[64];
+  const int64_t step = n / 64;
+  for (int i = 0; i < 64; ++i) sample[i] = to_skey<T, kDescending>(x[i * step + step / 2]);
+  sort_small<V>(sample, 64);
+  const S pivot = sample[32];
+  const __m256i pv = V::set1(pivot);
+  S* out = reinterpret_cast<S*>(values);
+  int64_t c[3] = {0, 0, 0};
+  int64_t ls = 0, rs = n;
+  // The gap [ls, rs) is n - i wide; the two full-vector stores only stay clear of each other's
+  // keys while it is at least 2L, so the last (fewer than 2L) keys go one by one.
+  int64_t whole = 0;
+  for (; whole + 2 * V::L <= n; whole += V::L)
+    partition_vec<V>(out, ls, rs, to_skey_vec<T, kDescending>(x + whole, c), pv);
+  FloatCounts tail;
+  T tail_keys[2 * V::L];  // the gap they fill is not where they came from: convert them aside
+  to_keys<T, kDescending>(x + whole, n - whole, tail_keys, &tail);
+  for (int64_t i = 0; i < n - whole; ++i) {
+    S k;
+    std::memcpy(&k, tail_keys + i, sizeof k);
+    if (k > pivot) out[--rs] = k;
+    else out[ls++] = k;
+  }
+  counts->nans += c[0] + tail.nans;
+  counts->zeros += c[1] + tail.zeros;
+  counts->below_zero += c[2] + tail.below_zero;
+  return ls == n ? n : ls;
+}
+
 template <class V>
 int64_t split(typename V::K* a, int64_t n) {
   if (n <= kLeaf<V>) return n;
@@ -446,9 +535,9 @@ int64_t split(typename V::K* a, int64_t n) {
 }  // namespace
 
 template <class T>
-void keys_from_values_avx2(const T* x, int64_t n, bool descending, T* values, FloatCounts* counts) {
-  if (descending) to_keys<T, true>(x, n, values, counts);
-  else to_keys<T, false>(x, n, values, counts);
+int64_t keys_and_split_avx2(const T* x, int64_t n, bool descending, T* values, FloatCounts* counts) {
+  if (descending) return keys_and_split<T, true>(x, n, values, counts);
+  return keys_and_split<T, false>(x, n, values, counts);
 }
 
 template <class T>
@@ -463,7 +552,7 @@ int64_t partition_keys_avx2(int32_t* keys, int64_t n) { return split<V32>(keys, 
 int64_t partition_keys_avx2(int64_t* keys, int64_t n) { return split<V64>(keys, n); }
 
 #define TL_VSORT_INSTANTIATE(T)                                                                  \
-  template void keys_from_values_avx2<T>(const T*, int64_t, bool, T*, FloatCounts*);          \
+  template int64_t keys_and_split_avx2<T>(const T*, int64_t, bool, T*, FloatCounts*);        \
   template void values_from_keys_avx2<T>(T*, int64_t, bool);
 TL_VSORT_INSTANTIATE(float)
 TL_VSORT_INSTANTIATE(double)

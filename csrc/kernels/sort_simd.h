@@ -20,9 +20,12 @@ struct FloatCounts {
 };
 
 // values[i] = the key of x[i] (int32_t / int64_t bits of T's width; ascending key order = the
-// sort order). Floats add to *counts. T: float, double, int32_t, uint32_t, int64_t, uint64_t.
+// sort order), and, for rows longer than a leaf, partitioned on the way (the quicksort's first
+// step fused with the key pass): returns b with every key in [0, b) <= every key in [b, n), or
+// n when nothing was split. Floats add to *counts. T: float, double, int32_t, uint32_t,
+// int64_t, uint64_t.
 template <class T>
-void keys_from_values_avx2(const T* x, int64_t n, bool descending, T* values, FloatCounts* counts);
+int64_t keys_and_split_avx2(const T* x, int64_t n, bool descending, T* values, FloatCounts* counts);
 // The inverse, in place (floats: NaNs and zeros come back as placeholders until the refill).
 template <class T>
 void values_from_keys_avx2(T* values, int64_t n, bool descending);
