@@ -200,19 +200,18 @@ constexpr bool kVectorSorted = (kIsFloat<T> || std::is_same_v<T, int32_t> || std
 constexpr int64_t kParallelSortMin = int64_t(1) << 17;
 constexpr int kSplitLevels = 3;
 
-// The AVX2 value sort of one row (sort_simd.h): keys, sort, values, refill.
+// The AVX2 value sort of one row (sort_simd.h): keys and a first split, the parts sorted (and
+// turned back into values), the float refill.
 template <class T>
 void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
   using S = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   S* keys = reinterpret_cast<S*>(values);
   FloatCounts counts;
+  const int64_t b = keys_and_split_avx2<T>(x, n, descending, values, &counts);
   if (n < kParallelSortMin || get_num_threads() == 1) {
-    const int64_t b = keys_and_split_avx2<T>(x, n, descending, values, &counts);
-    sort_keys_avx2(keys, b);
-    sort_keys_avx2(keys + b, n - b);
-    values_from_keys_avx2<T>(values, n, descending);
+    sort_keys_avx2<T>(values, b, descending);
+    sort_keys_avx2<T>(values + b, n - b, descending);
   } else {
-    const int64_t b = keys_and_split_avx2<T>(x, n, descending, values, &counts);
     std::vector<std::pair<int64_t, int64_t>> parts{{0, b}};  // (start, length)
     if (b < n) parts.emplace_back(b, n - b);
     for (int level = 1; level < kSplitLevels; ++level) {
@@ -233,10 +232,9 @@ void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
       parts.swap(next);
     }
     parallel_for(0, int64_t(parts.size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) sort_keys_avx2(keys + parts[size_t(i)].first, parts[size_t(i)].second);
+      for (int64_t i = b; i < e; ++i)
+        sort_keys_avx2<T>(values + parts[size_t(i)].first, parts[size_t(i)].second, descending);
     });
-    parallel_for(0, n, kParallelElementThreshold,
-                 [&](int64_t b, int64_t e) { values_from_keys_avx2<T>(values + b, e - b, descending); });
   }
   if constexpr (kIsFloat<T>) refill_zeros_and_nans(x, n, counts.below_zero, counts.zeros, counts.nans, values);
 }

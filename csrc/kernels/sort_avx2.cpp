@@ -131,6 +131,14 @@ inline __m256i V64::compress_perm(unsigned mask) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kCompress64.idx[mask]));
 }
 
+// What a leaf does with its sorted keys before storing them: KeepKeys leaves them (pivot
+// samples); ToValues<T> (below) turns them back into values, so no pass over the row is needed
+// afterwards. Every key goes through exactly one leaf or F::range.
+struct KeepKeys {
+  static __m256i vec(__m256i v) { return v; }
+  template <class K> static void range(K*, int64_t) {}
+};
+
 // ---- bitonic sort of R vectors (R a power of two) ----
 // Vectors from `used` on hold only the largest key (padding). They need no work until a merge
 // brings real keys next to them: a block whose upper half is all padding is already merged, and
@@ -171,7 +179,7 @@ inline void sort_regs(__m256i* v, int used) {
 template <class V> constexpr int kMaxRegs = 256 / V::L;
 template <class V> constexpr int64_t kLeaf = 256;
 
-template <class V, int R>
+template <class V, class F, int R>
 inline void sort_small_r(typename V::K* a, int64_t n) {
   using K = typename V::K;
   alignas(32) K buf[R * V::L];
@@ -181,21 +189,21 @@ inline void sort_small_r(typename V::K* a, int64_t n) {
   __m256i v[R];
   for (int i = 0; i < R; ++i) v[i] = i < used ? V::load(buf + i * V::L) : V::set1(std::numeric_limits<K>::max());
   sort_regs<V, R>(v, used);
-  for (int i = 0; i < used; ++i) V::store(buf + i * V::L, v[i]);
+  for (int i = 0; i < used; ++i) V::store(buf + i * V::L, F::vec(v[i]));
   std::memcpy(a, buf, sizeof(K) * size_t(n));
 }
 
 // n <= kLeaf keys: one bitonic network of the smallest power-of-two number of vectors.
-template <class V>
+template <class V, class F = KeepKeys>
 void sort_small(typename V::K* a, int64_t n) {
-  if (n <= V::L) return sort_small_r<V, 1>(a, n);
-  if (n <= 2 * V::L) return sort_small_r<V, 2>(a, n);
-  if (n <= 4 * V::L) return sort_small_r<V, 4>(a, n);
-  if (n <= 8 * V::L) return sort_small_r<V, 8>(a, n);
-  if (n <= 16 * V::L) return sort_small_r<V, 16>(a, n);
-  if (n <= 32 * V::L) return sort_small_r<V, 32>(a, n);
+  if (n <= V::L) return sort_small_r<V, F, 1>(a, n);
+  if (n <= 2 * V::L) return sort_small_r<V, F, 2>(a, n);
+  if (n <= 4 * V::L) return sort_small_r<V, F, 4>(a, n);
+  if (n <= 8 * V::L) return sort_small_r<V, F, 8>(a, n);
+  if (n <= 16 * V::L) return sort_small_r<V, F, 16>(a, n);
+  if (n <= 32 * V::L) return sort_small_r<V, F, 32>(a, n);
   if constexpr (kMaxRegs<V> >= 64) {
-    if (n <= 64 * V::L) return sort_small_r<V, 64>(a, n);
+    if (n <= 64 * V::L) return sort_small_r<V, F, 64>(a, n);
   }
 }
 
@@ -323,11 +331,14 @@ void min_max(const typename V::K* a, int64_t n, typename V::K& lo, typename V::K
   hi = reduce_lanes<V, true>(vmax);
 }
 
-template <class V>
+template <class V, class F>
 void quicksort(typename V::K* a, int64_t n, int depth_left) {
   using K = typename V::K;
   while (n > kLeaf<V>) {
-    if (depth_left-- <= 0) return heap_sort(a, n);
+    if (depth_left-- <= 0) {
+      heap_sort(a, n);
+      return F::range(a, n);
+    }
     const K pivot = choose_pivot<V>(a, n);
     const int64_t b = partition<V>(a, n, pivot);
     if (b == n) {
@@ -340,28 +351,30 @@ void quicksort(typename V::K* a, int64_t n, int depth_left) {
         lo = a[i] < lo ? a[i] : lo;
         hi = a[i] > hi ? a[i] : hi;
       }
-      if (lo == hi) return;
-      n = partition<V>(a, n, K(hi - 1));
+      if (lo == hi) return F::range(a, n);
+      const int64_t below = partition<V>(a, n, K(hi - 1));
+      F::range(a + below, n - below);
+      n = below;
       continue;
     }
     // Recurse into the smaller side, loop on the larger: the stack stays O(log n).
     if (b < n - b) {
-      quicksort<V>(a, b, depth_left);
+      quicksort<V, F>(a, b, depth_left);
       a += b;
       n -= b;
     } else {
-      quicksort<V>(a + b, n - b, depth_left);
+      quicksort<V, F>(a + b, n - b, depth_left);
       n = b;
     }
   }
-  sort_small<V>(a, n);
+  sort_small<V, F>(a, n);
 }
 
-template <class V>
+template <class V, class F>
 void sort_keys(typename V::K* a, int64_t n) {
   int depth = 4;
   for (int64_t m = n; m > 1; m >>= 1) depth += 2;
-  quicksort<V>(a, n, depth);
+  quicksort<V, F>(a, n, depth);
 }
 
 // ---- values <-> signed keys (the order of the keys is the sort order) ----
@@ -406,6 +419,36 @@ inline T from_skey(SKey<T> s) {
   }
 }
 
+// The leaves' finisher of a value sort: from_skey on a vector of keys, and on a range.
+template <class T, bool kDescending>
+struct ToValues {
+  using S = SKey<T>;
+  static __m256i vec(__m256i s) {
+    const __m256i ones = _mm256_set1_epi32(-1);
+    if constexpr (std::is_floating_point_v<T>) {
+      if (kDescending) {  // NaN's key stays the largest
+        const __m256i nan = sizeof(S) == 4 ? _mm256_cmpeq_epi32(s, _mm256_set1_epi32(std::numeric_limits<int32_t>::max()))
+                                           : _mm256_cmpeq_epi64(s, _mm256_set1_epi64x(std::numeric_limits<int64_t>::max()));
+        s = _mm256_xor_si256(s, _mm256_andnot_si256(nan, ones));
+      }
+      const __m256i neg = sizeof(S) == 4 ? _mm256_srai_epi32(s, 31) : _mm256_cmpgt_epi64(_mm256_setzero_si256(), s);
+      return _mm256_xor_si256(s, sizeof(S) == 4 ? _mm256_srli_epi32(neg, 1) : _mm256_srli_epi64(neg, 1));
+    } else {
+      if (kDescending) s = _mm256_xor_si256(s, ones);
+      if constexpr (std::is_unsigned_v<T>)
+        s = _mm256_xor_si256(s, sizeof(S) == 4 ? _mm256_set1_epi32(std::numeric_limits<int32_t>::min())
+                                               : _mm256_set1_epi64x(std::numeric_limits<int64_t>::min()));
+      return s;
+    }
+  }
+  static void range(S* a, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const T v = from_skey<T, kDescending>(a[i]);
+      std::memcpy(a + i, &v, sizeof v);
+    }
+  }
+};
+
 template <class T, bool kDescending>
 void to_keys(const T* x, int64_t n, T* values, FloatCounts* counts) {
   using S = SKey<T>;
@@ -423,19 +466,6 @@ void to_keys(const T* x, int64_t n, T* values, FloatCounts* counts) {
   counts->nans += nans;
   counts->zeros += zeros;
   counts->below_zero += below_zero;
-}
-
-template <class T, bool kDescending>
-void from_keys(T* values, int64_t n) {
-  using S = SKey<T>;
-  // Signed integers sorted ascending are their own keys: nothing to convert back.
-  if constexpr (std::is_signed_v<T> && std::is_integral_v<T> && !kDescending) return;
-  for (int64_t i = 0; i < n; ++i) {
-    S k;
-    std::memcpy(&k, values + i, sizeof k);
-    const T v = from_skey<T, kDescending>(k);
-    std::memcpy(values + i, &v, sizeof v);
-  }
 }
 
 // The keys of one vector of T (to_skey lane by lane); floats count NaNs, zeros and keys below
@@ -541,19 +571,19 @@ int64_t keys_and_split_avx2(const T* x, int64_t n, bool descending, T* values, F
 }
 
 template <class T>
-void values_from_keys_avx2(T* values, int64_t n, bool descending) {
-  if (descending) from_keys<T, true>(values, n);
-  else from_keys<T, false>(values, n);
+void sort_keys_avx2(T* values, int64_t n, bool descending) {
+  using V = std::conditional_t<sizeof(T) == 4, V32, V64>;
+  auto* keys = reinterpret_cast<SKey<T>*>(values);
+  if (descending) sort_keys<V, ToValues<T, true>>(keys, n);
+  else sort_keys<V, ToValues<T, false>>(keys, n);
 }
 
-void sort_keys_avx2(int32_t* keys, int64_t n) { sort_keys<V32>(keys, n); }
-void sort_keys_avx2(int64_t* keys, int64_t n) { sort_keys<V64>(keys, n); }
 int64_t partition_keys_avx2(int32_t* keys, int64_t n) { return split<V32>(keys, n); }
 int64_t partition_keys_avx2(int64_t* keys, int64_t n) { return split<V64>(keys, n); }
 
 #define TL_VSORT_INSTANTIATE(T)                                                                  \
   template int64_t keys_and_split_avx2<T>(const T*, int64_t, bool, T*, FloatCounts*);        \
-  template void values_from_keys_avx2<T>(T*, int64_t, bool);
+  template void sort_keys_avx2<T>(T*, int64_t, bool);
 TL_VSORT_INSTANTIATE(float)
 TL_VSORT_INSTANTIATE(double)
 TL_VSORT_INSTANTIATE(int32_t)
