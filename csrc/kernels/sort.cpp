@@ -1,5 +1,6 @@
 #include "kernels/sort.h"
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -198,7 +199,18 @@ constexpr bool kVectorSorted = (kIsFloat<T> || std::is_same_v<T, int32_t> || std
 // Rows at least this long are split over the thread pool: a few partition levels (each level's
 // parts partitioned in parallel), then every part sorted on its own thread.
 constexpr int64_t kParallelSortMin = int64_t(1) << 17;
-constexpr int kSplitLevels = 3;
+constexpr int kSplitLevels = 4;  // up to 16 parts
+
+// Runs fn(i) for every i < count on the pool, each thread claiming the next index when it is
+// free (largest parts first, as the caller orders them), so a worker the OS deschedules holds
+// up at most the one part it is on, not a fixed half of them.
+template <class F>
+void for_each_claimed(size_t count, F&& fn) {
+  std::atomic<size_t> next{0};
+  parallel_for(0, std::min<int64_t>(int64_t(count), get_num_threads()), 1, [&](int64_t, int64_t) {
+    for (size_t i = next++; i < count; i = next++) fn(i);
+  });
+}
 
 // The AVX2 value sort of one row (sort_simd.h): keys and a first split, the parts sorted (and
 // turned back into values), the float refill.
@@ -216,9 +228,7 @@ void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
     if (b < n) parts.emplace_back(b, n - b);
     for (int level = 1; level < kSplitLevels; ++level) {
       std::vector<int64_t> cut(parts.size());
-      parallel_for(0, int64_t(parts.size()), 1, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) cut[size_t(i)] = partition_keys_avx2(keys + parts[size_t(i)].first, parts[size_t(i)].second);
-      });
+      for_each_claimed(parts.size(), [&](size_t i) { cut[i] = partition_keys_avx2(keys + parts[i].first, parts[i].second); });
       std::vector<std::pair<int64_t, int64_t>> next;
       for (size_t i = 0; i < parts.size(); ++i) {
         const auto [start, len] = parts[i];
@@ -231,10 +241,8 @@ void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
       }
       parts.swap(next);
     }
-    parallel_for(0, int64_t(parts.size()), 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        sort_keys_avx2<T>(values + parts[size_t(i)].first, parts[size_t(i)].second, descending);
-    });
+    std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for_each_claimed(parts.size(), [&](size_t i) { sort_keys_avx2<T>(values + parts[i].first, parts[i].second, descending); });
   }
   if constexpr (kIsFloat<T>) refill_zeros_and_nans(x, n, counts.below_zero, counts.zeros, counts.nans, values);
 }
