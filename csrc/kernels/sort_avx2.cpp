@@ -1,12 +1,15 @@
 // AVX2 quicksort of value sorts (sort_simd.h). Compiled with -mavx2; called only when cpu.h
-// reports AVX2. Everything but the entry point has internal linkage and no std:: algorithm is
+// reports AVX2. Everything but the entry points has internal linkage and no std:: algorithm is
 // instantiated here, so no AVX2 code can be picked by the linker for a baseline caller.
 //
-// Ideas from x86-simd-sort and Highway's vqsort (own code): in-place partition that keeps one
-// vector from each end in registers and always reads from the side with less free room, so
-// full-vector stores at both write heads never clobber unread data; one permutation per
-// comparison mask puts the left elements first and the right ones last, and that one vector is
-// stored at both heads. Equal keys are handled by tracking min and max during the partition.
+// Ideas from x86-simd-sort and Highway's vqsort (own code): in-place partition that keeps
+// kUnroll vectors from each end in registers and always reads from the side with less free
+// room, so full-vector stores at both write heads never clobber unread data; one permutation per
+// comparison mask puts the left keys first and the right ones last, and that one vector is
+// stored at both heads. Keys <= pivot go left; when nothing lands right (many copies of the
+// largest key) the copies of the maximum are split off instead, so duplicates cost one extra pass.
+// Only built on x86 (TL_X86); sort.cpp calls it only there.
+#ifdef TL_X86
 #include <immintrin.h>
 
 #include <cstring>
@@ -593,3 +596,4 @@ TL_VSORT_INSTANTIATE(uint64_t)
 #undef TL_VSORT_INSTANTIATE
 
 }  // namespace tl::kernels
+#endif  // TL_X86
