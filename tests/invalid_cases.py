@@ -470,6 +470,9 @@ def cases():
     add("searchsorted(side='up')", E, lambda: tl.searchsorted(f3(), f3(), side="up"))
     add("searchsorted(sorter out of range)", I, lambda: tl.searchsorted(f3(), f3(), sorter=tl.asarray([0, 1, 7])))
     add("nonzero(0-d)", E, lambda: tl.nonzero(tl.asarray(1.0)))
+    add("_nonzero(float mask)", T, lambda: tl._core._nonzero(f3()))
+    add("_nonzero(0-d mask)", E, lambda: tl._core._nonzero(tl.asarray(True)))
+    add("_count_true(float mask)", T, lambda: tl._core._count_true(f3()))
     add("take_along_axis(float indices)", T, lambda: tl.take_along_axis(f3(), f3(), axis=0))
     add("take_along_axis(index out of range)", I,
         lambda: tl.take_along_axis(f3(), tl.asarray(np.array([5], np.int64)), axis=0))
@@ -490,7 +493,7 @@ def cases():
                  "copysign", "logaddexp", "bitwise_and"):
         add(f"{name}(complex64, complex64)", T, lambda name=name: getattr(tl, name)(c3(), c3()))
     for name in ("floor", "ceil", "trunc", "signbit", "sort", "argsort", "argmax", "max", "min", "var", "std",
-                 "cumulative_prod", "relu", "sigmoid"):
+                 "relu", "sigmoid"):
         add(f"{name}(complex64)", T, lambda name=name: getattr(tl, name)(c3()))
     add("complex64 < 1", T, lambda: c3() < 1)
     add("softmax(complex64)", T, lambda: tl.softmax(c3()))

@@ -399,6 +399,25 @@ def test_cumulative_sum_on_complex():
                      np.cumulative_sum(a, axis=axis, include_initial=True), "complex64")
 
 
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_cumulative_prod_on_complex(dtype):
+    # NumPy's multiply.accumulate: the textbook product at each step (no Annex G recovery after
+    # an infinity, unlike `*`), so equal bit for bit.
+    rng = np.random.default_rng(9)
+    a = (0.5 + 0.6 * sample((3, 40), dtype, rng)).astype(dtype)
+    a[1, 5] = complex(np.inf, 1.0)  # the NaNs and infinities that follow are NumPy's
+    for axis in (0, 1):
+        for include in (False, True):
+            with np.errstate(all="ignore"):
+                want = np.cumulative_prod(a, axis=axis, include_initial=include)
+            got = npa(tl.cumulative_prod(tl.asarray(a), axis=axis, include_initial=include))
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+    s = a[0, ::-3]  # a strided, reversed view
+    np.testing.assert_array_equal(npa(tl.cumulative_prod(tl.asarray(s))), np.cumulative_prod(s))
+
+
 # ---- printing -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("values,dtype", [
@@ -453,8 +472,7 @@ def test_undefined_binary_ops_raise_type_error_naming_op_and_dtype(name):
         getattr(tl, name)(z, z)
 
 
-@pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "signbit", "sort", "argmax", "max", "var",
-                                  "cumulative_prod"])
+@pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "signbit", "sort", "argmax", "max", "var"])
 def test_undefined_unary_ops_raise_type_error(name):
     with pytest.raises(TypeError, match="complex128"):
         getattr(tl, name)(tl.asarray([1j, 2]))
@@ -512,3 +530,66 @@ def test_fuzz_unary_and_reduce_layouts(data, shape):
     if red == "mean" and (a.size == 0 or (axis is not None and a.shape[axis] == 0)):
         return
     assert_close(getattr(tl, red)(t, axis=axis), getattr(np, red)(a, axis=axis), dtype)
+
+
+# ---- the per-ISA contiguous loops (complex_simd.h) ---------------------------------------------
+
+def _with_specials(n, dtype, rng):
+    a = sample((n,), dtype, rng)
+    r = np.finfo("float32" if dtype == "complex64" else "float64")
+    specials = [complex(np.inf, 1), complex(np.nan, np.inf), complex(r.max, r.max), complex(0, 0),
+                complex(-0.0, np.nan), complex(np.inf, np.nan), complex(r.tiny, r.tiny / 4), complex(0, -np.inf)]
+    a[3:3 + len(specials)] = np.array(specials, dtype)
+    a[n - 5:] = np.array(specials[:5], dtype)  # in the last, partial block too
+    return a
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("n", [9, 256, 1000])
+def test_contiguous_loops_equal_the_general_path(dtype, n):
+    # The vector loops must give the scalar formulas' bits: the strided (general) path computes
+    # the same elements one at a time. NumPy agrees except where `*` recovers infinities.
+    rng = np.random.default_rng(n)
+    a, b = _with_specials(2 * n, dtype, rng), _with_specials(2 * n, dtype, rng)[::-1].copy()
+    ta, tb = tl.asarray(a), tl.asarray(b)
+    with np.errstate(all="ignore"):
+        for name in ("add", "subtract", "multiply"):
+            fast = npa(getattr(tl, name)(ta[:n], tb[:n]))
+            slow = npa(getattr(tl, name)(ta[::2], tb[::2]))
+            np.testing.assert_array_equal(fast, npa(getattr(tl, name)(tl.asarray(a[:n]), tl.asarray(b[:n]))))
+            np.testing.assert_array_equal(npa(getattr(tl, name)(tl.asarray(a[::2].copy()), tl.asarray(b[::2].copy()))),
+                                          slow)
+            finite = np.isfinite(fast)
+            np.testing.assert_allclose(fast[finite], getattr(np, name)(a[:n], b[:n])[finite], rtol=2e-6)
+        got = npa(tl.abs(tl.asarray(a)))
+        np.testing.assert_array_equal(got, npa(tl.abs(ta[::-1]))[::-1])
+        np.testing.assert_allclose(got, np.abs(a), rtol=2e-7 if dtype == "complex64" else 1e-15)  # hypot's accuracy
+        assert np.isinf(got[np.isinf(a)]).all()  # inf beats NaN, no overflow at the largest finite parts
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_in_place_product_reads_before_it_writes(dtype):
+    rng = np.random.default_rng(5)
+    a, b = _with_specials(600, dtype, rng), sample((600,), dtype, rng)
+    with np.errstate(all="ignore"):
+        want = npa(tl.multiply(tl.asarray(a), tl.asarray(b)))
+        t = tl.asarray(a.copy())
+        t *= tl.asarray(b)
+        np.testing.assert_array_equal(npa(t), want)
+        t2 = tl.asarray(a.copy())
+        t2 *= t2  # out aliases both inputs
+        np.testing.assert_array_equal(npa(t2), npa(tl.multiply(tl.asarray(a), tl.asarray(a))))
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_full_sum_is_pairwise_in_double(dtype):
+    import math
+    rng = np.random.default_rng(6)
+    a = sample((100_003,), dtype, rng) * 1e3 + (1e4 + 1e4j)
+    got = complex(tl.sum(tl.asarray(a)))
+    exact = complex(math.fsum(a.real.astype(float)), math.fsum(a.imag.astype(float)))
+    err, np_err = abs(got - exact), abs(complex(np.sum(a)) - exact)
+    assert err <= np_err * 1.0001 + 1e-9 * abs(exact)  # at least NumPy's accuracy
+    if dtype == "complex128":
+        assert got == complex(np.sum(a))  # NumPy's own pairwise order: the same bits
+    assert complex(tl.sum(tl.asarray(a[::-1]))) == pytest.approx(exact, rel=1e-6)

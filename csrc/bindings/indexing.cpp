@@ -192,6 +192,12 @@ void bind_indexing(py::module_& m) {
     without_gil_if(is_large(t.numel()), [&] { index_put_(t, idx, v); });
   });
 
+  m.def("_nonzero", [](const Tensor& mask) {
+          return without_gil_if(is_large(mask.numel()), [&] { return nonzero(mask); });
+        }, py::arg("mask"), "Coordinates (one int64 array per dim, C order) of the true elements of a bool mask.");
+  m.def("_count_true", [](const Tensor& mask) {
+          return without_gil_if(is_large(mask.numel()), [&] { return count_true(mask); });
+        }, py::arg("mask"), "The number of true elements of a bool mask (0-d int64).");
   m.def("take", [](py::handle a, py::handle indices, py::handle axis, py::handle out, const std::string& mode) {
           return take_py(to_tensor(a, std::nullopt, false), indices, axis, out, mode);
         }, py::arg("a"), py::arg("indices"), py::arg("axis") = py::none(), py::arg("out") = py::none(),

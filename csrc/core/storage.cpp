@@ -12,22 +12,26 @@ namespace tl {
 namespace {
 
 std::shared_ptr<Storage> allocate_fresh(size_t nbytes) {
-  // Large buffers (>= 4 MiB, NumPy's threshold) are 2 MiB aligned and advised for transparent
-  // huge pages, as NumPy does: a fresh 40 MB output otherwise costs ~10k page faults per op.
-  // Smaller ones are malloc'ed with 63 spare bytes and aligned by hand: glibc's memalign splits
-  // chunks and costs several times a plain malloc/free, which shows on tiny tensors.
+  // Buffers are malloc'ed with 63 spare bytes and aligned by hand: glibc's memalign splits
+  // chunks and costs several times a plain malloc/free, which shows on tiny tensors. Large ones
+  // (>= 4 MiB, NumPy's threshold) are advised for transparent huge pages on their 2 MiB-aligned
+  // interior, as NumPy does: a fresh 40 MB output otherwise costs ~10k page faults per op. They
+  // are not 2 MiB-aligned allocations: those ask glibc for 2 MiB more than NumPy's arrays of the
+  // same size, above the mmap threshold NumPy's own frees set, so every one was a fresh mapping
+  // whose pages the kernel zeroes (a third of a 1M int64 cumulative_sum's time).
   constexpr size_t kHuge = size_t(1) << 21, kAlign = 64;
-  const bool huge = nbytes >= (size_t(1) << 22);
-  const size_t align = huge ? kHuge : kAlign;
-  size_t padded = (nbytes + align - 1) / align * align;
-  if (padded == 0) padded = align;
+  size_t padded = (nbytes + kAlign - 1) / kAlign * kAlign;
+  if (padded == 0) padded = kAlign;
   if (padded < nbytes || padded > SIZE_MAX - kAlign) throw MemoryError(str_cat("cannot allocate ", nbytes, " bytes"));
-  void* raw = huge ? std::aligned_alloc(kHuge, padded) : std::malloc(padded + kAlign - 1);
+  void* raw = std::malloc(padded + kAlign - 1);
   if (!raw) throw MemoryError(str_cat("Unable to allocate ", nbytes, " bytes for a tensor"));
-  void* p = raw;
-  if (!huge) p = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw) + kAlign - 1) & ~uintptr_t(kAlign - 1));
+  void* p = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw) + kAlign - 1) & ~uintptr_t(kAlign - 1));
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (huge) madvise(p, padded, MADV_HUGEPAGE);  // advice only: failure is harmless
+  if (nbytes >= (size_t(1) << 22)) {  // advice only: failure is harmless
+    const uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~uintptr_t(kHuge - 1);
+    const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + nbytes) & ~uintptr_t(kHuge - 1);
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+  }
 #endif
   auto s = std::make_shared<Storage>();
   s->data = p;

@@ -7,6 +7,7 @@
 #include <limits>
 #include "capture/kernel_log.h"
 #include "kernels/cast.h"
+#include "kernels/complex_simd.h"
 #include "kernels/reduce_impl.h"
 #include "kernels/strided_loop.h"
 
@@ -29,11 +30,16 @@ decltype(auto) dispatch_complex(DType d, const char* op, F&& f) {
 
 // out[i] = f(x[i]) over a strided pair: a typed contiguous path (GCC vectorises the simple
 // ones), and a general strided one.
+// `fast`, when given, is the per-ISA loop (complex_simd.h) for contiguous runs.
 template <class Out, class In, class F>
-void map1(const StridedView& out, const StridedView& x, F f) {
+void map1(const StridedView& out, const StridedView& x, F f, void (*fast)(Out*, const In*, int64_t) = nullptr) {
   constexpr int64_t SO = sizeof(Out), SI = sizeof(In);
   strided_loop<2>(out.shape, {out.bytes(), x.bytes()}, {&out.strides, &x.strides}, {SO, SI},
-                  [f](char** p, const int64_t* s, int64_t n) {
+                  [f, fast](char** p, const int64_t* s, int64_t n) {
+                    if (fast && s[0] == SO && s[1] == SI) {
+                      fast(reinterpret_cast<Out*>(p[0]), reinterpret_cast<const In*>(p[1]), n);
+                      return;
+                    }
                     if (s[0] == SO && s[1] == SI) {
                       Out* __restrict o = reinterpret_cast<Out*>(p[0]);
                       const In* a = reinterpret_cast<const In*>(p[1]);
@@ -47,14 +53,17 @@ void map1(const StridedView& out, const StridedView& x, F f) {
 
 // out[i] = f(a[i], b[i]): contiguous, scalar-broadcast (either side) and general paths.
 template <class Out, class In, class F>
-void map2(const StridedView& out, const StridedView& a, const StridedView& b, F f) {
+void map2(const StridedView& out, const StridedView& a, const StridedView& b, F f,
+          void (*fast)(Out*, const In*, const In*, int64_t) = nullptr) {
   constexpr int64_t SO = sizeof(Out), SI = sizeof(In);
   strided_loop<3>(out.shape, {out.bytes(), a.bytes(), b.bytes()}, {&out.strides, &a.strides, &b.strides},
-                  {SO, SI, SI}, [f](char** p, const int64_t* s, int64_t n) {
+                  {SO, SI, SI}, [f, fast](char** p, const int64_t* s, int64_t n) {
                     Out* __restrict o = reinterpret_cast<Out*>(p[0]);
                     const In* x = reinterpret_cast<const In*>(p[1]);
                     const In* y = reinterpret_cast<const In*>(p[2]);
-                    if (s[0] == SO && s[1] == SI && s[2] == SI) {
+                    if (fast && s[0] == SO && s[1] == SI && s[2] == SI) {
+                      fast(o, x, y, n);
+                    } else if (s[0] == SO && s[1] == SI && s[2] == SI) {
                       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
                     } else if (s[0] == SO && s[1] == SI && s[2] == 0) {
                       const In yv = *y;
@@ -68,6 +77,12 @@ void map2(const StridedView& out, const StridedView& a, const StridedView& b, F 
                                                                      *reinterpret_cast<const In*>(p[2] + i * s[2]));
                     }
                   });
+}
+
+template <class C>
+const ComplexLoops<C>& simd() {
+  if constexpr (std::is_same_v<C, c64>) return complex_loops().c64;
+  else return complex_loops().c128;
 }
 
 // ---- casts ----
@@ -173,7 +188,7 @@ void unary_typed(UnaryOp op, const StridedView& out, const StridedView& x) {
   switch (op) {
     case UnaryOp::Neg: return map1<C, C>(out, x, [](C z) { return -z; });
     case UnaryOp::Pos: return map1<C, C>(out, x, [](C z) { return z; });
-    case UnaryOp::Abs: return map1<R, C>(out, x, [](C z) { return abs_c(z); });
+    case UnaryOp::Abs: return map1<R, C>(out, x, [](C z) { return abs_c(z); }, simd<C>().abs);
     case UnaryOp::Square: return map1<C, C>(out, x, [](C z) { return mul_c(z, z); });
     case UnaryOp::Sign: return map1<C, C>(out, x, [](C z) { return sign_c(z); });
     case UnaryOp::Reciprocal: return map1<C, C>(out, x, [](C z) { return C(1) / z; });
@@ -244,9 +259,9 @@ inline bool nonzero(C z) { return z.real() != 0 || z.imag() != 0; }
 template <class C>
 void binary_typed(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
   switch (op) {
-    case BinaryOp::Add: return map2<C, C>(out, a, b, [](C x, C y) { return x + y; });
-    case BinaryOp::Sub: return map2<C, C>(out, a, b, [](C x, C y) { return x - y; });
-    case BinaryOp::Mul: return map2<C, C>(out, a, b, [](C x, C y) { return mul_c(x, y); });
+    case BinaryOp::Add: return map2<C, C>(out, a, b, [](C x, C y) { return x + y; }, simd<C>().add);
+    case BinaryOp::Sub: return map2<C, C>(out, a, b, [](C x, C y) { return x - y; }, simd<C>().sub);
+    case BinaryOp::Mul: return map2<C, C>(out, a, b, [](C x, C y) { return mul_c(x, y); }, simd<C>().mul);
     case BinaryOp::Div: return map2<C, C>(out, a, b, [](C x, C y) { return x / y; });
     case BinaryOp::Pow: return map2<C, C>(out, a, b, [](C x, C y) { return pow_c(x, y); });
     case BinaryOp::Eq: return map2<bool, C>(out, a, b, [](C x, C y) { return x == y; });
@@ -310,6 +325,20 @@ template <class C>
 void reduce_typed(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
   const auto to_c = [](c128 v) { return C(v); };
   const auto to_b = [](bool v) { return v; };
+  if (op == ReduceOp::Sum && out.numel() == 1 && x.numel() > 0) {
+    // A whole contiguous tensor: the per-ISA pairwise sum (a reversed or strided x, or a partial
+    // reduction, takes reduce_general's order below).
+    bool contiguous = true;
+    int64_t expect = 1;
+    for (int64_t d = x.ndim() - 1; d >= 0; --d) {
+      contiguous = contiguous && (x.shape[d] == 1 || x.strides[d] == expect);
+      expect *= x.shape[d];
+    }
+    if (contiguous) {
+      *out.ptr<C>() = C(simd<C>().sum(x.ptr<C>(), x.numel()));
+      return;
+    }
+  }
   switch (op) {
     case ReduceOp::Sum: return reduce_with<C, CSum, C>(to_c, out, x, mask);
     case ReduceOp::Prod: return reduce_with<C, CProd, C>(to_c, out, x, mask);
@@ -409,6 +438,29 @@ void complex_where(const StridedView& out, const StridedView& cond, const Stride
 
 void complex_reduce(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask) {
   dispatch_complex(x.dtype, "reduce", [&](auto zero) { reduce_typed<decltype(zero)>(op, out, x, mask); });
+}
+
+namespace {
+// NumPy's multiply.accumulate step: the textbook product without `*`'s Annex G recovery, so
+// the NaNs and infinities that follow an infinite factor are NumPy's.
+template <class C>
+inline C plain_mul(C x, C y) {
+  return C(x.real() * y.real() - x.imag() * y.imag(), x.real() * y.imag() + x.imag() * y.real());
+}
+}  // namespace
+
+void complex_cumprod(DType dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner) {
+  dispatch_complex(dtype, "cumulative_prod", [&](auto zero) {
+    using C = decltype(zero);
+    const C* xp = static_cast<const C*>(x);
+    C* yp = static_cast<C*>(out);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < n; ++i) {
+        const C* xi = xp + (o * n + i) * inner;
+        C* yi = yp + (o * n + i) * inner;
+        for (int64_t j = 0; j < inner; ++j) yi[j] = i ? plain_mul(yi[j - inner], xi[j]) : xi[j];
+      }
+  });
 }
 
 }  // namespace tl::kernels

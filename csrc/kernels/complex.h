@@ -33,4 +33,9 @@ void complex_where(const StridedView& out, const StridedView& cond, const Stride
 // Sum, Prod, Mean (out x's complex dtype; accumulated in complex128), All, Any (out bool).
 void complex_reduce(ReduceOp op, const StridedView& out, const StridedView& x, const std::vector<bool>& mask);
 
+// Inclusive running products (cumulative_prod) along the middle dim of contiguous x viewed as
+// (outer, n, inner), into out of the same complex dtype; each step is the textbook product
+// without `*`'s Annex G recovery, as NumPy's multiply.accumulate.
+void complex_cumprod(DType dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner);
+
 }  // namespace tl::kernels

@@ -288,19 +288,6 @@ void search(const T* sorted, int64_t n, const T* v, int64_t m, bool right, int64
   });
 }
 
-template <class T> inline T scan_step(ScanOp op, T acc, T x) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return op == ScanOp::Sum ? (acc || x) : (acc && x);
-  } else if constexpr (std::is_integral_v<T>) {
-    // Wrap around like NumPy (unsigned arithmetic avoids signed-overflow UB).
-    using U = std::make_unsigned_t<T>;
-    using W = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, U>;
-    return op == ScanOp::Sum ? T(U(W(U(acc)) + W(U(x)))) : T(U(W(U(acc)) * W(U(x))));
-  } else {
-    return op == ScanOp::Sum ? T(acc + x) : T(acc * x);
-  }
-}
-
 }  // namespace
 
 void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const Tensor& values,
@@ -347,77 +334,6 @@ int64_t compact_runs(const Tensor& s) {
     }
   });
   return m;
-}
-
-void scan(ScanOp op, const Tensor& x, const Tensor& out, int64_t outer, int64_t n, int64_t inner, bool reverse) {
-  TL_CHECK(x.is_contiguous() && out.is_contiguous() && x.dtype() == out.dtype() && x.numel() == out.numel() &&
-               outer * n * inner == x.numel(),
-           "cumulative", "internal: bad scan buffers");
-  if (x.numel() == 0) return;
-  dispatch_sortable(x.dtype(), "cumulative", [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = x.data<T>();
-    T* op_ = out.data<T>();
-    const int64_t grain = std::max<int64_t>(1, kParallelElementThreshold / std::max<int64_t>(n * inner, 1));
-    parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
-        const T* xo = xp + o * n * inner;
-        T* yo = op_ + o * n * inner;
-        if (inner == 1) {  // the common 1-D / last-axis case: one running accumulator
-          if (reverse) {
-            T acc = xo[n - 1];
-            yo[n - 1] = acc;
-            for (int64_t i = n - 2; i >= 0; --i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
-          } else {
-            T acc = xo[0];
-            yo[0] = acc;
-            for (int64_t i = 1; i < n; ++i) yo[i] = acc = scan_step<T>(op, acc, xo[i]);
-          }
-          continue;
-        }
-        for (int64_t s = 0; s < n; ++s) {
-          const int64_t i = reverse ? n - 1 - s : s;
-          const T* xi = xo + i * inner;
-          T* yi = yo + i * inner;
-          if (s == 0) {
-            for (int64_t j = 0; j < inner; ++j) yi[j] = xi[j];
-          } else {
-            const T* prev = reverse ? yi + inner : yi - inner;
-            for (int64_t j = 0; j < inner; ++j) yi[j] = scan_step<T>(op, prev[j], xi[j]);
-          }
-        }
-      }
-    });
-  });
-}
-
-void cumprod_grad(const Tensor& x, const Tensor& g, const Tensor& out, int64_t outer, int64_t n, int64_t inner) {
-  TL_CHECK(x.is_contiguous() && g.is_contiguous() && out.is_contiguous() && is_floating(x.dtype()) &&
-               g.dtype() == x.dtype() && out.dtype() == x.dtype() && outer * n * inner == x.numel() &&
-               g.numel() == x.numel() && out.numel() == x.numel(),
-           "cumulative_prod", "internal: bad gradient buffers");
-  if (x.numel() == 0) return;
-  TL_DISPATCH_FLOAT(x.dtype(), "cumulative_prod", [&] {
-    using T = scalar_t;
-    const T *xp = x.data<T>(), *gp = g.data<T>();
-    T* rp = out.data<T>();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t j = 0; j < inner; ++j) {
-        const int64_t base = o * n * inner + j;
-        T s = 0;  // S_i, from the end
-        for (int64_t i = n - 1; i >= 0; --i) {
-          const int64_t at = base + i * inner;
-          s = (i == n - 1) ? gp[at] : T(gp[at] + xp[at + inner] * s);
-          rp[at] = s;
-        }
-        T prefix = 1;  // x_0 ... x_{i-1}
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t at = base + i * inner;
-          rp[at] = prefix * rp[at];
-          prefix *= xp[at];
-        }
-      }
-  });
 }
 
 void searchsorted(const Tensor& sorted, const Tensor& v, bool right, const Tensor& out) {

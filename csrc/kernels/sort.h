@@ -1,4 +1,5 @@
-// Sorting, searching and scans along the last axis of contiguous data (the ops move the axis).
+// Sorting and searching along the last axis of contiguous data (the ops move the axis); the
+// scans are in kernels/scan.h.
 //
 // Value sorts (no indices) of float32/64, int32/64 and uint32/64 on CPUs with AVX2 are a
 // vectorised quicksort (sort_simd.h) whose result is bit for bit a stable sort's. Everything
@@ -23,15 +24,6 @@ void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const 
 // Moves the first element of each run of equal values of the sorted 1-D contiguous s to its
 // front, in order, and returns how many there are (NaNs are all distinct, as the standard says).
 int64_t compact_runs(const Tensor& s);
-
-// Inclusive scans along the middle dim of contiguous x viewed as (outer, n, inner), into out
-// (x's dtype and shape, contiguous). reverse: from the end (the adjoint of cumulative_sum).
-enum class ScanOp { Sum, Prod };
-void scan(ScanOp op, const Tensor& x, const Tensor& out, int64_t outer, int64_t n, int64_t inner, bool reverse);
-
-// The gradient of an inclusive cumulative product along (outer, n, inner), exact with zeros:
-// grad_i = (x_0 ... x_{i-1}) * S_i with S_i = g_i + x_{i+1} S_{i+1}. Float dtypes, contiguous.
-void cumprod_grad(const Tensor& x, const Tensor& g, const Tensor& out, int64_t outer, int64_t n, int64_t inner);
 
 // out[j] = the insertion point of v[j] into the sorted 1-D `sorted` (NumPy's searchsorted; NaN
 // sorts last). sorted, v: contiguous, same dtype; out: int64 contiguous with v's numel.

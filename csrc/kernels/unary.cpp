@@ -51,6 +51,14 @@ void run_dispatched(const StridedView& out, const StridedView& x, void (*contigu
                   });
 }
 
+// float32 and float64 through their per-ISA loops (l32, l64: unary_simd.h), other types through f.
+template <class T, class Out, class L32, class L64, class F>
+void run_fd(const StridedView& out, const StridedView& x, L32 l32, L64 l64, F f) {
+  if constexpr (std::is_same_v<T, float>) run_dispatched<T, Out>(out, x, l32, f);
+  else if constexpr (std::is_same_v<T, double>) run_dispatched<T, Out>(out, x, l64, f);
+  else run<Out, T>(out, x, f);
+}
+
 template <class T>
 using uint_of = std::make_unsigned_t<T>;
 // Products in at least unsigned int: uint16 * uint16 would promote to int and overflow it.
@@ -63,6 +71,7 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
   constexpr bool B = std::is_same_v<T, bool>;
   constexpr bool S = std::is_signed_v<T> && !F;
   using C = compute_t<T>;  // float16 computes in float32 and rounds each result, as NumPy
+  const F32UnaryLoops& L = f32_unary_loops();
   switch (op) {
     case UnaryOp::Neg:
       if constexpr (F) return run<T, T>(out, x, [](T v) { return -v; });
@@ -92,16 +101,16 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
       if constexpr (B) return run<T, T>(out, x, [](T v) { return v; });
       else return run<T, T>(out, x, [](T v) { return v < 0 ? T(0) : v; });
     case UnaryOp::Floor:
-      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::floor(v); });
+      if constexpr (F) return run_fd<T, T>(out, x, L.floor, L.floor64, [](T v) { return std::floor(v); });
       else return run<T, T>(out, x, [](T v) { return v; });
     case UnaryOp::Ceil:
-      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::ceil(v); });
+      if constexpr (F) return run_fd<T, T>(out, x, L.ceil, L.ceil64, [](T v) { return std::ceil(v); });
       else return run<T, T>(out, x, [](T v) { return v; });
     case UnaryOp::Trunc:
-      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::trunc(v); });
+      if constexpr (F) return run_fd<T, T>(out, x, L.trunc, L.trunc64, [](T v) { return std::trunc(v); });
       else return run<T, T>(out, x, [](T v) { return v; });
     case UnaryOp::Round:  // nearbyint in the default rounding mode: half to even, as np.round
-      if constexpr (F) return run<T, T>(out, x, [](T v) { return std::nearbyint(v); });
+      if constexpr (F) return run_fd<T, T>(out, x, L.round, L.round64, [](T v) { return std::nearbyint(v); });
       else if constexpr (!B) return run<T, T>(out, x, [](T v) { return v; });
       break;
     case UnaryOp::BitNot:
@@ -115,21 +124,11 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
       if constexpr (F) return run<bool, T>(out, x, [](T v) { return v - v == T(0); });
       else return run<bool, T>(out, x, [](T) { return true; });
     case UnaryOp::IsInf:
-      if constexpr (std::is_same_v<T, float>)
-        return run_dispatched<T, bool>(out, x, f32_unary_loops().isinf, [](T v) { return std::fabs(v) == std::numeric_limits<T>::infinity(); });
-      else if constexpr (F) return run<bool, T>(out, x, [](T v) { return std::fabs(C(v)) == std::numeric_limits<C>::infinity(); });
+      if constexpr (F)
+        return run_fd<T, bool>(out, x, L.isinf, L.isinf64, [](T v) { return std::fabs(C(v)) == std::numeric_limits<C>::infinity(); });
       else return run<bool, T>(out, x, [](T) { return false; });
     case UnaryOp::Signbit:  // the sign bit itself: true for -0.0 and for NaNs with the sign set
-      // (float64 reads it as the top bit of its uint64: std::signbit does not vectorise)
-      if constexpr (std::is_same_v<T, float>) {
-        return run_dispatched<T, bool>(out, x, f32_unary_loops().signbit, [](T v) { return std::signbit(v); });
-      } else if constexpr (std::is_same_v<T, double>) {
-        return run<bool, T>(out, x, [](T v) {
-          uint64_t u;
-          std::memcpy(&u, &v, sizeof u);
-          return bool(u >> 63);
-        });
-      } else if constexpr (F) return run<bool, T>(out, x, [](T v) { return std::signbit(v); });
+      if constexpr (F) return run_fd<T, bool>(out, x, L.signbit, L.signbit64, [](T v) { return std::signbit(C(v)); });
       else if constexpr (std::is_signed_v<T>) return run<bool, T>(out, x, [](T v) { return v < 0; });
       else return run<bool, T>(out, x, [](T) { return false; });
     case UnaryOp::LogicalNot: return run<bool, T>(out, x, [](T v) { return v == T(0); });

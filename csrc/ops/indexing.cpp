@@ -195,12 +195,11 @@ Plan plan_index(const Tensor& x, const Index& index, Index* canon) {
           push_bool(a.item_int() != 0);
           break;
         }
-        Tensor m = a.contiguous();
-        auto rows = kernels::nonzero(m.data<bool>(), m.shape());
+        std::vector<Tensor> rows = nonzero(a);
         for (int64_t k = 0; k < a.ndim(); ++k, ++src) {
           pl.shape.push_back(x.shape()[src]);
           pl.strides.push_back(x.strides()[src]);
-          push_adv(int64_vector(rows[k]), src);
+          push_adv(rows[k], src);
         }
         break;
       }
@@ -317,11 +316,94 @@ struct IndexScatterBackward : Node {
   void release_saved() override { index.clear(); }
 };
 
+// One index array on x's leading dim, when the rows it picks are single elements (x is 1-D,
+// any stride) or contiguous blocks (x contiguous): x[mask] and take(x, i), the gathers behind
+// unique_* and nonzero. Fills the geometry and returns true; other indexes take the general
+// path, which also words their errors.
+struct LeadingIndex {
+  Tensor array;  // the mask (contiguous bool) or the indices (contiguous int64)
+  Shape row_shape;
+  int64_t row_bytes = 0, stride = 0;  // bytes per row, bytes between rows of x
+};
+
+bool leading_index(const Tensor& x, const Index& idx, LeadingIndex& li) {
+  if (idx.size() != 1 || idx[0].kind != IndexItem::Kind::Array || !idx[0].array.defined()) return false;
+  const Tensor& a = idx[0].array;
+  if (a.ndim() == 0 || x.ndim() == 0 || !(x.ndim() == 1 || x.is_contiguous())) return false;
+  const bool mask = a.dtype() == DType::Bool;
+  if (mask) {
+    if (a.ndim() > x.ndim()) return false;
+    for (int64_t d = 0; d < a.ndim(); ++d)
+      if (a.shape()[d] != x.shape()[d]) return false;
+  } else if (!is_integral(a.dtype())) {
+    return false;
+  }
+  const int64_t lead = mask ? a.ndim() : 1;
+  li.row_shape.assign(x.shape().begin() + lead, x.shape().end());
+  li.row_bytes = static_cast<int64_t>(x.itemsize());
+  for (int64_t s : li.row_shape) li.row_bytes *= s;
+  li.stride = x.ndim() == 1 ? x.strides()[0] * static_cast<int64_t>(x.itemsize()) : li.row_bytes;
+  li.array = mask ? a.contiguous() : a.to_dtype(DType::Int64).contiguous();
+  capture::opaque();  // the result's shape (masks) or the bounds check reads index data here
+  return true;
+}
+
+Tensor index_leading(const Tensor& x, const LeadingIndex& li) {
+  const Tensor& a = li.array;
+  Shape shape;
+  if (a.dtype() == DType::Bool) {
+    shape.push_back(kernels::count_true(a.data<bool>(), a.numel()));
+  } else {
+    shape = a.shape();
+  }
+  shape.insert(shape.end(), li.row_shape.begin(), li.row_shape.end());
+  Tensor out = Tensor::empty(shape, x.dtype());
+  const char* base = static_cast<const char*>(x.data_ptr());
+  char* dst = static_cast<char*>(out.data_ptr());
+  if (a.dtype() == DType::Bool) {
+    kernels::mask_rows(base, li.stride, a.data<bool>(), a.numel(), dst, li.row_bytes, x.itemsize());
+    return out;
+  }
+  const int64_t size = x.shape()[0];
+  const int64_t bad = kernels::take_rows(base, size, li.stride, a.data<int64_t>(), a.numel(), dst, li.row_bytes,
+                                         x.itemsize());
+  TL_CHECK_INDEX(bad < 0, kOp, "index ", bad < 0 ? 0 : a.data<int64_t>()[bad], " is out of bounds for axis 0 with size ",
+                 size);
+  return out;
+}
+
 }  // namespace
+
+std::vector<Tensor> nonzero(const Tensor& mask) {
+  TL_CAPTURE_OP(nonzero, mask);
+  TL_CHECK_TYPE(mask.dtype() == DType::Bool, "nonzero", "expected a bool mask, got ", dtype_name(mask.dtype()));
+  TL_CHECK(mask.ndim() > 0, "nonzero", "x must have at least one dimension, got a 0-d array");
+  Tensor m = mask.detach().contiguous();
+  capture::opaque();  // the result's length is read from the data here
+  const int64_t count = kernels::count_true(m.data<bool>(), m.numel());
+  std::vector<Tensor> rows;
+  std::vector<int64_t*> ptrs;
+  for (int64_t d = 0; d < m.ndim(); ++d) {
+    rows.push_back(Tensor::empty({count}, DType::Int64));
+    ptrs.push_back(rows.back().data<int64_t>());
+  }
+  kernels::nonzero(m.data<bool>(), m.shape(), ptrs.data());
+  return rows;
+}
+
+Tensor count_true(const Tensor& mask) {
+  TL_CAPTURE_OP(count_true, mask);
+  TL_CHECK_TYPE(mask.dtype() == DType::Bool, "count_nonzero", "expected a bool mask, got ", dtype_name(mask.dtype()));
+  Tensor m = mask.detach().contiguous();
+  capture::opaque();  // counted here, outside a logged kernel
+  return Tensor::scalar(Scalar::from_int(kernels::count_true(m.data<bool>(), m.numel())), DType::Int64);
+}
 
 Tensor index(const Tensor& x, const Index& idx) {
   TL_CAPTURE_OP(index, x, idx);
   const bool want_graph = needs_grad({&x});
+  LeadingIndex li;
+  if (!want_graph && leading_index(x, idx, li)) return index_leading(x, li);
   Index canon;
   Plan pl = plan_index(x, idx, want_graph ? &canon : nullptr);
   Tensor out;
@@ -472,6 +554,30 @@ void index_put_raw(const Tensor& x, const Index& idx, const Tensor& value_in) {
   Tensor v = value_in;
   check_int_assign(v, x.dtype(), "setitem");  // NaN / inf / out-of-range floats into integers
   if (may_overlap(v, x)) v = v.clone();  // overlapping source: read it all before writing
+  LeadingIndex li;
+  if (leading_index(x, idx, li) && li.array.dtype() == DType::Int64) {  // x[i] = v: the direct scatter
+    Shape rs = li.array.shape();
+    rs.insert(rs.end(), li.row_shape.begin(), li.row_shape.end());
+    v = strip_leading_ones(v, rs.size());
+    TL_CHECK(broadcastable(v.shape(), rs), "setitem", "shape mismatch: value array of shape ", shape_str(v.shape()),
+             " could not be broadcast to indexing result of shape ", shape_str(rs));
+    // The value's rows: one row repeated (stride 0) when it is broadcast along the index dims.
+    const int64_t lead = v.ndim() - static_cast<int64_t>(li.row_shape.size());
+    bool one_row = true;
+    for (int64_t d = 0; d < lead; ++d) one_row = one_row && v.shape()[d] == 1;
+    if (one_row && lead > 0)
+      v = v.view_with(Shape(v.shape().begin() + lead, v.shape().end()), Strides(v.strides().begin() + lead, v.strides().end()),
+                      v.offset());
+    Tensor vb = broadcast_view(v.to_dtype(x.dtype()), one_row ? li.row_shape : rs).contiguous();
+    const int64_t size = x.shape()[0];
+    const int64_t* at = li.array.data<int64_t>();
+    const int64_t bad = kernels::first_bad_index(at, li.array.numel(), size);
+    TL_CHECK_INDEX(bad < 0, kOp, "index ", bad < 0 ? 0 : at[bad], " is out of bounds for axis 0 with size ", size);
+    begin_inplace_write(x, "setitem");
+    kernels::put_rows(static_cast<char*>(x.data_ptr()), size, li.stride, at, li.array.numel(),
+                      static_cast<const char*>(vb.data_ptr()), one_row ? 0 : li.row_bytes, li.row_bytes, x.itemsize());
+    return;
+  }
   if (pl.adv.empty()) {
     check_element();
     Tensor dst = x.view_with(pl.shape, pl.strides, pl.offset);

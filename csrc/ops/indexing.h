@@ -33,6 +33,10 @@ struct IndexItem {
 };
 using Index = std::vector<IndexItem>;
 
+// NumPy's nonzero of a bool mask of at least one dim: one int64 coordinate array per dim.
+std::vector<Tensor> nonzero(const Tensor& mask);
+// The number of true elements of a bool mask, as a 0-d int64 tensor (count_nonzero over all axes).
+Tensor count_true(const Tensor& mask);
 // x[index]; differentiable (views scatter their gradient back, gathers scatter-add it).
 Tensor index(const Tensor& x, const Index& index);
 // x[index] = value: value is broadcast to x[index]'s shape and cast to x's dtype (unsafe, as

@@ -1,6 +1,7 @@
 #include "ops/sorting.h"
 #include "autograd/function.h"
 #include "capture/recorder.h"
+#include "kernels/scan.h"
 #include "kernels/sort.h"
 #include "ops/shape_ops.h"
 

@@ -146,7 +146,7 @@ def unique_values(x, /):
 
 
 def _starts_counts(first, n):
-    starts = _core.arange(n, dtype="int64")[first]
+    starts = _core._nonzero(first)[0]
     ends = _core.concatenate([starts[1:], _core.full((1,), n, dtype="int64")]) if starts.shape[0] else starts
     return starts, ends - starts
 
@@ -180,13 +180,7 @@ def nonzero(x, /):
     x = _t(x, "nonzero")
     if x.ndim == 0:
         raise ValueError("nonzero: x must have at least one dimension, got a 0-d array")
-    mask = _core.not_equal(x, 0) if x.dtype != "bool" else x
-    flat = _core.arange(x.size, dtype="int64")[_core.ravel(mask)]
-    out = []
-    for d in reversed(x.shape):
-        out.append(flat % d if d else flat)
-        flat = flat // d if d else flat
-    return tuple(reversed(out))
+    return tuple(_core._nonzero(_core.not_equal(x, 0) if x.dtype != "bool" else x))
 
 
 def count_nonzero(x, /, *, axis=None, keepdims=False):
@@ -194,4 +188,6 @@ def count_nonzero(x, /, *, axis=None, keepdims=False):
     mask = _core.not_equal(x, 0) if x.dtype != "bool" else x
     if isinstance(axis, list):
         axis = tuple(axis)
+    if axis is None and not keepdims:
+        return _core._count_true(mask)  # one counting pass, no int64 widening
     return _core.sum(mask, axis=axis, dtype="int64", keepdims=keepdims)
