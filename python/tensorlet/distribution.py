@@ -52,6 +52,11 @@ __all__ = ["initialize", "list_devices", "DataParallel", "set_distribution", "di
 # Gradients with at least this many elements are all-reduced in place on their own buffer; runs of
 # smaller ones are packed into buckets (see _grad_buckets.py).
 BUCKET_MIN_ELEMENTS = 1 << 15
+# Below this many elements in the gradients backward finishes before the first layer's, nothing
+# overlaps: all buckets are blocking all-reduces after the step (the chapter's model: 5130 elements,
+# one small pack and the first layer's kernel), which costs less than posting and progressing a
+# nonblocking one (see _grad_buckets).
+OVERLAP_MIN_ELEMENTS = 1 << 16
 
 _MPI = None
 _current: Optional["DataParallel"] = None
@@ -303,7 +308,8 @@ class DataParallel:
                     layer_of.setdefault(id(w), n)
             groups = [layer_of.get(id(v), -1 - i) for i, v in enumerate(variables)]
             found = self._buckets[key] = GradBuckets(self._comm, _MPI, variables, BUCKET_MIN_ELEMENTS, groups,
-                                                     tail=tail[0], tail_dtype=tail[1] or np.float32)
+                                                     tail=tail[0], tail_dtype=tail[1] or np.float32,
+                                                     overlap_min=OVERLAP_MIN_ELEMENTS)
         return found
 
     def global_metrics(self, model):
@@ -485,8 +491,9 @@ class _TrainFunction:
             pending = self._pending
             single = pending is not None and len(pending) == 1 and pending[0][1] is None
             overlap = None
-            if single:
-                overlap = _Overlap(plan, pending[0][0], self._buckets(pending[0][0], True))
+            buckets = self._buckets(pending[0][0], True) if single else None
+            if buckets is not None and buckets.blocking_from > 0:  # some bucket to start mid-backward
+                overlap = _Overlap(plan, pending[0][0], buckets)
             self._overlaps[plan] = overlap
         if overlap is None:
             run(None)
