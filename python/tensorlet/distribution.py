@@ -15,8 +15,9 @@ work as follows (with one process, or without mpi4py, nothing changes):
   replayed step overlaps the all-reduce with backward as PyTorch DDP does: the plan replays in
   segments cut where a bucket's gradients are final, and each bucket's reduction starts there
   (``_Overlap``); the buckets of the first layer, final when backward ends, are blocking
-  all-reduces after the step (with the metric states); the eager step reduces all buckets after
-  its backward.
+  all-reduces after the step (with the metric states). When the other layers' gradients hold
+  fewer than ``OVERLAP_MIN_ELEMENTS``, nothing overlaps: the plan replays whole and every bucket
+  is blocking after it. The eager step reduces all buckets after its backward.
 - Every rank must stop at the same batch: when a callback watching batches (or the user's own
   train_step) may set ``stop_training``, the ranks agree after each batch, else at epoch ends.
 - At the start of fit: the ranks' model configs, weight shapes, optimizer config and data shapes
@@ -24,8 +25,8 @@ work as follows (with one process, or without mpi4py, nothing changes):
   broadcast from rank 0, and each rank's random generator is reseeded from its own draw and its
   rank (dropout differs per rank, reproducibly given a seed).
 - Loss and metrics in the logs are global, from metric states summed across ranks: each
-  batch's (the progress bar's and callbacks'), from the states summed in the last gradient
-  bucket (no collective of their own), each epoch's and evaluate's results.
+  batch's (the progress bar's and callbacks'), from the states summed in a blocking gradient
+  pack (no collective of their own), each epoch's and evaluate's results.
 - Non-trainable weights (batch-norm moving statistics) are averaged across ranks at each epoch end.
 - evaluate shards the rows and sums the metric states; predict shards the rows and gathers all of
   them on every rank. Only rank 0 shows progress and writes weights files.
@@ -297,7 +298,7 @@ class DataParallel:
 
     def buckets(self, variables, model=None, metrics: Optional["_MetricStates"] = None) -> GradBuckets:
         """The gradient buckets of this variable list (made once per list; see _grad_buckets),
-        with packs cut between ``model``'s layers, the last one carrying ``metrics``' states."""
+        with packs cut between ``model``'s layers, a blocking pack carrying ``metrics``' states."""
         tail = (0, None) if metrics is None else (metrics.size, metrics.dtype)
         key = (tuple(map(id, variables)), tail)
         found = self._buckets.get(key)
@@ -452,7 +453,7 @@ class _Overlap:
 class _TrainFunction:
     """The trainer's train function under a DataParallel: runs the step on this rank's rows with
     the optimizer deferred, all-reduces the gradients (overlapped with backward when the step is
-    a replayed plan) with the metric states in the last bucket, then applies them. Its logs are
+    a replayed plan) with the metric states in a blocking pack, then applies them. Its logs are
     the metrics' results from the summed states: global, the same on every rank."""
 
     def __init__(self, dp: DataParallel, model, inner, batch_logs: bool = True):
@@ -469,6 +470,7 @@ class _TrainFunction:
         self._overlapped = None  # the _Overlap this call's replay used
         self._scale = 1.0
         self._metrics = _MetricStates(model)
+        self._bucket_of = {}  # (id(variable list), last) -> (that list, its GradBuckets)
         # gradient_scale()'s tensor (kept on the step function: its plans read this tensor) and
         # whether the step's one optimizer call takes gradients scaled by it (known when the step
         # last ran Python; a replay runs the same ops)
@@ -505,7 +507,11 @@ class _TrainFunction:
     def _buckets(self, variables, last: bool) -> GradBuckets:
         """The buckets of one optimizer call's variables; the step's last call carries the metric
         states."""
-        return self._dp.buckets(variables, self._model, self._metrics if last else None)
+        found = self._bucket_of.get((id(variables), last))
+        if found is None or found[0] is not variables:  # once per variable list (not per step)
+            found = self._bucket_of[(id(variables), last)] = (
+                variables, self._dp.buckets(variables, self._model, self._metrics if last else None))
+        return found[1]
 
     def _apply(self, buckets: GradBuckets, variables, grads, arrays) -> None:
         """Waits for the buckets, then the optimizer's update with the sums (``grads``/``arrays``:
