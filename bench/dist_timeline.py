@@ -5,11 +5,14 @@ relu-10 softmax, RMSprop, global batch 256) on each rank, in one process or unde
     mpirun -n 2 --bind-to core -x PYTHONPATH python bench/dist_timeline.py [--epochs 3]
 
 The trainer's parts are wrapped (monkeypatched in this process only) by timers that add up wall
-time and this thread's CPU time (time.thread_time) per part; parts nest, so each row is printed
-inclusive, and "step other" is the fit step's time not inside any named part (the Python
-between them). CPU time is what to read on a shared machine: wall time also counts waiting for
-the core (and, for a rank, for the other rank). The first epoch (capture) is left out of the
-per-step rows; per-fit costs (config check and broadcast, shuffles) are printed per fit.
+time and this thread's CPU time (time.thread_time) per part, printed per step. Parts nest, so
+each row is inclusive; "fit loop besides step+callbacks" is the rest of fit's time per step.
+A warm-up fit of 8 batches captures the 256-row step before the timed fit; per-fit and
+per-epoch costs (config check and broadcast, shuffles, global epoch metrics) are printed as
+totals. CPU time is what to read on a shared machine, except inside collectives: a waiting rank
+busy-polls, so a blocking all-reduce's CPU time includes waiting for the other rank.
+--no-row-gather sends the batches through Batch.data() and a copy into the plan (the path
+before capture.run_rows), for an A/B in one checkout.
 """
 
 import argparse
