@@ -6,8 +6,10 @@ copysign, nextafter, logaddexp, isinf, signbit) on 1M float32.
 
 Peers are timed round-robin in one process (interleaved), medians printed with the ratio
 tensorlet-time / NumPy-time (< 1: tensorlet is faster). NumPy's sorts are its default
-(introsort / SIMD quicksort for `sort`); tensorlet's are stable radix sorts. tensorlet's
-argsort is compared with NumPy's default and with its stable one (the standard's default).
+(introsort / SIMD quicksort for `sort`); tensorlet's `sort` is an AVX2 quicksort on AVX2 CPUs
+(a stable sort's result) and its argsort a stable radix sort, compared with NumPy's default
+argsort and with its stable one (the standard's default). `--threads 1 --cpu-time` gives the
+single-thread figures.
 """
 import argparse
 import time

@@ -85,13 +85,14 @@ def child_tensorlet(model, captured, steps, threads):
     f = CapturedFunction(step, enabled=captured)
     warm = 5
     xs, ys = data(cfg, BATCH.get(model, 128), steps + warm)
-    times = []
+    times, cpu = [], []
     for i in range(steps + warm):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = f(xs[i], ys[i])
         float(loss)
         times.append(time.perf_counter() - t0)
-    out = {"times": times[warm:], "loss": float(loss)}
+        cpu.append(time.process_time() - c0)
+    out = {"times": times[warm:], "cpu_times": cpu[warm:], "loss": float(loss)}
     if captured:
         (plan,) = f.plans.values()
         out["entries"] = len(plan)
@@ -130,16 +131,17 @@ def child_torch(model, steps, threads):
     warm = 5
     xs, ys = data(cfg, BATCH.get(model, 128), steps + warm)
     xs, ys = torch.from_numpy(xs), torch.from_numpy(ys)
-    times = []
+    times, cpu = [], []
     for i in range(steps + warm):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = lossf(net(xs[i]), ys[i])
         loss.backward()
         opt.step()
         float(loss)
         times.append(time.perf_counter() - t0)
-    return {"times": times[warm:], "loss": float(loss), "rss_mb": _rss_mb()}
+        cpu.append(time.process_time() - c0)
+    return {"times": times[warm:], "cpu_times": cpu[warm:], "loss": float(loss), "rss_mb": _rss_mb()}
 
 
 def _rss_mb():
@@ -186,6 +188,7 @@ def main():
     modes = ["captured", "eager"] + (["torch"] if torch_python else [])
     models = a.models.split(",")
     results = {(m, mode): [] for m in models + ["tiny"] for mode in modes}
+    cpu = {(m, mode): [] for m in models for mode in modes}
     extra = {}
     replay_only = []
     for _ in range(a.rounds):
@@ -194,6 +197,7 @@ def main():
                 py = torch_python if mode == "torch" else sys.executable
                 r = run_child(py, mode, m, a.steps, a.threads)
                 results[(m, mode)].append(statistics.median(r["times"]))
+                cpu[(m, mode)].append(statistics.median(r["cpu_times"]))
                 extra[(m, mode)] = r
         r = run_child(sys.executable, "captured", "tiny", 400, a.threads)
         results[("tiny", "captured")].append(statistics.median(r["times"]))
@@ -209,6 +213,13 @@ def main():
         print(f"{m:9s} {med['captured']:12.3f} {med['eager']:9.3f} {t:9.3f} {med['eager'] / med['captured']:10.2f} "
               f"{t / med['captured']:10.2f} {extra[(m, 'captured')]['entries']:7d} {extra[(m, 'captured')]['lowered']:7d} "
               f"{extra[(m, 'captured')]['arena_mb']:5.1f}/{extra[(m, 'captured')]['unshared_mb']:<5.1f} {rss:>16s}")
+    # Process CPU time per step: less sensitive to other jobs on a shared machine; with more than one
+    # thread it includes workers spinning between regions (both libraries' pools spin), so compare
+    # ratios at one thread.
+    print("CPU ms per step (process time): " + "; ".join(
+        f"{m} " + "/".join(f"{statistics.median(cpu[(m, mode)]) * 1e3:.3f}" for mode in modes) +
+        (f" torch/capt {statistics.median(cpu[(m, 'torch')]) / statistics.median(cpu[(m, 'captured')]):.2f}"
+         if "torch" in modes else "") for m in models) + f"  ({'/'.join(modes)})")
     tiny = statistics.median(results[("tiny", "captured")]) * 1e6
     n = extra[("tiny", "captured")]["entries"]
     replay = statistics.median(replay_only) * 1e6

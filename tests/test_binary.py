@@ -289,6 +289,29 @@ def test_binary_broadcasting_property(data):
 # --------------------------------------------------------------------------------------------
 # where, clip, astype.
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.uint8, np.int16])
+def test_where_blends_bits_exactly(dtype):
+    """The contiguous paths select without a branch (a bitwise blend): every value, NaN payloads
+    and -0.0 included, comes through bit for bit, with either side a broadcast scalar."""
+    rng = np.random.default_rng(1)
+    n = 1000
+    c = rng.random(n) < 0.7
+    if np.dtype(dtype).kind == "f":
+        x = rng.standard_normal(n).astype(dtype)
+        y = rng.standard_normal(n).astype(dtype)
+        x[:6] = [np.nan, -0.0, np.inf, -np.inf, 0.0, -np.nan]
+        y[3:9] = [-0.0, np.nan, -np.inf, 1e-40, -0.0, np.inf]
+    else:
+        x = rng.integers(0, 100, n).astype(dtype)
+        y = rng.integers(0, 100, n).astype(dtype)
+    for got, want in ((tl.where(tl.array(c), tl.array(x), tl.array(y)), np.where(c, x, y)),
+                      (tl.where(tl.array(c), tl.array(x), tl.array(y[5])), np.where(c, x, y[5])),
+                      (tl.where(tl.array(c), tl.array(x[1]), tl.array(y)), np.where(c, x[1], y))):
+        got = np.asarray(got)
+        assert got.dtype == want.dtype
+        assert got.tobytes() == want.tobytes()
+
+
 def test_where_matches_numpy():
     rng = np.random.RandomState(0)
     c = rng.rand(3, 4) > 0.5

@@ -145,3 +145,27 @@ def test_keras_fit_fused_equals_eager():
     np.testing.assert_allclose(h_c["loss"], h_e["loss"], rtol=1e-5)
     for a, b in zip(m_c.get_weights(), m_e.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["relu!", "tanh", "sigmoid"])
+def test_fused_sweep_split_over_threads_gives_the_one_thread_bits(act):
+    """A layer wide enough (16 x 2048) that the fused activation-gradient / bias sweep splits its
+    columns over the pool: two threads give one thread's bits (each column sums its rows in
+    order), and both equal eager."""
+    sizes, acts = [12, 2048, 5], [act, "linear"]
+    prev = tl.get_num_threads()
+    got = {}
+    try:
+        for threads in (1, 2):
+            tl.set_num_threads(threads)
+            f, ws, losses = train("fused", sizes, acts, True, None, "sgd", np.float32)
+            (plan,) = f.plans.values()
+            assert any(op.startswith(("AddmmBackward0+relu", "TanhBackward0+", "SigmoidBackward0+")) for op in plan.ops)
+            got[threads] = [np.asarray(w).copy() for w in ws] + [np.asarray(w.grad).copy() for w in ws] + losses
+        _, ws_e, losses_e = train("eager", sizes, acts, True, None, "sgd", np.float32)
+    finally:
+        tl.set_num_threads(prev)
+    for a, b in zip(got[1], got[2]):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(got[2], [np.asarray(w) for w in ws_e] + [np.asarray(w.grad) for w in ws_e] + losses_e):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

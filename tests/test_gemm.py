@@ -133,6 +133,22 @@ def test_threaded_equals_single_threaded(isa, threads, dtype):
         check(c2, c1.astype(np.float64), K, dtype)
 
 
+def test_thread_grid_does_not_change_the_bits(isa, threads):
+    """Each thread runs the whole blocked algorithm on its rectangle of C with the same K blocks,
+    so the split (along M with B read in place, or along N) changes no element's summation order:
+    the captured steps' shapes give one thread's bits at two."""
+    for (M, N, K), ta, tb in [((128, 256, 784), False, False), ((128, 256, 256), False, True),
+                              ((256, 256, 128), True, False), ((784, 256, 128), True, False),
+                              ((128, 512, 784), False, False)]:
+        a, b, c1, _ = operands(M, N, K, ta, tb, np.float32)
+        c2 = c1.copy()
+        tl.set_num_threads(1)
+        _core._gemm(a, b, c1, ta, tb, 1.0, 0.0)
+        tl.set_num_threads(2)
+        _core._gemm(a, b, c2, ta, tb, 1.0, 0.0)
+        np.testing.assert_array_equal(c2, c1)
+
+
 def test_validation_errors():
     a = np.zeros((3, 4), np.float32)
     b = np.zeros((5, 6), np.float32)

@@ -106,6 +106,31 @@ def test_interleaved_calls_follow_one_stream():
     np.testing.assert_array_equal(arr(tl.random.uniform(size=2)), g.random(2))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bulk_uniform_fills_keep_the_stream_and_state(threads):
+    """Large fills draw whole Philox blocks (split over the pool by block index): every value and
+    the state they leave (counter, buffer, uint32 half) must equal NumPy's one-at-a-time draws,
+    from any position in a block, at any thread count; a counter word wrapping carries."""
+    prev = tl.get_num_threads()
+    tl.set_num_threads(threads)
+    try:
+        for key, counter in ((77, (0, 0, 0, 0)), (5, (2**64 - 3, 2**64 - 1, 7, 0))):
+            bg = np.random.Philox(key=key, counter=np.array(counter, dtype=np.uint64))
+            g = np.random.Generator(bg)
+            tl.random.set_state({**tl.random.get_state(), "key": (key, 0), "counter": counter, "buffer_pos": 4,
+                                 "has_uint32": False, "uinteger": 0, "has_gauss": False, "gauss": 0.0})
+            for size, dtype in ((3, "float32"), (70001, "float32"), (5, "float64"), (66003, "float64"),
+                                (16, "float32"), (8, "float64"), (9, "float32")):
+                got = arr(tl.random.uniform(size=size, dtype=dtype))
+                np.testing.assert_array_equal(got, g.random(size, dtype=np.dtype(dtype)), err_msg=f"{size} {dtype}")
+                st, ref = tl.random.get_state(), bg.state
+                assert st["counter"] == tuple(int(c) for c in ref["state"]["counter"])
+                assert st["buffer"] == tuple(int(b) for b in ref["buffer"]) and st["buffer_pos"] == ref["buffer_pos"]
+                assert st["has_uint32"] == bool(ref["has_uint32"]) and st["uinteger"] == ref["uinteger"]
+    finally:
+        tl.set_num_threads(prev)
+
+
 def test_golden_values():
     """Pinned outputs: catch any drift of the generator across platforms, compilers or versions."""
     tl.random.seed(12345)

@@ -16,7 +16,7 @@ void bind_sorting(py::module_& m) {
           Tensor t = arg(x);
           return without_gil_if(is_large(t.numel()), [&] { return sort_values(t, axis, descending); });
         }, py::arg("x"), py::arg("axis") = -1, py::arg("descending") = false,
-        "Sorted values along axis (stable radix sort, NaN last); not differentiable (use tl.sort).");
+        "Sorted values along axis (a stable sort's result, NaN last); not differentiable (use tl.sort).");
   m.def("_argsort", [](py::handle x, int64_t axis, bool descending) {
           Tensor t = arg(x);
           return without_gil_if(is_large(t.numel()), [&] { return argsort(t, axis, descending); });

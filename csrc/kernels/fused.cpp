@@ -3,15 +3,20 @@
 #include "kernels/fused.h"
 #include <algorithm>
 #include <stdexcept>
+#include "kernels/parallel.h"
 
 namespace tl::kernels {
 namespace {
 
+constexpr int64_t kColumnUnit = 16;  // columns per split unit: a 64-byte line of float32
+
+// Columns [c0, c1) of the sweep: each column's bias sum runs over the rows in order, whatever
+// the column split, so the result does not depend on the threads.
 template <class T, Activation A>
-void rows(T* gp, const T* g, const T* y, int64_t M, int64_t N, T* gb) {
+void rows(T* gp, const T* g, const T* y, int64_t M, int64_t N, T* gb, int64_t c0, int64_t c1) {
   constexpr int64_t kBlock = 512;  // columns per sweep: the bias accumulators stay in L1
-  for (int64_t j0 = 0; j0 < N; j0 += kBlock) {
-    const int64_t n = std::min(kBlock, N - j0);
+  for (int64_t j0 = c0; j0 < c1; j0 += kBlock) {
+    const int64_t n = std::min(kBlock, c1 - j0);
     for (int64_t i = 0; i < M; ++i) {
       const T* gr = g + i * N + j0;
       const T* yr = y + i * N + j0;
@@ -36,13 +41,20 @@ void rows(T* gp, const T* g, const T* y, int64_t M, int64_t N, T* gb) {
 template <class T>
 void activation_grad_bias(T* gp, const T* g, const T* y, int64_t M, int64_t N, Activation act, T* gb) {
   if (gb && M == 0) std::fill(gb, gb + N, T(0));
+  void (*sweep)(T*, const T*, const T*, int64_t, int64_t, T*, int64_t, int64_t) = nullptr;
   switch (act) {
-    case Activation::Tanh: return rows<T, Activation::Tanh>(gp, g, y, M, N, gb);
-    case Activation::Sigmoid: return rows<T, Activation::Sigmoid>(gp, g, y, M, N, gb);
-    case Activation::Relu: return rows<T, Activation::Relu>(gp, g, y, M, N, gb);
-    case Activation::None: break;
+    case Activation::Tanh: sweep = rows<T, Activation::Tanh>; break;
+    case Activation::Sigmoid: sweep = rows<T, Activation::Sigmoid>; break;
+    case Activation::Relu: sweep = rows<T, Activation::Relu>; break;
+    case Activation::None: throw std::invalid_argument("[activation_grad_bias] needs an activation");
   }
-  throw std::invalid_argument("[activation_grad_bias] needs an activation");
+  if (M * N < kParallelElementThreshold / 2 || N < 2 * kColumnUnit) return sweep(gp, g, y, M, N, gb, 0, N);
+  // The eager path's mask, product and column sum each run on the pool; so does this one sweep,
+  // split by whole cache lines of columns.
+  const int64_t units = (N + kColumnUnit - 1) / kColumnUnit;
+  parallel_for(0, units, 1, [&](int64_t lo, int64_t hi) {
+    sweep(gp, g, y, M, N, gb, lo * kColumnUnit, std::min(N, hi * kColumnUnit));
+  });
 }
 
 template void activation_grad_bias<float>(float*, const float*, const float*, int64_t, int64_t, Activation, float*);

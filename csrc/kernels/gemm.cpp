@@ -160,14 +160,30 @@ void pack_panel(const T* src, int64_t ld, bool k_contiguous, int64_t lines, int6
 // Depth of the K blocks: even splits, e.g. K = 784 with kc = 512 gives two of 392.
 int64_t even_kc(int64_t K, int64_t kc) { return round_up(ceil_div(K, ceil_div(K, kc)), 8); }
 
+// Few column panels: packing A would not be amortised, so the kernel reads A in place (only edge
+// rows get packed).
+template <class T>
+bool reads_a_in_place(const Problem<T>& pr, int64_t N, int NR) {
+  return N <= 2 * NR && !pr.asrc;
+}
+// Few row panels: each B panel is used at most a few times, so full-width panels of a
+// row-major B are read in place (b_stride = ldb) and only the edge panel is packed
+// (zero-padded). With one row panel that always pays; with up to 128 rows only when B's rows
+// are close together (measured on AVX-512: (32x784)@(784x512) 107 -> 130 GFLOP/s, the MNIST
+// shapes equal or better; with 8 KB between rows the in-place panel thrashes L1 and runs at
+// half speed).
+template <class T>
+bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR) {
+  return !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= kDirectBMaxRowBytes));
+}
+
 // The whole blocked algorithm on one rectangle of C, on the calling thread.
 template <class T>
 void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking& bl, const GemmKernels<T>& ks) {
   const int MR = u.mr, NR = u.nr;
   const int64_t M = pr.M, N = pr.N, K = pr.K;
-  // Few column panels: packing A would not be amortised, so the kernel reads A in place
-  // (k-major when A is transposed, row by row otherwise) and only edge rows get packed.
-  const bool direct_a = N <= 2 * NR && !pr.asrc;
+  // A read in place: k-major when A is transposed, row by row otherwise.
+  const bool direct_a = reads_a_in_place(pr, N, NR);
   const int amode = (direct_a && !pr.ta) ? kARowMajor : kAKMajor;
   // An implicit A packs a whole mc x kc block, in its own layout. With few column panels the
   // kernel reads that block as it is (row-major, or k-major with stride S); otherwise the
@@ -175,14 +191,7 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   const bool a_rows = pr.asrc && pr.asrc->row_major();
   const bool src_layout = pr.asrc && N <= 2 * NR;
   const int pmode = a_rows ? kARowMajor : kAKMajor;
-  // Few row panels: each B panel is used at most a few times, so full-width panels of a
-  // row-major B are read in place (b_stride = ldb) and only the edge panel is packed
-  // (zero-padded). With one row panel that always pays; with up to 128 rows only when B's rows
-  // are close together (measured on AVX-512: (32x784)@(784x512) 107 -> 130 GFLOP/s, the MNIST
-  // shapes equal or better; with 8 KB between rows the in-place panel thrashes L1 and runs at
-  // half speed).
-  const bool direct_b =
-      !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= kDirectBMaxRowBytes));
+  const bool direct_b = reads_b_in_place(pr, M, MR);
 
   const int64_t kc = even_kc(K, bl.kc);
   // A gathered row-major block read in place serves at most two column panels: keeping it
@@ -358,8 +367,11 @@ void gemm_float(const Problem<T>& pr) {
   // Thread grid tm x tn over C; each thread runs the blocked algorithm on its rectangle with
   // its own packing, so a split along N makes every thread pack all of A and a split along M
   // all of B. Pick the grid with the least per-thread time: its share of the flops times the
-  // tile imbalance, plus its packing at ~kPackFlops flops per element. (Sharing one packed B
-  // between threads was measured here: it saved ~2% of CPU time and added waits, so no.)
+  // tile imbalance, plus its packing at ~kPackFlops flops per element, counting only what its
+  // rectangle packs (an operand read in place costs nothing: splitting a 128-row GEMM along M
+  // leaves B unpacked, e.g. (128x784)@(784x256) per thread 336 -> 327 us, (256x128)^T@(128x256)
+  // 119 -> 114 us measured on the AVX2 EPYC). (Sharing one packed B between threads was measured
+  // here: it saved ~2% of CPU time and added waits, so no.)
   constexpr double kPackFlops = 40;
   const double flops = 2.0 * double(pr.M) * double(pr.N) * double(pr.K);
   int64_t nt = flops >= kGemmParallelFlops ? get_num_threads() : 1;
@@ -373,7 +385,9 @@ void gemm_float(const Problem<T>& pr) {
     if (cm > tiles_m || cn > tiles_n) continue;
     const double imbalance =
         double(ceil_div(tiles_m, cm) * ceil_div(tiles_n, cn)) * double(nt) / double(tiles_m * tiles_n);
-    const double pack = double(pr.K) * (double(pr.M) / double(cm) + double(pr.N) / double(cn));
+    const int64_t sub_m = ceil_div(tiles_m, cm) * u.mr, sub_n = ceil_div(tiles_n, cn) * u.nr;
+    const double pack = double(pr.K) * ((reads_a_in_place(pr, sub_n, u.nr) ? 0.0 : double(pr.M) / double(cm)) +
+                                        (reads_b_in_place(pr, sub_m, u.mr) ? 0.0 : double(pr.N) / double(cn)));
     const double cost = flops / double(nt) * imbalance + kPackFlops * pack;
     if (best < 0 || cost < best) best = cost, tm = cm, tn = cn;
   }

@@ -1,13 +1,18 @@
 #include "kernels/sort.h"
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 #include "core/error.h"
+#include "kernels/cpu.h"
 #include "kernels/parallel.h"
+#include "kernels/sort_refill.h"
+#include "kernels/sort_simd.h"
 
 namespace tl::kernels {
 namespace {
@@ -181,20 +186,77 @@ void radix_sort_row(const T* x, int64_t n, T* values, int64_t* indices) {
     }
   }
   if constexpr (kIsFloat<T>) {
-    // The zeros' run starts after every key below zero's; the NaNs are the last `nans`.
-    if (values && (nans > 0 || zeros > 0)) {
-      int64_t z = below_zero, q = n - nans;
-      for (int64_t i = 0; i < n; ++i) {
-        if (x[i] == T(0)) values[z++] = x[i];
-        else if (x[i] != x[i]) values[q++] = x[i];
-      }
-    }
+    if (values) refill_zeros_and_nans(x, n, below_zero, zeros, nans, values);
   }
 }
 
-// Rows shorter than kRadixMinRow: std::stable_sort on the same keys.
+// The dtypes sort_avx2.cpp vectorises: 4- and 8-byte integers and floats.
+template <class T>
+constexpr bool kVectorSorted = (kIsFloat<T> || std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t> ||
+                                std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>);
+
+#ifdef TL_X86
+// Rows at least this long are split over the thread pool: a few partition levels (each level's
+// parts partitioned in parallel), then every part sorted on its own thread.
+constexpr int64_t kParallelSortMin = int64_t(1) << 17;
+constexpr int kSplitLevels = 4;  // up to 16 parts
+
+// Runs fn(i) for every i < count on the pool, each thread claiming the next index when it is
+// free (largest parts first, as the caller orders them), so a worker the OS deschedules holds
+// up at most the one part it is on, not a fixed half of them.
+template <class F>
+void for_each_claimed(size_t count, F&& fn) {
+  std::atomic<size_t> next{0};
+  parallel_for(0, std::min<int64_t>(int64_t(count), get_num_threads()), 1, [&](int64_t, int64_t) {
+    for (size_t i = next++; i < count; i = next++) fn(i);
+  });
+}
+
+// The AVX2 value sort of one row (sort_simd.h): keys and a first split, the parts sorted (and
+// turned back into values), the float refill.
+template <class T>
+void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
+  using S = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  S* keys = reinterpret_cast<S*>(values);
+  FloatCounts counts;
+  const int64_t b = keys_and_split_avx2<T>(x, n, descending, values, &counts);
+  if (n < kParallelSortMin || get_num_threads() == 1) {
+    sort_keys_avx2<T>(values, b, descending);
+    sort_keys_avx2<T>(values + b, n - b, descending);
+  } else {
+    std::vector<std::pair<int64_t, int64_t>> parts{{0, b}};  // (start, length)
+    if (b < n) parts.emplace_back(b, n - b);
+    for (int level = 1; level < kSplitLevels; ++level) {
+      std::vector<int64_t> cut(parts.size());
+      for_each_claimed(parts.size(), [&](size_t i) { cut[i] = partition_keys_avx2(keys + parts[i].first, parts[i].second); });
+      std::vector<std::pair<int64_t, int64_t>> next;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        const auto [start, len] = parts[i];
+        if (cut[i] == len) {
+          next.push_back(parts[i]);
+        } else {
+          next.emplace_back(start, cut[i]);
+          next.emplace_back(start + cut[i], len - cut[i]);
+        }
+      }
+      parts.swap(next);
+    }
+    std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for_each_claimed(parts.size(), [&](size_t i) { sort_keys_avx2<T>(values + parts[i].first, parts[i].second, descending); });
+  }
+  if constexpr (kIsFloat<T>) refill_zeros_and_nans(x, n, counts.below_zero, counts.zeros, counts.nans, values);
+}
+#endif
+
+// Value sorts of the vectorised dtypes on AVX2 CPUs: the in-register quicksort (sort_simd.h).
+// Otherwise rows shorter than kRadixMinRow: std::stable_sort on the same keys, longer: radix.
 template <class T, class I>
 void sort_row(const T* x, int64_t n, bool descending, T* values, int64_t* indices) {
+#ifdef TL_X86
+  if constexpr (kVectorSorted<T>) {
+    if (values && !indices && active_isa() >= Isa::Avx2) return vector_value_sort<T>(x, n, descending, values);
+  }
+#endif
   if (n >= kRadixMinRow) {
     if (descending) return radix_sort_row<T, I, true>(x, n, values, indices);
     return radix_sort_row<T, I, false>(x, n, values, indices);

@@ -1,9 +1,11 @@
 // Sorting, searching and scans along the last axis of contiguous data (the ops move the axis).
 //
-// Sorting is an LSD radix sort on order-preserving unsigned keys (11-bit digits; a digit whose
+// Value sorts (no indices) of float32/64, int32/64 and uint32/64 on CPUs with AVX2 are a
+// vectorised quicksort (sort_simd.h) whose result is bit for bit a stable sort's. Everything
+// else is an LSD radix sort on order-preserving unsigned keys (11-bit digits; a digit whose
 // histogram is one bucket is skipped), so it is stable, O(n) and branch-free, and ascending and
 // descending are both stable (descending inverts the key). Floats follow NumPy's order: NaNs
-// last in both directions, -0.0 and +0.0 equal (argsort keeps their order). Rows shorter than
+// last in both directions, -0.0 and +0.0 equal (kept in input order). Rows shorter than
 // kRadixMinRow use std::stable_sort on the same keys.
 #pragma once
 #include <cstdint>
