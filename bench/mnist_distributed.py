@@ -56,21 +56,29 @@ def child_env():
 # Children: each process prints one JSON line {"rank": r, "seconds": wall, "cpu": its CPU time}
 
 
+def chapter_model():
+    """The chapter's model, compiled, from seed 0 (bench/dist_timeline.py times the same one)."""
+    from tensorlet import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape=(784,)),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def tensorlet_child(data, epochs):
     import numpy as np
 
     import tensorlet
-    from tensorlet import distribution, keras
+    from tensorlet import distribution
 
     tensorlet.set_num_threads(1)
     dp = distribution.DataParallel()
     distribution.set_distribution(dp)
     x, y, _, _ = read_data(data)
     y = np.eye(10, dtype=np.float32)[y]
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape=(784,)),
-                              keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    model = chapter_model()
     warm = WARMUP_BATCHES * GLOBAL_BATCH
     model.fit(x[:warm], y[:warm], batch_size=GLOBAL_BATCH, epochs=1, verbose=0)
     barrier = (lambda: None) if dp.num_processes == 1 else __import__("mpi4py.MPI").MPI.COMM_WORLD.Barrier

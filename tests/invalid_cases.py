@@ -517,6 +517,31 @@ def cases():
     add("Plan.replay_range begin > end", I, lambda: _C.Plan().replay_range(2, 1))
     add("Plan.replay_range(-1, 0)", T, lambda: _C.Plan().replay_range(-1, 0))
     add("capture.run end past the plan", I, lambda: _C.run(_C.Plan(), [], [], 3))
+    # capture.run_rows: a batch's rows gathered straight into a plan's inputs (fit's replays)
+    src, dst = tl.zeros((6, 3), dtype="float32"), [tl.zeros((2, 3), dtype="float32")]
+    perm = tl.asarray(np.array([5, 0, 2, 1, 4, 3]))
+
+    def rows(dst=dst, srcs=(src,), index=perm, start=0, stop=2):
+        return _C.run_rows(_C.Plan(), dst, list(srcs), index, start, stop, 0)
+    add("capture.run_rows two sources for one input", E, lambda: rows(srcs=(src, src)))
+    add("capture.run_rows no sources", E, lambda: rows(dst=[], srcs=()))
+    add("capture.run_rows 0-d source", E, lambda: rows(srcs=(tl.asarray(np.float32(1)),)))
+    add("capture.run_rows float index", E, lambda: rows(index=tl.asarray(np.zeros(6, np.float32))))
+    add("capture.run_rows 2-d index", E, lambda: rows(index=tl.zeros((2, 3), dtype="int64")))
+    add("capture.run_rows index value out of range", I, lambda: rows(index=tl.asarray(np.array([0, 6, 1]))))
+    add("capture.run_rows negative index value", I, lambda: rows(index=tl.asarray(np.array([-1, 0, 1]))))
+    add("capture.run_rows stop past the index", I, lambda: rows(start=5, stop=7))
+    add("capture.run_rows start > stop", I, lambda: rows(start=2, stop=1))
+    add("capture.run_rows stop past the rows (no index)", I, lambda: rows(index=None, start=5, stop=7))
+    add("capture.run_rows rows for another shape", E, lambda: rows(stop=3))
+    add("capture.run_rows float64 rows into float32", E, lambda: rows(srcs=(tl.zeros((6, 3), dtype="float64"),)))
+    add("capture.run_rows sources of other lengths", E,
+        lambda: rows(dst=dst * 2, srcs=(src, tl.zeros((5, 3), dtype="float32"))))
+    add("capture.run_rows non-contiguous source", E, lambda: rows(srcs=(tl.zeros((6, 6), dtype="float32")[:, ::2],)))
+    add("capture.run_rows a NumPy source", T, lambda: rows(srcs=(np.zeros((6, 3), np.float32),)))
+    add("capture.run_rows gathers (index and slice)", None, lambda: (
+        (rows(), np.asarray(dst[0]).copy())[1],
+        np.asarray(src)[[5, 0]]))
     add("Plan.fuse([1.0])", T, lambda: _C.Plan().fuse([1.0]))
     add("Plan.fuse(None)", T, lambda: _C.Plan().fuse(None))
     return C

@@ -152,6 +152,9 @@ def test_a_last_batch_split_unevenly_weighs_each_rank_by_its_rows(trained):
     ranks, _, _ = trained
     np.testing.assert_allclose(ranks[0]["uneven_weights"], ranks[0]["uneven_reference"], rtol=1e-5, atol=1e-6)
     assert np.array_equal(ranks[0]["uneven_weights"], ranks[1]["uneven_weights"])
+    # under the default OVERLAP_MIN_ELEMENTS this model's buckets are all blocking: replays, none
+    # of them segmented
+    assert ranks[0]["uneven_replays"] > 0 and ranks[0]["uneven_overlapped"] == 0
 
 
 def test_a_model_fitted_alone_before_trains_in_step_under_the_distribution(trained):

@@ -104,11 +104,55 @@ def test_a_tail_rides_at_the_end_of_the_last_pack_and_is_summed():
     b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=10, tail=2)
     assert b.buckets[-1] == ([], np.float32) and b.buckets[-2] == ([0], None)
     b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, big=100, tail=2, tail_dtype=np.float64)
-    assert b.buckets == [([1, 0], np.float32), ([], np.float64)] and b.blocking_from == 1
+    # the pack holds the first variable's gradient (final last): blocking, as the tail's own pack
+    assert b.buckets == [([1, 0], np.float32), ([], np.float64)] and b.blocking_from == 0
     b.begin(1.0)
     b.start_rest(arrays, [True, True])  # no tail given: zeros
     b.finish()
     np.testing.assert_array_equal(b.tail_sum, [0, 0])
+
+
+def test_a_tail_rides_in_the_first_layers_bias_pack_before_its_kernel():
+    """The chapter's layout: the last layer's pack is nonblocking; the first layer's bias pack and
+    kernel are blocking, and the tail joins the bias pack instead of a third blocking all-reduce."""
+    vs = variables((4, 5), (5,), (5, 3), (3,))
+    comm = FakeComm()
+    b = _grad_buckets.GradBuckets(comm, FakeMPI, vs, big=10, groups=[0, 0, 1, 1], pack_min=1, tail=2)
+    assert b.buckets == [([3], np.float32), ([2], None), ([1], np.float32), ([0], None)]
+    assert b.blocking_from == 2
+    arrays = [np.full(tuple(v.shape), i + 1, np.float32) for i, v in enumerate(vs)]
+    b.begin(1.0)
+    b.start_rest(arrays, [True] * 4, np.array([5, 6], np.float32))
+    b.finish()
+    assert [kind for kind, _ in comm.calls] == ["nonblocking", "nonblocking", "blocking", "blocking"]
+    np.testing.assert_array_equal(comm.calls[2][1], [2] * 5 + [5, 6])  # the bias, then the tail
+    np.testing.assert_array_equal(b.tail_sum, [5, 6])
+
+
+def test_below_overlap_min_every_bucket_is_blocking_and_packs_span_layers():
+    vs = variables((4, 5), (5,), (5, 3), (3,))  # the second layer holds 15 + 3 elements
+    kwargs = dict(big=16, groups=[0, 0, 1, 1], pack_min=1, tail=2)
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs, overlap_min=18, **kwargs)
+    assert b.buckets == [([3, 2], np.float32), ([1], np.float32), ([0], None)]
+    assert b.blocking_from == 1  # 18 elements: worth overlapping
+    comm = FakeComm()
+    b = _grad_buckets.GradBuckets(comm, FakeMPI, vs, overlap_min=19, **kwargs)
+    assert b.buckets == [([3, 2, 1], np.float32), ([0], None)] and b.blocking_from == 0
+    arrays = [np.full(tuple(v.shape), i + 1, np.float32) for i, v in enumerate(vs)]
+    b.begin(1.0)
+    b.start_rest(arrays, [True] * 4, np.array([5, 6], np.float32))
+    summed = b.finish()
+    assert [kind for kind, _ in comm.calls] == ["blocking"] * 2
+    # the flags, the second layer's bias and kernel, the first layer's bias, the tail
+    np.testing.assert_array_equal(comm.calls[0][1], [1] * 4 + [4] * 3 + [3] * 15 + [2] * 5 + [5, 6])
+    for i in range(4):
+        np.testing.assert_array_equal(summed[i], i + 1)
+    np.testing.assert_array_equal(b.tail_sum, [5, 6])
+    # every gradient big: the flags' own pack comes first, blocking too
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs[::2], big=1, groups=[0, 1], overlap_min=100)
+    assert b.buckets == [([], np.float32), ([1], None), ([0], None)] and b.blocking_from == 0
+    b = _grad_buckets.GradBuckets(FakeComm(), FakeMPI, vs[::2], big=1, groups=[0, 1])
+    assert b.blocking_from == 2
 
 
 def test_buckets_start_in_order_and_all_before_finish():

@@ -1,5 +1,7 @@
 // tensorlet._core._capture: recording a step into a Plan and replaying it (capture/recorder.h);
 // python/tensorlet/capture.py is the public face (CapturedFunction).
+#include <algorithm>
+#include <cstring>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -78,6 +80,64 @@ std::vector<Tensor> new_inputs(const std::vector<Tensor>& dst, const py::list& s
   return from;
 }
 
+// Rows [start, stop) of each src (or rows index[start:stop], when `index` is given) into the
+// captured input dst[i], whose shape is (stop - start, *src.shape[1:]): fit's batches gathered
+// straight into a replayed plan's inputs, without a gathered copy in between. Everything is
+// checked here, with the GIL held; the returned job copies (call it without the GIL).
+struct RowGather {
+  std::vector<const char*> from;
+  std::vector<char*> to;
+  std::vector<size_t> row_bytes;
+  std::vector<int64_t> rows;  // source row of each batch row
+
+  void operator()() const {
+    for (size_t i = 0; i < to.size(); ++i)
+      for (size_t r = 0; r < rows.size(); ++r)
+        std::memcpy(to[i] + r * row_bytes[i], from[i] + rows[r] * row_bytes[i], row_bytes[i]);
+  }
+};
+
+RowGather row_gather(const std::vector<Tensor>& dst, const std::vector<Tensor>& src, const std::optional<Tensor>& index,
+                     int64_t start, int64_t stop) {
+  const char* op = "capture.run_rows";
+  TL_CHECK(dst.size() == src.size(), op, src.size(), " sources for ", dst.size(), " captured inputs");
+  TL_CHECK(!src.empty(), op, "no sources");
+  TL_CHECK(src[0].ndim() >= 1, op, "source 0 is 0-d; rows need a first axis");
+  const int64_t n = src[0].dim(0);
+  const int64_t limit = index ? (index->ndim() == 1 ? index->dim(0) : -1) : n;
+  if (index) {
+    TL_CHECK(index->ndim() == 1 && index->dtype() == DType::Int64 && index->is_contiguous(), op,
+             "index must be a contiguous 1-d int64 tensor, got shape ", shape_str(index->shape()), " (",
+             dtype_name(index->dtype()), ")");
+  }
+  TL_CHECK_INDEX(0 <= start && start <= stop && stop <= limit, op, "rows [", start, ", ", stop, ") out of range for ",
+                 limit, index ? " index entries" : " rows");
+  RowGather job;
+  job.rows.resize(static_cast<size_t>(stop - start));
+  for (int64_t r = start; r < stop; ++r) {
+    const int64_t row = index ? index->data<int64_t>()[r] : r;
+    TL_CHECK_INDEX(0 <= row && row < n, op, "index ", row, " out of range for ", n, " rows");
+    job.rows[static_cast<size_t>(r - start)] = row;
+  }
+  for (size_t i = 0; i < src.size(); ++i) {
+    const Tensor& s = src[i];
+    const Tensor& d = dst[i];
+    TL_CHECK(s.ndim() >= 1 && s.dim(0) == n, op, "source ", i, " of shape ", shape_str(s.shape()), " has not the ",
+             n, " rows of source 0");
+    Shape want = s.shape();
+    want[0] = stop - start;
+    TL_CHECK(d.shape() == want && d.dtype() == s.dtype(), op, "source ", i, " (", shape_str(s.shape()), ", ",
+             dtype_name(s.dtype()), ") rows ", start, ":", stop, " for a captured input of shape ",
+             shape_str(d.shape()), " (", dtype_name(d.dtype()), ")");
+    TL_CHECK(s.is_contiguous() && d.is_contiguous(), op, "source ", i, " must be contiguous");
+    d.check_writable(op);
+    job.from.push_back(static_cast<const char*>(s.data_ptr()));
+    job.to.push_back(static_cast<char*>(d.data_ptr()));
+    job.row_bytes.push_back(static_cast<size_t>(s.numel() / std::max<int64_t>(n, 1)) * s.itemsize());
+  }
+  return job;
+}
+
 }  // namespace
 
 void bind_capture(py::module_& m) {
@@ -151,6 +211,17 @@ void bind_capture(py::module_& m) {
         }, py::arg("plan"), py::arg("dst"), py::arg("src"), py::arg("end") = py::none(),
         "Copies (and casts) each src into the captured input dst[i]'s buffer, then replays the plan (its entries "
         "before `end` when given), without the GIL.");
+  c.def("run_rows", [](capture::Plan& p, const std::vector<Tensor>& dst, const std::vector<Tensor>& src,
+                       std::optional<Tensor> index, int64_t start, int64_t stop, std::optional<size_t> end) {
+          const RowGather gather = row_gather(dst, src, index, start, stop);
+          py::gil_scoped_release release;
+          gather();
+          if (end) capture::replay_range(p, 0, *end);
+          else p.replay();
+        }, py::arg("plan"), py::arg("dst"), py::arg("src"), py::arg("index"), py::arg("start"), py::arg("stop"),
+        py::arg("end") = py::none(),
+        "As run, with each captured input dst[i] filled by rows [start, stop) of src[i] (rows index[start:stop] "
+        "when index is not None: a batch of a shuffled epoch) instead of a copy of a whole tensor.");
   c.def("begin", [](const std::shared_ptr<capture::Plan>& p) { capture::begin_recording(p.get()); }, py::arg("plan"),
         "Starts recording this thread's outermost op calls into `plan` (end() stops).");
   c.def("end", &capture::end_recording);

@@ -19,8 +19,9 @@ same order whatever path its step took (a replayed plan, an eager call, no rows 
   other bucket is a nonblocking ``Iallreduce``, started as soon as its gradients are final
   (``start``);
 - ``tail`` more values (the step's metric states, see tensorlet.distribution) ride at the end of
-  the last bucket, a pack of ``tail_dtype`` (appended when the last bucket is not one), so the
-  logs' sums cost no collective of their own.
+  the last pack of ``tail_dtype`` among the blocking buckets (a pack of their own, appended, when
+  there is none), so the logs' sums cost no collective of their own: with the chapter's model the
+  first layer's bias pack carries them, and a step makes two blocking all-reduces, not three.
 
 Each rank contributes ``scale * grad`` (its share of the global batch's rows), so the sums are the
 global batch's mean gradients.
@@ -33,6 +34,25 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 
+def _layout(sizes, dtypes, groups, big: int, pack_min: int, pack_max: int) -> List[tuple]:
+    """The buckets, (members, pack dtype or None), walking the variables in reverse order."""
+    buckets, open_pack = [], None
+    n = len(sizes)
+    for i in reversed(range(n)):
+        if open_pack is not None and i + 1 < n and groups[i] != groups[i + 1] and open_pack[2] >= pack_min:
+            open_pack = None  # another layer's gradients: final later
+        if sizes[i] >= big:
+            buckets.append(([i], None))
+            open_pack = None
+            continue
+        if open_pack is None or open_pack[1] != dtypes[i] or open_pack[2] + sizes[i] > pack_max:
+            open_pack = [[], dtypes[i], 0]
+            buckets.append(open_pack)
+        open_pack[0].append(i)
+        open_pack[2] += sizes[i]
+    return [(b[0], b[1]) if isinstance(b, list) else b for b in buckets]
+
+
 class GradBuckets:
     """The buckets of one variable list. ``begin(scale)``, then ``start(k, arrays, flags)`` for
     k = 0, 1, ... (each bucket once, in order; ``arrays[i]`` is variable i's gradient as a NumPy
@@ -40,47 +60,48 @@ class GradBuckets:
     ``finish()`` for the summed gradients (and ``tail_sum``)."""
 
     def __init__(self, comm, mpi, variables: Sequence, big: int, groups: Optional[Sequence[int]] = None,
-                 pack_min: int = 1 << 12, pack_max: int = 1 << 18, tail: int = 0, tail_dtype=np.float32):
+                 pack_min: int = 1 << 12, pack_max: int = 1 << 18, tail: int = 0, tail_dtype=np.float32,
+                 overlap_min: int = 0):
         """``groups[i]``: the layer variable i belongs to (by default each variable is its own);
-        ``tail``: how many values ride at the end of the last bucket (``start``'s ``tail``)."""
+        ``tail``: how many values ride at the end of a blocking pack (``start``'s ``tail``);
+        ``overlap_min``: when the nonblocking buckets would hold fewer elements than this, every
+        bucket is blocking instead, packed without cuts between layers (a nonblocking all-reduce
+        costs more to post and progress, 50-100 us a step here, than it can hide for 20 KB)."""
         self._comm, self._mpi = comm, mpi
         self.variables = list(variables)
         shapes = [tuple(v.shape) for v in self.variables]
         dtypes = [np.asarray(v).dtype for v in self.variables]
         self._shapes, self._dtypes = shapes, dtypes
         n = len(self.variables)
-        # buckets[k]: (members, pack dtype or None for one gradient reduced on its own buffer)
-        self.buckets: List[tuple] = []
+        sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
         groups = list(range(n)) if groups is None else list(groups)
-        open_pack = None
-        for i in reversed(range(n)):
-            size = int(np.prod(shapes[i], dtype=np.int64))
-            if open_pack is not None and i + 1 < n and groups[i] != groups[i + 1] and open_pack[2] >= pack_min:
-                open_pack = None  # another layer's gradients: final later
-            if size >= big:
-                self.buckets.append(([i], None))
-                open_pack = None
-                continue
-            if open_pack is None or open_pack[1] != dtypes[i] or open_pack[2] + size > pack_max:
-                open_pack = [[], dtypes[i], 0]
-                self.buckets.append(open_pack)
-            open_pack[0].append(i)
-            open_pack[2] += size
-        self.buckets = [(b[0], b[1]) if isinstance(b, list) else b for b in self.buckets]
-        first_pack = next((k for k, (_, dtype) in enumerate(self.buckets) if dtype is not None), None)
-        if first_pack is None:  # every gradient is big: the flags get a pack of their own, first
-            self.buckets.insert(0, ([], np.dtype(np.float32)))
-            first_pack = 0
-        self._flags_bucket = first_pack
-        self.tail = int(tail)
-        if self.tail and self.buckets[-1][1] != np.dtype(tail_dtype):
-            self.buckets.append(([], np.dtype(tail_dtype)))
+        # buckets[k]: (members, pack dtype or None for one gradient reduced on its own buffer)
+        self.buckets = _layout(sizes, dtypes, groups, big, pack_min, pack_max)
         # Blocking from here on: the buckets whose gradients are all of the group backward
         # finishes last (always at least the last bucket).
         last = groups[0] if n else None
         self.blocking_from = len(self.buckets) - 1
         while self.blocking_from > 0 and all(groups[i] == last for i in self.buckets[self.blocking_from - 1][0]):
             self.blocking_from -= 1
+        if sum(sizes[i] for members, _ in self.buckets[:self.blocking_from] for i in members) < overlap_min:
+            self.buckets, self.blocking_from = _layout(sizes, dtypes, [0] * n, big, pack_min, pack_max), 0
+        first_pack = next((k for k, (_, dtype) in enumerate(self.buckets) if dtype is not None), None)
+        if first_pack is None:  # every gradient is big: the flags get a pack of their own, first
+            self.buckets.insert(0, ([], np.dtype(np.float32)))
+            first_pack = 0
+            self.blocking_from = 0 if self.blocking_from == 0 else self.blocking_from + 1
+        self._flags_bucket = first_pack
+        # The tail's bucket: the last blocking pack of its dtype (all blocking buckets start after
+        # the whole step, when the tail's values are final), else a pack of its own at the end.
+        self.tail = int(tail)
+        self._tail_bucket = None
+        if self.tail:
+            found = [k for k in range(self.blocking_from, len(self.buckets))
+                     if self.buckets[k][1] == np.dtype(tail_dtype)]
+            if not found:
+                self.buckets.append(([], np.dtype(tail_dtype)))
+                found = [len(self.buckets) - 1]
+            self._tail_bucket = found[-1]
         # the flat buffers of the packs (reused every step), and where each member lies in its pack
         self._packs, self._places = {}, {}
         for k, (members, dtype) in enumerate(self.buckets):
@@ -91,7 +112,7 @@ class GradBuckets:
                     size = int(np.prod(shapes[i], dtype=np.int64))
                     places.append((i, offset, offset + size))
                     offset += size
-                self._packs[k] = np.empty(offset + (self.tail if k == len(self.buckets) - 1 else 0), dtype)
+                self._packs[k] = np.empty(offset + (self.tail if k == self._tail_bucket else 0), dtype)
         self.tail_sum: Optional[np.ndarray] = None
         self._requests: list = []
         self._arrays: List[Optional[np.ndarray]] = [None] * n
@@ -108,7 +129,7 @@ class GradBuckets:
 
     def start(self, k: int, arrays: Sequence[Optional[np.ndarray]], flags: Sequence[bool], tail=None) -> None:
         """Starts bucket k's reduction (buckets start in order); arrays/flags cover all variables;
-        ``tail`` (the last bucket only): the ``self.tail`` values summed with the gradients."""
+        ``tail`` (read by the tail's bucket only): the ``self.tail`` values summed with the gradients."""
         if k != self._next:
             raise RuntimeError(f"GradBuckets: bucket {k} started before bucket {self._next}")
         self._next += 1
@@ -140,7 +161,7 @@ class GradBuckets:
                     np.multiply(a.reshape(-1), scale, out=buffer[lo:hi])
                 if a is not None:
                     self._arrays[i] = a
-            if self.tail and k == len(self.buckets) - 1:
+            if k == self._tail_bucket:
                 buffer[len(buffer) - self.tail:] = 0 if tail is None else tail
         if k >= self.blocking_from:
             self._comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
@@ -148,7 +169,7 @@ class GradBuckets:
             self._requests.append(self._comm.Iallreduce(MPI.IN_PLACE, buffer, op=MPI.SUM))
 
     def start_rest(self, arrays: Sequence[Optional[np.ndarray]], flags: Sequence[bool], tail=None) -> None:
-        """Starts every bucket not started yet, in order (``tail`` goes with the last)."""
+        """Starts every bucket not started yet, in order (``tail`` goes with the tail's bucket)."""
         while self._next < len(self.buckets):
             self.start(self._next, arrays, flags, tail)
 
@@ -177,5 +198,5 @@ class GradBuckets:
                 else:
                     result[i] = part.copy()
         if self.tail:
-            self.tail_sum = self._packs[len(self.buckets) - 1][-self.tail:]
+            self.tail_sum = self._packs[self._tail_bucket][-self.tail:]
         return [None if f == 0 else a for f, a in zip(flags, result)]

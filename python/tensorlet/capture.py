@@ -161,7 +161,31 @@ class CapturedFunction:
         # The signature walk (tensors with their shapes and dtypes, other values by value) is
         # C++: it runs on every call.
         key, tensors, requires_grad = _C.signature(*args, **kwargs)
-        build = (args, kwargs)
+        return self._call(key, tensors, requires_grad, (args, kwargs))
+
+    def call_rows(self, batch):
+        """``self(batch.data())`` for a ``Batch`` of the trainer's loops: once this batch size
+        replays a plan, each later batch's rows are gathered by C++ straight into the plan's inputs
+        (without the GIL), with no gathered tensors in between. What was found out about the
+        batches is kept in ``batch.notes`` (shared by one iterator's batches)."""
+        note = ("captured rows", id(self), batch.size, batch.index is None)
+        found = batch.notes.get(note)
+        if found is not None and found[0] is self and self._entries.get(found[1]) is found[2] \
+                and found[2].plan is not None and self.enabled and not _C.is_recording():
+            entry = found[2]
+            entry.calls += 1
+            return self._replay(entry, None, None, rows=(found[3], batch))
+        data = batch.data()
+        key, tensors, requires_grad = _C.signature(data)
+        out = self._call(key, tensors, requires_grad, ((data,), {}))
+        entry = self._entries.get(key)
+        if entry is not None and entry.plan is not None:
+            sources = _row_sources(batch)
+            if sources is not None:
+                batch.notes[note] = (self, key, entry, sources)
+        return out
+
+    def _call(self, key, tensors, requires_grad, build):
         if not self.enabled or requires_grad or _C.is_recording():
             return self._eager(build, tensors)
         entry = self._entries.get(key)
@@ -204,16 +228,30 @@ class CapturedFunction:
         entry.plan, entry.inputs, entry.outputs, entry.hooks = plan, inputs, out, hooks
         return out
 
-    def _replay(self, entry: _Entry, build, tensors):
+    def _replay(self, entry: _Entry, build, tensors, rows=None):
+        """Replays ``entry``'s plan on ``tensors``, or (``rows`` = (sources, batch), build and
+        tensors None) on the batch's rows of the sources, gathered into the plan's inputs."""
         for hook in entry.hooks:
             hook()
+        if rows is None:
+            def run(end=None):  # copies the new inputs in, then replays
+                _C.run(entry.plan, entry.inputs, tensors, end)
+        else:
+            sources, batch = rows
+
+            def run(end=None):
+                _C.run_rows(entry.plan, entry.inputs, sources, batch.index, batch.start, batch.stop, end)
         try:
             hook = self.replay_hook
             if hook is None:
-                _C.run(entry.plan, entry.inputs, tensors)  # copies the new inputs in, then replays
+                run()
             else:
-                hook(entry.plan, lambda end=None: _C.run(entry.plan, entry.inputs, tensors, end))
+                hook(entry.plan, run)
         except _C.ReplayMismatch as e:
+            if rows is not None:  # the eager call below takes the gathered rows
+                data = rows[1].data()
+                _, tensors, _ = _C.signature(data)
+                build = ((data,), {})
             # Shapes that depend on the data: this call runs eagerly; capture once more, then stay
             # eager for this signature if it happens again.
             entry.mismatches += 1
@@ -226,6 +264,28 @@ class CapturedFunction:
             return self._eager(build, tensors)
         entry.replays += 1
         return entry.outputs
+
+
+def _row_sources(batch):
+    """The tensors ``CapturedFunction.call_rows`` gathers the batch's rows from (the arrays' in the
+    order the signature walk meets them in ``batch.data()``), or None when they are not all
+    contiguous tensors or the index is not an int64 vector (then batches go through data())."""
+    sources = []
+
+    def walk(a):
+        if isinstance(a, list):
+            return all(walk(t) for t in a)
+        if not isinstance(a, _core.Tensor) or a.ndim < 1 or not np.asarray(a).flags.c_contiguous:
+            return False
+        sources.append(a)
+        return True
+
+    index = batch.index
+    if not all(walk(a) for a in batch.arrays) or (index is not None and (
+            not isinstance(index, _core.Tensor) or index.ndim != 1 or str(index.dtype) != "int64"
+            or not np.asarray(index).flags.c_contiguous)):
+        return None
+    return sources
 
 
 def captured(fn: Optional[Callable] = None, *, enabled: bool = True):

@@ -15,8 +15,9 @@ work as follows (with one process, or without mpi4py, nothing changes):
   replayed step overlaps the all-reduce with backward as PyTorch DDP does: the plan replays in
   segments cut where a bucket's gradients are final, and each bucket's reduction starts there
   (``_Overlap``); the buckets of the first layer, final when backward ends, are blocking
-  all-reduces after the step (with the metric states); the eager step reduces all buckets after
-  its backward.
+  all-reduces after the step (with the metric states). When the other layers' gradients hold
+  fewer than ``OVERLAP_MIN_ELEMENTS``, nothing overlaps: the plan replays whole and every bucket
+  is blocking after it. The eager step reduces all buckets after its backward.
 - Every rank must stop at the same batch: when a callback watching batches (or the user's own
   train_step) may set ``stop_training``, the ranks agree after each batch, else at epoch ends.
 - At the start of fit: the ranks' model configs, weight shapes, optimizer config and data shapes
@@ -24,8 +25,8 @@ work as follows (with one process, or without mpi4py, nothing changes):
   broadcast from rank 0, and each rank's random generator is reseeded from its own draw and its
   rank (dropout differs per rank, reproducibly given a seed).
 - Loss and metrics in the logs are global, from metric states summed across ranks: each
-  batch's (the progress bar's and callbacks'), from the states summed in the last gradient
-  bucket (no collective of their own), each epoch's and evaluate's results.
+  batch's (the progress bar's and callbacks'), from the states summed in a blocking gradient
+  pack (no collective of their own), each epoch's and evaluate's results.
 - Non-trainable weights (batch-norm moving statistics) are averaged across ranks at each epoch end.
 - evaluate shards the rows and sums the metric states; predict shards the rows and gathers all of
   them on every rank. Only rank 0 shows progress and writes weights files.
@@ -52,6 +53,11 @@ __all__ = ["initialize", "list_devices", "DataParallel", "set_distribution", "di
 # Gradients with at least this many elements are all-reduced in place on their own buffer; runs of
 # smaller ones are packed into buckets (see _grad_buckets.py).
 BUCKET_MIN_ELEMENTS = 1 << 15
+# Below this many elements in the gradients backward finishes before the first layer's, nothing
+# overlaps: all buckets are blocking all-reduces after the step (the chapter's model: 5130 elements,
+# one small pack and the first layer's kernel), which costs less than posting and progressing a
+# nonblocking one (see _grad_buckets).
+OVERLAP_MIN_ELEMENTS = 1 << 16
 
 _MPI = None
 _current: Optional["DataParallel"] = None
@@ -292,7 +298,7 @@ class DataParallel:
 
     def buckets(self, variables, model=None, metrics: Optional["_MetricStates"] = None) -> GradBuckets:
         """The gradient buckets of this variable list (made once per list; see _grad_buckets),
-        with packs cut between ``model``'s layers, the last one carrying ``metrics``' states."""
+        with packs cut between ``model``'s layers, a blocking pack carrying ``metrics``' states."""
         tail = (0, None) if metrics is None else (metrics.size, metrics.dtype)
         key = (tuple(map(id, variables)), tail)
         found = self._buckets.get(key)
@@ -303,7 +309,8 @@ class DataParallel:
                     layer_of.setdefault(id(w), n)
             groups = [layer_of.get(id(v), -1 - i) for i, v in enumerate(variables)]
             found = self._buckets[key] = GradBuckets(self._comm, _MPI, variables, BUCKET_MIN_ELEMENTS, groups,
-                                                     tail=tail[0], tail_dtype=tail[1] or np.float32)
+                                                     tail=tail[0], tail_dtype=tail[1] or np.float32,
+                                                     overlap_min=OVERLAP_MIN_ELEMENTS)
         return found
 
     def global_metrics(self, model):
@@ -446,7 +453,7 @@ class _Overlap:
 class _TrainFunction:
     """The trainer's train function under a DataParallel: runs the step on this rank's rows with
     the optimizer deferred, all-reduces the gradients (overlapped with backward when the step is
-    a replayed plan) with the metric states in the last bucket, then applies them. Its logs are
+    a replayed plan) with the metric states in a blocking pack, then applies them. Its logs are
     the metrics' results from the summed states: global, the same on every rank."""
 
     def __init__(self, dp: DataParallel, model, inner, batch_logs: bool = True):
@@ -463,6 +470,7 @@ class _TrainFunction:
         self._overlapped = None  # the _Overlap this call's replay used
         self._scale = 1.0
         self._metrics = _MetricStates(model)
+        self._bucket_of = {}  # (id(variable list), last) -> (that list, its GradBuckets)
         # gradient_scale()'s tensor (kept on the step function: its plans read this tensor) and
         # whether the step's one optimizer call takes gradients scaled by it (known when the step
         # last ran Python; a replay runs the same ops)
@@ -485,8 +493,9 @@ class _TrainFunction:
             pending = self._pending
             single = pending is not None and len(pending) == 1 and pending[0][1] is None
             overlap = None
-            if single:
-                overlap = _Overlap(plan, pending[0][0], self._buckets(pending[0][0], True))
+            buckets = self._buckets(pending[0][0], True) if single else None
+            if buckets is not None and buckets.blocking_from > 0:  # some bucket to start mid-backward
+                overlap = _Overlap(plan, pending[0][0], buckets)
             self._overlaps[plan] = overlap
         if overlap is None:
             run(None)
@@ -498,7 +507,11 @@ class _TrainFunction:
     def _buckets(self, variables, last: bool) -> GradBuckets:
         """The buckets of one optimizer call's variables; the step's last call carries the metric
         states."""
-        return self._dp.buckets(variables, self._model, self._metrics if last else None)
+        found = self._bucket_of.get((id(variables), last))
+        if found is None or found[0] is not variables:  # once per variable list (not per step)
+            found = self._bucket_of[(id(variables), last)] = (
+                variables, self._dp.buckets(variables, self._model, self._metrics if last else None))
+        return found[1]
 
     def _apply(self, buckets: GradBuckets, variables, grads, arrays) -> None:
         """Waits for the buckets, then the optimizer's update with the sums (``grads``/``arrays``:

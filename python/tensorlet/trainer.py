@@ -44,12 +44,16 @@ class StepFunction:
 
     def __init__(self, step):
         self.step = step
+        # a captured step's replays gather each batch's rows straight into its plan's inputs
+        self._call_rows = getattr(step, "call_rows", None)
 
     def steps_per_execution(self, arrays, batch_size: int) -> int:
         """How many batches one call can take for this data (one: each call is one step)."""
         return 1
 
     def __call__(self, batch: Batch):
+        if self._call_rows is not None:
+            return self._call_rows(batch)
         return self.step(batch.data())
 
 

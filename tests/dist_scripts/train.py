@@ -17,6 +17,9 @@ out = sys.argv[1]
 # Kernels (192 and 48 elements) all-reduced in place on their own buffers, the biases in a bucket:
 # both paths are exercised.
 distribution.BUCKET_MIN_ELEMENTS = 40
+# The cases below overlap their small buckets with backward; the runs after them take the
+# default, under which these small models' buckets are all blocking after the step.
+distribution.OVERLAP_MIN_ELEMENTS = 0
 dp = distribution.DataParallel()
 rank = dp.rank
 distribution.set_distribution(dp)
@@ -90,6 +93,8 @@ for case in CASES:
 
 # 255 rows: the last global batch (63 rows) splits 32/31, so rank 0 replays its 32-row step with
 # another share of the rows (32/63, not 32/64): the gradient scale is read at each replay.
+distribution.OVERLAP_MIN_ELEMENTS = 1 << 16
+overlapped = dp.overlapped_steps
 model = make("crossentropy")
 if rank == 0:
     reference = make("crossentropy")
@@ -100,6 +105,8 @@ if rank == 0:
     distribution.set_distribution(dp)
 model.fit(x[:255], y[:255], batch_size=64, epochs=2, shuffle=False, verbose=0)
 results["uneven_weights"] = np.concatenate([w.ravel() for w in model.get_weights()])
+results["uneven_overlapped"] = np.array(dp.overlapped_steps - overlapped)
+results["uneven_replays"] = np.array(model.train_function.step.stats()["replays"])
 
 # Shuffled, with validation, progress printed (rank 0 only) and a weights file (rank 0 only).
 model = make("crossentropy")
