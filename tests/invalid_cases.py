@@ -459,6 +459,8 @@ def cases():
     add("sort(list) needs a tensor", T, lambda: tl.sort([3, 1]))
     add("unique_values(list) needs a tensor", T, lambda: tl.unique_values([3, 1]))
     add("_unique_values(float16)", T, lambda: tl._core._unique_values(tl.asarray(np.array([1.0, 2.0], np.float16))))
+    add("_unique_counts(complex64)", T, lambda: tl._core._unique_counts(tl.asarray(np.array([1j, 2.0], np.complex64))))
+    add("unique_counts(list) needs a tensor", T, lambda: tl.unique_counts([3, 1]))
     add("_cumsum(0-d)", E, lambda: tl._core._cumsum(tl.asarray(1.0), 0, False))
     add("_cumsum(axis=-3)", (E, I), lambda: tl._core._cumsum(t23(), -3, False))
     add("_cumprod(axis=2)", (E, I), lambda: tl._core._cumprod(t23(), 2))

@@ -211,3 +211,33 @@ def test_unique_values_large_with_specials(dtype):
         ref = np.unique(x, equal_nan=False)  # sorted; NaNs stay distinct, as np.unique_values
         assert got.dtype == x.dtype
         np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8",
+                                   "uint16", "uint32", "uint64", "bool", "complex64"])
+def test_unique_counts_matches_numpy(dtype):
+    # The one-pass C++ compaction (real dtypes but float16) and the mask path (float16, complex):
+    # values and counts as np.unique_counts (NaNs distinct, count 1; -0.0 and +0.0 one value).
+    rng = np.random.default_rng(7)
+    base = dtype if dtype != "complex64" else "float32"
+    cases = [_special(base, 1, "random", rng), _special(base, 2, "equal", rng), _special(base, 0, "random", rng),
+             _special(base, 1, "random", rng).reshape(())]  # 0-d flattens to one value
+    for pattern in ("specials", "random", "equal", "full_range", "sorted", "reversed"):
+        cases.append(_special(base, 3000, pattern, rng).reshape(3, 1000, 1)[:, ::-1])  # strided 3-D
+    for x in cases:
+        if dtype == "complex64":
+            x = (x + 1j * _special(base, x.size, "random", rng).reshape(x.shape)).astype(dtype)
+        got, ref = tl.unique_counts(tl.asarray(x)), np.unique_counts(x)
+        assert got.values.dtype == x.dtype and got.counts.dtype == "int64"
+        np.testing.assert_array_equal(np.asarray(got.values), ref.values, err_msg=f"{x.shape}")
+        np.testing.assert_array_equal(np.asarray(got.counts), ref.counts, err_msg=f"{x.shape}")
+
+
+def test_unique_counts_special_runs():
+    # Runs that start or end at the edges, NaNs at the end with one count each, mixed zeros.
+    x = np.array([np.nan, -0.0, 2.0, 0.0, np.nan, 2.0, -np.inf, 0.0, np.inf, np.inf], np.float32)
+    got = tl.unique_counts(tl.asarray(x))
+    np.testing.assert_array_equal(np.asarray(got.values), [-np.inf, 0.0, 2.0, np.inf, np.nan, np.nan])
+    assert np.asarray(got.counts).tolist() == [1, 3, 2, 2, 1, 1]
+    one_run = tl.unique_counts(tl.full((4, 5), 3, dtype="int64"))
+    assert np.asarray(one_run.values).tolist() == [3] and np.asarray(one_run.counts).tolist() == [20]

@@ -1,6 +1,7 @@
 // Sorting, searching and cumulative ops. The Array API signatures (keyword-only arguments,
 // dtype=, include_initial=, sorter=) live in python/tensorlet/_sorting.py over these.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // unique_counts returns a pair
 #include "bindings/convert.h"
 #include "bindings/gil.h"
 #include "ops/sorting.h"
@@ -26,6 +27,10 @@ void bind_sorting(py::module_& m) {
           Tensor t = arg(x);
           return without_gil_if(is_large(t.numel()), [&] { return unique_values(t); });
         }, py::arg("x"), "The sorted distinct values of x, flattened (NaNs all distinct).");
+  m.def("_unique_counts", [](py::handle x) {
+          Tensor t = arg(x);
+          return without_gil_if(is_large(t.numel()), [&] { return unique_counts(t); });
+        }, py::arg("x"), "(unique_values(x), int64 count of each), from one sort and one pass.");
   m.def("_cumsum", [](py::handle x, int64_t axis, bool reverse) {
           Tensor t = arg(x);
           return without_gil_if(is_large(t.numel()), [&] { return cumsum(t, axis, reverse); });

@@ -317,8 +317,10 @@ void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const 
   });
 }
 
-int64_t compact_runs(const Tensor& s) {
+int64_t compact_runs(const Tensor& s, const Tensor& counts) {
   TL_CHECK(s.is_contiguous() && s.ndim() == 1, "unique_values", "internal: s must be 1-D contiguous");
+  TL_CHECK(!counts.defined() || (counts.is_contiguous() && counts.dtype() == DType::Int64 && counts.numel() == s.numel()),
+           "unique_counts", "internal: bad counts buffer");
   const int64_t n = s.numel();
   if (n == 0) return 0;
   int64_t m = 1;
@@ -326,12 +328,28 @@ int64_t compact_runs(const Tensor& s) {
     using T = decltype(tag);
     T* p = s.data<T>();
     T prev = p[0];
-    for (int64_t i = 1; i < n; ++i) {  // branch-free: always write, advance past a new value
+    if (!counts.defined()) {
+      for (int64_t i = 1; i < n; ++i) {  // branch-free: always write, advance past a new value
+        const T v = p[i];
+        p[m] = v;
+        m += !(v == prev);
+        prev = v;
+      }
+      return;
+    }
+    // Same pass, also writing where each run starts (slot m is provisional until a new value
+    // advances m, as the value's); a run's count is then the next start minus its own.
+    int64_t* c = counts.data<int64_t>();
+    c[0] = 0;
+    for (int64_t i = 1; i < n; ++i) {
       const T v = p[i];
       p[m] = v;
+      c[m] = i;
       m += !(v == prev);
       prev = v;
     }
+    for (int64_t k = 0; k + 1 < m; ++k) c[k] = c[k + 1] - c[k];  // reads c[k+1] before it changes
+    c[m - 1] = n - c[m - 1];
   });
   return m;
 }

@@ -22,8 +22,10 @@ void sort_rows(const Tensor& x, int64_t rows, int64_t n, bool descending, const 
                const Tensor& indices);
 
 // Moves the first element of each run of equal values of the sorted 1-D contiguous s to its
-// front, in order, and returns how many there are (NaNs are all distinct, as the standard says).
-int64_t compact_runs(const Tensor& s);
+// front, in order, and returns how many there are, m (NaNs are all distinct, as the standard
+// says; -0.0 and +0.0 are one run). A defined counts (int64, contiguous, s's numel) receives
+// each run's length in its first m elements, in the same pass.
+int64_t compact_runs(const Tensor& s, const Tensor& counts = Tensor());
 
 // out[j] = the insertion point of v[j] into the sorted 1-D `sorted` (NumPy's searchsorted; NaN
 // sorts last). sorted, v: contiguous, same dtype; out: int64 contiguous with v's numel.

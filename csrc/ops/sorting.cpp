@@ -87,19 +87,40 @@ Tensor argsort(const Tensor& x, int64_t axis, bool descending) {
   return sort_impl(x, sort_axis(x, axis, "argsort"), descending, false, true).second;
 }
 
-Tensor unique_values(const Tensor& x) {
-  TL_CAPTURE_OP(unique_values, x);
-  // The sort below would otherwise name itself in the error.
-  TL_CHECK_TYPE(x.dtype() != DType::Float16 && !is_complex(x.dtype()), "unique_values", "not supported for dtype ",
-                dtype_name(x.dtype()), " (tl.unique_values sorts float16 as float32 and orders complex values)");
+namespace {
+
+// x's elements sorted into a fresh 1-D buffer, for unique_values / unique_counts to compact.
+Tensor sorted_flat(const Tensor& x, const char* op) {
+  // The sort would otherwise name itself in the error.
+  TL_CHECK_TYPE(x.dtype() != DType::Float16 && !is_complex(x.dtype()), op, "not supported for dtype ",
+                dtype_name(x.dtype()), " (tl.", op, " sorts float16 as float32 and orders complex values)");
   Tensor flat = x.detach().contiguous();
   Tensor s = Tensor::empty({flat.numel()}, flat.dtype());
   kernels::sort_rows(flat, flat.numel() ? 1 : 0, flat.numel(), false, s, Tensor());
-  const int64_t m = kernels::compact_runs(s);
-  // A view of the private buffer when most values are distinct (no copy); a copy of the run
-  // heads when there were many duplicates, so the rest of the buffer is freed.
-  Tensor heads = s.view_with({m}, {1}, s.offset());
-  return 2 * m >= s.numel() ? heads : heads.clone();
+  return s;
+}
+
+// The first m elements of the private buffer b: a view when most of it is used (no copy); a
+// copy when there were many duplicates, so the rest of the buffer is freed.
+Tensor first_m(const Tensor& b, int64_t m) {
+  Tensor heads = b.view_with({m}, {1}, b.offset());
+  return 2 * m >= b.numel() ? heads : heads.clone();
+}
+
+}  // namespace
+
+Tensor unique_values(const Tensor& x) {
+  TL_CAPTURE_OP(unique_values, x);
+  Tensor s = sorted_flat(x, "unique_values");
+  return first_m(s, kernels::compact_runs(s));
+}
+
+std::pair<Tensor, Tensor> unique_counts(const Tensor& x) {
+  TL_CAPTURE_OP(unique_counts, x);
+  Tensor s = sorted_flat(x, "unique_counts");
+  Tensor counts = Tensor::empty({s.numel()}, DType::Int64);
+  const int64_t m = kernels::compact_runs(s, counts);
+  return {first_m(s, m), first_m(counts, m)};
 }
 
 Tensor cumsum(const Tensor& x, int64_t axis, bool reverse) {

@@ -2,6 +2,7 @@
 // cumulative_sum/cumulative_prod). Kernels in kernels/sort.cpp; the standard's signatures
 // (dtype=, include_initial=, sorter=, descending=) are resolved in python/tensorlet/_sorting.py.
 #pragma once
+#include <utility>
 #include "core/tensor.h"
 
 namespace tl {
@@ -13,6 +14,8 @@ Tensor sort_values(const Tensor& x, int64_t axis, bool descending);
 Tensor argsort(const Tensor& x, int64_t axis, bool descending);
 // The distinct values of x (flattened), sorted; NaNs all distinct. Not differentiable.
 Tensor unique_values(const Tensor& x);
+// unique_values(x) and how many times each occurs (int64), from one sort and one pass.
+std::pair<Tensor, Tensor> unique_counts(const Tensor& x);
 // Inclusive cumulative sum along `axis` in x's dtype (reverse: from the end). Differentiable:
 // its backward is the reverse cumulative sum of the gradient.
 Tensor cumsum(const Tensor& x, int64_t axis, bool reverse);

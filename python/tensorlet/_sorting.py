@@ -152,9 +152,14 @@ def _starts_counts(first, n):
 
 
 def unique_counts(x, /):
-    s, first, _ = _unique(x, "unique_counts", False)
-    starts, counts = _starts_counts(first, s.shape[0])
-    return UniqueCountsResult(_core.take(s, starts), counts)
+    x = _t(x, "unique_counts")
+    if x.dtype.kind == "c" or x.dtype == "float16":
+        s, first, _ = _unique(x, "unique_counts", False)
+        starts, counts = _starts_counts(first, s.shape[0])
+        return UniqueCountsResult(_core.take(s, starts), counts)
+    # The value sort, then one C++ pass writing the run heads and their lengths (no
+    # permutation, mask or gathers).
+    return UniqueCountsResult(*_core._unique_counts(x))
 
 
 def _inverse(first, perm, shape):
