@@ -1,6 +1,6 @@
 // Compiled with -fno-math-errno -fno-trapping-math (CMakeLists.txt) so sqrt is one instruction
-// and the loops with selects vectorise. float32 exp / tanh / sigmoid on contiguous runs go
-// through the per-ISA loops of unary_simd.h.
+// and the loops with selects vectorise. float32 exp / tanh / sigmoid and float64 tanh on
+// contiguous runs go through the per-ISA loops of unary_simd.h.
 #include "kernels/unary.h"
 #include "capture/kernel_log.h"
 #include <cmath>
@@ -143,6 +143,10 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
         return run_dispatched<T>(out, x, loops.sigmoid, [](T v) { return vmath::sigmoid_f32(v); });
       default: break;
     }
+  }
+  if constexpr (std::is_same_v<T, double>) {
+    if (op == UnaryOp::Tanh)
+      return run_dispatched<T>(out, x, f32_unary_loops().tanh64, [](T v) { return vmath::tanh_f64(v); });
   }
   if constexpr (F) {
     switch (op) {

@@ -13,6 +13,9 @@ void exp_loop(float* o, const float* x, int64_t n) {
 void tanh_loop(float* o, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = vmath::tanh_f32(x[i]);
 }
+void tanh64_loop(double* o, const double* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = vmath::tanh_f64(x[i]);
+}
 void sigmoid_loop(float* o, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = vmath::sigmoid_f32(x[i]);
 }
@@ -59,7 +62,7 @@ const F32UnaryLoops& TL_UNARY_SIMD_NAME() {
   static const F32UnaryLoops loops{exp_loop,          tanh_loop,          sigmoid_loop,        isinf_loop,
                                    signbit_loop,      floor_loop<float>,  ceil_loop<float>,    trunc_loop<float>,
                                    round_loop<float>, floor_loop<double>, ceil_loop<double>,   trunc_loop<double>,
-                                   round_loop<double>, isinf64_loop,      signbit64_loop};
+                                   round_loop<double>, isinf64_loop,      signbit64_loop,      tanh64_loop};
   return loops;
 }
 

@@ -12,6 +12,8 @@
 //       any x, no cancellation; its last two operations run in double (still vectorised),
 //       which keeps it within 2 ulp.
 // NaN in, NaN out; exp(+inf) = inf, exp(-inf) = 0.
+// tanh_f64: the same formulas in double (Cephes' rational P/Q below 0.625, fdlibm's exp above),
+//       with the two branches' divisions merged into one; see tanh_f64.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -22,16 +24,16 @@
 
 namespace tl::vmath {
 
-TL_VMATH_INLINE float bits_to_float(int32_t i) {
-  float f;
-  std::memcpy(&f, &i, sizeof f);
-  return f;
+// std::bit_cast (C++20) for this C++17 code.
+template <class To, class From>
+TL_VMATH_INLINE To bit_cast(From v) {
+  static_assert(sizeof(To) == sizeof(From));
+  To r;
+  std::memcpy(&r, &v, sizeof r);
+  return r;
 }
-TL_VMATH_INLINE int32_t float_to_bits(float f) {
-  int32_t i;
-  std::memcpy(&i, &f, sizeof i);
-  return i;
-}
+TL_VMATH_INLINE float bits_to_float(int32_t i) { return bit_cast<float>(i); }
+TL_VMATH_INLINE int32_t float_to_bits(float f) { return bit_cast<int32_t>(f); }
 // c ? a : b through bit masks: both sides are always computed, so GCC vectorises it even under
 // -ftrapping-math (a ?: on floats would be a branch it may not if-convert).
 TL_VMATH_INLINE float select(bool c, float a, float b) {
@@ -109,6 +111,64 @@ TL_VMATH_INLINE float sigmoid_f32(float x) {
   // The last two operations in double: exp's error (scaled by < 1) is then all that is left.
   const double num = static_cast<double>(select(x < 0.0f, e, 1.0f));
   const float res = static_cast<float>(num / (1.0 + static_cast<double>(e)));
+  return select(x != x, x, res);
+}
+
+TL_VMATH_INLINE double bits_to_double(int64_t i) { return bit_cast<double>(i); }
+TL_VMATH_INLINE int64_t double_to_bits(double f) { return bit_cast<int64_t>(f); }
+// A plain ?: for double: GCC if-converts it in the files that include this header (all built
+// with -fno-trapping-math), while the float version's bit-mask form, with int64 masks, kept the
+// baseline SSE2 loop scalar.
+TL_VMATH_INLINE double select(bool c, double a, double b) { return c ? a : b; }
+
+// e^v for v in [0, 44] only (tanh_f64's range): fdlibm's e_exp.c without its special cases.
+// v = k ln2 + r with ln2 split in hi (32 significant bits, so k * kLn2Hi is exact) and lo parts,
+// then e^r = 1 + r + r c / (2 - c) with c = r - r^2 P(r^2); within 1 ulp. k comes out of the
+// low mantissa bits of v / ln2 + 1.5 * 2^52 (no double -> int64 conversion, which AVX2 lacks),
+// and 2^k is formed directly in the exponent field.
+TL_VMATH_INLINE double exp_f64_tanh_range(double v) {
+  constexpr double kInvLn2 = 1.44269504088896338700e+00;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52
+  const double t = v * kInvLn2 + kRound;
+  const double k = t - kRound;
+  const double hi = v - k * kLn2Hi;
+  const double lo = k * kLn2Lo;
+  const double r = hi - lo;
+  const double r2 = r * r;
+  double p = 4.13813679705723846039e-08;
+  p = p * r2 - 1.65339022054652515390e-06;
+  p = p * r2 + 6.61375632143793436117e-05;
+  p = p * r2 - 2.77777777770155933842e-03;
+  p = p * r2 + 1.66666666666666019037e-01;
+  const double c = r - r2 * p;
+  const double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+  // k (0..64) sits in t's low mantissa bits: shifting them to the exponent field gives 2^k.
+  return y * bits_to_double((double_to_bits(t) << 52) + (int64_t{1023} << 52));
+}
+
+// tanh computed on |x| with x's sign bit put back (so tanh(-0.0) = -0.0 and the result is odd
+// exactly). Below 0.625: Cephes' |x| + |x| z P(z) / Q(z), z = x^2; above: 1 - 2 / (e^{2|x|} + 1),
+// |x| clamped to 22 (tanh rounds to 1 from 19.1 on; e^44 stays finite; inf and NaN too). Both
+// are a + num / den, so one division serves both branches. Within 2 ulp (tests check vs NumPy).
+TL_VMATH_INLINE double tanh_f64(double x) {
+  const int64_t sign = double_to_bits(x) & (int64_t{1} << 63);
+  const double ax = bits_to_double(double_to_bits(x) & ~(int64_t{1} << 63));
+  const double z = ax * ax;
+  double p = -9.64399179425052238628e-1;
+  p = p * z - 9.92877231001918586564e1;
+  p = p * z - 1.61468768441708447952e3;
+  double q = z + 1.12811678491632931402e2;
+  q = q * z + 2.23548839060100448583e3;
+  q = q * z + 4.84406305325125486048e3;
+  const double ac = select(!(ax <= 22.0), 22.0, ax);  // NaN too (keeps the exponent bits sane)
+  const double e = exp_f64_tanh_range(2.0 * ac);
+  const bool small = ax < 0.625;
+  const double a = select(small, ax, 1.0);
+  const double num = select(small, ax * z * p, -2.0);
+  const double den = select(small, q, e + 1.0);
+  const double res = bits_to_double(double_to_bits(a + num / den) | sign);
   return select(x != x, x, res);
 }
 
