@@ -145,7 +145,9 @@ TL_VMATH_INLINE double exp_f64_tanh_range(double v) {
   const double c = r - r2 * p;
   const double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
   // k (0..64) sits in t's low mantissa bits: shifting them to the exponent field gives 2^k.
-  return y * bits_to_double((double_to_bits(t) << 52) + (int64_t{1023} << 52));
+  // Unsigned: t's high bits shift out (a signed shift that overflows is undefined behaviour).
+  const uint64_t scale = (bit_cast<uint64_t>(t) << 52) + (uint64_t{1023} << 52);
+  return y * bit_cast<double>(scale);
 }
 
 // tanh computed on |x| with x's sign bit put back (so tanh(-0.0) = -0.0 and the result is odd
