@@ -113,3 +113,33 @@ def test_unique_values_through_the_vector_sort(dtype, every_isa):
         ref = np.unique(x, equal_nan=False)  # NaNs distinct; which zero or NaN payload leads is not compared
         assert got.dtype == x.dtype
         np.testing.assert_array_equal(got, ref, err_msg=pattern)
+
+
+
+def _offset_row(dtype, lo, offsets):
+    """lo + offsets (uint64) in dtype, wrapping like the dtype's two's complement."""
+    return (offsets + np.uint64(lo % 2**64)).view(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_value_sort_narrow_range_int64(dtype, every_isa, restore_threads):
+    """64-bit rows whose max - min < 2^32 sort as 32-bit keys (sort_avx2.cpp narrow_keys): spans
+    of exactly 2^32 - 1 (narrow) and 2^32 (wide), at the ends of the dtype's range and around
+    zero, with the extremes first, in a later 4096-key chunk or in the scalar tail."""
+    rng = np.random.default_rng(11)
+    info = np.iinfo(dtype)
+    lows = [int(info.min), -(2**31) if info.min < 0 else 2**31, -5 if info.min < 0 else 5,
+            int(info.max) - (2**32 - 1), int(info.max) - 2**32]
+    cases = [(1, n, lows) for n in (256, 259, 9001)] + [(2, 140_001, lows[1:3])]  # the last: parallel split
+    for threads, n, los in cases:
+        tl.set_num_threads(threads)
+        for lo in los:
+            for span in (2**32 - 1, 2**32, 1000):
+                if lo + span > info.max:
+                    continue
+                x = _offset_row(dtype, lo, rng.integers(0, span, n, dtype=np.uint64, endpoint=True))
+                for at in (0, 4097 + 5, n - 2) if n > 8200 else (0, n // 2, n - 2):
+                    y = x.copy()
+                    y[at : at + 2] = _offset_row(dtype, lo, np.array([0, span], np.uint64))
+                    for descending in (False, True):
+                        _check(y, descending, f"{every_isa} threads={threads} n={n} lo={lo} span={span} at={at}")

@@ -200,6 +200,9 @@ constexpr bool kVectorSorted = (kIsFloat<T> || std::is_same_v<T, int32_t> || std
 // parts partitioned in parallel), then every part sorted on its own thread.
 constexpr int64_t kParallelSortMin = int64_t(1) << 17;
 constexpr int kSplitLevels = 4;  // up to 16 parts
+// 64-bit integer rows at least this long try the 32-bit key sort (below it, the extra passes
+// cost more than the narrower network saves).
+constexpr int64_t kNarrowSortMin = 256;
 
 // Runs fn(i) for every i < count on the pool, each thread claiming the next index when it is
 // free (largest parts first, as the caller orders them), so a worker the OS deschedules holds
@@ -216,6 +219,16 @@ void for_each_claimed(size_t count, F&& fn) {
 // turned back into values), the float refill.
 template <class T>
 void vector_value_sort(const T* x, int64_t n, bool descending, T* values) {
+  if constexpr (sizeof(T) == 8 && !kIsFloat<T>) {
+    // Range below 2^32: sort 32-bit keys (twice the lanes). They are written to the second half
+    // of values' bytes and sorted into the first half, then widened in place.
+    int64_t base;
+    int32_t* narrow = reinterpret_cast<int32_t*>(values);
+    if (n >= kNarrowSortMin && narrow_keys_avx2<T>(x, n, descending, narrow + n, &base)) {
+      vector_value_sort<int32_t>(narrow + n, n, false, narrow);
+      return widen_keys_avx2<T>(values, n, descending, base);
+    }
+  }
   using S = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   S* keys = reinterpret_cast<S*>(values);
   FloatCounts counts;

@@ -3,7 +3,7 @@
 //
 // The row becomes signed order-preserving keys in the output buffer (fused with the first
 // partition), the keys are sorted in place (AVX2 partition through a compress-permutation table, bitonic networks in registers
-// for blocks of at most 16 vectors, pivot = median of a sorted sample, heapsort when the
+// for blocks of at most 32 vectors (256 int32 / 128 int64 keys), pivot = median of a sorted sample, heapsort when the
 // recursion goes deeper than 2 log2 n) and turned back into values as each leaf is stored. Floats: NaN is the
 // largest key in both directions and -0.0 / +0.0 one key; afterwards the zeros' run and the NaN
 // tail are refilled from x in input order (sort_refill.h), so the result is bit for bit NumPy's
@@ -31,6 +31,15 @@ int64_t keys_and_split_avx2(const T* x, int64_t n, bool descending, T* values, F
 // the refill).
 template <class T>
 void sort_keys_avx2(T* values, int64_t n, bool descending);
+// 64-bit integers (int64_t, uint64_t) whose largest and smallest differ by less than 2^32 sort
+// as 32-bit keys (8 lanes, not 4): narrow_keys writes keys[i] = x[i]'s distance from the row's
+// smallest value (largest when descending) in int32 order and *base = that value, or returns
+// false (writing nothing) when the range is wider. widen_keys turns the sorted narrow keys, held
+// in the first 4n bytes of values, back into values in place.
+template <class T>
+bool narrow_keys_avx2(const T* x, int64_t n, bool descending, int32_t* keys, int64_t* base);
+template <class T>
+void widen_keys_avx2(T* values, int64_t n, bool descending, int64_t base);
 // One quicksort partition around a sampled pivot: returns b with every key in [0, b) <= every
 // key in [b, n), or n when it found no split (small or degenerate input; sort it whole).
 int64_t partition_keys_avx2(int32_t* keys, int64_t n);
