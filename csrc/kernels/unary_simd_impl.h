@@ -1,6 +1,10 @@
 // The body of one ISA's F32UnaryLoops table; included by unary_simd_{generic,avx2,avx512}.cpp
 // with TL_UNARY_SIMD_NAME set to the accessor's name. Plain loops over vmath.h: the compiler
 // vectorises them for the including file's instruction set.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
 #include "kernels/unary_simd.h"
 #include "kernels/vmath.h"
 
@@ -20,14 +24,16 @@ void sigmoid_loop(float* o, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = vmath::sigmoid_f32(x[i]);
 }
 
-void isinf_loop(bool* o, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) o[i] = __builtin_fabsf(x[i]) == __builtin_inff();
+// The two float tests, as templates over float and double (the sign is the top bit of T's bits).
+template <class T> void isinf_loop(bool* o, const T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = std::fabs(x[i]) == std::numeric_limits<T>::infinity();
 }
-void signbit_loop(bool* o, const float* x, int64_t n) {
+template <class T> void signbit_loop(bool* o, const T* x, int64_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
   for (int64_t i = 0; i < n; ++i) {
-    uint32_t u;
+    Bits u;
     __builtin_memcpy(&u, &x[i], sizeof u);
-    o[i] = bool(u >> 31);
+    o[i] = bool(u >> (8 * sizeof(T) - 1));
   }
 }
 
@@ -45,24 +51,14 @@ template <class T> void trunc_loop(T* o, const T* x, int64_t n) {
 template <class T> void round_loop(T* o, const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] = __builtin_nearbyint(x[i]);
 }
-void isinf64_loop(bool* o, const double* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) o[i] = __builtin_fabs(x[i]) == __builtin_inf();
-}
-void signbit64_loop(bool* o, const double* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    uint64_t u;
-    __builtin_memcpy(&u, &x[i], sizeof u);
-    o[i] = bool(u >> 63);
-  }
-}
 
 }  // namespace
 
 const F32UnaryLoops& TL_UNARY_SIMD_NAME() {
-  static const F32UnaryLoops loops{exp_loop,          tanh_loop,          sigmoid_loop,        isinf_loop,
-                                   signbit_loop,      floor_loop<float>,  ceil_loop<float>,    trunc_loop<float>,
+  static const F32UnaryLoops loops{exp_loop,          tanh_loop,          sigmoid_loop,        isinf_loop<float>,
+                                   signbit_loop<float>, floor_loop<float>,  ceil_loop<float>,    trunc_loop<float>,
                                    round_loop<float>, floor_loop<double>, ceil_loop<double>,   trunc_loop<double>,
-                                   round_loop<double>, isinf64_loop,      signbit64_loop,      tanh64_loop};
+                                   round_loop<double>, isinf_loop<double>, signbit_loop<double>,      tanh64_loop};
   return loops;
 }
 
