@@ -12,7 +12,7 @@ from tensorlet import optimizers
 from tensorlet.capture import CapturedFunction
 from tensorlet.layers import Dropout
 
-CHUNK = 2048  # elementwise_chain.cpp's kChunk
+CHUNK = 4096  # elementwise_chain.cpp's kChunk
 MODES = ("eager", "unfused", "fused")
 
 
@@ -82,17 +82,35 @@ def masked(mode, shape, dtype, steps=3):
     return f, [np.asarray(f(rng.normal(size=shape).astype(dtype))).copy() for _ in range(steps)]
 
 
+def uniform_chain(mode, n, dtype, steps=4):
+    """u * x + 1 of a fresh uniform draw each call: the draw's values themselves, bit for bit. A
+    draw of 3 before it leaves part of a Philox block buffered, so the chained draw starts
+    mid-block and its chunks cut blocks (the generator's buffered head, partial blocks)."""
+    tl.random.seed(7)
+    rng = np.random.default_rng(5)
+
+    def fn(x):
+        skip = tl.random.uniform(size=3, dtype=dtype)
+        return tl.random.uniform(-1.0, 2.0, size=n, dtype=dtype) * x + 1.0, skip
+
+    f = capture(fn, mode)
+    out = [np.asarray(t).copy() for _ in range(steps) for t in f(rng.normal(size=n).astype(dtype))]
+    return f, out + [np.asarray(tl.random.uniform(size=5, dtype=dtype))]
+
+
 DROPOUT = ("uniform+binary_op+binary_op+full+where", "WhereBackward0+MulBackward0")
 TANH = ("binary_op+binary_op+tanh+binary_op", "MulBackward0+add+TanhBackward0")
 MASKED = ("binary_op+astype+binary_op+binary_op+negative+where",)
 CASES = [  # (name, run, args, the fused entries elementwise_chain makes)
-    ("dropout-odd-f32", dropout_mlp, (113, 37, np.float32), DROPOUT),  # 4181 elements: 3 chunks, the last odd
-    ("dropout-odd-f64", dropout_mlp, (113, 37, np.float64), DROPOUT),
-    ("dropout-small-f32", dropout_mlp, (7, 9, np.float32), DROPOUT),  # 63: under one chunk and a SIMD multiple
-    ("tanh-f32", tanh_chain, ((45, 101), np.float32), TANH),  # 4545 elements
+    ("dropout-odd-f32", dropout_mlp, (131, 97, np.float32), DROPOUT),  # 12707 elements: 4 chunks, the last odd
+    ("dropout-odd-f64", dropout_mlp, (131, 97, np.float64), DROPOUT),
+    ("dropout-small-f32", dropout_mlp, (7, 9, np.float32), DROPOUT),  # 63: under one chunk and any SIMD multiple
+    ("tanh-f32", tanh_chain, ((45, 101), np.float32), TANH),  # 4545 elements: 2 chunks
     ("tanh-f64-small", tanh_chain, ((3, 5), np.float64), TANH),
     ("masked-f32", masked, ((67, 61), np.float32), MASKED),
-    ("masked-f64", masked, ((2049,), np.float64), MASKED),  # one element past a chunk
+    ("masked-f64", masked, ((CHUNK + 1,), np.float64), MASKED),  # one element past a chunk
+    ("uniform-f32", uniform_chain, (2 * CHUNK + 13, np.float32), ("uniform+binary_op+binary_op",)),
+    ("uniform-f64", uniform_chain, (CHUNK + 7, np.float64), ("uniform+binary_op+binary_op",)),
 ]
 
 

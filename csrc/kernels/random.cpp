@@ -294,12 +294,15 @@ void UniformDraw<T>::fill(T* out, int64_t begin, int64_t end) const {
   for (; i < end && i < head; ++i) out[i - begin] = head_values[i];
   const int64_t stop = std::min(end, body_end);
   if (i < stop) {
-    const int64_t from = i;
-    philox_blocks(ctr, key, (from - head) / P, (stop - head + P - 1) / P, [&](int64_t j, int lanes, const uint64_t* w) {
-      const int64_t first = head + P * j;  // the index of the group's first value
-      if (first >= from && first + P * lanes <= stop) return block_values(w, lanes, low, range, out + (first - begin));
+    // locals, which the stores into `out` (a double* may alias this struct's doubles) cannot change
+    const int64_t from = i, h = head;
+    const double lo = low, r = range;
+    const uint64_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]}, k[2] = {key[0], key[1]};
+    philox_blocks(c, k, (from - h) / P, (stop - h + P - 1) / P, [=](int64_t j, int lanes, const uint64_t* w) {
+      const int64_t first = h + P * j;  // the index of the group's first value
+      if (first >= from && first + P * lanes <= stop) return block_values(w, lanes, lo, r, out + (first - begin));
       T v[kLanes * P];  // a group cut by the range's ends
-      block_values(w, lanes, low, range, v);
+      block_values(w, lanes, lo, r, v);
       for (int64_t q = std::max(from, first); q < std::min(stop, first + P * lanes); ++q) out[q - begin] = v[q - first];
     });
     i = stop;
