@@ -57,8 +57,13 @@ struct Chain {
     }
     size_t at = 0;
     for (const Step& s : steps) {
-      for (const Slot& o : s.slots) base[at++] = o.storage ? static_cast<char*>(o.storage->data) + o.offset : nullptr;
-      if (s.once) s.call->chunk(reinterpret_cast<void* const*>(base + at - s.slots.size()), 0, 1);
+      void* p[16];
+      for (size_t k = 0; k < s.slots.size(); ++k, ++at) {
+        const Slot& o = s.slots[k];
+        base[at] = o.storage ? static_cast<char*>(o.storage->data) + o.offset : nullptr;
+        p[k] = base[at];
+      }
+      if (s.once) s.call->chunk(p, 0, 1);
     }
     const int64_t chunks = (n + kChunk - 1) / kChunk;
     auto run = [&](int64_t c0, int64_t c1) {
