@@ -35,7 +35,10 @@ def check_now():
     gc.collect()
     saved = os.dup(2)
     try:
-        with tempfile.TemporaryFile(mode="w+") as tmp:
+        # TENSORLET_LSAN_STDERR names a file that outlives the process: if LSan itself fails
+        # (it aborts), what it printed is still there for tools/sanitize.sh to show.
+        path = os.environ.get("TENSORLET_LSAN_STDERR")
+        with (open(path, "w+") if path else tempfile.TemporaryFile(mode="w+")) as tmp:
             os.dup2(tmp.fileno(), 2)
             try:
                 found = check()

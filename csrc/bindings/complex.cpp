@@ -5,16 +5,13 @@
 
 namespace tl::bind {
 
-namespace {
-Tensor arg(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
-}  // namespace
 
 void bind_complex(py::module_& m) {
-  m.def("real", [](py::handle x) { return real_part(arg(x)); }, py::arg("x"),
+  m.def("real", [](py::handle x) { return real_part(tensor_arg(x)); }, py::arg("x"),
         "The real part: for a complex tensor a float view of its storage (as ndarray.real), else x.");
-  m.def("imag", [](py::handle x) { return imag_part(arg(x)); }, py::arg("x"),
+  m.def("imag", [](py::handle x) { return imag_part(tensor_arg(x)); }, py::arg("x"),
         "The imaginary part: for a complex tensor a float view of its storage, else zeros of x's dtype.");
-  m.def("conj", [](py::handle x) { return conj(arg(x)); }, py::arg("x"),
+  m.def("conj", [](py::handle x) { return conj(tensor_arg(x)); }, py::arg("x"),
         "The complex conjugate (a new tensor); real tensors are returned as they are.");
 }
 

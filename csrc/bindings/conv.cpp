@@ -13,8 +13,6 @@ namespace tl::bind {
 
 namespace {
 
-Tensor input(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
-
 // Keras's data_format=None means the configured image_data_format, channels_last by default.
 std::string layout(const std::optional<std::string>& data_format) {
   return data_format.value_or("channels_last");
@@ -41,7 +39,7 @@ void bind_conv(py::module_& m) {
   m.def("conv", [](py::handle x, py::handle kernel, py::handle strides, const std::string& padding,
                    std::optional<std::string> data_format, py::handle dilation_rate, py::handle bias,
                    std::optional<std::string> activation, std::optional<int64_t> groups) {
-          Tensor t = input(x), k = input(kernel), b = bias.is_none() ? Tensor() : input(bias);
+          Tensor t = tensor_arg(x), k = tensor_arg(kernel), b = bias.is_none() ? Tensor() : tensor_arg(bias);
           const Shape st = to_shape(strides, "conv"), dil = to_shape(dilation_rate, "conv");
           const std::string f = layout(data_format);
           const LinearActivation act = parse_linear_activation(activation);
@@ -57,7 +55,7 @@ void bind_conv(py::module_& m) {
         "activation None/'linear'/'relu', fused into the GEMM's epilogue, and groups, checked against the shapes.");
   m.def("depthwise_conv", [](py::handle x, py::handle kernel, py::handle strides, const std::string& padding,
                              std::optional<std::string> data_format, py::handle dilation_rate) {
-          Tensor t = input(x), k = input(kernel);
+          Tensor t = tensor_arg(x), k = tensor_arg(kernel);
           const Shape st = to_shape(strides, "depthwise_conv"), dil = to_shape(dilation_rate, "depthwise_conv");
           const std::string f = layout(data_format);
           return without_gil_if(is_large(t.numel()), [&] { return depthwise_conv(t, k, st, padding, dil, f); });
@@ -71,7 +69,7 @@ void bind_conv(py::module_& m) {
   const auto def_pool = [&m](const char* name, PoolFn fn, const char* doc) {
     m.def(name, [name, fn](py::handle x, py::handle pool_size, py::handle strides, const std::string& padding,
                            std::optional<std::string> data_format) {
-            Tensor t = input(x);
+            Tensor t = tensor_arg(x);
             const Shape size = to_shape(pool_size, name);
             const auto st = optional_ints(strides, name);
             const std::string f = layout(data_format);

@@ -20,6 +20,10 @@ py::dtype to_numpy_dtype(DType d);
 Tensor from_numpy(const py::array& arr);
 // tl.array / tl.asarray: `copy` forces a fresh buffer.
 Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy);
+// A tensor argument: a Tensor as is (a view, no copy), anything else through to_tensor.
+inline Tensor tensor_arg(py::handle x) {
+  return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false);
+}
 // A zero-copy NumPy view of the tensor (keeps the storage alive).
 py::array to_numpy(const Tensor& t);
 

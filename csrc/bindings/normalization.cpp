@@ -7,14 +7,13 @@
 namespace tl::bind {
 
 namespace {
-Tensor input(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
-Tensor optional_input(py::handle x) { return x.is_none() ? Tensor() : input(x); }
+Tensor optional_input(py::handle x) { return x.is_none() ? Tensor() : tensor_arg(x); }
 }  // namespace
 
 void bind_normalization(py::module_& m) {
   m.def("batch_normalization", [](py::handle x, py::handle mean, py::handle variance, int64_t axis, py::handle offset,
                                   py::handle scale, double epsilon) {
-          Tensor t = input(x), mu = input(mean), var = input(variance), b = optional_input(offset),
+          Tensor t = tensor_arg(x), mu = tensor_arg(mean), var = tensor_arg(variance), b = optional_input(offset),
                  g = optional_input(scale);
           return without_gil_if(is_large(t.numel()), [&] { return batch_normalization(t, mu, var, axis, b, g, epsilon); });
         }, py::arg("x"), py::arg("mean"), py::arg("variance"), py::arg("axis"), py::arg("offset") = py::none(),

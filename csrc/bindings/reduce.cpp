@@ -21,7 +21,6 @@ AxisSpec to_axis(py::handle axis) {
   return AxisSpec::of({axis.cast<int64_t>()});
 }
 
-Tensor arg(py::handle x) { return py::isinstance<Tensor>(x) ? x.cast<Tensor>() : to_tensor(x, std::nullopt, false); }
 
 // var/std dtype=: the input is cast first, then reduced as that dtype.
 Tensor with_dtype(const Tensor& t, py::handle dtype) {
@@ -29,10 +28,6 @@ Tensor with_dtype(const Tensor& t, py::handle dtype) {
   return d ? astype(t, *d) : t;
 }
 
-template <class F>
-Tensor run(const Tensor& t, F&& f) {
-  return without_gil_if(is_large(t.numel()), [&] { return f(); });
-}
 
 using Reduction = Tensor (*)(const Tensor&, const AxisSpec&, bool);
 using DTypeReduction = Tensor (*)(const Tensor&, const AxisSpec&, bool, DType);
@@ -44,10 +39,10 @@ void bind_dtype_reduction(py::module_& m, py::class_<Tensor>& cls, const char* n
   auto call = [](const Tensor& t, py::handle axis, py::handle dtype, bool keepdims) {
     std::optional<DType> d = parse_optional_dtype(dtype);
     AxisSpec a = to_axis(axis);
-    return run(t, [&] { return d ? FD(t, a, keepdims, *d) : F(t, a, keepdims); });
+    return without_gil_for(t, [&] { return d ? FD(t, a, keepdims, *d) : F(t, a, keepdims); });
   };
   m.def(name, [call](py::handle x, py::handle axis, py::handle dtype, bool keepdims) {
-          return call(arg(x), axis, dtype, keepdims);
+          return call(tensor_arg(x), axis, dtype, keepdims);
         }, py::arg("a"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
         py::arg("keepdims") = false, doc);
   cls.def(name, call, py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
@@ -58,13 +53,13 @@ void bind_dtype_reduction(py::module_& m, py::class_<Tensor>& cls, const char* n
 template <Reduction F>
 void bind_reduction(py::module_& m, py::class_<Tensor>& cls, const char* name, const char* doc) {
   m.def(name, [](py::handle x, py::handle axis, bool keepdims) {
-          Tensor t = arg(x);
+          Tensor t = tensor_arg(x);
           AxisSpec a = to_axis(axis);
-          return run(t, [&] { return F(t, a, keepdims); });
+          return without_gil_for(t, [&] { return F(t, a, keepdims); });
         }, py::arg("a"), py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
   cls.def(name, [](const Tensor& t, py::handle axis, bool keepdims) {
             AxisSpec a = to_axis(axis);
-            return run(t, [&] { return F(t, a, keepdims); });
+            return without_gil_for(t, [&] { return F(t, a, keepdims); });
           }, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
 }
 
@@ -73,15 +68,15 @@ using Moment = Tensor (*)(const Tensor&, const AxisSpec&, int64_t, bool);
 template <Moment F>
 void bind_moment(py::module_& m, py::class_<Tensor>& cls, const char* name, const char* doc) {
   m.def(name, [](py::handle x, py::handle axis, py::handle dtype, int64_t ddof, bool keepdims) {
-          Tensor t = with_dtype(arg(x), dtype);
+          Tensor t = with_dtype(tensor_arg(x), dtype);
           AxisSpec a = to_axis(axis);
-          return run(t, [&] { return F(t, a, ddof, keepdims); });
+          return without_gil_for(t, [&] { return F(t, a, ddof, keepdims); });
         }, py::arg("a"), py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(),
         py::arg("ddof") = 0, py::arg("keepdims") = false, doc);
   cls.def(name, [](const Tensor& self, py::handle axis, py::handle dtype, int64_t ddof, bool keepdims) {
             Tensor t = with_dtype(self, dtype);
             AxisSpec a = to_axis(axis);
-            return run(t, [&] { return F(t, a, ddof, keepdims); });
+            return without_gil_for(t, [&] { return F(t, a, ddof, keepdims); });
           }, py::arg("axis") = py::none(), py::arg("dtype") = py::none(), py::kw_only(), py::arg("ddof") = 0,
           py::arg("keepdims") = false, doc);
 }
@@ -93,9 +88,9 @@ void bind_arg(py::module_& m, py::class_<Tensor>& cls, const char* name, const c
   auto call = [](const Tensor& t, py::handle axis, bool keepdims) {
     const bool has = !axis.is_none();
     const int64_t ax = has ? axis.cast<int64_t>() : 0;
-    return run(t, [&] { return F(t, has, ax, keepdims); });
+    return without_gil_for(t, [&] { return F(t, has, ax, keepdims); });
   };
-  m.def(name, [call](py::handle x, py::handle axis, bool keepdims) { return call(arg(x), axis, keepdims); },
+  m.def(name, [call](py::handle x, py::handle axis, bool keepdims) { return call(tensor_arg(x), axis, keepdims); },
         py::arg("a"), py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
   cls.def(name, call, py::arg("axis") = py::none(), py::kw_only(), py::arg("keepdims") = false, doc);
 }

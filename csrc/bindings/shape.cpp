@@ -11,8 +11,6 @@ namespace tl::bind {
 
 namespace {
 
-Tensor as_tensor(py::handle x) { return to_tensor(x, std::nullopt, false); }
-
 // reshape(2, 3), reshape((2, 3)) and reshape([2, 3]) all mean the same.
 Shape shape_from_args(const py::args& args, const char* op) {
   if (args.size() == 1) return to_shape(args[0], op);
@@ -27,11 +25,11 @@ std::optional<std::vector<int64_t>> optional_axes(py::handle axis, const char* o
   return to_shape(axis, op);
 }
 
-std::vector<Tensor> tensor_list(py::handle seq, const char* op) {
+std::vector<Tensor> array_list(py::handle seq, const char* op) {
   TL_CHECK_TYPE(py::isinstance<py::iterable>(seq), op, "expected a sequence of arrays, got ",
                 std::string(py::str(py::type::of(seq).attr("__name__"))));
   std::vector<Tensor> out;
-  for (py::handle h : seq) out.push_back(as_tensor(h));
+  for (py::handle h : seq) out.push_back(tensor_arg(h));
   return out;
 }
 
@@ -48,7 +46,7 @@ py::list split_py(const Tensor& x, py::handle ios, int64_t axis, bool equal) {
 }
 
 Tensor concat_py(py::handle seq, py::handle axis) {
-  std::vector<Tensor> xs = tensor_list(seq, "concatenate");
+  std::vector<Tensor> xs = array_list(seq, "concatenate");
   int64_t n = 0;
   for (const Tensor& x : xs) n += x.numel();
   std::optional<int64_t> ax;
@@ -61,50 +59,50 @@ Tensor concat_py(py::handle seq, py::handle axis) {
 void bind_shape(py::module_& m) {
   auto cls = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
 
-  m.def("reshape", [](py::handle x, py::handle shape) { return reshape(as_tensor(x), to_shape(shape, "reshape")); },
+  m.def("reshape", [](py::handle x, py::handle shape) { return reshape(tensor_arg(x), to_shape(shape, "reshape")); },
         py::arg("a"), py::arg("shape"));
   cls.def("reshape", [](const Tensor& t, py::args args) { return reshape(t, shape_from_args(args, "reshape")); });
   m.def("transpose", [](py::handle x, py::object axes) {
-          return transpose(as_tensor(x), axes.is_none() ? std::vector<int64_t>{} : to_shape(axes, "transpose"));
+          return transpose(tensor_arg(x), axes.is_none() ? std::vector<int64_t>{} : to_shape(axes, "transpose"));
         }, py::arg("a"), py::arg("axes") = py::none());
   cls.def("transpose", [](const Tensor& t, py::args args) {
     if (args.size() == 0 || (args.size() == 1 && args[0].is_none())) return transpose(t);
     return transpose(t, shape_from_args(args, "transpose"));
   });
   cls.def_property_readonly("T", [](const Tensor& t) { return transpose(t); });
-  m.def("swapaxes", [](py::handle x, int64_t a, int64_t b) { return swapaxes(as_tensor(x), a, b); }, py::arg("a"),
+  m.def("swapaxes", [](py::handle x, int64_t a, int64_t b) { return swapaxes(tensor_arg(x), a, b); }, py::arg("a"),
         py::arg("axis1"), py::arg("axis2"));
   cls.def("swapaxes", &swapaxes, py::arg("axis1"), py::arg("axis2"));
   m.def("broadcast_to", [](py::handle x, py::handle shape) {
-          return broadcast_to(as_tensor(x), to_shape(shape, "broadcast_to"));
+          return broadcast_to(tensor_arg(x), to_shape(shape, "broadcast_to"));
         }, py::arg("array"), py::arg("shape"));
 
-  m.def("squeeze", [](py::handle x, py::handle axis) { return squeeze(as_tensor(x), optional_axes(axis, "squeeze")); },
+  m.def("squeeze", [](py::handle x, py::handle axis) { return squeeze(tensor_arg(x), optional_axes(axis, "squeeze")); },
         py::arg("a"), py::arg("axis") = py::none());
   cls.def("squeeze", [](const Tensor& t, py::handle axis) { return squeeze(t, optional_axes(axis, "squeeze")); },
           py::arg("axis") = py::none());
-  m.def("expand_dims", [](py::handle x, py::handle axis) { return expand_dims(as_tensor(x), to_shape(axis, "expand_dims")); },
+  m.def("expand_dims", [](py::handle x, py::handle axis) { return expand_dims(tensor_arg(x), to_shape(axis, "expand_dims")); },
         py::arg("a"), py::arg("axis"));
-  m.def("ravel", [](py::handle x) { return ravel(as_tensor(x)); }, py::arg("a"));
+  m.def("ravel", [](py::handle x) { return ravel(tensor_arg(x)); }, py::arg("a"));
   cls.def("ravel", &ravel);
   cls.def("flatten", [](const Tensor& t) { return without_gil_if(is_large(t.numel()), [&] { return flatten(t); }); });
 
-  m.def("copy", [](py::handle x) { return copy(as_tensor(x)); }, py::arg("a"));
+  m.def("copy", [](py::handle x) { return copy(tensor_arg(x)); }, py::arg("a"));
   // Replaces the plain clone bound with the Tensor class: this one is differentiable.
   cls.def("copy", [](const Tensor& t) { return without_gil_if(is_large(t.numel()), [&] { return copy(t); }); },
           py::prepend());
   m.def("ascontiguousarray", [](py::handle x, py::object dtype) {
-          Tensor t = ascontiguousarray(as_tensor(x));
+          Tensor t = ascontiguousarray(tensor_arg(x));
           if (!dtype.is_none()) t = ascontiguousarray(to_tensor(py::cast(t), parse_dtype(dtype), false));
           return t;
         }, py::arg("a"), py::arg("dtype") = py::none());
 
   m.def("concatenate", &concat_py, py::arg("arrays"), py::arg("axis") = 0);
-  m.def("stack", [](py::handle seq, int64_t axis) { return stack(tensor_list(seq, "stack"), axis); },
+  m.def("stack", [](py::handle seq, int64_t axis) { return stack(array_list(seq, "stack"), axis); },
         py::arg("arrays"), py::arg("axis") = 0);
-  m.def("split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(as_tensor(x), ios, axis, true); },
+  m.def("split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(tensor_arg(x), ios, axis, true); },
         py::arg("ary"), py::arg("indices_or_sections"), py::arg("axis") = 0);
-  m.def("array_split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(as_tensor(x), ios, axis, false); },
+  m.def("array_split", [](py::handle x, py::handle ios, int64_t axis) { return split_py(tensor_arg(x), ios, axis, false); },
         py::arg("ary"), py::arg("indices_or_sections"), py::arg("axis") = 0);
 }
 
