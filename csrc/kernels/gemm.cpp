@@ -38,7 +38,7 @@
 namespace tl::kernels {
 namespace {
 
-constexpr int64_t kDirectBMaxRows = 128, kDirectBMaxRowBytes = 2048;
+constexpr int64_t kDirectBMaxRows = 128;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -169,12 +169,18 @@ bool reads_a_in_place(const Problem<T>& pr, int64_t N, int NR) {
 // Few row panels: each B panel is used at most a few times, so full-width panels of a
 // row-major B are read in place (b_stride = ldb) and only the edge panel is packed
 // (zero-padded). With one row panel that always pays; with up to 128 rows only when B's rows
-// are close together (measured on AVX-512: (32x784)@(784x512) 107 -> 130 GFLOP/s, the MNIST
-// shapes equal or better; with 8 KB between rows the in-place panel thrashes L1 and runs at
-// half speed).
+// are close together, how close depending on the machine (per ISA, as measured):
+// - AVX-512: rows up to 2 KB apart ((32x784)@(784x512) 107 -> 130 GFLOP/s; with 8 KB between
+//   rows the in-place panel thrashes L1 and runs at half speed);
+// - AVX2 (the 2-core AMD EPYC): up to 1 KB. 2 KB apart (N = 512 floats) the in-place panel ran
+//   at 40-48 GFLOP/s against 52-66 packed for 24-128 rows ((128x784)@(784x512), the chapter
+//   model's forward on one rank's half batch: 2.5 -> 1.6 ms); 1 KB apart it is 67-71 against
+//   59-65 from 48 rows, 512 B apart 71-81 against 39-67 from 12 rows.
+int64_t direct_b_max_row_bytes() { return active_isa() == Isa::Avx512 ? 2048 : 1024; }
+
 template <class T>
 bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR) {
-  return !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= kDirectBMaxRowBytes));
+  return !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= direct_b_max_row_bytes()));
 }
 
 // The whole blocked algorithm on one rectangle of C, on the calling thread.
