@@ -168,19 +168,21 @@ bool reads_a_in_place(const Problem<T>& pr, int64_t N, int NR) {
 }
 // Few row panels: each B panel is used at most a few times, so full-width panels of a
 // row-major B are read in place (b_stride = ldb) and only the edge panel is packed
-// (zero-padded). With one row panel that always pays; with up to 128 rows only when B's rows
-// are close together, how close depending on the machine (per ISA, as measured):
-// - AVX-512: rows up to 2 KB apart ((32x784)@(784x512) 107 -> 130 GFLOP/s; with 8 KB between
-//   rows the in-place panel thrashes L1 and runs at half speed);
-// - AVX2 (the 2-core AMD EPYC): up to 1 KB. 2 KB apart (N = 512 floats) the in-place panel ran
-//   at 40-48 GFLOP/s against 52-66 packed for 24-128 rows ((128x784)@(784x512), the chapter
-//   model's forward on one rank's half batch: 2.5 -> 1.6 ms); 1 KB apart it is 67-71 against
-//   59-65 from 48 rows, 512 B apart 71-81 against 39-67 from 12 rows.
-int64_t direct_b_max_row_bytes() { return active_isa() == Isa::Avx512 ? 2048 : 1024; }
-
+// (zero-padded). With one row panel that always pays; with up to 128 rows only when the kc
+// rows of B that one K block walks span at most half of L2. Every row tile re-reads the block's
+// panels; they stay in L2 while the span is short, but a long one maps the panels' lines (one
+// per row, ldb apart) onto too few of L2's sets and they come from L3 at every row tile.
+// Measured on the AVX2 EPYC (512 KB L2, kc = 392 for K = 784), GFLOP/s in place / packed:
+// (128x784)@(784x512) (a 784 KB span; the chapter model's forward on one rank's half batch)
+// 36-46 / 45-64, (32x784)@(784x512) 39-43 / 51-61, (128x784)@(784x256) (392 KB) 52-60 /
+// 64-76, (128x128)@(128x1024) (512 KB) 30-35 / 63-70; (128x784)@(784x128) (196 KB) and the
+// convnet's 288x64 weights (72 KB) are as fast or faster in place. (An earlier AVX-512 machine
+// measured (32x784)@(784x512) 107 -> 130 GFLOP/s in place; with 2 MB of L2 the rule keeps that.)
 template <class T>
-bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR) {
-  return !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= direct_b_max_row_bytes()));
+bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR, int64_t kc) {
+  if (pr.tb) return false;
+  const int64_t span = std::min(kc, pr.K) * pr.ldb * int64_t(sizeof(T));
+  return M <= MR || (M <= kDirectBMaxRows && span <= cache_info().l2 / 2);
 }
 
 // The whole blocked algorithm on one rectangle of C, on the calling thread.
@@ -197,9 +199,8 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   const bool a_rows = pr.asrc && pr.asrc->row_major();
   const bool src_layout = pr.asrc && N <= 2 * NR;
   const int pmode = a_rows ? kARowMajor : kAKMajor;
-  const bool direct_b = reads_b_in_place(pr, M, MR);
-
   const int64_t kc = even_kc(K, bl.kc);
+  const bool direct_b = reads_b_in_place(pr, M, MR, kc);
   // A gathered row-major block read in place serves at most two column panels: keeping it
   // small enough to stay in L2 (a quarter of it) from its packing to its use beats a large mc.
   const int64_t l2_rows = round_down(cache_info().l2 / 4 / (kc * int64_t(sizeof(T))), MR);
@@ -393,7 +394,7 @@ void gemm_float(const Problem<T>& pr) {
         double(ceil_div(tiles_m, cm) * ceil_div(tiles_n, cn)) * double(nt) / double(tiles_m * tiles_n);
     const int64_t sub_m = ceil_div(tiles_m, cm) * u.mr, sub_n = ceil_div(tiles_n, cn) * u.nr;
     const double pack = double(pr.K) * ((reads_a_in_place(pr, sub_n, u.nr) ? 0.0 : double(pr.M) / double(cm)) +
-                                        (reads_b_in_place(pr, sub_m, u.mr) ? 0.0 : double(pr.N) / double(cn)));
+                                        (reads_b_in_place(pr, sub_m, u.mr, even_kc(pr.K, bl.kc)) ? 0.0 : double(pr.N) / double(cn)));
     const double cost = flops / double(nt) * imbalance + kPackFlops * pack;
     if (best < 0 || cost < best) best = cost, tm = cm, tn = cn;
   }
