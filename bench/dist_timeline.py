@@ -1,7 +1,7 @@
 """Where a DataParallel fit step's time goes: a per-step breakdown of the chapter's model (784-512
 relu-10 softmax, RMSprop, global batch 256) on each rank, in one process or under mpirun.
 
-    PYTHONPATH=python python bench/dist_timeline.py [--epochs 3] [--samples 60000]
+    PYTHONPATH=python python bench/dist_timeline.py [--epochs 3] [--samples 60000] [--batch-size 256]
     mpirun -n 2 --bind-to core -x PYTHONPATH python bench/dist_timeline.py [--epochs 3]
 
 The trainer's parts are wrapped (monkeypatched in this process only) by timers that add up wall
@@ -11,6 +11,12 @@ A warm-up fit of 8 batches captures the full batch's step before the timed fit; 
 per-epoch costs (config check and broadcast, shuffles, global epoch metrics) are printed as
 totals. CPU time is what to read on a shared machine, except inside collectives: a waiting rank
 busy-polls, so a blocking all-reduce's CPU time includes waiting for the other rank.
+The whole fit is then split into the steps, the per-fit/per-epoch parts outside them (data
+checks, begin_fit, epoch-end collectives) and the rest; in steps, the first call of a new shape
+(the short last batch) runs eagerly. Under mpirun, rank 0 also prints how long each rank waited
+in the blocking all-reduces for the other to arrive (imbalance and jitter) and how long the
+calls took once both were in (the transfer). Each timed call adds ~3-4 us of its own (two
+clock reads each side, thread_time being a system call), so the parts read slightly high.
 --no-row-gather sends the batches through Batch.data() and a copy into the plan (the path
 before capture.run_rows), for an A/B in one checkout.
 """
