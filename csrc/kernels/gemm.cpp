@@ -170,14 +170,16 @@ bool reads_a_in_place(const Problem<T>& pr, int64_t N, int NR) {
 // row-major B are read in place (b_stride = ldb) and only the edge panel is packed
 // (zero-padded). With one row panel that always pays; with up to 128 rows only when the kc
 // rows of B that one K block walks span at most half of L2. Every row tile re-reads the block's
-// panels; they stay in L2 while the span is short, but a long one maps the panels' lines (one
-// per row, ldb apart) onto too few of L2's sets and they come from L3 at every row tile.
-// Measured on the AVX2 EPYC (512 KB L2, kc = 392 for K = 784), GFLOP/s in place / packed:
-// (128x784)@(784x512) (a 784 KB span; the chapter model's forward on one rank's half batch)
-// 36-46 / 45-64, (32x784)@(784x512) 39-43 / 51-61, (128x784)@(784x256) (392 KB) 52-60 /
-// 64-76, (128x128)@(128x1024) (512 KB) 30-35 / 63-70; (128x784)@(784x128) (196 KB) and the
-// convnet's 288x64 weights (72 KB) are as fast or faster in place. (An earlier AVX-512 machine
-// measured (32x784)@(784x512) 107 -> 130 GFLOP/s in place; with 2 MB of L2 the rule keeps that.)
+// panels; when the span is long and B's pages happen to be physically contiguous, the panels'
+// lines (one per row, ldb apart) fall into too few L2 sets and come from L3 at every row tile.
+// Measured on the AVX2 EPYC (512 KB L2, kc = 392 for K = 784), thread CPU p10: one rank's
+// forward (128x784)@(784x512) (a 784 KB span) took 2.0-2.7 ms in place against 1.4-1.9 packed
+// with a weight tensor from tl.asarray (8 of 8 runs), while the model's own kernel ran
+// 1.6-1.8 ms either way (its pages scattered); in GFLOP/s in place / packed,
+// (128x128)@(128x1024) (512 KB) 30-35 / 63-70 and (32x784)@(784x512) 39-43 / 51-61. Spans of
+// 196 KB ((128x784)@(784x128)) and the convnet's 288x64 weights (72 KB) are as fast or faster
+// in place. (An earlier AVX-512 machine measured (32x784)@(784x512) 107 -> 130 GFLOP/s in
+// place; with 2 MB of L2 this rule keeps that.)
 template <class T>
 bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR, int64_t kc) {
   if (pr.tb) return false;
