@@ -18,21 +18,22 @@ OPTS = {"rmsprop": lambda: optimizers.RMSprop(0.01), "adam": lambda: optimizers.
 # (name, sizes, activations ("relu!" is tl.linear(..., activation="relu")), bias, dropout, optimizer,
 #  dtype, loss, rewrites expected to fire)
 MODELS = [
-    ("tanh-adam", [12, 16, 5], ["tanh", "linear"], True, None, "adam", np.float32, "sparse", (1, 1, 1, 0)),
+    ("tanh-adam", [12, 16, 5], ["tanh", "linear"], True, None, "adam", np.float32, "sparse", (1, 1, 1, 0, 0)),
     ("sigmoid-relu-sgd", [12, 16, 16, 16, 5], ["sigmoid", "relu!", "sigmoid", "linear"], True, None, "sgd",
-     np.float32, "sparse", (2, 3, 1, 0)),
-    ("relu-rmsprop", [12, 16, 5], ["relu!", "linear"], True, None, "rmsprop", np.float32, "sparse", (0, 1, 1, 0)),
+     np.float32, "sparse", (2, 3, 1, 0, 0)),
+    ("relu-rmsprop", [12, 16, 5], ["relu!", "linear"], True, None, "rmsprop", np.float32, "sparse", (0, 1, 1, 0, 0)),
     ("tanh-nobias-rmsprop", [12, 16, 5], ["tanh", "linear"], False, None, "rmsprop", np.float32, "sparse",
-     (1, 1, 1, 0)),
+     (1, 1, 1, 0, 0)),
     ("sigmoid-float64-adam", [12, 16, 5], ["sigmoid", "linear"], True, None, "adam", np.float64, "sparse",
-     (1, 1, 1, 0)),
-    ("tanh-mse-sgd", [12, 16, 5], ["tanh", "linear"], True, None, "sgd", np.float32, "mse", (1, 1, 0, 1)),
+     (1, 1, 1, 0, 0)),
+    ("tanh-mse-sgd", [12, 16, 5], ["tanh", "linear"], True, None, "sgd", np.float32, "mse", (1, 1, 0, 1, 1)),
     ("dropout-relu-rmsprop", [12, 32, 5], ["relu!", "linear"], True, 0.3, "rmsprop", np.float32, "sparse",
-     (0, 1, 1, 0)),
+     (0, 1, 1, 0, 2)),
     ("dropout-tanh-adam", [12, 32, 16, 5], ["tanh", "tanh", "linear"], True, 0.3, "adam", np.float32, "sparse",
-     (2, 2, 1, 0)),
+     (2, 2, 1, 0, 4)),
 ]
-# the last column: how often gemm_epilogue, activation_grad, mean_xent_grad and mean_grad fire
+# the last column: how often gemm_epilogue, activation_grad, mean_xent_grad, mean_grad and
+# elementwise_chain fire
 ACTS = {"tanh": tl.tanh, "sigmoid": tl.sigmoid, "relu": tl.relu, "linear": lambda h: h}
 
 
@@ -78,11 +79,14 @@ def test_fused_replay_equals_unfused_replay_and_eager(name, sizes, acts, bias, r
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
             np.testing.assert_allclose(np.asarray(a.grad), np.asarray(b.grad), rtol=1e-6, atol=1e-7)
     (fused_plan,), (plain,) = f.plans.values(), runs["unfused"][0].plans.values()
-    epilogue, act_grad, mean_xent, mean = fired
+    epilogue, act_grad, mean_xent, mean, chains = fired
     assert f.fused == {"gemm_epilogue": epilogue, "activation_grad": act_grad, "mean_xent_grad": mean_xent,
-                       "mean_grad": mean}
-    # each rewrite of two entries removes one (the relu mask and mean_grad rewrite one entry in place)
+                       "mean_grad": mean, "elementwise_chain": chains}
+    # each rewrite of two entries removes one (the relu mask and mean_grad rewrite one entry in
+    # place); each Dropout's forward chain (uniform, <, *, zeros, where) becomes one entry and its
+    # backward (WhereBackward0, MulBackward0) another, mean_squared_error's MulBackward0 + add one
     removed = epilogue + mean_xent + sum(a in ("tanh", "sigmoid") for a in acts)
+    removed += (4 + 1) * (len(acts) - 1 if rate else 0) + (loss == "mse")
     assert len(fused_plan) == len(plain) - removed
     # the full mean's MeanBackward0 no longer re-runs as its op (mean_squared_error's own mean over
     # the last axis still does)
@@ -119,7 +123,8 @@ def test_plan_fuse_reports_each_rewrite():
     assert "linear+tanh" in plan.ops and "TanhBackward0+AddmmBackward0" in plan.ops
     assert "MeanBackward0+SparseSoftmaxCrossEntropyBackward0" in plan.ops
     assert "tanh" not in plan.ops and "MeanBackward0" not in plan.ops
-    assert set(plan.fuse([])) == {"gemm_epilogue", "activation_grad", "mean_xent_grad", "mean_grad"}
+    assert set(plan.fuse([])) == {"gemm_epilogue", "activation_grad", "mean_xent_grad", "mean_grad",
+                                  "elementwise_chain"}
     assert all(n == 0 for n in plan.fuse([]).values())  # idempotent: nothing left to fuse
 
 

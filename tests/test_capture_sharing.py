@@ -96,7 +96,9 @@ def test_a_predict_step_under_no_grad_shares_and_stays_exact():
     def predict(x):
         return tl.softmax(tl.relu(tl.exp(tl.tanh(x @ w)) - 1.5) * 2.0)
 
-    f = CapturedFunction(predict)
+    # unfused: the elementwise chain rewrite would keep every intermediate in its chunk scratch,
+    # leaving nothing to share (tests/test_capture_elementwise_chain.py checks that case)
+    f = CapturedFunction(predict, fuse=False)
     rng = np.random.default_rng(0)
     for _ in range(4):
         x = rng.normal(size=(3, 5)).astype(np.float32)

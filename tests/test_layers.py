@@ -125,6 +125,18 @@ def test_dropout_only_in_training_and_scales_the_rest():
         layers.Dropout(1.0)
 
 
+def test_autocast_of_a_tensor_input_keeps_its_gradient():
+    """A float64 tensor into a float32 layer is cast as Keras's autocast does, differentiably: the
+    gradient reaches it (the cast used to go through asarray, which detached it)."""
+    x = tl.array(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    dense = layers.Dense(2)
+    y = dense(x * 2.0)
+    assert y.dtype == tl.float32 and y.requires_grad
+    tl.sum(y).backward()
+    assert x.grad.dtype == tl.float64
+    np.testing.assert_allclose(_np(x.grad), np.tile(2 * _np(dense.kernel).sum(1), (3, 1)), rtol=1e-6)
+
+
 def test_input_layer_declares_the_sample_shape():
     inp = layers.Input(shape=(784,))
     assert inp.shape == (None, 784)

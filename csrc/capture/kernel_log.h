@@ -4,9 +4,12 @@
 #pragma once
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tl::capture {
 
@@ -32,6 +35,26 @@ std::array<const void*, sizeof...(W)> written(const W&... w) {
   return {Written<W>::ptr(w)...};
 }
 
+// An elementwise kernel call as data, so that a rewrite (capture/elementwise_chain.cpp) can run it
+// over chunks of its operands. `operands`: the output, then the inputs, each with its memory at
+// the call; an operand either holds `numel` contiguous elements or is one element broadcast to
+// all of them. `chunk(ptrs, begin, n)` runs the very same kernel on elements [begin, begin + n),
+// operand k's first one at ptrs[k] (a broadcast operand's pointer is its one element).
+// `prepare`, when set, runs once per replay before any chunk (a random fill's draw, which
+// advances its generator as the whole fill does).
+struct ElementwiseCall {
+  struct Operand {
+    const void* data;
+    size_t itemsize;
+    bool broadcast;
+  };
+  int64_t numel = 0;
+  std::vector<Operand> operands;
+  std::function<void(void* const* ptrs, int64_t begin, int64_t n)> chunk;
+  std::function<void()> prepare;
+};
+using ElementwisePtr = std::shared_ptr<const ElementwiseCall>;
+
 // RAII at the top of a kernel: the outermost kernel call of a recording entry logs its closure,
 // provided it writes only buffers the entry allocated (`outs`: pointers into the written memory);
 // otherwise the entry becomes opaque. `reads`: the memory it reads, which must lie in Storages the
@@ -45,10 +68,12 @@ class KernelScope {
   bool records() const { return records_; }
   template <size_t N, size_t M>
   void record(const std::array<const void*, N>& outs, const std::array<const void*, M>& reads,
-              std::function<void()> k) {
-    record(outs.data(), N, reads.data(), M, std::move(k));
+              std::function<void()> k, ElementwisePtr ew = nullptr) {
+    record(outs.data(), N, reads.data(), M, std::move(k), std::move(ew));
   }
-  void record(const void* const* outs, size_t n, const void* const* reads, size_t m, std::function<void()> k);
+  // `ew`: the call as data when it is elementwise (capture/elementwise_log.h), else null.
+  void record(const void* const* outs, size_t n, const void* const* reads, size_t m, std::function<void()> k,
+              ElementwisePtr ew = nullptr);
 
  private:
   ThreadState& st_;

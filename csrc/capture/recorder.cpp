@@ -149,6 +149,7 @@ void finalize(const Plan& p, Entry& e) {
   }
   if (!e.lowered) {
     e.kernels.clear();
+    e.elementwise.clear();
     e.reads.clear();
     e.read_storages.clear();
   }
@@ -165,15 +166,17 @@ void record_check(std::function<void()> check, std::vector<const void*> reads) {
   ThreadState& st = state();
   if (st.entry && st.kernel_depth == 0 && !st.entry->opaque) {
     st.entry->kernels.push_back(check);
+    st.entry->elementwise.push_back(nullptr);
     st.entry->reads.insert(st.entry->reads.end(), reads.begin(), reads.end());
   }
   check();
 }
 
-void lower(std::function<void()> k, std::vector<const void*> reads) {
+void lower(std::function<void()> k, std::vector<const void*> reads, ElementwisePtr ew) {
   ThreadState& st = state();
   if (!st.entry) return;
   st.entry->kernels.assign(1, std::move(k));
+  st.entry->elementwise.assign(1, std::move(ew));
   st.entry->reads = std::move(reads);
   st.entry->explicit_ = true;
 }
@@ -210,15 +213,17 @@ void describe(std::vector<Tensor> outputs, std::vector<Tensor> saved, int64_t at
 }
 
 void KernelScope::record(const void* const* outs, size_t n, const void* const* reads, size_t m,
-                         std::function<void()> k) {
+                         std::function<void()> k, ElementwisePtr ew) {
   Entry& e = *st_.entry;
   for (size_t i = 0; i < n; ++i)
     if (outs[i] && !owned_by(e, outs[i])) {  // writes a buffer from before the entry: an in-place write
       e.opaque = true;
       e.kernels.clear();
+      e.elementwise.clear();
       return;
     }
   e.kernels.push_back(std::move(k));
+  e.elementwise.push_back(std::move(ew));
   e.reads.insert(e.reads.end(), reads, reads + m);
 }
 
@@ -459,6 +464,7 @@ void Plan::relayout() {
       relog[i] = true;
       e.lowered = false;
       e.kernels.clear();
+      e.elementwise.clear();
       e.reads.clear();
       was_read[i] = std::move(e.read_storages);
       e.read_storages.clear();
@@ -534,6 +540,7 @@ void Plan::relayout() {
       e.read_storages = std::move(was_read[i]);
     } else {
       e.kernels.clear();
+      e.elementwise.clear();
       e.reads.clear();
     }
   });

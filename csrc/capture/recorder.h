@@ -66,6 +66,9 @@ struct Entry {
   bool grad_mode = false;
   // The lean form of the call (see "Lowering" above); used by replay() when `lowered`.
   std::vector<std::function<void()>> kernels;
+  // Beside each kernel: its chunk form when it is elementwise (capture/elementwise_log.h), else
+  // null; capture/elementwise_chain.cpp fuses runs of entries made of such kernels.
+  std::vector<ElementwisePtr> elementwise;
   bool lowered = false;
   bool opaque = false;    // may not be lowered from its kernel log
   bool explicit_ = false; // kernels set by capture::lower(): trusted, not poison-checked
@@ -147,8 +150,9 @@ bool allocated_in_recording(const Storage* s);
 void record_check(std::function<void()> check, std::vector<const void*> reads);
 // The recording entry replays as `k` (instead of re-running the op): for ops whose replay must
 // read host state at replay time. `k` must redo everything the op did to memory.
-// `reads`: the memory `k` reads (buffers it reads are never shared with others).
-void lower(std::function<void()> k, std::vector<const void*> reads);
+// `reads`: the memory `k` reads (buffers it reads are never shared with others); `ew`: `k` as an
+// elementwise call (a random fill), or null.
+void lower(std::function<void()> k, std::vector<const void*> reads, ElementwisePtr ew = nullptr);
 // The recording entry hands `t`'s buffer to the outside (a leaf's .grad): never shared.
 void keep_visible(const Tensor& t);
 // How many handles on `t`'s impl the recording plan's described outputs hold (capture::describe),

@@ -1,7 +1,7 @@
 #include "capture/rewrite.h"
 #include <algorithm>
-#include <unordered_set>
 #include "autograd/grad_mode.h"
+#include "capture/rewrite_util.h"
 #include "kernels/fused.h"
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
@@ -9,65 +9,79 @@
 #include "ops/shape_ops.h"
 
 namespace tl::capture {
+namespace rewrite {
+
 namespace {
-
-using Storages = std::vector<const Storage*>;
-
 bool has(const Storages& v, const Storage* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+}  // namespace
 
-// What each entry reads, as Storages; `unknown` for an entry whose reads no list names (a
-// backward call that re-runs as its op without describing what it saved).
-struct Readers {
-  std::vector<Storages> reads;
-  std::vector<bool> unknown;
-  std::unordered_set<const Storage*> pinned;  // the step's outputs and .grad buffers
-
-  Readers(const Plan& p, const std::vector<Tensor>& visible) {
-    std::vector<std::shared_ptr<Storage>> all;  // for explicit lowerings, whose reads are raw pointers
-    for (const Entry& e : p.entries) {
-      for (const auto& a : e.allocs) all.push_back(a);
-      for (const Tensor& t : e.inputs) all.push_back(t.storage());
+Readers::Readers(const Plan& p, const std::vector<Tensor>& visible) {
+  std::vector<std::shared_ptr<Storage>> all;  // for explicit lowerings, whose reads are raw pointers
+  for (const Entry& e : p.entries) {
+    for (const auto& a : e.allocs) all.push_back(a);
+    for (const Tensor& t : e.inputs) all.push_back(t.storage());
+  }
+  auto find = [&all](const void* r) -> const Storage* {
+    const auto* q = static_cast<const unsigned char*>(r);
+    for (const auto& s : all) {
+      const auto* b = static_cast<const unsigned char*>(s->data);
+      if (s->data && q >= b && q < b + s->nbytes) return s.get();
     }
-    auto find = [&all](const void* r) -> const Storage* {
-      const auto* q = static_cast<const unsigned char*>(r);
-      for (const auto& s : all) {
-        const auto* b = static_cast<const unsigned char*>(s->data);
-        if (s->data && q >= b && q < b + s->nbytes) return s.get();
-      }
-      return nullptr;
+    return nullptr;
+  };
+  for (const Tensor& t : visible)
+    if (t.defined()) pinned.insert(t.storage().get());
+  for (const Entry& e : p.entries) {
+    Storages r;
+    auto add = [&r](const Tensor& t) {
+      if (t.defined()) r.push_back(t.storage().get());
     };
-    for (const Tensor& t : visible)
-      if (t.defined()) pinned.insert(t.storage().get());
-    for (const Entry& e : p.entries) {
-      Storages r;
-      auto add = [&r](const Tensor& t) {
-        if (t.defined()) r.push_back(t.storage().get());
-      };
-      for (const Tensor& t : e.inputs) add(t);
-      for (const Tensor& t : e.saved) add(t);
-      for (const auto& s : e.read_storages) r.push_back(s.get());
-      if (e.lowered && e.explicit_)
-        for (const void* q : e.reads)
-          if (const Storage* s = q ? find(q) : nullptr) r.push_back(s);
-      unknown.push_back(!e.lowered && !e.op_call && !e.described);
-      reads.push_back(std::move(r));
-      for (const auto& v : e.visible) pinned.insert(v.get());
-    }
+    for (const Tensor& t : e.inputs) add(t);
+    for (const Tensor& t : e.saved) add(t);
+    for (const auto& s : e.read_storages) r.push_back(s.get());
+    if (e.lowered && e.explicit_)
+      for (const void* q : e.reads)
+        if (const Storage* s = q ? find(q) : nullptr) r.push_back(s);
+    unknown.push_back(!e.lowered && !e.op_call && !e.described);
+    reads.push_back(std::move(r));
+    for (const auto& v : e.visible) pinned.insert(v.get());
   }
-  // The first entry from `from` on that reads s (or has unknown reads); reads.size() if none.
-  size_t first_reader(const Storage* s, size_t from) const {
-    for (size_t k = from; k < reads.size(); ++k)
-      if (unknown[k] || has(reads[k], s)) return k;
-    return reads.size();
+}
+
+size_t Readers::first_reader(const Storage* s, size_t from) const {
+  for (size_t k = from; k < reads.size(); ++k)
+    if (unknown[k] || has(reads[k], s)) return k;
+  return reads.size();
+}
+
+bool Readers::only_reader(const Storage* s, size_t only, size_t from) const {
+  if (pinned.count(s)) return false;
+  for (size_t k = from; k < reads.size(); ++k)
+    if (k != only && (unknown[k] || has(reads[k], s))) return false;
+  return true;
+}
+
+Entry fused_entry(std::string op, std::function<void()> k, const std::vector<Tensor>& reads,
+                  const std::vector<const Entry*>& from) {
+  Entry f;
+  f.op = std::move(op);
+  f.run = k;
+  f.kernels = {std::move(k)};
+  f.elementwise = {nullptr};
+  f.lowered = f.fused = f.described = true;
+  for (const Entry* e : from) {
+    f.grad_mode = e->grad_mode;
+    f.allocs.insert(f.allocs.end(), e->allocs.begin(), e->allocs.end());
+    f.inputs.insert(f.inputs.end(), e->inputs.begin(), e->inputs.end());
+    f.visible.insert(f.visible.end(), e->visible.begin(), e->visible.end());
   }
-  // Whether, from entry `from` on, only entry `only` reads s, and s is not seen outside the plan.
-  bool only_reader(const Storage* s, size_t only, size_t from) const {
-    if (pinned.count(s)) return false;
-    for (size_t k = from; k < reads.size(); ++k)
-      if (k != only && (unknown[k] || has(reads[k], s))) return false;
-    return true;
-  }
-};
+  for (const Tensor& t : reads)
+    if (t.defined() && std::find(f.read_storages.begin(), f.read_storages.end(), t.storage()) == f.read_storages.end())
+      f.read_storages.push_back(t.storage());
+  return f;
+}
+
+namespace {
 
 // A whole contiguous buffer of `rows` x `cols` of a float dtype (the layouts the fused kernels take).
 bool whole_2d(const Tensor& t, int64_t rows, int64_t cols) {
@@ -82,26 +96,6 @@ bool is_alloc_of_earlier(const Plan& p, const Storage* s, size_t before) {
     for (const auto& a : p.entries[k].allocs)
       if (a.get() == s) return true;
   return false;
-}
-
-// A fused entry: lowered, replaying `k`, reading `reads`, owning the buffers of `from`.
-Entry fused_entry(std::string op, std::function<void()> k, const std::vector<Tensor>& reads,
-                  std::initializer_list<const Entry*> from) {
-  Entry f;
-  f.op = std::move(op);
-  f.run = k;
-  f.kernels = {std::move(k)};
-  f.lowered = f.fused = f.described = true;
-  for (const Entry* e : from) {
-    f.grad_mode = e->grad_mode;
-    f.allocs.insert(f.allocs.end(), e->allocs.begin(), e->allocs.end());
-    f.inputs.insert(f.inputs.end(), e->inputs.begin(), e->inputs.end());
-    f.visible.insert(f.visible.end(), e->visible.begin(), e->visible.end());
-  }
-  for (const Tensor& t : reads)
-    if (t.defined() && std::find(f.read_storages.begin(), f.read_storages.end(), t.storage()) == f.read_storages.end())
-      f.read_storages.push_back(t.storage());
-  return f;
 }
 
 // C = op(a) @ op(b) as matmul computes it for 2-D operands (ops/linalg.cpp's gemm_2d), with an
@@ -321,12 +315,15 @@ bool mean_grad(Plan& p, const Readers&) {
 }
 
 }  // namespace
+}  // namespace rewrite
 
 std::vector<std::pair<std::string, int>> fuse(Plan& plan, const std::vector<Tensor>& visible) {
+  using namespace rewrite;
   using Rewrite = bool (*)(Plan&, const Readers&);
+  // elementwise_chain comes last: the epilogue and gradient rewrites take their activations first.
   const std::pair<const char*, Rewrite> rewrites[] = {
       {"mean_xent_grad", mean_xent_grad}, {"mean_grad", mean_grad}, {"gemm_epilogue", gemm_epilogue},
-      {"activation_grad", activation_grad}};
+      {"activation_grad", activation_grad}, {"elementwise_chain", elementwise_chain}};
   std::vector<std::pair<std::string, int>> fired;
   for (const auto& [name, rw] : rewrites) fired.emplace_back(name, 0);
   for (bool changed = true; changed;) {

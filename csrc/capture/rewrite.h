@@ -14,6 +14,10 @@
 //                      mean's gradient and the cross-entropy's in one entry, both lowered.
 //   mean_grad          any other MeanBackward0 of a full mean: lowered to one fill (the node
 //                      makes its scale constant outside any logged kernel, so it re-ran as op).
+//   elementwise_chain  a run of entries made only of elementwise kernels over one element count
+//                      (Dropout's uniform, <, *, where and its backward; capture/elementwise_chain.cpp):
+//                      one entry running the kernels chunk by chunk; dead intermediates live in a
+//                      chunk scratch instead of the arena. Runs last, after the rewrites above.
 // Fused entries replay as their own kernels, which reach memory through tensor handles, so they
 // stay valid when Plan::share_buffers moves buffers.
 #pragma once

@@ -1,5 +1,5 @@
 #include "kernels/binary.h"
-#include "capture/kernel_log.h"
+#include "capture/elementwise_log.h"
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -239,7 +239,8 @@ void compare(BinaryOp op, const StridedView& out, const StridedView& a, const St
 }  // namespace
 
 void binary(BinaryOp op, const StridedView& out, const StridedView& a, const StridedView& b) {
-  TL_CAPTURE_KERNEL((out), (a, b), binary(op, out, a, b));
+  TL_CAPTURE_ELEMENTWISE([op](const StridedView& o, const StridedView& x, const StridedView& y) { binary(op, o, x, y); },
+                         out, a, b);
   TL_CHECK(a.dtype == b.dtype, "binary", "operands must share a dtype, got ", dtype_name(a.dtype), " and ",
            dtype_name(b.dtype));
   if (is_complex(a.dtype)) return complex_binary(op, out, a, b);
@@ -284,7 +285,9 @@ inline T select(unsigned char c, T a, T b) {  // c: a bool's byte, any nonzero v
 }  // namespace
 
 void where(const StridedView& out, const StridedView& cond, const StridedView& x, const StridedView& y) {
-  TL_CAPTURE_KERNEL((out), (cond, x, y), where(out, cond, x, y));
+  TL_CAPTURE_ELEMENTWISE(
+      [](const StridedView& o, const StridedView& c, const StridedView& a, const StridedView& b) { where(o, c, a, b); },
+      out, cond, x, y);
   TL_CHECK(cond.dtype == DType::Bool && x.dtype == out.dtype && y.dtype == out.dtype, "where",
            "internal dtype mismatch");
   if (is_complex(out.dtype)) return complex_where(out, cond, x, y);

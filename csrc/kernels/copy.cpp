@@ -1,4 +1,5 @@
 #include "kernels/copy.h"
+#include "capture/elementwise_log.h"
 #include "capture/recorder.h"
 #include <atomic>
 #include <cstring>
@@ -10,9 +11,9 @@
 namespace tl::kernels {
 
 template <class To, class From>
-static void copy_typed(const Tensor& dst, const Tensor& src) {
-  strided_loop<2>(dst.shape(), {static_cast<char*>(dst.data_ptr()), static_cast<char*>(src.data_ptr())},
-                  {&dst.strides(), &src.strides()}, {int64_t(sizeof(To)), int64_t(sizeof(From))},
+static void copy_typed(const StridedView& dst, const StridedView& src) {
+  strided_loop<2>(dst.shape, {dst.bytes(), src.bytes()},
+                  {&dst.strides, &src.strides}, {int64_t(sizeof(To)), int64_t(sizeof(From))},
                   [](char** p, const int64_t* s, int64_t n) {
                     To* d = reinterpret_cast<To*>(p[0]);
                     const From* a = reinterpret_cast<const From*>(p[1]);
@@ -33,23 +34,23 @@ static void copy_typed(const Tensor& dst, const Tensor& src) {
                   });
 }
 
-void copy_cast(const Tensor& dst, const Tensor& src) {
-  TL_CAPTURE_KERNEL((dst), (src), copy_cast(dst, src));
-  TL_CHECK(dst.shape() == src.shape(), "copy", "shape mismatch ", shape_str(dst.shape()), " and ",
-           shape_str(src.shape()));
-  if (is_complex(dst.dtype()) || is_complex(src.dtype())) return complex_copy_cast(dst, src);
-  TL_DISPATCH_ALL(dst.dtype(), "copy", [&] {
+void copy_cast(const StridedView& dst, const StridedView& src) {
+  TL_CAPTURE_ELEMENTWISE([](const StridedView& d, const StridedView& s) { copy_cast(d, s); }, dst, src);
+  TL_CHECK(dst.shape == src.shape, "copy", "shape mismatch ", shape_str(dst.shape.vec()), " and ",
+           shape_str(src.shape.vec()));
+  if (is_complex(dst.dtype) || is_complex(src.dtype)) return complex_copy_cast(dst, src);
+  TL_DISPATCH_ALL(dst.dtype, "copy", [&] {
     using To = scalar_t;
-    TL_DISPATCH_ALL(src.dtype(), "copy", [&] { copy_typed<To, scalar_t>(dst, src); });
+    TL_DISPATCH_ALL(src.dtype, "copy", [&] { copy_typed<To, scalar_t>(dst, src); });
   });
 }
 
-void fill(const Tensor& dst, Scalar value) {
-  TL_CAPTURE_KERNEL((dst), (), fill(dst, value));
-  if (is_complex(dst.dtype())) return complex_fill(dst, value);
-  TL_DISPATCH_ALL(dst.dtype(), "fill", [&] {
+void fill(const StridedView& dst, Scalar value) {
+  TL_CAPTURE_ELEMENTWISE([value](const StridedView& d) { fill(d, value); }, dst);
+  if (is_complex(dst.dtype)) return complex_fill(dst, value);
+  TL_DISPATCH_ALL(dst.dtype, "fill", [&] {
     scalar_t v = value.use_double<scalar_t>() ? cast_value<scalar_t>(value.f) : cast_value<scalar_t>(value.i);
-    strided_loop<1>(dst.shape(), {static_cast<char*>(dst.data_ptr())}, {&dst.strides()}, {int64_t(sizeof(scalar_t))},
+    strided_loop<1>(dst.shape, {dst.bytes()}, {&dst.strides}, {int64_t(sizeof(scalar_t))},
                     [v](char** p, const int64_t* s, int64_t n) {
                       if (s[0] == int64_t(sizeof(scalar_t))) {
                         scalar_t* d = reinterpret_cast<scalar_t*>(p[0]);

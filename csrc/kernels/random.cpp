@@ -13,6 +13,7 @@
 #include <cmath>
 #include "kernels/parallel.h"
 #include <limits>
+#include <type_traits>
 
 namespace tl::random {
 
@@ -221,82 +222,135 @@ void add_counter(uint64_t ctr[4], uint64_t n) {
 // Blocks at least per parallel chunk (a block is ~100 cycles).
 constexpr int64_t kBlockGrain = 1024;
 
-// The next `blocks` Philox blocks after counter `ctr` (block j uses ctr + j + 1, as next_uint64
-// increments before each block), handed kLanes at a time to put(j, lanes, out) for
-// blocks j .. j + lanes - 1 (out: their 4 * lanes words in stream order); split over the thread pool by block index, so the values do not
-// depend on the threads. `last` gets the final block.
+// Philox blocks j0 .. j1 - 1 after counter `ctr` (block j uses ctr + j + 1, as next_uint64
+// increments before each block), handed kLanes at a time to put(j, lanes, words) for blocks
+// j .. j + lanes - 1 (words: their 4 * lanes outputs in stream order).
 template <class Put>
-void philox_stream(const uint64_t ctr[4], const uint64_t key[2], int64_t blocks, uint64_t last[4], Put put) {
-  auto run = [&](int64_t lo, int64_t hi) {
-    uint64_t base[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
-    add_counter(base, uint64_t(lo));
-    for (int64_t j = lo; j < hi; j += kLanes) {
-      const int lanes = int(std::min<int64_t>(kLanes, hi - j));
-      uint64_t c[kLanes * 4];
-      for (int l = 0; l < kLanes; ++l) {
-        add_counter(base, 1);
-        for (int w = 0; w < 4; ++w) c[4 * l + w] = base[w];
-      }
-      philox_lanes(c, key);  // lanes past `hi` are computed and dropped (their counters unused)
-      put(j, lanes, c);
-      if (j + lanes == blocks)
-        for (int w = 0; w < 4; ++w) last[w] = c[4 * (lanes - 1) + w];
-      // the unused lanes advanced `base` past hi; nothing reads it after the last group
+void philox_blocks(const uint64_t ctr[4], const uint64_t key[2], int64_t j0, int64_t j1, Put put) {
+  uint64_t base[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
+  add_counter(base, uint64_t(j0));
+  for (int64_t j = j0; j < j1; j += kLanes) {
+    const int lanes = int(std::min<int64_t>(kLanes, j1 - j));
+    uint64_t c[kLanes * 4];
+    for (int l = 0; l < kLanes; ++l) {
+      add_counter(base, 1);
+      for (int w = 0; w < 4; ++w) c[4 * l + w] = base[w];
     }
-  };
-  if (blocks * 8 >= tl::kParallelElementThreshold) tl::parallel_for(0, blocks, kBlockGrain, run);
-  else run(0, blocks);
+    philox_lanes(c, key);  // lanes past j1 are computed and dropped (their counters unused)
+    put(j, lanes, c);
+  }
+}
+
+// NumPy's conversions (random.h): low + range * a double from a uint64's top 53 bits, or a float
+// from a uint32's top 24 bits, the sum rounded to float.
+inline double to_uniform(uint64_t bits, double low, double range) {
+  return low + range * (static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0));
+}
+inline float to_uniform(uint32_t bits, double low, double range) {
+  const float f = static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
+  return static_cast<float>(low + range * static_cast<double>(f));
+}
+
+// The values of `lanes` whole blocks (their 4 * lanes words): plain loops, which vectorise.
+inline void block_values(const uint64_t* words, int lanes, double low, double range, double* out) {
+  for (int q = 0; q < 4 * lanes; ++q) out[q] = to_uniform(words[q], low, range);
+}
+inline void block_values(const uint64_t* words, int lanes, double low, double range, float* out) {
+  // A uint64's low half, then its high half: the little-endian order of its two uint32s.
+  uint32_t halves[kLanes * 8];
+  for (int q = 0; q < 4 * lanes; ++q) {
+    halves[2 * q] = static_cast<uint32_t>(words[q] & 0xFFFFFFFFu);
+    halves[2 * q + 1] = static_cast<uint32_t>(words[q] >> 32);
+  }
+  for (int q = 0; q < 8 * lanes; ++q) out[q] = to_uniform(halves[q], low, range);
+}
+
+// One value taken from the generator's stream, and whether the generator holds buffered bits
+// that such a value takes first.
+inline double draw_one(Generator& g, double low, double range, double*) { return to_uniform(g.next_uint64(), low, range); }
+inline float draw_one(Generator& g, double low, double range, float*) { return to_uniform(g.next_uint32(), low, range); }
+inline bool buffered(const GeneratorState& s, double*) { return s.buffer_pos < 4; }
+inline bool buffered(const GeneratorState& s, float*) { return s.has_uint32 || s.buffer_pos < 4; }
+
+// The whole draw into out, its blocks split over the thread pool by block index, so the values
+// do not depend on the threads.
+template <class T>
+void fill_drawn(const UniformDraw<T>& d, T* out) {
+  constexpr int P = UniformDraw<T>::kPerBlock;
+  if (d.blocks * 8 < tl::kParallelElementThreshold) return d.fill(out, 0, d.n);
+  tl::parallel_for(0, d.blocks, kBlockGrain, [&](int64_t lo, int64_t hi) {
+    const int64_t b = lo == 0 ? 0 : d.head + P * lo, e = hi == d.blocks ? d.n : d.head + P * hi;  // + head, tail
+    d.fill(out + b, b, e);
+  });
 }
 
 }  // namespace
 
-// The bulk fills draw whole Philox blocks directly (philox_stream) between a head and a tail taken
-// one value at a time, and leave the state exactly as the one-at-a-time draws would.
-void Generator::fill_uniform(double* out, int64_t n, double low, double high) {
-  const double range = high - low;
-  int64_t i = 0;
-  for (; i < n && s_.buffer_pos < 4; ++i) out[i] = low + range * next_double();
-  const int64_t blocks = (n - i) / 4;
-  if (blocks > 0) {
-    double* o = out + i;
-    philox_stream(s_.counter, s_.key, blocks, s_.buffer, [o, low, range](int64_t j, int lanes, const uint64_t* bits) {
-      // a plain loop over the lanes' words, which vectorises
-      for (int q = 0; q < 4 * lanes; ++q)
-        o[4 * j + q] = low + range * (static_cast<double>(bits[q] >> 11) * (1.0 / 9007199254740992.0));
+template <class T>
+void UniformDraw<T>::fill(T* out, int64_t begin, int64_t end) const {
+  constexpr int P = kPerBlock;
+  const int64_t body_end = head + P * blocks;
+  int64_t i = begin;
+  for (; i < end && i < head; ++i) out[i - begin] = head_values[i];
+  const int64_t stop = std::min(end, body_end);
+  if (i < stop) {
+    // locals, which the stores into `out` (a double* may alias this struct's doubles) cannot change
+    const int64_t from = i, h = head;
+    const double lo = low, r = range;
+    const uint64_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]}, k[2] = {key[0], key[1]};
+    philox_blocks(c, k, (from - h) / P, (stop - h + P - 1) / P, [=](int64_t j, int lanes, const uint64_t* w) {
+      const int64_t first = h + P * j;  // the index of the group's first value
+      if (first >= from && first + P * lanes <= stop) return block_values(w, lanes, lo, r, out + (first - begin));
+      T v[kLanes * P];  // a group cut by the range's ends
+      block_values(w, lanes, lo, r, v);
+      for (int64_t q = std::max(from, first); q < std::min(stop, first + P * lanes); ++q) out[q - begin] = v[q - first];
     });
-    add_counter(s_.counter, uint64_t(blocks));
-    s_.buffer_pos = 4;
-    i += 4 * blocks;
+    i = stop;
   }
-  for (; i < n; ++i) out[i] = low + range * next_double();
+  for (; i < end; ++i) out[i - begin] = tail_values[i - body_end];
+}
+template struct UniformDraw<float>;
+template struct UniformDraw<double>;
+
+// The head values one at a time, then whole blocks, whose last one the generator keeps buffered
+// (all of it handed out), then the tail one at a time: the state ends exactly as n draws of one
+// value leave it.
+template <class T>
+void Generator::draw_uniform(UniformDraw<T>& d, int64_t n, double low, double high) {
+  constexpr int P = UniformDraw<T>::kPerBlock;
+  T* tag = nullptr;
+  d.n = n;
+  d.low = low;
+  d.range = high - low;
+  int64_t i = 0;
+  for (; i < n && buffered(s_, tag); ++i) d.head_values[i] = draw_one(*this, low, d.range, tag);
+  d.head = i;
+  d.blocks = (n - i) / P;
+  std::copy(s_.counter, s_.counter + 4, d.ctr);
+  std::copy(s_.key, s_.key + 2, d.key);
+  if (d.blocks > 0) {
+    add_counter(s_.counter, uint64_t(d.blocks));
+    philox4x64_10(s_.counter, s_.key, s_.buffer);
+    s_.buffer_pos = 4;
+    if constexpr (std::is_same_v<T, float>)
+      s_.uinteger = static_cast<uint32_t>(s_.buffer[3] >> 32);  // the last half handed out, as next_uint32 leaves it
+    i += P * d.blocks;
+  }
+  for (int t = 0; i < n; ++i, ++t) d.tail_values[t] = draw_one(*this, low, d.range, tag);
+}
+template void Generator::draw_uniform(UniformDraw<float>&, int64_t, double, double);
+template void Generator::draw_uniform(UniformDraw<double>&, int64_t, double, double);
+
+void Generator::fill_uniform(double* out, int64_t n, double low, double high) {
+  UniformDraw<double> d;
+  draw_uniform(d, n, low, high);
+  fill_drawn(d, out);
 }
 
 void Generator::fill_uniform(float* out, int64_t n, double low, double high) {
-  const double range = high - low;
-  auto conv = [low, range](uint32_t u) {
-    const float f = static_cast<float>(u >> 8) * (1.0f / 16777216.0f);
-    return static_cast<float>(low + range * static_cast<double>(f));
-  };
-  int64_t i = 0;
-  for (; i < n && (s_.has_uint32 || s_.buffer_pos < 4); ++i) out[i] = conv(next_uint32());
-  const int64_t blocks = (n - i) / 8;
-  if (blocks > 0) {
-    float* o = out + i;
-    philox_stream(s_.counter, s_.key, blocks, s_.buffer, [o, &conv](int64_t j, int lanes, const uint64_t* v) {
-      // A uint64's low half, then its high half: the little-endian order of its two uint32s.
-      uint32_t halves[kLanes * 8];
-      for (int q = 0; q < 4 * lanes; ++q) {
-        halves[2 * q] = static_cast<uint32_t>(v[q] & 0xFFFFFFFFu);
-        halves[2 * q + 1] = static_cast<uint32_t>(v[q] >> 32);
-      }
-      for (int q = 0; q < 8 * lanes; ++q) o[8 * j + q] = conv(halves[q]);
-    });
-    add_counter(s_.counter, uint64_t(blocks));
-    s_.buffer_pos = 4;
-    s_.uinteger = static_cast<uint32_t>(s_.buffer[3] >> 32);  // the last half handed out, as next_uint32 leaves it
-    i += 8 * blocks;
-  }
-  for (; i < n; ++i) out[i] = conv(next_uint32());
+  UniformDraw<float> d;
+  draw_uniform(d, n, low, high);
+  fill_drawn(d, out);
 }
 
 void Generator::fill_normal(double* out, int64_t n, double loc, double scale) {

@@ -40,6 +40,23 @@ struct GeneratorState {
   double gauss = 0.0;
 };
 
+// A bulk uniform draw of n values in stream order, taken apart so that any range of it can be
+// filled on its own (capture/elementwise_chain.cpp fills it chunk by chunk, fill_uniform in
+// parallel ranges): `head` values taken one at a time from what the generator had buffered, then
+// `blocks` whole Philox blocks after counter `ctr` (kPerBlock values each), then the tail, taken
+// one at a time after them. Made by Generator::draw_uniform.
+template <class T>  // float or double
+struct UniformDraw {
+  static constexpr int kPerBlock = 32 / static_cast<int>(sizeof(T));  // a block's 256 bits
+  int64_t n = 0, head = 0, blocks = 0;
+  uint64_t ctr[4] = {0, 0, 0, 0}, key[2] = {0, 0};
+  double low = 0, range = 0;
+  T head_values[kPerBlock] = {}, tail_values[kPerBlock] = {};
+  // out[i - begin] = value i, for begin <= i < end (any range of [0, n); threads may fill
+  // disjoint ranges at once).
+  void fill(T* out, int64_t begin, int64_t end) const;
+};
+
 class Generator {
  public:
   // key = {seed_lo, seed_hi}, counter 0, buffers empty.
@@ -59,6 +76,10 @@ class Generator {
   // Bulk fills (n >= 0).
   void fill_uniform(double* out, int64_t n, double low, double high);
   void fill_uniform(float* out, int64_t n, double low, double high);
+  // The draw fill_uniform makes, without filling: the generator advances exactly as there, and
+  // d.fill(...) gives the values (fill_uniform is draw_uniform, then d.fill over [0, n)).
+  template <class T>
+  void draw_uniform(UniformDraw<T>& d, int64_t n, double low, double high);
   void fill_normal(double* out, int64_t n, double loc, double scale);
   void fill_bounded(int64_t* out, int64_t n, int64_t low, uint64_t rng);
   // The permutation that Generator.shuffle applies to n rows: perm[i] = original row now at i.

@@ -2,7 +2,7 @@
 // and the loops with selects vectorise. float32 exp / tanh / sigmoid and float64 tanh on
 // contiguous runs go through the per-ISA loops of unary_simd.h.
 #include "kernels/unary.h"
-#include "capture/kernel_log.h"
+#include "capture/elementwise_log.h"
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -184,7 +184,7 @@ void math(UnaryOp op, const StridedView& out, const StridedView& x) {
 }  // namespace
 
 void unary(UnaryOp op, const StridedView& out, const StridedView& x) {
-  TL_CAPTURE_KERNEL((out), (x), unary(op, out, x));
+  TL_CAPTURE_ELEMENTWISE([op](const StridedView& o, const StridedView& v) { unary(op, o, v); }, out, x);
   if (is_complex(x.dtype)) return complex_unary(op, out, x);
   const bool to_bool = unary_dtypes(op) == UnaryDTypes::ToBool;
   TL_CHECK(to_bool ? out.dtype == DType::Bool : out.dtype == x.dtype, unary_op_name(op),
@@ -193,7 +193,7 @@ void unary(UnaryOp op, const StridedView& out, const StridedView& x) {
 }
 
 void step_positive(const StridedView& out, const StridedView& x) {
-  TL_CAPTURE_KERNEL((out), (x), step_positive(out, x));
+  TL_CAPTURE_ELEMENTWISE([](const StridedView& o, const StridedView& v) { step_positive(o, v); }, out, x);
   TL_CHECK(out.dtype == x.dtype && x.dtype != DType::Bool, "step_positive", "internal dtype mismatch");
   TL_DISPATCH_ALL(x.dtype, "step_positive", [&] {
     using T = scalar_t;

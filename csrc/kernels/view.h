@@ -9,6 +9,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -23,6 +24,7 @@ class Dims {
   static constexpr size_t kInline = 6;
   Dims() = default;
   explicit Dims(const std::vector<int64_t>& v) { assign(v.data(), v.size()); }
+  Dims(std::initializer_list<int64_t> v) { assign(v.begin(), v.size()); }  // no allocation
   Dims(const Dims& o) { assign(o.data(), o.size()); }
   Dims& operator=(const Dims& o) {
     if (this != &o) assign(o.data(), o.size());

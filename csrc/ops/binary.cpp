@@ -85,7 +85,9 @@ Tensor binary_raw(BinaryOp op, const Tensor& a, const Tensor& b) {
 // Gradient flowing to an input: summed over the axes it was broadcast along, in its dtype.
 Tensor grad_for(const Tensor& g, const InputMeta& meta) { return astype(sum_to(g, meta.shape), meta.dtype); }
 
-Tensor zero_like_dtype(DType d) { return Tensor::zeros({}, d); }
+// Through the logged fill kernel (Tensor::zeros is a memset), so that a recorded backward that
+// makes it replays from its kernel log (capture/recorder.h) instead of re-running the node.
+Tensor zero_like_dtype(DType d) { return Tensor::full({}, Scalar(), d); }
 
 // One node type for every differentiable table op: the formula (ops/binary_grad.cpp) gets g,
 // the operands and, for GradABOut ops, the output (saved detached, so under create_graph it is

@@ -62,6 +62,31 @@ void set_state(LockedGenerator& lg, const GeneratorState& s) {
   lg.with([&](Generator& g) { g.state() = s; return 0; });
 }
 
+namespace {
+
+// A recorded uniform replays as a fresh fill of its buffer from the generator (new numbers each
+// replay, the op's very draws), and gives that fill as an elementwise call, which
+// capture/elementwise_chain.cpp runs chunk by chunk: `prepare` draws (advancing the generator
+// as the whole fill does), then each chunk fills its range of the values.
+template <class T>
+void lower_uniform(LockedGenerator& lg, double low, double high, const Tensor& out) {
+  const capture::GeneratorRef ref = capture::Keep<LockedGenerator>::store(lg);
+  const int64_t n = out.numel();
+  auto draw = std::make_shared<UniformDraw<T>>();
+  auto call = std::make_shared<capture::ElementwiseCall>();
+  call->numel = n;
+  call->operands = {{out.data_ptr(), sizeof(T), false}};
+  call->prepare = [ref, draw, n, low, high] {
+    ref.g->with([&](Generator& g) { g.draw_uniform(*draw, n, low, high); return 0; });
+  };
+  call->chunk = [draw](void* const* p, int64_t begin, int64_t m) { draw->fill(static_cast<T*>(p[0]), begin, begin + m); };
+  capture::lower([ref, out, low, high] {
+    ref.g->with([&](Generator& g) { g.fill_uniform(out.data<T>(), out.numel(), low, high); return 0; });
+  }, {}, call);
+}
+
+}  // namespace
+
 Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape, DType dtype) {
   TL_CAPTURE_OP(uniform, lg, low, high, shape, dtype);
   TL_CHECK_TYPE(dtype == DType::Float32 || dtype == DType::Float64, "uniform",
@@ -74,6 +99,10 @@ Tensor uniform(LockedGenerator& lg, double low, double high, const Shape& shape,
     else g.fill_uniform(out.data<double>(), out.numel(), low, high);
     return 0;
   });
+  if (tl_capture_scope_.records()) {  // this call is the recorded entry (not inside another op)
+    if (dtype == DType::Float32) lower_uniform<float>(lg, low, high, out);
+    else lower_uniform<double>(lg, low, high, out);
+  }
   return out;
 }
 

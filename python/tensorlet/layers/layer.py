@@ -342,7 +342,10 @@ class Layer:
 
     def _convert_input(self, x):
         if self._cast_inputs:
-            if not isinstance(x, tl.Tensor) or x.dtype != self.dtype:
+            if isinstance(x, tl.Tensor):
+                if x.dtype != self.dtype:
+                    x = x.astype(self.dtype)  # differentiable, as Keras's cast: the gradient flows back
+            else:
                 x = tl.asarray(x, dtype=self.dtype)
         elif not isinstance(x, tl.Tensor):
             x = tl.asarray(x)
