@@ -170,7 +170,8 @@ def commands(args, data):
     else:
         print("tensorlet 2 ranks: skipped (no mpirun; pip install '.[distributed]')")
     torch_python = args.torch_python
-    if torch_python and subprocess.run([torch_python, "-c", "import torch"], capture_output=True).returncode == 0:
+    if torch_python and shutil.which(torch_python) and \
+            subprocess.run([torch_python, "-c", "import torch"], capture_output=True).returncode == 0:
         found["pytorch 1 process"] = [torch_python, me, "--kind", "torch1", *child]
         found["pytorch DDP 2 ranks"] = [torch_python, me, "--kind", "torch2", *child]
     else:

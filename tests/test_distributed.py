@@ -1,7 +1,9 @@
 """Data-parallel training over MPI (tensorlet.distribution): each test runs a script under
 ``mpirun -n 2`` (tests/dist_scripts) with a timeout, so a hang fails the test. Skipped, with
 the reason, when mpi4py or mpirun is not installed (pip install ".[distributed]")."""
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,6 +175,20 @@ def test_differing_model_configs_are_found_at_fit_start():
     assert job.returncode != 0
     assert "the ranks differ in model config, weights" in job.stderr
     assert "fit returned" not in job.stdout
+
+
+def test_non_finite_data_in_one_ranks_rows_is_reported_on_every_rank():
+    """Each rank checks only its half of fit's data for NaNs and infinities (not all of it); what
+    the ranks found is combined, so both warn as one process would about rank 1's rows."""
+    job = mpirun("nonfinite.py")
+    assert job.returncode == 0, job.stderr
+    lines = sorted((json.loads(m) for m in re.findall(r"\{[^{}]*\}", job.stdout)), key=lambda d: d["rank"])
+    assert [d["rank"] for d in lines] == [0, 1]
+    for d in lines:
+        assert [m.split(";")[0] for m in d["warnings"]] == [
+            "x contains 2 NaN or infinite value(s) (first at index (40, 1))",
+            "y contains 1 NaN or infinite value(s) (first at index (63, 0))"], d
+        assert d["checked"] == [32, 32], d  # x's and y's rows of this rank's half
 
 
 def test_one_process_without_a_launcher_is_a_plain_fit():

@@ -59,7 +59,8 @@ def check(got, want, K, dtype):
 
 SIZES = [(1, 1, 1), (2, 7, 17), (17, 2, 7), (7, 17, 129), (129, 1, 1000), (1000, 129, 7),
          (1023, 17, 129), (129, 1023, 2), (17, 1000, 1023), (128, 10, 512),
-         # up to 128 rows with B's rows <= 2 KB apart: B read in place, several row panels
+         # up to 128 rows, the K block's rows of B spanning at most half of L2: B read in place, several
+         # row panels; (128, 512, 784) spans 784 KB with K = 784, packed where L2 is under 1.5 MB
          (40, 300, 77), (128, 512, 784), (100, 250, 129)]
 
 

@@ -53,6 +53,37 @@ def test_nan_and_inf_inputs_are_reported_before_training():
         model.fit(*data(), epochs=1, batch_size=32, verbose=0)  # clean data: no warning
 
 
+def test_sharded_checks_report_what_one_process_would():
+    """Under a DataParallel each rank checks its rows only (tensorlet.distribution); the warning
+    built from all ranks' findings is the one process's: counts summed, the first index the
+    smallest, checks matched by name and occurrence (several outputs' labels are all "y")."""
+    from tensorlet import _data
+
+    x = np.zeros((7, 3), np.float32)
+    x[5, 1] = x[6, 2] = np.nan  # rank 1's rows (4..6) only
+    x[2, 0] = np.inf  # rank 0's (0..3)
+    y = np.zeros((7, 2), np.float32)
+    y[6, 0] = np.nan
+    everyone = []
+    for rank in range(2):
+        with _data.sharded_finite_checks(lambda n, r=rank: (0, 4) if r == 0 else (4, n)) as found:
+            _data.warn_if_not_finite(x, "x")
+            _data.warn_if_not_finite(np.arange(7), "labels")  # not float: no check, no entry
+            _data.warn_if_not_finite(np.zeros((7, 2), np.float32), "y")  # the first output's: clean
+            _data.warn_if_not_finite(y, "y")
+        everyone.append(found)
+    assert [count for _, _, count, _ in everyone[0]] == [1, 0, 0]
+    assert [count for _, _, count, _ in everyone[1]] == [2, 0, 1]
+    with pytest.warns(RuntimeWarning) as got:
+        _data.report_non_finite(everyone)
+    assert [str(w.message).split(";")[0] for w in got] == [
+        "x contains 3 NaN or infinite value(s) (first at index (2, 0))",
+        "y contains 1 NaN or infinite value(s) (first at index (6, 0))"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _data.report_non_finite([everyone[0][1:], everyone[1][1:2]])  # clean parts: no warning
+
+
 def test_diverging_loss_stops_with_terminate_on_nan():
     model = make_model(optimizer=optimizers.SGD(learning_rate=1e4))
     x, y = data(256)

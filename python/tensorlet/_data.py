@@ -6,8 +6,10 @@ as it was. Works on NumPy views of the data (the boundary); training itself only
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from typing import Optional
 
 import numpy as np
 
@@ -31,23 +33,77 @@ def as_numpy(data, what: str) -> np.ndarray:
     return arr
 
 
-def warn_if_not_finite(arr: np.ndarray, what: str) -> None:
-    if arr.dtype.kind != "f":
-        return
+# Under a distributed fit (tensorlet.distribution) each rank checks only its share of the rows:
+# (split, found), split(n) -> (lo, hi) of this rank's rows, found the checks made (see
+# sharded_finite_checks).
+_sharded: Optional[tuple] = None
+
+
+def _non_finite(arr: np.ndarray):
+    """(how many NaN or infinite values, the flat index of the first or None)."""
     # One vectorised pass in the core: a NaN or an infinity makes the sum non-finite, so a
     # finite sum needs no second look (an overflowing sum of finite values gets the exact one).
     total = float(tl.sum(tl.asarray(arr))) if arr.size else 0.0
     if math.isfinite(total):
-        return
+        return 0, None
     bad = ~np.isfinite(arr)
-    if bad.any():
-        first = np.unravel_index(int(np.argmax(bad)), arr.shape)
-        warnings.warn(
-            f"{what} contains {int(bad.sum())} NaN or infinite value(s) (first at index {tuple(int(i) for i in first)}); "
-            "the loss will not be finite",
-            RuntimeWarning,
-            stacklevel=4,
-        )
+    count = int(bad.sum())
+    return count, (int(np.argmax(bad.reshape(-1))) if count else None)
+
+
+def _warn_non_finite(what: str, shape, count: int, first: int, stacklevel: int) -> None:
+    where = tuple(int(i) for i in np.unravel_index(first, shape))
+    warnings.warn(f"{what} contains {count} NaN or infinite value(s) (first at index {where}); "
+                  "the loss will not be finite", RuntimeWarning, stacklevel=stacklevel + 1)
+
+
+def warn_if_not_finite(arr: np.ndarray, what: str) -> None:
+    if arr.dtype.kind != "f":
+        return
+    if _sharded is not None:  # this rank's rows only; reported by report_non_finite
+        split, found = _sharded
+        lo, hi = split(arr.shape[0])
+        count, first = _non_finite(arr[lo:hi])
+        row = int(np.prod(arr.shape[1:], dtype=np.int64))
+        found.append((what, tuple(arr.shape), count, None if first is None else lo * row + first))
+        return
+    count, first = _non_finite(arr)
+    if count:
+        _warn_non_finite(what, arr.shape, count, first, stacklevel=4)
+
+
+@contextlib.contextmanager
+def sharded_finite_checks(split):
+    """Inside, ``warn_if_not_finite`` checks only rows ``split(n)`` = [lo, hi) of each array and
+    records ``(what, shape, count, first flat index or None)`` in the list yielded, for
+    ``report_non_finite`` to combine with the other ranks' (each rank reads half the data, not
+    all of it)."""
+    global _sharded
+    found: list = []
+    _sharded = (split, found)
+    try:
+        yield found
+    finally:
+        _sharded = None
+
+
+def report_non_finite(everyone) -> None:
+    """The warnings ``warn_if_not_finite`` gives in one process, from every rank's checks of its
+    rows (``everyone[r]``: rank r's list from sharded_finite_checks): counts summed, the first
+    index the smallest. Checks are matched by name and occurrence (several outputs' labels are
+    all "y"), so a rank that skipped one (integer data) does not shift the others."""
+    merged: dict = {}
+    for found in everyone:
+        seen: dict = {}
+        for what, shape, count, first in found:
+            key = (what, seen.get(what, 0))
+            seen[what] = key[1] + 1
+            _, _, total, low = merged.get(key, (what, shape, 0, None))
+            merged[key] = (what, shape, total + count,
+                           first if low is None or (first is not None and first < low) else low)
+    for what, shape, count, first in merged.values():
+        if count:
+            _warn_non_finite(what, shape, count, first, stacklevel=3)
 
 
 def to_input_tensor(data, what: str = "x", dtype=np.float32):

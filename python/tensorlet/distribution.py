@@ -226,9 +226,18 @@ class DataParallel:
         self._comm.Abort(1)
 
     # -- start of fit ------------------------------------------------------------------------------
-    def begin_fit(self, model, arrays, batch_size: int) -> None:
+    def sharded_checks(self):
+        """A context in which fit's data checks (NaNs and infinities) read only this rank's share
+        of the rows; it yields the list of what was found, which ``begin_fit`` reports."""
+        from . import _data
+
+        return _data.sharded_finite_checks(functools.partial(_bounds, rank=self.rank, size=self.num_processes))
+
+    def begin_fit(self, model, arrays, batch_size: int, non_finite=()) -> None:
         """Checks that every rank trains the same model on data of the same shapes, then
-        broadcasts rank 0's weights and optimizer state and reseeds each rank's generator."""
+        broadcasts rank 0's weights and optimizer state and reseeds each rank's generator.
+        ``non_finite``: this rank's share of the data checks (``sharded_checks``), reported as a
+        warning on every rank once all ranks' are in (they ride on the config comparison)."""
         parts = {
             # names left out: they count the layers a process made, which may differ
             "model config": [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
@@ -239,12 +248,15 @@ class DataParallel:
             "data": [(tuple(a.shape), str(a.dtype)) for a in _leaves(arrays)],
         }
         mine = {name: _digest(value) for name, value in parts.items()}
-        everyone = self._comm.allgather(mine)
-        differing = [name for name in parts if len({d[name] for d in everyone}) > 1]
+        everyone = self._comm.allgather((mine, list(non_finite)))
+        differing = [name for name in parts if len({d[name] for d, _ in everyone}) > 1]
         if differing:
             raise ValueError(f"DataParallel.fit: the ranks differ in {', '.join(differing)} "
                              f"(this rank's: {', '.join(repr(parts[n]) for n in differing)}); every rank "
                              "must build the same model and be given arrays of the same shapes")
+        from . import _data
+
+        _data.report_non_finite([found for _, found in everyone])
         for t in list(model.weights) + list(model.optimizer.variables):
             self._comm.Bcast(np.asarray(t), root=0)
         model.optimizer.iterations = self._comm.bcast(model.optimizer.iterations, root=0)

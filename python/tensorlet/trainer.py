@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Dict, List, Optional
 
@@ -529,32 +530,35 @@ class Trainer:
         validation_steps = _optional_positive(validation_steps, "validation_steps")
         validation_freq = _optional_positive(validation_freq, "validation_freq")
         val_batch_size = _data.check_batch_size(validation_batch_size, default=batch_size)
-        arrays = self._prepare_data(x, y, sample_weight, "fit")
-        if class_weight is not None:
-            if isinstance(arrays[1], list):
-                raise ValueError("class_weight is not supported for models with several outputs (as in Keras)")
-            weights = _data.class_weight_to_sample_weight(class_weight, arrays[1].numpy())
-            if len(arrays) == 3:
-                weights = weights * arrays[2].numpy()
-            arrays = (arrays[0], arrays[1], tl.asarray(np.ascontiguousarray(weights, dtype=np.float32)))
-        val_arrays = None
-        if validation_data is not None:
-            val_arrays = self._prepare_validation(validation_data)
-        elif validation_split:
+        # Under a DataParallel (tensorlet.distribution) each rank checks its share of the rows
+        # for NaNs; begin_fit reports what all ranks found, on every rank.
+        dist = distribution_module.active()
+        with contextlib.nullcontext([]) if dist is None else dist.sharded_checks() as non_finite:
+            arrays = self._prepare_data(x, y, sample_weight, "fit")
+            if class_weight is not None:
+                if isinstance(arrays[1], list):
+                    raise ValueError("class_weight is not supported for models with several outputs (as in Keras)")
+                weights = _data.class_weight_to_sample_weight(class_weight, arrays[1].numpy())
+                if len(arrays) == 3:
+                    weights = weights * arrays[2].numpy()
+                arrays = (arrays[0], arrays[1], tl.asarray(np.ascontiguousarray(weights, dtype=np.float32)))
+            val_arrays = None
+            if validation_data is not None:
+                val_arrays = self._prepare_validation(validation_data)
+        if validation_data is None and validation_split:
             split_at = _data.split_validation(first_leaf(arrays[0]).shape[0], validation_split)
             val_arrays = take_rows(arrays, slice(split_at, None))
             arrays = take_rows(arrays, slice(None, split_at))
         self._symbolic_build(arrays)
 
-        # Under a DataParallel (tensorlet.distribution): same checks and state on every rank, rank
-        # 0's batch order, this rank's rows of each batch, gradients all-reduced before the update.
-        dist = distribution_module.active()
+        # Under a DataParallel: same checks and state on every rank, rank 0's batch order, this
+        # rank's rows of each batch, gradients all-reduced before the update.
         if dist is None:
             iterator = EpochIterator(arrays, batch_size, shuffle=shuffle, max_steps=steps_per_epoch)
         else:
             if steps_per_epoch is not None or validation_steps is not None:
                 raise ValueError("steps_per_epoch and validation_steps are not supported under a DataParallel")
-            dist.begin_fit(self, arrays, batch_size)
+            dist.begin_fit(self, arrays, batch_size, non_finite)
             iterator = dist.epoch_iterator(arrays, batch_size, shuffle)
             if val_arrays is not None:
                 val_arrays, val_batch_size = dist.shard(val_arrays, val_batch_size)
