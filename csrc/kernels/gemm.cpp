@@ -38,7 +38,7 @@
 namespace tl::kernels {
 namespace {
 
-constexpr int64_t kDirectBMaxRows = 128;
+constexpr int64_t kDirectBMaxRows = 128, kDirectBMaxRowBytes = 2048;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -168,23 +168,13 @@ bool reads_a_in_place(const Problem<T>& pr, int64_t N, int NR) {
 }
 // Few row panels: each B panel is used at most a few times, so full-width panels of a
 // row-major B are read in place (b_stride = ldb) and only the edge panel is packed
-// (zero-padded). With one row panel that always pays; with up to 128 rows only when the kc
-// rows of B that one K block walks span at most half of L2. Every row tile re-reads the block's
-// panels; when the span is long and B's pages happen to be physically contiguous, the panels'
-// lines (one per row, ldb apart) fall into too few L2 sets and come from L3 at every row tile.
-// Measured on the AVX2 EPYC (512 KB L2, kc = 392 for K = 784), thread CPU p10: one rank's
-// forward (128x784)@(784x512) (a 784 KB span) took 2.0-2.7 ms in place against 1.4-1.9 packed
-// with a weight tensor from tl.asarray (8 of 8 runs), while the model's own kernel ran
-// 1.6-1.8 ms either way (its pages scattered); in GFLOP/s in place / packed,
-// (128x128)@(128x1024) (512 KB) 30-35 / 63-70 and (32x784)@(784x512) 39-43 / 51-61. Spans of
-// 196 KB ((128x784)@(784x128)) and the convnet's 288x64 weights (72 KB) are as fast or faster
-// in place. (An earlier AVX-512 machine measured (32x784)@(784x512) 107 -> 130 GFLOP/s in
-// place; with 2 MB of L2 this rule keeps that.)
+// (zero-padded). With one row panel that always pays; with up to 128 rows only when B's rows
+// are close together (measured on AVX-512: (32x784)@(784x512) 107 -> 130 GFLOP/s, the MNIST
+// shapes equal or better; with 8 KB between rows the in-place panel thrashes L1 and runs at
+// half speed).
 template <class T>
-bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR, int64_t kc) {
-  if (pr.tb) return false;
-  const int64_t span = std::min(kc, pr.K) * pr.ldb * int64_t(sizeof(T));
-  return M <= MR || (M <= kDirectBMaxRows && span <= cache_info().l2 / 2);
+bool reads_b_in_place(const Problem<T>& pr, int64_t M, int MR) {
+  return !pr.tb && (M <= MR || (M <= kDirectBMaxRows && pr.ldb * int64_t(sizeof(T)) <= kDirectBMaxRowBytes));
 }
 
 // The whole blocked algorithm on one rectangle of C, on the calling thread.
@@ -201,8 +191,9 @@ void gemm_blocked(const Problem<T>& pr, const UkrShape<T>& u, const GemmBlocking
   const bool a_rows = pr.asrc && pr.asrc->row_major();
   const bool src_layout = pr.asrc && N <= 2 * NR;
   const int pmode = a_rows ? kARowMajor : kAKMajor;
+  const bool direct_b = reads_b_in_place(pr, M, MR);
+
   const int64_t kc = even_kc(K, bl.kc);
-  const bool direct_b = reads_b_in_place(pr, M, MR, kc);
   // A gathered row-major block read in place serves at most two column panels: keeping it
   // small enough to stay in L2 (a quarter of it) from its packing to its use beats a large mc.
   const int64_t l2_rows = round_down(cache_info().l2 / 4 / (kc * int64_t(sizeof(T))), MR);
@@ -396,7 +387,7 @@ void gemm_float(const Problem<T>& pr) {
         double(ceil_div(tiles_m, cm) * ceil_div(tiles_n, cn)) * double(nt) / double(tiles_m * tiles_n);
     const int64_t sub_m = ceil_div(tiles_m, cm) * u.mr, sub_n = ceil_div(tiles_n, cn) * u.nr;
     const double pack = double(pr.K) * ((reads_a_in_place(pr, sub_n, u.nr) ? 0.0 : double(pr.M) / double(cm)) +
-                                        (reads_b_in_place(pr, sub_m, u.mr, even_kc(pr.K, bl.kc)) ? 0.0 : double(pr.N) / double(cn)));
+                                        (reads_b_in_place(pr, sub_m, u.mr) ? 0.0 : double(pr.N) / double(cn)));
     const double cost = flops / double(nt) * imbalance + kPackFlops * pack;
     if (best < 0 || cost < best) best = cost, tm = cm, tn = cn;
   }
