@@ -6,7 +6,7 @@ import pytest
 
 import tensorlet as tl
 from tensorlet import layers, losses, metrics, models
-from tensorlet.trainer import GroupedStepFunction
+from tensorlet.trainer import GROUP_ROWS, GroupedStepFunction
 
 
 def _model(loss="categorical_crossentropy", metric_list=("accuracy",)):
@@ -81,7 +81,7 @@ def test_a_sum_reduced_loss_keeps_its_per_batch_mean():
 def test_groups_are_bounded_by_the_largest_activation():
     dense = _model()
     x, _ = _data(10)
-    assert dense.make_predict_function().steps_per_execution((tl.asarray(x),), 32) == 4096 // 32
+    assert dense.make_predict_function().steps_per_execution((tl.asarray(x),), 32) == GROUP_ROWS // 32
     conv = models.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10, activation="softmax")])
     conv.compile(optimizer="rmsprop", loss="categorical_crossentropy")
