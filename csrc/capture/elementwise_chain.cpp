@@ -179,6 +179,20 @@ bool fuse_run(Plan& p, const Readers& rd, size_t i, size_t j, int64_t n) {
         if (o.storage == chain.steps[a].slots[0].storage) return false;
     }
   }
+  // Chunk c of a later kernel runs before chunk c+1 of an earlier one, so a buffer one kernel
+  // writes must be reached by every chunked kernel at the same element: a written buffer seen
+  // at another offset or element size (shifted views of one storage) is not fused. (The capture
+  // check below would also refuse most such runs, but not those that draw random numbers.)
+  // (One-element kernels run before every chunk; the loop above keeps them apart.)
+  for (const Step& w : chain.steps) {
+    if (w.once) continue;
+    const Slot& out = w.slots[0];
+    for (const Step& s : chain.steps)
+      for (const Slot& o : s.slots)
+        if (!s.once && o.storage == out.storage &&
+            (o.offset != out.offset || o.itemsize != out.itemsize || o.broadcast != out.broadcast))
+          return false;
+  }
   // The buffers that move to the chunk scratch: made by the run, read by no later entry, seen by
   // no one outside, reached only by chunked kernels at one offset, written before being read.
   std::vector<const Storage*> candidates;
