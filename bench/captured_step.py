@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -185,6 +186,10 @@ def main():
             torch_python = sys.executable
         except ImportError:
             print("torch not found: PyTorch column skipped (pass --torch-python)")
+    elif not shutil.which(torch_python) or subprocess.run([torch_python, "-c", "import torch"],
+                                                           capture_output=True).returncode != 0:
+        print(f"no torch in {torch_python!r}: PyTorch column skipped")
+        torch_python = None
     modes = ["captured", "eager"] + (["torch"] if torch_python else [])
     models = a.models.split(",")
     results = {(m, mode): [] for m in models + ["tiny"] for mode in modes}

@@ -5,7 +5,12 @@ process. One thread per process everywhere. Each configuration runs in its own p
 round-robin over --repeats rounds (A B C D A B C D ...); medians are reported.
 
     PYTHONPATH=python python bench/mnist_distributed.py [--epochs 1] [--repeats 3]
-        [--samples 60000] [--torch-python /work/venv-bench/bin/python] [--yield-when-idle]
+        [--samples 60000] [--torch-python /work/venv-bench/bin/python] [--yield-when-idle] [--ceiling]
+
+--ceiling adds "2 apart": the same 2 ranks, each fitting a model of its own on half the rows at
+batch 128 (the rows a rank computes per step under DataParallel), with no all-reduce and no shared
+weights. That is the most any data-parallel step could reach on this machine; how close the 2
+ranks come to it is what the gradient all-reduce and the replicated optimizer update cost.
 
 mpirun binds the 2 ranks to a core each; a waiting rank busy-polls (Open MPI's default with a
 core per rank), or with --yield-when-idle yields its core between polls (see commands()). The
@@ -67,27 +72,41 @@ def chapter_model():
     return model
 
 
-def tensorlet_child(data, epochs):
+def tensorlet_child(data, epochs, apart=False):
+    """One rank of the data-parallel fit, or with ``apart`` the same ranks each fitting its own
+    model on its half of the rows at the per-rank batch, with no all-reduce (the ceiling)."""
     import numpy as np
 
     import tensorlet
     from tensorlet import distribution
 
     tensorlet.set_num_threads(1)
-    dp = distribution.DataParallel()
-    distribution.set_distribution(dp)
     x, y, _, _ = read_data(data)
     y = np.eye(10, dtype=np.float32)[y]
+    batch = GLOBAL_BATCH
+    if apart:
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+        rank, size = comm.rank, comm.size
+        share = -(-len(x) // size)
+        x, y = x[rank * share:(rank + 1) * share], y[rank * share:(rank + 1) * share]
+        batch = -(-GLOBAL_BATCH // size)  # the rows a rank computes per step under DataParallel
+    else:
+        dp = distribution.DataParallel()
+        distribution.set_distribution(dp)
+        rank, size = dp.rank, dp.num_processes
+        comm = None if size == 1 else __import__("mpi4py.MPI").MPI.COMM_WORLD
     model = chapter_model()
-    warm = WARMUP_BATCHES * GLOBAL_BATCH
-    model.fit(x[:warm], y[:warm], batch_size=GLOBAL_BATCH, epochs=1, verbose=0)
-    barrier = (lambda: None) if dp.num_processes == 1 else __import__("mpi4py.MPI").MPI.COMM_WORLD.Barrier
+    warm = WARMUP_BATCHES * batch
+    model.fit(x[:warm], y[:warm], batch_size=batch, epochs=1, verbose=0)
+    barrier = (lambda: None) if comm is None else comm.Barrier
     barrier()
     t0, c0 = time.perf_counter(), time.process_time()
-    model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=epochs, verbose=0)
+    model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
     cpu = time.process_time() - c0
     barrier()
-    print(json.dumps({"rank": dp.rank, "seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
+    print(json.dumps({"rank": rank, "seconds": time.perf_counter() - t0, "cpu": cpu}), flush=True)
 
 
 def torch_child(rank, world, port, data, epochs):
@@ -167,6 +186,9 @@ def commands(args, data):
             placement += ["--mca", "mpi_yield_when_idle", "1"]
         found["tensorlet 2 ranks"] = [mpirun, "-n", "2", *placement, *root, "-x", "PYTHONPATH",
                                       sys.executable, me, "--kind", "tensorlet", *child]
+        if args.ceiling:
+            found["2 apart (ceiling)"] = [mpirun, "-n", "2", *placement, *root, "-x", "PYTHONPATH",
+                                          sys.executable, me, "--kind", "apart", *child]
     else:
         print("tensorlet 2 ranks: skipped (no mpirun; pip install '.[distributed]')")
     torch_python = args.torch_python
@@ -187,13 +209,16 @@ def main():
     p.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON", "/work/venv-bench/bin/python"))
     p.add_argument("--yield-when-idle", action="store_true",
                    help="waiting tensorlet ranks yield their core (for a machine shared with other work)")
+    p.add_argument("--ceiling", action="store_true",
+                   help="also time 2 ranks that each fit their own model on half the rows at batch 128, "
+                        "with no all-reduce: what any data-parallel step could reach on this machine")
     p.add_argument("--child", action="store_true")
     p.add_argument("--kind")
     p.add_argument("--data")
     args = p.parse_args()
     if args.child:
-        if args.kind == "tensorlet":
-            tensorlet_child(args.data, args.epochs)
+        if args.kind in ("tensorlet", "apart"):
+            tensorlet_child(args.data, args.epochs, apart=args.kind == "apart")
         else:
             torch_main(2 if args.kind == "torch2" else 1, args.data, args.epochs)
         return
@@ -229,6 +254,10 @@ def main():
     if "tensorlet 2 ranks" in med:
         print(f"  tensorlet speed-up, 2 ranks vs 1 process: {med['tensorlet 1 process'] / med['tensorlet 2 ranks']:.2f}x"
               " (target >= 1.7x)")
+    if "2 apart (ceiling)" in med:
+        print(f"  ceiling, 2 ranks apart (no all-reduce) vs 1 process: "
+              f"{med['tensorlet 1 process'] / med['2 apart (ceiling)']:.2f}x; the 2 ranks reach "
+              f"{med['2 apart (ceiling)'] / med['tensorlet 2 ranks']:.0%} of it")
     if "pytorch DDP 2 ranks" in med:
         print(f"  PyTorch speed-up, DDP 2 ranks vs 1 process: {med['pytorch 1 process'] / med['pytorch DDP 2 ranks']:.2f}x")
         if "tensorlet 2 ranks" in med:

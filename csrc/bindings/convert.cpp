@@ -29,17 +29,37 @@ py::dtype to_numpy_dtype(DType d) { return py::dtype(dtype_name(d)); }
 
 namespace {
 
+// Read from the descriptor's fields (no Python attribute lookups or name strings): every
+// NumPy array an op is given passes here.
 bool supported_numpy_dtype(const py::dtype& dt, DType& out) {
-  const char kind = dt.kind();
-  const auto size = dt.itemsize();
-  const char* name = nullptr;
-  if (kind == 'b' && size == 1) name = "bool";
-  else if (kind == 'i' && (size == 1 || size == 2 || size == 4 || size == 8)) name = size == 1 ? "i1" : size == 2 ? "i2" : size == 4 ? "i4" : "i8";
-  else if (kind == 'u' && (size == 1 || size == 2 || size == 4 || size == 8)) name = size == 1 ? "u1" : size == 2 ? "u2" : size == 4 ? "u4" : "u8";
-  else if (kind == 'f' && (size == 2 || size == 4 || size == 8)) name = size == 2 ? "f2" : size == 4 ? "f4" : "f8";
-  else if (kind == 'c' && (size == 8 || size == 16)) name = size == 8 ? "c8" : "c16";
-  if (name) { out = dtype_from_name(name); return true; }
+  constexpr auto key = [](char kind, int64_t size) { return int64_t(kind) << 8 | size; };
+  switch (key(dt.kind(), dt.itemsize())) {
+    case key('b', 1): out = DType::Bool; return true;
+    case key('i', 1): out = DType::Int8; return true;
+    case key('i', 2): out = DType::Int16; return true;
+    case key('i', 4): out = DType::Int32; return true;
+    case key('i', 8): out = DType::Int64; return true;
+    case key('u', 1): out = DType::UInt8; return true;
+    case key('u', 2): out = DType::UInt16; return true;
+    case key('u', 4): out = DType::UInt32; return true;
+    case key('u', 8): out = DType::UInt64; return true;
+    case key('f', 2): out = DType::Float16; return true;
+    case key('f', 4): out = DType::Float32; return true;
+    case key('f', 8): out = DType::Float64; return true;
+    case key('c', 8): out = DType::Complex64; return true;
+    case key('c', 16): out = DType::Complex128; return true;
+  }
   return false;
+}
+
+// NumPy's byte-order character: '=' native, '|' not applicable, '<' / '>' explicit.
+bool native_byte_order(const py::dtype& dt) {
+  const char order = dt.byteorder();
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return order != '<';
+#else
+  return order != '>';
+#endif
 }
 
 [[noreturn]] void unsupported(const py::dtype& dt) {
@@ -56,7 +76,7 @@ Tensor from_numpy(const py::array& arr_in) {
   DType dt;
   py::dtype npdt = arr.dtype();
   if (!supported_numpy_dtype(npdt, dt)) unsupported(npdt);
-  const bool native = py::bool_(npdt.attr("isnative"));
+  const bool native = native_byte_order(npdt);
   const auto isz = static_cast<int64_t>(npdt.itemsize());
   bool ok = native;
   const auto nd = arr.ndim();
@@ -158,11 +178,11 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
     if (dtype && *dtype != t.dtype()) return astype(t.detach(), *dtype);
     return copy ? tl::copy(t.detach()) : t;
   }
-  py::module_ np = py::module_::import("numpy");
   py::object arr_obj;
   if (py::isinstance<py::array>(obj)) {
     arr_obj = py::reinterpret_borrow<py::object>(obj);
   } else {
+    py::module_ np = py::module_::import("numpy");
     try {
       // With a dtype, NumPy converts the Python values itself, with its rules: a NaN into an
       // integer dtype is a ValueError, an int out of range an OverflowError (np.array does).
@@ -176,10 +196,7 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype, bool copy) {
       throw TypeError(msg);
     }
   }
-  py::array arr = py::reinterpret_borrow<py::array>(arr_obj);
-  DType dt;
-  if (!supported_numpy_dtype(arr.dtype(), dt)) unsupported(arr.dtype());
-  Tensor t = from_numpy(arr);
+  Tensor t = from_numpy(py::reinterpret_borrow<py::array>(arr_obj));  // checks the dtype
   if (dtype && *dtype != t.dtype()) return t.to_dtype(*dtype);
   // Data that NumPy made for us (from a list) is owned already; an existing array is copied.
   if (copy && arr_obj.ptr() == obj.ptr()) return t.clone();
