@@ -5,28 +5,6 @@
 
 namespace tl::bind {
 
-DType parse_dtype(py::handle obj) {
-  py::module_ np = py::module_::import("numpy");
-  py::object dt;
-  try {
-    dt = np.attr("dtype")(obj);
-  } catch (py::error_already_set&) {
-    throw TypeError(str_cat("data type '", std::string(py::str(obj)), "' not understood"));
-  }
-  std::string kind = py::str(dt.attr("kind"));
-  std::string name = py::str(dt.attr("name"));
-  if (!py::bool_(dt.attr("isnative")) && dt.attr("itemsize").cast<int>() > 1)
-    throw TypeError("non-native byte order dtype " + name + " is not supported");
-  return dtype_from_name(name);
-}
-
-std::optional<DType> parse_optional_dtype(py::handle obj) {
-  if (obj.is_none()) return std::nullopt;
-  return parse_dtype(obj);
-}
-
-py::dtype to_numpy_dtype(DType d) { return py::dtype(dtype_name(d)); }
-
 namespace {
 
 // Read from the descriptor's fields (no Python attribute lookups or name strings): every
@@ -61,6 +39,42 @@ bool native_byte_order(const py::dtype& dt) {
   return order != '>';
 #endif
 }
+
+}  // namespace
+
+DType parse_dtype(py::handle obj) {
+  py::dtype dt;
+  if (py::isinstance<py::dtype>(obj)) {
+    dt = py::reinterpret_borrow<py::dtype>(obj);
+  } else {
+    try {
+      dt = py::dtype::from_args(py::reinterpret_borrow<py::object>(obj));  // as numpy.dtype(obj)
+    } catch (py::error_already_set&) {
+      throw TypeError(str_cat("data type '", std::string(py::str(obj)), "' not understood"));
+    }
+  }
+  DType out;
+  if (supported_numpy_dtype(dt, out) && (native_byte_order(dt) || dt.itemsize() == 1)) return out;
+  const std::string name = py::str(dt.attr("name"));
+  if (!native_byte_order(dt)) throw TypeError("non-native byte order dtype " + name + " is not supported");
+  return dtype_from_name(name);  // raises, naming the dtype
+}
+
+std::optional<DType> parse_optional_dtype(py::handle obj) {
+  if (obj.is_none()) return std::nullopt;
+  return parse_dtype(obj);
+}
+
+py::dtype to_numpy_dtype(DType d) {
+  // One per dtype, built on first use with the GIL held (parsing the name cost each export
+  // microseconds); never freed, since Python may be gone when statics are destroyed.
+  static py::dtype* made[kNumDTypes] = {};
+  py::dtype*& slot = made[static_cast<int>(d)];
+  if (!slot) slot = new py::dtype(dtype_name(d));
+  return *slot;
+}
+
+namespace {
 
 [[noreturn]] void unsupported(const py::dtype& dt) {
   std::string name = py::str(dt);
