@@ -50,6 +50,8 @@ ACTIVATIONS = {"tanh": tl.tanh, "sigmoid": tl.sigmoid, "relu": tl.relu, "linear"
 OPTIMIZERS = {
     "sgd": lambda: optimizers.SGD(0.05), "momentum": lambda: optimizers.SGD(0.05, momentum=0.9),
     "rmsprop": lambda: optimizers.RMSprop(0.01), "adam": lambda: optimizers.Adam(0.01),
+    "adamw": lambda: optimizers.AdamW(0.01), "nadam": lambda: optimizers.Nadam(0.01),  # the catalog step
+    "rmsprop-centered": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
 }
 MODES = [(True, True), (True, False), (False, True)]  # (fuse, share_buffers)
 
@@ -180,7 +182,7 @@ def elementwise_programs(draw):
         "axis": draw(st.sampled_from([None, 0, -1])) if shape else None,
         "returned": draw(st.lists(st.integers(0, 7), max_size=2)),
         "backward": draw(st.booleans()),
-        "opt": draw(st.sampled_from([None, "sgd", "momentum", "rmsprop", "adam"])),
+        "opt": draw(st.sampled_from([None] + sorted(OPTIMIZERS))),
         "threads": draw(st.sampled_from([1, 2])),
         "mode": draw(st.sampled_from(MODES)),
         "seed": draw(st.integers(0, 2**16)),
@@ -322,7 +324,7 @@ def dense_programs(draw):
         "loss": draw(st.sampled_from(["sparse", "onehot", "mse", "sum"])),
         "seq": draw(st.sampled_from([1, 1, 3])),  # > 1: 3-D inputs, whose leading dims linear flattens
         "backward": draw(st.sampled_from([True, True, True, False])),
-        "opt": draw(st.sampled_from([None, "sgd", "momentum", "rmsprop", "adam"])),
+        "opt": draw(st.sampled_from([None] + sorted(OPTIMIZERS))),
         "dtype": draw(st.sampled_from(["float32", "float64"])),
         "threads": draw(st.sampled_from([1, 2])),
         "mode": draw(st.sampled_from(MODES)),
@@ -446,7 +448,7 @@ def test_large_chains_replay_bit_for_bit(name, threads):
 
 @pytest.mark.parametrize("act", ["tanh", "sigmoid"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_gemm_epilogue_gives_the_unary_kernels_bits(act, dtype):
+def test_gemm_epilogue_gives_the_unary_kernels_bits(act, dtype, every_isa):
     """Found by this fuzz: the gemm_epilogue rewrite (linear -> tanh in one GEMM) computed float64
     tanh with std::tanh while the tanh op runs vmath::tanh_f64's per-ISA loop, so a fused float64
     replay differed from eager in the last bit (kernels/gemm.cpp apply_activation)."""
