@@ -178,17 +178,22 @@ def test_differing_model_configs_are_found_at_fit_start():
 
 
 def test_non_finite_data_in_one_ranks_rows_is_reported_on_every_rank():
-    """Each rank checks only its half of fit's data for NaNs and infinities (not all of it); what
-    the ranks found is combined, so both warn as one process would about rank 1's rows."""
+    """Each rank checks only its half of fit's, evaluate's and predict's data for NaNs and
+    infinities (not all of it); what the ranks found is combined, so both warn as one process
+    would about rank 1's rows."""
     job = mpirun("nonfinite.py")
     assert job.returncode == 0, job.stderr
-    lines = sorted((json.loads(m) for m in re.findall(r"\{[^{}]*\}", job.stdout)), key=lambda d: d["rank"])
+    lines = sorted((json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")),
+                   key=lambda d: d["rank"])
     assert [d["rank"] for d in lines] == [0, 1]
+    x_warning = "x contains 2 NaN or infinite value(s) (first at index (40, 1))"
+    y_warning = "y contains 1 NaN or infinite value(s) (first at index (63, 0))"
     for d in lines:
-        assert [m.split(";")[0] for m in d["warnings"]] == [
-            "x contains 2 NaN or infinite value(s) (first at index (40, 1))",
-            "y contains 1 NaN or infinite value(s) (first at index (63, 0))"], d
-        assert d["checked"] == [32, 32], d  # x's and y's rows of this rank's half
+        for call, expected in (("fit", [x_warning, y_warning]), ("evaluate", [x_warning, y_warning]),
+                               ("predict", [x_warning])):
+            assert [m.split(";")[0] for m in d[call]["warnings"]] == expected, (call, d)
+            # this rank's half of the rows of x (and y), not all 64
+            assert d[call]["checked"] == [32] * len(expected), (call, d)
 
 
 def test_one_process_without_a_launcher_is_a_plain_fit():

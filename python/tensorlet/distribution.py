@@ -227,11 +227,20 @@ class DataParallel:
 
     # -- start of fit ------------------------------------------------------------------------------
     def sharded_checks(self):
-        """A context in which fit's data checks (NaNs and infinities) read only this rank's share
-        of the rows; it yields the list of what was found, which ``begin_fit`` reports."""
+        """A context in which the data checks (NaNs and infinities) read only this rank's share
+        of the rows; it yields the list of what was found, which ``begin_fit`` (fit) or
+        ``report_checks`` (evaluate, predict) reports."""
         from . import _data
 
         return _data.sharded_finite_checks(functools.partial(_bounds, rank=self.rank, size=self.num_processes))
+
+    def report_checks(self, non_finite) -> None:
+        """Warns, on every rank, about the NaNs and infinities all ranks found in their shares
+        (``sharded_checks``) of evaluate's or predict's data: one small collective instead of
+        every rank reading all the rows."""
+        from . import _data
+
+        _data.report_non_finite(self._comm.allgather(list(non_finite)))
 
     def begin_fit(self, model, arrays, batch_size: int, non_finite=()) -> None:
         """Checks that every rank trains the same model on data of the same shapes, then

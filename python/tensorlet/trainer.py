@@ -391,6 +391,17 @@ class Trainer:
         return self._make_function("predict", force, self.predict_step)
 
     # -- data ---------------------------------------------------------------------------------------
+    def _prepare_shared_data(self, dist, x, y, sample_weight, what: str):
+        """``_prepare_data`` for evaluate and predict: under a DataParallel (``dist``) each rank
+        checks its share of the rows for NaNs and infinities, and every rank warns about what all
+        ranks found, as one process would."""
+        if dist is None:
+            return self._prepare_data(x, y, sample_weight, what)
+        with dist.sharded_checks() as non_finite:
+            arrays = self._prepare_data(x, y, sample_weight, what)
+        dist.report_checks(non_finite)
+        return arrays
+
     def _prepare_data(self, x, y, sample_weight, what: str):
         """Checks and converts the data for this model (building it); returns ``(x,)``,
         ``(x, y)`` or ``(x, y, sample_weight)``: tensors, or lists of them for a model with
@@ -655,9 +666,9 @@ class Trainer:
         batch_size = _data.check_batch_size(batch_size)
         if y is None:
             raise ValueError("evaluate needs labels: y is None")
-        arrays = self._prepare_data(x, y, sample_weight, "evaluate")
-        self._symbolic_build(arrays)
         dist = distribution_module.active()
+        arrays = self._prepare_shared_data(dist, x, y, sample_weight, "evaluate")
+        self._symbolic_build(arrays)
         if dist is not None:  # each rank its share of the rows; the metric states are summed
             arrays, batch_size = dist.shard(arrays, batch_size)
         steps = EpochIterator(arrays, batch_size).num_batches
@@ -684,8 +695,8 @@ class Trainer:
         """The model's outputs (probabilities for a softmax layer) as a NumPy array."""
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
-        arrays = self._prepare_data(x, None, None, "predict")
         dist = distribution_module.active()
+        arrays = self._prepare_shared_data(dist, x, None, None, "predict")
         num_rows = int(first_leaf(arrays[0]).shape[0])
         if dist is not None:  # each rank its share of the rows, all gathered on every rank
             arrays, batch_size = dist.shard(arrays, batch_size)
