@@ -45,7 +45,8 @@ def data(cfg, batch, steps, seed=0):
     return xs, ys
 
 
-def child_tensorlet(model, captured, steps, threads):
+def build_step(model, captured, threads):
+    """The model's train step as a CapturedFunction (``captured=False``: eager every call)."""
     import numpy as np
 
     import tensorlet as tl
@@ -83,7 +84,12 @@ def child_tensorlet(model, captured, steps, threads):
         opt.apply(ws)
         return loss
 
-    f = CapturedFunction(step, enabled=captured)
+    return CapturedFunction(step, enabled=captured)
+
+
+def child_tensorlet(model, captured, steps, threads):
+    cfg = MODELS[model]
+    f = build_step(model, captured, threads)
     warm = 5
     xs, ys = data(cfg, BATCH.get(model, 128), steps + warm)
     times, cpu = [], []

@@ -178,17 +178,22 @@ def test_differing_model_configs_are_found_at_fit_start():
 
 
 def test_non_finite_data_in_one_ranks_rows_is_reported_on_every_rank():
-    """Each rank checks only its half of fit's data for NaNs and infinities (not all of it); what
-    the ranks found is combined, so both warn as one process would about rank 1's rows."""
+    """Each rank checks only its half of fit's, evaluate's and predict's data for NaNs and
+    infinities (not all of it); what the ranks found is combined, so both warn as one process
+    would about rank 1's rows."""
     job = mpirun("nonfinite.py")
     assert job.returncode == 0, job.stderr
-    lines = sorted((json.loads(m) for m in re.findall(r"\{[^{}]*\}", job.stdout)), key=lambda d: d["rank"])
+    lines = sorted((json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")),
+                   key=lambda d: d["rank"])
     assert [d["rank"] for d in lines] == [0, 1]
+    x_warning = "x contains 2 NaN or infinite value(s) (first at index (40, 1))"
+    y_warning = "y contains 1 NaN or infinite value(s) (first at index (63, 0))"
     for d in lines:
-        assert [m.split(";")[0] for m in d["warnings"]] == [
-            "x contains 2 NaN or infinite value(s) (first at index (40, 1))",
-            "y contains 1 NaN or infinite value(s) (first at index (63, 0))"], d
-        assert d["checked"] == [32, 32], d  # x's and y's rows of this rank's half
+        for call, expected in (("fit", [x_warning, y_warning]), ("evaluate", [x_warning, y_warning]),
+                               ("predict", [x_warning])):
+            assert [m.split(";")[0] for m in d[call]["warnings"]] == expected, (call, d)
+            # this rank's half of the rows of x (and y), not all 64
+            assert d[call]["checked"] == [32] * len(expected), (call, d)
 
 
 def test_one_process_without_a_launcher_is_a_plain_fit():
@@ -224,3 +229,38 @@ def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="job_addresses"):
         distribution.initialize(job_addresses="10.0.0.1:1234")
     distribution.initialize(num_processes=1, process_id=0)
+
+
+def test_on_batch_calls_and_evaluate_before_fit_are_data_parallel():
+    """Ranks whose models were seeded apart first agree at evaluate (rank 0's weights, broadcast at
+    a model's first use), whose results equal one process's. train_on_batch then takes the global
+    batch, as fit does: each rank computes its share of the rows (none, for a one-row batch on
+    rank 1), the gradients are all-reduced, the logs are global. The weights equal one process's
+    train_on_batch calls and are bit-identical on both ranks, with Dropout too (each rank draws its
+    own masks). test_on_batch sums the ranks' metric states (accumulated since evaluate reset
+    them, as in one process); predict_on_batch gives every rank all rows."""
+    job = mpirun("on_batch.py")
+    assert job.returncode == 0, job.stderr
+    lines = sorted((json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")),
+                   key=lambda d: d["rank"])
+    assert [d["rank"] for d in lines] == [0, 1]
+    reference = lines[0]["reference"]
+    for case in ("plain", "dropout"):
+        r0, r1 = lines[0][case], lines[1][case]
+        assert not np.allclose(r0["initial"][0], r1["initial"][0])  # seeded apart
+        assert r0["synced"] == r1["synced"] == r0["initial"], case  # rank 0's, after evaluate
+        assert r0["first"] == r1["first"], case
+        for a, b in zip(r0["weights"], r1["weights"]):
+            assert np.array_equal(a, b), case
+        assert r0["logs"] == r1["logs"] and r0["test"] == r1["test"] and r0["predict"] == r1["predict"], case
+        assert not np.allclose(r0["weights"][0], r0["initial"][0]), case
+    plain = lines[0]["plain"]
+    assert plain["initial"] == reference["initial"]
+    for a, b in zip(plain["weights"], reference["weights"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for got, want in zip([plain["first"]] + plain["logs"] + [plain["test"]],
+                         [reference["first"]] + reference["logs"] + [reference["test"]]):
+        assert got.keys() == want.keys()
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain["predict"], reference["predict"], rtol=1e-5, atol=1e-6)

@@ -2,6 +2,9 @@
 // python/tensorlet/capture.py is the public face (CapturedFunction).
 #include <algorithm>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -226,6 +229,12 @@ void bind_capture(py::module_& m) {
         "Starts recording this thread's outermost op calls into `plan` (end() stops).");
   c.def("end", &capture::end_recording);
   c.def("is_recording", &capture::recording);
+  c.def("return_free_memory", [] {
+#if defined(__GLIBC__)
+    py::gil_scoped_release release;
+    malloc_trim(0);
+#endif
+  }, "Gives the heap's free pages back to the system (glibc's malloc_trim; a no-op elsewhere).");
 }
 
 }  // namespace tl::bind

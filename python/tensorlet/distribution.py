@@ -42,6 +42,7 @@ import json
 import os
 import sys
 import traceback
+import weakref
 from typing import List, Optional
 
 import numpy as np
@@ -213,6 +214,10 @@ class DataParallel:
         self.rank = 0 if self._comm is None else self._comm.rank
         self._reseeded = False
         self._buckets = {}  # variable ids -> GradBuckets
+        # model -> (its train function, that function under this distribution), for train_on_batch;
+        # a model is in it once its ranks have been synchronised (begin_fit)
+        self._on_batch = weakref.WeakKeyDictionary()
+        self._synced = weakref.WeakKeyDictionary()  # models whose ranks hold rank 0's weights
         self.overlapped_steps = 0  # train steps whose all-reduce overlapped backward (a replayed plan)
 
     def __repr__(self) -> str:
@@ -227,38 +232,72 @@ class DataParallel:
 
     # -- start of fit ------------------------------------------------------------------------------
     def sharded_checks(self):
-        """A context in which fit's data checks (NaNs and infinities) read only this rank's share
-        of the rows; it yields the list of what was found, which ``begin_fit`` reports."""
+        """A context in which the data checks (NaNs and infinities) read only this rank's share
+        of the rows; it yields the list of what was found, which ``begin_fit`` (fit) or
+        ``report_checks`` (evaluate, predict) reports."""
         from . import _data
 
         return _data.sharded_finite_checks(functools.partial(_bounds, rank=self.rank, size=self.num_processes))
 
-    def begin_fit(self, model, arrays, batch_size: int, non_finite=()) -> None:
-        """Checks that every rank trains the same model on data of the same shapes, then
-        broadcasts rank 0's weights and optimizer state and reseeds each rank's generator.
-        ``non_finite``: this rank's share of the data checks (``sharded_checks``), reported as a
-        warning on every rank once all ranks' are in (they ride on the config comparison)."""
-        parts = {
+    def report_checks(self, non_finite) -> None:
+        """Warns, on every rank, about the NaNs and infinities all ranks found in their shares
+        (``sharded_checks``) of evaluate's or predict's data: one small collective instead of
+        every rank reading all the rows."""
+        from . import _data
+
+        _data.report_non_finite(self._comm.allgather(list(non_finite)))
+
+    def _agree(self, what: str, parts: dict, extra=()) -> list:
+        """Raises the same ValueError on every rank when the ranks' ``parts`` (name -> a value
+        JSON can hold) differ; else every rank's ``extra``, in rank order (one allgather)."""
+        mine = {name: _digest(value) for name, value in parts.items()}
+        everyone = self._comm.allgather((mine, list(extra)))
+        differing = [name for name in parts if len({d[name] for d, _ in everyone}) > 1]
+        if differing:
+            raise ValueError(f"DataParallel.{what}: the ranks differ in {', '.join(differing)} "
+                             f"(this rank's: {', '.join(repr(parts[n]) for n in differing)}); every rank "
+                             "must build the same model and be given arrays of the same shapes")
+        return [e for _, e in everyone]
+
+    @staticmethod
+    def _model_parts(model) -> dict:
+        return {
             # names left out: they count the layers a process made, which may differ
             "model config": [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
                              for layer in model.layers],
             "weights": [(tuple(w.shape), str(w.dtype)) for w in model.weights],
+        }
+
+    def sync_model(self, model, what: str) -> None:
+        """Before ``evaluate``, ``predict`` and the ``*_on_batch`` calls: the first time a model
+        (with its weights built) meets this distribution, checks that the ranks built the same
+        model and broadcasts rank 0's weights, so ranks that built it from different seeds
+        compute with one model, as Keras's DataParallel replicates one. ``fit`` does this (and
+        more) at every start; later steps keep the ranks' weights identical."""
+        if model in self._synced or not model.weights:
+            return
+        self._agree(what, self._model_parts(model))
+        for t in model.weights:
+            self._comm.Bcast(np.asarray(t), root=0)
+        self._synced[model] = True
+
+    def begin_fit(self, model, arrays, batch_size: int, non_finite=(), what: str = "fit") -> None:
+        """Checks that every rank trains the same model on data of the same shapes, then
+        broadcasts rank 0's weights and optimizer state and reseeds each rank's generator.
+        ``non_finite``: this rank's share of the data checks (``sharded_checks``), reported as a
+        warning on every rank once all ranks' are in (they ride on the config comparison)."""
+        parts = dict(self._model_parts(model), **{
             "optimizer": [type(model.optimizer).__name__, model.optimizer.get_config()],
             "loss": repr(model.loss), "batch_size": int(batch_size),
             "data": [(tuple(a.shape), str(a.dtype)) for a in _leaves(arrays)],
-        }
-        mine = {name: _digest(value) for name, value in parts.items()}
-        everyone = self._comm.allgather((mine, list(non_finite)))
-        differing = [name for name in parts if len({d[name] for d, _ in everyone}) > 1]
-        if differing:
-            raise ValueError(f"DataParallel.fit: the ranks differ in {', '.join(differing)} "
-                             f"(this rank's: {', '.join(repr(parts[n]) for n in differing)}); every rank "
-                             "must build the same model and be given arrays of the same shapes")
+        })
+        everyone = self._agree(what, parts, non_finite)
         from . import _data
 
-        _data.report_non_finite([found for _, found in everyone])
+        _data.report_non_finite(everyone)
         for t in list(model.weights) + list(model.optimizer.variables):
             self._comm.Bcast(np.asarray(t), root=0)
+        self._synced[model] = True
         model.optimizer.iterations = self._comm.bcast(model.optimizer.iterations, root=0)
         if not self._reseeded:
             import tensorlet as tl
@@ -293,6 +332,18 @@ class DataParallel:
 
         lo, hi = _bounds(int(first_leaf(arrays[0]).shape[0]), self.rank, self.num_processes)
         return take_rows(arrays, slice(lo, hi)), max(1, -(-batch_size // self.num_processes))
+
+    def on_batch_train_function(self, model, function, arrays, rows: int):
+        """``function`` (the model's train function) for ``train_on_batch`` of ``rows`` global rows:
+        the first call for a model synchronises the ranks as fit starts (the same checks, rank 0's
+        weights and optimizer state broadcast, generators reseeded); later calls only split
+        the batch and all-reduce, as fit's steps do."""
+        found = self._on_batch.get(model)
+        if found is None:
+            self.begin_fit(model, arrays, rows, what="train_on_batch")
+        if found is None or found[0] is not function:
+            found = self._on_batch[model] = (function, self.train_function(model, function))
+        return found[1]
 
     def train_function(self, model, function, batch_logs: bool = True):
         """fit's function per batch under this distribution; ``batch_logs``: whether anything (a

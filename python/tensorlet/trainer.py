@@ -391,6 +391,17 @@ class Trainer:
         return self._make_function("predict", force, self.predict_step)
 
     # -- data ---------------------------------------------------------------------------------------
+    def _prepare_shared_data(self, dist, x, y, sample_weight, what: str):
+        """``_prepare_data`` for evaluate and predict: under a DataParallel (``dist``) each rank
+        checks its share of the rows for NaNs and infinities, and every rank warns about what all
+        ranks found, as one process would."""
+        if dist is None:
+            return self._prepare_data(x, y, sample_weight, what)
+        with dist.sharded_checks() as non_finite:
+            arrays = self._prepare_data(x, y, sample_weight, what)
+        dist.report_checks(non_finite)
+        return arrays
+
     def _prepare_data(self, x, y, sample_weight, what: str):
         """Checks and converts the data for this model (building it); returns ``(x,)``,
         ``(x, y)`` or ``(x, y, sample_weight)``: tensors, or lists of them for a model with
@@ -655,10 +666,11 @@ class Trainer:
         batch_size = _data.check_batch_size(batch_size)
         if y is None:
             raise ValueError("evaluate needs labels: y is None")
-        arrays = self._prepare_data(x, y, sample_weight, "evaluate")
-        self._symbolic_build(arrays)
         dist = distribution_module.active()
+        arrays = self._prepare_shared_data(dist, x, y, sample_weight, "evaluate")
+        self._symbolic_build(arrays)
         if dist is not None:  # each rank its share of the rows; the metric states are summed
+            dist.sync_model(self, "evaluate")
             arrays, batch_size = dist.shard(arrays, batch_size)
         steps = EpochIterator(arrays, batch_size).num_batches
         logs = self._evaluate_loop(arrays, batch_size, self._callbacks(callbacks, verbose, 1, steps))
@@ -684,10 +696,11 @@ class Trainer:
         """The model's outputs (probabilities for a softmax layer) as a NumPy array."""
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
-        arrays = self._prepare_data(x, None, None, "predict")
         dist = distribution_module.active()
+        arrays = self._prepare_shared_data(dist, x, None, None, "predict")
         num_rows = int(first_leaf(arrays[0]).shape[0])
         if dist is not None:  # each rank its share of the rows, all gathered on every rank
+            dist.sync_model(self, "predict")
             arrays, batch_size = dist.shard(arrays, batch_size)
         iterator = EpochIterator(arrays, batch_size)
         cbs = self._callbacks(callbacks, verbose, 1, iterator.num_batches)
@@ -729,19 +742,46 @@ class Trainer:
             raise ValueError(f"{what} needs labels: y is None")
         arrays = self._prepare_data(x, y, sample_weight, what)
         self._symbolic_build(arrays)
-        logs = callbacks_module.pythonify_logs(make_function()(Batch(arrays, None, 0, first_leaf(arrays[0]).shape[0])))
+        rows = first_leaf(arrays[0]).shape[0]
+        function = make_function()
+        dist = distribution_module.active()
+        if dist is None:
+            logs = callbacks_module.pythonify_logs(function(Batch(arrays, None, 0, rows)))
+        elif what == "train_on_batch":
+            # the batch is the global batch: this rank's share, gradients all-reduced, global logs
+            function = dist.on_batch_train_function(self, function, arrays, rows)
+            logs = callbacks_module.pythonify_logs(function(Batch(arrays, None, 0, rows)))
+        else:  # test_on_batch: this rank's share of the rows, the metrics from the summed states
+            dist.sync_model(self, what)
+            local, _ = dist.shard(arrays, rows)
+            local_rows = first_leaf(local[0]).shape[0]
+            own = callbacks_module.pythonify_logs(function(Batch(local, None, 0, local_rows))) if local_rows else {}
+            summed = dist.global_metrics(self)
+            # a custom test_step's values besides the metrics stay this rank's own, as in fit
+            logs = dict(summed, **{k: v for k, v in own.items() if k not in summed})
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @distribution_module.collective("train_on_batch")
     def train_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         """One training step on one batch; the metrics keep accumulating (``reset_metrics()``
-        starts them over). Returns the loss and metrics as ``evaluate`` does."""
+        starts them over). Returns the loss and metrics as ``evaluate`` does. Under a
+        DataParallel the batch is the global batch, as in ``fit``."""
         return self._on_batch("train_on_batch", self.make_train_function, x, y, sample_weight, return_dict)
 
+    @distribution_module.collective("test_on_batch")
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
-        """The loss and metrics of one batch (accumulating, as ``train_on_batch``)."""
+        """The loss and metrics of one batch (accumulating, as ``train_on_batch``). Under a
+        DataParallel each rank computes its share of the rows and the results come from the
+        metric states summed over the ranks, the same on every rank."""
         return self._on_batch("test_on_batch", self.make_test_function, x, y, sample_weight, return_dict)
 
+    @distribution_module.collective("predict_on_batch")
     def predict_on_batch(self, x) -> np.ndarray:
+        """The model's outputs for one batch. Under a DataParallel every rank computes all rows
+        (with rank 0's weights, broadcast at the model's first use)."""
         arrays = self._prepare_data(x, None, None, "predict_on_batch")
+        dist = distribution_module.active()
+        if dist is not None:
+            dist.sync_model(self, "predict_on_batch")
         out = self.make_predict_function()(Batch(arrays, None, 0, first_leaf(arrays[0]).shape[0]))
         return map_structure(lambda t: np.array(t), out)
