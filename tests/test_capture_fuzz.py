@@ -12,11 +12,14 @@ Two program families:
 - elementwise: unary chains from the op table, binaries with a Python scalar, a 0-d tensor
   argument, a same-shape tensor or weight and a broadcast row / column / one-element operand,
   comparisons with where, casts to float64 / float32 / int32 and back, clip, in-place updates of
-  intermediates, Dropout, then a reduction (sum / mean / max over an axis or all); sizes below,
-  at and past the 4096-element chunk;
+  intermediates (also through an index), unary ops on transposed views, a mean broadcast back,
+  softmax, Dropout, then a reduction (sum / mean / max over an axis or all); sizes below, at and
+  past the 4096-element chunk;
 - dense: linear / matmul layers with and without bias, relu epilogues, activations, elementwise
-  ops and Dropout between layers, softmax cross-entropy or mean-squared error;
-each with or without a backward and an optimizer step (SGD, SGD+momentum, RMSprop, Adam), in
+  ops and Dropout (also with a broadcast noise_shape) between layers, 2-D or 3-D inputs, sparse or
+  one-hot softmax cross-entropy, mean-squared error or a plain sum;
+each with or without a backward and an optimizer step (SGD, SGD+momentum, RMSprop, centered
+RMSprop with momentum, Adam, AdamW, Nadam), in
 float32 and float64, with or without fusion and buffer sharing, at 1 or 2 threads. A few explicit
 cases add sizes past the 65536 elements where chains split over the pool, at both thread counts.
 """
