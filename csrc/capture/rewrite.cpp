@@ -189,6 +189,9 @@ bool fusable_addmm(const Entry& a, const Tensor& g) {
   const Tensor &x2d = a.saved[0], &w = a.saved[1];
   const int64_t M = x2d.shape()[0], K = x2d.shape()[1], N = w.shape()[1];
   const Tensor &gx = a.outputs[0], &gw = a.outputs[1], &gb = a.outputs[2];
+  // One column (N == 1): the eager sum(gp, axis 0) is then a contiguous row reduction, summed
+  // pairwise (kernels/reduce_impl.h reduce_rows), not in row order as the fused sweep sums.
+  if (gb.defined() && N == 1) return false;
   return whole_2d(g, M, N) && x2d.dtype() == g.dtype() && w.dtype() == g.dtype() && same_storage(a.inputs[0], g) &&
          a.inputs[0].shape() == g.shape() && whole(a.inputs[0]) && (!gx.defined() || whole_2d(gx, M, K)) &&
          (!gw.defined() || whole_2d(gw, K, N)) && (!gb.defined() || (whole(gb) && gb.numel() == N)) &&

@@ -9,7 +9,8 @@
 //                      epilogue applies the activation (kernels::Activation), no pre-activation.
 //   activation_grad    TanhBackward0 / SigmoidBackward0 -> AddmmBackward0, and AddmmBackward0
 //                      of a relu linear: one sweep computing the activation's gradient and the
-//                      bias gradient (kernels::activation_grad_bias), then the two GEMMs.
+//                      bias gradient (kernels::activation_grad_bias), then the two GEMMs. Not for
+//                      a one-unit layer with a bias: its eager bias sum is pairwise, not in row order.
 //   mean_xent_grad     MeanBackward0 of a full mean -> SparseSoftmaxCrossEntropyBackward0: the
 //                      mean's gradient and the cross-entropy's in one entry, both lowered.
 //   mean_grad          any other MeanBackward0 of a full mean: lowered to one fill (the node

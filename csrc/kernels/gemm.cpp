@@ -485,9 +485,10 @@ void apply_activation(T* x, int64_t n, Activation act) {
     if (act == Activation::Tanh) return f32_unary_loops().tanh(x, x, n);
     if (act == Activation::Sigmoid) return f32_unary_loops().sigmoid(x, x, n);
   }
-  if constexpr (std::is_floating_point_v<T>) {  // as kernels/unary.cpp computes double
-    if (act == Activation::Tanh)
-      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+  if constexpr (std::is_same_v<T, double>) {  // as kernels/unary.cpp computes double: tanh by its per-ISA loop
+    if (act == Activation::Tanh) return f32_unary_loops().tanh64(x, x, n);
+  }
+  if constexpr (std::is_floating_point_v<T>) {
     if (act == Activation::Sigmoid)
       for (int64_t i = 0; i < n; ++i) {
         const T e = std::exp(-std::fabs(x[i]));

@@ -98,6 +98,11 @@ void set_view_history(const Tensor& v, const Tensor& root, const Index& at) {
 }  // namespace
 
 void refresh_view_history(const Tensor& t) {
+  // An op re-run by a captured step's replay meets the recorded view, whose root an in-place op's
+  // re-run has given a new history: the graph built while replaying is never used (the replay
+  // runs the recorded backward), so the view keeps the history it was recorded with. Regenerating
+  // it would allocate outside the entry's logged buffers, a ReplayMismatch on every replay.
+  if (capture::state().replaying) return;
   Tensor root(t.impl()->view_base);
   set_view_history(t, root, {IndexItem::tensor(view_positions(t, root))});
 }
