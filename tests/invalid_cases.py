@@ -517,6 +517,8 @@ def cases():
     add("Plan.replay_range begin > end", I, lambda: _C.Plan().replay_range(2, 1))
     add("Plan.replay_range(-1, 0)", T, lambda: _C.Plan().replay_range(-1, 0))
     add("capture.run end past the plan", I, lambda: _C.run(_C.Plan(), [], [], 3))
+    add("capture.host_access(False) unpaired", E, lambda: _C.host_access(False))
+    add("capture.host_access('yes')", T, lambda: _C.host_access("yes"))
     # capture.run_rows: a batch's rows gathered straight into a plan's inputs (fit's replays)
     src, dst = tl.zeros((6, 3), dtype="float32"), [tl.zeros((2, 3), dtype="float32")]
     perm = tl.asarray(np.array([5, 0, 2, 1, 4, 3]))

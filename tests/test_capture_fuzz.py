@@ -521,20 +521,69 @@ def test_wide_layer_splits_over_threads_bit_for_bit(act, threads):
     assert f.fused["activation_grad"] == 1 and f.fused["elementwise_chain"] >= 1
 
 
-def test_branch_on_tensor_data_is_frozen_at_capture():
-    """capture.py's documented rule: Python control flow is frozen at capture (`fn` must not branch
-    on tensor data). A host read between ops (float(t)) is not detected: the replay takes the branch
-    the capture took, whatever the new data say. This pins that behaviour, so that detecting it
-    (and falling back to eager) flips this test."""
+def test_branch_on_tensor_data_runs_eagerly():
+    """A step whose Python reads tensor values while it is captured (float(t) here, to branch on)
+    cannot be replayed without Python: the capture notices the read, warns, and the step runs
+    eagerly from then on, so a later call with other data takes its own branch."""
     def step(x):
         return x * 2.0 if float(tl.sum(x)) > 0 else x * -1.0
 
     f = CapturedFunction(step)
     pos, neg = np.ones(3, np.float32), -np.ones(3, np.float32)
     np.testing.assert_array_equal(np.asarray(f(pos)), [2, 2, 2])  # eager
-    np.testing.assert_array_equal(np.asarray(f(pos)), [2, 2, 2])  # capture, the x > 0 branch
-    np.testing.assert_array_equal(np.asarray(f(neg)), [-2, -2, -2])  # replay: eager would give [1, 1, 1]
-    assert f.stats()["replays"] == 1
+    with pytest.warns(RuntimeWarning, match=r"read tensor values in Python \(float\(\)\)"):
+        np.testing.assert_array_equal(np.asarray(f(pos)), [2, 2, 2])  # the capture notices the read
+    np.testing.assert_array_equal(np.asarray(f(neg)), [1, 1, 1])  # eager: the other branch
+    assert f.stats()["replays"] == 0 and not f.plans
+
+
+READS = {
+    "float()": lambda t: float(tl.sum(t)),
+    "int()": lambda t: int(tl.sum(t)),
+    "bool()": lambda t: bool(tl.sum(t) > 0),
+    "__index__": lambda t: list(range(tl.astype(tl.sum(t), tl.int64))),
+    ".item()": lambda t: tl.sum(t).item(),
+    ".tolist()": lambda t: (t * 1.0).tolist(),
+    ".numpy()": lambda t: (t * 1.0).numpy(),
+    "__array__": lambda t: np.asarray(t * 1.0),
+    "the buffer protocol": lambda t: memoryview(t * 1.0).tolist(),
+    "__dlpack__": lambda t: np.from_dlpack(t * 1.0),
+}
+
+
+@pytest.mark.parametrize("what", sorted(READS))
+def test_every_python_read_of_tensor_values_is_noticed(what):
+    read = READS[what]
+
+    def step(x):
+        read(x)
+        return x + 1.0
+
+    f = CapturedFunction(step)
+    x = np.arange(3, dtype=np.float32)
+    f(x)
+    with pytest.warns(RuntimeWarning, match="read tensor values in Python"):
+        f(x)
+    np.testing.assert_array_equal(np.asarray(f(x + 5)), x + 6)
+    assert f.stats()["replays"] == 0
+
+
+def test_reads_outside_the_step_and_ops_reading_data_keep_the_capture():
+    """Reading results after the call, and ops that read data themselves (an index tensor, a
+    mask), are not Python reads inside the step: the step still replays."""
+    idx = tl.asarray(np.array([2, 0], np.int64))
+
+    def step(x):
+        y = x[idx] * 2.0
+        return y, tl.where(x > 1.0, x, 0.0)
+
+    f = CapturedFunction(step)
+    for k in range(4):
+        x = np.arange(3, dtype=np.float32) + k
+        y, z = f(x)
+        np.testing.assert_array_equal(np.asarray(y), x[[2, 0]] * 2)
+        assert float(tl.sum(z)) == float(np.where(x > 1, x, 0).sum())
+    assert f.stats()["replays"] == 2
 
 
 def test_item_results_returned_run_eagerly():

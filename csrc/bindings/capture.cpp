@@ -184,6 +184,9 @@ void bind_capture(py::module_& m) {
                              "Bytes of the buffers the plan's ops allocate (kept between replays), after sharing.")
       .def_property_readonly("unshared_bytes", &capture::Plan::unshared_bytes,
                              "Bytes of every buffer the plan's ops allocate, as if none shared memory.")
+      .def_readonly("python_read", &capture::Plan::python_read,
+                    "How Python first read tensor values while the step was recorded ('float()', '.item()', "
+                    "...), or '' if it never did.")
       .def("share_buffers", &capture::Plan::share_buffers, py::arg("visible"),
            "Lets buffers with disjoint live ranges share memory from the next replay on, except those of the "
            "`visible` tensors (the step's outputs) and .grad buffers; returns the arena bytes it will hold.")
@@ -229,6 +232,9 @@ void bind_capture(py::module_& m) {
         "Starts recording this thread's outermost op calls into `plan` (end() stops).");
   c.def("end", &capture::end_recording);
   c.def("is_recording", &capture::recording);
+  c.def("host_access", &capture::set_host_access, py::arg("on"),
+        "host_access(True) ... host_access(False) brackets Python's writes of host state a replay reads "
+        "(through NumPy, unrecorded): a captured step does not count them as reads of its values.");
   c.def("return_free_memory", [] {
 #if defined(__GLIBC__)
     py::gil_scoped_release release;

@@ -10,6 +10,7 @@
 #include <pybind11/pybind11.h>
 #include <cstring>
 #include "bindings/convert.h"
+#include "capture/recorder.h"
 #include "core/error.h"
 #include "core/shape.h"
 #include "ops/shape_ops.h"
@@ -125,6 +126,7 @@ void check_device(py::handle dl_device, const char* op) {
 
 py::object dlpack_export(const Tensor& t, py::handle stream, py::handle max_version, py::handle dl_device,
                          py::handle copy) {
+  capture::note_python_read("__dlpack__");
   TL_CHECK(stream.is_none(), "__dlpack__", "stream must be None for CPU tensors, got ", std::string(py::str(stream)));
   check_device(dl_device, "__dlpack__");
   bool versioned = false;

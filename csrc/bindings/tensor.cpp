@@ -1,6 +1,7 @@
 // tensorlet.Tensor: attributes, NumPy interop (buffer protocol, __array__, numpy()).
 #include <pybind11/stl.h>
 #include "bindings/convert.h"
+#include "capture/recorder.h"
 #include "bindings/gil.h"
 
 namespace tl::bind {
@@ -21,6 +22,7 @@ void bind_tensor(py::module_& m) {
   py::class_<Tensor> cls(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
   cls.doc() = "An n-dimensional strided tensor computed by tensorlet's C++ core.";
   cls.def_buffer([](const Tensor& t) -> py::buffer_info {
+    capture::note_python_read("the buffer protocol (np.asarray, memoryview)");
     std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.ndim());
     for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.strides()[i] * static_cast<py::ssize_t>(t.itemsize());
     // struct-module codes in DType's order (dtype.h).
@@ -51,10 +53,14 @@ void bind_tensor(py::module_& m) {
     return shape_tuple(s);
   });
   cls.def_property_readonly("is_contiguous", &Tensor::is_contiguous);
-  cls.def("numpy", [](const Tensor& t) { return to_numpy(t); }, "A zero-copy NumPy view of this tensor.");
+  cls.def("numpy", [](const Tensor& t) {
+    capture::note_python_read(".numpy()");
+    return to_numpy(t);
+  }, "A zero-copy NumPy view of this tensor.");
   cls.def(
       "__array__",
       [](const Tensor& t, py::object dtype, py::object copy) {
+        capture::note_python_read("__array__ (np.asarray)");
         py::object arr = to_numpy(t);
         if (!dtype.is_none()) arr = arr.attr("astype")(dtype, py::arg("copy") = false);
         if (!copy.is_none() && py::bool_(copy)) arr = arr.attr("copy")();
@@ -62,6 +68,7 @@ void bind_tensor(py::module_& m) {
       },
       py::arg("dtype") = py::none(), py::arg("copy") = py::none());
   cls.def("item", [](const Tensor& t) -> py::object {
+    capture::note_python_read(".item()");
     TL_CHECK(t.numel() == 1, "item", "can only convert an array of size 1 to a Python scalar");
     if (is_complex(t.dtype())) return to_numpy(t).attr("item")();
     if (is_floating(t.dtype())) return py::float_(t.item_double());
@@ -69,23 +76,27 @@ void bind_tensor(py::module_& m) {
     return int_object(t);
   });
   cls.def("__float__", [](const Tensor& t) {
+    capture::note_python_read("float()");
     TL_CHECK_TYPE(t.numel() == 1, "float", "only size-1 tensors can be converted to Python scalars");
     TL_CHECK_TYPE(!is_complex(t.dtype()), "float", "can't convert ", dtype_name(t.dtype()), " to float: use real(x)");
     return t.item_double();
   });
   cls.def("__int__", [](const Tensor& t) {
+    capture::note_python_read("int()");
     TL_CHECK_TYPE(t.numel() == 1, "int", "only size-1 tensors can be converted to Python scalars");
     TL_CHECK_TYPE(!is_complex(t.dtype()), "int", "can't convert ", dtype_name(t.dtype()), " to int: use real(x)");
     if (is_floating(t.dtype())) return py::int_(static_cast<int64_t>(t.item_double()));
     return int_object(t);
   });
   cls.def("__bool__", [](const Tensor& t) {
+    capture::note_python_read("bool() (an if or while on a tensor)");
     TL_CHECK(t.numel() == 1, "bool",
              "The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()");
     if (is_complex(t.dtype())) return py::bool_(to_numpy(t).attr("item")()).cast<bool>();
     return t.item_double() != 0.0;
   });
   cls.def("__index__", [](const Tensor& t) {
+    capture::note_python_read("__index__ (a tensor used as a Python int)");
     TL_CHECK_TYPE(t.numel() == 1 && is_integral(t.dtype(), true), "index",
                   "only integer scalar arrays can be converted to a scalar index");
     return int_object(t);

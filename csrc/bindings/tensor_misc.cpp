@@ -1,6 +1,7 @@
 // Tensor conveniences: repr/str (formatted in the core like NumPy's), tolist, fill/fill_.
 #include "autograd/grad_mode.h"
 #include "bindings/convert.h"
+#include "capture/recorder.h"
 #include "bindings/gil.h"
 #include "core/format.h"
 #include "ops/creation.h"
@@ -111,6 +112,7 @@ void bind_tensor_misc(py::module_& m) {
         return py::str(self);
       }, py::arg("format_spec"));
   cls.def("tolist", [](const Tensor& t) {
+        capture::note_python_read(".tolist()");
         if (is_complex(t.dtype())) return py::object(to_numpy(t).attr("tolist")());  // Python complex values
         return TL_DISPATCH_ALL(t.dtype(), "tolist", [&] { return tolist_rec<scalar_t>(t, 0, t.data<scalar_t>()); });
       }, "The data as nested Python lists of Python scalars (a scalar for a 0-d tensor), like NumPy.");

@@ -57,6 +57,17 @@ bool allocated_in_recording(const Storage* s) {
   return false;
 }
 
+void note_python_read(const char* what) {
+  ThreadState& st = state();
+  if (st.plan && st.depth == 0 && st.host_access == 0 && st.plan->python_read.empty()) st.plan->python_read = what;
+}
+
+void set_host_access(bool on) {
+  ThreadState& st = state();
+  TL_CHECK(on || st.host_access > 0, "capture", "host_access(False) without host_access(True)");
+  st.host_access += on ? 1 : -1;
+}
+
 namespace {
 
 bool owned_by(const Entry& e, const void* p) {

@@ -109,6 +109,8 @@ class Plan {
   size_t share_buffers(const std::vector<Tensor>& visible);
   // The arena bytes before sharing (every logged allocation, as arena_bytes() was without it).
   size_t unshared_bytes() const;
+  // The first read of tensor values by Python while recording (note_python_read), else empty.
+  std::string python_read;
 
  private:
   struct Move {
@@ -131,6 +133,7 @@ struct ThreadState {
   const Entry* replaying = nullptr;  // the entry being replayed
   size_t next_alloc = 0;          // position in replaying->allocs
   int kernel_depth = 0;           // nesting of logged kernel calls (only the outermost is logged)
+  int host_access = 0;            // > 0: Python touches host state, not the step's values
 };
 ThreadState& state();
 
@@ -144,6 +147,13 @@ inline bool recording() { return state().plan != nullptr; }
 std::shared_ptr<Storage> allocate(size_t nbytes, std::shared_ptr<Storage> (*fresh)(size_t));
 // Whether `s` was allocated by an entry of the plan recording on this thread.
 bool allocated_in_recording(const Storage* s);
+// A read of tensor values by Python code (float(t), t.item(), t.tolist(), np.asarray(t), ...)
+// outside any op while this thread records: the step's Python may branch on the value, which a
+// replay (no Python) cannot follow, so the plan notes it and the step runs eagerly.
+void note_python_read(const char* what);
+// Brackets Python's writes of host state a replay reads (the learning rate, written through NumPy
+// so that no op records it): not reads of the step's values.
+void set_host_access(bool on);
 
 // Logs `check` (a validation reading tensor data, which must also run at each replay, before the
 // kernels that follow it) into the recording entry's kernel log, then runs it.

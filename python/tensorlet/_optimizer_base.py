@@ -128,7 +128,11 @@ class Optimizer:
         # Written through NumPy, not a tensor op: a write made during a capture must not be
         # recorded (a replay would write the recorded value back).
         self._state.learning_rate = value
-        _np.asarray(self._lr_tensor)[...] = value
+        _capture._C.host_access(True)  # a write of host state, not a read of the step's values
+        try:
+            _np.asarray(self._lr_tensor)[...] = value
+        finally:
+            _capture._C.host_access(False)
 
     def _sync_learning_rate(self) -> None:
         """A schedule's rate for the coming step, into the state the step reads (a captured step

@@ -21,7 +21,9 @@ of the tensor arguments, and the values of the other arguments, e.g. ``training=
    NumPy views of them) hold no defined values after a replay, as with CUDA graphs.
 
 Rules (as for CUDA graphs / TinyJit): Python control flow and Python values are frozen at
-capture (``fn`` must not branch on tensor data or return Python numbers); each step produces
+capture, so a step whose Python reads tensor values while it is captured (``float(t)``,
+``bool(t)``, ``.item()``, ``np.asarray(t)``, ...: ``Plan.python_read``) or returns Python
+numbers runs eagerly, with a warning; each step produces
 fresh gradients (set ``.grad`` to None before ``backward()`` inside ``fn``: the replay assigns
 this step's gradient, it never accumulates into an older one); random ops draw new numbers on
 every replay; an optimizer's step count advances and its current learning rate is used. Tensors
@@ -218,6 +220,13 @@ class CapturedFunction:
             warnings.warn(f"CapturedFunction({getattr(self.fn, '__name__', self.fn)!r}): the step returned "
                           f"{type(out).__name__} values that are not tensors, which a replay could not refresh; "
                           "running it eagerly", RuntimeWarning, stacklevel=3)
+            entry.eager_only = True
+            return out
+        if plan.python_read:
+            warnings.warn(f"CapturedFunction({getattr(self.fn, '__name__', self.fn)!r}): the step read tensor values "
+                          f"in Python ({plan.python_read}) while it was captured; replays run no Python, so code "
+                          "that depends on those values (a branch, a loop bound) would be frozen at the captured "
+                          "ones: running it eagerly", RuntimeWarning, stacklevel=3)
             entry.eager_only = True
             return out
         if self.fuse:
