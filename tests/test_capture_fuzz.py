@@ -594,3 +594,44 @@ def test_item_results_returned_run_eagerly():
         f(np.ones(2, np.float32))
     out, m = f(np.array([1.0, 5.0], np.float32))
     assert m == 5.0 and f.stats()["replays"] == 0
+
+
+def test_full_with_a_tensor_fill_value_runs_eagerly():
+    """tl.full's copy of a tensor fill value is no recorded op: a replay would return the captured
+    value, so such a step runs eagerly (with the read warning) and follows its input."""
+    f = CapturedFunction(lambda x: tl.full((2,), tl.sum(x)) + 0.0)
+    f(np.ones(2, np.float32))
+    with pytest.warns(RuntimeWarning, match="full\\(\\) fill value"):
+        f(np.ones(2, np.float32))
+    np.testing.assert_array_equal(np.asarray(f(np.full(2, 3, np.float32))), [6, 6])
+    assert f.stats()["replays"] == 0
+
+
+def test_a_schedule_computed_with_tensor_ops_keeps_the_step_captured():
+    """A learning-rate schedule runs in Python before each replay (not frozen), so its reads of
+    tensor values do not count as the step's: the step still replays, and matches eager."""
+    class Decay(optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            return tl.asarray(np.float32(0.1)) * 0.5 ** (step // 2)
+
+    results = []
+    for enabled in (False, True):
+        w = tl.array(np.ones(3, np.float32), requires_grad=True)
+        opt = optimizers.SGD(Decay())
+
+        def step(x, w=w, opt=opt):
+            w.grad = None
+            loss = tl.sum(w * x)
+            loss.backward()
+            opt.apply([w])
+            return loss
+
+        f = CapturedFunction(step, enabled=enabled)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            for k in range(6):
+                f(np.full(3, k + 1, np.float32))
+        results.append(np.asarray(w).copy())
+        if enabled:
+            assert f.stats()["replays"] == 4
+    np.testing.assert_array_equal(results[0], results[1])

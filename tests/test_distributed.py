@@ -170,6 +170,16 @@ def test_a_stop_on_one_rank_stops_every_rank_at_the_same_batch(trained):
     assert np.array_equal(ranks[0]["stopped_weights"], ranks[1]["stopped_weights"])
 
 
+def test_metric_states_built_on_one_rank_only_are_a_clear_error():
+    """A metric that builds its state at its first update has none on a rank without rows (one
+    row, two ranks): the states cannot be summed, and the job ends with an error saying so (it
+    used to be an MPI truncation error, or a wrong sum)."""
+    job = mpirun("fail.py", "lazy_metric")
+    assert job.returncode != 0
+    assert "the ranks' metric states differ in size" in job.stderr and "at least one row" in job.stderr
+    assert "returned on rank" not in job.stdout
+
+
 def test_differing_model_configs_are_found_at_fit_start():
     job = mpirun("fail.py", "config")
     assert job.returncode != 0
@@ -254,6 +264,8 @@ def test_on_batch_calls_and_evaluate_before_fit_are_data_parallel():
             assert np.array_equal(a, b), case
         assert r0["logs"] == r1["logs"] and r0["test"] == r1["test"] and r0["predict"] == r1["predict"], case
         assert not np.allclose(r0["weights"][0], r0["initial"][0]), case
+    assert lines[0]["twin"] == lines[1]["twin"]  # a model equal to a synchronised one is synchronised too
+    assert lines[0]["freed"] and lines[1]["freed"]
     plain = lines[0]["plain"]
     assert plain["initial"] == reference["initial"]
     for a, b in zip(plain["weights"], reference["weights"]):

@@ -2,6 +2,7 @@
 // Everything is filled by the core; NumPy is only consulted to read array-like arguments.
 #include <limits>
 #include "bindings/convert.h"
+#include "capture/recorder.h"
 #include "bindings/gil.h"
 #include "ops/assign.h"
 #include "ops/creation.h"
@@ -38,6 +39,8 @@ Tensor fill_with(const Shape& shape, py::handle value, std::optional<DType> dtyp
     const Scalar s = assign_scalar_py(value, dt, op);
     return without_gil_if(is_large(checked_numel(shape, op)), [&] { return full(shape, s, dt, op); });
   }
+  // The copy below is no recorded op: a captured step would replay the captured value.
+  if (py::isinstance<Tensor>(value)) capture::note_python_read("a tensor as a full() fill value");
   Tensor src = to_tensor(value, std::nullopt, false);
   Tensor out = Tensor::empty(shape, dtype ? *dtype : src.dtype());
   Tensor view = broadcast_view(src, shape);

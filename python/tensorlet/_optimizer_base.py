@@ -136,8 +136,13 @@ class Optimizer:
 
     def _sync_learning_rate(self) -> None:
         """A schedule's rate for the coming step, into the state the step reads (a captured step
-        calls this before each replay: a schedule is evaluated in Python once per batch)."""
-        self._set_rate(_check_range(type(self).__name__, "learning_rate", self.learning_rate, 0.0, math.inf))
+        calls this before each replay: a schedule is evaluated in Python once per batch, so its
+        reads of tensor values, if any, are not frozen by a capture)."""
+        _capture._C.host_access(True)
+        try:
+            self._set_rate(_check_range(type(self).__name__, "learning_rate", self.learning_rate, 0.0, math.inf))
+        finally:
+            _capture._C.host_access(False)
 
     # -- copy / pickle ---------------------------------------------------------------------
     # The id()-keyed index and plan would point at the originals (or at recycled ids) in a copy:

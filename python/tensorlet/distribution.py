@@ -196,6 +196,22 @@ def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode()).hexdigest()
 
 
+class _Models:
+    """A set of models by identity that does not keep them alive (a model may define __eq__, and
+    so be unhashable or equal to another)."""
+
+    def __init__(self):
+        self._refs = {}
+
+    def __contains__(self, model) -> bool:
+        ref = self._refs.get(id(model))
+        return ref is not None and ref() is model
+
+    def add(self, model) -> None:
+        key, refs = id(model), self._refs
+        refs[key] = weakref.ref(model, lambda _, key=key: refs.pop(key, None))
+
+
 class DataParallel:
     """Data parallelism over all MPI processes (Keras 3's ``keras.distribution.DataParallel``).
 
@@ -214,10 +230,8 @@ class DataParallel:
         self.rank = 0 if self._comm is None else self._comm.rank
         self._reseeded = False
         self._buckets = {}  # variable ids -> GradBuckets
-        # model -> (its train function, that function under this distribution), for train_on_batch;
-        # a model is in it once its ranks have been synchronised (begin_fit)
-        self._on_batch = weakref.WeakKeyDictionary()
-        self._synced = weakref.WeakKeyDictionary()  # models whose ranks hold rank 0's weights
+        self._synced = _Models()  # models whose ranks hold rank 0's weights
+        self._fit_synced = _Models()  # ... and optimizer state, and reseeded generators (begin_fit)
         self.overlapped_steps = 0  # train steps whose all-reduce overlapped backward (a replayed plan)
 
     def __repr__(self) -> str:
@@ -279,7 +293,7 @@ class DataParallel:
         self._agree(what, self._model_parts(model))
         for t in model.weights:
             self._comm.Bcast(np.asarray(t), root=0)
-        self._synced[model] = True
+        self._synced.add(model)
 
     def begin_fit(self, model, arrays, batch_size: int, non_finite=(), what: str = "fit") -> None:
         """Checks that every rank trains the same model on data of the same shapes, then
@@ -297,7 +311,8 @@ class DataParallel:
         _data.report_non_finite(everyone)
         for t in list(model.weights) + list(model.optimizer.variables):
             self._comm.Bcast(np.asarray(t), root=0)
-        self._synced[model] = True
+        self._synced.add(model)
+        self._fit_synced.add(model)
         model.optimizer.iterations = self._comm.bcast(model.optimizer.iterations, root=0)
         if not self._reseeded:
             import tensorlet as tl
@@ -338,11 +353,13 @@ class DataParallel:
         the first call for a model synchronises the ranks as fit starts (the same checks, rank 0's
         weights and optimizer state broadcast, generators reseeded); later calls only split
         the batch and all-reduce, as fit's steps do."""
-        found = self._on_batch.get(model)
-        if found is None:
+        if model not in self._fit_synced:
             self.begin_fit(model, arrays, rows, what="train_on_batch")
-        if found is None or found[0] is not function:
-            found = self._on_batch[model] = (function, self.train_function(model, function))
+        # kept on the model's train function (which the model holds), not here: this
+        # distribution must not keep a model alive
+        found = getattr(function, "_data_parallel", None)
+        if found is None or found[0] is not self:
+            found = function._data_parallel = (self, self.train_function(model, function))
         return found[1]
 
     def train_function(self, model, function, batch_logs: bool = True):
@@ -376,12 +393,19 @@ class DataParallel:
                                                      overlap_min=OVERLAP_MIN_ELEMENTS)
         return found
 
-    def global_metrics(self, model):
+    def global_metrics(self, model, what: str = "evaluate"):
         """The metrics' results (floats) from their states summed over the ranks; the local
         states are left as they were."""
         from . import callbacks as callbacks_module
 
         states = _MetricStates(model)
+        # A metric that builds its state at its first update (R2Score, F1Score) has none on a
+        # rank that had no rows: the sizes must agree before the states can be summed.
+        sizes = self._comm.allgather(states.size)
+        if len(set(sizes)) > 1:
+            raise ValueError(f"{what}: the ranks' metric states differ in size ({sizes}): a metric that builds its "
+                             "state at its first update saw no rows on some rank; give every rank at least one "
+                             "row (at least as many rows as processes)")
         summed = states.local().copy()
         self._comm.Allreduce(_MPI.IN_PLACE, summed, op=_MPI.SUM)
         return callbacks_module.pythonify_logs(states.results(summed))

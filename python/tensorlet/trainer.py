@@ -756,7 +756,7 @@ class Trainer:
             local, _ = dist.shard(arrays, rows)
             local_rows = first_leaf(local[0]).shape[0]
             own = callbacks_module.pythonify_logs(function(Batch(local, None, 0, local_rows))) if local_rows else {}
-            summed = dist.global_metrics(self)
+            summed = dist.global_metrics(self, what)
             # a custom test_step's values besides the metrics stay this rank's own, as in fit
             logs = dict(summed, **{k: v for k, v in own.items() if k not in summed})
         return logs if return_dict else self._flatten_metrics_in_order(logs)

@@ -1,7 +1,9 @@
 """Run under mpirun -n 2 by tests/test_distributed.py: evaluate, then train_on_batch,
 test_on_batch and predict_on_batch under a DataParallel, from ranks seeded apart, and on rank 0 the same calls in
 one process from rank 0's initial weights (the reference). Prints one JSON line per rank."""
+import gc
 import json
+import weakref
 
 import numpy as np
 
@@ -39,8 +41,37 @@ def run(model):
             "predict": model.predict_on_batch(x[:5]).tolist()}
 
 
+class EqualByConfig(models.Sequential):
+    """Models of one config compare (and hash) equal: the distribution must tell them apart by
+    identity, or the second would pass as already synchronised."""
+
+    def __eq__(self, other):
+        return isinstance(other, EqualByConfig) and [type(layer) for layer in self.layers] == \
+            [type(layer) for layer in other.layers]
+
+    def __hash__(self):
+        return hash(type(self).__name__)
+
+
 distribution.set_distribution(dp)
 report = {"rank": rank, "plain": run(make(False, 100 + rank)), "dropout": run(make(True, 200 + rank))}
+twins = []
+for seed in (300, 400):
+    tl.random.seed(seed + rank)
+    twins.append(EqualByConfig([layers.Input((6,)), layers.Dense(3, activation="softmax")]))
+    twins[-1].compile(optimizer="sgd", loss="categorical_crossentropy")
+assert twins[0] == twins[1]
+twins[0].fit(x, y, batch_size=8, epochs=1, verbose=0)
+twins[1].evaluate(x, y, verbose=0)  # must broadcast twins[1]'s own rank-0 weights
+report["twin"] = [w.tolist() for w in twins[1].get_weights()]
+# the distribution keeps no model alive (train_on_batch's function stays with the model's own)
+gone = make(False, 100 + rank)
+gone.train_on_batch(x[:8], y[:8])
+gone.evaluate(x, y, verbose=0)
+alive = weakref.ref(gone)
+del gone
+gc.collect()
+report["freed"] = alive() is None
 if rank == 0:  # one process, rank 0's initial weights (the ranks train from rank 0's: broadcast)
     distribution.set_distribution(None)
     report["reference"] = run(make(False, 100))
