@@ -502,6 +502,8 @@ def cases():
     add("complex64 % 2", T, lambda: c3() % 2)
     add("float(complex64 tensor)", T, lambda: float(tl.asarray(1j)))
     add("int(complex128 tensor)", T, lambda: int(tl.asarray(1j)))
+    add("int(NaN tensor)", E, lambda: int(tl.asarray(np.float32("nan"))))  # as int(float('nan'))
+    add("int(inf tensor)", O, lambda: int(tl.asarray(np.float64("-inf"))))
     add("requires_grad on complex", T, lambda: tl.zeros(2, dtype="complex64").requires_grad_(True))
     add("complex result of a grad input", T,
         lambda: tl.ones(2, requires_grad=True) * 1j)

@@ -161,3 +161,11 @@ def test_backward_needs_grad_for_non_scalar():
 def test_only_float_tensors_require_grad():
     with pytest.raises(TypeError):
         tl.array([1, 2], requires_grad=True)
+
+
+def test_int_of_a_float_tensor_is_pythons_int_of_the_float():
+    """int() truncates toward zero and gives a big int past int64, as int(np.float64(v)) does
+    (a cast to int64 gave -2**63 for NaN, inf and 1e30)."""
+    for v in (-2.7, 2.7, 1e30, -1e19, 2.0 ** 63):
+        assert int(tl.asarray(np.float64(v))) == int(np.float64(v))
+    assert int(tl.asarray(np.float32(3.9))) == 3

@@ -68,37 +68,39 @@ void bind_tensor(py::module_& m) {
       },
       py::arg("dtype") = py::none(), py::arg("copy") = py::none());
   cls.def("item", [](const Tensor& t) -> py::object {
-    capture::note_python_read(".item()");
     TL_CHECK(t.numel() == 1, "item", "can only convert an array of size 1 to a Python scalar");
+    capture::note_python_read(".item()");
     if (is_complex(t.dtype())) return to_numpy(t).attr("item")();
     if (is_floating(t.dtype())) return py::float_(t.item_double());
     if (t.dtype() == DType::Bool) return py::bool_(t.item_int() != 0);
     return int_object(t);
   });
   cls.def("__float__", [](const Tensor& t) {
-    capture::note_python_read("float()");
     TL_CHECK_TYPE(t.numel() == 1, "float", "only size-1 tensors can be converted to Python scalars");
     TL_CHECK_TYPE(!is_complex(t.dtype()), "float", "can't convert ", dtype_name(t.dtype()), " to float: use real(x)");
+    capture::note_python_read("float()");
     return t.item_double();
   });
   cls.def("__int__", [](const Tensor& t) {
-    capture::note_python_read("int()");
     TL_CHECK_TYPE(t.numel() == 1, "int", "only size-1 tensors can be converted to Python scalars");
     TL_CHECK_TYPE(!is_complex(t.dtype()), "int", "can't convert ", dtype_name(t.dtype()), " to int: use real(x)");
-    if (is_floating(t.dtype())) return py::int_(static_cast<int64_t>(t.item_double()));
+    capture::note_python_read("int()");
+    // Python's int(float): NaN is a ValueError, inf an OverflowError, a huge value a big int
+    // (a cast to int64 would be undefined for all three).
+    if (is_floating(t.dtype())) return py::int_(py::float_(t.item_double()));
     return int_object(t);
   });
   cls.def("__bool__", [](const Tensor& t) {
-    capture::note_python_read("bool() (an if or while on a tensor)");
     TL_CHECK(t.numel() == 1, "bool",
              "The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()");
+    capture::note_python_read("bool() (an if or while on a tensor)");
     if (is_complex(t.dtype())) return py::bool_(to_numpy(t).attr("item")()).cast<bool>();
     return t.item_double() != 0.0;
   });
   cls.def("__index__", [](const Tensor& t) {
-    capture::note_python_read("__index__ (a tensor used as a Python int)");
     TL_CHECK_TYPE(t.numel() == 1 && is_integral(t.dtype(), true), "index",
                   "only integer scalar arrays can be converted to a scalar index");
+    capture::note_python_read("__index__ (a tensor used as a Python int)");
     return int_object(t);
   });
   cls.def("__len__", [](const Tensor& t) {

@@ -391,7 +391,7 @@ class Trainer:
         return self._make_function("predict", force, self.predict_step)
 
     # -- data ---------------------------------------------------------------------------------------
-    def _prepare_shared_data(self, dist, x, y, sample_weight, what: str):
+    def _prepare_sharded_data(self, dist, x, y, sample_weight, what: str):
         """``_prepare_data`` for evaluate and predict: under a DataParallel (``dist``) each rank
         checks its share of the rows for NaNs and infinities, and every rank warns about what all
         ranks found, as one process would."""
@@ -667,7 +667,7 @@ class Trainer:
         if y is None:
             raise ValueError("evaluate needs labels: y is None")
         dist = distribution_module.active()
-        arrays = self._prepare_shared_data(dist, x, y, sample_weight, "evaluate")
+        arrays = self._prepare_sharded_data(dist, x, y, sample_weight, "evaluate")
         self._symbolic_build(arrays)
         if dist is not None:  # each rank its share of the rows; the metric states are summed
             dist.sync_model(self, "evaluate")
@@ -697,7 +697,7 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         batch_size = _data.check_batch_size(batch_size)
         dist = distribution_module.active()
-        arrays = self._prepare_shared_data(dist, x, None, None, "predict")
+        arrays = self._prepare_sharded_data(dist, x, None, None, "predict")
         num_rows = int(first_leaf(arrays[0]).shape[0])
         if dist is not None:  # each rank its share of the rows, all gathered on every rank
             dist.sync_model(self, "predict")
